@@ -1,0 +1,775 @@
+//! Raw TOML → [`Config`]: every check that needs more than one value, each failure
+//! reported with its file, line and key. Checking goes on after an error so that one
+//! run lists them all.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+use toml::Spanned;
+
+use super::error::{ConfigError, SourceMap};
+use super::model::*;
+use super::schema::*;
+use crate::options::{self, OptionDef, OptionType};
+
+const DEFAULT_DATABASE: &str = "/var/lib/zerotouch/leases.sqlite";
+
+struct Compiler<'a> {
+    src: &'a SourceMap<'a>,
+    errors: Vec<ConfigError>,
+    custom_by_name: HashMap<String, OptionDef>,
+    custom_by_code: HashMap<u8, OptionDef>,
+    class_index: HashMap<String, usize>,
+}
+
+pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
+    let mut c = Compiler {
+        src,
+        errors: Vec::new(),
+        custom_by_name: HashMap::new(),
+        custom_by_code: HashMap::new(),
+        class_index: HashMap::new(),
+    };
+    let log_level = c.log_level(&raw.log);
+    let leases = c.leases(&raw.leases);
+    let dhcp4 = raw.dhcp4.as_ref().map(|d| c.dhcp4(d));
+    if c.errors.is_empty() {
+        Ok(Config {
+            file: src.file.to_path_buf(),
+            log_level,
+            leases,
+            dhcp4,
+        })
+    } else {
+        Err(c.errors)
+    }
+}
+
+impl Compiler<'_> {
+    fn err<T>(&mut self, value: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
+        let e = self.src.error(Some(value.span()), key, message);
+        self.errors.push(e);
+    }
+
+    fn log_level(&mut self, raw: &RawLog) -> String {
+        const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+        match &raw.level {
+            None => "info".into(),
+            Some(l) if LEVELS.contains(&l.get_ref().as_str()) => l.get_ref().clone(),
+            Some(l) => {
+                self.err(
+                    l,
+                    "log.level",
+                    format!(
+                        "got {:?}, expected one of {}",
+                        l.get_ref(),
+                        LEVELS.join(", ")
+                    ),
+                );
+                "info".into()
+            }
+        }
+    }
+
+    fn leases(&mut self, raw: &RawLeases) -> LeaseStoreConfig {
+        let database = raw.database.as_deref().unwrap_or(DEFAULT_DATABASE);
+        // Relative paths are relative to the configuration file, not to the working
+        // directory the server happened to start in.
+        let base = self.src.file.parent().unwrap_or(Path::new("."));
+        let synchronous = match raw.synchronous.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("full") => Synchronous::Full,
+            Some("normal") => Synchronous::Normal,
+            Some(other) => {
+                let msg = format!(
+                    "got {other:?}, expected \"full\" (durable across power loss) or \"normal\""
+                );
+                self.err(
+                    raw.synchronous.as_ref().expect("matched Some"),
+                    "leases.synchronous",
+                    msg,
+                );
+                Synchronous::Full
+            }
+        };
+        let reclaim = raw.reclaim_interval.as_ref().map_or(10, |r| *r.get_ref());
+        if let Some(r) = raw.reclaim_interval.as_ref().filter(|r| *r.get_ref() == 0) {
+            self.err(
+                r,
+                "leases.reclaim_interval",
+                "got 0, expected seconds between reclaim passes, at least 1",
+            );
+        }
+        LeaseStoreConfig {
+            database: base.join(database),
+            synchronous,
+            reclaim_interval: Duration::from_secs(reclaim.max(1)),
+        }
+    }
+
+    fn dhcp4(&mut self, raw: &RawDhcp4) -> Dhcp4 {
+        if raw.interfaces.get_ref().is_empty() {
+            self.err(
+                &raw.interfaces,
+                "dhcp4.interfaces",
+                "is empty, expected the names of the interfaces to serve",
+            );
+        }
+        for name in raw.interfaces.get_ref() {
+            if name.is_empty()
+                || name.len() > 15
+                || name.contains('/')
+                || name.contains(char::is_whitespace)
+            {
+                self.err(
+                    &raw.interfaces,
+                    "dhcp4.interfaces",
+                    format!(
+                        "{name:?} is not an interface name (1 to 15 characters, no '/' or spaces)"
+                    ),
+                );
+            }
+        }
+        let defaults = LeaseTimes {
+            lease_time: 3600,
+            min_lease_time: 3600,
+            max_lease_time: 3600,
+            renew_time: None,
+            rebind_time: None,
+        };
+        let times = self.lease_times(&raw.times(), &defaults, "dhcp4");
+        for d in &raw.option_definition {
+            self.option_definition(d);
+        }
+        // Classes first: pools refer to them by name.
+        let classes: Vec<Class> = raw
+            .class
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| self.class(i, c))
+            .collect();
+        let options = self.options(&raw.options, "dhcp4.options");
+        let server_id = raw
+            .server_id
+            .as_ref()
+            .and_then(|s| self.ipv4(s, "dhcp4.server_id"));
+        let mut subnets = Vec::new();
+        for (i, s) in raw.subnet.iter().enumerate() {
+            if let Some(subnet) = self.subnet(i, s, &times) {
+                subnets.push(subnet);
+            }
+        }
+        self.check_overlaps(raw, &subnets);
+        let hosts = self.hosts(&raw.host, &subnets);
+        for (name, value) in [
+            ("offer_hold", &raw.offer_hold),
+            ("decline_probation", &raw.decline_probation),
+        ] {
+            if let Some(v) = value.as_ref().filter(|v| *v.get_ref() == 0) {
+                self.err(
+                    v,
+                    format!("dhcp4.{name}"),
+                    "got 0, expected a number of seconds of at least 1",
+                );
+            }
+        }
+        Dhcp4 {
+            interfaces: raw.interfaces.get_ref().clone(),
+            authoritative: raw.authoritative,
+            port: raw.port.unwrap_or(67),
+            client_port: raw.client_port.unwrap_or(68),
+            server_id,
+            times,
+            offer_hold: raw.offer_hold.as_ref().map_or(30, |v| *v.get_ref()),
+            decline_probation: raw
+                .decline_probation
+                .as_ref()
+                .map_or(86_400, |v| *v.get_ref()),
+            options,
+            subnets,
+            hosts,
+            classes,
+        }
+    }
+
+    fn lease_times(
+        &mut self,
+        raw: &RawLeaseTimes,
+        inherit: &LeaseTimes,
+        scope: &str,
+    ) -> LeaseTimes {
+        let get = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| *v.get_ref());
+        let lease_time = get(&raw.lease_time).unwrap_or(inherit.lease_time);
+        // Without explicit bounds the client's requested lifetime is not honoured:
+        // the operator's lease_time is what every client gets.
+        let t = LeaseTimes {
+            lease_time,
+            min_lease_time: get(&raw.min_lease_time).unwrap_or(if raw.lease_time.is_some() {
+                lease_time.min(inherit.min_lease_time)
+            } else {
+                inherit.min_lease_time
+            }),
+            max_lease_time: get(&raw.max_lease_time).unwrap_or(if raw.lease_time.is_some() {
+                lease_time.max(inherit.max_lease_time)
+            } else {
+                inherit.max_lease_time
+            }),
+            renew_time: get(&raw.renew_time).or(inherit.renew_time),
+            rebind_time: get(&raw.rebind_time).or(inherit.rebind_time),
+        };
+        if let Some(v) = &raw.lease_time
+            && *v.get_ref() == 0
+        {
+            self.err(
+                v,
+                format!("{scope}.lease_time"),
+                "got 0, expected a lease lifetime in seconds of at least 1",
+            );
+        }
+        if let Some(v) = &raw.min_lease_time
+            && t.min_lease_time > t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.min_lease_time"),
+                format!(
+                    "{} is above lease_time {}, expected min_lease_time <= lease_time",
+                    t.min_lease_time, t.lease_time
+                ),
+            );
+        }
+        if let Some(v) = &raw.max_lease_time
+            && t.max_lease_time < t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.max_lease_time"),
+                format!(
+                    "{} is below lease_time {}, expected max_lease_time >= lease_time",
+                    t.max_lease_time, t.lease_time
+                ),
+            );
+        }
+        if let (Some(v), Some(t1)) = (&raw.renew_time, t.renew_time)
+            && t1 >= t.rebind_time.unwrap_or(t.lease_time)
+        {
+            self.err(v, format!("{scope}.renew_time"), format!("{t1} is not below rebind_time and lease_time, expected renew_time < rebind_time < lease_time"));
+        }
+        if let (Some(v), Some(t2)) = (&raw.rebind_time, t.rebind_time)
+            && t2 >= t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.rebind_time"),
+                format!(
+                    "{t2} is not below lease_time {}, expected rebind_time < lease_time",
+                    t.lease_time
+                ),
+            );
+        }
+        t
+    }
+
+    fn ipv4(&mut self, v: &Spanned<String>, key: &str) -> Option<Ipv4Addr> {
+        match v.get_ref().trim().parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err(
+                    v,
+                    key,
+                    format!(
+                        "got {:?}, expected an IPv4 address such as \"198.18.0.1\"",
+                        v.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn option_definition(&mut self, d: &RawOptionDefinition) {
+        let key = format!("dhcp4.option_definition.{}", d.name.get_ref());
+        let Some(ty) = OptionType::parse(d.ty.get_ref()) else {
+            self.err(
+                &d.ty,
+                format!("{key}.type"),
+                format!(
+                    "got {:?}, expected one of {}",
+                    d.ty.get_ref(),
+                    OptionType::NAMES
+                ),
+            );
+            return;
+        };
+        let code = *d.code.get_ref();
+        if let Some((_, what)) = options::RESERVED_CODES.iter().find(|(c, _)| *c == code) {
+            self.err(
+                &d.code,
+                format!("{key}.code"),
+                format!("code {code} is the {what}, which the server sets itself"),
+            );
+            return;
+        }
+        if self.custom_by_name.contains_key(d.name.get_ref())
+            || self.custom_by_code.contains_key(&code)
+        {
+            self.err(
+                &d.name,
+                key,
+                "is defined twice, expected one definition per name and per code",
+            );
+            return;
+        }
+        let def = OptionDef {
+            name: d.name.get_ref().clone(),
+            code,
+            ty,
+        };
+        self.custom_by_name.insert(def.name.clone(), def.clone());
+        self.custom_by_code.insert(code, def);
+    }
+
+    fn resolve_option(&self, name: &str) -> Option<OptionDef> {
+        if let Some(d) = self.custom_by_name.get(name) {
+            return Some(d.clone());
+        }
+        if let Some(d) = options::builtin_by_name(name) {
+            return Some(d);
+        }
+        let code: u8 = name.parse().ok()?;
+        self.custom_by_code
+            .get(&code)
+            .cloned()
+            .or_else(|| options::builtin_by_code(code))
+    }
+
+    fn options(&mut self, raw: &RawOptions, scope: &str) -> OptionSet {
+        let mut set: Vec<ConfiguredOption> = Vec::new();
+        for (name, spanned) in raw {
+            let key = format!("{scope}.{name}");
+            let reserved = name
+                .parse::<u8>()
+                .ok()
+                .and_then(|code| options::RESERVED_CODES.iter().find(|(c, _)| *c == code));
+            if let Some((code, what)) = reserved {
+                self.err(
+                    spanned,
+                    key,
+                    format!("option {code} is the {what}, which the server sets itself"),
+                );
+                continue;
+            }
+            let Some(def) = self.resolve_option(name) else {
+                let msg = if name.parse::<u8>().is_ok() {
+                    format!(
+                        "option code {name} has no type, expected an [[dhcp4.option_definition]] with code = {name} and a type"
+                    )
+                } else {
+                    format!(
+                        "unknown option {name:?}, expected a name from docs/configuration.md or one given by an [[dhcp4.option_definition]]"
+                    )
+                };
+                self.err(spanned, key, msg);
+                continue;
+            };
+            if let Some((_, what)) = options::RESERVED_CODES.iter().find(|(c, _)| *c == def.code) {
+                self.err(
+                    spanned,
+                    key,
+                    format!(
+                        "option {} is the {what}, which the server sets itself",
+                        def.code
+                    ),
+                );
+                continue;
+            }
+            let (value, always) = match spanned.get_ref() {
+                toml::Value::Table(t) if t.contains_key("value") => {
+                    if let Some(k) = t.keys().find(|k| *k != "value" && *k != "always") {
+                        self.err(
+                            spanned,
+                            key.clone(),
+                            format!("unknown key {k:?} in option table, expected value and always"),
+                        );
+                    }
+                    let always = match t.get("always") {
+                        None => false,
+                        Some(toml::Value::Boolean(b)) => *b,
+                        Some(other) => {
+                            self.err(
+                                spanned,
+                                format!("{key}.always"),
+                                format!("got {other}, expected true or false"),
+                            );
+                            false
+                        }
+                    };
+                    (&t["value"], always)
+                }
+                v => (v, false),
+            };
+            match options::encode_value(def.ty, value) {
+                Ok(data) => {
+                    if set.iter().any(|o| o.code == def.code) {
+                        self.err(
+                            spanned,
+                            key,
+                            format!(
+                                "option {} is set twice in this scope (by name and by code)",
+                                def.code
+                            ),
+                        );
+                    } else {
+                        set.push(ConfiguredOption {
+                            code: def.code,
+                            data,
+                            always,
+                        });
+                    }
+                }
+                Err(msg) => self.err(
+                    spanned,
+                    key,
+                    format!(
+                        "{msg} (option {} {} is of type {:?})",
+                        def.code, def.name, def.ty
+                    ),
+                ),
+            }
+        }
+        OptionSet(set)
+    }
+
+    fn class(&mut self, i: usize, raw: &RawClass) -> Option<Class> {
+        let key = format!("dhcp4.class[{i}]");
+        let name = raw.name.get_ref().clone();
+        if self.class_index.contains_key(&name) {
+            self.err(
+                &raw.name,
+                format!("{key}.name"),
+                format!("class {name:?} is defined twice"),
+            );
+            return None;
+        }
+        let m = raw.matcher.get_ref();
+        let mkey = format!("{key}.match");
+        let source = match (m.option, m.relay.as_deref()) {
+            (Some(code), None) => MatchSource::Option(code),
+            (None, Some("circuit-id")) => MatchSource::RelayCircuitId,
+            (None, Some("remote-id")) => MatchSource::RelayRemoteId,
+            (None, Some(other)) => {
+                self.err(
+                    &raw.matcher,
+                    format!("{mkey}.relay"),
+                    format!("got {other:?}, expected \"circuit-id\" or \"remote-id\""),
+                );
+                return None;
+            }
+            _ => {
+                self.err(&raw.matcher, mkey, "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\"");
+                return None;
+            }
+        };
+        let test = match (&m.exact, &m.prefix, &m.regex, &m.hex) {
+            (Some(v), None, None, None) => MatchTest::Exact(v.as_bytes().to_vec()),
+            (None, Some(v), None, None) => MatchTest::Prefix(v.as_bytes().to_vec()),
+            (None, None, Some(v), None) => match regex::bytes::Regex::new(v) {
+                Ok(r) => MatchTest::Regex(r),
+                Err(e) => {
+                    self.err(
+                        &raw.matcher,
+                        format!("{mkey}.regex"),
+                        format!("is not a valid regular expression: {e}"),
+                    );
+                    return None;
+                }
+            },
+            (None, None, None, Some(v)) => match options::parse_hex(v) {
+                Ok(b) => MatchTest::Exact(b),
+                Err(msg) => {
+                    self.err(&raw.matcher, format!("{mkey}.hex"), msg);
+                    return None;
+                }
+            },
+            _ => {
+                self.err(
+                    &raw.matcher,
+                    mkey,
+                    "expected exactly one of exact, prefix, regex or hex",
+                );
+                return None;
+            }
+        };
+        let options = self.options(&raw.options, &format!("{key}.options"));
+        self.class_index.insert(name.clone(), i);
+        Some(Class {
+            name,
+            source,
+            test,
+            options,
+        })
+    }
+
+    fn subnet(&mut self, i: usize, raw: &RawSubnet, global: &LeaseTimes) -> Option<Subnet> {
+        let key = format!("dhcp4.subnet[{i}]");
+        let net: Ipv4Net = match raw.subnet.get_ref().trim().parse() {
+            Ok(n) => n,
+            Err(_) => {
+                self.err(
+                    &raw.subnet,
+                    format!("{key}.subnet"),
+                    format!(
+                        "got {:?}, expected a prefix such as \"198.18.0.0/24\"",
+                        raw.subnet.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
+        if net.addr() != net.network() {
+            self.err(
+                &raw.subnet,
+                format!("{key}.subnet"),
+                format!(
+                    "{net} has host bits set, expected the network address: {}",
+                    net.trunc()
+                ),
+            );
+        }
+        let net = net.trunc();
+        let times = self.lease_times(&raw.times(), global, &key);
+        let options = self.options(&raw.options, &format!("{key}.options"));
+        let server_id = raw
+            .server_id
+            .as_ref()
+            .and_then(|s| self.ipv4(s, &format!("{key}.server_id")));
+        let mut pools: Vec<Pool> = Vec::new();
+        for (j, p) in raw.pool.iter().enumerate() {
+            let pkey = format!("{key}.pool[{j}]");
+            let Some((first, last)) = self.range(&p.range, &format!("{pkey}.range"), net) else {
+                continue;
+            };
+            if net.prefix_len() < 31
+                && (first == u32::from(net.network()) || last == u32::from(net.broadcast()))
+            {
+                self.err(&p.range, format!("{pkey}.range"), format!("includes the network or broadcast address of {net}, expected host addresses only"));
+            }
+            if let Some(other) = pools
+                .iter()
+                .position(|q| first <= q.last && q.first <= last)
+            {
+                self.err(
+                    &p.range,
+                    format!("{pkey}.range"),
+                    format!("overlaps {key}.pool[{other}], expected disjoint pools"),
+                );
+            }
+            let mut exclude = Vec::new();
+            for (k, e) in p.exclude.iter().enumerate() {
+                if let Some((a, b)) = self.range(e, &format!("{pkey}.exclude[{k}]"), net) {
+                    if a < first || b > last {
+                        self.err(
+                            e,
+                            format!("{pkey}.exclude[{k}]"),
+                            "is outside the pool's range, expected addresses inside it",
+                        );
+                    }
+                    exclude.push((a, b));
+                }
+            }
+            let mut classes = Vec::new();
+            for (k, c) in p.classes.iter().enumerate() {
+                match self.class_index.get(c.get_ref()) {
+                    Some(&ci) => classes.push(ci),
+                    None => self.err(
+                        c,
+                        format!("{pkey}.classes[{k}]"),
+                        format!(
+                            "unknown class {:?}, expected the name of a [[dhcp4.class]]",
+                            c.get_ref()
+                        ),
+                    ),
+                }
+            }
+            let options = self.options(&p.options, &format!("{pkey}.options"));
+            pools.push(Pool {
+                first,
+                last,
+                exclude,
+                classes,
+                options,
+            });
+        }
+        Some(Subnet {
+            index: i,
+            net,
+            shared_network: raw.shared_network.clone(),
+            interface: raw.interface.clone(),
+            server_id,
+            times,
+            options,
+            pools,
+        })
+    }
+
+    /// "A - B" or "A" inside `net`.
+    fn range(&mut self, v: &Spanned<String>, key: &str, net: Ipv4Net) -> Option<(u32, u32)> {
+        let text = v.get_ref();
+        let (a, b) = text.split_once('-').unwrap_or((text, text));
+        let parsed: Option<(Ipv4Addr, Ipv4Addr)> = a.trim().parse().ok().zip(b.trim().parse().ok());
+        let Some((a, b)) = parsed else {
+            self.err(v, key, format!("got {text:?}, expected \"FIRST - LAST\" or one address, such as \"198.18.0.100 - 198.18.0.199\""));
+            return None;
+        };
+        if !net.contains(&a) || !net.contains(&b) {
+            self.err(v, key, format!("{text:?} is not inside the subnet {net}"));
+            return None;
+        }
+        if a > b {
+            self.err(
+                v,
+                key,
+                format!("{a} comes after {b}, expected FIRST <= LAST"),
+            );
+            return None;
+        }
+        Some((u32::from(a), u32::from(b)))
+    }
+
+    fn check_overlaps(&mut self, raw: &RawDhcp4, subnets: &[Subnet]) {
+        for (i, a) in subnets.iter().enumerate() {
+            if let Some(b) = subnets[..i]
+                .iter()
+                .find(|b| b.net.contains(&a.net.network()) || a.net.contains(&b.net.network()))
+            {
+                self.err(
+                    &raw.subnet[a.index].subnet,
+                    format!("dhcp4.subnet[{}].subnet", a.index),
+                    format!(
+                        "{} overlaps dhcp4.subnet[{}] {}, expected disjoint subnets",
+                        a.net, b.index, b.net
+                    ),
+                );
+            }
+        }
+    }
+
+    fn hosts(&mut self, raw: &[RawHost], subnets: &[Subnet]) -> Hosts {
+        let mut hosts = Hosts::default();
+        // Config index of the host that reserved each address, for error messages.
+        let mut reserved_by: HashMap<Ipv4Addr, usize> = HashMap::new();
+        for (i, h) in raw.iter().enumerate() {
+            let key = format!("dhcp4.host[{i}]");
+            let ids: Vec<(&str, &Spanned<String>)> = [
+                ("hw_address", &h.hw_address),
+                ("client_id", &h.client_id),
+                ("circuit_id", &h.circuit_id),
+                ("remote_id", &h.remote_id),
+            ]
+            .into_iter()
+            .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
+            .collect();
+            let [(kind, value)] = ids[..] else {
+                let msg = "expected exactly one of hw_address, client_id, circuit_id or remote_id";
+                let e = self.src.error(
+                    None,
+                    key.clone(),
+                    format!("has {} identifiers, {msg}", ids.len()),
+                );
+                self.errors.push(ConfigError {
+                    line: h
+                        .address
+                        .as_ref()
+                        .map_or(0, |a| self.src.locate(a.span().start).0),
+                    ..e
+                });
+                continue;
+            };
+            let idkey = format!("{key}.{kind}");
+            let identifier = match kind {
+                "hw_address" => match options::parse_hex(value.get_ref()) {
+                    Ok(b) if b.len() <= 16 => HostIdentifier::HwAddress(b),
+                    _ => {
+                        self.err(value, idkey, format!("got {:?}, expected 1 to 16 hex octets such as \"02:00:00:00:00:01\"", value.get_ref()));
+                        continue;
+                    }
+                },
+                _ => {
+                    let bytes = match value.get_ref().strip_prefix("hex:") {
+                        Some(h) => match options::parse_hex(h) {
+                            Ok(b) => b,
+                            Err(msg) => {
+                                self.err(value, idkey, msg);
+                                continue;
+                            }
+                        },
+                        None => value.get_ref().as_bytes().to_vec(),
+                    };
+                    match kind {
+                        "client_id" => HostIdentifier::ClientId(bytes),
+                        "circuit_id" => HostIdentifier::CircuitId(bytes),
+                        _ => HostIdentifier::RemoteId(bytes),
+                    }
+                }
+            };
+            let address = match &h.address {
+                Some(a) => {
+                    let Some(addr) = self.ipv4(a, &format!("{key}.address")) else {
+                        continue;
+                    };
+                    if !subnets.iter().any(|s| s.net.contains(&addr)) {
+                        self.err(a, format!("{key}.address"), format!("{addr} is in no configured subnet, expected an address of one of the [[dhcp4.subnet]]"));
+                    }
+                    if let Some(&other) = reserved_by.get(&addr) {
+                        self.err(
+                            a,
+                            format!("{key}.address"),
+                            format!("{addr} is already reserved by dhcp4.host[{other}]"),
+                        );
+                    }
+                    reserved_by.insert(addr, i);
+                    Some(addr)
+                }
+                None => None,
+            };
+            if let Some(name) = &h.hostname {
+                let ok = !name.get_ref().is_empty()
+                    && name.get_ref().len() <= 253
+                    && name
+                        .get_ref()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                if !ok {
+                    self.err(
+                        name,
+                        format!("{key}.hostname"),
+                        "expected letters, digits, '-' and '.', 1 to 253 characters",
+                    );
+                }
+            }
+            if hosts.by_identifier.contains_key(&identifier) {
+                self.err(
+                    value,
+                    idkey,
+                    "reserves the same client as an earlier [[dhcp4.host]]",
+                );
+                continue;
+            }
+            let options = self.options(&h.options, &format!("{key}.options"));
+            let index = hosts.list.len();
+            hosts.by_identifier.insert(identifier.clone(), index);
+            if let Some(a) = address {
+                hosts.by_address.insert(a, index);
+            }
+            hosts.list.push(Host {
+                identifier,
+                address,
+                hostname: h.hostname.as_ref().map(|n| n.get_ref().clone()),
+                options,
+            });
+        }
+        hosts
+    }
+}

@@ -1,0 +1,53 @@
+//! Loading and validating the TOML configuration.
+//!
+//! `schema` is the file as written, `compile` checks it and builds `model`, the
+//! immutable snapshot the server runs on.
+
+mod compile;
+mod error;
+mod model;
+mod schema;
+
+use std::path::Path;
+
+pub use error::{ConfigError, ConfigErrors, SourceMap};
+pub use model::*;
+
+/// Reads and validates `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the configuration: {e}"),
+        }])
+    })?;
+    parse(&text, path)
+}
+
+/// Validates configuration `text`, reporting errors against `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    let src = SourceMap { file: path, text };
+    let raw: schema::RawConfig = deserialize(&src).map_err(|e| ConfigErrors(vec![e]))?;
+    compile::compile(raw, &src).map_err(ConfigErrors)
+}
+
+fn deserialize(src: &SourceMap<'_>) -> Result<schema::RawConfig, ConfigError> {
+    let de = toml::Deserializer::parse(src.text)
+        .map_err(|e| src.error(e.span(), "", e.message().to_string()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // `Spanned` adds an internal segment to the path; the operator's key ends before it.
+        let key = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
+        let key = if key == "." { String::new() } else { key };
+        let inner = e.into_inner();
+        src.error(inner.span(), key, inner.message().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests;

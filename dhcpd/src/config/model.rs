@@ -1,0 +1,218 @@
+//! The validated configuration the server runs on: addresses parsed, options encoded,
+//! references resolved. Built once per load and shared read-only, so a reload can
+//! swap it whole.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub log_level: String,
+    pub leases: LeaseStoreConfig,
+    pub dhcp4: Option<Dhcp4>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync the WAL on every commit: an ACK survives power loss.
+    Full,
+    /// Leave the WAL to the OS page cache: an ACK survives a crash of the server
+    /// process, not of the machine.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeaseStoreConfig {
+    pub database: PathBuf,
+    pub synchronous: Synchronous,
+    pub reclaim_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dhcp4 {
+    pub interfaces: Vec<String>,
+    pub authoritative: bool,
+    pub port: u16,
+    pub client_port: u16,
+    pub server_id: Option<Ipv4Addr>,
+    pub times: LeaseTimes,
+    /// Seconds an offered address stays held for the client it was offered to.
+    pub offer_hold: u32,
+    /// Seconds a declined address stays out of use.
+    pub decline_probation: u32,
+    pub options: OptionSet,
+    pub subnets: Vec<Subnet>,
+    pub hosts: Hosts,
+    pub classes: Vec<Class>,
+}
+
+impl Dhcp4 {
+    /// The subnet whose prefix holds `addr`.
+    pub fn subnet_containing(&self, addr: Ipv4Addr) -> Option<&Subnet> {
+        self.subnets.iter().find(|s| s.net.contains(&addr))
+    }
+
+    /// `subnet` and the other subnets of its shared network, `subnet` first.
+    pub fn link_subnets<'a>(&'a self, subnet: &'a Subnet) -> impl Iterator<Item = &'a Subnet> + 'a {
+        std::iter::once(subnet).chain(self.subnets.iter().filter(move |s| {
+            s.index != subnet.index
+                && s.shared_network.is_some()
+                && s.shared_network == subnet.shared_network
+        }))
+    }
+}
+
+/// Lease lifetimes in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimes {
+    pub lease_time: u32,
+    pub min_lease_time: u32,
+    pub max_lease_time: u32,
+    pub renew_time: Option<u32>,
+    pub rebind_time: Option<u32>,
+}
+
+impl LeaseTimes {
+    /// The lifetime to grant: the client's request (option 51) within min..=max, else
+    /// the configured lease time.
+    pub fn grant(&self, requested: Option<u32>) -> u32 {
+        requested.map_or(self.lease_time, |r| {
+            r.clamp(self.min_lease_time, self.max_lease_time)
+        })
+    }
+
+    /// T1 and T2 for a lease of `valid` seconds: configured values when they fit inside
+    /// the lease, else 50 % and 87.5 % (RFC 2131 §4.4.5).
+    pub fn t1_t2(&self, valid: u32) -> (u32, u32) {
+        let t2 = self
+            .rebind_time
+            .filter(|&t| t < valid)
+            .unwrap_or((valid as u64 * 7 / 8) as u32);
+        let t1 = self
+            .renew_time
+            .filter(|&t| t < t2)
+            .unwrap_or(valid / 2)
+            .min(t2);
+        (t1, t2)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Subnet {
+    pub index: usize,
+    pub net: Ipv4Net,
+    pub shared_network: Option<String>,
+    pub interface: Option<String>,
+    pub server_id: Option<Ipv4Addr>,
+    pub times: LeaseTimes,
+    pub options: OptionSet,
+    pub pools: Vec<Pool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub first: u32,
+    pub last: u32,
+    pub exclude: Vec<(u32, u32)>,
+    /// Only clients in one of these classes (indices into `Dhcp4::classes`) may draw from
+    /// the pool; empty means everyone.
+    pub classes: Vec<usize>,
+    pub options: OptionSet,
+}
+
+impl Pool {
+    pub fn contains(&self, addr: u32) -> bool {
+        (self.first..=self.last).contains(&addr)
+            && !self.exclude.iter().any(|&(a, b)| (a..=b).contains(&addr))
+    }
+
+    pub fn admits(&self, classes: &[usize]) -> bool {
+        self.classes.is_empty() || self.classes.iter().any(|c| classes.contains(c))
+    }
+}
+
+/// How a reservation recognises its client.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HostIdentifier {
+    HwAddress(Vec<u8>),
+    ClientId(Vec<u8>),
+    CircuitId(Vec<u8>),
+    RemoteId(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub identifier: HostIdentifier,
+    pub address: Option<Ipv4Addr>,
+    pub hostname: Option<String>,
+    pub options: OptionSet,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Hosts {
+    pub list: Vec<Host>,
+    pub by_identifier: HashMap<HostIdentifier, usize>,
+    /// Reserved address → host index, so dynamic allocation skips them.
+    pub by_address: HashMap<Ipv4Addr, usize>,
+}
+
+impl Hosts {
+    pub fn find(&self, id: &HostIdentifier) -> Option<&Host> {
+        self.by_identifier.get(id).map(|&i| &self.list[i])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum MatchSource {
+    Option(u8),
+    RelayCircuitId,
+    RelayRemoteId,
+}
+
+#[derive(Debug, Clone)]
+pub enum MatchTest {
+    Exact(Vec<u8>),
+    Prefix(Vec<u8>),
+    Regex(regex::bytes::Regex),
+}
+
+impl MatchTest {
+    pub fn matches(&self, value: &[u8]) -> bool {
+        match self {
+            MatchTest::Exact(v) => value == v.as_slice(),
+            MatchTest::Prefix(p) => value.starts_with(p),
+            MatchTest::Regex(r) => r.is_match(value),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Class {
+    pub name: String,
+    pub source: MatchSource,
+    pub test: MatchTest,
+    pub options: OptionSet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredOption {
+    pub code: u8,
+    pub data: Vec<u8>,
+    /// Sent even when the client's parameter request list does not ask for it.
+    pub always: bool,
+}
+
+/// Options set at one scope, at most one per code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionSet(pub Vec<ConfiguredOption>);
+
+impl OptionSet {
+    pub fn get(&self, code: u8) -> Option<&ConfiguredOption> {
+        self.0.iter().find(|o| o.code == code)
+    }
+}

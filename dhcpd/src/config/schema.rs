@@ -1,0 +1,167 @@
+//! The TOML file as written: serde structures that reject unknown keys and keep the
+//! spans of values that later checks refer to.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Option values by name (`routers = ["198.18.0.1"]`) or by code (`"224" = ...` with an
+/// `option_definition`). A value may also be a table `{ value = ..., always = true }`.
+pub type RawOptions = BTreeMap<String, Spanned<toml::Value>>;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub leases: RawLeases,
+    pub dhcp4: Option<RawDhcp4>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLeases {
+    pub database: Option<String>,
+    pub synchronous: Option<Spanned<String>>,
+    pub reclaim_interval: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDhcp4 {
+    pub interfaces: Spanned<Vec<String>>,
+    #[serde(default)]
+    pub authoritative: bool,
+    pub port: Option<u16>,
+    pub client_port: Option<u16>,
+    pub server_id: Option<Spanned<String>>,
+    pub lease_time: Option<Spanned<u32>>,
+    pub min_lease_time: Option<Spanned<u32>>,
+    pub max_lease_time: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+    pub offer_hold: Option<Spanned<u32>>,
+    pub decline_probation: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub option_definition: Vec<RawOptionDefinition>,
+    #[serde(default)]
+    pub subnet: Vec<RawSubnet>,
+    #[serde(default)]
+    pub host: Vec<RawHost>,
+    #[serde(default)]
+    pub class: Vec<RawClass>,
+}
+
+/// Lease-time keys, allowed at the `dhcp4` level and per subnet.
+#[derive(Debug, Default, Clone)]
+pub struct RawLeaseTimes {
+    pub lease_time: Option<Spanned<u32>>,
+    pub min_lease_time: Option<Spanned<u32>>,
+    pub max_lease_time: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+}
+
+macro_rules! lease_times {
+    ($t:ty) => {
+        impl $t {
+            pub fn times(&self) -> RawLeaseTimes {
+                RawLeaseTimes {
+                    lease_time: self.lease_time.clone(),
+                    min_lease_time: self.min_lease_time.clone(),
+                    max_lease_time: self.max_lease_time.clone(),
+                    renew_time: self.renew_time.clone(),
+                    rebind_time: self.rebind_time.clone(),
+                }
+            }
+        }
+    };
+}
+lease_times!(RawDhcp4);
+lease_times!(RawSubnet);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptionDefinition {
+    pub name: Spanned<String>,
+    pub code: Spanned<u8>,
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubnet {
+    pub subnet: Spanned<String>,
+    pub shared_network: Option<String>,
+    pub interface: Option<String>,
+    pub server_id: Option<Spanned<String>>,
+    pub lease_time: Option<Spanned<u32>>,
+    pub min_lease_time: Option<Spanned<u32>>,
+    pub max_lease_time: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub pool: Vec<RawPool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub range: Spanned<String>,
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub classes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub options: RawOptions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost {
+    pub hw_address: Option<Spanned<String>>,
+    pub client_id: Option<Spanned<String>>,
+    pub circuit_id: Option<Spanned<String>>,
+    pub remote_id: Option<Spanned<String>>,
+    pub address: Option<Spanned<String>>,
+    pub hostname: Option<Spanned<String>>,
+    #[serde(default)]
+    pub options: RawOptions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: Spanned<String>,
+    #[serde(rename = "match")]
+    pub matcher: Spanned<RawMatch>,
+    #[serde(default)]
+    pub options: RawOptions,
+}
+
+/// `match = { option = 60, prefix = "PXEClient" }` or
+/// `match = { relay = "circuit-id", exact = "sw1:ge-0/0/1" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub option: Option<u8>,
+    pub relay: Option<String>,
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub regex: Option<String>,
+    /// Compare against hex octets rather than text.
+    pub hex: Option<String>,
+}

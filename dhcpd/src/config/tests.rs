@@ -1,0 +1,174 @@
+use std::path::Path;
+
+use super::*;
+
+fn errors(text: &str) -> Vec<ConfigError> {
+    parse(text, Path::new("/etc/zt/dhcpd.toml")).unwrap_err().0
+}
+
+const BASE: &str = r#"
+[dhcp4]
+interfaces = ["eth0"]
+"#;
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let c = parse(BASE, Path::new("/etc/zt/dhcpd.toml")).unwrap();
+    let d = c.dhcp4.unwrap();
+    assert_eq!(d.times.lease_time, 3600);
+    assert_eq!(d.offer_hold, 30);
+    assert_eq!(d.decline_probation, 86_400);
+    assert!(!d.authoritative);
+    assert_eq!(
+        c.leases.database,
+        Path::new("/var/lib/zerotouch/leases.sqlite")
+    );
+    assert_eq!(c.leases.synchronous, Synchronous::Full);
+}
+
+#[test]
+fn relative_database_path_is_beside_the_config() {
+    let c = parse(
+        "[leases]\ndatabase = \"leases.sqlite\"\n",
+        Path::new("/etc/zt/dhcpd.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.leases.database, Path::new("/etc/zt/leases.sqlite"));
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let e = &errors("[dhcp4]\ninterfaces = [\"eth0\"\nauthoritative = true\n")[0];
+    assert_eq!(e.file, Path::new("/etc/zt/dhcpd.toml"));
+    assert!(e.line >= 2, "{e}");
+}
+
+#[test]
+fn unknown_key_names_its_path_and_the_expected_keys() {
+    let e = &errors(&format!(
+        "{BASE}[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\nrouter = \"x\"\n"
+    ))[0];
+    assert_eq!(e.key, "dhcp4.subnet[0].router");
+    assert_eq!(e.line, 6);
+    assert!(e.message.contains("unknown field `router`"), "{e}");
+}
+
+#[test]
+fn type_error_points_at_the_value() {
+    let e = &errors("[dhcp4]\ninterfaces = [\"eth0\"]\noffer_hold = \"long\"\n")[0];
+    assert_eq!((e.line, e.key.as_str()), (3, "dhcp4.offer_hold"));
+    assert!(e.message.contains("expected u32"), "{e}");
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_line_and_key() {
+    let text = format!(
+        r#"{BASE}
+[dhcp4.options]
+routers = "198.18.0.300"
+no-such-option = 1
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.1/24"
+
+[[dhcp4.subnet.pool]]
+range = "198.18.0.200 - 198.18.0.100"
+
+[[dhcp4.subnet.pool]]
+range = "198.18.1.10 - 198.18.1.20"
+classes = ["nobody"]
+
+[[dhcp4.host]]
+hw_address = "02:00:00:00:00:01"
+address = "198.20.0.1"
+"#
+    );
+    let errs = errors(&text);
+    let got: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.key.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (7, "dhcp4.options.no-such-option"),
+            (6, "dhcp4.options.routers"),
+            (10, "dhcp4.subnet[0].subnet"),
+            (13, "dhcp4.subnet[0].pool[0].range"),
+            (16, "dhcp4.subnet[0].pool[1].range"),
+            (21, "dhcp4.host[0].address"),
+        ],
+        "{}",
+        ConfigErrors(errs.clone())
+    );
+    assert!(errs[1].message.contains("expected an IPv4 address"));
+    assert!(
+        errs[2]
+            .message
+            .contains("expected the network address: 198.18.0.0/24")
+    );
+    assert!(
+        ConfigErrors(errs)
+            .to_string()
+            .starts_with("/etc/zt/dhcpd.toml:7:18: dhcp4.options.no-such-option: unknown option")
+    );
+}
+
+#[test]
+fn reserved_codes_cannot_be_configured() {
+    let e = &errors(&format!("{BASE}[dhcp4.options]\n\"51\" = 5\n"))[0];
+    assert!(e.message.contains("lease time"), "{e}");
+}
+
+#[test]
+fn custom_option_by_definition_and_always_flag() {
+    let c = parse(
+        &format!(
+            "{BASE}[[dhcp4.option_definition]]\nname = \"site-id\"\ncode = 224\ntype = \"u16\"\n[dhcp4.options]\nsite-id = {{ value = 7, always = true }}\n\"150\" = [\"198.18.0.5\"]\n"
+        ),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    let d = c.dhcp4.unwrap();
+    assert_eq!(
+        d.options.get(224),
+        Some(&ConfiguredOption {
+            code: 224,
+            data: vec![0, 7],
+            always: true
+        })
+    );
+    assert_eq!(
+        d.options.get(150).map(|o| o.data.clone()),
+        Some(vec![198, 18, 0, 5])
+    );
+}
+
+#[test]
+fn lease_time_bounds_are_checked() {
+    let e = &errors("[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 600\nrebind_time = 700\n")[0];
+    assert_eq!(e.key, "dhcp4.rebind_time");
+    let t = LeaseTimes {
+        lease_time: 600,
+        min_lease_time: 60,
+        max_lease_time: 1200,
+        renew_time: None,
+        rebind_time: None,
+    };
+    assert_eq!(t.grant(Some(10)), 60);
+    assert_eq!(t.grant(None), 600);
+    assert_eq!(t.t1_t2(600), (300, 525));
+}
+
+#[test]
+fn hosts_need_exactly_one_identifier_and_unique_addresses() {
+    let text = format!(
+        "{BASE}[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n[[dhcp4.host]]\naddress = \"198.18.0.5\"\n[[dhcp4.host]]\ncircuit_id = \"sw1:1\"\naddress = \"198.18.0.6\"\n[[dhcp4.host]]\nremote_id = \"hex:0a0b\"\naddress = \"198.18.0.6\"\n"
+    );
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 2, "{}", ConfigErrors(errs.clone()));
+    assert!(errs[0].message.contains("exactly one of hw_address"));
+    assert_eq!(errs[0].line, 7);
+    assert!(
+        errs[1]
+            .message
+            .contains("already reserved by dhcp4.host[1]")
+    );
+}

@@ -1,0 +1,9 @@
+//! zerotouch-dhcpd: the server core.
+//!
+//! Where a DHCPv4 packet goes:
+//! `io` (socket, batched receive) → `proto` decode → `v4` (subnet selection,
+//! classification, host lookup, lease engine, reply assembly) → `lease` (group commit
+//! to the store) → `io` (batched send, addressed per RFC 2131 §4.1).
+
+pub mod config;
+pub mod options;

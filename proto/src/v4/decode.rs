@@ -1,0 +1,133 @@
+//! Strict DHCPv4 decoding: each malformation has its own reason, so a server can drop
+//! the packet, count why, and keep serving.
+
+use std::net::Ipv4Addr;
+
+use super::code::OptionCode;
+use super::message::{CHADDR_LEN, FIXED_HEADER_LEN, MAGIC_COOKIE, Message, Op};
+use super::options::Options;
+
+const SNAME: std::ops::Range<usize> = 44..108;
+const FILE: std::ops::Range<usize> = 108..236;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("packet of {len} octets is shorter than the 240 of a DHCP header and cookie")]
+    Truncated { len: usize },
+    #[error("magic cookie is {found:02x?}, expected 63:82:53:63")]
+    BadCookie { found: [u8; 4] },
+    #[error("hardware address length {hlen} is over 16")]
+    BadHlen { hlen: u8 },
+    #[error("option {code} at offset {offset} runs past the end of its field")]
+    OptionOverrun { code: u8, offset: usize },
+    #[error("option 52 (overload) holds {value:?}, expected one octet 1, 2 or 3")]
+    BadOverload { value: Vec<u8> },
+}
+
+impl DecodeError {
+    /// A short stable label, for counters and rate-limited logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::Truncated { .. } => "truncated",
+            DecodeError::BadCookie { .. } => "bad_magic_cookie",
+            DecodeError::BadHlen { .. } => "bad_hlen",
+            DecodeError::OptionOverrun { .. } => "option_overrun",
+            DecodeError::BadOverload { .. } => "bad_overload",
+        }
+    }
+}
+
+fn addr(buf: &[u8], at: usize) -> Ipv4Addr {
+    Ipv4Addr::new(buf[at], buf[at + 1], buf[at + 2], buf[at + 3])
+}
+
+/// Decodes a DHCPv4 message (request or reply).
+pub fn decode(buf: &[u8]) -> Result<Message, DecodeError> {
+    if buf.len() < FIXED_HEADER_LEN + 4 {
+        return Err(DecodeError::Truncated { len: buf.len() });
+    }
+    let cookie: [u8; 4] = [buf[236], buf[237], buf[238], buf[239]];
+    if cookie != MAGIC_COOKIE {
+        return Err(DecodeError::BadCookie { found: cookie });
+    }
+    let hlen = buf[2];
+    if hlen as usize > CHADDR_LEN {
+        return Err(DecodeError::BadHlen { hlen });
+    }
+
+    let mut options = Options::default();
+    walk(buf, FIXED_HEADER_LEN + 4..buf.len(), &mut options)?;
+
+    // RFC 2131 §4.1 / RFC 3396 §6: with option 52 the file field, then the sname
+    // field, carry further options, joined after those of the options field.
+    let (mut sname, mut file) = (buf[SNAME].to_vec(), buf[FILE].to_vec());
+    if let Some(value) = options.get(OptionCode::OVERLOAD) {
+        let overload = match value {
+            [v @ 1..=3] => *v,
+            _ => {
+                return Err(DecodeError::BadOverload {
+                    value: value.to_vec(),
+                });
+            }
+        };
+        if overload & 1 != 0 {
+            walk(buf, FILE, &mut options)?;
+            file.clear();
+        }
+        if overload & 2 != 0 {
+            walk(buf, SNAME, &mut options)?;
+            sname.clear();
+        }
+    }
+
+    let mut chaddr = [0u8; CHADDR_LEN];
+    chaddr.copy_from_slice(&buf[28..44]);
+    Ok(Message {
+        op: Op::from_u8(buf[0]),
+        htype: buf[1],
+        hlen,
+        hops: buf[3],
+        xid: u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]),
+        secs: u16::from_be_bytes([buf[8], buf[9]]),
+        flags: u16::from_be_bytes([buf[10], buf[11]]),
+        ciaddr: addr(buf, 12),
+        yiaddr: addr(buf, 16),
+        siaddr: addr(buf, 20),
+        giaddr: addr(buf, 24),
+        chaddr,
+        sname,
+        file,
+        options,
+    })
+}
+
+/// Reads option TLVs from `buf[field]` until END or the end of the field. A field that
+/// ends without END is accepted (many clients omit it when the packet ends there); an
+/// option whose length runs past the field is not.
+fn walk(
+    buf: &[u8],
+    field: std::ops::Range<usize>,
+    options: &mut Options,
+) -> Result<(), DecodeError> {
+    let end = field.end;
+    let mut i = field.start;
+    while i < end {
+        match buf[i] {
+            OptionCode::PAD => i += 1,
+            OptionCode::END => return Ok(()),
+            code => {
+                if i + 1 >= end {
+                    return Err(DecodeError::OptionOverrun { code, offset: i });
+                }
+                let len = buf[i + 1] as usize;
+                let start = i + 2;
+                if start + len > end {
+                    return Err(DecodeError::OptionOverrun { code, offset: i });
+                }
+                options.append(code, &buf[start..start + len]);
+                i = start + len;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The fixed BOOTP header plus decoded options.
+
+use std::net::Ipv4Addr;
+
+use super::code::{MessageType, OptionCode};
+use super::options::Options;
+use super::relay_info::RelayAgentInfo;
+
+/// op, htype ... file: everything before the magic cookie (RFC 2131 §2).
+pub const FIXED_HEADER_LEN: usize = 236;
+pub const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+pub const CHADDR_LEN: usize = 16;
+/// The flags bit asking for broadcast replies (RFC 2131 §2, figure 2).
+pub const BROADCAST_FLAG: u16 = 0x8000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    BootRequest,
+    BootReply,
+    Other(u8),
+}
+
+impl Op {
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Op::BootRequest,
+            2 => Op::BootReply,
+            v => Op::Other(v),
+        }
+    }
+    pub fn to_u8(self) -> u8 {
+        match self {
+            Op::BootRequest => 1,
+            Op::BootReply => 2,
+            Op::Other(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub op: Op,
+    pub htype: u8,
+    pub hlen: u8,
+    pub hops: u8,
+    pub xid: u32,
+    pub secs: u16,
+    pub flags: u16,
+    pub ciaddr: Ipv4Addr,
+    pub yiaddr: Ipv4Addr,
+    pub siaddr: Ipv4Addr,
+    pub giaddr: Ipv4Addr,
+    pub chaddr: [u8; CHADDR_LEN],
+    /// Server host name field, as received; empty when option 52 used it for options.
+    pub sname: Vec<u8>,
+    /// Boot file field, as received; empty when option 52 used it for options.
+    pub file: Vec<u8>,
+    pub options: Options,
+}
+
+impl Message {
+    /// An empty BOOTREQUEST, for building packets in tests and tools.
+    pub fn new_request(xid: u32, hwaddr: &[u8]) -> Self {
+        let mut chaddr = [0u8; CHADDR_LEN];
+        let n = hwaddr.len().min(CHADDR_LEN);
+        chaddr[..n].copy_from_slice(&hwaddr[..n]);
+        Message {
+            op: Op::BootRequest,
+            htype: 1,
+            hlen: n as u8,
+            hops: 0,
+            xid,
+            secs: 0,
+            flags: 0,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            siaddr: Ipv4Addr::UNSPECIFIED,
+            giaddr: Ipv4Addr::UNSPECIFIED,
+            chaddr,
+            sname: Vec::new(),
+            file: Vec::new(),
+            options: Options::default(),
+        }
+    }
+
+    /// The client hardware address: the first `hlen` octets of chaddr.
+    pub fn hwaddr(&self) -> &[u8] {
+        &self.chaddr[..(self.hlen as usize).min(CHADDR_LEN)]
+    }
+
+    pub fn broadcast_flag(&self) -> bool {
+        self.flags & BROADCAST_FLAG != 0
+    }
+
+    pub fn message_type(&self) -> Option<MessageType> {
+        match self.options.get(OptionCode::MESSAGE_TYPE) {
+            Some([t]) => Some(MessageType::from_u8(*t)),
+            _ => None,
+        }
+    }
+
+    fn ipv4_option(&self, code: u8) -> Option<Ipv4Addr> {
+        let v: [u8; 4] = self.options.get(code)?.try_into().ok()?;
+        Some(Ipv4Addr::from(v))
+    }
+
+    /// Option 50.
+    pub fn requested_address(&self) -> Option<Ipv4Addr> {
+        self.ipv4_option(OptionCode::REQUESTED_ADDRESS)
+    }
+
+    /// Option 54.
+    pub fn server_identifier(&self) -> Option<Ipv4Addr> {
+        self.ipv4_option(OptionCode::SERVER_IDENTIFIER)
+    }
+
+    /// Option 118 (RFC 3011).
+    pub fn subnet_selection(&self) -> Option<Ipv4Addr> {
+        self.ipv4_option(OptionCode::SUBNET_SELECTION)
+    }
+
+    /// Option 61, when present and non-empty.
+    pub fn client_identifier(&self) -> Option<&[u8]> {
+        self.options
+            .get(OptionCode::CLIENT_IDENTIFIER)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Option 55, the codes the client asks for, in its order of preference.
+    pub fn parameter_request_list(&self) -> &[u8] {
+        self.options
+            .get(OptionCode::PARAMETER_REQUEST_LIST)
+            .unwrap_or(&[])
+    }
+
+    /// Option 57; values under 576 are illegal and read as absent.
+    pub fn max_message_size(&self) -> Option<u16> {
+        let v: [u8; 2] = self
+            .options
+            .get(OptionCode::MAX_MESSAGE_SIZE)?
+            .try_into()
+            .ok()?;
+        Some(u16::from_be_bytes(v)).filter(|&s| s >= 576)
+    }
+
+    /// Option 51.
+    pub fn lease_time(&self) -> Option<u32> {
+        let v: [u8; 4] = self.options.get(OptionCode::LEASE_TIME)?.try_into().ok()?;
+        Some(u32::from_be_bytes(v))
+    }
+
+    /// Option 12, when it is printable text.
+    pub fn host_name(&self) -> Option<&str> {
+        let v = self.options.get(OptionCode::HOST_NAME)?;
+        let s = std::str::from_utf8(v).ok()?.trim_end_matches('\0');
+        (!s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())).then_some(s)
+    }
+
+    /// Option 82 with its sub-options; `None` when absent or malformed.
+    pub fn relay_agent_info(&self) -> Option<RelayAgentInfo> {
+        RelayAgentInfo::parse(self.options.get(OptionCode::RELAY_AGENT_INFORMATION)?)
+    }
+}
