@@ -6,4 +6,5 @@
 //! to the store) → `io` (batched send, addressed per RFC 2131 §4.1).
 
 pub mod config;
+pub mod lease;
 pub mod options;

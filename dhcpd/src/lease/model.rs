@@ -1,0 +1,110 @@
+//! A DHCPv4 lease and how a client is recognised.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// How the server recognises a client (RFC 2131 §4.2): by client identifier (option 61)
+/// when the client sends one, else by hardware type and address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    ClientId(Box<[u8]>),
+    HwAddr { htype: u8, addr: Box<[u8]> },
+}
+
+impl ClientKey {
+    pub fn from_request(client_id: Option<&[u8]>, htype: u8, hwaddr: &[u8]) -> Self {
+        match client_id {
+            Some(id) => ClientKey::ClientId(id.into()),
+            None => ClientKey::HwAddr {
+                htype,
+                addr: hwaddr.into(),
+            },
+        }
+    }
+}
+
+pub(crate) fn hex_colon(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientKey::ClientId(id) => write!(f, "id {}", hex_colon(id)),
+            ClientKey::HwAddr { addr, .. } => write!(f, "{}", hex_colon(addr)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Offered and held for `offer_hold` seconds; kept in memory only.
+    Offered,
+    Active,
+    /// Given back by the client; the address is free but remembered for it.
+    Released,
+    /// Ran out; free, and remembered for its last client.
+    Expired,
+    /// Reported in use by someone else (DHCPDECLINE); out of use until `expires`.
+    Declined,
+}
+
+impl LeaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseState::Offered => "offered",
+            LeaseState::Active => "active",
+            LeaseState::Released => "released",
+            LeaseState::Expired => "expired",
+            LeaseState::Declined => "declined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "offered" => LeaseState::Offered,
+            "active" => LeaseState::Active,
+            "released" => LeaseState::Released,
+            "expired" => LeaseState::Expired,
+            "declined" => LeaseState::Declined,
+            _ => return None,
+        })
+    }
+
+    /// States whose address is in use until `expires`.
+    pub fn holds_address(self) -> bool {
+        matches!(
+            self,
+            LeaseState::Offered | LeaseState::Active | LeaseState::Declined
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease4 {
+    pub address: Ipv4Addr,
+    /// `None` for a declined address, which belongs to no client.
+    pub client: Option<ClientKey>,
+    pub htype: u8,
+    pub hwaddr: Box<[u8]>,
+    pub state: LeaseState,
+    /// Unix seconds.
+    pub starts: u64,
+    /// Unix seconds: end of the lease, of the offer hold or of the decline probation.
+    pub expires: u64,
+    pub hostname: Option<String>,
+}
+
+impl Lease4 {
+    /// Whether the address is taken at `now` by this lease.
+    pub fn in_use(&self, now: u64) -> bool {
+        self.state.holds_address() && self.expires > now
+    }
+}
