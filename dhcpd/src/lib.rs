@@ -8,3 +8,6 @@
 pub mod config;
 pub mod lease;
 pub mod options;
+pub mod ratelimit;
+pub mod stats;
+pub mod v4;

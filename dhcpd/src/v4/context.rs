@@ -1,0 +1,53 @@
+//! The typed per-packet context that travels through the DHCPv4 pipeline: each stage
+//! reads what earlier ones decided instead of re-deriving it.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use ipnet::Ipv4Net;
+use zerotouch_proto::v4::{Message, MessageType, RelayAgentInfo};
+
+use crate::lease::ClientKey;
+
+/// Where a packet came in.
+#[derive(Debug, Clone)]
+pub struct Ingress {
+    pub ifindex: u32,
+    pub ifname: String,
+    /// The interface's IPv4 prefixes.
+    pub if_addrs: Vec<Ipv4Net>,
+    /// Local address the packet was received on (IP_PKTINFO `ipi_spec_dst`).
+    pub local: Ipv4Addr,
+    /// Destination address of the packet (IP_PKTINFO `ipi_addr`).
+    pub dst: Ipv4Addr,
+    pub src: SocketAddrV4,
+}
+
+impl Ingress {
+    pub fn was_broadcast(&self) -> bool {
+        self.dst.is_broadcast()
+            || self
+                .if_addrs
+                .iter()
+                .any(|n| n.broadcast() == self.dst && n.prefix_len() < 31)
+    }
+}
+
+/// One request and what the pipeline has decided about it so far.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub request: &'a Message,
+    pub msg_type: MessageType,
+    pub ingress: &'a Ingress,
+    pub client: ClientKey,
+    pub relay_info: Option<RelayAgentInfo>,
+    /// Index of the selected subnet in `Dhcp4::subnets`.
+    pub subnet: Option<usize>,
+    /// Indices of the client classes the client belongs to.
+    pub classes: Vec<usize>,
+    /// Index of the client's host reservation in `Hosts::list`.
+    pub host: Option<usize>,
+    /// The server identifier this exchange uses (option 54).
+    pub server_id: Ipv4Addr,
+    /// Unix seconds.
+    pub now: u64,
+}

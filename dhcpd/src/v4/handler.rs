@@ -1,0 +1,453 @@
+//! The DHCPv4 message handlers (RFC 2131 §4.3): one request in, at most one reply and
+//! one lease write out. The handler owns the lease index; it does no I/O.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use tracing::{debug, info};
+use zerotouch_proto::v4::{self, BROADCAST_FLAG, Message, MessageType, Op};
+
+use super::addressing::{Destination, destination};
+use super::allocate;
+use super::classify::{classify, find_host};
+use super::context::{Exchange, Ingress};
+use super::reply::{ReplySpec, build};
+use super::select::select_subnet;
+use crate::config::{Dhcp4, Subnet};
+use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
+use crate::stats::Reason;
+
+/// A reply ready for the wire.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub bytes: Vec<u8>,
+    pub dest: Destination,
+    pub msg_type: MessageType,
+    /// Options left out so the reply fits the client's maximum message size.
+    pub dropped_options: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send `reply`; when `commit` is set, only after that lease is durable.
+    Reply {
+        reply: Reply,
+        commit: Option<Lease4>,
+    },
+    /// No reply, by design (RELEASE, DECLINE, a client that chose another server ...);
+    /// `commit` is a lease change to store.
+    NoReply {
+        reason: Option<Reason>,
+        commit: Option<Lease4>,
+    },
+    /// Dropped: malformed, or a request the server cannot serve.
+    Drop {
+        reason: Reason,
+        detail: Option<String>,
+    },
+}
+
+impl Outcome {
+    fn drop(reason: Reason) -> Self {
+        Outcome::Drop {
+            reason,
+            detail: None,
+        }
+    }
+}
+
+/// Whether a REQUEST answers an offer, confirms a remembered lease, or extends one
+/// (RFC 2131 §4.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestState {
+    Selecting,
+    InitReboot,
+    RenewingOrRebinding,
+}
+
+pub struct Dhcp4Handler {
+    cfg: Arc<Dhcp4>,
+    leases: LeaseIndex,
+}
+
+impl Dhcp4Handler {
+    pub fn new(cfg: Arc<Dhcp4>, leases: LeaseIndex) -> Self {
+        Dhcp4Handler { cfg, leases }
+    }
+
+    pub fn leases(&self) -> &LeaseIndex {
+        &self.leases
+    }
+
+    pub fn config(&self) -> &Dhcp4 {
+        &self.cfg
+    }
+
+    /// Ends leases, offers and probations that ran out; returns the changes to store.
+    pub fn reclaim(&mut self, now: u64) -> Vec<Lease4> {
+        self.leases.reclaim(now)
+    }
+
+    pub fn handle(&mut self, packet: &[u8], ingress: &Ingress, now: u64) -> Outcome {
+        let request = match v4::decode(packet) {
+            Ok(m) => m,
+            Err(e) => {
+                return Outcome::Drop {
+                    reason: Reason::from(&e),
+                    detail: Some(e.to_string()),
+                };
+            }
+        };
+        if request.op != Op::BootRequest {
+            return Outcome::drop(Reason::NotBootRequest);
+        }
+        let Some(msg_type) = request.message_type() else {
+            // Plain BOOTP is not served.
+            return Outcome::drop(Reason::NoMessageType);
+        };
+        let cfg = self.cfg.clone();
+        let relay_info = request.relay_agent_info();
+        let subnet = if msg_type == MessageType::Inform
+            && request.giaddr.is_unspecified()
+            && !request.ciaddr.is_unspecified()
+        {
+            // RFC 2131 §4.3.5: an INFORM is answered for the network of its ciaddr.
+            cfg.subnet_containing(request.ciaddr)
+                .or_else(|| select_subnet(&cfg, &request, relay_info.as_ref(), ingress))
+        } else {
+            select_subnet(&cfg, &request, relay_info.as_ref(), ingress)
+        };
+        let server_id = relay_info
+            .as_ref()
+            .and_then(|r| r.server_id_override())
+            .or_else(|| subnet.and_then(|s| s.server_id))
+            .or(cfg.server_id)
+            .or_else(|| {
+                subnet.and_then(|s| {
+                    ingress
+                        .if_addrs
+                        .iter()
+                        .map(|a| a.addr())
+                        .find(|a| s.net.contains(a))
+                })
+            })
+            .unwrap_or(ingress.local);
+        let ex = Exchange {
+            request: &request,
+            msg_type,
+            ingress,
+            client: ClientKey::from_request(
+                request.client_identifier(),
+                request.htype,
+                request.hwaddr(),
+            ),
+            classes: classify(&cfg, &request, relay_info.as_ref()),
+            host: find_host(&cfg, &request, relay_info.as_ref()),
+            relay_info,
+            subnet: subnet.map(|s| s.index),
+            server_id,
+            now,
+        };
+        match msg_type {
+            MessageType::Discover => self.discover(&cfg, &ex),
+            MessageType::Request => self.request(&cfg, &ex),
+            MessageType::Decline => self.decline(&cfg, &ex),
+            MessageType::Release => self.release(&cfg, &ex),
+            MessageType::Inform => self.inform(&cfg, &ex),
+            _ => Outcome::drop(Reason::UnexpectedMessageType),
+        }
+    }
+
+    fn link<'c>(cfg: &'c Dhcp4, ex: &Exchange<'_>) -> Option<Vec<&'c Subnet>> {
+        let subnet = &cfg.subnets[ex.subnet?];
+        Some(cfg.link_subnets(subnet).collect())
+    }
+
+    fn discover(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        let Some(link) = Self::link(cfg, ex) else {
+            return Outcome::drop(Reason::NoSubnet);
+        };
+        let Some(addr) = allocate::choose(cfg, ex, &link, &mut self.leases) else {
+            return Outcome::Drop {
+                reason: Reason::PoolExhausted,
+                detail: Some(format!(
+                    "no free address for {} on {}",
+                    ex.client, link[0].net
+                )),
+            };
+        };
+        let subnet = link.iter().copied().find(|s| s.net.contains(&addr));
+        let valid = subnet
+            .map_or(cfg.times, |s| s.times)
+            .grant(ex.request.lease_time());
+        let holds_active = self.leases.get(addr).is_some_and(|l| {
+            l.state == LeaseState::Active
+                && l.client.as_ref() == Some(&ex.client)
+                && l.in_use(ex.now)
+        });
+        // Hold the address for the client so no one else is offered it meanwhile, unless
+        // the client already holds it by an active lease, which must not be downgraded.
+        if !holds_active {
+            self.leases.upsert(lease_for(
+                ex,
+                addr,
+                LeaseState::Offered,
+                ex.now + cfg.offer_hold as u64,
+            ));
+        }
+        let spec = ReplySpec {
+            msg_type: MessageType::Offer,
+            yiaddr: addr,
+            subnet,
+            lease_time: Some(valid),
+            message: None,
+        };
+        let reply = self.reply(cfg, ex, &spec);
+        info!(xid = %format_args!("{:#010x}", ex.request.xid), client = %ex.client, interface = %ex.ingress.ifname, "DISCOVER -> OFFER {addr}");
+        Outcome::Reply {
+            reply,
+            commit: None,
+        }
+    }
+
+    fn request(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        let req = ex.request;
+        let (addr, state) = match (req.server_identifier(), req.requested_address()) {
+            (Some(sid), requested) => {
+                if !self.is_ours(cfg, ex, sid) {
+                    self.forget_offer(ex);
+                    debug!(client = %ex.client, "REQUEST for server {sid}: client chose another server");
+                    return Outcome::NoReply {
+                        reason: Some(Reason::OtherServerSelected),
+                        commit: None,
+                    };
+                }
+                match requested.or_else(|| (!req.ciaddr.is_unspecified()).then_some(req.ciaddr)) {
+                    Some(a) => (a, RequestState::Selecting),
+                    None => return Outcome::drop(Reason::RequestWithoutAddress),
+                }
+            }
+            (None, Some(a)) if req.ciaddr.is_unspecified() => (a, RequestState::InitReboot),
+            (None, _) if !req.ciaddr.is_unspecified() => {
+                (req.ciaddr, RequestState::RenewingOrRebinding)
+            }
+            (None, _) => return Outcome::drop(Reason::RequestWithoutAddress),
+        };
+        let Some(link) = Self::link(cfg, ex) else {
+            return Outcome::drop(Reason::NoSubnet);
+        };
+        let subnet = allocate::usable(cfg, ex, &link, addr);
+        let available = self.leases.available_to(addr, &ex.client, ex.now);
+        let known = self
+            .leases
+            .client_lease(&ex.client)
+            .is_some_and(|l| l.address == addr);
+
+        let verdict = match (state, subnet.is_some() && available) {
+            (_, false) => Err("requested address is not available to this client on this network"),
+            (RequestState::Selecting, true) => Ok(()),
+            (_, true) if known || cfg.authoritative => Ok(()),
+            // RFC 2131 §4.3.2: with no record of the client, stay silent.
+            (_, true) => {
+                return Outcome::NoReply {
+                    reason: Some(Reason::NotAuthoritative),
+                    commit: None,
+                };
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                let subnet = subnet.expect("verdict Ok implies a usable subnet");
+                let valid = subnet.times.grant(req.lease_time());
+                let lease = lease_for(ex, addr, LeaseState::Active, ex.now + valid as u64);
+                self.leases.upsert(lease.clone());
+                let spec = ReplySpec {
+                    msg_type: MessageType::Ack,
+                    yiaddr: addr,
+                    subnet: Some(subnet),
+                    lease_time: Some(valid),
+                    message: None,
+                };
+                let reply = self.reply(cfg, ex, &spec);
+                info!(xid = %format_args!("{:#010x}", req.xid), client = %ex.client, interface = %ex.ingress.ifname, "REQUEST ({state:?}) -> ACK {addr} for {valid}s");
+                Outcome::Reply {
+                    reply,
+                    commit: Some(lease),
+                }
+            }
+            Err(why) if state == RequestState::Selecting || cfg.authoritative => {
+                let spec = ReplySpec {
+                    msg_type: MessageType::Nak,
+                    yiaddr: Ipv4Addr::UNSPECIFIED,
+                    subnet: None,
+                    lease_time: None,
+                    message: Some(why),
+                };
+                let reply = self.reply(cfg, ex, &spec);
+                info!(xid = %format_args!("{:#010x}", req.xid), client = %ex.client, interface = %ex.ingress.ifname, "REQUEST ({state:?}) {addr} -> NAK: {why}");
+                Outcome::Reply {
+                    reply,
+                    commit: None,
+                }
+            }
+            Err(why) => {
+                debug!(client = %ex.client, "REQUEST ({state:?}) {addr}: {why}; silent (not authoritative)");
+                Outcome::NoReply {
+                    reason: Some(Reason::NotAuthoritative),
+                    commit: None,
+                }
+            }
+        }
+    }
+
+    fn decline(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        if let Some(sid) = ex.request.server_identifier()
+            && !self.is_ours(cfg, ex, sid)
+        {
+            return Outcome::NoReply {
+                reason: Some(Reason::OtherServerSelected),
+                commit: None,
+            };
+        }
+        let Some(addr) = ex.request.requested_address() else {
+            return Outcome::drop(Reason::RequestWithoutAddress);
+        };
+        if !self
+            .leases
+            .get(addr)
+            .is_some_and(|l| l.client.as_ref() == Some(&ex.client))
+        {
+            return Outcome::NoReply {
+                reason: Some(Reason::UnknownLease),
+                commit: None,
+            };
+        }
+        let mut lease = lease_for(
+            ex,
+            addr,
+            LeaseState::Declined,
+            ex.now + cfg.decline_probation as u64,
+        );
+        lease.client = None;
+        self.leases.upsert(lease.clone());
+        info!(client = %ex.client, "DECLINE {addr}: in use by another host, out of use for {}s", cfg.decline_probation);
+        Outcome::NoReply {
+            reason: None,
+            commit: Some(lease),
+        }
+    }
+
+    fn release(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        if let Some(sid) = ex.request.server_identifier()
+            && !self.is_ours(cfg, ex, sid)
+        {
+            return Outcome::NoReply {
+                reason: Some(Reason::OtherServerSelected),
+                commit: None,
+            };
+        }
+        let addr = ex.request.ciaddr;
+        let Some(current) = self
+            .leases
+            .get(addr)
+            .filter(|l| l.client.as_ref() == Some(&ex.client) && l.state == LeaseState::Active)
+        else {
+            return Outcome::NoReply {
+                reason: Some(Reason::UnknownLease),
+                commit: None,
+            };
+        };
+        let lease = Lease4 {
+            state: LeaseState::Released,
+            expires: ex.now,
+            ..current.clone()
+        };
+        self.leases.upsert(lease.clone());
+        info!(client = %ex.client, "RELEASE {addr}");
+        Outcome::NoReply {
+            reason: None,
+            commit: Some(lease),
+        }
+    }
+
+    fn inform(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        let subnet = ex.subnet.map(|i| &cfg.subnets[i]);
+        let spec = ReplySpec {
+            msg_type: MessageType::Ack,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            subnet,
+            lease_time: None,
+            message: None,
+        };
+        let reply = self.reply(cfg, ex, &spec);
+        info!(client = %ex.client, interface = %ex.ingress.ifname, "INFORM from {} -> ACK", ex.request.ciaddr);
+        Outcome::Reply {
+            reply,
+            commit: None,
+        }
+    }
+
+    /// Whether a server identifier a client sent names this server.
+    fn is_ours(&self, cfg: &Dhcp4, ex: &Exchange<'_>, sid: Ipv4Addr) -> bool {
+        sid == ex.server_id
+            || cfg.server_id == Some(sid)
+            || cfg.subnets.iter().any(|s| s.server_id == Some(sid))
+            || ex.ingress.if_addrs.iter().any(|a| a.addr() == sid)
+    }
+
+    /// The client took another server's offer: free the address held for it.
+    fn forget_offer(&mut self, ex: &Exchange<'_>) {
+        if let Some(l) = self
+            .leases
+            .client_lease(&ex.client)
+            .filter(|l| l.state == LeaseState::Offered)
+        {
+            let freed = Lease4 {
+                state: LeaseState::Expired,
+                expires: ex.now,
+                ..l.clone()
+            };
+            self.leases.upsert(freed);
+        }
+    }
+
+    fn reply(&self, cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply {
+        let mut bytes = Vec::with_capacity(576);
+        let outcome = build(cfg, ex, spec, &mut bytes);
+        if spec.msg_type == MessageType::Nak && !ex.request.giaddr.is_unspecified() {
+            // RFC 2131 §4.3.2: a NAK through a relay asks it to broadcast.
+            let flags = u16::from_be_bytes([bytes[10], bytes[11]]) | BROADCAST_FLAG;
+            bytes[10..12].copy_from_slice(&flags.to_be_bytes());
+        }
+        if !outcome.dropped.is_empty() || outcome.over_budget {
+            debug!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, "reply trimmed to the client's maximum message size");
+        }
+        let dest = destination(
+            ex.request,
+            spec.msg_type,
+            spec.yiaddr,
+            ex.ingress,
+            (cfg.port, cfg.client_port),
+        );
+        Reply {
+            bytes,
+            dest,
+            msg_type: spec.msg_type,
+            dropped_options: outcome.dropped,
+        }
+    }
+}
+
+fn lease_for(ex: &Exchange<'_>, address: Ipv4Addr, state: LeaseState, expires: u64) -> Lease4 {
+    let req: &Message = ex.request;
+    Lease4 {
+        address,
+        client: Some(ex.client.clone()),
+        htype: req.htype,
+        hwaddr: req.hwaddr().into(),
+        state,
+        starts: ex.now,
+        expires,
+        hostname: req.host_name().map(str::to_string),
+    }
+}

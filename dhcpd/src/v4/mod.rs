@@ -1,0 +1,20 @@
+//! The DHCPv4 server: from a received datagram to a reply and a lease change.
+//!
+//! `select` picks the subnet, `classify` the classes and host reservation, `allocate`
+//! the address, `handler` runs the RFC 2131 state machine, `reply` assembles options,
+//! `addressing` decides where the reply goes.
+
+mod addressing;
+mod allocate;
+mod classify;
+mod context;
+mod handler;
+mod reply;
+mod select;
+
+pub use addressing::{ArpEntry, Destination};
+pub use context::{Exchange, Ingress};
+pub use handler::{Dhcp4Handler, Outcome, Reply};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! Reply assembly: options merged from every scope (host > class > pool > subnet >
+//! global), ordered by the client's parameter request list, fitted to its size budget.
+
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
+
+use zerotouch_proto::v4::{
+    EncodeOutcome, MIN_MAX_MESSAGE_SIZE, Message, MessageType, Op, OptionCode, ReplyEncoder,
+    ReplyOption,
+};
+
+use super::context::Exchange;
+use crate::config::{Dhcp4, OptionSet, Subnet};
+
+/// What distinguishes one reply from another beyond the exchange itself.
+pub struct ReplySpec<'s> {
+    pub msg_type: MessageType,
+    pub yiaddr: Ipv4Addr,
+    /// The subnet the address (or, for INFORM, the client) is in.
+    pub subnet: Option<&'s Subnet>,
+    /// Lease lifetime in seconds; `None` for INFORM and NAK.
+    pub lease_time: Option<u32>,
+    /// Text for option 56 (NAK).
+    pub message: Option<&'s str>,
+}
+
+/// Largest DHCP message the client accepts: option 57 less IP and UDP headers, else 548;
+/// never more than fits an Ethernet frame, since the server does not fragment.
+fn budget(request: &Message) -> usize {
+    request
+        .max_message_size()
+        .map_or(MIN_MAX_MESSAGE_SIZE, |m| (m as usize).min(1500) - 28)
+}
+
+pub fn build(
+    cfg: &Dhcp4,
+    ex: &Exchange<'_>,
+    spec: &ReplySpec<'_>,
+    out: &mut Vec<u8>,
+) -> EncodeOutcome {
+    let req = ex.request;
+    let mut header = Message::new_request(req.xid, req.hwaddr());
+    header.op = Op::BootReply;
+    header.htype = req.htype;
+    header.hlen = req.hlen;
+    header.chaddr = req.chaddr;
+    header.flags = req.flags;
+    header.giaddr = req.giaddr;
+    header.yiaddr = spec.yiaddr;
+    // RFC 2131 table 3: ciaddr is echoed in an ACK, zero in OFFER and NAK.
+    if spec.msg_type == MessageType::Ack {
+        header.ciaddr = req.ciaddr;
+    }
+
+    let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(16);
+    opts.push(ReplyOption::required(
+        OptionCode::MESSAGE_TYPE,
+        vec![spec.msg_type.to_u8()],
+    ));
+    opts.push(ReplyOption::required(
+        OptionCode::SERVER_IDENTIFIER,
+        ex.server_id.octets().to_vec(),
+    ));
+    if let Some(valid) = spec.lease_time {
+        let (t1, t2) = spec.subnet.map_or(cfg.times, |s| s.times).t1_t2(valid);
+        opts.push(ReplyOption::required(
+            OptionCode::LEASE_TIME,
+            valid.to_be_bytes().to_vec(),
+        ));
+        opts.push(ReplyOption::required(
+            OptionCode::RENEWAL_TIME,
+            t1.to_be_bytes().to_vec(),
+        ));
+        opts.push(ReplyOption::required(
+            OptionCode::REBINDING_TIME,
+            t2.to_be_bytes().to_vec(),
+        ));
+    }
+    // RFC 6842: echo the client identifier in every reply.
+    if let Some(id) = req.client_identifier() {
+        opts.push(ReplyOption::required(
+            OptionCode::CLIENT_IDENTIFIER,
+            Cow::Borrowed(id),
+        ));
+    }
+    if spec.msg_type == MessageType::Nak {
+        if let Some(m) = spec.message {
+            opts.push(ReplyOption::optional(
+                OptionCode::MESSAGE,
+                m.as_bytes().to_vec(),
+            ));
+        }
+    } else {
+        add_configured(cfg, ex, spec, &mut opts);
+    }
+
+    let relay_info = req.options.get(OptionCode::RELAY_AGENT_INFORMATION);
+    ReplyEncoder::encode(&header, &opts, relay_info, budget(req), out)
+}
+
+/// Configured options the client asked for, in its order, then those marked `always`.
+fn add_configured<'c>(
+    cfg: &'c Dhcp4,
+    ex: &Exchange<'_>,
+    spec: &ReplySpec<'c>,
+    opts: &mut Vec<ReplyOption<'c>>,
+) {
+    let host = ex.host.map(|h| &cfg.hosts.list[h]);
+    let pool = spec.subnet.and_then(|s| {
+        let a = u32::from(spec.yiaddr);
+        s.pools.iter().find(|p| p.contains(a))
+    });
+    let mut scopes: Vec<&'c OptionSet> = Vec::with_capacity(4 + ex.classes.len());
+    scopes.extend(host.map(|h| &h.options));
+    scopes.extend(ex.classes.iter().map(|&c| &cfg.classes[c].options));
+    scopes.extend(pool.map(|p| &p.options));
+    scopes.extend(spec.subnet.map(|s| &s.options));
+    scopes.push(&cfg.options);
+    let lookup = |code: u8| scopes.iter().find_map(|s| s.get(code));
+
+    // The subnet mask comes from the subnet's prefix unless configured; clients cannot
+    // do without it, so it is never dropped for size.
+    if let Some(s) = spec.subnet
+        && lookup(OptionCode::SUBNET_MASK).is_none()
+    {
+        opts.push(ReplyOption::required(
+            OptionCode::SUBNET_MASK,
+            s.net.netmask().octets().to_vec(),
+        ));
+    }
+    let hostname = host.and_then(|h| h.hostname.as_deref());
+    for &code in ex.request.parameter_request_list() {
+        if opts.iter().any(|o| o.code == code) {
+            continue;
+        }
+        if let Some(o) = lookup(code) {
+            let required = code == OptionCode::SUBNET_MASK;
+            opts.push(ReplyOption {
+                code,
+                data: Cow::Borrowed(&o.data),
+                required,
+            });
+        } else if code == OptionCode::HOST_NAME
+            && let Some(name) = hostname
+        {
+            opts.push(ReplyOption::optional(code, name.as_bytes()));
+        }
+    }
+    for scope in &scopes {
+        for o in scope.0.iter().filter(|o| o.always) {
+            // A more specific scope may have set the same code without `always`: that
+            // value wins, and is sent because some scope asked for it always.
+            if !opts.iter().any(|x| x.code == o.code)
+                && let Some(winner) = lookup(o.code)
+            {
+                opts.push(ReplyOption::optional(
+                    o.code,
+                    Cow::Borrowed(winner.data.as_slice()),
+                ));
+            }
+        }
+    }
+}
