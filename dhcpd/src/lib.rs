@@ -6,8 +6,10 @@
 //! to the store) → `io` (batched send, addressed per RFC 2131 §4.1).
 
 pub mod config;
+pub mod io;
 pub mod lease;
 pub mod options;
 pub mod ratelimit;
+pub mod server;
 pub mod stats;
 pub mod v4;

@@ -16,6 +16,7 @@ use super::schema::*;
 use crate::options::{self, OptionDef, OptionType};
 
 const DEFAULT_DATABASE: &str = "/var/lib/zerotouch/leases.sqlite";
+const DEFAULT_COMMIT_WINDOW_MS: u64 = 5;
 
 struct Compiler<'a> {
     src: &'a SourceMap<'a>,
@@ -102,10 +103,26 @@ impl Compiler<'_> {
                 "got 0, expected seconds between reclaim passes, at least 1",
             );
         }
+        let window = raw
+            .commit_window_ms
+            .as_ref()
+            .map_or(DEFAULT_COMMIT_WINDOW_MS, |w| *w.get_ref());
+        if let Some(w) = raw
+            .commit_window_ms
+            .as_ref()
+            .filter(|w| *w.get_ref() > 1000)
+        {
+            self.err(
+                w,
+                "leases.commit_window_ms",
+                format!("got {}, expected 0 to 1000 milliseconds", w.get_ref()),
+            );
+        }
         LeaseStoreConfig {
             database: base.join(database),
             synchronous,
             reclaim_interval: Duration::from_secs(reclaim.max(1)),
+            commit_window: Duration::from_millis(window.min(1000)),
         }
     }
 

@@ -32,6 +32,7 @@ pub struct RawLeases {
     pub database: Option<String>,
     pub synchronous: Option<Spanned<String>>,
     pub reclaim_interval: Option<Spanned<u64>>,
+    pub commit_window_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,9 +3,9 @@
 //! delivers the replies. Under load a commit carries many leases, so durability costs
 //! one fsync per batch instead of one per ACK.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::model::Lease4;
 use super::store::LeaseStore;
@@ -63,6 +63,7 @@ impl Committer {
     /// committing what was queued, when every [`CommitQueue`] is dropped.
     pub fn spawn<R: Send + 'static>(
         mut store: LeaseStore,
+        window: Duration,
         mut deliver: impl FnMut(Vec<R>) + Send + 'static,
         mut on_batch: impl FnMut(BatchReport, Option<&super::StoreError>) + Send + 'static,
     ) -> std::io::Result<(CommitQueue<R>, JoinHandle<()>)> {
@@ -72,7 +73,7 @@ impl Committer {
             .spawn(move || {
                 let mut leases = Vec::new();
                 let mut replies = Vec::new();
-                while next_batch(&rx, &mut leases, &mut replies) {
+                while next_batch(&rx, window, &mut leases, &mut replies) {
                     let mut result = store.write(&leases);
                     let mut attempt = 1;
                     while result.is_err() && attempt < RETRIES {
@@ -99,23 +100,34 @@ impl Committer {
     }
 }
 
-/// Blocks for one job, then takes whatever else is already queued.
+/// Blocks for one job, then gathers what else arrives within `window` of it.
 fn next_batch<R>(
     rx: &Receiver<CommitJob<R>>,
+    window: Duration,
     leases: &mut Vec<Lease4>,
     replies: &mut Vec<R>,
 ) -> bool {
     let Ok(first) = rx.recv() else { return false };
+    let deadline = Instant::now() + window;
     leases.extend(first.leases);
     replies.extend(first.replies);
     while leases.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(job) => {
-                leases.extend(job.leases);
-                replies.extend(job.replies);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let job = if left.is_zero() {
+            match rx.try_recv() {
+                Ok(job) => job,
+                Err(_) => break,
             }
-            Err(_) => break,
-        }
+        } else {
+            match rx.recv_timeout(left) {
+                Ok(job) => job,
+                // Timeout: commit what was gathered. Disconnected: the same, and the
+                // next call ends the loop.
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        leases.extend(job.leases);
+        replies.extend(job.replies);
     }
     true
 }
@@ -139,6 +151,7 @@ mod tests {
         let check_path = path.clone();
         let (queue, handle) = Committer::spawn(
             store,
+            Duration::from_millis(1),
             move |replies: Vec<Ipv4Addr>| {
                 // Every lease is already readable by another connection.
                 let reader = LeaseStore::open(&check_path, Synchronous::Full).unwrap();

@@ -1,0 +1,107 @@
+//! Sending DHCPv4 replies: installs ARP entries for unicasts to clients without an
+//! address, sends in batches, and falls back to broadcast when a unicast fails.
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::warn;
+
+use crate::io::{BatchSocket, Outgoing, set_arp_entry};
+use crate::ratelimit::{LogLimiter, Verdict};
+use crate::stats::{Counters, Reason};
+use crate::v4::Reply;
+
+pub struct ReplySender {
+    socket: Arc<BatchSocket>,
+    client_port: u16,
+    counters: Arc<Counters>,
+    limiter: Mutex<LogLimiter>,
+}
+
+impl ReplySender {
+    pub fn new(socket: Arc<BatchSocket>, client_port: u16, counters: Arc<Counters>) -> Self {
+        ReplySender {
+            socket,
+            client_port,
+            counters,
+            limiter: Mutex::new(LogLimiter::new(5, Duration::from_secs(60))),
+        }
+    }
+
+    fn warn_limited(&self, kind: &'static str, msg: std::fmt::Arguments<'_>) {
+        let verdict = self
+            .limiter
+            .lock()
+            .map(|mut l| l.check(kind, Instant::now()))
+            .unwrap_or(Verdict::Suppress);
+        if let Verdict::Log { suppressed } = verdict {
+            warn!(suppressed, "{msg}");
+        }
+    }
+
+    pub fn send(&self, replies: Vec<Reply>) {
+        if replies.is_empty() {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.socket);
+        let mut out = Vec::with_capacity(replies.len());
+        let mut meta = Vec::with_capacity(replies.len());
+        for r in replies {
+            let mut dest = r.dest;
+            if let Some(arp) = &dest.arp
+                && let Err(e) = set_arp_entry(fd, arp.ip, arp.hwaddr, &arp.ifname)
+            {
+                self.warn_limited(
+                    "arp",
+                    format_args!(
+                        "cannot add ARP entry {} -> {:02x?} on {}: {e}; broadcasting instead",
+                        arp.ip, arp.hwaddr, arp.ifname
+                    ),
+                );
+                dest = dest.as_broadcast(dest.ifindex, self.client_port);
+            }
+            meta.push((r.msg_type.to_u8(), dest.arp.is_some(), dest.ifindex));
+            out.push(Outgoing {
+                data: r.bytes,
+                dst: dest.addr,
+                ifindex: dest.ifindex,
+                src: dest.src,
+            });
+        }
+        let failures = self.socket.send_batch(&out);
+        let mut failed = vec![false; out.len()];
+        let mut retry = Vec::new();
+        for (i, e) in failures {
+            let (_, unicast_to_new_client, ifindex) = meta[i];
+            if unicast_to_new_client {
+                // No route to the new address on that link (say, a shared network whose
+                // other subnet the server has no address in): broadcast instead.
+                let mut b = out[i].clone();
+                b.dst = std::net::SocketAddrV4::new(Ipv4Addr::BROADCAST, self.client_port);
+                b.ifindex = ifindex;
+                retry.push((i, b));
+            } else {
+                failed[i] = true;
+                self.warn_limited(
+                    "send",
+                    format_args!("cannot send reply to {}: {e}", out[i].dst),
+                );
+            }
+        }
+        if !retry.is_empty() {
+            let pkts: Vec<Outgoing> = retry.iter().map(|(_, p)| p.clone()).collect();
+            for (j, e) in self.socket.send_batch(&pkts) {
+                failed[retry[j].0] = true;
+                self.warn_limited("send", format_args!("cannot broadcast reply: {e}"));
+            }
+        }
+        for (i, (t, _, _)) in meta.iter().enumerate() {
+            if failed[i] {
+                self.counters.count_no_reply(Reason::SendFailed);
+            } else {
+                self.counters.count_sent(*t);
+            }
+        }
+    }
+}
