@@ -101,6 +101,7 @@ fn run(cfg: config::Config) -> anyhow::Result<()> {
         .build()
         .context("starting the runtime")?;
     let stats = counters.clone();
+    let watched = &services;
     rt.block_on(async move {
         let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -113,7 +114,7 @@ fn run(cfg: config::Config) -> anyhow::Result<()> {
                 _ = int.recv() => break,
                 _ = usr1.recv() => info!("counters: {}", stats.summary()),
                 // A service that stopped on its own hit a fatal error: stop the rest.
-                _ = liveness.tick() => if services.iter().any(|s| s.is_finished()) { break },
+                _ = liveness.tick() => if watched.iter().any(|s| s.is_finished()) { break },
             }
         }
         anyhow::Ok(())
