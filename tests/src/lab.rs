@@ -1,0 +1,210 @@
+//! Network namespaces joined by veth pairs, removed (with every process started in them)
+//! when the lab is dropped, also when a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use crate::process::{Daemon, binary, run_in};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("ip from iproute2");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub struct Lab {
+    /// Unique prefix of every namespace and interface of this lab (≤ 9 characters).
+    pub prefix: String,
+    namespaces: Vec<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Namespaces `<prefix>srv` and `<prefix>cli` joined by `<prefix>s` (198.18.0.1/24)
+    /// and `<prefix>c` (no address: the DHCP client's interface).
+    pub fn two_hosts() -> Lab {
+        let mut lab = Lab::empty();
+        let (srv, cli) = (lab.ns("srv"), lab.ns("cli"));
+        lab.link(&srv, "s", &cli, "c");
+        lab.addr(&srv, "s", "198.18.0.1/24");
+        lab
+    }
+
+    /// A lab with no namespaces yet.
+    pub fn empty() -> Lab {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("zt{}{n}", std::process::id() % 100_000);
+        Lab {
+            prefix,
+            namespaces: Vec::new(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Creates namespace `<prefix><name>` with loopback up; returns its name.
+    pub fn ns(&mut self, name: &str) -> String {
+        let ns = format!("{}{name}", self.prefix);
+        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        ip(&["netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Interface name `<prefix><suffix>`.
+    pub fn ifname(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    /// A veth pair between two namespaces, both ends up.
+    pub fn link(&self, ns_a: &str, suffix_a: &str, ns_b: &str, suffix_b: &str) {
+        let (a, b) = (self.ifname(suffix_a), self.ifname(suffix_b));
+        ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+        ip(&["link", "set", &a, "netns", ns_a]);
+        ip(&["link", "set", &b, "netns", ns_b]);
+        ip(&["-n", ns_a, "link", "set", &a, "up"]);
+        ip(&["-n", ns_b, "link", "set", &b, "up"]);
+    }
+
+    pub fn addr(&self, ns: &str, suffix: &str, cidr: &str) {
+        ip(&["-n", ns, "addr", "add", cidr, "dev", &self.ifname(suffix)]);
+    }
+
+    pub fn route(&self, ns: &str, dest: &str, via: &str) {
+        ip(&["-n", ns, "route", "add", dest, "via", via]);
+    }
+
+    pub fn srv(&self) -> String {
+        format!("{}srv", self.prefix)
+    }
+
+    pub fn cli(&self) -> String {
+        format!("{}cli", self.prefix)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to a file in the lab's directory.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write lab file");
+        p
+    }
+
+    /// Starts zerotouch-dhcpd in the server namespace and waits until it serves.
+    pub fn start_dhcpd(&self, config: &Path, log_name: &str) -> Daemon {
+        let bin = binary("zerotouch-dhcpd");
+        let cfg = config.to_str().expect("utf-8 path");
+        let mut d = Daemon::spawn(
+            "zerotouch-dhcpd",
+            &self.srv(),
+            &[bin.to_str().expect("utf-8 path"), "--config", cfg],
+            &self.path(log_name),
+        );
+        d.wait_for_log("DHCPv4 serving", Duration::from_secs(20));
+        d
+    }
+
+    /// Runs a command in a namespace to completion.
+    pub fn run(&self, ns: &str, args: &[&str], timeout: Duration) -> (i32, String) {
+        run_in(ns, args, timeout)
+    }
+
+    /// Runs `f` on a thread that has joined namespace `ns`: sockets it opens live there.
+    pub fn in_ns<R: Send + 'static>(&self, ns: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let path = format!("/var/run/netns/{ns}");
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            // SAFETY: setns on a namespace file descriptor we hold open; it affects only
+            // this thread.
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("namespace thread panicked")
+    }
+
+    pub fn set_mac(&self, ns: &str, suffix: &str, mac: &str) {
+        ip(&[
+            "-n",
+            ns,
+            "link",
+            "set",
+            "dev",
+            &self.ifname(suffix),
+            "address",
+            mac,
+        ]);
+    }
+
+    pub fn sysctl(&self, ns: &str, setting: &str) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "sysctl", "-qw", setting])
+            .output()
+            .expect("sysctl");
+        assert!(
+            out.status.success(),
+            "sysctl {setting}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// IPv4 addresses of an interface, from `ip -o -4 addr`.
+    pub fn ipv4_of(&self, ns: &str, suffix: &str) -> Vec<String> {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                ns,
+                "-o",
+                "-4",
+                "addr",
+                "show",
+                "dev",
+                &self.ifname(suffix),
+            ])
+            .output()
+            .expect("ip");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .skip_while(|w| *w != "inet")
+                    .nth(1)
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            // Kill whatever still runs in the namespace (clients that daemonised), then
+            // remove it; the veth pairs go with it.
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    if let Ok(pid) = pid.parse::<i32>() {
+                        // SAFETY: kill has no memory-safety preconditions.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
