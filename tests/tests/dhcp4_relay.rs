@@ -1,0 +1,162 @@
+//! Relayed DHCPv4: a real client behind ISC dhcrelay gets its address from the subnet
+//! of the relay's giaddr, and the option 82 circuit-id the relay adds selects a host
+//! reservation.
+//!
+//!   cli [c] ── [r1] relay [r2] ── [s] srv
+//!   198.19.0.0/24    198.18.0.0/24
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DHCLIENT_SCRIPT, write_script};
+use zerotouch_tests::{Daemon, Lab, leases, require_tools};
+
+#[test]
+fn relayed_client_gets_an_address_of_the_giaddr_subnet_and_its_circuit_id_reservation() {
+    require_tools(&["ip", "dhclient", "dhcrelay"]);
+    let mut lab = Lab::empty();
+    let (srv, relay, cli) = (lab.ns("srv"), lab.ns("rly"), lab.ns("cli"));
+    lab.link(&srv, "s", &relay, "r2");
+    lab.link(&relay, "r1", &cli, "c");
+    lab.addr(&srv, "s", "198.18.0.1/24");
+    lab.addr(&relay, "r2", "198.18.0.2/24");
+    lab.addr(&relay, "r1", "198.19.0.1/24");
+    lab.route(&srv, "198.19.0.0/24", "198.18.0.2");
+    lab.sysctl(&relay, "net.ipv4.ip_forward=1");
+
+    let db = lab.path("leases.sqlite");
+    let circuit = lab.ifname("r1");
+    let cfg = lab.write(
+        "dhcpd.toml",
+        &format!(
+            r#"
+[leases]
+database = "{db}"
+
+[dhcp4]
+interfaces = ["{iface}"]
+authoritative = true
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.18.0.100 - 198.18.0.150"
+
+[[dhcp4.subnet]]
+subnet = "198.19.0.0/24"
+options = {{ routers = ["198.19.0.1"], domain-name-servers = ["198.19.0.53"] }}
+[[dhcp4.subnet.pool]]
+range = "198.19.0.10 - 198.19.0.20"
+
+# The switch port the relay names in option 82 gets a fixed address.
+[[dhcp4.host]]
+circuit_id = "{circuit}"
+address = "198.19.0.77"
+"#,
+            db = db.display(),
+            iface = lab.ifname("s"),
+        ),
+    );
+    let server = lab.start_dhcpd(&cfg, "server.log");
+    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
+    let ifc = lab.ifname("c");
+
+    // Without option 82: an address from the pool of the giaddr's subnet.
+    let mac1 = "02:00:00:00:03:01";
+    lab.set_mac(&cli, "c", mac1);
+    let relay_args = [
+        "dhcrelay",
+        "-4",
+        "-d",
+        "-id",
+        &circuit,
+        "-iu",
+        &lab.ifname("r2"),
+        "198.18.0.1",
+    ];
+    let mut dhcrelay = Daemon::spawn("dhcrelay", &relay, &relay_args, &lab.path("dhcrelay1.log"));
+    dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
+    let lf = lab.path("dhclient.leases");
+    let lf = lf.to_str().unwrap();
+    let (code, out) = lab.run(
+        &cli,
+        &[
+            "dhclient",
+            "-4",
+            "-1",
+            "-v",
+            "-sf",
+            &script,
+            "-lf",
+            lf,
+            "-pf",
+            "/dev/null",
+            &ifc,
+        ],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, 0, "{out}");
+    let lease = leases::wait_for(&db, mac1, Duration::from_secs(5), "active", |r| {
+        r.state == "active"
+    });
+    let last: u8 = lease
+        .address
+        .strip_prefix("198.19.0.")
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("{} is not in 198.19.0.0/24", lease.address));
+    assert!((10..=20).contains(&last), "{}", lease.address);
+    let events = std::fs::read_to_string(lab.path("dhclient-events.log")).unwrap();
+    assert!(
+        events.contains("routers=198.19.0.1 dns=198.19.0.53"),
+        "{events}"
+    );
+    drop(dhcrelay);
+
+    // With option 82 (-a: circuit-id = the relay's interface name): the reservation.
+    let mac2 = "02:00:00:00:03:02";
+    lab.set_mac(&cli, "c", mac2);
+    let relay_args = [
+        "dhcrelay",
+        "-4",
+        "-d",
+        "-a",
+        "-id",
+        &circuit,
+        "-iu",
+        &lab.ifname("r2"),
+        "198.18.0.1",
+    ];
+    let mut dhcrelay = Daemon::spawn("dhcrelay", &relay, &relay_args, &lab.path("dhcrelay2.log"));
+    dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
+    let lf2 = lab.path("dhclient2.leases");
+    let (code, out) = lab.run(
+        &cli,
+        &[
+            "dhclient",
+            "-4",
+            "-1",
+            "-v",
+            "-sf",
+            &script,
+            "-lf",
+            lf2.to_str().unwrap(),
+            "-pf",
+            "/dev/null",
+            &ifc,
+        ],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, 0, "{out}");
+    let reserved = leases::wait_for(&db, mac2, Duration::from_secs(5), "active", |r| {
+        r.state == "active"
+    });
+    assert_eq!(reserved.address, "198.19.0.77");
+    // dhcrelay forwards a reply only when the echoed option 82 is its own (it strips it).
+    assert!(
+        !dhcrelay.log_text().contains("discarding"),
+        "{}",
+        dhcrelay.log_text()
+    );
+    assert!(server.log_text().contains("DISCOVER -> OFFER 198.19.0.77"));
+}
