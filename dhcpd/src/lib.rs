@@ -13,3 +13,6 @@ pub mod ratelimit;
 pub mod server;
 pub mod stats;
 pub mod v4;
+
+/// The starter configuration printed by `zerotouch-dhcpd default-config`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");

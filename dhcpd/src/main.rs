@@ -39,10 +39,16 @@ enum Command {
     Run,
     /// Validate the configuration and exit: 0 when valid, 1 with every error otherwise.
     Check,
+    /// Print the default configuration, a starting point to edit.
+    DefaultConfig,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::DefaultConfig) = cli.command {
+        print!("{}", zerotouch_dhcpd::DEFAULT_CONFIG);
+        return ExitCode::SUCCESS;
+    }
     let cfg = match config::load(&cli.config) {
         Ok(c) => c,
         Err(errors) => {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::DefaultConfig => ExitCode::SUCCESS,
         Command::Run => {
             let level = cli
                 .log_level

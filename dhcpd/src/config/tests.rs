@@ -172,3 +172,41 @@ fn hosts_need_exactly_one_identifier_and_unique_addresses() {
             .contains("already reserved by dhcp4.host[1]")
     );
 }
+
+#[test]
+fn every_example_in_the_config_folder_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            load(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 2,
+        "expected the example configurations in {}",
+        dir.display()
+    );
+    let full = load(&dir.join("full.toml")).unwrap().dhcp4.unwrap();
+    assert_eq!(
+        (
+            full.subnets.len(),
+            full.classes.len(),
+            full.hosts.list.len()
+        ),
+        (3, 3, 4)
+    );
+}
+
+#[test]
+fn the_embedded_default_is_the_shipped_default() {
+    assert_eq!(
+        crate::DEFAULT_CONFIG,
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/default.toml")
+        )
+        .unwrap()
+    );
+}

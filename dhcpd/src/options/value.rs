@@ -87,7 +87,9 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
         .collect();
-    if digits.is_empty() || digits.len() % 2 != 0 || !digits.chars().all(|c| c.is_ascii_hexdigit())
+    if digits.is_empty()
+        || !digits.len().is_multiple_of(2)
+        || !digits.chars().all(|c| c.is_ascii_hexdigit())
     {
         return Err(format!(
             "got {s:?}, expected an even number of hex digits such as \"01:02:ab\""

@@ -26,10 +26,11 @@ pub fn select_subnet<'c>(
     if request.giaddr != Ipv4Addr::UNSPECIFIED {
         return cfg.subnet_containing(request.giaddr);
     }
-    if request.ciaddr != Ipv4Addr::UNSPECIFIED && !ingress.was_broadcast() {
-        if let Some(s) = cfg.subnet_containing(request.ciaddr) {
-            return Some(s);
-        }
+    if request.ciaddr != Ipv4Addr::UNSPECIFIED
+        && !ingress.was_broadcast()
+        && let Some(s) = cfg.subnet_containing(request.ciaddr)
+    {
+        return Some(s);
     }
     interface_subnet(cfg, ingress)
 }

@@ -1,0 +1,58 @@
+//! The zerotouch-dhcpd command line: `check` and `default-config`.
+
+use std::process::Command;
+
+use zerotouch_tests::binary;
+
+#[test]
+fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .arg("default-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&good, &out.stdout).unwrap();
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 subnets, 1 pools"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 600\nrenew_time = 900\n\n[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n[[dhcp4.subnet.pool]]\nrange = \"198.18.1.1 - 198.18.1.9\"\n").unwrap();
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let path = bad.display();
+    assert!(
+        err.contains(&format!(
+            "{path}:4:14: dhcp4.renew_time: 900 is not below rebind_time and lease_time"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{path}:9:9: dhcp4.subnet[0].pool[0].range: \"198.18.1.1 - 198.18.1.9\" is not inside the subnet 198.18.0.0/24")), "{err}");
+    assert!(err.contains("2 error(s)"), "{err}");
+
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["check", "--config", "/nonexistent/dhcpd.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/nonexistent/dhcpd.toml: cannot read the configuration")
+    );
+}
