@@ -1,1 +1,81 @@
-fn main() {}
+//! A DHCPv4 responder with no state: it answers DISCOVER with OFFER and REQUEST with
+//! ACK for an address derived from the client's hardware address, keeps nothing and
+//! writes nothing. It uses the same batched socket as zerotouch-dhcpd, so a benchmark
+//! comparing the two measures what allocation, durability and option handling cost,
+//! and its best rate is the ceiling of the load generator and the kernel.
+//!
+//! usage: zerotouch-null-responder [SERVER-ID] [PORT]
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch};
+use zerotouch_proto::v4::{self, MessageType, Op, ReplyEncoder, ReplyOption};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let server_id: Ipv4Addr = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(Ipv4Addr::new(198, 18, 0, 1));
+    let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(67);
+    let socket = BatchSocket::bind(port, Duration::from_secs(1)).unwrap_or_else(|e| {
+        eprintln!("zerotouch-null-responder: cannot bind port {port}: {e}");
+        std::process::exit(2)
+    });
+    eprintln!("null responder serving on port {port} as {server_id}");
+    let mut batch = RecvBatch::new(64);
+    let mut out = Vec::with_capacity(64);
+    loop {
+        if socket.recv_batch(&mut batch).is_err() {
+            continue;
+        }
+        out.clear();
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            let Ok(req) = v4::decode(d.data) else {
+                continue;
+            };
+            let reply_type = match req.message_type() {
+                Some(MessageType::Discover) => MessageType::Offer,
+                Some(MessageType::Request) => MessageType::Ack,
+                _ => continue,
+            };
+            let mut header = req.clone();
+            header.op = Op::BootReply;
+            let h = req.hwaddr();
+            // 198.18.1.0 and up, from the last three octets of the hardware address.
+            let n = h
+                .iter()
+                .rev()
+                .take(3)
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (8 * i));
+            header.yiaddr = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 1, 0)) + n % 130_000);
+            let opts = [
+                ReplyOption::required(53, vec![reply_type.to_u8()]),
+                ReplyOption::required(54, server_id.octets().to_vec()),
+                ReplyOption::required(51, 4000u32.to_be_bytes().to_vec()),
+                ReplyOption::required(1, vec![255, 254, 0, 0]),
+            ];
+            let mut bytes = Vec::with_capacity(300);
+            ReplyEncoder::encode(&header, &opts, None, 548, &mut bytes);
+            let dst = if req.giaddr.is_unspecified() {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, 68)
+            } else {
+                SocketAddrV4::new(req.giaddr, port)
+            };
+            out.push(Outgoing {
+                data: bytes,
+                dst,
+                ifindex: if req.giaddr.is_unspecified() {
+                    d.ifindex
+                } else {
+                    0
+                },
+                src: d.local,
+            });
+        }
+        socket.send_batch(&out);
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# DHCPv4 benchmark: zerotouch-dhcpd against ISC Kea and a stateless null responder, in
+# the same run, on the same pool, with perfdhcp (Debian kea-admin) in a second network
+# namespace. Each server is restarted with empty lease state before every measurement
+# (so a sweep never runs out of addresses), and every zerotouch lease is durable before
+# its ACK (synchronous = "full").
+#
+# Reports, per server:
+#   best   the highest 4-way exchange rate perfdhcp achieves with both drop ratios < 1 %
+#   cpu    the server's CPU time (user + system, /proc/PID/stat) per exchange at CPU_RATE
+# and the ratios zerotouch/null (rate) and zerotouch/Kea (CPU).
+#
+# usage: sudo bench/dhcp4.sh            env: RATES, SECS (10), CPU_RATE (8000), SERVERS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=${RATES:-"2000 5000 8000 11000 14000 17000 20000 24000"}
+SECS=${SECS:-10}
+CPU_RATE=${CPU_RATE:-8000}
+SERVERS=${SERVERS:-"null zerotouch kea"}
+p=ztb$$
+work=$(mktemp -d)
+srv="${p}srv"; cli="${p}cli"
+
+for tool in perfdhcp kea-dhcp4 ip; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install kea-admin kea-dhcp4-server iproute2" >&2; exit 2; }
+done
+cargo build --release --quiet --bin zerotouch-dhcpd --bin zerotouch-null-responder
+
+server_pid=""
+stop_server() {
+  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  ip netns del "$srv" 2>/dev/null || true
+  ip netns del "$cli" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$srv"; ip netns add "$cli"
+ip link add "${p}s" type veth peer name "${p}c"
+ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
+for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
+ip -n "$srv" addr add 198.18.0.1/15 dev "${p}s"; ip -n "$cli" addr add 198.18.0.2/15 dev "${p}c"
+ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
+mkdir -p /run/kea /var/run/kea /var/lib/kea
+
+cat > "$work/zerotouch.toml" <<TOML
+[log]
+level = "warn"
+[leases]
+database = "$work/leases.sqlite"
+synchronous = "full"
+[dhcp4]
+interfaces = ["${p}s"]
+authoritative = true
+lease_time = 4000
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/15"
+options = { routers = ["198.18.0.1"], sztp-redirect = "00:1c:68:74:74:70:73:3a:2f:2f:62:73:31:2e:65:78:61:6d:70:6c:65:2e:63:6f:6d:3a:38:30:38:30" }
+[[dhcp4.subnet.pool]]
+range = "198.18.1.0 - 198.19.255.254"
+TOML
+cat > "$work/kea4.json" <<JSON
+{"Dhcp4": {"interfaces-config": {"interfaces": ["${p}s"]},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$work/leases4.csv", "lfc-interval": 0},
+  "valid-lifetime": 4000,
+  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}],
+    "option-data": [{"name": "routers", "data": "198.18.0.1"},
+                    {"code": 143, "data": "001c68747470733a2f2f6273312e6578616d706c652e636f6d3a38303830", "csv-format": false}]}],
+  "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$work/kea4.log"}]}]}}
+JSON
+
+start_server() {
+  stop_server
+  rm -f "$work"/leases.sqlite* "$work"/leases4.csv*
+  case $1 in
+    null) ip netns exec "$srv" target/release/zerotouch-null-responder 198.18.0.1 >"$work/null.log" 2>&1 & ;;
+    zerotouch) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/zerotouch.toml" >"$work/zerotouch.log" 2>&1 & ;;
+    kea) ip netns exec "$srv" kea-dhcp4 -c "$work/kea4.json" >"$work/kea.out" 2>&1 & ;;
+  esac
+  server_pid=$!
+  sleep "$([[ $1 == kea ]] && echo 2 || echo 0.5)"
+  kill -0 "$server_pid" 2>/dev/null || { echo "$1 did not start" >&2; cat "$work"/*.log "$work"/*.out 2>/dev/null >&2; exit 1; }
+}
+
+# perfdhcp at RATE for SECS: prints "achieved drop1 drop2"
+perf() {
+  local out
+  out=$(timeout $((SECS + 30)) ip netns exec "$cli" perfdhcp -4 -l "${p}c" -r "$1" -R 100000000 -p "$SECS" 2>&1 || true)
+  local got drops
+  got=$(awk '/^Rate:/{print $2; exit}' <<<"$out")
+  drops=$(awk '/drops ratio:/{gsub("%","",$3); printf "%s ", $3}' <<<"$out")
+  echo "${got:-0} ${drops:-100 100}"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+declare -A BEST CPU
+for s in $SERVERS; do
+  best=0
+  for r in $RATES; do
+    start_server "$s"
+    read -r got d1 d2 <<<"$(perf "$r")"
+    ok=$(awk -v a="$d1" -v b="$d2" 'BEGIN{print (a != "-nan" && b != "-nan" && a+0 < 1 && b+0 < 1) ? 1 : 0}')
+    printf '%-10s rate %6s: achieved %9.1f/s  drops %s%% %s%%\n' "$s" "$r" "$got" "$d1" "$d2"
+    if [[ $ok == 1 ]]; then best=${got%.*}; else break; fi
+  done
+  BEST[$s]=$best
+  start_server "$s"
+  c0=$(cpu_ticks)
+  read -r got _ _ <<<"$(perf "$CPU_RATE")"
+  c1=$(cpu_ticks)
+  CPU[$s]=$(awk -v c=$((c1 - c0)) -v t="$(getconf CLK_TCK)" -v g="$got" -v s="$SECS" 'BEGIN{n=g*s; printf "%.1f", (n>0)? c/t*1e6/n : 0}')
+  printf '%-10s cpu at %s/s: %s us/exchange\n' "$s" "$CPU_RATE" "${CPU[$s]}"
+  stop_server
+done
+
+echo
+echo "server      best rate (<1% drops)   CPU us/exchange at ${CPU_RATE}/s"
+for s in $SERVERS; do printf '%-10s  %12s/s            %8s\n' "$s" "${BEST[$s]}" "${CPU[$s]}"; done
+if [[ -n ${BEST[zerotouch]:-} && -n ${BEST[null]:-} && ${BEST[null]} != 0 ]]; then
+  awk -v z="${BEST[zerotouch]}" -v n="${BEST[null]}" 'BEGIN{printf "zerotouch best rate / null responder best rate: %.2f\n", z/n}'
+fi
+if [[ -n ${CPU[zerotouch]:-} && -n ${CPU[kea]:-} ]]; then
+  awk -v z="${CPU[zerotouch]}" -v k="${CPU[kea]}" 'BEGIN{if (k>0) printf "zerotouch CPU per exchange / Kea CPU per exchange: %.2f\n", z/k}'
+fi
+if [[ -n ${BEST[zerotouch]:-} && -n ${BEST[kea]:-} && ${BEST[kea]} != 0 ]]; then
+  awk -v z="${BEST[zerotouch]}" -v k="${BEST[kea]}" 'BEGIN{printf "zerotouch best rate / Kea best rate: %.2f\n", z/k}'
+fi

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A two-host lab on this machine: zerotouch-dhcpd with its default configuration in one
+# network namespace, a real ISC dhclient in another, joined by a veth pair. Shows the
+# reply the client got, the server's log and the lease in its database, then removes
+# the lab. Needs root; installs isc-dhcp-client and sqlite3 if they are missing.
+#
+# usage: sudo scripts/lab.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+p=ztlab$$
+srv="${p}srv"; cli="${p}cli"
+work=$(mktemp -d)
+server_pid=""
+
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  ip netns pids "$cli" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip netns del "$srv" 2>/dev/null || true
+  ip netns del "$cli" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v dhclient >/dev/null || ! command -v sqlite3 >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq isc-dhcp-client sqlite3 iproute2 >/dev/null
+fi
+cargo build --release --quiet --bin zerotouch-dhcpd
+
+# The default configuration serves 198.18.0.0/24 on eth0; here the interface is the
+# lab's veth end and the database lives in a temporary directory.
+target/release/zerotouch-dhcpd default-config \
+  | sed -e "s/\"eth0\"/\"${p}s\"/" -e "s|/var/lib/zerotouch/leases.sqlite|$work/leases.sqlite|" > "$work/dhcpd.toml"
+target/release/zerotouch-dhcpd check --config "$work/dhcpd.toml"
+
+ip netns add "$srv"; ip netns add "$cli"
+ip link add "${p}s" type veth peer name "${p}c"
+ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
+ip -n "$srv" addr add 198.18.0.1/24 dev "${p}s"
+for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
+ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
+
+ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/dhcpd.toml" > "$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do grep -q "DHCPv4 serving" "$work/server.log" && break; sleep 0.1; done
+
+# A dhclient script that only records what the server sent (the stock one would
+# rewrite this host's resolv.conf).
+cat > "$work/record" <<'SH'
+#!/bin/sh
+[ "$reason" = BOUND ] && env | grep -E '^new_' | sort > "$(dirname "$0")/reply"
+exit 0
+SH
+chmod +x "$work/record"
+echo "== dhclient in namespace $cli"
+ip netns exec "$cli" timeout 30 dhclient -4 -1 -v -sf "$work/record" -lf "$work/dhclient.leases" -pf /dev/null "${p}c" 2>&1 | grep -E "DHCP|bound"
+echo "== what the server sent (dhclient's view)"
+cat "$work/reply"
+echo "== server log"
+cat "$work/server.log"
+echo "== lease database ($work/leases.sqlite)"
+sqlite3 -header -column "$work/leases.sqlite" "SELECT address, hw_address, state, datetime(expires, 'unixepoch') AS expires FROM leases4"
