@@ -16,7 +16,7 @@ use super::schema::*;
 use crate::options::{self, OptionDef, OptionType};
 
 const DEFAULT_DATABASE: &str = "/var/lib/zerotouch/leases.sqlite";
-const DEFAULT_COMMIT_WINDOW_MS: u64 = 5;
+const DEFAULT_COMMIT_WINDOW_MS: u64 = 2;
 
 struct Compiler<'a> {
     src: &'a SourceMap<'a>,

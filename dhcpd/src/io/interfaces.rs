@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
+/// Shared (`Arc`) so that each packet's context refers to it without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
-    pub name: String,
+    pub name: Arc<str>,
     pub index: u32,
-    pub addrs: Vec<Ipv4Net>,
+    pub addrs: Arc<[Ipv4Net]>,
 }
 
 /// Served interfaces by index. Interfaces that do not exist yet are simply absent, and
@@ -42,6 +44,7 @@ impl InterfaceTable {
 
     /// Re-reads indices and addresses; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
+        let all = ipv4_addresses();
         let mut fresh: HashMap<u32, Interface> = HashMap::new();
         for name in &self.names {
             let Ok(cname) = std::ffi::CString::new(name.as_str()) else {
@@ -50,19 +53,19 @@ impl InterfaceTable {
             // SAFETY: `cname` is a valid NUL-terminated string.
             let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
             if index != 0 {
+                let addrs: Vec<Ipv4Net> = all
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, a)| *a)
+                    .collect();
                 fresh.insert(
                     index,
                     Interface {
-                        name: name.clone(),
+                        name: name.as_str().into(),
                         index,
-                        addrs: Vec::new(),
+                        addrs: addrs.into(),
                     },
                 );
-            }
-        }
-        for (name, net) in ipv4_addresses() {
-            if let Some(i) = fresh.values_mut().find(|i| i.name == name) {
-                i.addrs.push(net);
             }
         }
         let changed = fresh != self.by_index;
@@ -121,7 +124,7 @@ mod tests {
     fn loopback_is_found_with_its_address() {
         let t = InterfaceTable::new(&["lo".to_string(), "no-such-if0".to_string()]);
         let lo = t.iter().next().expect("lo exists");
-        assert_eq!(lo.name, "lo");
+        assert_eq!(&*lo.name, "lo");
         assert!(lo.addrs.iter().any(|a| a.addr() == Ipv4Addr::LOCALHOST));
         assert_eq!(t.iter().count(), 1);
     }

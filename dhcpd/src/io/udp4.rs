@@ -164,6 +164,12 @@ impl BatchSocket {
         Ok(BatchSocket { sock })
     }
 
+    /// How long a blocking receive waits before it returns `WouldBlock`.
+    pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> io::Result<()> {
+        self.sock
+            .set_read_timeout(Some(timeout.max(std::time::Duration::from_millis(1))))
+    }
+
     /// Reads up to a batch of datagrams in one system call: blocks until at least one
     /// has arrived (or the receive timeout passes: `WouldBlock`), then takes whatever
     /// else is already queued.

@@ -1,8 +1,13 @@
 //! The in-memory lease index every allocation decision reads. It is owned by the
 //! packet loop, so lookups take no lock; the store only ever receives copies.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
+
+// foldhash: fast, and seeded per process, so clients choosing hardware addresses and
+// identifiers cannot aim for collisions.
+use foldhash::HashMap;
 
 use super::model::{ClientKey, Lease4, LeaseState};
 use crate::config::Pool;
@@ -19,8 +24,10 @@ pub struct LeaseIndex {
     leases: HashMap<Ipv4Addr, Lease4>,
     /// Each client's current or most recent address, so a returning client gets it back.
     by_client: HashMap<ClientKey, Ipv4Addr>,
-    /// (expires, address) of every lease that holds its address, for reclaiming.
-    deadlines: BTreeSet<(u64, Ipv4Addr)>,
+    /// (expires, address) of every lease that held its address when recorded, earliest
+    /// first. Entries are never removed when a lease changes; `reclaim` skips those that
+    /// no longer match their lease, which is cheaper than keeping the heap exact.
+    deadlines: BinaryHeap<Reverse<(u64, Ipv4Addr)>>,
     /// Where the next free-address search in each pool starts: allocation walks each
     /// pool round-robin, so never-used addresses go first and a released address stays
     /// with its last client as long as possible.
@@ -111,9 +118,6 @@ impl LeaseIndex {
     pub fn upsert(&mut self, lease: Lease4) {
         let addr = lease.address;
         if let Some(old) = self.leases.get(&addr) {
-            if old.state.holds_address() {
-                self.deadlines.remove(&(old.expires, addr));
-            }
             if let Some(prev) = &old.client
                 && lease.client.as_ref() != Some(prev)
                 && self.by_client.get(prev) == Some(&addr)
@@ -122,7 +126,7 @@ impl LeaseIndex {
             }
         }
         if lease.state.holds_address() {
-            self.deadlines.insert((lease.expires, addr));
+            self.deadlines.push(Reverse((lease.expires, addr)));
         }
         if let Some(client) = &lease.client {
             self.by_client.insert(client.clone(), addr);
@@ -135,13 +139,17 @@ impl LeaseIndex {
     /// were).
     pub fn reclaim(&mut self, now: u64) -> Vec<Lease4> {
         let mut changed = Vec::new();
-        while let Some(&(expires, addr)) = self.deadlines.first() {
+        while let Some(&Reverse((expires, addr))) = self.deadlines.peek() {
             if expires > now {
                 break;
             }
-            self.deadlines.pop_first();
-            let Some(lease) = self.leases.get_mut(&addr) else {
-                continue;
+            self.deadlines.pop();
+            let Some(lease) = self
+                .leases
+                .get_mut(&addr)
+                .filter(|l| l.state.holds_address() && l.expires == expires)
+            else {
+                continue; // stale: the lease changed after this deadline was recorded
             };
             let was = lease.state;
             lease.state = LeaseState::Expired;

@@ -1,5 +1,5 @@
 //! Leases: the in-memory index that allocation decisions read (`index`), the durable
-//! store (`store`, SQLite in WAL mode) and the group-commit thread between the two
+//! store (`store`, SQLite in WAL mode) and the group-commit buffer between the two
 //! (`commit`), which lets an ACK leave only after its lease is on disk.
 
 mod commit;
@@ -7,7 +7,7 @@ mod index;
 mod model;
 mod store;
 
-pub use commit::{BatchReport, CommitJob, CommitQueue, Committer};
+pub use commit::{CommitReport, GroupCommit};
 pub use index::{LeaseIndex, PoolRef};
 pub use model::{ClientKey, Lease4, LeaseState};
 pub use store::{LeaseStore, Loaded, StoreError};

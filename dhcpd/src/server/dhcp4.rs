@@ -1,6 +1,7 @@
 //! The DHCPv4 packet loop, on a thread of its own: receive a batch in one system call,
-//! run each packet through the handler, send what can go at once, and hand ACKs with
-//! their leases to the commit thread.
+//! run each packet through the handler, commit the leases of the commit window in one
+//! transaction, and send the batch's replies (OFFERs at once, ACKs once their leases
+//! are durable) in one system call.
 
 use std::io::ErrorKind;
 use std::sync::Arc;
@@ -14,14 +15,14 @@ use super::ServerError;
 use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
-use crate::lease::{CommitJob, CommitQueue, Committer, LeaseIndex, LeaseStore, unix_now};
+use crate::lease::{GroupCommit, LeaseIndex, LeaseStore, unix_now};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
 
 const BATCH: usize = 64;
-/// How long a receive waits before the loop looks at its timers and the stop flag.
-const TICK: Duration = Duration::from_millis(200);
+/// How long an idle receive waits before the loop looks at its timers and stop flag.
+const IDLE_TICK: Duration = Duration::from_millis(200);
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
 /// A running DHCPv4 service.
@@ -30,8 +31,8 @@ pub struct Dhcp4Service {
 }
 
 impl Dhcp4Service {
-    /// Opens the lease store, binds the socket and starts the packet and commit
-    /// threads; errors in any of these come back here, before anything is served.
+    /// Opens the lease store, binds the socket and starts the packet thread; errors in
+    /// any of these come back here, before anything is served.
     pub fn start(
         cfg: Arc<Dhcp4>,
         store_cfg: &LeaseStoreConfig,
@@ -52,70 +53,37 @@ impl Dhcp4Service {
 
         let socket =
             Arc::new(
-                BatchSocket::bind(cfg.port, TICK).map_err(|e| ServerError::Bind {
+                BatchSocket::bind(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
                     port: cfg.port,
                     source: e,
                 })?,
             );
-        let sender = Arc::new(ReplySender::new(
-            socket.clone(),
-            cfg.client_port,
-            counters.clone(),
-        ));
-        let deliver = sender.clone();
-        let batch_counters = counters.clone();
-        let (queue, committer) = Committer::spawn(
-            store,
-            store_cfg.commit_window,
-            move |replies: Vec<Reply>| deliver.send(replies),
-            move |report, err| {
-                if report.ok {
-                    batch_counters
-                        .commit_batches
-                        .fetch_add(1, Ordering::Relaxed);
-                    batch_counters
-                        .leases_committed
-                        .fetch_add(report.leases as u64, Ordering::Relaxed);
-                } else {
-                    for _ in 0..report.replies {
-                        batch_counters.count_no_reply(Reason::CommitFailed);
-                    }
-                    error!(
-                        leases = report.leases,
-                        "lease commit failed, {} ACKs withheld: {}",
-                        report.replies,
-                        err.map_or(String::new(), |e| e.to_string())
-                    );
-                }
-            },
-        )
-        .map_err(ServerError::Thread)?;
-
         let interfaces = InterfaceTable::new(&cfg.interfaces);
         for name in &cfg.interfaces {
-            if !interfaces.iter().any(|i| &i.name == name) {
+            if !interfaces.iter().any(|i| *i.name == **name) {
                 warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
             }
         }
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
-        let reclaim_every = store_cfg.reclaim_interval;
         let mut packet_loop = PacketLoop {
             handler,
+            sender: ReplySender::new(socket.clone(), cfg.client_port, counters.clone()),
             socket,
-            sender,
-            queue: Some(queue),
+            commit: GroupCommit::new(store, store_cfg.commit_window),
+            commit_window: store_cfg.commit_window,
+            waiting_for_commit: false,
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
             last_refresh: Instant::now(),
         };
+        let reclaim_every = store_cfg.reclaim_interval;
         let thread = std::thread::Builder::new()
             .name("dhcp4".into())
             .spawn(move || {
                 let result = packet_loop.run(&stop, reclaim_every);
-                info!("DHCPv4 stopping: committing queued leases");
-                drop(packet_loop.queue.take());
-                let _ = committer.join();
+                info!("DHCPv4 stopping: committing pending leases");
+                packet_loop.flush();
                 result
             })
             .map_err(ServerError::Thread)?;
@@ -130,15 +98,19 @@ impl Dhcp4Service {
     pub fn join(self) -> Result<(), ServerError> {
         self.thread
             .join()
-            .unwrap_or(Err(ServerError::CommitThreadGone))
+            .unwrap_or(Err(ServerError::ThreadPanicked))
     }
 }
 
 struct PacketLoop {
     handler: Dhcp4Handler,
     socket: Arc<BatchSocket>,
-    sender: Arc<ReplySender>,
-    queue: Option<CommitQueue<Reply>>,
+    sender: ReplySender,
+    commit: GroupCommit<Reply>,
+    commit_window: Duration,
+    /// Whether the receive timeout is the commit window (leases pending) rather than
+    /// the idle tick.
+    waiting_for_commit: bool,
     interfaces: InterfaceTable,
     counters: Arc<Counters>,
     limiter: LogLimiter,
@@ -148,13 +120,11 @@ struct PacketLoop {
 impl PacketLoop {
     fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) -> Result<(), ServerError> {
         let mut batch = RecvBatch::new(BATCH);
+        let mut out: Vec<Reply> = Vec::with_capacity(2 * BATCH);
         let mut last_reclaim = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             match self.socket.recv_batch(&mut batch) {
-                Ok(_) => {
-                    let job = self.process(&batch);
-                    self.submit(job)?;
-                }
+                Ok(_) => self.process(&batch, &mut out),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -165,17 +135,22 @@ impl PacketLoop {
                     std::thread::sleep(Duration::from_millis(10));
                 }
             }
-            if last_reclaim.elapsed() >= reclaim_every {
-                last_reclaim = Instant::now();
+            let now = Instant::now();
+            if now.duration_since(last_reclaim) >= reclaim_every {
+                last_reclaim = now;
                 let expired = self.handler.reclaim(unix_now());
                 if !expired.is_empty() {
                     debug!(count = expired.len(), "leases reclaimed");
-                    self.submit(CommitJob {
-                        leases: expired,
-                        replies: Vec::new(),
-                    })?;
+                }
+                for lease in expired {
+                    self.commit.add(lease, None, now);
                 }
             }
+            if self.commit.due(now) {
+                self.commit_pending(&mut out);
+            }
+            self.sender.send(&mut out);
+            self.pace_receive();
             if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
                 self.refresh_interfaces();
             }
@@ -183,13 +158,51 @@ impl PacketLoop {
         Ok(())
     }
 
-    fn submit(&self, job: CommitJob<Reply>) -> Result<(), ServerError> {
-        if job.leases.is_empty() {
-            return Ok(());
+    /// Commits and sends whatever is pending, at shutdown.
+    fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.commit_pending(&mut out);
+        self.sender.send(&mut out);
+    }
+
+    fn commit_pending(&mut self, out: &mut Vec<Reply>) {
+        match self.commit.commit(out) {
+            Ok(report) => {
+                self.counters.commit_batches.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .leases_committed
+                    .fetch_add(report.leases as u64, Ordering::Relaxed);
+            }
+            Err((report, e)) => {
+                for _ in 0..report.replies {
+                    self.counters.count_no_reply(Reason::CommitFailed);
+                }
+                if let Verdict::Log { suppressed } = self.limiter.check("commit", Instant::now()) {
+                    error!(
+                        leases = report.leases,
+                        suppressed,
+                        "lease commit failed, {} ACKs withheld (clients will retry): {e}",
+                        report.replies
+                    );
+                }
+            }
         }
-        match &self.queue {
-            Some(q) => q.submit(job).map_err(|_| ServerError::CommitThreadGone),
-            None => Err(ServerError::CommitThreadGone),
+    }
+
+    /// While leases wait for their commit, a receive must return by the end of the
+    /// window; otherwise it may wait the idle tick. The timeout changes only when the
+    /// state does, so a busy server makes no extra system calls for it.
+    fn pace_receive(&mut self) {
+        let pending = self.commit.is_pending();
+        if pending != self.waiting_for_commit {
+            let timeout = if pending {
+                self.commit_window
+            } else {
+                IDLE_TICK
+            };
+            if self.socket.set_recv_timeout(timeout).is_ok() {
+                self.waiting_for_commit = pending;
+            }
         }
     }
 
@@ -206,13 +219,9 @@ impl PacketLoop {
         self.last_refresh = Instant::now();
     }
 
-    fn process(&mut self, batch: &RecvBatch) -> CommitJob<Reply> {
+    fn process(&mut self, batch: &RecvBatch, out: &mut Vec<Reply>) {
         let now = unix_now();
-        let mut immediate = Vec::new();
-        let mut job = CommitJob {
-            leases: Vec::new(),
-            replies: Vec::new(),
-        };
+        let received_at = Instant::now();
         for i in 0..batch.len() {
             let d = batch.get(i);
             self.counters.received.fetch_add(1, Ordering::Relaxed);
@@ -241,19 +250,18 @@ impl PacketLoop {
                 Outcome::Reply {
                     reply,
                     commit: None,
-                } => immediate.push(reply),
+                } => out.push(reply),
                 Outcome::Reply {
                     reply,
                     commit: Some(lease),
-                } => {
-                    job.leases.push(lease);
-                    job.replies.push(reply);
-                }
+                } => self.commit.add(lease, Some(reply), received_at),
                 Outcome::NoReply { reason, commit } => {
                     if let Some(r) = reason {
                         self.counters.count_no_reply(r);
                     }
-                    job.leases.extend(commit);
+                    if let Some(lease) = commit {
+                        self.commit.add(lease, None, received_at);
+                    }
                 }
                 Outcome::Drop { reason, detail } => {
                     self.counters.count_no_reply(reason);
@@ -270,7 +278,5 @@ impl PacketLoop {
                 }
             }
         }
-        self.sender.send(immediate);
-        job
     }
 }

@@ -23,8 +23,8 @@ pub enum ServerError {
     Bind { port: u16, source: std::io::Error },
     #[error("cannot start a server thread: {0}")]
     Thread(std::io::Error),
-    #[error("the lease commit thread stopped")]
-    CommitThreadGone,
+    #[error("a server thread panicked")]
+    ThreadPanicked,
     #[error("the configuration has no [dhcp4] section: nothing to serve")]
     NothingToServe,
 }

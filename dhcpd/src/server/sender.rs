@@ -1,8 +1,8 @@
 //! Sending DHCPv4 replies: installs ARP entries for unicasts to clients without an
-//! address, sends in batches, and falls back to broadcast when a unicast fails.
+//! address, sends in one batch, and falls back to broadcast when a unicast fails.
 
-use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::warn;
@@ -16,7 +16,8 @@ pub struct ReplySender {
     socket: Arc<BatchSocket>,
     client_port: u16,
     counters: Arc<Counters>,
-    limiter: Mutex<LogLimiter>,
+    limiter: LogLimiter,
+    out: Vec<Outgoing>,
 }
 
 impl ReplySender {
@@ -25,68 +26,62 @@ impl ReplySender {
             socket,
             client_port,
             counters,
-            limiter: Mutex::new(LogLimiter::new(5, Duration::from_secs(60))),
+            limiter: LogLimiter::new(5, Duration::from_secs(60)),
+            out: Vec::new(),
         }
     }
 
-    fn warn_limited(&self, kind: &'static str, msg: std::fmt::Arguments<'_>) {
-        let verdict = self
-            .limiter
-            .lock()
-            .map(|mut l| l.check(kind, Instant::now()))
-            .unwrap_or(Verdict::Suppress);
-        if let Verdict::Log { suppressed } = verdict {
+    fn warn_limited(&mut self, kind: &'static str, msg: std::fmt::Arguments<'_>) {
+        if let Verdict::Log { suppressed } = self.limiter.check(kind, Instant::now()) {
             warn!(suppressed, "{msg}");
         }
     }
 
-    pub fn send(&self, replies: Vec<Reply>) {
+    /// Sends and empties `replies`.
+    pub fn send(&mut self, replies: &mut Vec<Reply>) {
         if replies.is_empty() {
             return;
         }
         let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.socket);
-        let mut out = Vec::with_capacity(replies.len());
+        // (message type, unicast to a client without an address, ingress interface)
         let mut meta = Vec::with_capacity(replies.len());
-        for r in replies {
+        self.out.clear();
+        for r in replies.drain(..) {
             let mut dest = r.dest;
             if let Some(arp) = &dest.arp
                 && let Err(e) = set_arp_entry(fd, arp.ip, arp.hwaddr, &arp.ifname)
             {
-                self.warn_limited(
-                    "arp",
-                    format_args!(
-                        "cannot add ARP entry {} -> {:02x?} on {}: {e}; broadcasting instead",
-                        arp.ip, arp.hwaddr, arp.ifname
-                    ),
+                let msg = format!(
+                    "cannot add ARP entry {} -> {:02x?} on {}: {e}; broadcasting instead",
+                    arp.ip, arp.hwaddr, arp.ifname
                 );
+                self.warn_limited("arp", format_args!("{msg}"));
                 dest = dest.as_broadcast(dest.ifindex, self.client_port);
             }
             meta.push((r.msg_type.to_u8(), dest.arp.is_some(), dest.ifindex));
-            out.push(Outgoing {
+            self.out.push(Outgoing {
                 data: r.bytes,
                 dst: dest.addr,
                 ifindex: dest.ifindex,
                 src: dest.src,
             });
         }
-        let failures = self.socket.send_batch(&out);
-        let mut failed = vec![false; out.len()];
+        let failures = self.socket.send_batch(&self.out);
+        let mut failed = vec![false; self.out.len()];
         let mut retry = Vec::new();
         for (i, e) in failures {
             let (_, unicast_to_new_client, ifindex) = meta[i];
             if unicast_to_new_client {
                 // No route to the new address on that link (say, a shared network whose
                 // other subnet the server has no address in): broadcast instead.
-                let mut b = out[i].clone();
-                b.dst = std::net::SocketAddrV4::new(Ipv4Addr::BROADCAST, self.client_port);
+                let mut b = self.out[i].clone();
+                b.dst = SocketAddrV4::new(Ipv4Addr::BROADCAST, self.client_port);
                 b.ifindex = ifindex;
                 retry.push((i, b));
             } else {
                 failed[i] = true;
-                self.warn_limited(
-                    "send",
-                    format_args!("cannot send reply to {}: {e}", out[i].dst),
-                );
+                let dst = self.out[i].dst;
+                self.warn_limited("send", format_args!("cannot send reply to {dst}: {e}"));
             }
         }
         if !retry.is_empty() {

@@ -1,6 +1,7 @@
 //! Where a reply goes (RFC 2131 §4.1).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 use zerotouch_proto::v4::{Message, MessageType};
 
@@ -11,7 +12,7 @@ use super::context::Ingress;
 pub struct ArpEntry {
     pub ip: Ipv4Addr,
     pub hwaddr: [u8; 6],
-    pub ifname: String,
+    pub ifname: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! reads what earlier ones decided instead of re-deriving it.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 use zerotouch_proto::v4::{Message, MessageType, RelayAgentInfo};
@@ -12,9 +13,9 @@ use crate::lease::ClientKey;
 #[derive(Debug, Clone)]
 pub struct Ingress {
     pub ifindex: u32,
-    pub ifname: String,
+    pub ifname: Arc<str>,
     /// The interface's IPv4 prefixes.
-    pub if_addrs: Vec<Ipv4Net>,
+    pub if_addrs: Arc<[Ipv4Net]>,
     /// Local address the packet was received on (IP_PKTINFO `ipi_spec_dst`).
     pub local: Ipv4Addr,
     /// Destination address of the packet (IP_PKTINFO `ipi_addr`).

@@ -39,7 +39,7 @@ pub fn select_subnet<'c>(
 pub fn interface_subnet<'c>(cfg: &'c Dhcp4, ingress: &Ingress) -> Option<&'c Subnet> {
     cfg.subnets
         .iter()
-        .find(|s| s.interface.as_deref() == Some(ingress.ifname.as_str()))
+        .find(|s| s.interface.as_deref() == Some(&*ingress.ifname))
         .or_else(|| {
             ingress
                 .if_addrs

@@ -79,7 +79,7 @@ fn ingress() -> Ingress {
     Ingress {
         ifindex: 7,
         ifname: "veth0".into(),
-        if_addrs: vec!["198.18.0.1/24".parse().unwrap()],
+        if_addrs: vec!["198.18.0.1/24".parse().unwrap()].into(),
         local: Ipv4Addr::new(198, 18, 0, 1),
         dst: Ipv4Addr::BROADCAST,
         src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
