@@ -31,8 +31,8 @@ pub struct LeaseStoreConfig {
     pub database: PathBuf,
     pub synchronous: Synchronous,
     pub reclaim_interval: Duration,
-    /// How long the commit thread gathers leases after the first before writing them
-    /// in one transaction: more leases per fsync at the cost of that much ACK latency.
+    /// How long lease changes are gathered after the first before they are written in
+    /// one transaction: more leases per fsync at the cost of that much ACK latency.
     pub commit_window: Duration,
 }
 

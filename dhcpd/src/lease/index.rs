@@ -117,13 +117,12 @@ impl LeaseIndex {
     /// Records `lease`, replacing what was known about its address.
     pub fn upsert(&mut self, lease: Lease4) {
         let addr = lease.address;
-        if let Some(old) = self.leases.get(&addr) {
-            if let Some(prev) = &old.client
-                && lease.client.as_ref() != Some(prev)
-                && self.by_client.get(prev) == Some(&addr)
-            {
-                self.by_client.remove(prev);
-            }
+        // The address goes to another client: the previous one no longer has it.
+        if let Some(prev) = self.leases.get(&addr).and_then(|old| old.client.as_ref())
+            && lease.client.as_ref() != Some(prev)
+            && self.by_client.get(prev) == Some(&addr)
+        {
+            self.by_client.remove(prev);
         }
         if lease.state.holds_address() {
             self.deadlines.push(Reverse((lease.expires, addr)));
