@@ -110,23 +110,11 @@ impl Daemon {
     /// Sends `sig` and waits for the process to exit; returns its exit code.
     pub fn stop_with(&mut self, sig: i32, timeout: Duration) -> Option<i32> {
         self.signal(sig);
-        let mut child = self.child.take()?;
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!(
-            "{} did not exit within {timeout:?} of signal {sig}:\n{}",
-            self.name,
-            self.log_text()
-        );
+        self.wait_exit(timeout)
     }
 
+    /// Waits for the process to exit; returns its exit code. Kills it and fails the
+    /// test when it is still running after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let mut child = self.child.take()?;
         let start = Instant::now();

@@ -62,26 +62,23 @@ address = "198.19.0.77"
     let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
     let ifc = lab.ifname("c");
 
-    // Without option 82: an address from the pool of the giaddr's subnet.
-    let mac1 = "02:00:00:00:03:01";
-    lab.set_mac(&cli, "c", mac1);
-    let relay_args = [
-        "dhcrelay",
-        "-4",
-        "-d",
-        "-id",
-        &circuit,
-        "-iu",
-        &lab.ifname("r2"),
-        "198.18.0.1",
-    ];
-    let mut dhcrelay = Daemon::spawn("dhcrelay", &relay, &relay_args, &lab.path("dhcrelay1.log"));
-    dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
-    let lf = lab.path("dhclient.leases");
-    let lf = lf.to_str().unwrap();
-    let (code, out) = lab.run(
-        &cli,
-        &[
+    // One client run behind a fresh dhcrelay: a new MAC, the relay with `extra` flags.
+    let relay_ns = relay.clone();
+    let run_client = |n: u32, mac: &str, extra: &[&str]| -> (Daemon, leases::Row) {
+        lab.set_mac(&cli, "c", mac);
+        let up = lab.ifname("r2");
+        let mut args = vec!["dhcrelay", "-4", "-d"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-id", &circuit, "-iu", &up, "198.18.0.1"]);
+        let mut dhcrelay = Daemon::spawn(
+            "dhcrelay",
+            &relay_ns,
+            &args,
+            &lab.path(&format!("dhcrelay{n}.log")),
+        );
+        dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
+        let lf = lab.path(&format!("dhclient{n}.leases"));
+        let dhclient = [
             "dhclient",
             "-4",
             "-1",
@@ -89,17 +86,21 @@ address = "198.19.0.77"
             "-sf",
             &script,
             "-lf",
-            lf,
+            lf.to_str().unwrap(),
             "-pf",
             "/dev/null",
             &ifc,
-        ],
-        Duration::from_secs(40),
-    );
-    assert_eq!(code, 0, "{out}");
-    let lease = leases::wait_for(&db, mac1, Duration::from_secs(5), "active", |r| {
-        r.state == "active"
-    });
+        ];
+        let (code, out) = lab.run(&cli, &dhclient, Duration::from_secs(40));
+        assert_eq!(code, 0, "{out}");
+        let lease = leases::wait_for(&db, mac, Duration::from_secs(5), "active", |r| {
+            r.state == "active"
+        });
+        (dhcrelay, lease)
+    };
+
+    // Without option 82: an address from the pool of the giaddr's subnet.
+    let (dhcrelay, lease) = run_client(1, "02:00:00:00:03:01", &[]);
     let last: u8 = lease
         .address
         .strip_prefix("198.19.0.")
@@ -114,43 +115,7 @@ address = "198.19.0.77"
     drop(dhcrelay);
 
     // With option 82 (-a: circuit-id = the relay's interface name): the reservation.
-    let mac2 = "02:00:00:00:03:02";
-    lab.set_mac(&cli, "c", mac2);
-    let relay_args = [
-        "dhcrelay",
-        "-4",
-        "-d",
-        "-a",
-        "-id",
-        &circuit,
-        "-iu",
-        &lab.ifname("r2"),
-        "198.18.0.1",
-    ];
-    let mut dhcrelay = Daemon::spawn("dhcrelay", &relay, &relay_args, &lab.path("dhcrelay2.log"));
-    dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
-    let lf2 = lab.path("dhclient2.leases");
-    let (code, out) = lab.run(
-        &cli,
-        &[
-            "dhclient",
-            "-4",
-            "-1",
-            "-v",
-            "-sf",
-            &script,
-            "-lf",
-            lf2.to_str().unwrap(),
-            "-pf",
-            "/dev/null",
-            &ifc,
-        ],
-        Duration::from_secs(40),
-    );
-    assert_eq!(code, 0, "{out}");
-    let reserved = leases::wait_for(&db, mac2, Duration::from_secs(5), "active", |r| {
-        r.state == "active"
-    });
+    let (dhcrelay, reserved) = run_client(2, "02:00:00:00:03:02", &["-a"]);
     assert_eq!(reserved.address, "198.19.0.77");
     // dhcrelay forwards a reply only when the echoed option 82 is its own (it strips it).
     assert!(

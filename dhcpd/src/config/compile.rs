@@ -168,6 +168,7 @@ impl Compiler<'_> {
             .filter_map(|(i, c)| self.class(i, c))
             .collect();
         let options = self.options(&raw.options, "dhcp4.options");
+        let boot = self.boot_fields(raw.boot(), "dhcp4");
         let server_id = raw
             .server_id
             .as_ref()
@@ -205,6 +206,7 @@ impl Compiler<'_> {
                 .as_ref()
                 .map_or(86_400, |v| *v.get_ref()),
             options,
+            boot,
             subnets,
             hosts,
             classes,
@@ -303,6 +305,29 @@ impl Compiler<'_> {
                 );
                 None
             }
+        }
+    }
+
+    fn boot_fields(&mut self, raw: RawBootFields<'_>, scope: &str) -> BootFields {
+        let next_server = raw
+            .next_server
+            .as_ref()
+            .and_then(|v| self.ipv4(v, &format!("{scope}.next_server")));
+        let mut text = |v: &Option<Spanned<String>>, name: &str, max: usize| {
+            let v = v.as_ref()?;
+            let len = v.get_ref().len();
+            if len == 0 || len > max || v.get_ref().contains('\0') {
+                self.err(v, format!("{scope}.{name}"), format!("is {len} octets, expected 1 to {max} (it fills a fixed BOOTP header field), without NUL"));
+                return None;
+            }
+            Some(v.get_ref().clone())
+        };
+        let server_hostname = text(raw.server_hostname, "server_hostname", 63);
+        let boot_file_name = text(raw.boot_file_name, "boot_file_name", 127);
+        BootFields {
+            next_server,
+            server_hostname,
+            boot_file_name,
         }
     }
 
@@ -520,12 +545,14 @@ impl Compiler<'_> {
             }
         };
         let options = self.options(&raw.options, &format!("{key}.options"));
+        let boot = self.boot_fields(raw.boot(), &key);
         self.class_index.insert(name.clone(), i);
         Some(Class {
             name,
             source,
             test,
             options,
+            boot,
         })
     }
 
@@ -558,6 +585,7 @@ impl Compiler<'_> {
         let net = net.trunc();
         let times = self.lease_times(&raw.times(), global, &key);
         let options = self.options(&raw.options, &format!("{key}.options"));
+        let boot = self.boot_fields(raw.boot(), &key);
         let server_id = raw
             .server_id
             .as_ref()
@@ -611,12 +639,14 @@ impl Compiler<'_> {
                 }
             }
             let options = self.options(&p.options, &format!("{pkey}.options"));
+            let boot = self.boot_fields(p.boot(), &pkey);
             pools.push(Pool {
                 first,
                 last,
                 exclude,
                 classes,
                 options,
+                boot,
             });
         }
         Some(Subnet {
@@ -627,6 +657,7 @@ impl Compiler<'_> {
             server_id,
             times,
             options,
+            boot,
             pools,
         })
     }
@@ -775,6 +806,7 @@ impl Compiler<'_> {
                 continue;
             }
             let options = self.options(&h.options, &format!("{key}.options"));
+            let boot = self.boot_fields(h.boot(), &key);
             let index = hosts.list.len();
             hosts.by_identifier.insert(identifier.clone(), index);
             if let Some(a) = address {
@@ -785,6 +817,7 @@ impl Compiler<'_> {
                 address,
                 hostname: h.hostname.as_ref().map(|n| n.get_ref().clone()),
                 options,
+                boot,
             });
         }
         hosts

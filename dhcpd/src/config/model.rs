@@ -49,6 +49,7 @@ pub struct Dhcp4 {
     /// Seconds a declined address stays out of use.
     pub decline_probation: u32,
     pub options: OptionSet,
+    pub boot: BootFields,
     pub subnets: Vec<Subnet>,
     pub hosts: Hosts,
     pub classes: Vec<Class>,
@@ -114,6 +115,7 @@ pub struct Subnet {
     pub server_id: Option<Ipv4Addr>,
     pub times: LeaseTimes,
     pub options: OptionSet,
+    pub boot: BootFields,
     pub pools: Vec<Pool>,
 }
 
@@ -126,6 +128,7 @@ pub struct Pool {
     /// the pool; empty means everyone.
     pub classes: Vec<usize>,
     pub options: OptionSet,
+    pub boot: BootFields,
 }
 
 impl Pool {
@@ -154,6 +157,7 @@ pub struct Host {
     pub address: Option<Ipv4Addr>,
     pub hostname: Option<String>,
     pub options: OptionSet,
+    pub boot: BootFields,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -200,6 +204,19 @@ pub struct Class {
     pub source: MatchSource,
     pub test: MatchTest,
     pub options: OptionSet,
+    pub boot: BootFields,
+}
+
+/// BOOTP header fields of a reply. Many PXE ROMs and classic ZTP agents read the boot
+/// file from `file` and the TFTP server from `siaddr` rather than options 66 and 67.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootFields {
+    /// `siaddr`: the next server in the boot process.
+    pub next_server: Option<Ipv4Addr>,
+    /// `sname`, at most 63 octets.
+    pub server_hostname: Option<String>,
+    /// `file`, at most 127 octets.
+    pub boot_file_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

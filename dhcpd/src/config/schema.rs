@@ -53,6 +53,9 @@ pub struct RawDhcp4 {
     pub decline_probation: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,
+    pub next_server: Option<Spanned<String>>,
+    pub server_hostname: Option<Spanned<String>>,
+    pub boot_file_name: Option<Spanned<String>>,
     #[serde(default)]
     pub option_definition: Vec<RawOptionDefinition>,
     #[serde(default)]
@@ -62,6 +65,24 @@ pub struct RawDhcp4 {
     #[serde(default)]
     pub class: Vec<RawClass>,
 }
+
+/// BOOTP header fields (`siaddr`, `sname`, `file`), allowed wherever options are.
+pub struct RawBootFields<'a> {
+    pub next_server: &'a Option<Spanned<String>>,
+    pub server_hostname: &'a Option<Spanned<String>>,
+    pub boot_file_name: &'a Option<Spanned<String>>,
+}
+
+macro_rules! boot_fields {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn boot(&self) -> RawBootFields<'_> {
+                RawBootFields { next_server: &self.next_server, server_hostname: &self.server_hostname, boot_file_name: &self.boot_file_name }
+            }
+        }
+    )*};
+}
+boot_fields!(RawDhcp4, RawSubnet, RawPool, RawHost, RawClass);
 
 /// Lease-time keys, allowed at the `dhcp4` level and per subnet.
 #[derive(Debug, Default, Clone)]
@@ -114,6 +135,9 @@ pub struct RawSubnet {
     pub rebind_time: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,
+    pub next_server: Option<Spanned<String>>,
+    pub server_hostname: Option<Spanned<String>>,
+    pub boot_file_name: Option<Spanned<String>>,
     #[serde(default)]
     pub pool: Vec<RawPool>,
 }
@@ -128,6 +152,9 @@ pub struct RawPool {
     pub classes: Vec<Spanned<String>>,
     #[serde(default)]
     pub options: RawOptions,
+    pub next_server: Option<Spanned<String>>,
+    pub server_hostname: Option<Spanned<String>>,
+    pub boot_file_name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +168,9 @@ pub struct RawHost {
     pub hostname: Option<Spanned<String>>,
     #[serde(default)]
     pub options: RawOptions,
+    pub next_server: Option<Spanned<String>>,
+    pub server_hostname: Option<Spanned<String>>,
+    pub boot_file_name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +181,9 @@ pub struct RawClass {
     pub matcher: Spanned<RawMatch>,
     #[serde(default)]
     pub options: RawOptions,
+    pub next_server: Option<Spanned<String>>,
+    pub server_hostname: Option<Spanned<String>>,
+    pub boot_file_name: Option<Spanned<String>>,
 }
 
 /// `match = { option = 60, prefix = "PXEClient" }` or

@@ -210,3 +210,18 @@ fn the_embedded_default_is_the_shipped_default() {
         .unwrap()
     );
 }
+
+#[test]
+fn boot_header_fields_must_fit_their_fields() {
+    let long = "f".repeat(128);
+    let e = &errors(&format!(
+        "{BASE}next_server = \"tftp\"\nboot_file_name = \"{long}\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert_eq!((e[0].key.as_str(), e[0].line), ("dhcp4.next_server", 4));
+    assert!(
+        e[1].message.contains("is 128 octets, expected 1 to 127"),
+        "{}",
+        e[1]
+    );
+}

@@ -175,6 +175,7 @@ mod tests {
             exclude: vec![],
             classes: vec![],
             options: Default::default(),
+            boot: Default::default(),
         }
     }
 

@@ -146,10 +146,12 @@ impl PacketLoop {
                     self.commit.add(lease, None, now);
                 }
             }
+            // Replies that need no commit go first, so an fsync never delays them.
+            self.sender.send(&mut out);
             if self.commit.due(now) {
                 self.commit_pending(&mut out);
+                self.sender.send(&mut out);
             }
-            self.sender.send(&mut out);
             self.pace_receive();
             if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
                 self.refresh_interfaces();

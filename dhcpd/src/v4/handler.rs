@@ -301,13 +301,8 @@ impl Dhcp4Handler {
     }
 
     fn decline(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
-        if let Some(sid) = ex.request.server_identifier()
-            && !self.is_ours(cfg, ex, sid)
-        {
-            return Outcome::NoReply {
-                reason: Some(Reason::OtherServerSelected),
-                commit: None,
-            };
+        if let Some(other) = self.for_another_server(cfg, ex) {
+            return other;
         }
         let Some(addr) = ex.request.requested_address() else {
             return Outcome::drop(Reason::RequestWithoutAddress);
@@ -338,13 +333,8 @@ impl Dhcp4Handler {
     }
 
     fn release(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
-        if let Some(sid) = ex.request.server_identifier()
-            && !self.is_ours(cfg, ex, sid)
-        {
-            return Outcome::NoReply {
-                reason: Some(Reason::OtherServerSelected),
-                commit: None,
-            };
+        if let Some(other) = self.for_another_server(cfg, ex) {
+            return other;
         }
         let addr = ex.request.ciaddr;
         let Some(current) = self
@@ -385,6 +375,15 @@ impl Dhcp4Handler {
             reply,
             commit: None,
         }
+    }
+
+    /// A DECLINE or RELEASE naming another server is not ours to act on.
+    fn for_another_server(&self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Option<Outcome> {
+        let sid = ex.request.server_identifier()?;
+        (!self.is_ours(cfg, ex, sid)).then_some(Outcome::NoReply {
+            reason: Some(Reason::OtherServerSelected),
+            commit: None,
+        })
     }
 
     /// Whether a server identifier a client sent names this server.

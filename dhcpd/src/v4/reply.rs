@@ -10,7 +10,7 @@ use zerotouch_proto::v4::{
 };
 
 use super::context::Exchange;
-use crate::config::{Dhcp4, OptionSet, Subnet};
+use crate::config::{BootFields, Dhcp4, Host, OptionSet, Subnet};
 
 /// What distinguishes one reply from another beyond the exchange itself.
 pub struct ReplySpec<'s> {
@@ -91,31 +91,79 @@ pub fn build(
             ));
         }
     } else {
-        add_configured(cfg, ex, spec, &mut opts);
+        let scopes = Scopes::of(cfg, ex, spec);
+        header.siaddr = scopes
+            .boot
+            .iter()
+            .find_map(|b| b.next_server)
+            .unwrap_or(header.siaddr);
+        if let Some(name) = scopes
+            .boot
+            .iter()
+            .find_map(|b| b.server_hostname.as_deref())
+        {
+            header.sname = name.as_bytes().to_vec();
+        }
+        if let Some(file) = scopes.boot.iter().find_map(|b| b.boot_file_name.as_deref()) {
+            header.file = file.as_bytes().to_vec();
+        }
+        add_configured(ex, spec, &scopes, &mut opts);
     }
 
     let relay_info = req.options.get(OptionCode::RELAY_AGENT_INFORMATION);
     ReplyEncoder::encode(&header, &opts, relay_info, budget(req), out)
 }
 
+/// The configuration scopes that apply to a reply, most specific first: host
+/// reservation, classes (in definition order), pool, subnet, `[dhcp4]`.
+struct Scopes<'c> {
+    host: Option<&'c Host>,
+    options: Vec<&'c OptionSet>,
+    boot: Vec<&'c BootFields>,
+}
+
+impl<'c> Scopes<'c> {
+    fn of(cfg: &'c Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'c>) -> Self {
+        let host = ex.host.map(|h| &cfg.hosts.list[h]);
+        let pool = spec.subnet.and_then(|s| {
+            let a = u32::from(spec.yiaddr);
+            s.pools.iter().find(|p| p.contains(a))
+        });
+        let mut scopes = Scopes {
+            host,
+            options: Vec::with_capacity(4 + ex.classes.len()),
+            boot: Vec::new(),
+        };
+        let mut add = |options: &'c OptionSet, boot: &'c BootFields| {
+            scopes.options.push(options);
+            scopes.boot.push(boot);
+        };
+        if let Some(h) = host {
+            add(&h.options, &h.boot);
+        }
+        for &c in &ex.classes {
+            add(&cfg.classes[c].options, &cfg.classes[c].boot);
+        }
+        if let Some(p) = pool {
+            add(&p.options, &p.boot);
+        }
+        if let Some(s) = spec.subnet {
+            add(&s.options, &s.boot);
+        }
+        add(&cfg.options, &cfg.boot);
+        scopes
+    }
+}
+
 /// Configured options the client asked for, in its order, then those marked `always`.
 fn add_configured<'c>(
-    cfg: &'c Dhcp4,
     ex: &Exchange<'_>,
     spec: &ReplySpec<'c>,
+    scopes: &Scopes<'c>,
     opts: &mut Vec<ReplyOption<'c>>,
 ) {
-    let host = ex.host.map(|h| &cfg.hosts.list[h]);
-    let pool = spec.subnet.and_then(|s| {
-        let a = u32::from(spec.yiaddr);
-        s.pools.iter().find(|p| p.contains(a))
-    });
-    let mut scopes: Vec<&'c OptionSet> = Vec::with_capacity(4 + ex.classes.len());
-    scopes.extend(host.map(|h| &h.options));
-    scopes.extend(ex.classes.iter().map(|&c| &cfg.classes[c].options));
-    scopes.extend(pool.map(|p| &p.options));
-    scopes.extend(spec.subnet.map(|s| &s.options));
-    scopes.push(&cfg.options);
+    let host = scopes.host;
+    let scopes = &scopes.options;
     let lookup = |code: u8| scopes.iter().find_map(|s| s.get(code));
 
     // The subnet mask comes from the subnet's prefix unless configured; clients cannot
@@ -146,7 +194,7 @@ fn add_configured<'c>(
             opts.push(ReplyOption::optional(code, name.as_bytes()));
         }
     }
-    for scope in &scopes {
+    for scope in scopes {
         for o in scope.0.iter().filter(|o| o.always) {
             // A more specific scope may have set the same code without `always`: that
             // value wins, and is sent because some scope asked for it always.

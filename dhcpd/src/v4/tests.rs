@@ -28,10 +28,14 @@ ntp-servers = { value = ["198.18.0.123"], always = true }
 name = "ztp"
 match = { option = 60, prefix = "ZTP-" }
 options = { domain-name = "class.example" }
+boot_file_name = "ztp/boot.py"
 
 [[dhcp4.subnet]]
 subnet = "198.18.0.0/24"
 options = { routers = ["198.18.0.1"], domain-name = "subnet.example" }
+next_server = "198.18.0.69"
+server_hostname = "tftp1"
+boot_file_name = "pxelinux.0"
 [[dhcp4.subnet.pool]]
 range = "198.18.0.100 - 198.18.0.102"
 [[dhcp4.subnet.pool]]
@@ -168,6 +172,36 @@ fn options_follow_the_prl_order_and_the_most_specific_scope() {
     assert_eq!(offer.yiaddr, Ipv4Addr::new(198, 18, 0, 50));
     assert_eq!(offer.options.get(15), Some(&b"host.example"[..]));
     assert_eq!(offer.options.get(12), Some(&b"switch-a"[..]));
+}
+
+#[test]
+fn boot_header_fields_come_from_the_most_specific_scope() {
+    let mut h = handler();
+    let field =
+        |b: &[u8]| String::from_utf8(b.iter().copied().take_while(|&c| c != 0).collect()).unwrap();
+    let offer = reply(&run(&mut h, &msg(MessageType::Discover, 1), 0));
+    assert_eq!(offer.siaddr, Ipv4Addr::new(198, 18, 0, 69));
+    assert_eq!(
+        (field(&offer.sname), field(&offer.file)),
+        ("tftp1".into(), "pxelinux.0".into())
+    );
+    let mut m = msg(MessageType::Discover, 2);
+    m.options.set(60, b"ZTP-switch".to_vec());
+    let offer = reply(&run(&mut h, &m, 0));
+    assert_eq!(field(&offer.file), "ztp/boot.py");
+    assert_eq!(
+        offer.siaddr,
+        Ipv4Addr::new(198, 18, 0, 69),
+        "unset in the class: the subnet's value"
+    );
+    // A NAK carries none of them.
+    let mut m = msg(MessageType::Request, 3);
+    m.options.set(50, vec![198, 19, 9, 9]);
+    let nak = reply(&run(&mut h, &m, 0));
+    assert_eq!(
+        (nak.siaddr, field(&nak.file)),
+        (Ipv4Addr::UNSPECIFIED, String::new())
+    );
 }
 
 #[test]
