@@ -39,9 +39,21 @@ impl LeaseIndex {
         Self::default()
     }
 
+    /// An index with room for `leases` leases. Growing a hash table rehashes every
+    /// entry at once, which stalls the packet thread for milliseconds once it holds
+    /// tens of thousands; sizing it for the configured pools up front avoids that.
+    pub fn with_capacity(leases: usize) -> Self {
+        LeaseIndex {
+            leases: HashMap::with_capacity_and_hasher(leases, Default::default()),
+            by_client: HashMap::with_capacity_and_hasher(leases, Default::default()),
+            deadlines: BinaryHeap::with_capacity(2 * leases),
+            cursors: HashMap::default(),
+        }
+    }
+
     /// Builds the index from stored leases, keeping for each client its newest one.
-    pub fn from_leases(leases: impl IntoIterator<Item = Lease4>) -> Self {
-        let mut index = Self::new();
+    pub fn from_leases(capacity: usize, leases: impl IntoIterator<Item = Lease4>) -> Self {
+        let mut index = Self::with_capacity(capacity);
         let mut all: Vec<Lease4> = leases.into_iter().collect();
         all.sort_by_key(|l| l.starts);
         for l in all {

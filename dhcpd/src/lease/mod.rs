@@ -7,7 +7,7 @@ mod index;
 mod model;
 mod store;
 
-pub use commit::{CommitReport, GroupCommit};
+pub use commit::{CommitEvent, GroupCommit};
 pub use index::{LeaseIndex, PoolRef};
 pub use model::{ClientKey, Lease4, LeaseState};
 pub use store::{LeaseStore, Loaded, StoreError};

@@ -52,6 +52,8 @@ pub enum StoreError {
 pub struct LeaseStore {
     conn: Connection,
     path: PathBuf,
+    #[cfg(test)]
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Leases that could be read, and a description of each row that could not.
@@ -98,6 +100,8 @@ impl LeaseStore {
         Ok(LeaseStore {
             conn,
             path: path.to_path_buf(),
+            #[cfg(test)]
+            fail: Default::default(),
         })
     }
 
@@ -127,6 +131,10 @@ impl LeaseStore {
     /// Writes `leases` in one transaction; when this returns Ok they are on disk (with
     /// `synchronous = full`, fsynced).
     pub fn write(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.fail.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
+        }
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -156,12 +164,10 @@ impl LeaseStore {
         Ok(())
     }
 
-    /// Makes every write fail (SQLite `query_only`), to test failure handling.
+    /// A switch that makes every write fail while it is on, to test failure handling.
     #[cfg(test)]
-    pub fn set_read_only_for_test(&mut self, on: bool) {
-        self.conn
-            .pragma_update(None, "query_only", on)
-            .expect("pragma query_only");
+    pub fn failure_switch(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.fail.clone()
     }
 
     /// One lease by address, for tools and tests.

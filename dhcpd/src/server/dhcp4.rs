@@ -1,7 +1,7 @@
 //! The DHCPv4 packet loop, on a thread of its own: receive a batch in one system call,
-//! run each packet through the handler, commit the leases of the commit window in one
-//! transaction, and send the batch's replies (OFFERs at once, ACKs once their leases
-//! are durable) in one system call.
+//! run each packet through the handler, send the replies that need no commit at once,
+//! and hand lease changes to the group commit, whose ACKs it sends when their leases
+//! are durable. Every reply leaves from this thread, in batches (`sendmmsg`).
 
 use std::io::ErrorKind;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use super::ServerError;
 use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
-use crate::lease::{GroupCommit, LeaseIndex, LeaseStore, unix_now};
+use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
@@ -23,6 +23,9 @@ use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
 const BATCH: usize = 64;
 /// How long an idle receive waits before the loop looks at its timers and stop flag.
 const IDLE_TICK: Duration = Duration::from_millis(200);
+/// How long a receive waits while lease changes are queued or being committed, so that
+/// the ACKs leave soon after their commit even when no packet arrives.
+const BUSY_TICK: Duration = Duration::from_millis(1);
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
 /// A running DHCPv4 service.
@@ -47,7 +50,17 @@ impl Dhcp4Service {
                 store.path().display()
             );
         }
-        let index = LeaseIndex::from_leases(loaded.leases);
+        // Room for every pool address (and what the store already holds), up to a
+        // bound: a /8 pool should not reserve memory for 16 million leases at start.
+        const MAX_PRESIZE: usize = 1 << 20;
+        let pool_addresses: usize = cfg
+            .subnets
+            .iter()
+            .flat_map(|s| &s.pools)
+            .map(|p| (p.last - p.first) as usize + 1)
+            .sum();
+        let capacity = pool_addresses.max(loaded.leases.len()).min(MAX_PRESIZE);
+        let index = LeaseIndex::from_leases(capacity, loaded.leases);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index);
 
@@ -69,9 +82,10 @@ impl Dhcp4Service {
             handler,
             sender: ReplySender::new(socket.clone(), cfg.client_port, counters.clone()),
             socket,
-            commit: GroupCommit::new(store, store_cfg.commit_window),
-            commit_window: store_cfg.commit_window,
-            waiting_for_commit: false,
+            commit: GroupCommit::start(store, store_cfg.commit_window)
+                .map_err(ServerError::Thread)?,
+            events: Vec::new(),
+            busy: false,
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
@@ -107,10 +121,10 @@ struct PacketLoop {
     socket: Arc<BatchSocket>,
     sender: ReplySender,
     commit: GroupCommit<Reply>,
-    commit_window: Duration,
-    /// Whether the receive timeout is the commit window (leases pending) rather than
-    /// the idle tick.
-    waiting_for_commit: bool,
+    events: Vec<CommitEvent>,
+    /// Whether the receive timeout is the busy tick (lease changes queued or being
+    /// committed) rather than the idle tick.
+    busy: bool,
     interfaces: InterfaceTable,
     counters: Arc<Counters>,
     limiter: LogLimiter,
@@ -146,12 +160,10 @@ impl PacketLoop {
                     self.commit.add(lease, None, now);
                 }
             }
-            // Replies that need no commit go first, so an fsync never delays them.
             self.sender.send(&mut out);
-            if self.commit.due(now) {
-                self.commit_pending(&mut out);
-                self.sender.send(&mut out);
-            }
+            self.commit.poll(now, &mut out, &mut self.events);
+            self.report_commits();
+            self.sender.send(&mut out);
             self.pace_receive();
             if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
                 self.refresh_interfaces();
@@ -163,47 +175,52 @@ impl PacketLoop {
     /// Commits and sends whatever is pending, at shutdown.
     fn flush(&mut self) {
         let mut out = Vec::new();
-        self.commit_pending(&mut out);
+        self.commit.flush(&mut out, &mut self.events);
+        self.report_commits();
         self.sender.send(&mut out);
     }
 
-    fn commit_pending(&mut self, out: &mut Vec<Reply>) {
-        match self.commit.commit(out) {
-            Ok(report) => {
-                self.counters.commit_batches.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .leases_committed
-                    .fetch_add(report.leases as u64, Ordering::Relaxed);
-            }
-            Err((report, e)) => {
-                for _ in 0..report.replies {
-                    self.counters.count_no_reply(Reason::CommitFailed);
+    fn report_commits(&mut self) {
+        for event in self.events.drain(..) {
+            match event {
+                CommitEvent::Stored { leases, .. } => {
+                    self.counters.commit_batches.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .leases_committed
+                        .fetch_add(leases as u64, Ordering::Relaxed);
                 }
-                if let Verdict::Log { suppressed } = self.limiter.check("commit", Instant::now()) {
-                    error!(
-                        leases = report.leases,
-                        suppressed,
-                        "lease commit failed, {} ACKs withheld (clients will retry): {e}",
-                        report.replies
-                    );
+                CommitEvent::Failed {
+                    leases,
+                    replies,
+                    error,
+                } => {
+                    for _ in 0..replies {
+                        self.counters.count_no_reply(Reason::CommitFailed);
+                    }
+                    if let Verdict::Log { suppressed } =
+                        self.limiter.check("commit", Instant::now())
+                    {
+                        error!(
+                            leases,
+                            suppressed,
+                            "lease commit failed, {replies} ACKs withheld (clients will retry): {error}"
+                        );
+                    }
                 }
             }
         }
     }
 
-    /// While leases wait for their commit, a receive must return by the end of the
-    /// window; otherwise it may wait the idle tick. The timeout changes only when the
-    /// state does, so a busy server makes no extra system calls for it.
+    /// While lease changes are queued or being committed, a receive returns within the
+    /// busy tick so that ACKs leave soon after their commit; otherwise it may wait the
+    /// idle tick. The timeout changes only when the state does, so a busy server makes
+    /// no extra system calls for it.
     fn pace_receive(&mut self) {
-        let pending = self.commit.is_pending();
-        if pending != self.waiting_for_commit {
-            let timeout = if pending {
-                self.commit_window
-            } else {
-                IDLE_TICK
-            };
+        let busy = self.commit.is_busy();
+        if busy != self.busy {
+            let timeout = if busy { BUSY_TICK } else { IDLE_TICK };
             if self.socket.set_recv_timeout(timeout).is_ok() {
-                self.waiting_for_commit = pending;
+                self.busy = busy;
             }
         }
     }
