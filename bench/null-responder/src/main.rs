@@ -9,7 +9,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch};
+use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch, SendScratch};
 use zerotouch_proto::v4::{self, MessageType, Op, ReplyEncoder, ReplyOption};
 
 fn main() {
@@ -26,6 +26,7 @@ fn main() {
     eprintln!("null responder serving on port {port} as {server_id}");
     let mut batch = RecvBatch::new(64);
     let mut out = Vec::with_capacity(64);
+    let mut scratch = SendScratch::default();
     loop {
         if socket.recv_batch(&mut batch).is_err() {
             continue;
@@ -53,10 +54,10 @@ fn main() {
                 .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (8 * i));
             header.yiaddr = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 1, 0)) + n % 130_000);
             let opts = [
-                ReplyOption::required(53, vec![reply_type.to_u8()]),
-                ReplyOption::required(54, server_id.octets().to_vec()),
-                ReplyOption::required(51, 4000u32.to_be_bytes().to_vec()),
-                ReplyOption::required(1, vec![255, 254, 0, 0]),
+                ReplyOption::required(53, [reply_type.to_u8()]),
+                ReplyOption::required(54, server_id.octets()),
+                ReplyOption::required(51, 4000u32.to_be_bytes()),
+                ReplyOption::required(1, [255, 254, 0, 0]),
             ];
             let mut bytes = Vec::with_capacity(300);
             ReplyEncoder::encode(&header, &opts, None, 548, &mut bytes);
@@ -76,6 +77,6 @@ fn main() {
                 src: d.local,
             });
         }
-        socket.send_batch(&out);
+        socket.send_batch(&out, &mut scratch);
     }
 }

@@ -7,4 +7,4 @@ mod udp4;
 
 pub use arp::set_arp_entry;
 pub use interfaces::{Interface, InterfaceTable};
-pub use udp4::{BatchSocket, Datagram, Outgoing, RecvBatch};
+pub use udp4::{BatchSocket, Datagram, Outgoing, RecvBatch, SendScratch};

@@ -111,6 +111,18 @@ fn parse_pktinfo(hdr: &libc::msghdr) -> (u32, Ipv4Addr, Ipv4Addr) {
     (0, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED)
 }
 
+/// Buffers for sendmmsg, kept by the sender and reused across calls.
+#[derive(Default)]
+pub struct SendScratch {
+    names: Vec<libc::sockaddr_in>,
+    iovs: Vec<libc::iovec>,
+    cmsgs: Vec<[u8; CMSG_LEN]>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers inside are rebuilt on every call and only used during it.
+unsafe impl Send for SendScratch {}
+
 /// A datagram to send.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
@@ -213,23 +225,35 @@ impl BatchSocket {
 
     /// Sends every datagram, in as few system calls as the kernel allows, and returns the
     /// index and error of each one that could not be sent.
-    pub fn send_batch(&self, pkts: &[Outgoing]) -> Vec<(usize, io::Error)> {
+    pub fn send_batch(
+        &self,
+        pkts: &[Outgoing],
+        scratch: &mut SendScratch,
+    ) -> Vec<(usize, io::Error)> {
         let mut failures = Vec::new();
         let n = pkts.len();
         if n == 0 {
             return failures;
         }
-        let mut names: Vec<libc::sockaddr_in> = pkts.iter().map(|p| sockaddr(p.dst)).collect();
-        let mut iovs: Vec<libc::iovec> = pkts
-            .iter()
-            .map(|p| libc::iovec {
-                iov_base: p.data.as_ptr() as *mut libc::c_void,
-                iov_len: p.data.len(),
-            })
-            .collect();
-        let mut cmsgs: Vec<[u8; CMSG_LEN]> = vec![[0u8; CMSG_LEN]; n];
+        let SendScratch {
+            names,
+            iovs,
+            cmsgs,
+            hdrs,
+        } = scratch;
+        names.clear();
+        names.extend(pkts.iter().map(|p| sockaddr(p.dst)));
+        iovs.clear();
+        iovs.extend(pkts.iter().map(|p| libc::iovec {
+            iov_base: p.data.as_ptr() as *mut libc::c_void,
+            iov_len: p.data.len(),
+        }));
+        if cmsgs.len() < n {
+            cmsgs.resize(n, [0u8; CMSG_LEN]);
+        }
+        hdrs.clear();
         // SAFETY: mmsghdr is plain old data.
-        let mut hdrs: Vec<libc::mmsghdr> = vec![unsafe { zeroed() }; n];
+        hdrs.resize(n, unsafe { zeroed() });
         for i in 0..n {
             let h = &mut hdrs[i].msg_hdr;
             h.msg_name = &mut names[i] as *mut libc::sockaddr_in as *mut libc::c_void;
@@ -345,7 +369,11 @@ mod tests {
                 src: Ipv4Addr::LOCALHOST,
             })
             .collect();
-        assert!(server.send_batch(&replies).is_empty());
+        assert!(
+            server
+                .send_batch(&replies, &mut SendScratch::default())
+                .is_empty()
+        );
         let mut buf = [0u8; 16];
         for i in 0..3u8 {
             let (n, from) = client.recv_from(&mut buf).unwrap();

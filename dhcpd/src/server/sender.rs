@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
-use crate::io::{BatchSocket, Outgoing, set_arp_entry};
+use crate::io::{BatchSocket, Outgoing, SendScratch, set_arp_entry};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::Reply;
@@ -18,6 +18,8 @@ pub struct ReplySender {
     counters: Arc<Counters>,
     limiter: LogLimiter,
     out: Vec<Outgoing>,
+    meta: Vec<(u8, bool, u32)>,
+    scratch: SendScratch,
 }
 
 impl ReplySender {
@@ -28,6 +30,8 @@ impl ReplySender {
             counters,
             limiter: LogLimiter::new(5, Duration::from_secs(60)),
             out: Vec::new(),
+            meta: Vec::new(),
+            scratch: SendScratch::default(),
         }
     }
 
@@ -43,9 +47,8 @@ impl ReplySender {
             return;
         }
         let fd = std::os::fd::AsRawFd::as_raw_fd(&*self.socket);
-        // (message type, unicast to a client without an address, ingress interface)
-        let mut meta = Vec::with_capacity(replies.len());
         self.out.clear();
+        self.meta.clear();
         for r in replies.drain(..) {
             let mut dest = r.dest;
             if let Some(arp) = &dest.arp
@@ -55,10 +58,14 @@ impl ReplySender {
                     "cannot add ARP entry {} -> {:02x?} on {}: {e}; broadcasting instead",
                     arp.ip, arp.hwaddr, arp.ifname
                 );
-                self.warn_limited("arp", format_args!("{msg}"));
+                if let Verdict::Log { suppressed } = self.limiter.check("arp", Instant::now()) {
+                    warn!(suppressed, "{msg}");
+                }
                 dest = dest.as_broadcast(dest.ifindex, self.client_port);
             }
-            meta.push((r.msg_type.to_u8(), dest.arp.is_some(), dest.ifindex));
+            // (message type, unicast to a client without an address, ingress interface)
+            self.meta
+                .push((r.msg_type.to_u8(), dest.arp.is_some(), dest.ifindex));
             self.out.push(Outgoing {
                 data: r.bytes,
                 dst: dest.addr,
@@ -66,11 +73,11 @@ impl ReplySender {
                 src: dest.src,
             });
         }
-        let failures = self.socket.send_batch(&self.out);
-        let mut failed = vec![false; self.out.len()];
-        let mut retry = Vec::new();
+        let failures = self.socket.send_batch(&self.out, &mut self.scratch);
+        let mut failed: Vec<usize> = Vec::new();
+        let mut retry: Vec<(usize, Outgoing)> = Vec::new();
         for (i, e) in failures {
-            let (_, unicast_to_new_client, ifindex) = meta[i];
+            let (_, unicast_to_new_client, ifindex) = self.meta[i];
             if unicast_to_new_client {
                 // No route to the new address on that link (say, a shared network whose
                 // other subnet the server has no address in): broadcast instead.
@@ -79,23 +86,23 @@ impl ReplySender {
                 b.ifindex = ifindex;
                 retry.push((i, b));
             } else {
-                failed[i] = true;
+                failed.push(i);
                 let dst = self.out[i].dst;
                 self.warn_limited("send", format_args!("cannot send reply to {dst}: {e}"));
             }
         }
         if !retry.is_empty() {
             let pkts: Vec<Outgoing> = retry.iter().map(|(_, p)| p.clone()).collect();
-            for (j, e) in self.socket.send_batch(&pkts) {
-                failed[retry[j].0] = true;
+            for (j, e) in self.socket.send_batch(&pkts, &mut self.scratch) {
+                failed.push(retry[j].0);
                 self.warn_limited("send", format_args!("cannot broadcast reply: {e}"));
             }
         }
-        for (i, (t, _, _)) in meta.iter().enumerate() {
-            if failed[i] {
+        for (i, &(t, _, _)) in self.meta.iter().enumerate() {
+            if failed.contains(&i) {
                 self.counters.count_no_reply(Reason::SendFailed);
             } else {
-                self.counters.count_sent(*t);
+                self.counters.count_sent(t);
             }
         }
     }

@@ -1,7 +1,6 @@
 //! Reply assembly: options merged from every scope (host > class > pool > subnet >
 //! global), ordered by the client's parameter request list, fitted to its size budget.
 
-use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
 use zerotouch_proto::v4::{
@@ -55,40 +54,34 @@ pub fn build(
     let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(16);
     opts.push(ReplyOption::required(
         OptionCode::MESSAGE_TYPE,
-        vec![spec.msg_type.to_u8()],
+        [spec.msg_type.to_u8()],
     ));
     opts.push(ReplyOption::required(
         OptionCode::SERVER_IDENTIFIER,
-        ex.server_id.octets().to_vec(),
+        ex.server_id.octets(),
     ));
     if let Some(valid) = spec.lease_time {
         let (t1, t2) = spec.subnet.map_or(cfg.times, |s| s.times).t1_t2(valid);
         opts.push(ReplyOption::required(
             OptionCode::LEASE_TIME,
-            valid.to_be_bytes().to_vec(),
+            valid.to_be_bytes(),
         ));
         opts.push(ReplyOption::required(
             OptionCode::RENEWAL_TIME,
-            t1.to_be_bytes().to_vec(),
+            t1.to_be_bytes(),
         ));
         opts.push(ReplyOption::required(
             OptionCode::REBINDING_TIME,
-            t2.to_be_bytes().to_vec(),
+            t2.to_be_bytes(),
         ));
     }
     // RFC 6842: echo the client identifier in every reply.
     if let Some(id) = req.client_identifier() {
-        opts.push(ReplyOption::required(
-            OptionCode::CLIENT_IDENTIFIER,
-            Cow::Borrowed(id),
-        ));
+        opts.push(ReplyOption::required(OptionCode::CLIENT_IDENTIFIER, id));
     }
     if spec.msg_type == MessageType::Nak {
         if let Some(m) = spec.message {
-            opts.push(ReplyOption::optional(
-                OptionCode::MESSAGE,
-                m.as_bytes().to_vec(),
-            ));
+            opts.push(ReplyOption::optional(OptionCode::MESSAGE, m.as_bytes()));
         }
     } else {
         let scopes = Scopes::of(cfg, ex, spec);
@@ -102,10 +95,10 @@ pub fn build(
             .iter()
             .find_map(|b| b.server_hostname.as_deref())
         {
-            header.sname = name.as_bytes().to_vec();
+            header.set_sname(name.as_bytes());
         }
         if let Some(file) = scopes.boot.iter().find_map(|b| b.boot_file_name.as_deref()) {
-            header.file = file.as_bytes().to_vec();
+            header.set_file(file.as_bytes());
         }
         add_configured(ex, spec, &scopes, &mut opts);
     }
@@ -173,7 +166,7 @@ fn add_configured<'c>(
     {
         opts.push(ReplyOption::required(
             OptionCode::SUBNET_MASK,
-            s.net.netmask().octets().to_vec(),
+            s.net.netmask().octets(),
         ));
     }
     let hostname = host.and_then(|h| h.hostname.as_deref());
@@ -185,7 +178,7 @@ fn add_configured<'c>(
             let required = code == OptionCode::SUBNET_MASK;
             opts.push(ReplyOption {
                 code,
-                data: Cow::Borrowed(&o.data),
+                data: o.data.as_slice().into(),
                 required,
             });
         } else if code == OptionCode::HOST_NAME
@@ -201,10 +194,7 @@ fn add_configured<'c>(
             if !opts.iter().any(|x| x.code == o.code)
                 && let Some(winner) = lookup(o.code)
             {
-                opts.push(ReplyOption::optional(
-                    o.code,
-                    Cow::Borrowed(winner.data.as_slice()),
-                ));
+                opts.push(ReplyOption::optional(o.code, winner.data.as_slice()));
             }
         }
     }

@@ -60,7 +60,10 @@ pub fn decode(buf: &[u8]) -> Result<Message, DecodeError> {
 
     // RFC 2131 §4.1 / RFC 3396 §6: with option 52 the file field, then the sname
     // field, carry further options, joined after those of the options field.
-    let (mut sname, mut file) = (buf[SNAME].to_vec(), buf[FILE].to_vec());
+    let mut sname = [0u8; 64];
+    let mut file = [0u8; 128];
+    sname.copy_from_slice(&buf[SNAME]);
+    file.copy_from_slice(&buf[FILE]);
     if let Some(value) = options.get(OptionCode::OVERLOAD) {
         let overload = match value {
             [v @ 1..=3] => *v,
@@ -72,11 +75,11 @@ pub fn decode(buf: &[u8]) -> Result<Message, DecodeError> {
         };
         if overload & 1 != 0 {
             walk(buf, FILE, &mut options)?;
-            file.clear();
+            file = [0; 128];
         }
         if overload & 2 != 0 {
             walk(buf, SNAME, &mut options)?;
-            sname.clear();
+            sname = [0; 64];
         }
     }
 

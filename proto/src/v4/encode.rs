@@ -1,30 +1,77 @@
 //! DHCPv4 encoding: whole messages, and replies fitted to the client's size budget.
 
-use std::borrow::Cow;
+use std::ops::Deref;
 
 use super::BOOTP_MIN_LEN;
 use super::code::OptionCode;
 use super::message::{FIXED_HEADER_LEN, MAGIC_COOKIE, Message};
+
+/// An option value: borrowed from the configuration, a few octets kept inline (message
+/// type, addresses, lifetimes: no allocation per reply), or owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionData<'a> {
+    Borrowed(&'a [u8]),
+    Inline { len: u8, bytes: [u8; 16] },
+    Owned(Vec<u8>),
+}
+
+impl Deref for OptionData<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            OptionData::Borrowed(b) => b,
+            OptionData::Inline { len, bytes } => &bytes[..*len as usize],
+            OptionData::Owned(v) => v,
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for OptionData<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        OptionData::Borrowed(b)
+    }
+}
+
+impl From<Vec<u8>> for OptionData<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        OptionData::Owned(v)
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for OptionData<'_> {
+    fn from(a: [u8; N]) -> Self {
+        if N <= 16 {
+            let mut bytes = [0u8; 16];
+            bytes[..N].copy_from_slice(&a);
+            OptionData::Inline {
+                len: N as u8,
+                bytes,
+            }
+        } else {
+            OptionData::Owned(a.to_vec())
+        }
+    }
+}
 
 /// One option of a reply, in priority order: the encoder drops the last optional ones
 /// first when the reply would exceed the client's budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyOption<'a> {
     pub code: u8,
-    pub data: Cow<'a, [u8]>,
+    pub data: OptionData<'a>,
     /// Never dropped for size: message type, server identifier, lease times, ...
     pub required: bool,
 }
 
 impl<'a> ReplyOption<'a> {
-    pub fn required(code: u8, data: impl Into<Cow<'a, [u8]>>) -> Self {
+    pub fn required(code: u8, data: impl Into<OptionData<'a>>) -> Self {
         ReplyOption {
             code,
             data: data.into(),
             required: true,
         }
     }
-    pub fn optional(code: u8, data: impl Into<Cow<'a, [u8]>>) -> Self {
+    pub fn optional(code: u8, data: impl Into<OptionData<'a>>) -> Self {
         ReplyOption {
             code,
             data: data.into(),

@@ -51,10 +51,12 @@ pub struct Message {
     pub siaddr: Ipv4Addr,
     pub giaddr: Ipv4Addr,
     pub chaddr: [u8; CHADDR_LEN],
-    /// Server host name field, as received; empty when option 52 used it for options.
-    pub sname: Vec<u8>,
-    /// Boot file field, as received; empty when option 52 used it for options.
-    pub file: Vec<u8>,
+    /// Server host name field, as received (NUL-padded); zeroed when option 52 used it
+    /// for options.
+    pub sname: [u8; 64],
+    /// Boot file field, as received (NUL-padded); zeroed when option 52 used it for
+    /// options.
+    pub file: [u8; 128],
     pub options: Options,
 }
 
@@ -77,8 +79,8 @@ impl Message {
             siaddr: Ipv4Addr::UNSPECIFIED,
             giaddr: Ipv4Addr::UNSPECIFIED,
             chaddr,
-            sname: Vec::new(),
-            file: Vec::new(),
+            sname: [0; 64],
+            file: [0; 128],
             options: Options::default(),
         }
     }
@@ -86,6 +88,16 @@ impl Message {
     /// The client hardware address: the first `hlen` octets of chaddr.
     pub fn hwaddr(&self) -> &[u8] {
         &self.chaddr[..(self.hlen as usize).min(CHADDR_LEN)]
+    }
+
+    /// Fills the sname field with `name` (at most 63 octets, NUL-padded).
+    pub fn set_sname(&mut self, name: &[u8]) {
+        set_field(&mut self.sname, name);
+    }
+
+    /// Fills the file field with `name` (at most 127 octets, NUL-padded).
+    pub fn set_file(&mut self, name: &[u8]) {
+        set_field(&mut self.file, name);
     }
 
     pub fn broadcast_flag(&self) -> bool {
@@ -160,4 +172,11 @@ impl Message {
     pub fn relay_agent_info(&self) -> Option<RelayAgentInfo> {
         RelayAgentInfo::parse(self.options.get(OptionCode::RELAY_AGENT_INFORMATION)?)
     }
+}
+
+/// Copies `value` into a fixed header field, leaving at least one NUL at the end.
+fn set_field(field: &mut [u8], value: &[u8]) {
+    let n = value.len().min(field.len() - 1);
+    field.fill(0);
+    field[..n].copy_from_slice(&value[..n]);
 }

@@ -15,7 +15,7 @@ mod relay_info;
 
 pub use code::{MessageType, OptionCode};
 pub use decode::{DecodeError, decode};
-pub use encode::{EncodeOutcome, ReplyEncoder, ReplyOption};
+pub use encode::{EncodeOutcome, OptionData, ReplyEncoder, ReplyOption};
 pub use message::{BROADCAST_FLAG, CHADDR_LEN, FIXED_HEADER_LEN, MAGIC_COOKIE, Message, Op};
 pub use options::Options;
 pub use relay_info::RelayAgentInfo;
