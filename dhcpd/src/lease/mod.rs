@@ -9,7 +9,7 @@ mod store;
 
 pub use commit::{CommitEvent, GroupCommit};
 pub use index::{LeaseIndex, PoolRef};
-pub use model::{ClientKey, Lease4, LeaseState};
+pub use model::{ClientKey, HwAddr, Lease4, LeaseState};
 pub use store::{LeaseStore, Loaded, StoreError};
 
 /// Seconds since the Unix epoch: leases are stored in wall-clock time so that they

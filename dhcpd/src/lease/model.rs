@@ -2,13 +2,61 @@
 
 use std::fmt;
 use std::net::Ipv4Addr;
+use std::ops::Deref;
+
+/// A hardware address (chaddr, at most 16 octets), kept inline: client keys and lease
+/// records are built for every request, and a heap allocation each time shows in the
+/// packet path's cost.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HwAddr {
+    len: u8,
+    bytes: [u8; 16],
+}
+
+impl HwAddr {
+    /// The first 16 octets of `addr` (chaddr holds no more).
+    pub fn new(addr: &[u8]) -> Self {
+        let len = addr.len().min(16);
+        let mut bytes = [0u8; 16];
+        bytes[..len].copy_from_slice(&addr[..len]);
+        HwAddr {
+            len: len as u8,
+            bytes,
+        }
+    }
+}
+
+impl Deref for HwAddr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl From<&[u8]> for HwAddr {
+    fn from(addr: &[u8]) -> Self {
+        HwAddr::new(addr)
+    }
+}
+
+impl From<Vec<u8>> for HwAddr {
+    fn from(addr: Vec<u8>) -> Self {
+        HwAddr::new(&addr)
+    }
+}
+
+impl fmt::Debug for HwAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", hex_colon(self))
+    }
+}
 
 /// How the server recognises a client (RFC 2131 §4.2): by client identifier (option 61)
 /// when the client sends one, else by hardware type and address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClientKey {
     ClientId(Box<[u8]>),
-    HwAddr { htype: u8, addr: Box<[u8]> },
+    HwAddr { htype: u8, addr: HwAddr },
 }
 
 impl ClientKey {
@@ -24,16 +72,21 @@ impl ClientKey {
 }
 
 pub(crate) fn hex_colon(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 3);
+    push_hex_colon(&mut s, bytes);
+    s
+}
+
+/// Appends `bytes` as `aa:bb:cc` to `out`.
+pub(crate) fn push_hex_colon(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
-            s.push(':');
+            out.push(':');
         }
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
     }
-    s
 }
 
 impl fmt::Display for ClientKey {
@@ -95,7 +148,7 @@ pub struct Lease4 {
     /// `None` for a declined address, which belongs to no client.
     pub client: Option<ClientKey>,
     pub htype: u8,
-    pub hwaddr: Box<[u8]>,
+    pub hwaddr: HwAddr,
     pub state: LeaseState,
     /// Unix seconds.
     pub starts: u64,

@@ -1,12 +1,13 @@
 //! The durable lease store: SQLite in WAL mode, so operators can inspect leases with
 //! the `sqlite3` tool while the server runs.
 
+use std::fmt::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::model::{ClientKey, Lease4, LeaseState, hex_colon};
+use super::model::{ClientKey, Lease4, LeaseState, push_hex_colon};
 use crate::config::Synchronous;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -144,17 +145,32 @@ impl LeaseStore {
                  (address_key, address, client_id, htype, hw_address, state, starts, expires, hostname)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
+            // Text columns are formatted into reused buffers (SQLite copies bound text),
+            // so a row costs no allocation of ours.
+            let (mut address, mut client_id, mut hw) = (
+                String::with_capacity(15),
+                String::new(),
+                String::with_capacity(48),
+            );
             for l in leases {
-                let client_id = match &l.client {
-                    Some(ClientKey::ClientId(id)) => Some(hex_colon(id)),
+                address.clear();
+                write!(address, "{}", l.address).expect("formatting into a String cannot fail");
+                client_id.clear();
+                let id = match &l.client {
+                    Some(ClientKey::ClientId(id)) => {
+                        push_hex_colon(&mut client_id, id);
+                        Some(client_id.as_str())
+                    }
                     _ => None,
                 };
+                hw.clear();
+                push_hex_colon(&mut hw, &l.hwaddr);
                 stmt.execute(params![
                     u32::from(l.address),
-                    l.address.to_string(),
-                    client_id,
+                    address.as_str(),
+                    id,
                     l.htype,
-                    hex_colon(&l.hwaddr),
+                    hw.as_str(),
                     l.state.as_str(),
                     l.starts as i64,
                     l.expires as i64,
