@@ -2,7 +2,7 @@
 //! only once it reads the reply (RFC 2131 §4.1; dora and ISC do the same, ISC with raw
 //! sockets). Needs CAP_NET_ADMIN; the caller falls back to broadcast on failure.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 
 pub fn set_arp_entry(
@@ -13,14 +13,7 @@ pub fn set_arp_entry(
 ) -> std::io::Result<()> {
     // SAFETY: arpreq is plain old data; all-zero is a valid value.
     let mut req: libc::arpreq = unsafe { std::mem::zeroed() };
-    let pa = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
+    let pa = super::udp4::sockaddr(SocketAddrV4::new(ip, 0));
     // SAFETY: sockaddr_in fits in the sockaddr that arp_pa is.
     unsafe {
         std::ptr::write(

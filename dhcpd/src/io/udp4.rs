@@ -134,7 +134,7 @@ pub struct Outgoing {
     pub src: Ipv4Addr,
 }
 
-fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
+pub(crate) fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
     libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: a.port().to_be(),

@@ -129,21 +129,18 @@ impl<R> GroupCommit<R> {
 
     /// Commits everything queued and waits for it, at shutdown.
     pub fn flush(&mut self, released: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
-        for _ in 0..2 {
+        // The batch in flight, then what is queued, then once more if that commit
+        // failed and put its leases back.
+        for round in 0..3 {
             if self.in_flight {
                 match self.from_worker.recv() {
                     Ok(done) => self.finish(done, released, events),
                     Err(_) => return,
                 }
             }
-            if !self.leases.is_empty() {
+            if round < 2 && !self.leases.is_empty() {
                 self.dispatch();
             }
-        }
-        if self.in_flight
-            && let Ok(done) = self.from_worker.recv()
-        {
-            self.finish(done, released, events);
         }
     }
 

@@ -30,7 +30,7 @@ const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
 /// A running DHCPv4 service.
 pub struct Dhcp4Service {
-    thread: JoinHandle<Result<(), ServerError>>,
+    thread: JoinHandle<()>,
 }
 
 impl Dhcp4Service {
@@ -62,7 +62,7 @@ impl Dhcp4Service {
         let capacity = pool_addresses.max(loaded.leases.len()).min(MAX_PRESIZE);
         let index = LeaseIndex::from_leases(capacity, loaded.leases);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
-        let handler = Dhcp4Handler::new(cfg.clone(), index);
+        let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone());
 
         let socket =
             Arc::new(
@@ -95,10 +95,9 @@ impl Dhcp4Service {
         let thread = std::thread::Builder::new()
             .name("dhcp4".into())
             .spawn(move || {
-                let result = packet_loop.run(&stop, reclaim_every);
+                packet_loop.run(&stop, reclaim_every);
                 info!("DHCPv4 stopping: committing pending leases");
                 packet_loop.flush();
-                result
             })
             .map_err(ServerError::Thread)?;
         Ok(Dhcp4Service { thread })
@@ -110,9 +109,7 @@ impl Dhcp4Service {
 
     /// Waits for the service to stop (after the stop flag is set, or on a fatal error).
     pub fn join(self) -> Result<(), ServerError> {
-        self.thread
-            .join()
-            .unwrap_or(Err(ServerError::ThreadPanicked))
+        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
     }
 }
 
@@ -132,7 +129,7 @@ struct PacketLoop {
 }
 
 impl PacketLoop {
-    fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) -> Result<(), ServerError> {
+    fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) {
         let mut batch = RecvBatch::new(BATCH);
         let mut out: Vec<Reply> = Vec::with_capacity(2 * BATCH);
         let mut last_reclaim = Instant::now();
@@ -169,7 +166,6 @@ impl PacketLoop {
                 self.refresh_interfaces();
             }
         }
-        Ok(())
     }
 
     /// Commits and sends whatever is pending, at shutdown.
@@ -262,9 +258,6 @@ impl PacketLoop {
                 dst: d.dst,
                 src: d.src,
             };
-            if d.data.len() > 242 && d.data[240] == 53 {
-                self.counters.count_received(d.data[242]);
-            }
             match self.handler.handle(d.data, &ingress, now) {
                 Outcome::Reply {
                     reply,

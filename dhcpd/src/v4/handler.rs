@@ -15,7 +15,7 @@ use super::reply::{ReplySpec, build};
 use super::select::select_subnet;
 use crate::config::{Dhcp4, Subnet};
 use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
-use crate::stats::Reason;
+use crate::stats::{Counters, Reason};
 
 /// A reply ready for the wire.
 #[derive(Debug, Clone)]
@@ -68,11 +68,17 @@ enum RequestState {
 pub struct Dhcp4Handler {
     cfg: Arc<Dhcp4>,
     leases: LeaseIndex,
+    /// Received message types are counted here, where the message is decoded.
+    counters: Arc<Counters>,
 }
 
 impl Dhcp4Handler {
-    pub fn new(cfg: Arc<Dhcp4>, leases: LeaseIndex) -> Self {
-        Dhcp4Handler { cfg, leases }
+    pub fn new(cfg: Arc<Dhcp4>, leases: LeaseIndex, counters: Arc<Counters>) -> Self {
+        Dhcp4Handler {
+            cfg,
+            leases,
+            counters,
+        }
     }
 
     pub fn leases(&self) -> &LeaseIndex {
@@ -105,6 +111,7 @@ impl Dhcp4Handler {
             // Plain BOOTP is not served.
             return Outcome::drop(Reason::NoMessageType);
         };
+        self.counters.count_received(msg_type.to_u8());
         let cfg = self.cfg.clone();
         let relay_info = request.relay_agent_info();
         let subnet = if msg_type == MessageType::Inform

@@ -72,7 +72,11 @@ address = "198.19.0.77"
 
 fn handler_with(text: &str) -> Dhcp4Handler {
     let cfg = config::parse(text, Path::new("test.toml")).unwrap();
-    Dhcp4Handler::new(Arc::new(cfg.dhcp4.unwrap()), LeaseIndex::new())
+    Dhcp4Handler::new(
+        Arc::new(cfg.dhcp4.unwrap()),
+        LeaseIndex::new(),
+        Default::default(),
+    )
 }
 
 fn handler() -> Dhcp4Handler {
