@@ -53,22 +53,7 @@ ip -n "$srv" addr add 198.18.0.1/15 dev "${p}s"; ip -n "$cli" addr add 198.18.0.
 ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
 mkdir -p /run/kea /var/run/kea /var/lib/kea
 
-cat > "$work/zerotouch.toml" <<TOML
-[log]
-level = "warn"
-[leases]
-database = "$work/leases.sqlite"
-synchronous = "full"
-[dhcp4]
-interfaces = ["${p}s"]
-authoritative = true
-lease_time = 4000
-[[dhcp4.subnet]]
-subnet = "198.18.0.0/15"
-options = { routers = ["198.18.0.1"], sztp-redirect = "00:1c:68:74:74:70:73:3a:2f:2f:62:73:31:2e:65:78:61:6d:70:6c:65:2e:63:6f:6d:3a:38:30:38:30" }
-[[dhcp4.subnet.pool]]
-range = "198.18.1.0 - 198.19.255.254"
-TOML
+sed -e "s|@INTERFACE@|${p}s|" -e "s|@DATABASE@|$work/leases.sqlite|" bench/zerotouch.toml > "$work/zerotouch.toml"
 sed 's/synchronous = "full"/synchronous = "normal"/' "$work/zerotouch.toml" > "$work/zt-normal.toml"
 cat > "$work/kea4.json" <<JSON
 {"Dhcp4": {"interfaces-config": {"interfaces": ["${p}s"]},

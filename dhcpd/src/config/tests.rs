@@ -225,3 +225,20 @@ fn boot_header_fields_must_fit_their_fields() {
         e[1]
     );
 }
+
+#[test]
+fn the_benchmark_configuration_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/zerotouch.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("@INTERFACE@", "veth0")
+        .replace("@DATABASE@", "/tmp/x.sqlite");
+    let d = parse(&text, &path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .dhcp4
+        .unwrap();
+    assert_eq!(
+        d.subnets[0].options.get(143).map(|o| o.data.len()),
+        Some(30)
+    );
+}
