@@ -5,7 +5,9 @@
 # (so a sweep never runs out of addresses). zerotouch runs twice: "zerotouch" with
 # synchronous = "full" (each ACK after its lease is fsynced: survives power loss) and
 # "zt-normal" with synchronous = "normal" (each ACK after its lease is written, not
-# fsynced: survives kill -9, like Kea's memfile, which never fsyncs).
+# fsynced: survives kill -9, like Kea's memfile, which never fsyncs). "zt-plugins" is
+# "zerotouch" with three no-op plugins on every hook point: two built-in instances and
+# one loaded from a shared object through the C ABI (bench/noop-plugin).
 #
 # Reports, per server:
 #   best   the highest 4-way exchange rate perfdhcp achieves with both drop ratios < 1 %
@@ -22,7 +24,7 @@ RATES=${RATES:-"5000 8000 11000 13000 14000 15000 16000 17000 18000 20000"}
 SECS=${SECS:-8}
 REPEAT=${REPEAT:-3}
 CPU_RATE=${CPU_RATE:-8000}
-SERVERS=${SERVERS:-"null zerotouch zt-normal kea"}
+SERVERS=${SERVERS:-"null zerotouch zt-plugins zt-normal kea"}
 p=ztb$$
 work=$(mktemp -d)
 srv="${p}srv"; cli="${p}cli"
@@ -31,6 +33,7 @@ for tool in perfdhcp kea-dhcp4 ip; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install kea-admin kea-dhcp4-server iproute2" >&2; exit 2; }
 done
 cargo build --release --quiet --bin zerotouch-dhcpd --bin zerotouch-null-responder
+cargo build --release --quiet -p zerotouch-bench-noop-plugin
 
 server_pid=""
 stop_server() {
@@ -55,6 +58,22 @@ mkdir -p /run/kea /var/run/kea /var/lib/kea
 
 sed -e "s|@INTERFACE@|${p}s|" -e "s|@DATABASE@|$work/leases.sqlite|" bench/zerotouch.toml > "$work/zerotouch.toml"
 sed 's/synchronous = "full"/synchronous = "normal"/' "$work/zerotouch.toml" > "$work/zt-normal.toml"
+cp "$work/zerotouch.toml" "$work/zt-plugins.toml"
+cat >> "$work/zt-plugins.toml" <<TOML
+
+[[plugin]]
+name = "noop"
+instance = "noop-1"
+
+[[plugin]]
+name = "noop"
+instance = "noop-2"
+
+[[plugin]]
+name = "noop"
+instance = "noop-dynamic"
+path = "$PWD/target/release/libzerotouch_bench_noop_plugin.so"
+TOML
 cat > "$work/kea4.json" <<JSON
 {"Dhcp4": {"interfaces-config": {"interfaces": ["${p}s"]},
   "lease-database": {"type": "memfile", "persist": true, "name": "$work/leases4.csv", "lfc-interval": 0},
@@ -70,7 +89,7 @@ start_server() {
   rm -f "$work"/leases.sqlite* "$work"/leases4.csv*
   case $1 in
     null) ip netns exec "$srv" target/release/zerotouch-null-responder 198.18.0.1 >"$work/null.log" 2>&1 & ;;
-    zerotouch|zt-normal) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
+    zerotouch|zt-normal|zt-plugins) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
     kea) ip netns exec "$srv" kea-dhcp4 -c "$work/kea4.json" >"$work/kea.out" 2>&1 & ;;
   esac
   server_pid=$!
@@ -126,7 +145,7 @@ done
 echo
 echo "server      best rate (<1% drops)   CPU us/exchange at ${CPU_RATE}/s"
 for s in $SERVERS; do printf '%-10s  %12s/s            %8s\n' "$s" "${BEST[$s]}" "${CPU[$s]}"; done
-for z in zerotouch zt-normal; do
+for z in zerotouch zt-normal zt-plugins; do
   if [[ -n ${BEST[$z]:-} && -n ${BEST[null]:-} && ${BEST[null]} != 0 ]]; then
     awk -v z="${BEST[$z]}" -v n="${BEST[null]}" -v name="$z" 'BEGIN{printf "%s best rate / null responder best rate: %.2f\n", name, z/n}'
   fi
@@ -137,3 +156,9 @@ for z in zerotouch zt-normal; do
     awk -v z="${BEST[$z]}" -v k="${BEST[kea]}" -v name="$z" 'BEGIN{printf "%s best rate / Kea best rate: %.2f\n", name, z/k}'
   fi
 done
+if [[ -n ${CPU[zt-plugins]:-} && -n ${CPU[zerotouch]:-} ]]; then
+  awk -v p="${CPU[zt-plugins]}" -v z="${CPU[zerotouch]}" 'BEGIN{if (z>0) printf "zt-plugins CPU per exchange / zerotouch: %.3f\n", p/z}'
+fi
+if [[ -n ${BEST[zt-plugins]:-} && -n ${BEST[zerotouch]:-} && ${BEST[zerotouch]} != 0 ]]; then
+  awk -v p="${BEST[zt-plugins]}" -v z="${BEST[zerotouch]}" 'BEGIN{printf "zt-plugins best rate / zerotouch best rate: %.3f\n", p/z}'
+fi

@@ -9,6 +9,7 @@ pub mod config;
 pub mod io;
 pub mod lease;
 pub mod options;
+pub mod plugin;
 pub mod ratelimit;
 pub mod server;
 pub mod stats;

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::info;
-use zerotouch_dhcpd::{config, server, stats::Counters};
+use tracing::{info, warn};
+use zerotouch_dhcpd::{config, plugin, server, stats::Counters};
+use zerotouch_plugin::ServiceHost;
 
 #[derive(Parser)]
 #[command(
@@ -41,36 +42,48 @@ enum Command {
     Check,
     /// Print the default configuration, a starting point to edit.
     DefaultConfig,
+    /// List the plugins built into this binary.
+    Plugins,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::DefaultConfig) = cli.command {
-        print!("{}", zerotouch_dhcpd::DEFAULT_CONFIG);
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::DefaultConfig) => {
+            print!("{}", zerotouch_dhcpd::DEFAULT_CONFIG);
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Plugins) => {
+            for r in plugin::builtins() {
+                println!("{:<12} {}", r.name, r.summary);
+            }
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let cfg = match config::load(&cli.config) {
         Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!("{}: {} error(s)", cli.config.display(), errors.0.len());
-            return ExitCode::from(1);
-        }
+        Err(errors) => return config_failed(&cli.config, &errors),
     };
     match cli.command.unwrap_or(Command::Run) {
         Command::Check => {
+            // Plugins are created too, so their settings are checked like the core's.
+            if let Err(errors) = plugin::load_plugins(&cfg, &plugin::builtins(), None) {
+                return config_failed(&cli.config, &errors);
+            }
             let d = cfg.dhcp4.as_ref();
             println!(
-                "{}: ok ({} subnets, {} pools, {} host reservations, {} classes)",
+                "{}: ok ({} subnets, {} pools, {} host reservations, {} classes, {} plugins)",
                 cli.config.display(),
                 d.map_or(0, |d| d.subnets.len()),
                 d.map_or(0, |d| d.subnets.iter().map(|s| s.pools.len()).sum()),
                 d.map_or(0, |d| d.hosts.list.len()),
                 d.map_or(0, |d| d.classes.len()),
+                cfg.plugins.len(),
             );
             ExitCode::SUCCESS
         }
-        Command::DefaultConfig => ExitCode::SUCCESS,
+        Command::DefaultConfig | Command::Plugins => ExitCode::SUCCESS,
         Command::Run => {
             let level = cli
                 .log_level
@@ -83,7 +96,27 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
-            match run(cfg) {
+            // The packet path runs on threads of its own; this runtime waits for signals
+            // and runs the plugins' services (listeners) and their bounded waits.
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("plugin-services")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("zerotouch-dhcpd: starting the runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            // Plugin settings are configuration: their errors exit 1 like the core's.
+            let plugins =
+                match plugin::load_plugins(&cfg, &plugin::builtins(), Some(rt.handle().clone())) {
+                    Ok(p) => p,
+                    Err(errors) => return config_failed(&cli.config, &errors),
+                };
+            match run(cfg, &rt, plugins) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -95,31 +128,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: config::Config) -> anyhow::Result<()> {
+fn config_failed(file: &std::path::Path, errors: &config::ConfigErrors) -> ExitCode {
+    eprintln!("{errors}");
+    eprintln!("{}: {} error(s)", file.display(), errors.0.len());
+    ExitCode::from(1)
+}
+
+fn run(
+    cfg: config::Config,
+    rt: &tokio::runtime::Runtime,
+    plugins: Arc<plugin::Pipeline>,
+) -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
-    info!(config = %cfg.file.display(), version = env!("CARGO_PKG_VERSION"), "zerotouch-dhcpd starting");
-    let services = server::start(&cfg, counters.clone(), stop.clone())
+    info!(config = %cfg.file.display(), version = env!("CARGO_PKG_VERSION"), plugins = plugins.instances().len(), "zerotouch-dhcpd starting");
+    let view = Arc::new(plugin::ServerViewImpl::new(&cfg, counters.clone()));
+    view.set_pipeline(plugins.clone());
+    let host = ServiceHost {
+        runtime: rt.handle().clone(),
+        leases: Arc::new(plugin::SqliteLeaseReader::new(&cfg.leases.database)),
+        server: view,
+    };
+    for inst in plugins.instances() {
+        inst.plugin
+            .start(&host)
+            .map_err(|e| anyhow::anyhow!("plugin {}: {e}", inst.entry.instance))?;
+    }
+    let services = server::start(&cfg, counters.clone(), plugins.clone(), stop.clone())
         .with_context(|| format!("starting from {}", cfg.file.display()))?;
-    // The packet path runs on threads of its own; this small runtime only waits for
-    // signals (and will host service plugins).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
     let stats = counters.clone();
     let watched = &services;
+    let pipeline = plugins.clone();
     rt.block_on(async move {
         let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         let mut usr1 =
             signal(SignalKind::user_defined1()).context("installing the SIGUSR1 handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
         let mut liveness = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = usr1.recv() => info!("counters: {}", stats.summary()),
+                _ = usr1.recv() => info!("counters: {} {}", stats.summary(), pipeline.summary()),
+                _ = hup.recv() => reload_plugins(&pipeline, &cfg.file),
                 // A service that stopped on its own hit a fatal error: stop the rest.
                 _ = liveness.tick() => if watched.iter().any(|s| s.is_finished()) { break },
             }
@@ -128,5 +180,62 @@ fn run(cfg: config::Config) -> anyhow::Result<()> {
     })?;
     info!("stopping");
     stop.store(true, Ordering::Relaxed);
-    server::join(services, &counters).context("serving")
+    let served = server::join(services, &counters).context("serving");
+    if !plugins.instances().is_empty() {
+        info!("plugin counters: {}", plugins.summary());
+    }
+    plugins.stop();
+    served
+}
+
+/// SIGHUP: reads the configuration again and hands each running plugin instance its
+/// new settings. The instance list and the core configuration need a restart.
+fn reload_plugins(pipeline: &plugin::Pipeline, file: &std::path::Path) {
+    let cfg = match config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!("reload: configuration not applied:\n{e}");
+            return;
+        }
+    };
+    for inst in pipeline.instances() {
+        let Some(entry) = cfg
+            .plugins
+            .iter()
+            .find(|e| e.instance == inst.entry.instance)
+        else {
+            warn!(plugin = %inst.entry.instance, "reload: instance no longer configured; it keeps running until restart");
+            continue;
+        };
+        let settings = zerotouch_plugin::Settings::for_entry(
+            &cfg.file,
+            cfg.text.clone(),
+            entry.index,
+            &entry.instance,
+        );
+        match inst.plugin.reload(&settings) {
+            Ok(()) => info!(plugin = %inst.entry.instance, "reload: settings applied"),
+            Err(e) => {
+                let src = config::SourceMap {
+                    file: &cfg.file,
+                    text: &cfg.text,
+                };
+                let at = src.error(
+                    e.span.clone(),
+                    format!("plugin[{}].settings.{}", entry.index, e.key),
+                    e.message.clone(),
+                );
+                warn!(plugin = %inst.entry.instance, "reload: settings not applied: {at}");
+            }
+        }
+    }
+    for entry in &cfg.plugins {
+        if !pipeline
+            .instances()
+            .iter()
+            .any(|i| i.entry.instance == entry.instance)
+        {
+            warn!(plugin = %entry.instance, "reload: new plugin instances start at the next restart");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 pub struct LogLimiter {
     per_interval: u32,
     interval: Duration,
-    slots: HashMap<&'static str, Slot>,
+    slots: HashMap<Box<str>, Slot>,
 }
 
 struct Slot {
@@ -35,12 +35,18 @@ impl LogLimiter {
         }
     }
 
-    pub fn check(&mut self, kind: &'static str, now: Instant) -> Verdict {
-        let slot = self.slots.entry(kind).or_insert(Slot {
-            window_start: now,
-            logged: 0,
-            suppressed: 0,
-        });
+    pub fn check(&mut self, kind: &str, now: Instant) -> Verdict {
+        if !self.slots.contains_key(kind) {
+            let fresh = Slot {
+                window_start: now,
+                logged: 0,
+                suppressed: 0,
+            };
+            self.slots.insert(kind.into(), fresh);
+        }
+        let Some(slot) = self.slots.get_mut(kind) else {
+            return Verdict::Suppress;
+        };
         if now.duration_since(slot.window_start) >= self.interval {
             slot.window_start = now;
             slot.logged = 0;

@@ -23,10 +23,14 @@ pub enum Reason {
     UnknownLease,
     CommitFailed,
     SendFailed,
+    /// A plugin's hook answered `Drop`.
+    PluginDrop,
+    /// A plugin's hook failed and its instance is configured `on_error = "drop"`.
+    PluginError,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 19] = [
         Reason::Truncated,
         Reason::BadMagicCookie,
         Reason::BadHlen,
@@ -44,6 +48,8 @@ impl Reason {
         Reason::UnknownLease,
         Reason::CommitFailed,
         Reason::SendFailed,
+        Reason::PluginDrop,
+        Reason::PluginError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +71,8 @@ impl Reason {
             Reason::UnknownLease => "unknown_lease",
             Reason::CommitFailed => "commit_failed",
             Reason::SendFailed => "send_failed",
+            Reason::PluginDrop => "plugin_drop",
+            Reason::PluginError => "plugin_error",
         }
     }
 
@@ -140,41 +148,47 @@ impl Counters {
         self.sent_by_type[type_slot(msg_type)].load(Ordering::Relaxed)
     }
 
-    /// `name=value` pairs of every non-zero counter, for the periodic and final log lines.
-    pub fn summary(&self) -> String {
+    /// Every counter by name, zeros included: `received`, `rx_<type>`, `tx_<type>`, the
+    /// no-reply reasons, commit counters.
+    pub fn values(&self) -> Vec<(String, u64)> {
         let names = [
             "other", "discover", "offer", "request", "decline", "ack", "nak", "release", "inform",
         ];
-        let mut parts = vec![format!(
-            "received={}",
-            self.received.load(Ordering::Relaxed)
+        let mut out = vec![(
+            "received".to_string(),
+            self.received.load(Ordering::Relaxed),
         )];
         for (i, n) in names.iter().enumerate() {
-            let r = self.received_by_type[i].load(Ordering::Relaxed);
-            if r > 0 {
-                parts.push(format!("rx_{n}={r}"));
-            }
-            let s = self.sent_by_type[i].load(Ordering::Relaxed);
-            if s > 0 {
-                parts.push(format!("tx_{n}={s}"));
-            }
+            out.push((
+                format!("rx_{n}"),
+                self.received_by_type[i].load(Ordering::Relaxed),
+            ));
+            out.push((
+                format!("tx_{n}"),
+                self.sent_by_type[i].load(Ordering::Relaxed),
+            ));
         }
         for r in Reason::ALL {
-            let v = self.no_reply(r);
-            if v > 0 {
-                parts.push(format!("{}={v}", r.as_str()));
-            }
+            out.push((r.as_str().to_string(), self.no_reply(r)));
         }
         for (n, v) in [
             ("leases_committed", &self.leases_committed),
             ("commit_batches", &self.commit_batches),
             ("options_dropped_for_size", &self.options_dropped_for_size),
         ] {
-            let v = v.load(Ordering::Relaxed);
-            if v > 0 {
-                parts.push(format!("{n}={v}"));
-            }
+            out.push((n.to_string(), v.load(Ordering::Relaxed)));
         }
-        parts.join(" ")
+        out
+    }
+
+    /// `name=value` pairs of `received` and every non-zero counter, for the periodic and
+    /// final log lines.
+    pub fn summary(&self) -> String {
+        self.values()
+            .into_iter()
+            .filter(|(n, v)| *v > 0 || n == "received")
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }

@@ -56,3 +56,24 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
             .contains("/nonexistent/dhcpd.toml: cannot read the configuration")
     );
 }
+
+#[test]
+fn check_creates_the_plugins_of_the_full_example() {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/full.toml");
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["check", "--config"])
+        .arg(&full)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // The disabled instance is not counted.
+    assert!(text.contains("1 plugins)"), "{text}");
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .arg("plugins")
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("metrics") && list.contains("noop"), "{list}");
+}

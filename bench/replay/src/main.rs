@@ -4,7 +4,10 @@
 //! user-space instructions per exchange of the packet path: a figure that, unlike
 //! timings on a shared 2-core machine, does not move between runs.
 //!
-//! usage: zerotouch-replay [EXCHANGES]        (bench/replay.sh runs it under callgrind)
+//! With `--plugins NOOP_SO`, three no-op plugin instances run on every hook point: two
+//! built-in, one loaded from NOOP_SO (bench/noop-plugin) through the C ABI.
+//!
+//! usage: zerotouch-replay [EXCHANGES] [--plugins NOOP_SO]   (bench/replay.sh runs it under callgrind)
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
@@ -12,23 +15,33 @@ use std::sync::Arc;
 
 use zerotouch_dhcpd::config::{self, Synchronous};
 use zerotouch_dhcpd::lease::{LeaseIndex, LeaseStore};
+use zerotouch_dhcpd::plugin;
 use zerotouch_dhcpd::v4::{Dhcp4Handler, Ingress, Outcome};
+use zerotouch_plugin::LeaseEvent;
 use zerotouch_proto::v4::{self, Message};
 
 /// The configuration bench/dhcp4.sh measures under load.
 const CONFIG: &str = include_str!("../../zerotouch.toml");
 
 fn main() {
-    let n: u32 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
+    let args: Vec<String> = std::env::args().collect();
+    let n: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let noop_so = args
+        .iter()
+        .position(|a| a == "--plugins")
+        .and_then(|i| args.get(i + 1));
     // The store is opened below, with no fsync: the replay counts instructions, not disk waits.
-    let text = CONFIG
+    let mut text = CONFIG
         .replace("@INTERFACE@", "veth0")
         .replace("@DATABASE@", "unused.sqlite");
+    if let Some(so) = noop_so {
+        text.push_str(&format!(
+            "\n[[plugin]]\nname = \"noop\"\ninstance = \"noop-1\"\n\n[[plugin]]\nname = \"noop\"\ninstance = \"noop-2\"\n\n[[plugin]]\nname = \"noop\"\ninstance = \"noop-dynamic\"\npath = \"{so}\"\n"
+        ));
+    }
     let cfg = config::parse(&text, Path::new("bench/zerotouch.toml")).expect("benchmark config");
-    let dhcp4 = cfg.dhcp4.expect("dhcp4 section");
+    let plugins = plugin::load_plugins(&cfg, &plugin::builtins(), None).expect("plugins");
+    let dhcp4 = cfg.dhcp4.clone().expect("dhcp4 section");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store =
         LeaseStore::open(&dir.path().join("leases.sqlite"), Synchronous::Normal).expect("store");
@@ -36,7 +49,8 @@ fn main() {
         Arc::new(dhcp4),
         LeaseIndex::with_capacity(1 << 17),
         Default::default(),
-    );
+    )
+    .with_plugins(plugins.clone());
     let ingress = Ingress {
         ifindex: 2,
         ifname: "veth0".into(),
@@ -75,6 +89,9 @@ fn main() {
         else {
             panic!("no ACK")
         };
+        if plugins.wants_lease_events() {
+            plugins.lease_event(LeaseEvent::Committed, &plugin::lease_info(&lease));
+        }
         pending.push(lease);
         acks += 1;
         if pending.len() == 32 {

@@ -37,9 +37,12 @@ pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<Config
     let log_level = c.log_level(&raw.log);
     let leases = c.leases(&raw.leases);
     let dhcp4 = raw.dhcp4.as_ref().map(|d| c.dhcp4(d));
+    let plugins = c.plugins(&raw.plugin);
     if c.errors.is_empty() {
         Ok(Config {
             file: src.file.to_path_buf(),
+            text: src.text.into(),
+            plugins,
             log_level,
             leases,
             dhcp4,
@@ -73,6 +76,82 @@ impl Compiler<'_> {
                 "info".into()
             }
         }
+    }
+
+    fn plugins(&mut self, raw: &[RawPlugin]) -> Vec<PluginEntry> {
+        const DEFAULT_HOOK_TIMEOUT_MS: u64 = 50;
+        let base = self
+            .src
+            .file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut entries = Vec::new();
+        for (index, p) in raw.iter().enumerate() {
+            let key = |k: &str| format!("plugin[{index}].{k}");
+            let name = p.name.get_ref().clone();
+            if name.is_empty() {
+                self.err(
+                    &p.name,
+                    key("name"),
+                    "got an empty name, expected a plugin name",
+                );
+            }
+            let instance = p
+                .instance
+                .as_ref()
+                .map_or_else(|| name.clone(), |i| i.get_ref().clone());
+            let instance_span = p.instance.as_ref().map_or(p.name.span(), |i| i.span());
+            if let Some(first) = seen.insert(instance.clone(), index) {
+                let e = self.src.error(
+                    Some(instance_span),
+                    key(if p.instance.is_some() { "instance" } else { "name" }),
+                    format!(
+                        "instance {instance:?} is already plugin[{first}]; give each instance of a plugin its own `instance` name"
+                    ),
+                );
+                self.errors.push(e);
+            }
+            let on_error = match p.on_error.as_ref().map(|o| o.get_ref().as_str()) {
+                None | Some("continue") => OnError::Continue,
+                Some("drop") => OnError::Drop,
+                Some(other) => {
+                    let msg = format!("got {other:?}, expected \"continue\" or \"drop\"");
+                    self.err(
+                        p.on_error.as_ref().expect("matched Some"),
+                        key("on_error"),
+                        msg,
+                    );
+                    OnError::Continue
+                }
+            };
+            let timeout = p
+                .hook_timeout_ms
+                .as_ref()
+                .map_or(DEFAULT_HOOK_TIMEOUT_MS, |t| *t.get_ref());
+            if let Some(t) = p
+                .hook_timeout_ms
+                .as_ref()
+                .filter(|t| !(1..=10_000).contains(t.get_ref()))
+            {
+                let msg = format!("got {}, expected 1 to 10000 milliseconds", t.get_ref());
+                self.err(t, key("hook_timeout_ms"), msg);
+            }
+            if !p.enabled {
+                continue;
+            }
+            entries.push(PluginEntry {
+                index,
+                name,
+                instance,
+                path: p.path.as_ref().map(|path| base.join(path.get_ref())),
+                on_error,
+                hook_timeout: Duration::from_millis(timeout),
+                span: p.name.span(),
+            });
+        }
+        entries
     }
 
     fn leases(&mut self, raw: &RawLeases) -> LeaseStoreConfig {

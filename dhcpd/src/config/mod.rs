@@ -38,12 +38,7 @@ fn deserialize(src: &SourceMap<'_>) -> Result<schema::RawConfig, ConfigError> {
     let de = toml::Deserializer::parse(src.text)
         .map_err(|e| src.error(e.span(), "", e.message().to_string()))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        // `Spanned` adds an internal segment to the path; the operator's key ends before it.
-        let key = e
-            .path()
-            .to_string()
-            .replace(".$__serde_spanned_private_value", "");
-        let key = if key == "." { String::new() } else { key };
+        let key = zerotouch_plugin::key_path(e.path());
         let inner = e.into_inner();
         src.error(inner.span(), key, inner.message().to_string())
     })

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
@@ -12,6 +14,11 @@ use ipnet::Ipv4Net;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub file: PathBuf,
+    /// The configuration as read: plugins deserialize their `settings` from it, with
+    /// spans for their errors.
+    pub text: Arc<str>,
+    /// Enabled `[[plugin]]` entries, in the order they run.
+    pub plugins: Vec<PluginEntry>,
     pub log_level: String,
     pub leases: LeaseStoreConfig,
     pub dhcp4: Option<Dhcp4>,
@@ -235,4 +242,31 @@ impl OptionSet {
     pub fn get(&self, code: u8) -> Option<&ConfiguredOption> {
         self.0.iter().find(|o| o.code == code)
     }
+}
+
+/// What the server does with a packet when a plugin's hook fails (error, panic,
+/// timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Go on as if the hook had answered `Continue`.
+    Continue,
+    /// Drop the packet.
+    Drop,
+}
+
+/// One enabled `[[plugin]]` entry.
+#[derive(Debug, Clone)]
+pub struct PluginEntry {
+    /// Position among all `[[plugin]]` entries in the file (`plugin[i]` in errors).
+    pub index: usize,
+    pub name: String,
+    /// Unique per configuration; the name unless set.
+    pub instance: String,
+    /// A shared object to load; `None` for a built-in plugin.
+    pub path: Option<PathBuf>,
+    pub on_error: OnError,
+    /// Bound on `Context::wait` in a hook.
+    pub hook_timeout: Duration,
+    /// Byte span of the entry's `name`, for errors about the plugin as a whole.
+    pub span: Range<usize>,
 }

@@ -18,6 +18,28 @@ pub struct RawConfig {
     #[serde(default)]
     pub leases: RawLeases,
     pub dhcp4: Option<RawDhcp4>,
+    #[serde(default)]
+    pub plugin: Vec<RawPlugin>,
+}
+
+/// One `[[plugin]]` entry. Its `settings` table belongs to the plugin, which
+/// deserializes it itself (`zerotouch_plugin::Settings`); here it is only carried.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugin {
+    pub name: Spanned<String>,
+    pub instance: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub on_error: Option<Spanned<String>>,
+    pub hook_timeout_ms: Option<Spanned<u64>>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[allow(dead_code)] // read by the plugin through `Settings`, with its own spans
+    pub settings: Option<toml::Value>,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize, Default)]

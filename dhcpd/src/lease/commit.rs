@@ -26,7 +26,7 @@ struct Batch<R> {
 
 enum Done<R> {
     Stored {
-        leases: usize,
+        leases: Vec<Lease4>,
         replies: Vec<R>,
     },
     Failed {
@@ -39,10 +39,8 @@ enum Done<R> {
 /// What finished commits did, for counters and logs.
 #[derive(Debug)]
 pub enum CommitEvent {
-    Stored {
-        leases: usize,
-        replies: usize,
-    },
+    /// `leases` are durable (handed back for lease-event plugins).
+    Stored { leases: Vec<Lease4>, replies: usize },
     /// The leases stay queued for the next commit; the replies were withheld.
     Failed {
         leases: usize,
@@ -74,7 +72,7 @@ impl<R: Send + 'static> GroupCommit<R> {
                 for batch in batches {
                     let result = match store.write(&batch.leases) {
                         Ok(()) => Done::Stored {
-                            leases: batch.leases.len(),
+                            leases: batch.leases,
                             replies: batch.replies,
                         },
                         Err(error) => Done::Failed {
@@ -267,10 +265,7 @@ mod tests {
         assert_eq!(out, (0..10).collect::<Vec<u8>>());
         assert!(matches!(
             events[..],
-            [CommitEvent::Stored {
-                leases: 10,
-                replies: 10
-            }]
+            [CommitEvent::Stored { ref leases, replies: 10 }] if leases.len() == 10
         ));
         for i in 0..10 {
             assert!(reader.get(Ipv4Addr::new(198, 18, 1, i)).unwrap().is_some());
@@ -307,10 +302,7 @@ mod tests {
         assert_eq!(out, vec![2]);
         assert!(matches!(
             events[1],
-            CommitEvent::Stored {
-                leases: 2,
-                replies: 1
-            }
+            CommitEvent::Stored { ref leases, replies: 1 } if leases.len() == 2
         ));
         let reader = LeaseStore::open(&path, Synchronous::Full).unwrap();
         assert!(

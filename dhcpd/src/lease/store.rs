@@ -100,12 +100,30 @@ impl LeaseStore {
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
-        Ok(LeaseStore {
+        Ok(LeaseStore::on(conn, path))
+    }
+
+    fn on(conn: Connection, path: &Path) -> Self {
+        LeaseStore {
             conn,
             path: path.to_path_buf(),
             #[cfg(test)]
             fail: Default::default(),
-        })
+        }
+    }
+
+    /// A read-only connection to an existing store, for readers beside the server (the
+    /// plugins' lease view): WAL lets them read while the commit worker writes.
+    pub fn open_reader(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        Ok(LeaseStore::on(conn, path))
     }
 
     pub fn path(&self) -> &Path {

@@ -16,6 +16,7 @@ use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
+use crate::plugin::{Pipeline, lease_event, lease_info};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
@@ -40,6 +41,7 @@ impl Dhcp4Service {
         cfg: Arc<Dhcp4>,
         store_cfg: &LeaseStoreConfig,
         counters: Arc<Counters>,
+        plugins: Arc<Pipeline>,
         stop: Arc<AtomicBool>,
     ) -> Result<Self, ServerError> {
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
@@ -62,7 +64,7 @@ impl Dhcp4Service {
         let capacity = pool_addresses.max(loaded.leases.len()).min(MAX_PRESIZE);
         let index = LeaseIndex::from_leases(capacity, loaded.leases);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
-        let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone());
+        let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
         let socket =
             Arc::new(
@@ -183,7 +185,15 @@ impl PacketLoop {
                     self.counters.commit_batches.fetch_add(1, Ordering::Relaxed);
                     self.counters
                         .leases_committed
-                        .fetch_add(leases as u64, Ordering::Relaxed);
+                        .fetch_add(leases.len() as u64, Ordering::Relaxed);
+                    let plugins = self.handler.plugins();
+                    if plugins.wants_lease_events() {
+                        for lease in &leases {
+                            if let Some(event) = lease_event(lease.state) {
+                                plugins.lease_event(event, &lease_info(lease));
+                            }
+                        }
+                    }
                 }
                 CommitEvent::Failed {
                     leases,

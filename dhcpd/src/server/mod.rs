@@ -13,6 +13,7 @@ pub use dhcp4::Dhcp4Service;
 
 use crate::config::Config;
 use crate::lease::StoreError;
+use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,12 +34,13 @@ pub enum ServerError {
 pub fn start(
     config: &Config,
     counters: Arc<Counters>,
+    plugins: Arc<Pipeline>,
     stop: Arc<AtomicBool>,
 ) -> Result<Vec<Dhcp4Service>, ServerError> {
     let Some(dhcp4) = config.dhcp4.clone() else {
         return Err(ServerError::NothingToServe);
     };
-    let service = Dhcp4Service::start(Arc::new(dhcp4), &config.leases, counters, stop)?;
+    let service = Dhcp4Service::start(Arc::new(dhcp4), &config.leases, counters, plugins, stop)?;
     Ok(vec![service])
 }
 

@@ -17,7 +17,11 @@ pub fn usable<'c>(
     addr: Ipv4Addr,
 ) -> Option<&'c Subnet> {
     let subnet = link.iter().copied().find(|s| s.net.contains(&addr))?;
+    let plugin_reserved = ex.plugin_host.as_ref().and_then(|h| h.address) == Some(addr);
     match cfg.hosts.by_address.get(&addr) {
+        // A plugin's reservation holds anywhere in the client's subnets, pools or not,
+        // unless the configuration reserves the address for another client.
+        None if plugin_reserved => Some(subnet),
         Some(&h) => (ex.host == Some(h)).then_some(subnet),
         None => {
             let a = u32::from(addr);
@@ -41,7 +45,7 @@ pub fn choose(
         usable(cfg, ex, link, a).is_some() && leases.available_to(a, &ex.client, ex.now)
     };
 
-    if let Some(a) = ex.host.and_then(|h| cfg.hosts.list[h].address)
+    if let Some(a) = ex.host_entry(cfg).and_then(|h| h.address)
         && free(leases, a)
     {
         return Some(a);

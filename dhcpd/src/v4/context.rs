@@ -7,6 +7,9 @@ use std::sync::Arc;
 use ipnet::Ipv4Net;
 use zerotouch_proto::v4::{Message, MessageType, RelayAgentInfo};
 
+use zerotouch_plugin::{Packet, Request};
+
+use crate::config::{Dhcp4, Host};
 use crate::lease::ClientKey;
 
 /// Where a packet came in.
@@ -37,6 +40,8 @@ impl Ingress {
 #[derive(Debug)]
 pub struct Exchange<'a> {
     pub request: &'a Message,
+    /// The request as received, for plugins.
+    pub wire: &'a [u8],
     pub msg_type: MessageType,
     pub ingress: &'a Ingress,
     pub client: ClientKey,
@@ -47,8 +52,32 @@ pub struct Exchange<'a> {
     pub classes: Vec<usize>,
     /// Index of the client's host reservation in `Hosts::list`.
     pub host: Option<usize>,
+    /// A reservation a plugin supplied (`host_looked_up`); it replaces `host`.
+    pub plugin_host: Option<Box<Host>>,
     /// The server identifier this exchange uses (option 54).
     pub server_id: Ipv4Addr,
     /// Unix seconds.
     pub now: u64,
+}
+
+impl<'a> Exchange<'a> {
+    /// The client's reservation: a plugin's, else the configured one.
+    pub fn host_entry<'c>(&'c self, cfg: &'c Dhcp4) -> Option<&'c Host> {
+        match &self.plugin_host {
+            Some(h) => Some(h),
+            None => self.host.map(|h| &cfg.hosts.list[h]),
+        }
+    }
+
+    /// The request as plugins see it.
+    pub fn packet(&self) -> Packet<'_> {
+        Packet::new(
+            Request::V4(self.request),
+            self.wire,
+            self.msg_type.to_u8(),
+            &self.ingress.ifname,
+            self.ingress.src.into(),
+            self.now,
+        )
+    }
 }

@@ -11,10 +11,17 @@ use super::addressing::{Destination, destination};
 use super::allocate;
 use super::classify::{classify, find_host};
 use super::context::{Exchange, Ingress};
-use super::reply::{ReplySpec, build};
+use super::reply::{ReplySpec, build, draft, encode_draft};
 use super::select::select_subnet;
-use crate::config::{Dhcp4, Subnet};
+use zerotouch_plugin::{
+    ClassSet, Context, HookPoint, HostChoice, HostInfo, LeaseOffer, Packet, Reply as PluginReply,
+    Request, SubnetChoice, SubnetInfo,
+};
+use zerotouch_proto::v4::OptionCode;
+
+use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, Subnet};
 use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
+use crate::plugin::{Flow, Pipeline};
 use crate::stats::{Counters, Reason};
 
 /// A reply ready for the wire.
@@ -70,15 +77,46 @@ pub struct Dhcp4Handler {
     leases: LeaseIndex,
     /// Received message types are counted here, where the message is decoded.
     counters: Arc<Counters>,
+    plugins: Arc<Pipeline>,
+    /// Class names and subnets as plugins see them, built once.
+    class_names: Vec<Arc<str>>,
+    subnet_infos: Vec<SubnetInfo>,
+    /// The current packet's plugin context.
+    ctx: Context,
 }
 
 impl Dhcp4Handler {
     pub fn new(cfg: Arc<Dhcp4>, leases: LeaseIndex, counters: Arc<Counters>) -> Self {
         Dhcp4Handler {
+            class_names: cfg
+                .classes
+                .iter()
+                .map(|c| Arc::from(c.name.as_str()))
+                .collect(),
+            subnet_infos: cfg
+                .subnets
+                .iter()
+                .map(|s| SubnetInfo {
+                    prefix: s.net.into(),
+                    pool_size: s.pools.iter().map(|p| (p.last - p.first) as u64 + 1).sum(),
+                })
+                .collect(),
             cfg,
             leases,
             counters,
+            plugins: Arc::new(Pipeline::empty()),
+            ctx: Context::new(),
         }
+    }
+
+    /// Runs `plugins`' hooks on every packet.
+    pub fn with_plugins(mut self, plugins: Arc<Pipeline>) -> Self {
+        self.plugins = plugins;
+        self
+    }
+
+    pub fn plugins(&self) -> &Arc<Pipeline> {
+        &self.plugins
     }
 
     pub fn leases(&self) -> &LeaseIndex {
@@ -113,7 +151,40 @@ impl Dhcp4Handler {
         };
         self.counters.count_received(msg_type.to_u8());
         let cfg = self.cfg.clone();
+        let plugins = self.plugins.clone();
+        self.ctx = plugins.new_context();
         let relay_info = request.relay_agent_info();
+        // What plugins see until the exchange is complete.
+        let early = Packet::new(
+            Request::V4(&request),
+            packet,
+            msg_type.to_u8(),
+            &ingress.ifname,
+            ingress.src.into(),
+            now,
+        );
+        if plugins.wants(HookPoint::PacketReceived) {
+            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, |p, c| {
+                p.packet_received(c, &early)
+            });
+            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
+                return outcome;
+            }
+        }
+        let mut classes = classify(&cfg, &request, relay_info.as_ref());
+        if plugins.wants(HookPoint::ClassesAssigned) {
+            let flow = plugins.run(HookPoint::ClassesAssigned, &mut self.ctx, |p, c| {
+                p.classes_assigned(
+                    c,
+                    &early,
+                    &mut ClassSet::new(&self.class_names, &mut classes),
+                )
+            });
+            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
+                return outcome;
+            }
+        }
+        let ex_classes = classes;
         let subnet = if msg_type == MessageType::Inform
             && request.giaddr.is_unspecified()
             && !request.ciaddr.is_unspecified()
@@ -124,6 +195,46 @@ impl Dhcp4Handler {
         } else {
             select_subnet(&cfg, &request, relay_info.as_ref(), ingress)
         };
+        let mut subnet_index = subnet.map(|s| s.index);
+        if plugins.wants(HookPoint::SubnetSelected) {
+            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, |p, c| {
+                p.subnet_selected(
+                    c,
+                    &early,
+                    &mut SubnetChoice::new(&self.subnet_infos, &mut subnet_index),
+                )
+            });
+            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
+                return outcome;
+            }
+        }
+        let subnet = subnet_index.map(|i| &cfg.subnets[i]);
+        let mut host = find_host(&cfg, &request, relay_info.as_ref());
+        let mut plugin_host = None;
+        if plugins.wants(HookPoint::HostLookedUp) {
+            let found = host.map(|h| host_info(&cfg.hosts.list[h]));
+            let mut change = None;
+            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, |p, c| {
+                let mut choice =
+                    HostChoice::new(change.as_ref().map_or(found.as_ref(), Option::as_ref));
+                let r = p.host_looked_up(c, &early, &mut choice);
+                if let Some(ch) = choice.into_change() {
+                    change = Some(ch);
+                }
+                r
+            });
+            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
+                return outcome;
+            }
+            match change {
+                None => {}
+                Some(None) => host = None,
+                Some(Some(info)) => {
+                    host = None;
+                    plugin_host = Some(Box::new(host_from_plugin(&info, &request)));
+                }
+            }
+        }
         let server_id = relay_info
             .as_ref()
             .and_then(|r| r.server_id_override())
@@ -148,8 +259,10 @@ impl Dhcp4Handler {
                 request.htype,
                 request.hwaddr(),
             ),
-            classes: classify(&cfg, &request, relay_info.as_ref()),
-            host: find_host(&cfg, &request, relay_info.as_ref()),
+            classes: ex_classes,
+            host,
+            plugin_host,
+            wire: packet,
             relay_info,
             subnet: subnet.map(|s| s.index),
             server_id,
@@ -184,9 +297,12 @@ impl Dhcp4Handler {
             };
         };
         let subnet = link.iter().copied().find(|s| s.net.contains(&addr));
-        let valid = subnet
+        let mut valid = subnet
             .map_or(cfg.times, |s| s.times)
             .grant(ex.request.lease_time());
+        if let Err(stop) = self.lease_chosen(cfg, ex, addr, false, &mut valid) {
+            return *stop;
+        }
         let holds_active = self.leases.get(addr).is_some_and(|l| {
             l.state == LeaseState::Active
                 && l.client.as_ref() == Some(&ex.client)
@@ -265,7 +381,10 @@ impl Dhcp4Handler {
         match verdict {
             Ok(()) => {
                 let subnet = subnet.expect("verdict Ok implies a usable subnet");
-                let valid = subnet.times.grant(req.lease_time());
+                let mut valid = subnet.times.grant(req.lease_time());
+                if let Err(stop) = self.lease_chosen(cfg, ex, addr, true, &mut valid) {
+                    return *stop;
+                }
                 let lease = lease_for(ex, addr, LeaseState::Active, ex.now + valid as u64);
                 self.leases.upsert(lease.clone());
                 let spec = ReplySpec {
@@ -417,9 +536,111 @@ impl Dhcp4Handler {
         }
     }
 
-    fn reply(&self, cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply {
+    /// Runs `lease_chosen`; `Err` carries the outcome when a plugin ends the exchange.
+    fn lease_chosen(
+        &mut self,
+        cfg: &Dhcp4,
+        ex: &Exchange<'_>,
+        addr: Ipv4Addr,
+        committing: bool,
+        valid: &mut u32,
+    ) -> Result<(), Box<Outcome>> {
+        if !self.plugins.wants(HookPoint::LeaseChosen) {
+            return Ok(());
+        }
+        let plugins = self.plugins.clone();
+        let packet = ex.packet();
+        let mut offer = LeaseOffer::new(addr.into(), committing, *valid);
+        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, |p, c| {
+            p.lease_chosen(c, &packet, &mut offer)
+        });
+        *valid = offer.lifetime();
+        match self.early_flow(cfg, flow, ex.request, ex.ingress) {
+            None => Ok(()),
+            Some(outcome) => Err(Box::new(outcome)),
+        }
+    }
+
+    /// What the packet path does after a hook before the reply exists: `None` to go on.
+    fn early_flow(
+        &mut self,
+        cfg: &Dhcp4,
+        flow: Flow,
+        request: &Message,
+        ingress: &Ingress,
+    ) -> Option<Outcome> {
+        match flow {
+            Flow::Continue => None,
+            Flow::Drop(reason) => Some(Outcome::drop(reason)),
+            Flow::Respond(reply) => Some(self.respond(cfg, *reply, request, ingress)),
+        }
+    }
+
+    /// Sends a reply a plugin made, addressed by its type like any other.
+    fn respond(
+        &mut self,
+        cfg: &Dhcp4,
+        reply: PluginReply,
+        request: &Message,
+        ingress: &Ingress,
+    ) -> Outcome {
+        let Some(mut draft) = reply.into_v4() else {
+            return Outcome::drop(Reason::PluginError);
+        };
+        if !draft
+            .message
+            .options
+            .contains(OptionCode::SERVER_IDENTIFIER)
+        {
+            let sid = cfg.server_id.unwrap_or(ingress.local);
+            draft
+                .message
+                .options
+                .append(OptionCode::SERVER_IDENTIFIER, &sid.octets());
+            draft.required.push(OptionCode::SERVER_IDENTIFIER);
+        }
+        let msg_type = draft.message.message_type().unwrap_or(MessageType::Ack);
         let mut bytes = Vec::with_capacity(576);
-        let outcome = build(cfg, ex, spec, &mut bytes);
+        let outcome = encode_draft(&draft, request, &mut bytes);
+        let dest = destination(
+            request,
+            msg_type,
+            draft.message.yiaddr,
+            ingress,
+            (cfg.port, cfg.client_port),
+        );
+        info!(xid = %format_args!("{:#010x}", request.xid), interface = %ingress.ifname, "{} answered by a plugin: {}", request.message_type().map_or("request", |t| t.name()), msg_type.name());
+        Outcome::Reply {
+            reply: Reply {
+                bytes,
+                dest,
+                msg_type,
+                dropped_options: outcome.dropped,
+            },
+            commit: None,
+        }
+    }
+
+    fn reply(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply {
+        let mut bytes = Vec::with_capacity(576);
+        let outcome = if self.plugins.wants(HookPoint::ReplyReady) {
+            let plugins = self.plugins.clone();
+            let packet = ex.packet();
+            let mut reply = PluginReply::from_v4(draft(cfg, ex, spec));
+            if let Flow::Respond(r) = plugins.run(HookPoint::ReplyReady, &mut self.ctx, |p, c| {
+                p.reply_ready(c, &packet, &mut reply)
+            }) {
+                reply = *r;
+            }
+            // A `Drop` at this point cannot unsend what is decided (an ACK's lease is
+            // already chosen): plugins drop earlier, at `lease_chosen`.
+            match reply.v4() {
+                Some(d) => encode_draft(d, ex.request, &mut bytes),
+                None => build(cfg, ex, spec, &mut bytes),
+            }
+        } else {
+            build(cfg, ex, spec, &mut bytes)
+        };
         if spec.msg_type == MessageType::Nak && !ex.request.giaddr.is_unspecified() {
             // RFC 2131 §4.3.2: a NAK through a relay asks it to broadcast.
             let flags = u16::from_be_bytes([bytes[10], bytes[11]]) | BROADCAST_FLAG;
@@ -455,5 +676,46 @@ fn lease_for(ex: &Exchange<'_>, address: Ipv4Addr, state: LeaseState, expires: u
         starts: ex.now,
         expires,
         hostname: req.host_name().map(str::to_string),
+    }
+}
+
+/// A configured reservation as plugins see it.
+fn host_info(h: &Host) -> HostInfo {
+    HostInfo {
+        address: h.address.map(Into::into),
+        hostname: h.hostname.clone(),
+        options: h
+            .options
+            .0
+            .iter()
+            .map(|o| (u16::from(o.code), o.data.clone()))
+            .collect(),
+    }
+}
+
+/// A reservation a plugin supplied, in the configuration's form. IPv6 addresses and
+/// codes above 254 cannot be DHCPv4 and are left out.
+fn host_from_plugin(info: &HostInfo, request: &Message) -> Host {
+    Host {
+        identifier: HostIdentifier::HwAddress(request.hwaddr().to_vec()),
+        address: match info.address {
+            Some(std::net::IpAddr::V4(a)) => Some(a),
+            _ => None,
+        },
+        hostname: info.hostname.clone(),
+        options: OptionSet(
+            info.options
+                .iter()
+                .filter_map(|(code, data)| {
+                    let code = u8::try_from(*code).ok().filter(|c| (1..=254).contains(c))?;
+                    Some(ConfiguredOption {
+                        code,
+                        data: data.clone(),
+                        always: false,
+                    })
+                })
+                .collect(),
+        ),
+        boot: Default::default(),
     }
 }

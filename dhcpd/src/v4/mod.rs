@@ -17,4 +17,6 @@ pub use context::{Exchange, Ingress};
 pub use handler::{Dhcp4Handler, Outcome, Reply};
 
 #[cfg(test)]
+mod plugin_tests;
+#[cfg(test)]
 mod tests;

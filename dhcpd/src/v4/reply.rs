@@ -8,6 +8,8 @@ use zerotouch_proto::v4::{
     ReplyOption,
 };
 
+use zerotouch_plugin::Reply4;
+
 use super::context::Exchange;
 use crate::config::{BootFields, Dhcp4, Host, OptionSet, Subnet};
 
@@ -31,12 +33,60 @@ fn budget(request: &Message) -> usize {
         .map_or(MIN_MAX_MESSAGE_SIZE, |m| (m as usize).min(1500) - 28)
 }
 
+/// Encodes the reply `spec` describes into `out`, fitted to the client's budget.
 pub fn build(
     cfg: &Dhcp4,
     ex: &Exchange<'_>,
     spec: &ReplySpec<'_>,
     out: &mut Vec<u8>,
 ) -> EncodeOutcome {
+    let (header, opts) = assemble(cfg, ex, spec);
+    let relay_info = ex.request.options.get(OptionCode::RELAY_AGENT_INFORMATION);
+    ReplyEncoder::encode(&header, &opts, relay_info, budget(ex.request), out)
+}
+
+/// The reply `spec` describes as an editable draft, for plugins (`reply_ready`).
+pub fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
+    let (mut message, opts) = assemble(cfg, ex, spec);
+    let bytes = opts.iter().map(|o| o.data.len()).sum();
+    message.options = zerotouch_proto::v4::Options::with_capacity(opts.len(), bytes);
+    let mut required = Vec::with_capacity(8);
+    for o in &opts {
+        message.options.append(o.code, &o.data);
+        if o.required {
+            required.push(o.code);
+        }
+    }
+    Reply4 { message, required }
+}
+
+/// Encodes a draft (a plugin's edit, or its own answer) into `out`, fitted to the
+/// client's budget: options in the draft's order, those the server required kept,
+/// plugin-added ones dropped first from the end; option 82 echoed from the request.
+pub fn encode_draft(draft: &Reply4, request: &Message, out: &mut Vec<u8>) -> EncodeOutcome {
+    let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(draft.message.options.len());
+    opts.extend(
+        draft
+            .message
+            .options
+            .iter()
+            .filter(|(code, _)| *code != OptionCode::RELAY_AGENT_INFORMATION)
+            .map(|(code, data)| ReplyOption {
+                code,
+                data: data.into(),
+                required: draft.required.contains(&code),
+            }),
+    );
+    let relay_info = request.options.get(OptionCode::RELAY_AGENT_INFORMATION);
+    ReplyEncoder::encode(&draft.message, &opts, relay_info, budget(request), out)
+}
+
+/// The reply's header and its options in priority order.
+fn assemble<'c>(
+    cfg: &'c Dhcp4,
+    ex: &'c Exchange<'_>,
+    spec: &ReplySpec<'c>,
+) -> (Message, Vec<ReplyOption<'c>>) {
     let req = ex.request;
     let mut header = Message::new_request(req.xid, req.hwaddr());
     header.op = Op::BootReply;
@@ -102,9 +152,7 @@ pub fn build(
         }
         add_configured(ex, spec, &scopes, &mut opts);
     }
-
-    let relay_info = req.options.get(OptionCode::RELAY_AGENT_INFORMATION);
-    ReplyEncoder::encode(&header, &opts, relay_info, budget(req), out)
+    (header, opts)
 }
 
 /// The configuration scopes that apply to a reply, most specific first: host
@@ -116,8 +164,8 @@ struct Scopes<'c> {
 }
 
 impl<'c> Scopes<'c> {
-    fn of(cfg: &'c Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'c>) -> Self {
-        let host = ex.host.map(|h| &cfg.hosts.list[h]);
+    fn of(cfg: &'c Dhcp4, ex: &'c Exchange<'_>, spec: &ReplySpec<'c>) -> Self {
+        let host = ex.host_entry(cfg);
         let pool = spec.subnet.and_then(|s| {
             let a = u32::from(spec.yiaddr);
             s.pools.iter().find(|p| p.contains(a))

@@ -11,7 +11,7 @@ use crate::config;
 use crate::lease::{LeaseIndex, LeaseState};
 use crate::stats::Reason;
 
-const CONFIG: &str = r#"
+pub(super) const CONFIG: &str = r#"
 [dhcp4]
 interfaces = ["veth0"]
 authoritative = true
@@ -70,7 +70,7 @@ circuit_id = "sw1:ge-0/0/7"
 address = "198.19.0.77"
 "#;
 
-fn handler_with(text: &str) -> Dhcp4Handler {
+pub(super) fn handler_with(text: &str) -> Dhcp4Handler {
     let cfg = config::parse(text, Path::new("test.toml")).unwrap();
     Dhcp4Handler::new(
         Arc::new(cfg.dhcp4.unwrap()),
@@ -83,7 +83,7 @@ fn handler() -> Dhcp4Handler {
     handler_with(CONFIG)
 }
 
-fn ingress() -> Ingress {
+pub(super) fn ingress() -> Ingress {
     Ingress {
         ifindex: 7,
         ifname: "veth0".into(),
@@ -94,20 +94,20 @@ fn ingress() -> Ingress {
     }
 }
 
-const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+pub(super) const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 
-fn msg(t: MessageType, mac: u8) -> Message {
+pub(super) fn msg(t: MessageType, mac: u8) -> Message {
     let mut m = Message::new_request(0x1000 + mac as u32, &[2, 0, 0, 0, 0, mac]);
     m.options.set(53, vec![t.to_u8()]);
     m.options.set(55, vec![1, 3, 6, 15, 12]);
     m
 }
 
-fn run(h: &mut Dhcp4Handler, m: &Message, now: u64) -> Outcome {
+pub(super) fn run(h: &mut Dhcp4Handler, m: &Message, now: u64) -> Outcome {
     h.handle(&m.to_bytes(), &ingress(), now)
 }
 
-fn reply(o: &Outcome) -> Message {
+pub(super) fn reply(o: &Outcome) -> Message {
     match o {
         Outcome::Reply { reply, .. } => v4::decode(&reply.bytes).unwrap(),
         other => panic!("expected a reply, got {other:?}"),

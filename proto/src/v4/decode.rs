@@ -55,7 +55,9 @@ pub fn decode(buf: &[u8]) -> Result<Message, DecodeError> {
         return Err(DecodeError::BadHlen { hlen });
     }
 
-    let mut options = Options::default();
+    // Values take at most the options area (or, with overload, file and sname too):
+    // sized once, the buffers never grow while decoding.
+    let mut options = Options::with_capacity(16, buf.len() - FIXED_HEADER_LEN - 4 + 192);
     walk(buf, FIXED_HEADER_LEN + 4..buf.len(), &mut options)?;
 
     // RFC 2131 §4.1 / RFC 3396 §6: with option 52 the file field, then the sname

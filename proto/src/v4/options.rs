@@ -14,9 +14,25 @@ use std::fmt;
 pub struct Options {
     buf: Vec<u8>,
     entries: Vec<(u8, u32, u32)>,
+    /// Counts changes, so a holder can tell cheaply whether someone edited the options.
+    revision: u32,
 }
 
 impl Options {
+    /// Room for `options` options of `bytes` octets in all, without reallocating.
+    pub fn with_capacity(options: usize, bytes: usize) -> Self {
+        Options {
+            buf: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(options),
+            revision: 0,
+        }
+    }
+
+    /// Changes since creation (append, set, remove each count one).
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
     fn value(&self, &(_, start, len): &(u8, u32, u32)) -> &[u8] {
         &self.buf[start as usize..(start + len) as usize]
     }
@@ -38,6 +54,7 @@ impl Options {
 
     /// Joins `data` to an existing instance of `code` (RFC 3396 §6) or adds a new one.
     pub fn append(&mut self, code: u8, data: &[u8]) {
+        self.revision = self.revision.wrapping_add(1);
         match self.position(code) {
             None => {
                 let start = self.buf.len() as u32;
@@ -61,6 +78,7 @@ impl Options {
 
     /// Sets `code` to `data`, replacing any value it had.
     pub fn set(&mut self, code: u8, data: Vec<u8>) {
+        self.revision = self.revision.wrapping_add(1);
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(&data);
         match self.position(code) {
@@ -71,6 +89,7 @@ impl Options {
 
     pub fn remove(&mut self, code: u8) -> Option<Vec<u8>> {
         let i = self.position(code)?;
+        self.revision = self.revision.wrapping_add(1);
         let value = self.value(&self.entries[i]).to_vec();
         self.entries.remove(i);
         Some(value)

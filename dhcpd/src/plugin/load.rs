@@ -1,0 +1,129 @@
+//! Creating the configured plugin instances. Every instance is created (and its settings
+//! checked) before anything is served, and `zerotouch-dhcpd check` does the same, so a
+//! settings mistake is reported like a core one: file, line, key.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use zerotouch_plugin::{Registration, Settings, SettingsError};
+
+use super::dynamic::{CreateError, DynamicPlugin};
+use super::pipeline::{Instance, InstanceStats, Pipeline};
+use crate::config::{Config, ConfigError, ConfigErrors, PluginEntry, SourceMap};
+
+/// The created instances, in configuration order.
+pub type PluginSet = Vec<Instance>;
+
+/// Creates every enabled `[[plugin]]` instance of `cfg`, reporting every failure.
+pub fn load_plugins(
+    cfg: &Config,
+    builtins: &[Registration],
+    runtime: Option<tokio::runtime::Handle>,
+) -> Result<Arc<Pipeline>, ConfigErrors> {
+    let src = SourceMap {
+        file: &cfg.file,
+        text: &cfg.text,
+    };
+    let mut instances = Vec::new();
+    let mut errors = Vec::new();
+    for entry in &cfg.plugins {
+        let settings =
+            Settings::for_entry(&cfg.file, cfg.text.clone(), entry.index, &entry.instance);
+        match create(entry, &settings, builtins) {
+            Ok(plugin) => {
+                let hooks = plugin.hooks();
+                instances.push(Instance {
+                    entry: entry.clone(),
+                    plugin,
+                    hooks,
+                    stats: InstanceStats::default(),
+                });
+            }
+            Err(Failure::Settings(e)) => errors.push(settings_error(&src, entry, e)),
+            Err(Failure::Entry { key, message }) => errors.push(src.error(
+                Some(entry.span.clone()),
+                format!("plugin[{}].{key}", entry.index),
+                message,
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Arc::new(Pipeline::new(instances, runtime)))
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+enum Failure {
+    Settings(SettingsError),
+    /// About the entry itself (`name`, `path`).
+    Entry {
+        key: &'static str,
+        message: String,
+    },
+}
+
+fn create(
+    entry: &PluginEntry,
+    settings: &Settings,
+    builtins: &[Registration],
+) -> Result<Box<dyn zerotouch_plugin::Plugin>, Failure> {
+    if let Some(path) = &entry.path {
+        return match DynamicPlugin::load(path, &entry.name, &entry.instance, settings) {
+            Ok(p) => Ok(Box::new(p)),
+            Err(CreateError::Load(e)) => Err(Failure::Entry {
+                key: "path",
+                message: e.to_string(),
+            }),
+            Err(CreateError::Settings(e)) => Err(Failure::Settings(e)),
+        };
+    }
+    let Some(reg) = builtins.iter().find(|r| r.name == entry.name) else {
+        let known: Vec<&str> = builtins.iter().map(|r| r.name).collect();
+        return Err(Failure::Entry {
+            key: "name",
+            message: format!(
+                "no built-in plugin {:?} in this build (built in: {}); a plugin in a shared object needs `path`",
+                entry.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        });
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (reg.create)(settings)))
+        .unwrap_or_else(|_| {
+            Err(SettingsError::new(
+                "",
+                "the plugin panicked while reading its settings",
+            ))
+        })
+        .map_err(Failure::Settings)
+}
+
+fn settings_error(src: &SourceMap<'_>, entry: &PluginEntry, e: SettingsError) -> ConfigError {
+    let mut key = format!("plugin[{}].settings", entry.index);
+    if !e.key.is_empty() {
+        key.push('.');
+        key.push_str(&e.key);
+    }
+    let span = e.span.unwrap_or_else(|| entry.span.clone());
+    src.error(
+        Some(span),
+        key,
+        format!("{} ({}): {}", entry.instance, plugin_kind(entry), e.message),
+    )
+}
+
+fn plugin_kind(entry: &PluginEntry) -> String {
+    match &entry.path {
+        Some(p) => format!("plugin {} from {}", entry.name, short(p)),
+        None => format!("built-in plugin {}", entry.name),
+    }
+}
+
+fn short(p: &Path) -> String {
+    p.display().to_string()
+}

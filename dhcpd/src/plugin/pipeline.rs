@@ -1,0 +1,219 @@
+//! Running hooks: in configuration order, each call isolated (a panic is caught), each
+//! failure counted and logged with the instance's name, and handled as the instance's
+//! `on_error` says.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tracing::{debug, warn};
+use zerotouch_plugin::{
+    Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Plugin, Reply,
+};
+
+use crate::config::{OnError, PluginEntry};
+use crate::ratelimit::{LogLimiter, Verdict};
+use crate::stats::Reason;
+
+/// One plugin instance and its counters.
+pub struct Instance {
+    pub entry: PluginEntry,
+    pub plugin: Box<dyn Plugin>,
+    pub hooks: HookSet,
+    pub stats: InstanceStats,
+}
+
+#[derive(Debug, Default)]
+pub struct InstanceStats {
+    pub calls: AtomicU64,
+    pub errors: AtomicU64,
+    pub panics: AtomicU64,
+    pub drops: AtomicU64,
+    pub responses: AtomicU64,
+}
+
+/// What the packet path does after a hook point.
+#[derive(Debug)]
+pub enum Flow {
+    Continue,
+    /// No reply; counted under the reason.
+    Drop(Reason),
+    /// Send this reply now.
+    Respond(Box<Reply>),
+}
+
+pub struct Pipeline {
+    instances: Vec<Instance>,
+    /// Indices into `instances` per hook point, in configuration order.
+    by_hook: [Vec<usize>; HookPoint::ALL.len()],
+    runtime: Option<tokio::runtime::Handle>,
+    limiter: Mutex<LogLimiter>,
+}
+
+impl Pipeline {
+    pub fn empty() -> Self {
+        Pipeline::new(Vec::new(), None)
+    }
+
+    pub fn new(instances: Vec<Instance>, runtime: Option<tokio::runtime::Handle>) -> Self {
+        let mut by_hook: [Vec<usize>; HookPoint::ALL.len()] = Default::default();
+        for (i, inst) in instances.iter().enumerate() {
+            for hook in inst.hooks.iter() {
+                by_hook[hook as usize].push(i);
+            }
+        }
+        Pipeline {
+            instances,
+            by_hook,
+            runtime,
+            limiter: Mutex::new(LogLimiter::new(10, std::time::Duration::from_secs(60))),
+        }
+    }
+
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// A context for a new packet, able to wait on the service runtime.
+    pub fn new_context(&self) -> Context {
+        let mut ctx = Context::new();
+        if !self.instances.is_empty() && self.runtime.is_some() {
+            ctx.set_wait_budget(self.runtime.clone(), std::time::Duration::ZERO);
+        }
+        ctx
+    }
+
+    /// Whether any instance serves `hook`: the packet path builds a hook's arguments
+    /// only then, so plugins cost nothing where none listens.
+    #[inline]
+    pub fn wants(&self, hook: HookPoint) -> bool {
+        !self.by_hook[hook as usize].is_empty()
+    }
+
+    pub fn wants_lease_events(&self) -> bool {
+        HookPoint::ALL
+            .iter()
+            .any(|h| h.is_lease_event() && self.wants(*h))
+    }
+
+    /// Runs `hook` on every instance that serves it.
+    pub fn run(
+        &self,
+        hook: HookPoint,
+        ctx: &mut Context,
+        mut call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
+    ) -> Flow {
+        for &i in &self.by_hook[hook as usize] {
+            let inst = &self.instances[i];
+            inst.stats.calls.fetch_add(1, Ordering::Relaxed);
+            ctx.set_wait_limit(inst.entry.hook_timeout);
+            let outcome = catch_unwind(AssertUnwindSafe(|| call(&*inst.plugin, ctx)));
+            let failure = match outcome {
+                Ok(Ok(Action::Continue)) => continue,
+                Ok(Ok(Action::SkipRest)) => break,
+                Ok(Ok(Action::Drop)) => {
+                    inst.stats.drops.fetch_add(1, Ordering::Relaxed);
+                    debug!(plugin = %inst.entry.instance, hook = hook.name(), "plugin dropped the packet");
+                    return Flow::Drop(Reason::PluginDrop);
+                }
+                Ok(Ok(Action::Respond(reply))) => {
+                    inst.stats.responses.fetch_add(1, Ordering::Relaxed);
+                    return Flow::Respond(reply);
+                }
+                Ok(Err(e)) => e.message().to_string(),
+                Err(panic) => {
+                    inst.stats.panics.fetch_add(1, Ordering::Relaxed);
+                    format!("panicked: {}", panic_message(&panic))
+                }
+            };
+            if let Some(flow) = self.failed(inst, hook, &failure) {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Tells the instances that serve it about a durable lease change.
+    pub fn lease_event(&self, event: LeaseEvent, lease: &LeaseInfo) {
+        let hook = event.hook();
+        for &i in &self.by_hook[hook as usize] {
+            let inst = &self.instances[i];
+            inst.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let outcome = catch_unwind(AssertUnwindSafe(|| inst.plugin.lease_event(event, lease)));
+            let failure = match outcome {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.message().to_string(),
+                Err(panic) => {
+                    inst.stats.panics.fetch_add(1, Ordering::Relaxed);
+                    format!("panicked: {}", panic_message(&panic))
+                }
+            };
+            // There is no packet to drop: the failure is counted and logged.
+            self.failed(inst, hook, &failure);
+        }
+    }
+
+    /// Counts and logs a failed hook; `Some` when the packet is to be dropped.
+    fn failed(&self, inst: &Instance, hook: HookPoint, message: &str) -> Option<Flow> {
+        inst.stats.errors.fetch_add(1, Ordering::Relaxed);
+        let verdict = self
+            .limiter
+            .lock()
+            .map(|mut l| l.check(&inst.entry.instance, Instant::now()))
+            .unwrap_or(Verdict::Suppress);
+        let drop = inst.entry.on_error == OnError::Drop && !hook.is_lease_event();
+        if let Verdict::Log { suppressed } = verdict {
+            let then = if drop { "packet dropped" } else { "continuing" };
+            warn!(plugin = %inst.entry.instance, hook = hook.name(), suppressed, "plugin failed ({then}): {message}");
+        }
+        drop.then_some(Flow::Drop(Reason::PluginError))
+    }
+
+    /// `name=value` counters of every instance that did something.
+    pub fn summary(&self) -> String {
+        self.counters()
+            .into_iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Counters as `plugin_<instance>_<what>`.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for inst in &self.instances {
+            let s = &inst.stats;
+            for (what, v) in [
+                ("calls", &s.calls),
+                ("errors", &s.errors),
+                ("panics", &s.panics),
+                ("drops", &s.drops),
+                ("responses", &s.responses),
+            ] {
+                out.push((
+                    format!("plugin_{}_{what}", inst.entry.instance),
+                    v.load(Ordering::Relaxed),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Stops every instance's services, in reverse order of start.
+    pub fn stop(&self) {
+        for inst in self.instances.iter().rev() {
+            if catch_unwind(AssertUnwindSafe(|| inst.plugin.stop())).is_err() {
+                warn!(plugin = %inst.entry.instance, "plugin panicked while stopping");
+            }
+        }
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}

@@ -1,0 +1,14 @@
+//! Built-in plugins, compiled in and enabled by name. A cargo feature per plugin leaves
+//! it out of a build.
+
+use zerotouch_plugin::Registration;
+
+/// Every built-in plugin of this build.
+pub fn builtins() -> Vec<Registration> {
+    vec![
+        #[cfg(feature = "plugin-noop")]
+        zerotouch_plugin_noop::REGISTRATION,
+        #[cfg(feature = "plugin-metrics")]
+        zerotouch_plugin_metrics::REGISTRATION,
+    ]
+}

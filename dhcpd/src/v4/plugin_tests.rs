@@ -1,0 +1,306 @@
+//! Hooks on the DHCPv4 packet path: each hook point's effect on real encoded requests
+//! and their replies, and how failures are isolated.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use zerotouch_plugin::proto::v4::MessageType;
+use zerotouch_plugin::{
+    Action, ClassSet, Context, HookPoint, HookResult, HookSet, HostChoice, HostInfo, LeaseOffer,
+    Packet, Plugin, PluginError, Reply, Reply4, SubnetChoice,
+};
+
+use super::tests::{CONFIG, handler_with, msg, reply, run};
+use super::*;
+use crate::config::{OnError, PluginEntry};
+use crate::plugin::{Instance, InstanceStats, Pipeline};
+use crate::stats::Reason;
+
+/// A plugin whose hooks are closures.
+#[derive(Default)]
+#[allow(clippy::type_complexity)]
+struct Probe {
+    hooks: HookSet,
+    received: Option<Box<dyn Fn(&mut Context, &Packet<'_>) -> HookResult + Send + Sync>>,
+    classes: Option<Box<dyn Fn(&mut ClassSet<'_>) -> HookResult + Send + Sync>>,
+    subnet: Option<Box<dyn Fn(&mut SubnetChoice<'_>) -> HookResult + Send + Sync>>,
+    host: Option<Box<dyn Fn(&mut HostChoice<'_>) -> HookResult + Send + Sync>>,
+    lease: Option<Box<dyn Fn(&mut LeaseOffer) -> HookResult + Send + Sync>>,
+    reply: Option<Box<dyn Fn(&mut Context, &mut Reply) -> HookResult + Send + Sync>>,
+}
+
+impl Plugin for Probe {
+    fn hooks(&self) -> HookSet {
+        self.hooks
+    }
+    fn packet_received(&self, c: &mut Context, p: &Packet<'_>) -> HookResult {
+        self.received
+            .as_ref()
+            .map_or(Ok(Action::Continue), |f| f(c, p))
+    }
+    fn classes_assigned(
+        &self,
+        _: &mut Context,
+        _: &Packet<'_>,
+        s: &mut ClassSet<'_>,
+    ) -> HookResult {
+        self.classes.as_ref().map_or(Ok(Action::Continue), |f| f(s))
+    }
+    fn subnet_selected(
+        &self,
+        _: &mut Context,
+        _: &Packet<'_>,
+        s: &mut SubnetChoice<'_>,
+    ) -> HookResult {
+        self.subnet.as_ref().map_or(Ok(Action::Continue), |f| f(s))
+    }
+    fn host_looked_up(
+        &self,
+        _: &mut Context,
+        _: &Packet<'_>,
+        h: &mut HostChoice<'_>,
+    ) -> HookResult {
+        self.host.as_ref().map_or(Ok(Action::Continue), |f| f(h))
+    }
+    fn lease_chosen(&self, _: &mut Context, _: &Packet<'_>, l: &mut LeaseOffer) -> HookResult {
+        self.lease.as_ref().map_or(Ok(Action::Continue), |f| f(l))
+    }
+    fn reply_ready(&self, c: &mut Context, _: &Packet<'_>, r: &mut Reply) -> HookResult {
+        self.reply
+            .as_ref()
+            .map_or(Ok(Action::Continue), |f| f(c, r))
+    }
+}
+
+fn entry(name: &str, on_error: OnError) -> PluginEntry {
+    PluginEntry {
+        index: 0,
+        name: name.into(),
+        instance: name.into(),
+        path: None,
+        on_error,
+        hook_timeout: Duration::from_millis(50),
+        span: 0..0,
+    }
+}
+
+fn pipeline(probes: Vec<(Probe, OnError)>) -> Arc<Pipeline> {
+    let instances = probes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, on_error))| Instance {
+            entry: entry(&format!("probe{i}"), on_error),
+            hooks: p.hooks,
+            plugin: Box::new(p),
+            stats: InstanceStats::default(),
+        })
+        .collect();
+    Arc::new(Pipeline::new(instances, None))
+}
+
+fn with(probes: Vec<(Probe, OnError)>) -> (Dhcp4Handler, Arc<Pipeline>) {
+    let p = pipeline(probes);
+    (handler_with(CONFIG).with_plugins(p.clone()), p)
+}
+
+fn hook(h: HookPoint) -> HookSet {
+    HookSet::EMPTY.with(h)
+}
+
+#[test]
+fn reply_ready_edits_the_reply_and_context_carries_data_between_plugins() {
+    let first = Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|c, p| {
+            assert_eq!(p.interface, "veth0");
+            c.set_value("site", b"lab-3");
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let second = Probe {
+        hooks: hook(HookPoint::ReplyReady),
+        reply: Some(Box::new(|c, r| {
+            let site = c.value("site").unwrap_or(b"none").to_vec();
+            r.set_option(224, &site)?;
+            r.remove_option(15)?; // domain name
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let (mut h, p) = with(vec![
+        (first, OnError::Continue),
+        (second, OnError::Continue),
+    ]);
+    let offer = reply(&run(&mut h, &msg(MessageType::Discover, 1), 1000));
+    assert_eq!(offer.options.get(224), Some(&b"lab-3"[..]));
+    assert_eq!(offer.options.get(15), None);
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    assert_eq!(p.instances()[1].stats.calls.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn classes_subnet_host_and_lease_hooks_steer_the_allocation() {
+    let probe = Probe {
+        hooks: hook(HookPoint::ClassesAssigned)
+            .with(HookPoint::SubnetSelected)
+            .with(HookPoint::HostLookedUp)
+            .with(HookPoint::LeaseChosen),
+        classes: Some(Box::new(|s| {
+            assert!(s.add("no-such-class").is_err());
+            s.add("ztp").map(|_| Action::Continue)
+        })),
+        subnet: Some(Box::new(|s| {
+            s.select("198.19.0.0/24".parse().unwrap())?;
+            Ok(Action::Continue)
+        })),
+        host: Some(Box::new(|h| {
+            assert!(h.get().is_none());
+            h.set(HostInfo {
+                address: Some("198.19.0.99".parse().unwrap()),
+                hostname: Some("from-backend".into()),
+                options: vec![(15, b"backend.example".to_vec())],
+            });
+            Ok(Action::Continue)
+        })),
+        lease: Some(Box::new(|l| {
+            assert_eq!(l.address.to_string(), "198.19.0.99");
+            l.set_lifetime(120)?;
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let (mut h, _) = with(vec![(probe, OnError::Continue)]);
+    let offer = reply(&run(&mut h, &msg(MessageType::Discover, 2), 1000));
+    // The plugin's reservation, in the subnet it chose, outside any pool.
+    assert_eq!(
+        offer.yiaddr,
+        "198.19.0.99".parse::<std::net::Ipv4Addr>().unwrap()
+    );
+    assert_eq!(offer.lease_time(), Some(120));
+    assert_eq!(offer.options.get(15), Some(&b"backend.example"[..]));
+    assert_eq!(offer.options.get(12), Some(&b"from-backend"[..]));
+    // The class the plugin added applies its boot file.
+    assert_eq!(&offer.file[..11], b"ztp/boot.py");
+}
+
+#[test]
+fn drop_and_respond_end_the_exchange() {
+    let dropper = Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|_, p| {
+            Ok(if p.v4().unwrap().hwaddr()[5] == 9 {
+                Action::Drop
+            } else {
+                Action::Continue
+            })
+        })),
+        ..Default::default()
+    };
+    let responder = Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|_, p| {
+            let mut r = Reply4::to_request(p.v4().unwrap(), MessageType::Nak);
+            r.message.options.append(56, b"not today");
+            Ok(Action::Respond(Box::new(Reply::from_v4(r))))
+        })),
+        ..Default::default()
+    };
+    let (mut h, _) = with(vec![
+        (dropper, OnError::Continue),
+        (responder, OnError::Continue),
+    ]);
+    assert!(matches!(
+        run(&mut h, &msg(MessageType::Discover, 9), 1000),
+        Outcome::Drop {
+            reason: Reason::PluginDrop,
+            ..
+        }
+    ));
+    let nak = reply(&run(&mut h, &msg(MessageType::Discover, 3), 1000));
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(nak.options.get(56), Some(&b"not today"[..]));
+    assert_eq!(nak.server_identifier(), Some(super::tests::SERVER));
+    assert!(h.leases().is_empty(), "a plugin's answer changes no lease");
+}
+
+fn failing(panic: bool) -> Probe {
+    Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(move |_, _| {
+            if panic {
+                panic!("probe panics");
+            }
+            Err(PluginError::new("backend unreachable"))
+        })),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn failures_are_counted_and_follow_on_error() {
+    for panic in [false, true] {
+        let (mut h, p) = with(vec![(failing(panic), OnError::Continue)]);
+        let offer = reply(&run(&mut h, &msg(MessageType::Discover, 4), 1000));
+        assert_eq!(
+            offer.message_type(),
+            Some(MessageType::Offer),
+            "continue: served anyway"
+        );
+        let s = &p.instances()[0].stats;
+        assert_eq!(s.errors.load(Ordering::Relaxed), 1);
+        assert_eq!(s.panics.load(Ordering::Relaxed), u64::from(panic));
+
+        let (mut h, p) = with(vec![(failing(panic), OnError::Drop)]);
+        assert!(matches!(
+            run(&mut h, &msg(MessageType::Discover, 4), 1000),
+            Outcome::Drop {
+                reason: Reason::PluginError,
+                ..
+            }
+        ));
+        assert!(
+            p.summary().contains("plugin_probe0_errors=1"),
+            "{}",
+            p.summary()
+        );
+    }
+}
+
+#[test]
+fn a_bounded_wait_times_out_into_on_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let slow = Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|c, _| {
+            c.wait(async { tokio::time::sleep(Duration::from_secs(5)).await })?;
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let instances = vec![Instance {
+        entry: entry("slow", OnError::Drop),
+        hooks: slow.hooks,
+        plugin: Box::new(slow),
+        stats: InstanceStats::default(),
+    }];
+    let p = Arc::new(Pipeline::new(instances, Some(rt.handle().clone())));
+    let mut h = handler_with(CONFIG).with_plugins(p.clone());
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        run(&mut h, &msg(MessageType::Discover, 5), 1000),
+        Outcome::Drop {
+            reason: Reason::PluginError,
+            ..
+        }
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited past the bound"
+    );
+}

@@ -1,0 +1,273 @@
+//! The C ABI between zerotouch-dhcpd and plugins in shared objects, version 1.
+//!
+//! A shared object exports `zerotouch_plugin_entry`, which returns a pointer to a
+//! static [`PluginVtable`]. The server reads `abi_version` and `struct_size` first and
+//! refuses the file unless the major version is its own and the table is at least as
+//! large as version 1's. Later minor additions append fields at the end of the table:
+//! the server reads a field only when `struct_size` covers it, so older plugins keep
+//! loading. Packets cross in wire format; the per-packet context crosses as named octet
+//! strings through the [`HostApi`] callbacks.
+//!
+//! `include/zerotouch_plugin.h` declares the same structures for C; a test checks that
+//! the sizes agree.
+
+use std::ffi::{c_char, c_void};
+
+/// Major version of this ABI. A plugin built for another major version is refused.
+pub const ABI_VERSION: u32 = 1;
+
+/// The symbol every plugin exports.
+pub const ENTRY_SYMBOL: &str = "zerotouch_plugin_entry";
+
+/// `const PluginVtable *zerotouch_plugin_entry(void)`.
+pub type EntryFn = unsafe extern "C" fn() -> *const PluginVtable;
+
+/// Hook return codes.
+pub const ZT_CONTINUE: i32 = 0;
+pub const ZT_SKIP_REST: i32 = 1;
+pub const ZT_DROP: i32 = 2;
+/// `packet_received`: answer with the message written to `response`;
+/// `reply_ready`: send the reply as it is now, skipping the remaining plugins.
+pub const ZT_RESPOND: i32 = 3;
+/// The hook failed; the message is in the [`ErrorBuf`].
+pub const ZT_ERROR: i32 = -1;
+
+/// Log levels for [`HostApi::log`].
+pub const ZT_LOG_ERROR: u32 = 1;
+pub const ZT_LOG_WARN: u32 = 2;
+pub const ZT_LOG_INFO: u32 = 3;
+pub const ZT_LOG_DEBUG: u32 = 4;
+
+/// Where a plugin writes why it failed: NUL-terminated, truncated to fit. `key` names
+/// the settings key at fault when `create` fails (`urls[1]`), so the server can point
+/// at the line.
+#[repr(C)]
+pub struct ErrorBuf {
+    pub message: [c_char; 256],
+    pub key: [c_char; 128],
+}
+
+impl ErrorBuf {
+    pub fn new() -> Self {
+        ErrorBuf {
+            message: [0; 256],
+            key: [0; 128],
+        }
+    }
+
+    pub fn set(&mut self, key: &str, message: &str) {
+        copy_c(&mut self.key, key);
+        copy_c(&mut self.message, message);
+    }
+
+    pub fn message(&self) -> String {
+        read_c(&self.message)
+    }
+
+    pub fn key(&self) -> String {
+        read_c(&self.key)
+    }
+}
+
+impl Default for ErrorBuf {
+    fn default() -> Self {
+        ErrorBuf::new()
+    }
+}
+
+fn copy_c(dst: &mut [c_char], src: &str) {
+    let mut n = src.len().min(dst.len() - 1);
+    while !src.is_char_boundary(n) {
+        n -= 1;
+    }
+    for (d, s) in dst.iter_mut().zip(&src.as_bytes()[..n]) {
+        *d = *s as c_char;
+    }
+    dst[n] = 0;
+}
+
+fn read_c(src: &[c_char]) -> String {
+    let bytes: Vec<u8> = src
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A received request.
+#[repr(C)]
+pub struct PacketRef {
+    /// 4 or 6.
+    pub family: u8,
+    pub message_type: u8,
+    /// UDP source port of the sender (a relay, or the client).
+    pub source_port: u16,
+    pub reserved: [u8; 4],
+    /// Source address: IPv4 in the first 4 octets, or IPv6.
+    pub source: [u8; 16],
+    pub wire: *const u8,
+    pub wire_len: usize,
+    /// NUL-terminated interface name.
+    pub interface: *const c_char,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// A message buffer the plugin may rewrite in place: `len` octets of `capacity`.
+#[repr(C)]
+pub struct MessageBuf {
+    pub data: *mut u8,
+    pub len: usize,
+    pub capacity: usize,
+}
+
+/// A lease, for `lease_event`.
+#[repr(C)]
+pub struct LeaseRef {
+    /// 4 or 6.
+    pub family: u8,
+    /// 1 offered, 2 active, 3 released, 4 declined, 5 expired.
+    pub state: u8,
+    pub htype: u8,
+    pub hwaddr_len: u8,
+    pub reserved: [u8; 4],
+    /// IPv4 in the first 4 octets, or IPv6.
+    pub address: [u8; 16],
+    pub hwaddr: [u8; 16],
+    pub client_id: *const u8,
+    pub client_id_len: usize,
+    pub starts: u64,
+    pub expires: u64,
+    /// NUL-terminated, or NULL.
+    pub hostname: *const c_char,
+}
+
+/// The per-packet context, opaque to plugins.
+#[repr(C)]
+pub struct ContextRef {
+    _private: [u8; 0],
+}
+
+/// Callbacks the server offers a plugin; valid from `create` to `destroy`.
+#[repr(C)]
+pub struct HostApi {
+    pub abi_version: u32,
+    pub struct_size: u32,
+    /// A named context value: its octets (valid until the hook returns) and length
+    /// through `len`, or NULL when unset.
+    pub context_get: unsafe extern "C" fn(
+        ctx: *mut ContextRef,
+        name: *const c_char,
+        len: *mut usize,
+    ) -> *const u8,
+    pub context_set: unsafe extern "C" fn(
+        ctx: *mut ContextRef,
+        name: *const c_char,
+        data: *const u8,
+        len: usize,
+    ),
+    /// Calls `each` for every named value.
+    pub context_each: unsafe extern "C" fn(
+        ctx: *mut ContextRef,
+        each: unsafe extern "C" fn(
+            user: *mut c_void,
+            name: *const c_char,
+            data: *const u8,
+            len: usize,
+        ),
+        user: *mut c_void,
+    ),
+    /// Logs a NUL-terminated message under the plugin instance's name.
+    pub log: unsafe extern "C" fn(instance_host: *const c_void, level: u32, message: *const c_char),
+    /// First argument of `log`.
+    pub log_handle: *const c_void,
+}
+
+/// What a plugin exports.
+#[repr(C)]
+pub struct PluginVtable {
+    pub abi_version: u32,
+    /// `sizeof(PluginVtable)` as the plugin was built.
+    pub struct_size: u32,
+    /// NUL-terminated plugin name.
+    pub name: *const c_char,
+    /// Bits of [`crate::HookPoint`]s the plugin serves (`1 << hook`).
+    pub hooks: u32,
+    pub reserved: u32,
+    /// Creates an instance from its settings, a TOML document (NUL-terminated, `len`
+    /// octets). NULL with `err` filled on failure.
+    pub create: unsafe extern "C" fn(
+        host: *const HostApi,
+        settings: *const c_char,
+        len: usize,
+        err: *mut ErrorBuf,
+    ) -> *mut c_void,
+    pub destroy: unsafe extern "C" fn(instance: *mut c_void),
+    /// May write a whole reply into `response` and return [`ZT_RESPOND`].
+    pub packet_received: Option<
+        unsafe extern "C" fn(
+            instance: *mut c_void,
+            ctx: *mut ContextRef,
+            packet: *const PacketRef,
+            response: *mut MessageBuf,
+            err: *mut ErrorBuf,
+        ) -> i32,
+    >,
+    /// `reply` holds the reply in wire format (no padding); the plugin may rewrite it.
+    pub reply_ready: Option<
+        unsafe extern "C" fn(
+            instance: *mut c_void,
+            ctx: *mut ContextRef,
+            packet: *const PacketRef,
+            reply: *mut MessageBuf,
+            err: *mut ErrorBuf,
+        ) -> i32,
+    >,
+    /// `event` is a lease hook point (6 committed, 7 released, 8 declined, 9 expired).
+    pub lease_event: Option<
+        unsafe extern "C" fn(
+            instance: *mut c_void,
+            event: u32,
+            lease: *const LeaseRef,
+            err: *mut ErrorBuf,
+        ) -> i32,
+    >,
+    /// The hook bits of one instance, when they depend on its settings; NULL means
+    /// `hooks`.
+    pub instance_hooks: Option<unsafe extern "C" fn(instance: *mut c_void) -> u32>,
+}
+
+// The table is immutable static data; its pointers are to static strings and functions.
+unsafe impl Sync for PluginVtable {}
+unsafe impl Sync for HostApi {}
+unsafe impl Send for HostApi {}
+
+/// Space the server gives `response` and `reply` buffers: the largest DHCPv4 message it
+/// sends, with room for options a plugin adds before the size budget trims them.
+pub const MESSAGE_CAPACITY: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_buf_truncates_on_char_boundary() {
+        let mut e = ErrorBuf::new();
+        e.set("k", &"é".repeat(200));
+        assert!(e.message().chars().all(|c| c == 'é'));
+        assert_eq!(e.message().len(), 254);
+        assert_eq!(e.key(), "k");
+    }
+
+    /// The C header's structures, as gcc lays them out on this target, must match.
+    #[test]
+    fn sizes_on_this_target() {
+        assert_eq!(std::mem::size_of::<PacketRef>(), 56);
+        assert_eq!(std::mem::size_of::<MessageBuf>(), 24);
+        assert_eq!(std::mem::size_of::<LeaseRef>(), 80);
+        assert_eq!(std::mem::size_of::<ErrorBuf>(), 384);
+        assert_eq!(std::mem::size_of::<HostApi>(), 48);
+        assert_eq!(std::mem::size_of::<PluginVtable>(), 72);
+    }
+}

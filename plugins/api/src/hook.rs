@@ -1,0 +1,136 @@
+//! The named hook points on the packet path, and sets of them.
+
+/// A point on the packet path (DHCPv4 and DHCPv6 alike) where plugins run, in the order
+/// a packet meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum HookPoint {
+    /// A well-formed request, before anything is decided about it.
+    PacketReceived = 0,
+    /// The client's classes are known (configured class matches).
+    ClassesAssigned = 1,
+    /// The subnet (the client's network) is chosen.
+    SubnetSelected = 2,
+    /// The client's host reservation is looked up (found or not).
+    HostLookedUp = 3,
+    /// An address and lifetime are chosen for an offer or an ACK, before the lease is
+    /// held or committed.
+    LeaseChosen = 4,
+    /// The reply is built and may be edited before it is fitted to the client's size
+    /// budget and sent.
+    ReplyReady = 5,
+    /// A lease is durable in the lease store (after an ACK's commit).
+    LeaseCommitted = 6,
+    /// A client released its lease.
+    LeaseReleased = 7,
+    /// A client declined its address (in use by another host).
+    LeaseDeclined = 8,
+    /// A lease ran out and was reclaimed.
+    LeaseExpired = 9,
+}
+
+impl HookPoint {
+    pub const ALL: [HookPoint; 10] = [
+        HookPoint::PacketReceived,
+        HookPoint::ClassesAssigned,
+        HookPoint::SubnetSelected,
+        HookPoint::HostLookedUp,
+        HookPoint::LeaseChosen,
+        HookPoint::ReplyReady,
+        HookPoint::LeaseCommitted,
+        HookPoint::LeaseReleased,
+        HookPoint::LeaseDeclined,
+        HookPoint::LeaseExpired,
+    ];
+
+    /// The name used in logs, counters and the documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookPoint::PacketReceived => "packet_received",
+            HookPoint::ClassesAssigned => "classes_assigned",
+            HookPoint::SubnetSelected => "subnet_selected",
+            HookPoint::HostLookedUp => "host_looked_up",
+            HookPoint::LeaseChosen => "lease_chosen",
+            HookPoint::ReplyReady => "reply_ready",
+            HookPoint::LeaseCommitted => "lease_committed",
+            HookPoint::LeaseReleased => "lease_released",
+            HookPoint::LeaseDeclined => "lease_declined",
+            HookPoint::LeaseExpired => "lease_expired",
+        }
+    }
+
+    pub const fn bit(self) -> u32 {
+        1 << self as u32
+    }
+
+    /// Whether the hook is about a lease change rather than a packet in flight.
+    pub fn is_lease_event(self) -> bool {
+        matches!(
+            self,
+            HookPoint::LeaseCommitted
+                | HookPoint::LeaseReleased
+                | HookPoint::LeaseDeclined
+                | HookPoint::LeaseExpired
+        )
+    }
+}
+
+/// The hook points a plugin serves: the server calls a plugin only where it asked to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HookSet(u32);
+
+impl HookSet {
+    pub const EMPTY: HookSet = HookSet(0);
+
+    pub fn all() -> HookSet {
+        HookPoint::ALL
+            .iter()
+            .fold(HookSet::EMPTY, |s, &h| s.with(h))
+    }
+
+    /// All four lease events.
+    pub fn lease_events() -> HookSet {
+        HookSet::EMPTY
+            .with(HookPoint::LeaseCommitted)
+            .with(HookPoint::LeaseReleased)
+            .with(HookPoint::LeaseDeclined)
+            .with(HookPoint::LeaseExpired)
+    }
+
+    pub const fn with(self, hook: HookPoint) -> HookSet {
+        HookSet(self.0 | hook.bit())
+    }
+
+    pub const fn contains(self, hook: HookPoint) -> bool {
+        self.0 & hook.bit() != 0
+    }
+
+    pub fn union(self, other: HookSet) -> HookSet {
+        HookSet(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Bits for hook points this version does not know are ignored.
+    pub fn from_bits(bits: u32) -> HookSet {
+        HookSet(bits & HookSet::all().0)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = HookPoint> {
+        HookPoint::ALL
+            .into_iter()
+            .filter(move |h| self.contains(*h))
+    }
+}
+
+impl FromIterator<HookPoint> for HookSet {
+    fn from_iter<I: IntoIterator<Item = HookPoint>>(iter: I) -> Self {
+        iter.into_iter().fold(HookSet::EMPTY, HookSet::with)
+    }
+}

@@ -1,0 +1,44 @@
+//! zerotouch-plugin: the plugin API of zerotouch-dhcpd.
+//!
+//! A plugin implements [`Plugin`]: it says which [`HookPoint`]s it serves and the server
+//! calls them, in the order the `[[plugin]]` tables appear in its configuration, for
+//! every packet that reaches them. Each hook answers with an [`Action`]: go on to the
+//! next plugin, skip the remaining plugins at this point, drop the packet, or answer
+//! now. Plugins hand typed data to the plugins after them through the per-packet
+//! [`Context`]. A plugin may also run its own listeners ([`Plugin::start`],
+//! [`Plugin::reload`], [`Plugin::stop`]) with read access to the leases and the server's
+//! configuration ([`ServiceHost`]).
+//!
+//! Built-in plugins are Rust crates registered by name ([`Registration`]). Plugins in
+//! shared objects speak the C ABI in [`abi`]; [`export_plugin!`] exports a Rust plugin
+//! through it and `include/zerotouch_plugin.h` is the same ABI for C.
+
+pub mod abi;
+mod action;
+mod choice;
+mod context;
+mod error;
+mod hook;
+mod lease;
+mod packet;
+mod plugin;
+mod reply;
+#[doc(hidden)]
+pub mod sdk;
+mod service;
+mod settings;
+
+pub use action::{Action, HookResult};
+pub use choice::{ClassSet, HostChoice, HostInfo, LeaseOffer, SubnetChoice, SubnetInfo};
+pub use context::Context;
+pub use error::PluginError;
+pub use hook::{HookPoint, HookSet};
+pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
+pub use packet::{Family, Packet, Request};
+pub use plugin::{Plugin, Registration};
+pub use reply::{Reply, Reply4};
+pub use service::{LeaseReader, ServerView, ServiceHost};
+pub use settings::{Settings, SettingsError, key_path};
+
+/// The wire codecs the API's packet types come from.
+pub use zerotouch_proto as proto;

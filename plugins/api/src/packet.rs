@@ -1,0 +1,153 @@
+//! The request as plugins see it: in wire format, and decoded.
+
+use std::cell::OnceCell;
+use std::net::SocketAddr;
+
+use zerotouch_proto::v4;
+
+/// The protocol a packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Family {
+    V4 = 4,
+    V6 = 6,
+}
+
+/// The decoded request.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Request<'a> {
+    V4(&'a v4::Message),
+}
+
+/// Where the decoded request comes from: decoded already (the server's own), or decoded
+/// on first use (a plugin behind the C ABI gets wire format, and a hook that only looks
+/// at the message type or the wire never pays for decoding).
+#[derive(Debug, Clone, Copy)]
+enum Decoded<'a> {
+    Ready(Request<'a>),
+    LazyV4(&'a OnceCell<Option<v4::Message>>),
+}
+
+/// One received request, read-only to plugins.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    decoded: Decoded<'a>,
+    /// The packet as received.
+    pub wire: &'a [u8],
+    /// The message type (DHCPv4 option 53, DHCPv6 msg-type).
+    pub message_type: u8,
+    /// Name of the interface the packet came in on.
+    pub interface: &'a str,
+    /// Sender (a relay, or the client).
+    pub source: SocketAddr,
+    /// Unix seconds, the time the server uses for this packet's lease decisions.
+    pub now: u64,
+}
+
+impl<'a> Packet<'a> {
+    pub fn new(
+        request: Request<'a>,
+        wire: &'a [u8],
+        message_type: u8,
+        interface: &'a str,
+        source: SocketAddr,
+        now: u64,
+    ) -> Self {
+        Packet::with(
+            Decoded::Ready(request),
+            wire,
+            message_type,
+            interface,
+            source,
+            now,
+        )
+    }
+
+    /// A DHCPv4 packet decoded from `wire` when a plugin first asks; `cell` holds it.
+    pub fn lazy_v4(
+        cell: &'a OnceCell<Option<v4::Message>>,
+        wire: &'a [u8],
+        message_type: u8,
+        interface: &'a str,
+        source: SocketAddr,
+        now: u64,
+    ) -> Self {
+        Packet::with(
+            Decoded::LazyV4(cell),
+            wire,
+            message_type,
+            interface,
+            source,
+            now,
+        )
+    }
+
+    fn with(
+        decoded: Decoded<'a>,
+        wire: &'a [u8],
+        message_type: u8,
+        interface: &'a str,
+        source: SocketAddr,
+        now: u64,
+    ) -> Self {
+        Packet {
+            decoded,
+            wire,
+            message_type,
+            interface,
+            source,
+            now,
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        match self.decoded {
+            Decoded::Ready(Request::V4(_)) | Decoded::LazyV4(_) => Family::V4,
+        }
+    }
+
+    /// The decoded request (`None` only if a lazily decoded packet does not decode,
+    /// which the server's strict decoder already ruled out).
+    pub fn request(&self) -> Option<Request<'a>> {
+        match self.decoded {
+            Decoded::Ready(r) => Some(r),
+            Decoded::LazyV4(cell) => cell
+                .get_or_init(|| v4::decode(self.wire).ok())
+                .as_ref()
+                .map(Request::V4),
+        }
+    }
+
+    /// The DHCPv4 request, when it is one.
+    pub fn v4(&self) -> Option<&'a v4::Message> {
+        match self.request()? {
+            Request::V4(m) => Some(m),
+        }
+    }
+
+    /// An option of the request by code (DHCPv4 codes are 1..=254), joined per RFC 3396.
+    pub fn option(&self, code: u16) -> Option<&'a [u8]> {
+        let c = u8::try_from(code).ok()?;
+        self.v4()?.options.get(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_packets_decode_on_first_use() {
+        let mut m = v4::Message::new_request(9, &[2, 0, 0, 0, 0, 1]);
+        m.options.set(53, vec![1]);
+        m.options.set(12, b"sw1".to_vec());
+        let wire = m.to_bytes();
+        let cell = OnceCell::new();
+        let p = Packet::lazy_v4(&cell, &wire, 1, "eth0", "198.18.0.2:68".parse().unwrap(), 0);
+        assert!(cell.get().is_none());
+        assert_eq!(p.option(12), Some(&b"sw1"[..]));
+        assert!(cell.get().is_some());
+        assert_eq!(p.v4().unwrap().xid, 9);
+    }
+}

@@ -1,0 +1,105 @@
+//! The plugin trait and the registration of built-in plugins.
+
+use crate::{
+    Action, ClassSet, Context, HookResult, HookSet, HostChoice, LeaseEvent, LeaseInfo, LeaseOffer,
+    Packet, PluginError, Reply, ServiceHost, Settings, SettingsError, SubnetChoice,
+};
+
+/// One instance of a plugin, created from its settings. The server calls only the hooks
+/// in [`Plugin::hooks`]; the others keep their defaults (continue, do nothing).
+///
+/// Hooks take `&self` and may be called from the DHCPv4 and DHCPv6 packet threads
+/// alike, and from the plugin's own service tasks: state that changes goes behind a
+/// lock or an atomic.
+pub trait Plugin: Send + Sync + 'static {
+    fn hooks(&self) -> HookSet;
+
+    fn packet_received(&self, _ctx: &mut Context, _packet: &Packet<'_>) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    fn classes_assigned(
+        &self,
+        _ctx: &mut Context,
+        _packet: &Packet<'_>,
+        _classes: &mut ClassSet<'_>,
+    ) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    fn subnet_selected(
+        &self,
+        _ctx: &mut Context,
+        _packet: &Packet<'_>,
+        _subnet: &mut SubnetChoice<'_>,
+    ) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    fn host_looked_up(
+        &self,
+        _ctx: &mut Context,
+        _packet: &Packet<'_>,
+        _host: &mut HostChoice<'_>,
+    ) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    fn lease_chosen(
+        &self,
+        _ctx: &mut Context,
+        _packet: &Packet<'_>,
+        _lease: &mut LeaseOffer,
+    ) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    fn reply_ready(
+        &self,
+        _ctx: &mut Context,
+        _packet: &Packet<'_>,
+        _reply: &mut Reply,
+    ) -> HookResult {
+        Ok(Action::Continue)
+    }
+
+    /// A lease change is durable (committed, released, declined, expired). Called on the
+    /// packet thread after the commit: keep it short, hand slow work to a task.
+    fn lease_event(&self, _event: LeaseEvent, _lease: &LeaseInfo) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Starts the plugin's own listeners and tasks, before the server serves packets.
+    /// An error stops the server's start, naming the plugin.
+    fn start(&self, _host: &ServiceHost) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Applies new settings (SIGHUP). The default refuses, and the old settings stay.
+    fn reload(&self, _settings: &Settings) -> Result<(), SettingsError> {
+        Err(SettingsError::new(
+            "",
+            "this plugin cannot apply new settings while running; restart the server",
+        ))
+    }
+
+    /// Stops listeners and tasks; called once, at shutdown.
+    fn stop(&self) {}
+}
+
+/// A built-in plugin: compiled in and enabled by `name` in `[[plugin]]`.
+#[derive(Clone, Copy)]
+pub struct Registration {
+    pub name: &'static str,
+    /// One line for `zerotouch-dhcpd plugins`.
+    pub summary: &'static str,
+    pub create: fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("name", &self.name)
+            .finish()
+    }
+}

@@ -1,0 +1,33 @@
+//! What a plugin's own services (listeners, tasks) get from the server.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::{LeaseInfo, PluginError, SubnetInfo};
+
+/// Read access to the lease table (the durable store, not the packet thread's index:
+/// reading never slows the packet path).
+pub trait LeaseReader: Send + Sync {
+    /// Every lease that is not expired.
+    fn current(&self) -> Result<Vec<LeaseInfo>, PluginError>;
+    fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError>;
+}
+
+/// Read access to the server's configuration and counters.
+pub trait ServerView: Send + Sync {
+    fn config_file(&self) -> &Path;
+    /// DHCPv4 subnets in configuration order.
+    fn subnets(&self) -> &[SubnetInfo];
+    /// The server's counters by name (`received`, `drop_truncated` ...).
+    fn counters(&self) -> Vec<(String, u64)>;
+}
+
+/// Handed to [`crate::Plugin::start`].
+#[derive(Clone)]
+pub struct ServiceHost {
+    /// A multi-threaded runtime shared by every plugin's services.
+    pub runtime: tokio::runtime::Handle,
+    pub leases: Arc<dyn LeaseReader>,
+    pub server: Arc<dyn ServerView>,
+}

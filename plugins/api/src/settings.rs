@@ -1,0 +1,283 @@
+//! A plugin instance's settings: the `settings` table of its `[[plugin]]` entry,
+//! deserialized into the plugin's own type with errors that name the file, line and key
+//! like the server's own.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{DeserializeOwned, IntoDeserializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A settings error, relative to the settings table: `key` is a dotted path inside it
+/// (`urls[1]`), `span` the byte range in the configuration file when known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if key.is_empty() { String::new() } else { format!("{key}: ") })]
+pub struct SettingsError {
+    pub key: String,
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl SettingsError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        SettingsError {
+            key: key.into(),
+            span: None,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// `plugin[index].settings` in a whole configuration file.
+    Entry { index: usize },
+    /// The text is the settings table itself (what a dynamic plugin is given).
+    Standalone,
+}
+
+/// Where a plugin instance's settings come from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    file: PathBuf,
+    text: Arc<str>,
+    source: Source,
+    instance: String,
+}
+
+impl Settings {
+    /// The settings of the `index`th `[[plugin]]` entry of configuration `text`.
+    pub fn for_entry(file: &Path, text: Arc<str>, index: usize, instance: &str) -> Settings {
+        Settings {
+            file: file.to_path_buf(),
+            text,
+            source: Source::Entry { index },
+            instance: instance.to_string(),
+        }
+    }
+
+    /// Settings given as a TOML document of their own.
+    pub fn standalone(text: &str, instance: &str) -> Settings {
+        Settings {
+            file: PathBuf::new(),
+            text: text.into(),
+            source: Source::Standalone,
+            instance: instance.to_string(),
+        }
+    }
+
+    /// The instance's name (`instance` in its `[[plugin]]` entry, else the plugin's).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The configuration file, against which relative paths in settings resolve.
+    pub fn config_file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Resolves a path from the settings relative to the configuration file's folder.
+    pub fn resolve_path(&self, path: &str) -> PathBuf {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        dir.join(path)
+    }
+
+    /// Deserializes the settings into the plugin's type. An absent `settings` table is an
+    /// empty one, so `#[serde(default)]` fields work and required ones are reported.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, SettingsError> {
+        let (value, _) = self.value()?;
+        let de = toml::de::ValueDeserializer::from(value).into_deserializer();
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = key_path(e.path());
+            let inner = e.into_inner();
+            let span = inner.span().or_else(|| self.locate(&key));
+            SettingsError {
+                key,
+                span,
+                message: inner.message().to_string(),
+            }
+        })
+    }
+
+    /// An error about a value the plugin read through `toml::Spanned`.
+    pub fn error_at<T>(
+        &self,
+        value: &Spanned<T>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> SettingsError {
+        SettingsError {
+            key: key.into(),
+            span: Some(value.span()),
+            message: message.into(),
+        }
+    }
+
+    /// An error about a key (`urls[1]`, `server.port`), located in the file if present.
+    pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> SettingsError {
+        let key = key.into();
+        SettingsError {
+            span: self.locate(&key),
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// The byte range of `key` (dotted, with `[i]` for array elements) inside the
+    /// settings; the whole settings table (or its `[[plugin]]` entry) for an empty key or
+    /// when the key is absent.
+    pub fn locate(&self, key: &str) -> Option<Range<usize>> {
+        let (mut value, fallback) = self.value().ok()?;
+        let mut best = fallback;
+        for step in key_steps(key) {
+            let next = match step {
+                Step::Key(k) => value.get_ref().get(k),
+                Step::Index(i) => value.get_ref().get(i),
+            };
+            match next {
+                Some(v) => {
+                    value = v.clone();
+                    best = value.span();
+                }
+                None => break,
+            }
+        }
+        Some(best)
+    }
+
+    /// The settings as a TOML document of their own: what a dynamic plugin receives.
+    pub fn to_toml(&self) -> Result<String, SettingsError> {
+        let table: toml::Table = self.parse()?;
+        toml::to_string(&table).map_err(|e| SettingsError::new("", e.to_string()))
+    }
+
+    /// The settings value and the span to blame when a key is missing.
+    fn value(&self) -> Result<(Spanned<DeValue<'_>>, Range<usize>), SettingsError> {
+        let root = DeTable::parse(&self.text).map_err(|e| SettingsError {
+            key: String::new(),
+            span: e.span(),
+            message: e.message().to_string(),
+        })?;
+        let whole = root.span();
+        let root = Spanned::new(whole.clone(), DeValue::Table(root.into_inner()));
+        match self.source {
+            Source::Standalone => Ok((root, whole)),
+            Source::Entry { index } => {
+                let entry = root
+                    .get_ref()
+                    .get("plugin")
+                    .and_then(|p| p.get_ref().get(index))
+                    .ok_or_else(|| {
+                        SettingsError::new("", format!("no [[plugin]] entry number {index}"))
+                    })?;
+                match entry.get_ref().get("settings") {
+                    Some(s) => Ok((s.clone(), s.span())),
+                    None => Ok((
+                        Spanned::new(entry.span(), DeValue::Table(DeTable::new())),
+                        entry.span(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// The dotted key a deserialization error is about, as an operator writes it:
+/// `toml::Spanned` adds an internal path segment, which ends before it.
+pub fn key_path(path: &serde_path_to_error::Path) -> String {
+    let key = path
+        .to_string()
+        .replace(".$__serde_spanned_private_value", "");
+    if key == "." { String::new() } else { key }
+}
+
+enum Step<'k> {
+    Key(&'k str),
+    Index(usize),
+}
+
+/// `a.b[2].c` → a, b, 2, c.
+fn key_steps(key: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in key.split('.').filter(|p| !p.is_empty()) {
+        let (name, mut rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            steps.push(Step::Key(name));
+        }
+        while let Some((index, after)) = rest.split_once(']') {
+            if let Ok(i) = index.parse() {
+                steps.push(Step::Index(i));
+            }
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read through Debug only
+    struct Demo {
+        urls: Vec<String>,
+        #[serde(default)]
+        port: u16,
+    }
+
+    const FILE: &str = r#"
+[dhcp4]
+interfaces = ["eth0"]
+
+[[plugin]]
+name = "one"
+
+[[plugin]]
+name = "two"
+[plugin.settings]
+urls = ["a", "b"]
+port = 70000
+"#;
+
+    fn line_of(span: Range<usize>) -> usize {
+        FILE[..span.start].matches('\n').count() + 1
+    }
+
+    #[test]
+    fn errors_carry_key_and_line() {
+        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let e = s.parse::<Demo>().unwrap_err();
+        assert_eq!(e.key, "port");
+        assert_eq!(line_of(e.span.unwrap()), 12);
+        let missing = Settings::for_entry(Path::new("x.toml"), FILE.into(), 0, "one")
+            .parse::<Demo>()
+            .unwrap_err();
+        assert!(
+            missing.message.contains("missing field `urls`"),
+            "{missing}"
+        );
+        assert_eq!(line_of(missing.span.unwrap()), 5);
+    }
+
+    #[test]
+    fn locate_keys_and_elements() {
+        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let span = s.locate("urls[1]").unwrap();
+        assert_eq!(&FILE[span], "\"b\"");
+        assert_eq!(s.error("nope", "m").span.map(line_of), Some(10));
+    }
+
+    #[test]
+    fn standalone_round_trip() {
+        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let text = s.to_toml().unwrap();
+        let again = Settings::standalone(&text, "two");
+        let e = again.parse::<Demo>().unwrap_err();
+        assert_eq!(e.key, "port");
+    }
+}

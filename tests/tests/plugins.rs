@@ -1,0 +1,398 @@
+//! Plugins from the configuration: a Rust plugin built as a shared object and a C plugin
+//! built with gcc change the replies a real client (busybox udhcpc) receives; a
+//! panicking plugin does not take the server down; a plugin for another ABI version and
+//! bad plugin settings are refused with file, line and key; the built-in `metrics`
+//! service answers curl with the server's counters and leases, and follows SIGHUP.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::write_script;
+use zerotouch_tests::{Daemon, Lab, binary, leases, require_tools};
+
+/// udhcpc's script, recording the options the plugins set.
+const SCRIPT: &str = r#"#!/bin/sh
+echo "$1 ip=$ip hostname=$hostname opt224=$opt224" >> "$(dirname "$0")/events.log"
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
+esac
+exit 0
+"#;
+
+/// Builds the C example plugin into `dir`, with extra gcc flags.
+fn build_c_plugin(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = dir.join(name);
+    let status = Command::new("gcc")
+        .args([
+            "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-I",
+        ])
+        .arg(root.join("plugins/api/include"))
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(root.join("plugins/examples/c-hostname/hostname_plugin.c"))
+        .status()
+        .expect("gcc");
+    assert!(status.success(), "gcc failed");
+    out
+}
+
+fn rust_plugin() -> PathBuf {
+    binary("libzerotouch_example_site_option.so")
+}
+
+fn config(lab: &Lab, plugins: &str) -> PathBuf {
+    let text = format!(
+        r#"
+[leases]
+database = "{db}"
+
+[dhcp4]
+interfaces = ["{iface}"]
+authoritative = true
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.18.0.100 - 198.18.0.150"
+{plugins}"#,
+        db = lab.path("leases.sqlite").display(),
+        iface = lab.ifname("s"),
+    );
+    lab.write("dhcpd.toml", &text)
+}
+
+fn udhcpc(lab: &Lab, log: &str, extra: &[&str]) -> Daemon {
+    let script = write_script(lab.dir.path(), "udhcpc-script", SCRIPT);
+    let ifc = lab.ifname("c");
+    let mut args = vec![
+        "udhcpc", "-f", "-q", "-t", "3", "-T", "1", "-n", "-O", "224", "-i", &ifc, "-s", &script,
+    ];
+    args.extend_from_slice(extra);
+    Daemon::spawn("udhcpc", &lab.cli(), &args, &lab.path(log))
+}
+
+fn events(lab: &Lab) -> String {
+    std::fs::read_to_string(lab.path("events.log")).unwrap_or_default()
+}
+
+#[test]
+fn rust_and_c_plugins_change_the_reply_a_real_client_receives() {
+    require_tools(&["ip", "udhcpc", "gcc"]);
+    let lab = Lab::two_hosts();
+    lab.set_mac(&lab.cli(), "c", "02:00:00:00:07:01");
+    let c_plugin = build_c_plugin(lab.dir.path(), "libhostname_plugin.so", &[]);
+    let cfg = config(
+        &lab,
+        &format!(
+            r#"
+[[plugin]]
+name = "noop"
+
+[[plugin]]
+name = "site-option"
+path = "{rust}"
+[plugin.settings]
+code = 224
+site = "lab-7"
+
+[[plugin]]
+name = "hostname"
+path = "{c}"
+[plugin.settings]
+prefix = "dev"
+"#,
+            rust = rust_plugin().display(),
+            c = c_plugin.display()
+        ),
+    );
+    let server = lab.start_dhcpd(&cfg, "server.log");
+    let mut client = udhcpc(&lab, "udhcpc.log", &[]);
+    assert_eq!(
+        client.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        client.log_text()
+    );
+    let ev = events(&lab);
+    // The Rust plugin's option 224 ("lab-7" in hex, as udhcpc shows unknown options), and
+    // the C plugin's host name built from the site the Rust plugin left in the context.
+    assert!(ev.contains("bound ip=198.18.0."), "{ev}");
+    assert!(ev.contains("opt224=6c61622d37"), "{ev}");
+    assert!(ev.contains("hostname=lab-7-020000000701"), "{ev}");
+    let log = server.log_text();
+    assert!(
+        log.contains("dynamic plugin loaded plugin=\"site-option\"") || log.contains("site-option"),
+        "{log}"
+    );
+    let lease = leases::for_hw(&lab.path("leases.sqlite"), "02:00:00:00:07:01").expect("lease");
+    assert_eq!(lease.state, "active");
+}
+
+#[test]
+fn a_panicking_plugin_drops_its_packet_and_the_server_keeps_serving() {
+    require_tools(&["ip", "udhcpc"]);
+    let lab = Lab::two_hosts();
+    let cfg = config(
+        &lab,
+        &format!(
+            r#"
+[[plugin]]
+name = "site-option"
+path = "{rust}"
+on_error = "drop"
+[plugin.settings]
+code = 224
+site = "lab-8"
+panic_for_hostname = "boom"
+"#,
+            rust = rust_plugin().display()
+        ),
+    );
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    // A client named "boom" makes the plugin panic on each of its packets: dropped.
+    let mut boom = udhcpc(&lab, "boom.log", &["-x", "hostname:boom"]);
+    assert_ne!(
+        boom.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        boom.log_text()
+    );
+    // Another client is served, by the same process.
+    let mut fine = udhcpc(&lab, "fine.log", &["-x", "hostname:fine"]);
+    assert_eq!(
+        fine.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        fine.log_text()
+    );
+    assert!(
+        events(&lab).contains("opt224=6c61622d38"),
+        "{}",
+        events(&lab)
+    );
+    server.signal(libc::SIGUSR1);
+    server.wait_for_log("plugin_site-option_errors=", Duration::from_secs(10));
+    let log = server.log_text();
+    assert!(
+        log.contains(
+            "plugin failed (packet dropped): panicked: asked to panic for host name \"boom\""
+        ),
+        "{log}"
+    );
+    assert!(log.contains("plugin_error="), "{log}");
+}
+
+fn check(config: &Path) -> (i32, String) {
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .expect("run check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
+    )
+}
+
+#[test]
+fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
+    require_tools(&["gcc"]);
+    let dir = tempfile::tempdir().unwrap();
+    let so = build_c_plugin(dir.path(), "libwrong.so", &["-DZT_EXAMPLE_WRONG_ABI"]);
+    let cfg = dir.path().join("dhcpd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"hostname\"\npath = \"{}\"\n",
+            so.display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = check(&cfg);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:5:8: plugin[0].path: {} is built for plugin ABI version 2; this server speaks ABI version 1",
+            cfg.display(),
+            so.display()
+        )),
+        "{out}"
+    );
+    // The same file built right loads.
+    let good = build_c_plugin(dir.path(), "libgood.so", &[]);
+    std::fs::write(
+        &cfg,
+        format!(
+            "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"hostname\"\npath = \"{}\"\n",
+            good.display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = check(&cfg);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 plugins"), "{out}");
+}
+
+#[test]
+fn plugin_settings_errors_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("dhcpd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[dhcp4]
+interfaces = ["eth0"]
+
+[[plugin]]
+name = "noop"
+[plugin.settings]
+hooks = ["reply_ready", "reply_sent"]
+
+[[plugin]]
+name = "site-option"
+path = "{rust}"
+[plugin.settings]
+code = 53
+site = "x"
+
+[[plugin]]
+name = "metrics"
+[plugin.settings]
+listen = "localhost"
+lsten = 1
+
+[[plugin]]
+name = "nosuch"
+"#,
+            rust = rust_plugin().display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = check(&cfg);
+    assert_eq!(code, 1, "{out}");
+    let f = cfg.display();
+    for expected in [
+        format!(
+            "{f}:7:25: plugin[0].settings.hooks[1]: noop (built-in plugin noop): got \"reply_sent\", expected one of packet_received"
+        ),
+        format!(
+            "{f}:13:8: plugin[1].settings.code: site-option (plugin site-option from {}): got 53, expected an option code",
+            rust_plugin().display()
+        ),
+        format!(
+            "{f}:19:10: plugin[2].settings.listen: metrics (built-in plugin metrics): invalid socket address syntax"
+        ),
+        format!(
+            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics)"
+        ),
+        "4 error(s)".to_string(),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+
+    // Entry keys are the core's: checked with the rest of the file.
+    std::fs::write(
+        &cfg,
+        "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"noop\"\non_error = \"ignore\"\nhook_timeout_ms = 0\n",
+    )
+    .unwrap();
+    let (code, out) = check(&cfg);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{f}:6:12: plugin[0].on_error: got \"ignore\", expected \"continue\" or \"drop\""
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{f}:7:19: plugin[0].hook_timeout_ms: got 0, expected 1 to 10000 milliseconds"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn metrics_service_answers_curl_and_follows_sighup() {
+    require_tools(&["ip", "udhcpc", "curl"]);
+    let lab = Lab::two_hosts();
+    lab.set_mac(&lab.cli(), "c", "02:00:00:00:07:03");
+    let plugins = |port: u16| {
+        format!(
+            "\n[[plugin]]\nname = \"metrics\"\n[plugin.settings]\nlisten = \"127.0.0.1:{port}\"\n"
+        )
+    };
+    let cfg = config(&lab, &plugins(9267));
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    lab.run(
+        &lab.srv(),
+        &["ip", "link", "set", "lo", "up"],
+        Duration::from_secs(5),
+    );
+    let mut client = udhcpc(&lab, "udhcpc.log", &[]);
+    assert_eq!(
+        client.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        client.log_text()
+    );
+    leases::wait_for(
+        &lab.path("leases.sqlite"),
+        "02:00:00:00:07:03",
+        Duration::from_secs(10),
+        "active",
+        |r| r.state == "active",
+    );
+
+    let scrape = |port: u16| {
+        lab.run(
+            &lab.srv(),
+            &[
+                "curl",
+                "-sS",
+                "--max-time",
+                "5",
+                &format!("http://127.0.0.1:{port}/metrics"),
+            ],
+            Duration::from_secs(10),
+        )
+    };
+    let (code, body) = scrape(9267);
+    assert_eq!(code, 0, "{body}");
+    for line in [
+        "zerotouch_events_total{event=\"tx_ack\"} 1",
+        "zerotouch_pool_addresses{subnet=\"198.18.0.0/24\"} 51",
+        "zerotouch_leases{subnet=\"198.18.0.0/24\",state=\"active\"} 1",
+        "zerotouch_lease_store_up 1",
+    ] {
+        assert!(body.contains(line), "missing {line:?} in:\n{body}");
+    }
+
+    // SIGHUP with a new port: the listener moves.
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("9267", "9268"),
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    server.wait_for_log("reload: settings applied", Duration::from_secs(10));
+    let start = Instant::now();
+    loop {
+        let (code, body) = scrape(9268);
+        if code == 0 && body.contains("zerotouch_events_total") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = scrape(9267);
+    assert_ne!(code, 0, "the old port was closed");
+}
