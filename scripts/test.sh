@@ -32,6 +32,8 @@ echo "== cargo clippy"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 echo "== no aws-lc-rs in the dependency tree (rustls uses ring)"
 if cargo tree --workspace -i aws-lc-rs >/dev/null 2>&1; then echo "aws-lc-rs is in the tree" >&2; exit 1; fi
+echo "== the server builds without its built-in plugins (cargo features)"
+cargo check --quiet -p zerotouch-dhcpd --no-default-features
 echo "== build"
 cargo build --quiet --workspace --all-targets
 echo "== tests"

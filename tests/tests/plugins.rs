@@ -67,11 +67,14 @@ range = "198.18.0.100 - 198.18.0.150"
     lab.write("dhcpd.toml", &text)
 }
 
+/// udhcpc asking for option 224; it quits once bound (`-q`) unless `extra` holds `-R`,
+/// in which case it stays and releases its lease when stopped.
 fn udhcpc(lab: &Lab, log: &str, extra: &[&str]) -> Daemon {
     let script = write_script(lab.dir.path(), "udhcpc-script", SCRIPT);
     let ifc = lab.ifname("c");
+    let quit = if extra.contains(&"-R") { "-f" } else { "-q" };
     let mut args = vec![
-        "udhcpc", "-f", "-q", "-t", "3", "-T", "1", "-n", "-O", "224", "-i", &ifc, "-s", &script,
+        "udhcpc", "-f", quit, "-t", "3", "-T", "1", "-n", "-O", "224", "-i", &ifc, "-s", &script,
     ];
     args.extend_from_slice(extra);
     Daemon::spawn("udhcpc", &lab.cli(), &args, &lab.path(log))
@@ -111,14 +114,19 @@ prefix = "dev"
             c = c_plugin.display()
         ),
     );
-    let server = lab.start_dhcpd(&cfg, "server.log");
-    let mut client = udhcpc(&lab, "udhcpc.log", &[]);
-    assert_eq!(
-        client.wait_exit(Duration::from_secs(30)),
-        Some(0),
-        "{}",
-        client.log_text()
-    );
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    // -R: udhcpc releases its lease when it is stopped.
+    let mut client = udhcpc(&lab, "udhcpc.log", &["-R"]);
+    let start = Instant::now();
+    while !events(&lab).contains("bound ip=") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            client.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    client.stop_with(libc::SIGTERM, Duration::from_secs(10));
     let ev = events(&lab);
     // The Rust plugin's option 224 ("lab-7" in hex, as udhcpc shows unknown options), and
     // the C plugin's host name built from the site the Rust plugin left in the context.
@@ -130,8 +138,23 @@ prefix = "dev"
         log.contains("dynamic plugin loaded plugin=\"site-option\"") || log.contains("site-option"),
         "{log}"
     );
-    let lease = leases::for_hw(&lab.path("leases.sqlite"), "02:00:00:00:07:01").expect("lease");
-    assert_eq!(lease.state, "active");
+    // The C plugin's lease events, through the server's log: committed with the ACK,
+    // released when udhcpc exits (-R).
+    let lease = leases::wait_for(
+        &lab.path("leases.sqlite"),
+        "02:00:00:00:07:01",
+        Duration::from_secs(10),
+        "released",
+        |r| r.state == "released",
+    );
+    server.wait_for_log(
+        &format!("lease committed {}", lease.address),
+        Duration::from_secs(10),
+    );
+    server.wait_for_log(
+        &format!("lease released {}", lease.address),
+        Duration::from_secs(10),
+    );
 }
 
 #[test]
@@ -188,6 +211,12 @@ panic_for_hostname = "boom"
     assert!(log.contains("plugin_error="), "{log}");
 }
 
+/// Writes `text` to `config` and checks it.
+fn check_text(config: &Path, text: impl AsRef<str>) -> (i32, String) {
+    std::fs::write(config, text.as_ref()).expect("write config");
+    check(config)
+}
+
 fn check(config: &Path) -> (i32, String) {
     let out = Command::new(binary("zerotouch-dhcpd"))
         .args(["check", "--config"])
@@ -206,15 +235,13 @@ fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let so = build_c_plugin(dir.path(), "libwrong.so", &["-DZT_EXAMPLE_WRONG_ABI"]);
     let cfg = dir.path().join("dhcpd.toml");
-    std::fs::write(
+    let (code, out) = check_text(
         &cfg,
         format!(
             "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"hostname\"\npath = \"{}\"\n",
             so.display()
         ),
-    )
-    .unwrap();
-    let (code, out) = check(&cfg);
+    );
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(
@@ -224,17 +251,29 @@ fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
         )),
         "{out}"
     );
+    // A table smaller than ABI 1's is refused before any of it is read.
+    let short = build_c_plugin(dir.path(), "libshort.so", &["-DZT_EXAMPLE_SHORT_TABLE"]);
+    let (code, out) = check_text(
+        &cfg,
+        format!(
+            "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"hostname\"\npath = \"{}\"\n",
+            short.display()
+        ),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("its function table is 16 octets, smaller than ABI version 1's 72"),
+        "{out}"
+    );
     // The same file built right loads.
     let good = build_c_plugin(dir.path(), "libgood.so", &[]);
-    std::fs::write(
+    let (code, out) = check_text(
         &cfg,
         format!(
             "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"hostname\"\npath = \"{}\"\n",
             good.display()
         ),
-    )
-    .unwrap();
-    let (code, out) = check(&cfg);
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("1 plugins"), "{out}");
 }
@@ -243,7 +282,7 @@ fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
 fn plugin_settings_errors_name_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("dhcpd.toml");
-    std::fs::write(
+    let (code, out) = check_text(
         &cfg,
         format!(
             r#"[dhcp4]
@@ -272,9 +311,7 @@ name = "nosuch"
 "#,
             rust = rust_plugin().display()
         ),
-    )
-    .unwrap();
-    let (code, out) = check(&cfg);
+    );
     assert_eq!(code, 1, "{out}");
     let f = cfg.display();
     for expected in [
@@ -296,13 +333,30 @@ name = "nosuch"
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }
 
+    // One plugin, several instances: each needs its own name.
+    let (code, out) = check_text(
+        &cfg,
+        "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"noop\"\n\n[[plugin]]\nname = \"noop\"\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{f}:8:8: plugin[1].name: instance \"noop\" is already plugin[0]"
+        )),
+        "{out}"
+    );
+    let (code, out) = check_text(
+        &cfg,
+        "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"noop\"\n\n[[plugin]]\nname = \"noop\"\ninstance = \"noop-2\"\n[plugin.settings]\nhooks = [\"reply_ready\"]\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 plugins"), "{out}");
+
     // Entry keys are the core's: checked with the rest of the file.
-    std::fs::write(
+    let (code, out) = check_text(
         &cfg,
         "[dhcp4]\ninterfaces = [\"eth0\"]\n\n[[plugin]]\nname = \"noop\"\non_error = \"ignore\"\nhook_timeout_ms = 0\n",
-    )
-    .unwrap();
-    let (code, out) = check(&cfg);
+    );
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(

@@ -304,3 +304,40 @@ fn a_bounded_wait_times_out_into_on_error() {
         "waited past the bound"
     );
 }
+
+#[test]
+fn skip_rest_stops_the_hook_point_and_typed_context_reaches_later_plugins() {
+    #[derive(Debug, PartialEq)]
+    struct Site(&'static str);
+    let later_calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let first = Probe {
+        hooks: hook(HookPoint::PacketReceived).with(HookPoint::ReplyReady),
+        received: Some(Box::new(|c, _| {
+            c.insert(Site("lab-4"));
+            Ok(Action::Continue)
+        })),
+        reply: Some(Box::new(|c, r| {
+            let Site(site) = c.get::<Site>().ok_or_else(|| PluginError::new("no site"))?;
+            r.set_option(224, site.as_bytes())?;
+            Ok(Action::SkipRest)
+        })),
+        ..Default::default()
+    };
+    let counted = later_calls.clone();
+    let second = Probe {
+        hooks: hook(HookPoint::ReplyReady),
+        reply: Some(Box::new(move |_, r| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            r.set_option(224, b"overwritten")?;
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let (mut h, _) = with(vec![
+        (first, OnError::Continue),
+        (second, OnError::Continue),
+    ]);
+    let offer = reply(&run(&mut h, &msg(MessageType::Discover, 6), 1000));
+    assert_eq!(offer.options.get(224), Some(&b"lab-4"[..]));
+    assert_eq!(later_calls.load(Ordering::Relaxed), 0);
+}

@@ -4,6 +4,8 @@
  * In every OFFER and ACK it sets option 12 (host name) to "<prefix>-<mac in hex>",
  * where the prefix is the `site` a plugin before it left in the per-packet context,
  * else the `prefix` setting. A client that sent its own host name (option 12) keeps it.
+ * It logs every durable lease change (committed, released, declined, expired) through
+ * the server's log.
  *
  *   gcc -shared -fPIC -O2 -Wall -Wextra -I plugins/api/include \
  *       -o libhostname_plugin.so plugins/examples/c-hostname/hostname_plugin.c
@@ -106,18 +108,39 @@ static int32_t reply_ready(void *p, zt_context *ctx, const zt_packet *packet, zt
     return ZT_CONTINUE;
 }
 
+static int32_t lease_event(void *p, uint32_t event, const zt_lease *lease, zt_error *err) {
+    (void)err;
+    instance *inst = p;
+    static const char *names[] = {"committed", "released", "declined", "expired"};
+    if (event < ZT_HOOK_LEASE_COMMITTED || event > ZT_HOOK_LEASE_EXPIRED || lease->family != 4)
+        return ZT_CONTINUE;
+    char line[128];
+    snprintf(line, sizeof line, "lease %s %u.%u.%u.%u until %llu", names[event - ZT_HOOK_LEASE_COMMITTED],
+             lease->address[0], lease->address[1], lease->address[2], lease->address[3],
+             (unsigned long long)lease->expires);
+    inst->host->log(inst->host->log_handle, ZT_LOG_INFO, line);
+    return ZT_CONTINUE;
+}
+
 static const zt_plugin_vtable table = {
 #ifdef ZT_EXAMPLE_WRONG_ABI
     .abi_version = ZT_ABI_VERSION + 1, /* for the test of the version check */
 #else
     .abi_version = ZT_ABI_VERSION,
 #endif
+#ifdef ZT_EXAMPLE_SHORT_TABLE
+    .struct_size = 16, /* for the test of the size check */
+#else
     .struct_size = sizeof(zt_plugin_vtable),
+#endif
     .name = "hostname",
-    .hooks = ZT_HOOK_BIT(ZT_HOOK_REPLY_READY),
+    .hooks = ZT_HOOK_BIT(ZT_HOOK_REPLY_READY) | ZT_HOOK_BIT(ZT_HOOK_LEASE_COMMITTED) |
+             ZT_HOOK_BIT(ZT_HOOK_LEASE_RELEASED) | ZT_HOOK_BIT(ZT_HOOK_LEASE_DECLINED) |
+             ZT_HOOK_BIT(ZT_HOOK_LEASE_EXPIRED),
     .create = create,
     .destroy = destroy,
     .reply_ready = reply_ready,
+    .lease_event = lease_event,
 };
 
 const zt_plugin_vtable *zerotouch_plugin_entry(void) { return &table; }
