@@ -13,7 +13,13 @@ use toml::Spanned;
 use super::error::{ConfigError, SourceMap};
 use super::model::*;
 use super::schema::*;
+use zerotouch_plugin::PathStep;
+
 use crate::options::{self, OptionDef, OptionType};
+
+fn step(k: &str) -> PathStep {
+    PathStep::Key(k.to_string())
+}
 
 const DEFAULT_DATABASE: &str = "/var/lib/zerotouch/leases.sqlite";
 const DEFAULT_COMMIT_WINDOW_MS: u64 = 2;
@@ -24,6 +30,7 @@ struct Compiler<'a> {
     custom_by_name: HashMap<String, OptionDef>,
     custom_by_code: HashMap<u8, OptionDef>,
     class_index: HashMap<String, usize>,
+    plugin_scopes: Vec<PluginScope>,
 }
 
 pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
@@ -33,16 +40,19 @@ pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<Config
         custom_by_name: HashMap::new(),
         custom_by_code: HashMap::new(),
         class_index: HashMap::new(),
+        plugin_scopes: Vec::new(),
     };
     let log_level = c.log_level(&raw.log);
     let leases = c.leases(&raw.leases);
     let dhcp4 = raw.dhcp4.as_ref().map(|d| c.dhcp4(d));
     let plugins = c.plugins(&raw.plugin);
+    let plugin_scopes = c.check_plugin_scopes(&raw.plugin, &plugins);
     if c.errors.is_empty() {
         Ok(Config {
             file: src.file.to_path_buf(),
             text: src.text.into(),
             plugins,
+            plugin_scopes,
             log_level,
             leases,
             dhcp4,
@@ -154,6 +164,63 @@ impl Compiler<'_> {
         entries
     }
 
+    /// Records the `plugin.<instance>` tables of one scope.
+    fn plugin_scope(
+        &mut self,
+        raw: &RawPluginScopes,
+        scope: ScopeId,
+        path: &[PathStep],
+        key: &str,
+    ) {
+        for (instance, value) in raw {
+            let mut at = path.to_vec();
+            at.push(PathStep::Key("plugin".into()));
+            at.push(PathStep::Key(instance.clone()));
+            self.plugin_scopes.push(PluginScope {
+                scope,
+                instance: instance.clone(),
+                path: at,
+                key: format!("{key}.plugin.{instance}"),
+                span: value.span(),
+            });
+        }
+    }
+
+    /// Scope tables must name a configured instance; those of disabled instances are
+    /// kept out (disabling a plugin needs no other edit).
+    fn check_plugin_scopes(
+        &mut self,
+        raw: &[RawPlugin],
+        enabled: &[PluginEntry],
+    ) -> Vec<PluginScope> {
+        let configured: Vec<String> = raw
+            .iter()
+            .map(|p| {
+                p.instance
+                    .as_ref()
+                    .map_or_else(|| p.name.get_ref().clone(), |i| i.get_ref().clone())
+            })
+            .collect();
+        let scopes = std::mem::take(&mut self.plugin_scopes);
+        let mut kept = Vec::new();
+        for s in scopes {
+            if enabled.iter().any(|e| e.instance == s.instance) {
+                kept.push(s);
+            } else if !configured.contains(&s.instance) {
+                let e = self.src.error(
+                    Some(s.span.clone()),
+                    s.key.clone(),
+                    format!(
+                        "no [[plugin]] instance {:?}, expected the name (or `instance`) of a configured plugin",
+                        s.instance
+                    ),
+                );
+                self.errors.push(e);
+            }
+        }
+        kept
+    }
+
     fn leases(&mut self, raw: &RawLeases) -> LeaseStoreConfig {
         let database = raw.database.as_deref().unwrap_or(DEFAULT_DATABASE);
         // Relative paths are relative to the configuration file, not to the working
@@ -248,6 +315,7 @@ impl Compiler<'_> {
             .collect();
         let options = self.options(&raw.options, "dhcp4.options");
         let boot = self.boot_fields(raw.boot(), "dhcp4");
+        self.plugin_scope(&raw.plugin, ScopeId::Global, &[step("dhcp4")], "dhcp4");
         let server_id = raw
             .server_id
             .as_ref()
@@ -565,6 +633,8 @@ impl Compiler<'_> {
 
     fn class(&mut self, i: usize, raw: &RawClass) -> Option<Class> {
         let key = format!("dhcp4.class[{i}]");
+        let path = [step("dhcp4"), step("class"), PathStep::Index(i)];
+        self.plugin_scope(&raw.plugin, ScopeId::Class(i), &path, &key);
         let name = raw.name.get_ref().clone();
         if self.class_index.contains_key(&name) {
             self.err(
@@ -637,6 +707,8 @@ impl Compiler<'_> {
 
     fn subnet(&mut self, i: usize, raw: &RawSubnet, global: &LeaseTimes) -> Option<Subnet> {
         let key = format!("dhcp4.subnet[{i}]");
+        let path = [step("dhcp4"), step("subnet"), PathStep::Index(i)];
+        self.plugin_scope(&raw.plugin, ScopeId::Subnet(i), &path, &key);
         let net: Ipv4Net = match raw.subnet.get_ref().trim().parse() {
             Ok(n) => n,
             Err(_) => {
@@ -671,6 +743,19 @@ impl Compiler<'_> {
             .and_then(|s| self.ipv4(s, &format!("{key}.server_id")));
         let mut pools: Vec<Pool> = Vec::new();
         for (j, p) in raw.pool.iter().enumerate() {
+            let path = [
+                step("dhcp4"),
+                step("subnet"),
+                PathStep::Index(i),
+                step("pool"),
+                PathStep::Index(j),
+            ];
+            self.plugin_scope(
+                &p.plugin,
+                ScopeId::Pool(i, j),
+                &path,
+                &format!("dhcp4.subnet[{i}].pool[{j}]"),
+            );
             let pkey = format!("{key}.pool[{j}]");
             let Some((first, last)) = self.range(&p.range, &format!("{pkey}.range"), net) else {
                 continue;
@@ -789,6 +874,8 @@ impl Compiler<'_> {
         let mut reserved_by: HashMap<Ipv4Addr, usize> = HashMap::new();
         for (i, h) in raw.iter().enumerate() {
             let key = format!("dhcp4.host[{i}]");
+            let path = [step("dhcp4"), step("host"), PathStep::Index(i)];
+            self.plugin_scope(&h.plugin, ScopeId::Host(i), &path, &key);
             let ids: Vec<(&str, &Spanned<String>)> = [
                 ("hw_address", &h.hw_address),
                 ("client_id", &h.client_id),

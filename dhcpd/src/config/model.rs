@@ -19,6 +19,8 @@ pub struct Config {
     pub text: Arc<str>,
     /// Enabled `[[plugin]]` entries, in the order they run.
     pub plugins: Vec<PluginEntry>,
+    /// Plugin settings given in `[dhcp4]` scopes, for enabled instances.
+    pub plugin_scopes: Vec<PluginScope>,
     pub log_level: String,
     pub leases: LeaseStoreConfig,
     pub dhcp4: Option<Dhcp4>,
@@ -268,5 +270,32 @@ pub struct PluginEntry {
     /// Bound on `Context::wait` in a hook.
     pub hook_timeout: Duration,
     /// Byte span of the entry's `name`, for errors about the plugin as a whole.
+    pub span: Range<usize>,
+}
+
+/// A configuration scope, for plugin settings given per scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScopeId {
+    /// `[dhcp4]`
+    Global,
+    /// `dhcp4.subnet[i]`
+    Subnet(usize),
+    /// `dhcp4.subnet[i].pool[j]`
+    Pool(usize, usize),
+    /// `dhcp4.class[i]`
+    Class(usize),
+    /// `dhcp4.host[i]`
+    Host(usize),
+}
+
+/// A `plugin.<instance>` table in a scope, read by that instance when plugins load.
+#[derive(Debug, Clone)]
+pub struct PluginScope {
+    pub scope: ScopeId,
+    pub instance: String,
+    /// Where the table is in the document.
+    pub path: Vec<zerotouch_plugin::PathStep>,
+    /// The dotted key of the table, for errors.
+    pub key: String,
     pub span: Range<usize>,
 }

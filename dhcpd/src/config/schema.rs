@@ -10,6 +10,10 @@ use toml::Spanned;
 /// `option_definition`). A value may also be a table `{ value = ..., always = true }`.
 pub type RawOptions = BTreeMap<String, Spanned<toml::Value>>;
 
+/// `plugin.<instance> = { ... }` in a scope: read by the plugin instance itself
+/// (`Plugin::scope`), with spans from the document.
+pub type RawPluginScopes = BTreeMap<String, Spanned<toml::Value>>;
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -78,6 +82,9 @@ pub struct RawDhcp4 {
     pub next_server: Option<Spanned<String>>,
     pub server_hostname: Option<Spanned<String>>,
     pub boot_file_name: Option<Spanned<String>>,
+    /// Settings of plugin instances for this scope, by instance name.
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
     #[serde(default)]
     pub option_definition: Vec<RawOptionDefinition>,
     #[serde(default)]
@@ -160,6 +167,9 @@ pub struct RawSubnet {
     pub next_server: Option<Spanned<String>>,
     pub server_hostname: Option<Spanned<String>>,
     pub boot_file_name: Option<Spanned<String>>,
+    /// Settings of plugin instances for this scope, by instance name.
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
     #[serde(default)]
     pub pool: Vec<RawPool>,
 }
@@ -177,6 +187,9 @@ pub struct RawPool {
     pub next_server: Option<Spanned<String>>,
     pub server_hostname: Option<Spanned<String>>,
     pub boot_file_name: Option<Spanned<String>>,
+    /// Settings of plugin instances for this scope, by instance name.
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +206,9 @@ pub struct RawHost {
     pub next_server: Option<Spanned<String>>,
     pub server_hostname: Option<Spanned<String>>,
     pub boot_file_name: Option<Spanned<String>>,
+    /// Settings of plugin instances for this scope, by instance name.
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +222,9 @@ pub struct RawClass {
     pub next_server: Option<Spanned<String>>,
     pub server_hostname: Option<Spanned<String>>,
     pub boot_file_name: Option<Spanned<String>>,
+    /// Settings of plugin instances for this scope, by instance name.
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
 }
 
 /// `match = { option = 60, prefix = "PXEClient" }` or

@@ -2,6 +2,7 @@
 //! checked) before anything is served, and `zerotouch-dhcpd check` does the same, so a
 //! settings mistake is reported like a core one: file, line, key.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn load_plugins(
                     entry: entry.clone(),
                     plugin,
                     hooks,
+                    scopes: HashMap::new(),
                     stats: InstanceStats::default(),
                 });
             }
@@ -45,6 +47,47 @@ pub fn load_plugins(
                 format!("plugin[{}].{key}", entry.index),
                 message,
             )),
+        }
+    }
+    for scope in &cfg.plugin_scopes {
+        let Some(inst) = instances
+            .iter_mut()
+            .find(|i| i.entry.instance == scope.instance)
+        else {
+            continue; // the instance failed to load: reported above
+        };
+        let settings = Settings::at(
+            &cfg.file,
+            cfg.text.clone(),
+            scope.path.clone(),
+            &scope.instance,
+        );
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inst.plugin.scope(&settings)
+        }))
+        .unwrap_or_else(|_| {
+            Err(SettingsError::new(
+                "",
+                "the plugin panicked while reading these settings",
+            ))
+        });
+        match parsed {
+            Ok(data) => {
+                inst.scopes.insert(scope.scope, data);
+            }
+            Err(e) => {
+                let mut key = scope.key.clone();
+                if !e.key.is_empty() {
+                    key.push('.');
+                    key.push_str(&e.key);
+                }
+                let span = e.span.unwrap_or_else(|| scope.span.clone());
+                errors.push(src.error(
+                    Some(span),
+                    key,
+                    format!("{}: {}", scope.instance, e.message),
+                ));
+            }
         }
     }
     if errors.is_empty() {

@@ -12,3 +12,6 @@ pub use host::{ServerViewImpl, SqliteLeaseReader, lease_event, lease_info, subne
 pub use load::{PluginSet, load_plugins};
 pub use pipeline::{Flow, Instance, InstanceStats, Pipeline};
 pub use registry::builtins;
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,11 @@ use zerotouch_plugin::{
     Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Plugin, Reply,
 };
 
-use crate::config::{OnError, PluginEntry};
+use std::collections::HashMap;
+
+use zerotouch_plugin::ScopeData;
+
+use crate::config::{OnError, PluginEntry, ScopeId};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::Reason;
 
@@ -21,6 +25,8 @@ pub struct Instance {
     pub entry: PluginEntry,
     pub plugin: Box<dyn Plugin>,
     pub hooks: HookSet,
+    /// The instance's settings per configuration scope (`plugin.<instance>` tables).
+    pub scopes: HashMap<ScopeId, ScopeData>,
     pub stats: InstanceStats,
 }
 
@@ -97,17 +103,30 @@ impl Pipeline {
             .any(|h| h.is_lease_event() && self.wants(*h))
     }
 
-    /// Runs `hook` on every instance that serves it.
+    /// Whether any instance has settings in configuration scopes: only then does the
+    /// packet path work out which scopes apply.
+    pub fn has_scoped(&self) -> bool {
+        self.instances.iter().any(|i| !i.scopes.is_empty())
+    }
+
+    /// Runs `hook` on every instance that serves it. `scopes` are the configuration
+    /// scopes that apply to the packet so far, most specific first.
     pub fn run(
         &self,
         hook: HookPoint,
         ctx: &mut Context,
+        scopes: &[ScopeId],
         mut call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
     ) -> Flow {
         for &i in &self.by_hook[hook as usize] {
             let inst = &self.instances[i];
             inst.stats.calls.fetch_add(1, Ordering::Relaxed);
             ctx.set_wait_limit(inst.entry.hook_timeout);
+            ctx.set_scoped(if inst.scopes.is_empty() {
+                None
+            } else {
+                scopes.iter().find_map(|s| inst.scopes.get(s)).cloned()
+            });
             let outcome = catch_unwind(AssertUnwindSafe(|| call(&*inst.plugin, ctx)));
             let failure = match outcome {
                 Ok(Ok(Action::Continue)) => continue,
@@ -131,6 +150,7 @@ impl Pipeline {
                 return flow;
             }
         }
+        ctx.set_scoped(None);
         Flow::Continue
     }
 

@@ -19,7 +19,7 @@ use zerotouch_plugin::{
 };
 use zerotouch_proto::v4::OptionCode;
 
-use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, Subnet};
+use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, ScopeId, Subnet};
 use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
 use crate::plugin::{Flow, Pipeline};
 use crate::stats::{Counters, Reason};
@@ -83,6 +83,8 @@ pub struct Dhcp4Handler {
     subnet_infos: Vec<SubnetInfo>,
     /// The current packet's plugin context.
     ctx: Context,
+    /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
+    scoped: bool,
 }
 
 impl Dhcp4Handler {
@@ -106,11 +108,13 @@ impl Dhcp4Handler {
             counters,
             plugins: Arc::new(Pipeline::empty()),
             ctx: Context::new(),
+            scoped: false,
         }
     }
 
     /// Runs `plugins`' hooks on every packet.
     pub fn with_plugins(mut self, plugins: Arc<Pipeline>) -> Self {
+        self.scoped = plugins.has_scoped();
         self.plugins = plugins;
         self
     }
@@ -164,7 +168,8 @@ impl Dhcp4Handler {
             now,
         );
         if plugins.wants(HookPoint::PacketReceived) {
-            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, |p, c| {
+            let scopes = self.scopes(&cfg, &[], None, None, None);
+            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, &scopes, |p, c| {
                 p.packet_received(c, &early)
             });
             if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
@@ -173,13 +178,19 @@ impl Dhcp4Handler {
         }
         let mut classes = classify(&cfg, &request, relay_info.as_ref());
         if plugins.wants(HookPoint::ClassesAssigned) {
-            let flow = plugins.run(HookPoint::ClassesAssigned, &mut self.ctx, |p, c| {
-                p.classes_assigned(
-                    c,
-                    &early,
-                    &mut ClassSet::new(&self.class_names, &mut classes),
-                )
-            });
+            let scopes = self.scopes(&cfg, &classes, None, None, None);
+            let flow = plugins.run(
+                HookPoint::ClassesAssigned,
+                &mut self.ctx,
+                &scopes,
+                |p, c| {
+                    p.classes_assigned(
+                        c,
+                        &early,
+                        &mut ClassSet::new(&self.class_names, &mut classes),
+                    )
+                },
+            );
             if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
                 return outcome;
             }
@@ -197,7 +208,8 @@ impl Dhcp4Handler {
         };
         let mut subnet_index = subnet.map(|s| s.index);
         if plugins.wants(HookPoint::SubnetSelected) {
-            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, |p, c| {
+            let scopes = self.scopes(&cfg, &ex_classes, subnet_index, None, None);
+            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, &scopes, |p, c| {
                 p.subnet_selected(
                     c,
                     &early,
@@ -214,7 +226,8 @@ impl Dhcp4Handler {
         if plugins.wants(HookPoint::HostLookedUp) {
             let found = host.map(|h| host_info(&cfg.hosts.list[h]));
             let mut change = None;
-            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, |p, c| {
+            let scopes = self.scopes(&cfg, &ex_classes, subnet_index, None, host);
+            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, &scopes, |p, c| {
                 let mut choice =
                     HostChoice::new(change.as_ref().map_or(found.as_ref(), Option::as_ref));
                 let r = p.host_looked_up(c, &early, &mut choice);
@@ -536,6 +549,36 @@ impl Dhcp4Handler {
         }
     }
 
+    /// The configuration scopes that apply so far, most specific first (host
+    /// reservation, classes in definition order, the pool holding `addr`, subnet,
+    /// `[dhcp4]`), for plugins with per-scope settings; empty when there are none.
+    fn scopes(
+        &self,
+        cfg: &Dhcp4,
+        classes: &[usize],
+        subnet: Option<usize>,
+        addr: Option<Ipv4Addr>,
+        host: Option<usize>,
+    ) -> Vec<ScopeId> {
+        if !self.scoped {
+            return Vec::new();
+        }
+        let mut chain = Vec::with_capacity(classes.len() + 4);
+        chain.extend(host.map(ScopeId::Host));
+        chain.extend(classes.iter().map(|&c| ScopeId::Class(c)));
+        if let (Some(s), Some(a)) = (subnet, addr)
+            && let Some(p) = cfg.subnets[s]
+                .pools
+                .iter()
+                .position(|p| p.contains(u32::from(a)))
+        {
+            chain.push(ScopeId::Pool(s, p));
+        }
+        chain.extend(subnet.map(ScopeId::Subnet));
+        chain.push(ScopeId::Global);
+        chain
+    }
+
     /// Runs `lease_chosen`; `Err` carries the outcome when a plugin ends the exchange.
     fn lease_chosen(
         &mut self,
@@ -551,7 +594,9 @@ impl Dhcp4Handler {
         let plugins = self.plugins.clone();
         let packet = ex.packet();
         let mut offer = LeaseOffer::new(addr.into(), committing, *valid);
-        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, |p, c| {
+        let subnet = cfg.subnet_containing(addr).map(|s| s.index).or(ex.subnet);
+        let scopes = self.scopes(cfg, &ex.classes, subnet, Some(addr), ex.host);
+        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
             p.lease_chosen(c, &packet, &mut offer)
         });
         *valid = offer.lifetime();
@@ -627,9 +672,13 @@ impl Dhcp4Handler {
             let plugins = self.plugins.clone();
             let packet = ex.packet();
             let mut reply = PluginReply::from_v4(draft(cfg, ex, spec));
-            if let Flow::Respond(r) = plugins.run(HookPoint::ReplyReady, &mut self.ctx, |p, c| {
-                p.reply_ready(c, &packet, &mut reply)
-            }) {
+            let subnet = spec.subnet.map(|s| s.index).or(ex.subnet);
+            let scopes = self.scopes(cfg, &ex.classes, subnet, Some(spec.yiaddr), ex.host);
+            if let Flow::Respond(r) =
+                plugins.run(HookPoint::ReplyReady, &mut self.ctx, &scopes, |p, c| {
+                    p.reply_ready(c, &packet, &mut reply)
+                })
+            {
                 reply = *r;
             }
             // A `Drop` at this point cannot unsend what is decided (an ACK's lease is

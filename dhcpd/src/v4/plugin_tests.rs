@@ -93,6 +93,7 @@ fn pipeline(probes: Vec<(Probe, OnError)>) -> Arc<Pipeline> {
             entry: entry(&format!("probe{i}"), on_error),
             hooks: p.hooks,
             plugin: Box::new(p),
+            scopes: Default::default(),
             stats: InstanceStats::default(),
         })
         .collect();
@@ -287,6 +288,7 @@ fn a_bounded_wait_times_out_into_on_error() {
         entry: entry("slow", OnError::Drop),
         hooks: slow.hooks,
         plugin: Box::new(slow),
+        scopes: Default::default(),
         stats: InstanceStats::default(),
     }];
     let p = Arc::new(Pipeline::new(instances, Some(rt.handle().clone())));
@@ -340,4 +342,47 @@ fn skip_rest_stops_the_hook_point_and_typed_context_reaches_later_plugins() {
     let offer = reply(&run(&mut h, &msg(MessageType::Discover, 6), 1000));
     assert_eq!(offer.options.get(224), Some(&b"lab-4"[..]));
     assert_eq!(later_calls.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn scoped_settings_follow_the_most_specific_scope() {
+    use crate::config::ScopeId;
+    let probe = Probe {
+        hooks: hook(HookPoint::ReplyReady),
+        reply: Some(Box::new(|c, r| {
+            let value: &&str = c.scoped().ok_or_else(|| PluginError::new("no scope"))?;
+            r.set_option(224, value.as_bytes())?;
+            Ok(Action::Continue)
+        })),
+        ..Default::default()
+    };
+    let mut scopes: std::collections::HashMap<ScopeId, zerotouch_plugin::ScopeData> =
+        Default::default();
+    scopes.insert(ScopeId::Global, Arc::new("global"));
+    scopes.insert(ScopeId::Subnet(0), Arc::new("subnet"));
+    scopes.insert(ScopeId::Pool(0, 1), Arc::new("pool"));
+    scopes.insert(ScopeId::Class(0), Arc::new("class"));
+    let instances = vec![Instance {
+        entry: entry("scoped", OnError::Continue),
+        hooks: probe.hooks,
+        plugin: Box::new(probe),
+        scopes,
+        stats: InstanceStats::default(),
+    }];
+    let p = Arc::new(Pipeline::new(instances, None));
+    let mut h = handler_with(CONFIG).with_plugins(p);
+    let value = |h: &mut Dhcp4Handler, m: &zerotouch_proto::v4::Message| {
+        let offer = reply(&run(h, m, 1000));
+        String::from_utf8(offer.options.get(224).unwrap().to_vec()).unwrap()
+    };
+    // A client of subnet 0: the subnet's value.
+    assert_eq!(value(&mut h, &msg(MessageType::Discover, 7)), "subnet");
+    // A ZTP client: its class is more specific than the pool (its own) and the subnet.
+    let mut ztp = msg(MessageType::Discover, 8);
+    ztp.options.set(60, b"ZTP-x".to_vec());
+    assert_eq!(value(&mut h, &ztp), "class");
+    // A relayed client of subnet 1, which has no value of its own: the global one.
+    let mut relayed = msg(MessageType::Discover, 9);
+    relayed.giaddr = "198.19.0.1".parse().unwrap();
+    assert_eq!(value(&mut h, &relayed), "global");
 }

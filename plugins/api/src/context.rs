@@ -6,7 +6,7 @@ use std::any::{Any, TypeId};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::PluginError;
+use crate::{PluginError, ScopeData};
 
 /// Lives for one packet, from `packet_received` to `reply_ready`. Empty until a plugin
 /// stores something, so it costs nothing when unused.
@@ -15,6 +15,8 @@ pub struct Context {
     typed: Vec<(TypeId, Box<dyn Any + Send>)>,
     named: Vec<(Box<str>, Vec<u8>)>,
     wait: Option<WaitBudget>,
+    /// The calling instance's settings for the most specific scope of this packet.
+    scoped: Option<ScopeData>,
 }
 
 /// How long the current hook may wait, and on which runtime.
@@ -129,6 +131,19 @@ impl Context {
     #[doc(hidden)]
     pub fn set_wait_budget(&mut self, runtime: Option<tokio::runtime::Handle>, limit: Duration) {
         self.wait = runtime.map(|runtime| WaitBudget { runtime, limit });
+    }
+
+    /// The calling instance's settings for the most specific configuration scope that
+    /// applies to this packet so far (host reservation, then classes, pool, subnet,
+    /// `[dhcp4]`), as its [`crate::Plugin::scope`] parsed them.
+    pub fn scoped<T: Any>(&self) -> Option<&T> {
+        self.scoped.as_ref().and_then(|s| s.downcast_ref())
+    }
+
+    /// Set by the server before each hook call of an instance with scoped settings.
+    #[doc(hidden)]
+    pub fn set_scoped(&mut self, data: Option<ScopeData>) {
+        self.scoped = data;
     }
 
     /// Set by the server before each hook call: the calling instance's bound.

@@ -35,10 +35,10 @@ pub use error::PluginError;
 pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
 pub use packet::{Family, Packet, Request};
-pub use plugin::{Plugin, Registration};
+pub use plugin::{Plugin, Registration, ScopeData};
 pub use reply::{Reply, Reply4};
 pub use service::{LeaseReader, ServerView, ServiceHost};
-pub use settings::{Settings, SettingsError, key_path};
+pub use settings::{PathStep, Settings, SettingsError, key_path};
 
 /// The wire codecs the API's packet types come from.
 pub use zerotouch_proto as proto;

@@ -1,5 +1,9 @@
 //! The plugin trait and the registration of built-in plugins.
 
+/// A plugin's parsed settings for one scope; hooks get them back with
+/// [`Context::scoped`].
+pub type ScopeData = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
 use crate::{
     Action, ClassSet, Context, HookResult, HookSet, HostChoice, LeaseEvent, LeaseInfo, LeaseOffer,
     Packet, PluginError, Reply, ServiceHost, Settings, SettingsError, SubnetChoice,
@@ -67,6 +71,17 @@ pub trait Plugin: Send + Sync + 'static {
     /// packet thread after the commit: keep it short, hand slow work to a task.
     fn lease_event(&self, _event: LeaseEvent, _lease: &LeaseInfo) -> Result<(), PluginError> {
         Ok(())
+    }
+
+    /// Reads the instance's settings for one scope of the server's configuration (a
+    /// `plugin.<instance>` table in `[dhcp4]`, a subnet, a pool, a class or a host
+    /// reservation). Hooks find the value of the most specific scope that applies to
+    /// their packet through [`Context::scoped`]. The default refuses such tables.
+    fn scope(&self, _settings: &Settings) -> Result<ScopeData, SettingsError> {
+        Err(SettingsError::new(
+            "",
+            "this plugin takes no settings in the server's scopes",
+        ))
     }
 
     /// Starts the plugin's own listeners and tasks, before the server serves packets.

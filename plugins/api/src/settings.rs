@@ -30,10 +30,19 @@ impl SettingsError {
     }
 }
 
+/// One step of a key path into the configuration document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
 #[derive(Debug, Clone)]
 enum Source {
-    /// `plugin[index].settings` in a whole configuration file.
-    Entry { index: usize },
+    /// The table at `path` in a whole configuration file; when `optional` and the last
+    /// step is absent, an empty table at its parent (a `[[plugin]]` entry without
+    /// `settings`).
+    Path { path: Vec<PathStep>, optional: bool },
     /// The text is the settings table itself (what a dynamic plugin is given).
     Standalone,
 }
@@ -50,10 +59,32 @@ pub struct Settings {
 impl Settings {
     /// The settings of the `index`th `[[plugin]]` entry of configuration `text`.
     pub fn for_entry(file: &Path, text: Arc<str>, index: usize, instance: &str) -> Settings {
+        let path = vec![
+            PathStep::Key("plugin".into()),
+            PathStep::Index(index),
+            PathStep::Key("settings".into()),
+        ];
         Settings {
             file: file.to_path_buf(),
             text,
-            source: Source::Entry { index },
+            source: Source::Path {
+                path,
+                optional: true,
+            },
+            instance: instance.to_string(),
+        }
+    }
+
+    /// The table at `path` of configuration `text`: an instance's settings for one scope
+    /// of the server's configuration (`dhcp4.subnet[0].plugin.<instance>`).
+    pub fn at(file: &Path, text: Arc<str>, path: Vec<PathStep>, instance: &str) -> Settings {
+        Settings {
+            file: file.to_path_buf(),
+            text,
+            source: Source::Path {
+                path,
+                optional: false,
+            },
             instance: instance.to_string(),
         }
     }
@@ -162,23 +193,34 @@ impl Settings {
         })?;
         let whole = root.span();
         let root = Spanned::new(whole.clone(), DeValue::Table(root.into_inner()));
-        match self.source {
+        match &self.source {
             Source::Standalone => Ok((root, whole)),
-            Source::Entry { index } => {
-                let entry = root
-                    .get_ref()
-                    .get("plugin")
-                    .and_then(|p| p.get_ref().get(index))
-                    .ok_or_else(|| {
-                        SettingsError::new("", format!("no [[plugin]] entry number {index}"))
-                    })?;
-                match entry.get_ref().get("settings") {
-                    Some(s) => Ok((s.clone(), s.span())),
-                    None => Ok((
-                        Spanned::new(entry.span(), DeValue::Table(DeTable::new())),
-                        entry.span(),
-                    )),
+            Source::Path { path, optional } => {
+                let mut at = root;
+                for (i, step) in path.iter().enumerate() {
+                    let next = match step {
+                        PathStep::Key(k) => at.get_ref().get(k.as_str()),
+                        PathStep::Index(n) => at.get_ref().get(*n),
+                    };
+                    match next {
+                        Some(v) => at = v.clone(),
+                        None if *optional && i + 1 == path.len() => {
+                            let span = at.span();
+                            return Ok((
+                                Spanned::new(span.clone(), DeValue::Table(DeTable::new())),
+                                span,
+                            ));
+                        }
+                        None => {
+                            return Err(SettingsError::new(
+                                "",
+                                format!("the configuration has no {step:?} at this place"),
+                            ));
+                        }
+                    }
                 }
+                let span = at.span();
+                Ok((at, span))
             }
         }
     }
