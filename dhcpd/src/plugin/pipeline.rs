@@ -122,11 +122,11 @@ impl Pipeline {
             let inst = &self.instances[i];
             inst.stats.calls.fetch_add(1, Ordering::Relaxed);
             ctx.set_wait_limit(inst.entry.hook_timeout);
-            ctx.set_scoped(if inst.scopes.is_empty() {
-                None
-            } else {
-                scopes.iter().find_map(|s| inst.scopes.get(s)).cloned()
-            });
+            if !inst.scopes.is_empty() {
+                ctx.set_scoped(scopes.iter().find_map(|s| inst.scopes.get(s)).cloned());
+            } else if ctx.has_scoped() {
+                ctx.set_scoped(None);
+            }
             let outcome = catch_unwind(AssertUnwindSafe(|| call(&*inst.plugin, ctx)));
             let failure = match outcome {
                 Ok(Ok(Action::Continue)) => continue,
@@ -150,7 +150,9 @@ impl Pipeline {
                 return flow;
             }
         }
-        ctx.set_scoped(None);
+        if ctx.has_scoped() {
+            ctx.set_scoped(None);
+        }
         Flow::Continue
     }
 

@@ -594,8 +594,12 @@ impl Dhcp4Handler {
         let plugins = self.plugins.clone();
         let packet = ex.packet();
         let mut offer = LeaseOffer::new(addr.into(), committing, *valid);
-        let subnet = cfg.subnet_containing(addr).map(|s| s.index).or(ex.subnet);
-        let scopes = self.scopes(cfg, &ex.classes, subnet, Some(addr), ex.host);
+        let scopes = if self.scoped {
+            let subnet = cfg.subnet_containing(addr).map(|s| s.index).or(ex.subnet);
+            self.scopes(cfg, &ex.classes, subnet, Some(addr), ex.host)
+        } else {
+            Vec::new()
+        };
         let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
             p.lease_chosen(c, &packet, &mut offer)
         });

@@ -140,6 +140,11 @@ impl Context {
         self.scoped.as_ref().and_then(|s| s.downcast_ref())
     }
 
+    #[doc(hidden)]
+    pub fn has_scoped(&self) -> bool {
+        self.scoped.is_some()
+    }
+
     /// Set by the server before each hook call of an instance with scoped settings.
     #[doc(hidden)]
     pub fn set_scoped(&mut self, data: Option<ScopeData>) {
