@@ -44,11 +44,35 @@ enum Command {
     DefaultConfig,
     /// List the plugins built into this binary.
     Plugins,
+    /// SZTP option 143/136 payloads: encode URIs for other servers' configurations,
+    /// or check a payload.
+    #[cfg(feature = "plugin-sztp")]
+    Sztp {
+        #[command(subcommand)]
+        action: SztpCommand,
+    },
+}
+
+#[cfg(feature = "plugin-sztp")]
+#[derive(Subcommand)]
+enum SztpCommand {
+    /// Print the payload of `https://host[:port]` URIs as hex and as ISC dhcpd, Kea and
+    /// Cisco configuration lines.
+    Encode {
+        #[arg(required = true)]
+        uris: Vec<String>,
+        /// rfc8572 (the RFC's list), url-text or host-port (text some agents read).
+        #[arg(long, default_value = "rfc8572")]
+        encoding: String,
+    },
+    /// Check a payload given in hex and list its URIs; exit 1 when a device would
+    /// discard it.
+    Decode { hex: String },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Some(Command::DefaultConfig) => {
             print!("{}", zerotouch_dhcpd::DEFAULT_CONFIG);
             return ExitCode::SUCCESS;
@@ -59,6 +83,24 @@ fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
+        #[cfg(feature = "plugin-sztp")]
+        Some(Command::Sztp { action }) => {
+            use zerotouch_plugin_sztp::tool;
+            let report = match action {
+                SztpCommand::Encode { uris, encoding } => tool::encode_report(uris, encoding),
+                SztpCommand::Decode { hex } => tool::decode_report(hex),
+            };
+            return match report {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("zerotouch-dhcpd sztp: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
         _ => {}
     }
     let cfg = match config::load(&cli.config) {
@@ -68,8 +110,13 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Check => {
             // Plugins are created too, so their settings are checked like the core's.
-            if let Err(errors) = plugin::load_plugins(&cfg, &plugin::builtins(), None) {
-                return config_failed(&cli.config, &errors);
+            match plugin::load_plugins(&cfg, &plugin::builtins(), None) {
+                Ok(p) => {
+                    for w in p.warnings() {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                Err(errors) => return config_failed(&cli.config, &errors),
             }
             let d = cfg.dhcp4.as_ref();
             println!(
@@ -84,6 +131,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::DefaultConfig | Command::Plugins => ExitCode::SUCCESS,
+        #[cfg(feature = "plugin-sztp")]
+        Command::Sztp { .. } => ExitCode::SUCCESS,
         Command::Run => {
             let level = cli
                 .log_level
@@ -142,6 +191,9 @@ fn run(
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
     info!(config = %cfg.file.display(), version = env!("CARGO_PKG_VERSION"), plugins = plugins.instances().len(), "zerotouch-dhcpd starting");
+    for w in plugins.warnings() {
+        warn!("{w}");
+    }
     let view = Arc::new(plugin::ServerViewImpl::new(&cfg, counters.clone()));
     view.set_pipeline(plugins.clone());
     let host = ServiceHost {

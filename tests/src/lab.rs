@@ -104,6 +104,20 @@ impl Lab {
         p
     }
 
+    /// Writes `dhcpd.toml` for this lab: the lease database in the lab's folder, the
+    /// server's end of the veth link, authoritative, subnet 198.18.0.0/24 with
+    /// `subnet_extra` in its table and pool .100 to .150; `rest` follows.
+    pub fn basic_config(&self, subnet_extra: &str, rest: &str) -> PathBuf {
+        let text = format!(
+            "[leases]\ndatabase = \"{db}\"\n\n[dhcp4]\ninterfaces = [\"{iface}\"]\nauthoritative = true\n\n\
+             [[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n{subnet_extra}\n\
+             [[dhcp4.subnet.pool]]\nrange = \"198.18.0.100 - 198.18.0.150\"\n{rest}",
+            db = self.path("leases.sqlite").display(),
+            iface = self.ifname("s"),
+        );
+        self.write("dhcpd.toml", &text)
+    }
+
     /// Starts zerotouch-dhcpd in the server namespace and waits until it serves.
     pub fn start_dhcpd(&self, config: &Path, log_name: &str) -> Daemon {
         let bin = binary("zerotouch-dhcpd");

@@ -69,7 +69,7 @@ fn check_creates_the_plugins_of_the_full_example() {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
     // The disabled instance is not counted.
-    assert!(text.contains("1 plugins)"), "{text}");
+    assert!(text.contains("2 plugins)"), "{text}");
     let out = Command::new(binary("zerotouch-dhcpd"))
         .arg("plugins")
         .output()

@@ -47,24 +47,7 @@ fn rust_plugin() -> PathBuf {
 }
 
 fn config(lab: &Lab, plugins: &str) -> PathBuf {
-    let text = format!(
-        r#"
-[leases]
-database = "{db}"
-
-[dhcp4]
-interfaces = ["{iface}"]
-authoritative = true
-
-[[dhcp4.subnet]]
-subnet = "198.18.0.0/24"
-[[dhcp4.subnet.pool]]
-range = "198.18.0.100 - 198.18.0.150"
-{plugins}"#,
-        db = lab.path("leases.sqlite").display(),
-        iface = lab.ifname("s"),
-    );
-    lab.write("dhcpd.toml", &text)
+    lab.basic_config("", plugins)
 }
 
 /// udhcpc asking for option 224; it quits once bound (`-q`) unless `extra` holds `-R`,
@@ -326,7 +309,7 @@ name = "nosuch"
             "{f}:19:10: plugin[2].settings.listen: metrics (built-in plugin metrics): invalid socket address syntax"
         ),
         format!(
-            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics)"
+            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp)"
         ),
         "4 error(s)".to_string(),
     ] {

@@ -196,7 +196,7 @@ fn every_example_in_the_config_folder_loads() {
             full.classes.len(),
             full.hosts.list.len()
         ),
-        (3, 3, 4)
+        (3, 4, 4)
     );
 }
 

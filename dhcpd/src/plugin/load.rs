@@ -10,7 +10,7 @@ use zerotouch_plugin::{Registration, Settings, SettingsError};
 
 use super::dynamic::{CreateError, DynamicPlugin};
 use super::pipeline::{Instance, InstanceStats, Pipeline};
-use crate::config::{Config, ConfigError, ConfigErrors, PluginEntry, SourceMap};
+use crate::config::{Config, ConfigError, ConfigErrors, PluginEntry, PluginScope, SourceMap};
 
 /// The created instances, in configuration order.
 pub type PluginSet = Vec<Instance>;
@@ -27,10 +27,15 @@ pub fn load_plugins(
     };
     let mut instances = Vec::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for entry in &cfg.plugins {
         let settings =
             Settings::for_entry(&cfg.file, cfg.text.clone(), entry.index, &entry.instance);
-        match create(entry, &settings, builtins) {
+        let created = create(entry, &settings, builtins);
+        for w in settings.take_warnings() {
+            warnings.push(settings_error(&src, entry, w));
+        }
+        match created {
             Ok(plugin) => {
                 let hooks = plugin.hooks();
                 instances.push(Instance {
@@ -71,27 +76,20 @@ pub fn load_plugins(
                 "the plugin panicked while reading these settings",
             ))
         });
+        for w in settings.take_warnings() {
+            warnings.push(scope_error(&src, scope, w));
+        }
         match parsed {
             Ok(data) => {
                 inst.scopes.insert(scope.scope, data);
             }
-            Err(e) => {
-                let mut key = scope.key.clone();
-                if !e.key.is_empty() {
-                    key.push('.');
-                    key.push_str(&e.key);
-                }
-                let span = e.span.unwrap_or_else(|| scope.span.clone());
-                errors.push(src.error(
-                    Some(span),
-                    key,
-                    format!("{}: {}", scope.instance, e.message),
-                ));
-            }
+            Err(e) => errors.push(scope_error(&src, scope, e)),
         }
     }
     if errors.is_empty() {
-        Ok(Arc::new(Pipeline::new(instances, runtime)))
+        Ok(Arc::new(
+            Pipeline::new(instances, runtime).with_warnings(warnings),
+        ))
     } else {
         Err(ConfigErrors(errors))
     }
@@ -144,6 +142,20 @@ fn create(
             ))
         })
         .map_err(Failure::Settings)
+}
+
+fn scope_error(src: &SourceMap<'_>, scope: &PluginScope, e: SettingsError) -> ConfigError {
+    let mut key = scope.key.clone();
+    if !e.key.is_empty() {
+        key.push('.');
+        key.push_str(&e.key);
+    }
+    let span = e.span.unwrap_or_else(|| scope.span.clone());
+    src.error(
+        Some(span),
+        key,
+        format!("{}: {}", scope.instance, e.message),
+    )
 }
 
 fn settings_error(src: &SourceMap<'_>, entry: &PluginEntry, e: SettingsError) -> ConfigError {

@@ -55,6 +55,8 @@ pub struct Pipeline {
     by_hook: [Vec<usize>; HookPoint::ALL.len()],
     runtime: Option<tokio::runtime::Handle>,
     limiter: Mutex<LogLimiter>,
+    /// What plugins found questionable in their settings, located in the file.
+    warnings: Vec<crate::config::ConfigError>,
 }
 
 impl Pipeline {
@@ -74,7 +76,17 @@ impl Pipeline {
             by_hook,
             runtime,
             limiter: Mutex::new(LogLimiter::new(10, std::time::Duration::from_secs(60))),
+            warnings: Vec::new(),
         }
+    }
+
+    pub fn with_warnings(mut self, warnings: Vec<crate::config::ConfigError>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    pub fn warnings(&self) -> &[crate::config::ConfigError] {
+        &self.warnings
     }
 
     pub fn instances(&self) -> &[Instance] {
@@ -123,7 +135,7 @@ impl Pipeline {
             inst.stats.calls.fetch_add(1, Ordering::Relaxed);
             ctx.set_wait_limit(inst.entry.hook_timeout);
             if !inst.scopes.is_empty() {
-                ctx.set_scoped(scopes.iter().find_map(|s| inst.scopes.get(s)).cloned());
+                ctx.set_scoped(scopes.iter().filter_map(|s| inst.scopes.get(s)).cloned());
             } else if ctx.has_scoped() {
                 ctx.set_scoped(None);
             }

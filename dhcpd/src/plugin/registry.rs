@@ -10,5 +10,7 @@ pub fn builtins() -> Vec<Registration> {
         zerotouch_plugin_noop::REGISTRATION,
         #[cfg(feature = "plugin-metrics")]
         zerotouch_plugin_metrics::REGISTRATION,
+        #[cfg(feature = "plugin-sztp")]
+        zerotouch_plugin_sztp::REGISTRATION,
     ]
 }

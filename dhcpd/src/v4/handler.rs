@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tracing::{debug, info};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, Message, MessageType, Op};
@@ -11,7 +12,7 @@ use super::addressing::{Destination, destination};
 use super::allocate;
 use super::classify::{classify, find_host};
 use super::context::{Exchange, Ingress};
-use super::reply::{ReplySpec, build, draft, encode_draft};
+use super::reply::{ReplySpec, budget as budget_of, build, draft, encode_draft};
 use super::select::select_subnet;
 use zerotouch_plugin::{
     ClassSet, Context, HookPoint, HostChoice, HostInfo, LeaseOffer, Packet, Reply as PluginReply,
@@ -117,6 +118,10 @@ impl Dhcp4Handler {
         self.scoped = plugins.has_scoped();
         self.plugins = plugins;
         self
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     pub fn plugins(&self) -> &Arc<Pipeline> {
@@ -700,7 +705,12 @@ impl Dhcp4Handler {
             bytes[10..12].copy_from_slice(&flags.to_be_bytes());
         }
         if !outcome.dropped.is_empty() || outcome.over_budget {
-            debug!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, "reply trimmed to the client's maximum message size");
+            // Options the operator configured did not reach the client: worth a line at
+            // info (a misconfigured scope shows in every exchange, like the exchange line).
+            self.counters
+                .options_dropped_for_size
+                .fetch_add(outcome.dropped.len() as u64, Ordering::Relaxed);
+            info!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, budget = budget_of(ex.request), "reply trimmed to the client's maximum message size: options left out");
         }
         let dest = destination(
             ex.request,

@@ -386,3 +386,180 @@ fn scoped_settings_follow_the_most_specific_scope() {
     relayed.giaddr = "198.19.0.1".parse().unwrap();
     assert_eq!(value(&mut h, &relayed), "global");
 }
+
+/// The built-in `sztp` plugin on real encoded requests: scopes, the PRL gate, `always`,
+/// encodings, and the RFC 3396 split of a long list.
+mod sztp {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config;
+    use crate::plugin::{builtins, load_plugins};
+
+    /// Six 52-octet URIs: a 324-octet list (the reference notes' split example).
+    fn six_uris() -> String {
+        (0..6)
+            .map(|i| format!("\"https://sztp-bootstrap-0{i}.region-0{i}.example.net:8443\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn handler_for(extra: &str) -> Dhcp4Handler {
+        let text = format!(
+            r#"{CONFIG}
+[[dhcp4.class]]
+name = "opi"
+match = {{ option = 60, exact = "OPI" }}
+plugin.sztp = {{ encoding = "url-text", uris = ["https://bs-opi.example:8080"] }}
+
+[dhcp4.plugin.sztp]
+uris = ["https://sztp1.example.com", "https://192.0.2.10:8443"]
+
+[[plugin]]
+name = "sztp"
+{extra}"#
+        );
+        // Subnet 1 (198.19.0.0/24) gets its own list.
+        let text = text.replacen(
+            "options = { routers = [\"198.19.0.1\"] }",
+            "options = { routers = [\"198.19.0.1\"] }\nplugin.sztp.uris = [\"https://[2001:db8::5]:8443\"]",
+            1,
+        );
+        let text = text.replace(
+            "circuit_id = \"sw1:ge-0/0/7\"",
+            &format!(
+                "circuit_id = \"sw1:ge-0/0/7\"\nplugin.sztp = {{ uris = [{}], always = true }}",
+                six_uris()
+            ),
+        );
+        let cfg = config::parse(&text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let p = load_plugins(&cfg, &builtins(), None).unwrap_or_else(|e| panic!("{e}"));
+        Dhcp4Handler::new(
+            Arc::new(cfg.dhcp4.unwrap()),
+            crate::lease::LeaseIndex::new(),
+            Default::default(),
+        )
+        .with_plugins(p)
+    }
+
+    fn asking(mac: u8) -> zerotouch_proto::v4::Message {
+        let mut m = msg(MessageType::Discover, mac);
+        m.options.set(55, vec![1, 3, 143]);
+        m
+    }
+
+    /// The instances of option `code` in a reply as sent, in order.
+    fn instances(bytes: &[u8], code: u8) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut i = 240;
+        while i + 1 < bytes.len() && bytes[i] != 255 {
+            if bytes[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let len = bytes[i + 1] as usize;
+            if bytes[i] == code {
+                out.push(bytes[i + 2..i + 2 + len].to_vec());
+            }
+            i += 2 + len;
+        }
+        out
+    }
+
+    fn offer_bytes(h: &mut Dhcp4Handler, m: &zerotouch_proto::v4::Message) -> Vec<u8> {
+        match run(h, m, 1000) {
+            Outcome::Reply { reply, .. } => reply.bytes,
+            other => panic!("expected an offer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sent_when_asked_from_the_most_specific_scope() {
+        let mut h = handler_for("");
+        let global = zerotouch_plugin_sztp::encode(
+            &["https://sztp1.example.com", "https://192.0.2.10:8443"]
+                .map(|u| zerotouch_plugin_sztp::BootstrapUri::parse(u).unwrap()),
+            zerotouch_plugin_sztp::Encoding::Rfc8572,
+        );
+        assert_eq!(
+            instances(&offer_bytes(&mut h, &asking(1)), 143),
+            vec![global]
+        );
+        // Not asked, not `always`: not sent.
+        assert!(instances(&offer_bytes(&mut h, &msg(MessageType::Discover, 2)), 143).is_empty());
+        // A class with the text encoding the OPI agent reads.
+        let mut opi = asking(3);
+        opi.options.set(60, b"OPI".to_vec());
+        assert_eq!(
+            instances(&offer_bytes(&mut h, &opi), 143),
+            vec![b"https://bs-opi.example:8080/restconf/operations/ietf-sztp-bootstrap-server:get-bootstrapping-data".to_vec()]
+        );
+        // A relayed client of subnet 1 gets the subnet's list.
+        let mut relayed = asking(4);
+        relayed.giaddr = "198.19.0.1".parse().unwrap();
+        let got = reply(&run(&mut h, &relayed, 1000));
+        let entries = zerotouch_plugin_sztp::decode(got.options.get(143).unwrap()).unwrap();
+        assert_eq!(
+            entries[0].as_ref().unwrap().as_str(),
+            "https://[2001:db8::5]:8443"
+        );
+    }
+
+    #[test]
+    fn a_long_list_is_split_per_rfc_3396_and_always_sent_for_a_host() {
+        let mut h = handler_for("");
+        // The host reserved by circuit-id gets six URIs even without asking.
+        let mut m = msg(MessageType::Discover, 5);
+        m.options.set(57, 1500u16.to_be_bytes().to_vec());
+        m.giaddr = "198.19.0.1".parse().unwrap();
+        m.options.set(
+            82,
+            zerotouch_proto::v4::RelayAgentInfo::new(vec![(1, b"sw1:ge-0/0/7".to_vec())])
+                .to_bytes(),
+        );
+        let bytes = offer_bytes(&mut h, &m);
+        let parts = instances(&bytes, 143);
+        assert_eq!(
+            parts.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![255, 69]
+        );
+        assert!(
+            parts[0].ends_with(b"region-04.e"),
+            "split inside the fifth URI"
+        );
+        assert!(parts[1].starts_with(b"xample"));
+        let joined = reply(&run(&mut h, &m, 1000))
+            .options
+            .get(143)
+            .unwrap()
+            .to_vec();
+        assert_eq!(joined.len(), 324);
+        assert_eq!(zerotouch_plugin_sztp::decode(&joined).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn left_out_and_counted_when_the_reply_would_not_fit() {
+        let mut h = handler_for("");
+        // No option 57: 576 octets. Option 82 and the 324-octet list do not fit both.
+        let mut m = msg(MessageType::Discover, 6);
+        m.giaddr = "198.19.0.1".parse().unwrap();
+        m.options.set(
+            82,
+            zerotouch_proto::v4::RelayAgentInfo::new(vec![(1, b"sw1:ge-0/0/7".to_vec())])
+                .to_bytes(),
+        );
+        let out = run(&mut h, &m, 1000);
+        let Outcome::Reply { reply: r, .. } = &out else {
+            panic!("no offer")
+        };
+        assert!(r.bytes.len() <= 548);
+        assert_eq!(r.dropped_options, vec![143]);
+        assert!(instances(&r.bytes, 143).is_empty());
+        assert_eq!(
+            h.counters()
+                .options_dropped_for_size
+                .load(Ordering::Relaxed),
+            1
+        );
+    }
+}

@@ -27,7 +27,7 @@ pub struct ReplySpec<'s> {
 
 /// Largest DHCP message the client accepts: option 57 less IP and UDP headers, else 548;
 /// never more than fits an Ethernet frame, since the server does not fragment.
-fn budget(request: &Message) -> usize {
+pub fn budget(request: &Message) -> usize {
     request
         .max_message_size()
         .map_or(MIN_MAX_MESSAGE_SIZE, |m| (m as usize).min(1500) - 28)

@@ -15,8 +15,9 @@ pub struct Context {
     typed: Vec<(TypeId, Box<dyn Any + Send>)>,
     named: Vec<(Box<str>, Vec<u8>)>,
     wait: Option<WaitBudget>,
-    /// The calling instance's settings for the most specific scope of this packet.
-    scoped: Option<ScopeData>,
+    /// The calling instance's settings for the scopes that apply to this packet, most
+    /// specific first.
+    scoped: Vec<ScopeData>,
 }
 
 /// How long the current hook may wait, and on which runtime.
@@ -137,18 +138,25 @@ impl Context {
     /// applies to this packet so far (host reservation, then classes, pool, subnet,
     /// `[dhcp4]`), as its [`crate::Plugin::scope`] parsed them.
     pub fn scoped<T: Any>(&self) -> Option<&T> {
-        self.scoped.as_ref().and_then(|s| s.downcast_ref())
+        self.scoped.first().and_then(|s| s.downcast_ref())
+    }
+
+    /// The calling instance's settings for every scope that applies, most specific
+    /// first: for settings merged key by key (a class sets one key, the subnet another).
+    pub fn scoped_all<T: Any>(&self) -> impl Iterator<Item = &T> {
+        self.scoped.iter().filter_map(|s| s.downcast_ref())
     }
 
     #[doc(hidden)]
     pub fn has_scoped(&self) -> bool {
-        self.scoped.is_some()
+        !self.scoped.is_empty()
     }
 
     /// Set by the server before each hook call of an instance with scoped settings.
     #[doc(hidden)]
-    pub fn set_scoped(&mut self, data: Option<ScopeData>) {
-        self.scoped = data;
+    pub fn set_scoped(&mut self, data: impl IntoIterator<Item = ScopeData>) {
+        self.scoped.clear();
+        self.scoped.extend(data);
     }
 
     /// Set by the server before each hook call: the calling instance's bound.

@@ -54,6 +54,9 @@ pub struct Settings {
     text: Arc<str>,
     source: Source,
     instance: String,
+    /// What the plugin found questionable but accepted; the server prints them with
+    /// their place in the file (`check`) or logs them (at start).
+    warnings: std::cell::RefCell<Vec<SettingsError>>,
 }
 
 impl Settings {
@@ -72,6 +75,7 @@ impl Settings {
                 optional: true,
             },
             instance: instance.to_string(),
+            warnings: Default::default(),
         }
     }
 
@@ -86,6 +90,7 @@ impl Settings {
                 optional: false,
             },
             instance: instance.to_string(),
+            warnings: Default::default(),
         }
     }
 
@@ -96,6 +101,7 @@ impl Settings {
             text: text.into(),
             source: Source::Standalone,
             instance: instance.to_string(),
+            warnings: Default::default(),
         }
     }
 
@@ -176,6 +182,57 @@ impl Settings {
             }
         }
         Some(best)
+    }
+
+    /// Records a warning about `key` (located in the file when present): the settings
+    /// are accepted, and the operator is told.
+    pub fn warn(&self, key: impl Into<String>, message: impl Into<String>) {
+        let w = self.error(key, message);
+        self.warnings.borrow_mut().push(w);
+    }
+
+    /// The warnings recorded so far.
+    #[doc(hidden)]
+    pub fn take_warnings(&self) -> Vec<SettingsError> {
+        std::mem::take(&mut self.warnings.borrow_mut())
+    }
+
+    /// For settings given in a scope of the server's configuration (`plugin.<instance>`
+    /// inside a subnet, class ...): whether that scope also sets `key`, a dotted path
+    /// such as `options.bootfile-name`. False for a plugin's own `[[plugin]]` settings.
+    pub fn scope_has(&self, key: &str) -> bool {
+        let Source::Path {
+            path,
+            optional: false,
+        } = &self.source
+        else {
+            return false;
+        };
+        let Some(scope) = path.len().checked_sub(2).map(|n| &path[..n]) else {
+            return false;
+        };
+        let Ok(root) = DeTable::parse(&self.text) else {
+            return false;
+        };
+        let mut at = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+        let steps = scope
+            .iter()
+            .map(|s| match s {
+                PathStep::Key(k) => Step::Key(k.as_str()),
+                PathStep::Index(i) => Step::Index(*i),
+            })
+            .chain(key_steps(key));
+        for step in steps {
+            let next = match step {
+                Step::Key(k) => at.get_ref().get(k),
+                Step::Index(i) => at.get_ref().get(i),
+            };
+            match next {
+                Some(v) => at = v.clone(),
+                None => return false,
+            }
+        }
+        true
     }
 
     /// The settings as a TOML document of their own: what a dynamic plugin receives.
@@ -312,6 +369,28 @@ port = 70000
         let span = s.locate("urls[1]").unwrap();
         assert_eq!(&FILE[span], "\"b\"");
         assert_eq!(s.error("nope", "m").span.map(line_of), Some(10));
+    }
+
+    #[test]
+    fn scope_keys_and_warnings() {
+        let text: Arc<str> =
+            "[[dhcp4.subnet]]\noptions = { bootfile-name = \"x\" }\nplugin.p = { a = 1 }\n".into();
+        let path = vec![
+            PathStep::Key("dhcp4".into()),
+            PathStep::Key("subnet".into()),
+            PathStep::Index(0),
+            PathStep::Key("plugin".into()),
+            PathStep::Key("p".into()),
+        ];
+        let s = Settings::at(Path::new("x.toml"), text, path, "p");
+        assert!(s.scope_has("options.bootfile-name"));
+        assert!(!s.scope_has("options.67"));
+        s.warn("a", "questionable");
+        let w = s.take_warnings();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].key, "a");
+        assert!(w[0].span.is_some());
+        assert!(!Settings::standalone("a = 1", "p").scope_has("a"));
     }
 
     #[test]
