@@ -1,0 +1,198 @@
+//! DHCPv6 client messages, relay headers, and a received packet as both.
+
+use std::net::Ipv6Addr;
+
+use super::HOP_COUNT_LIMIT;
+use super::code::{MessageType6, OptionCode6};
+use super::decode::{DecodeError6, parse_options};
+use super::options::{Options6, put_option};
+
+/// A client or server message: type, 24-bit transaction id, options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message6 {
+    pub msg_type: MessageType6,
+    /// Transaction id (the low 24 bits).
+    pub xid: u32,
+    pub options: Options6,
+}
+
+impl Message6 {
+    pub fn new(msg_type: MessageType6, xid: u32) -> Self {
+        Message6 {
+            msg_type,
+            xid: xid & 0x00ff_ffff,
+            options: Options6::default(),
+        }
+    }
+
+    pub fn decode(buf: &[u8], base: usize) -> Result<Self, DecodeError6> {
+        if buf.len() < 4 {
+            return Err(DecodeError6::Truncated { len: buf.len() });
+        }
+        Ok(Message6 {
+            msg_type: MessageType6::from_u8(buf[0]),
+            xid: u32::from_be_bytes([0, buf[1], buf[2], buf[3]]),
+            options: parse_options(&buf[4..], base + 4)?,
+        })
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.msg_type.to_u8());
+        out.extend_from_slice(&self.xid.to_be_bytes()[1..]);
+        self.options.encode(out);
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        self.encode(&mut out);
+        out
+    }
+
+    /// The client's DUID (option 1).
+    pub fn client_id(&self) -> Option<&[u8]> {
+        self.options.get(OptionCode6::CLIENTID)
+    }
+
+    pub fn server_id(&self) -> Option<&[u8]> {
+        self.options.get(OptionCode6::SERVERID)
+    }
+}
+
+/// One relay's header: RELAY-FORW from the relay, RELAY-REPL back. Its options are
+/// those other than the relayed message (option 9), which the chain holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayHeader {
+    pub msg_type: MessageType6,
+    pub hop_count: u8,
+    /// An address on the client's link (unspecified when the relay has none).
+    pub link_address: Ipv6Addr,
+    /// The address of the client or relay the message came from.
+    pub peer_address: Ipv6Addr,
+    pub options: Options6,
+}
+
+const RELAY_HEADER_LEN: usize = 34;
+
+impl RelayHeader {
+    /// Interface-id (option 18), which the server echoes in its RELAY-REPL.
+    pub fn interface_id(&self) -> Option<&[u8]> {
+        self.options.get(OptionCode6::INTERFACE_ID)
+    }
+
+    fn encode_with(
+        &self,
+        msg_type: MessageType6,
+        options: &Options6,
+        inner: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.push(msg_type.to_u8());
+        out.push(self.hop_count);
+        out.extend_from_slice(&self.link_address.octets());
+        out.extend_from_slice(&self.peer_address.octets());
+        options.encode(out);
+        put_option(out, OptionCode6::RELAY_MSG, inner);
+    }
+}
+
+/// A received packet: the relays it passed, outermost (the one that sent it to the
+/// server) first, and the client message inside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet6 {
+    pub relays: Vec<RelayHeader>,
+    pub message: Message6,
+}
+
+impl Packet6 {
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError6> {
+        let mut relays = Vec::new();
+        let mut at = buf;
+        let mut base = 0;
+        loop {
+            let Some(&t) = at.first() else {
+                return Err(DecodeError6::Truncated { len: 0 });
+            };
+            let msg_type = MessageType6::from_u8(t);
+            if !msg_type.is_relay() {
+                let message = Message6::decode(at, base)?;
+                return Ok(Packet6 { relays, message });
+            }
+            if relays.len() > HOP_COUNT_LIMIT as usize {
+                return Err(DecodeError6::RelayTooDeep {
+                    depth: relays.len() + 1,
+                });
+            }
+            if at.len() < RELAY_HEADER_LEN {
+                return Err(DecodeError6::Truncated { len: at.len() });
+            }
+            let addr = |from: usize| {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(&at[from..from + 16]);
+                Ipv6Addr::from(o)
+            };
+            let mut options = parse_options(&at[RELAY_HEADER_LEN..], base + RELAY_HEADER_LEN)?;
+            let inner_offset =
+                inner_offset(&at[RELAY_HEADER_LEN..]).ok_or(DecodeError6::RelayWithoutMessage)?;
+            options.remove_all(OptionCode6::RELAY_MSG);
+            relays.push(RelayHeader {
+                msg_type,
+                hop_count: at[1],
+                link_address: addr(2),
+                peer_address: addr(18),
+                options,
+            });
+            let (start, len) = inner_offset;
+            let start = RELAY_HEADER_LEN + start;
+            base += start;
+            at = &at[start..start + len];
+        }
+    }
+
+    /// The relay nearest the client (whose link-address names the client's link).
+    pub fn innermost_relay(&self) -> Option<&RelayHeader> {
+        self.relays.last()
+    }
+
+    /// `reply` for this packet's client, wrapped in a RELAY-REPL for every relay it
+    /// came through (innermost first), each echoing its relay's interface-id; the bare
+    /// reply when the client sent directly.
+    pub fn encode_reply(&self, reply: &Message6) -> Vec<u8> {
+        let mut inner = reply.to_bytes();
+        for relay in self.relays.iter().rev() {
+            let mut echoed = Options6::default();
+            if let Some(id) = relay.interface_id() {
+                echoed.push(OptionCode6::INTERFACE_ID, id);
+            }
+            let mut out = Vec::with_capacity(inner.len() + RELAY_HEADER_LEN + 32);
+            relay.encode_with(MessageType6::RelayRepl, &echoed, &inner, &mut out);
+            inner = out;
+        }
+        inner
+    }
+
+    /// The packet as received: relays as RELAY-FORW around the client message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut inner = self.message.to_bytes();
+        for relay in self.relays.iter().rev() {
+            let mut out = Vec::with_capacity(inner.len() + RELAY_HEADER_LEN + 32);
+            relay.encode_with(relay.msg_type, &relay.options, &inner, &mut out);
+            inner = out;
+        }
+        inner
+    }
+}
+
+/// Offset and length of the first option 9 in a relay's option area (already known to
+/// be well-formed).
+fn inner_offset(options: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while i + 4 <= options.len() {
+        let code = u16::from_be_bytes([options[i], options[i + 1]]);
+        let len = u16::from_be_bytes([options[i + 2], options[i + 3]]) as usize;
+        if code == OptionCode6::RELAY_MSG {
+            return Some((i + 4, len));
+        }
+        i += 4 + len;
+    }
+    None
+}
