@@ -13,7 +13,7 @@ pub fn set_arp_entry(
 ) -> std::io::Result<()> {
     // SAFETY: arpreq is plain old data; all-zero is a valid value.
     let mut req: libc::arpreq = unsafe { std::mem::zeroed() };
-    let pa = super::udp4::sockaddr(SocketAddrV4::new(ip, 0));
+    let pa = super::udp::sockaddr(SocketAddrV4::new(ip, 0));
     // SAFETY: sockaddr_in fits in the sockaddr that arp_pa is.
     unsafe {
         std::ptr::write(

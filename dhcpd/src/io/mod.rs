@@ -1,10 +1,10 @@
-//! Network I/O: the DHCPv4 socket (batched receive and send with IP_PKTINFO), the
+//! Network I/O: the DHCP socket for IPv4 and IPv6 (batched receive and send with packet info), the
 //! table of served interfaces, and ARP entries for clients that have no address yet.
 
 mod arp;
 mod interfaces;
-mod udp4;
+mod udp;
 
 pub use arp::set_arp_entry;
 pub use interfaces::{Interface, InterfaceTable};
-pub use udp4::{BatchSocket, Datagram, Outgoing, RecvBatch, SendScratch};
+pub use udp::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};
