@@ -4,7 +4,12 @@
 //! comparing the two measures what allocation, durability and option handling cost,
 //! and its best rate is the ceiling of the load generator and the kernel.
 //!
+//! `-6` answers DHCPv6 the same way (see `v6.rs`).
+//!
 //! usage: zerotouch-null-responder [SERVER-ID] [PORT]
+//!        zerotouch-null-responder -6 INTERFACE...
+
+mod v6;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -13,7 +18,11 @@ use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch, SendScratch};
 use zerotouch_proto::v4::{self, MessageType, Op, ReplyEncoder, ReplyOption};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("-6") {
+        v6::serve(&args[1..]);
+    }
+    let mut args = args.into_iter();
     let server_id: Ipv4Addr = args
         .next()
         .and_then(|a| a.parse().ok())
