@@ -98,10 +98,4 @@ impl Plugin for Sztp {
         }
         Ok(Action::Continue)
     }
-
-    fn reload(&self, settings: &Settings) -> Result<(), SettingsError> {
-        // Checked, but applied at the next start: scope settings are read at start too,
-        // and half-new settings would mix two configurations.
-        SztpSettings::read(settings).map(|_| ())
-    }
 }
