@@ -15,15 +15,20 @@ use super::context::{Exchange, Ingress};
 use super::reply::{ReplySpec, budget as budget_of, build, draft, encode_draft};
 use super::select::select_subnet;
 use zerotouch_plugin::{
-    ClassSet, Context, HookPoint, HostChoice, HostInfo, LeaseOffer, Packet, Reply as PluginReply,
-    Request, SubnetChoice, SubnetInfo,
+    ClassSet, Context, HookPoint, HostChoice, Packet, Reply as PluginReply, Request, SubnetChoice,
+    SubnetInfo,
 };
-use zerotouch_proto::v4::OptionCode;
 
-use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, ScopeId, Subnet};
+use crate::config::{Dhcp4, Subnet};
 use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
 use crate::plugin::{Flow, Pipeline};
 use crate::stats::{Counters, Reason};
+
+// The plugin side of the handler, in a file of its own; a child module, so it reaches
+// the handler's fields.
+#[path = "hooks.rs"]
+mod hooks;
+use hooks::{host_from_plugin, host_info};
 
 /// A reply ready for the wire.
 #[derive(Debug, Clone)]
@@ -554,127 +559,6 @@ impl Dhcp4Handler {
         }
     }
 
-    /// The configuration scopes that apply so far, most specific first (host
-    /// reservation, classes in definition order, the pool holding `addr`, subnet,
-    /// `[dhcp4]`), for plugins with per-scope settings; empty when there are none.
-    fn scopes(
-        &self,
-        cfg: &Dhcp4,
-        classes: &[usize],
-        subnet: Option<usize>,
-        addr: Option<Ipv4Addr>,
-        host: Option<usize>,
-    ) -> Vec<ScopeId> {
-        if !self.scoped {
-            return Vec::new();
-        }
-        let mut chain = Vec::with_capacity(classes.len() + 4);
-        chain.extend(host.map(ScopeId::Host));
-        chain.extend(classes.iter().map(|&c| ScopeId::Class(c)));
-        if let (Some(s), Some(a)) = (subnet, addr)
-            && let Some(p) = cfg.subnets[s]
-                .pools
-                .iter()
-                .position(|p| p.contains(u32::from(a)))
-        {
-            chain.push(ScopeId::Pool(s, p));
-        }
-        chain.extend(subnet.map(ScopeId::Subnet));
-        chain.push(ScopeId::Global);
-        chain
-    }
-
-    /// Runs `lease_chosen`; `Err` carries the outcome when a plugin ends the exchange.
-    fn lease_chosen(
-        &mut self,
-        cfg: &Dhcp4,
-        ex: &Exchange<'_>,
-        addr: Ipv4Addr,
-        committing: bool,
-        valid: &mut u32,
-    ) -> Result<(), Box<Outcome>> {
-        if !self.plugins.wants(HookPoint::LeaseChosen) {
-            return Ok(());
-        }
-        let plugins = self.plugins.clone();
-        let packet = ex.packet();
-        let mut offer = LeaseOffer::new(addr.into(), committing, *valid);
-        let scopes = if self.scoped {
-            let subnet = cfg.subnet_containing(addr).map(|s| s.index).or(ex.subnet);
-            self.scopes(cfg, &ex.classes, subnet, Some(addr), ex.host)
-        } else {
-            Vec::new()
-        };
-        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
-            p.lease_chosen(c, &packet, &mut offer)
-        });
-        *valid = offer.lifetime();
-        match self.early_flow(cfg, flow, ex.request, ex.ingress) {
-            None => Ok(()),
-            Some(outcome) => Err(Box::new(outcome)),
-        }
-    }
-
-    /// What the packet path does after a hook before the reply exists: `None` to go on.
-    fn early_flow(
-        &mut self,
-        cfg: &Dhcp4,
-        flow: Flow,
-        request: &Message,
-        ingress: &Ingress,
-    ) -> Option<Outcome> {
-        match flow {
-            Flow::Continue => None,
-            Flow::Drop(reason) => Some(Outcome::drop(reason)),
-            Flow::Respond(reply) => Some(self.respond(cfg, *reply, request, ingress)),
-        }
-    }
-
-    /// Sends a reply a plugin made, addressed by its type like any other.
-    fn respond(
-        &mut self,
-        cfg: &Dhcp4,
-        reply: PluginReply,
-        request: &Message,
-        ingress: &Ingress,
-    ) -> Outcome {
-        let Some(mut draft) = reply.into_v4() else {
-            return Outcome::drop(Reason::PluginError);
-        };
-        if !draft
-            .message
-            .options
-            .contains(OptionCode::SERVER_IDENTIFIER)
-        {
-            let sid = cfg.server_id.unwrap_or(ingress.local);
-            draft
-                .message
-                .options
-                .append(OptionCode::SERVER_IDENTIFIER, &sid.octets());
-            draft.required.push(OptionCode::SERVER_IDENTIFIER);
-        }
-        let msg_type = draft.message.message_type().unwrap_or(MessageType::Ack);
-        let mut bytes = Vec::with_capacity(576);
-        let outcome = encode_draft(&draft, request, &mut bytes);
-        let dest = destination(
-            request,
-            msg_type,
-            draft.message.yiaddr,
-            ingress,
-            (cfg.port, cfg.client_port),
-        );
-        info!(xid = %format_args!("{:#010x}", request.xid), interface = %ingress.ifname, "{} answered by a plugin: {}", request.message_type().map_or("request", |t| t.name()), msg_type.name());
-        Outcome::Reply {
-            reply: Reply {
-                bytes,
-                dest,
-                msg_type,
-                dropped_options: outcome.dropped,
-            },
-            commit: None,
-        }
-    }
-
     fn reply(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply {
         let mut bytes = Vec::with_capacity(576);
         let outcome = if self.plugins.wants(HookPoint::ReplyReady) {
@@ -739,46 +623,5 @@ fn lease_for(ex: &Exchange<'_>, address: Ipv4Addr, state: LeaseState, expires: u
         starts: ex.now,
         expires,
         hostname: req.host_name().map(str::to_string),
-    }
-}
-
-/// A configured reservation as plugins see it.
-fn host_info(h: &Host) -> HostInfo {
-    HostInfo {
-        address: h.address.map(Into::into),
-        hostname: h.hostname.clone(),
-        options: h
-            .options
-            .0
-            .iter()
-            .map(|o| (u16::from(o.code), o.data.clone()))
-            .collect(),
-    }
-}
-
-/// A reservation a plugin supplied, in the configuration's form. IPv6 addresses and
-/// codes above 254 cannot be DHCPv4 and are left out.
-fn host_from_plugin(info: &HostInfo, request: &Message) -> Host {
-    Host {
-        identifier: HostIdentifier::HwAddress(request.hwaddr().to_vec()),
-        address: match info.address {
-            Some(std::net::IpAddr::V4(a)) => Some(a),
-            _ => None,
-        },
-        hostname: info.hostname.clone(),
-        options: OptionSet(
-            info.options
-                .iter()
-                .filter_map(|(code, data)| {
-                    let code = u8::try_from(*code).ok().filter(|c| (1..=254).contains(c))?;
-                    Some(ConfiguredOption {
-                        code,
-                        data: data.clone(),
-                        always: false,
-                    })
-                })
-                .collect(),
-        ),
-        boot: Default::default(),
     }
 }

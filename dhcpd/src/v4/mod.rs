@@ -1,8 +1,8 @@
 //! The DHCPv4 server: from a received datagram to a reply and a lease change.
 //!
 //! `select` picks the subnet, `classify` the classes and host reservation, `allocate`
-//! the address, `handler` runs the RFC 2131 state machine, `reply` assembles options,
-//! `addressing` decides where the reply goes.
+//! the address, `handler` runs the RFC 2131 state machine (with `hooks`, its plugin
+//! side), `reply` assembles options, `addressing` decides where the reply goes.
 
 mod addressing;
 mod allocate;
