@@ -159,7 +159,8 @@ impl PacketLoop {
                     self.commit.add(lease, None, now);
                 }
             }
-            self.sender.send(&mut out);
+            // Replies that need no commit and ACKs whose commit finished leave together:
+            // one sendmmsg per pass of the loop.
             self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
             self.sender.send(&mut out);
