@@ -283,12 +283,7 @@ impl Plugin for DynamicPlugin {
             match code {
                 ZT_RESPOND => {
                     let len = response.len.min(s.out.len());
-                    let mut reply = Reply::from_v4(zerotouch_plugin::Reply4::to_request(
-                        packet
-                            .v4()
-                            .ok_or_else(|| PluginError::new("not a DHCPv4 request"))?,
-                        zerotouch_plugin::proto::v4::MessageType::Ack,
-                    ));
+                    let mut reply = Reply::lazy(packet.family(), Vec::new());
                     reply.replace_from_wire(&s.out[..len])?;
                     Ok(Action::Respond(Box::new(reply)))
                 }

@@ -102,6 +102,10 @@ impl Dhcp4Handler {
         let Some(mut draft) = reply.into_v4() else {
             return Outcome::drop(Reason::PluginError);
         };
+        // Whatever the plugin marked, the message type never gives way to the budget.
+        if !draft.required.contains(&OptionCode::MESSAGE_TYPE) {
+            draft.required.push(OptionCode::MESSAGE_TYPE);
+        }
         if !draft
             .message
             .options

@@ -3,7 +3,7 @@
 use std::cell::OnceCell;
 use std::net::SocketAddr;
 
-use zerotouch_proto::v4;
+use zerotouch_proto::{v4, v6};
 
 /// The protocol a packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub enum Family {
 #[non_exhaustive]
 pub enum Request<'a> {
     V4(&'a v4::Message),
+    /// The client message and the relays it came through.
+    V6(&'a v6::Packet6),
 }
 
 /// Where the decoded request comes from: decoded already (the server's own), or decoded
@@ -27,6 +29,7 @@ pub enum Request<'a> {
 enum Decoded<'a> {
     Ready(Request<'a>),
     LazyV4(&'a OnceCell<Option<v4::Message>>),
+    LazyV6(&'a OnceCell<Option<v6::Packet6>>),
 }
 
 /// One received request, read-only to plugins.
@@ -83,6 +86,25 @@ impl<'a> Packet<'a> {
         )
     }
 
+    /// A DHCPv6 packet decoded from `wire` when a plugin first asks; `cell` holds it.
+    pub fn lazy_v6(
+        cell: &'a OnceCell<Option<v6::Packet6>>,
+        wire: &'a [u8],
+        message_type: u8,
+        interface: &'a str,
+        source: SocketAddr,
+        now: u64,
+    ) -> Self {
+        Packet::with(
+            Decoded::LazyV6(cell),
+            wire,
+            message_type,
+            interface,
+            source,
+            now,
+        )
+    }
+
     fn with(
         decoded: Decoded<'a>,
         wire: &'a [u8],
@@ -104,6 +126,7 @@ impl<'a> Packet<'a> {
     pub fn family(&self) -> Family {
         match self.decoded {
             Decoded::Ready(Request::V4(_)) | Decoded::LazyV4(_) => Family::V4,
+            Decoded::Ready(Request::V6(_)) | Decoded::LazyV6(_) => Family::V6,
         }
     }
 
@@ -116,6 +139,10 @@ impl<'a> Packet<'a> {
                 .get_or_init(|| v4::decode(self.wire).ok())
                 .as_ref()
                 .map(Request::V4),
+            Decoded::LazyV6(cell) => cell
+                .get_or_init(|| v6::Packet6::decode(self.wire).ok())
+                .as_ref()
+                .map(Request::V6),
         }
     }
 
@@ -123,13 +150,25 @@ impl<'a> Packet<'a> {
     pub fn v4(&self) -> Option<&'a v4::Message> {
         match self.request()? {
             Request::V4(m) => Some(m),
+            Request::V6(_) => None,
         }
     }
 
-    /// An option of the request by code (DHCPv4 codes are 1..=254), joined per RFC 3396.
+    /// The DHCPv6 packet (client message and relays), when it is one.
+    pub fn v6(&self) -> Option<&'a v6::Packet6> {
+        match self.request()? {
+            Request::V6(p) => Some(p),
+            Request::V4(_) => None,
+        }
+    }
+
+    /// An option of the request by code: DHCPv4 (1..=254, joined per RFC 3396), or the
+    /// first instance in the DHCPv6 client message.
     pub fn option(&self, code: u16) -> Option<&'a [u8]> {
-        let c = u8::try_from(code).ok()?;
-        self.v4()?.options.get(c)
+        match self.request()? {
+            Request::V4(m) => m.options.get(u8::try_from(code).ok()?),
+            Request::V6(p) => p.message.options.get(code),
+        }
     }
 }
 
@@ -149,5 +188,18 @@ mod tests {
         assert_eq!(p.option(12), Some(&b"sw1"[..]));
         assert!(cell.get().is_some());
         assert_eq!(p.v4().unwrap().xid, 9);
+    }
+
+    #[test]
+    fn dhcpv6_packets_expose_the_client_message() {
+        let mut m = v6::Message6::new(v6::MessageType6::Solicit, 5);
+        m.options.push(v6::OptionCode6::ORO, &[0, 136]);
+        let wire = m.to_bytes();
+        let cell = OnceCell::new();
+        let p = Packet::lazy_v6(&cell, &wire, 1, "eth0", "[fe80::1]:546".parse().unwrap(), 0);
+        assert_eq!(p.family(), Family::V6);
+        assert_eq!(p.option(6), Some(&[0u8, 136][..]));
+        assert!(p.v4().is_none());
+        assert_eq!(p.v6().unwrap().message.xid, 5);
     }
 }

@@ -4,6 +4,7 @@ use std::cell::OnceCell;
 use std::net::Ipv4Addr;
 
 use zerotouch_proto::v4::{self, MessageType, Op, OptionCode};
+use zerotouch_proto::v6;
 
 use crate::{Family, PluginError};
 
@@ -14,17 +15,31 @@ use crate::{Family, PluginError};
 /// goes back without being encoded again.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    family: Family,
     /// The reply as received over the ABI, until decoded.
     wire: Option<Vec<u8>>,
-    decoded: OnceCell<Reply4>,
+    decoded: OnceCell<Body>,
     touched: bool,
+}
+
+/// The decoded reply of either protocol. Not boxed: the DHCPv4 draft is the common case,
+/// built per reply, and a box would add an allocation to each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+enum Body {
+    V4(Reply4),
+    /// The client's reply; relay wrappers are the server's to add.
+    V6(v6::Message6),
 }
 
 impl PartialEq for Reply {
     /// Same message on the wire (which options the server would keep for size is its
     /// bookkeeping, not part of the reply).
     fn eq(&self, other: &Self) -> bool {
-        self.get().message == other.get().message
+        match (self.get(), other.get()) {
+            (Body::V4(a), Body::V4(b)) => a.message == b.message,
+            (a, b) => a == b,
+        }
     }
 }
 
@@ -79,38 +94,58 @@ impl Reply4 {
 impl Reply {
     pub fn from_v4(reply: Reply4) -> Reply {
         Reply {
+            family: Family::V4,
             wire: None,
-            decoded: OnceCell::from(reply),
+            decoded: OnceCell::from(Body::V4(reply)),
+            touched: false,
+        }
+    }
+
+    /// A DHCPv6 reply (ADVERTISE, REPLY) to the client, without relay wrappers.
+    pub fn from_v6(message: v6::Message6) -> Reply {
+        Reply {
+            family: Family::V6,
+            wire: None,
+            decoded: OnceCell::from(Body::V6(message)),
             touched: false,
         }
     }
 
     /// A DHCPv4 reply in wire format, decoded on first use.
     pub fn lazy_v4(wire: Vec<u8>) -> Reply {
+        Reply::lazy(Family::V4, wire)
+    }
+
+    /// A reply of `family` in wire format (a DHCPv6 reply without relay wrappers),
+    /// decoded on first use.
+    pub fn lazy(family: Family, wire: Vec<u8>) -> Reply {
         Reply {
+            family,
             wire: Some(wire),
             decoded: OnceCell::new(),
             touched: false,
         }
     }
 
-    fn get(&self) -> &Reply4 {
+    fn get(&self) -> &Body {
         self.decoded.get_or_init(|| {
             // Only the server hands replies over in wire format, encoded by itself, so
             // they decode; should one not, it reads as an empty reply.
-            let message = self
-                .wire
-                .as_deref()
-                .and_then(|w| v4::decode(w).ok())
-                .unwrap_or_else(|| v4::Message::new_request(0, &[]));
-            Reply4 {
-                message,
-                required: Vec::new(),
+            let wire = self.wire.as_deref().unwrap_or_default();
+            match self.family {
+                Family::V4 => Body::V4(Reply4 {
+                    message: v4::decode(wire).unwrap_or_else(|_| v4::Message::new_request(0, &[])),
+                    required: Vec::new(),
+                }),
+                Family::V6 => Body::V6(
+                    v6::Message6::decode(wire, 0)
+                        .unwrap_or_else(|_| v6::Message6::new(v6::MessageType6::Reply, 0)),
+                ),
             }
         })
     }
 
-    fn get_mut(&mut self) -> &mut Reply4 {
+    fn get_mut(&mut self) -> &mut Body {
         self.get();
         self.touched = true;
         self.wire = None;
@@ -123,66 +158,148 @@ impl Reply {
     }
 
     pub fn family(&self) -> Family {
-        Family::V4
+        self.family
     }
 
+    /// DHCPv4 option 53, or the DHCPv6 msg-type.
     pub fn message_type(&self) -> u8 {
-        if let (None, Some(w)) = (self.decoded.get(), &self.wire)
-            && let Some(t) = scan_message_type(w)
-        {
-            return t;
+        if let (None, Some(w)) = (self.decoded.get(), &self.wire) {
+            match self.family {
+                Family::V4 => {
+                    if let Some(t) = scan_message_type(w) {
+                        return t;
+                    }
+                }
+                Family::V6 => return w.first().copied().unwrap_or(0),
+            }
         }
-        self.get()
-            .message
-            .options
-            .get(OptionCode::MESSAGE_TYPE)
-            .and_then(|t| t.first().copied())
-            .unwrap_or(0)
+        match self.get() {
+            Body::V4(r) => r
+                .message
+                .options
+                .get(OptionCode::MESSAGE_TYPE)
+                .and_then(|t| t.first().copied())
+                .unwrap_or(0),
+            Body::V6(m) => m.msg_type.to_u8(),
+        }
     }
 
+    /// An option by code (the first instance, for DHCPv6).
     pub fn option(&self, code: u16) -> Option<&[u8]> {
-        let c = u8::try_from(code).ok()?;
-        self.get().message.options.get(c)
+        match self.get() {
+            Body::V4(r) => u8::try_from(code)
+                .ok()
+                .and_then(|c| r.message.options.get(c)),
+            Body::V6(m) => m.options.get(code),
+        }
     }
 
-    /// Sets an option, replacing its value in place or appending it. The message type,
-    /// relay agent information (echoed by the server), PAD and END are not options a
-    /// plugin can set.
+    /// Sets an option, replacing its value (every DHCPv6 instance) or appending it. The
+    /// DHCPv4 message type, relay agent information (echoed by the server), PAD and END,
+    /// and the DHCPv6 relay message, are not options a plugin can set.
     pub fn set_option(&mut self, code: u16, data: &[u8]) -> Result<(), PluginError> {
-        let c = v4_code(code)?;
-        let r = self.get_mut();
-        if r.message.options.contains(c) {
-            r.message.options.set(c, data.to_vec());
-        } else {
-            r.message.options.append(c, data);
+        match self.family {
+            Family::V4 => {
+                let c = v4_code(code)?;
+                let Body::V4(r) = self.get_mut() else {
+                    unreachable!("a DHCPv4 reply decodes to a DHCPv4 body")
+                };
+                if r.message.options.contains(c) {
+                    r.message.options.set(c, data.to_vec());
+                } else {
+                    r.message.options.append(c, data);
+                }
+            }
+            Family::V6 => {
+                v6_code(code)?;
+                let Body::V6(m) = self.get_mut() else {
+                    unreachable!("a DHCPv6 reply decodes to a DHCPv6 body")
+                };
+                m.options.remove_all(code);
+                m.options.push(code, data);
+            }
         }
         Ok(())
     }
 
-    /// Removes an option; `Ok(false)` when the reply did not carry it.
+    /// Removes an option (every DHCPv6 instance); `Ok(false)` when the reply did not
+    /// carry it.
     pub fn remove_option(&mut self, code: u16) -> Result<bool, PluginError> {
-        let c = v4_code(code)?;
-        let r = self.get_mut();
-        r.required.retain(|x| *x != c);
-        Ok(r.message.options.remove(c).is_some())
+        match self.family {
+            Family::V4 => {
+                let c = v4_code(code)?;
+                let Body::V4(r) = self.get_mut() else {
+                    unreachable!("a DHCPv4 reply decodes to a DHCPv4 body")
+                };
+                r.required.retain(|x| *x != c);
+                Ok(r.message.options.remove(c).is_some())
+            }
+            Family::V6 => {
+                v6_code(code)?;
+                let Body::V6(m) = self.get_mut() else {
+                    unreachable!("a DHCPv6 reply decodes to a DHCPv6 body")
+                };
+                Ok(m.options.remove_all(code) > 0)
+            }
+        }
     }
 
     /// The DHCPv4 reply, to read.
     pub fn v4(&self) -> Option<&Reply4> {
-        Some(self.get())
+        match self.get() {
+            Body::V4(r) => Some(r),
+            Body::V6(_) => None,
+        }
     }
 
     /// The DHCPv4 reply, to change anything (header fields included).
     pub fn v4_mut(&mut self) -> Option<&mut Reply4> {
-        Some(self.get_mut())
+        if self.family != Family::V4 {
+            return None;
+        }
+        match self.get_mut() {
+            Body::V4(r) => Some(r),
+            Body::V6(_) => None,
+        }
+    }
+
+    /// The DHCPv6 reply, to read.
+    pub fn v6(&self) -> Option<&v6::Message6> {
+        match self.get() {
+            Body::V6(m) => Some(m),
+            Body::V4(_) => None,
+        }
+    }
+
+    /// The DHCPv6 reply, to change anything (IAs included).
+    pub fn v6_mut(&mut self) -> Option<&mut v6::Message6> {
+        if self.family != Family::V6 {
+            return None;
+        }
+        match self.get_mut() {
+            Body::V6(m) => Some(m),
+            Body::V4(_) => None,
+        }
     }
 
     pub fn into_v4(mut self) -> Option<Reply4> {
         self.get();
-        self.decoded.take()
+        match self.decoded.take() {
+            Some(Body::V4(r)) => Some(r),
+            _ => None,
+        }
     }
 
-    /// The reply in wire format (no size budget): what crosses the C ABI.
+    pub fn into_v6(mut self) -> Option<v6::Message6> {
+        self.get();
+        match self.decoded.take() {
+            Some(Body::V6(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The reply in wire format (no size budget; DHCPv6 without relay wrappers): what
+    /// crosses the C ABI.
     pub fn to_wire(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(576);
         self.write_wire(&mut out);
@@ -193,27 +310,60 @@ impl Reply {
     pub fn write_wire(&self, out: &mut Vec<u8>) {
         match (&self.wire, self.decoded.get()) {
             (Some(w), None) => out.extend_from_slice(w),
-            _ => self.get().message.encode(out),
+            _ => match self.get() {
+                Body::V4(r) => r.message.encode(out),
+                Body::V6(m) => m.encode(out),
+            },
         }
     }
 
     /// Replaces the reply with one a plugin returned in wire format. The message type
-    /// must stay; the codes the server required stay required if still present.
+    /// must stay a reply's; the codes the server required stay required if present.
     pub fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
-        let message = v4::decode(wire)
-            .map_err(|e| PluginError::new(format!("returned reply does not decode: {e}")))?;
-        if message.op != Op::BootReply {
-            return Err(PluginError::new("returned reply is not a BOOTREPLY"));
+        match self.family {
+            Family::V4 => {
+                let message = v4::decode(wire).map_err(|e| {
+                    PluginError::new(format!("returned reply does not decode: {e}"))
+                })?;
+                if message.op != Op::BootReply {
+                    return Err(PluginError::new("returned reply is not a BOOTREPLY"));
+                }
+                if message.options.get(OptionCode::MESSAGE_TYPE).is_none() {
+                    return Err(PluginError::new(
+                        "returned reply has no message type (option 53)",
+                    ));
+                }
+                let Body::V4(r) = self.get_mut() else {
+                    unreachable!("a DHCPv4 reply decodes to a DHCPv4 body")
+                };
+                r.required.retain(|c| message.options.contains(*c));
+                r.message = message;
+            }
+            Family::V6 => {
+                let message = v6::Message6::decode(wire, 0).map_err(|e| {
+                    PluginError::new(format!("returned reply does not decode: {e}"))
+                })?;
+                use v6::MessageType6::*;
+                if !matches!(message.msg_type, Advertise | Reply | Reconfigure) {
+                    return Err(PluginError::new(format!(
+                        "returned message is a {}, not a server's reply",
+                        message.msg_type.name()
+                    )));
+                }
+                *self.get_mut() = Body::V6(message);
+            }
         }
-        if message.options.get(OptionCode::MESSAGE_TYPE).is_none() {
-            return Err(PluginError::new(
-                "returned reply has no message type (option 53)",
-            ));
-        }
-        let r = self.get_mut();
-        r.required.retain(|c| message.options.contains(*c));
-        r.message = message;
         Ok(())
+    }
+}
+
+fn v6_code(code: u16) -> Result<(), PluginError> {
+    match code {
+        0 => Err(PluginError::new("0 is not a DHCPv6 option code")),
+        v6::OptionCode6::RELAY_MSG => Err(PluginError::new(
+            "the relay message (option 9) is the server's to build",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -307,5 +457,31 @@ mod tests {
         touched.set_option(224, b"x").unwrap();
         assert!(touched.is_touched());
         assert_ne!(touched.to_wire(), r.to_wire());
+    }
+
+    #[test]
+    fn dhcpv6_replies_edit_the_client_message() {
+        let mut m = v6::Message6::new(v6::MessageType6::Advertise, 0x1234);
+        m.options
+            .push(v6::OptionCode6::SERVERID, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 1]);
+        let wire = m.to_bytes();
+        let mut r = Reply::lazy(Family::V6, wire.clone());
+        assert_eq!(r.message_type(), 2);
+        assert!(r.decoded.get().is_none());
+        assert_eq!(r.to_wire(), wire);
+        r.set_option(136, b"\x00\x11https://bs.example").unwrap();
+        r.set_option(136, b"\x00\x11https://bs.example").unwrap();
+        assert_eq!(
+            r.v6().unwrap().options.get_all(136).count(),
+            1,
+            "a singleton"
+        );
+        assert!(r.set_option(9, b"x").is_err());
+        assert!(r.v4().is_none() && r.v4_mut().is_none());
+        assert_eq!(r.remove_option(136), Ok(true));
+        let mut request = v6::Message6::new(v6::MessageType6::Solicit, 1);
+        request.options.push(1, &[0, 3]);
+        assert!(r.replace_from_wire(&request.to_bytes()).is_err());
+        assert_eq!(r.clone().into_v6().unwrap().xid, 0x1234);
     }
 }

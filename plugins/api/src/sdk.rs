@@ -11,7 +11,7 @@ use zerotouch_proto::v4;
 
 use crate::abi::*;
 use crate::{
-    Action, Context, HookPoint, HookSet, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin,
+    Action, Context, Family, HookPoint, HookSet, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin,
     PluginError, Reply, Settings, SettingsError,
 };
 
@@ -109,6 +109,7 @@ pub unsafe fn instance_hooks(instance: *mut c_void) -> u32 {
 /// The parts of a [`PacketRef`] a [`Packet`] borrows; the request itself is decoded
 /// only if the plugin asks for it.
 struct PacketParts<'a> {
+    family: Family,
     wire: &'a [u8],
     interface: &'a str,
     source: SocketAddr,
@@ -118,12 +119,11 @@ struct PacketParts<'a> {
 
 unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, PluginError> {
     let p = unsafe { p.as_ref() }.ok_or_else(|| PluginError::new("no packet"))?;
-    if p.family != 4 {
-        return Err(PluginError::new(format!(
-            "family {} is not served by this plugin",
-            p.family
-        )));
-    }
+    let family = match p.family {
+        4 => Family::V4,
+        6 => Family::V6,
+        other => return Err(PluginError::new(format!("unknown family {other}"))),
+    };
     let interface = if p.interface.is_null() {
         ""
     } else {
@@ -131,13 +131,17 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
             .to_str()
             .unwrap_or("")
     };
-    let source_ip = IpAddr::V4(Ipv4Addr::new(
-        p.source[0],
-        p.source[1],
-        p.source[2],
-        p.source[3],
-    ));
+    let source_ip = match family {
+        Family::V4 => IpAddr::V4(Ipv4Addr::new(
+            p.source[0],
+            p.source[1],
+            p.source[2],
+            p.source[3],
+        )),
+        Family::V6 => IpAddr::V6(Ipv6Addr::from(p.source)),
+    };
     Ok(PacketParts {
+        family,
         wire: unsafe { std::slice::from_raw_parts(p.wire, p.wire_len) },
         interface,
         source: SocketAddr::new(source_ip, p.source_port),
@@ -146,16 +150,26 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
     })
 }
 
+/// Where a lazily decoded request is kept for the length of one call.
+#[derive(Default)]
+struct Cells {
+    v4: std::cell::OnceCell<Option<v4::Message>>,
+    v6: std::cell::OnceCell<Option<zerotouch_proto::v6::Packet6>>,
+}
+
 impl<'a> PacketParts<'a> {
-    fn packet(&self, cell: &'a std::cell::OnceCell<Option<v4::Message>>) -> Packet<'a> {
-        Packet::lazy_v4(
-            cell,
+    fn packet(&self, cells: &'a Cells) -> Packet<'a> {
+        let (w, t, i, s, n) = (
             self.wire,
             self.message_type,
             self.interface,
             self.source,
             self.now,
-        )
+        );
+        match self.family {
+            Family::V4 => Packet::lazy_v4(&cells.v4, w, t, i, s, n),
+            Family::V6 => Packet::lazy_v6(&cells.v6, w, t, i, s, n),
+        }
     }
 }
 
@@ -230,7 +244,7 @@ pub unsafe fn packet_received(
     guarded(err, || {
         let instance = unsafe { &*(instance as *const Instance) };
         let parts = unsafe { packet_parts(packet) }?;
-        let cell = std::cell::OnceCell::new();
+        let cell = Cells::default();
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin
@@ -254,8 +268,8 @@ pub unsafe fn reply_ready(
         let parts = unsafe { packet_parts(packet) }?;
         let buf = unsafe { reply.as_ref() }.ok_or_else(|| PluginError::new("no reply"))?;
         let wire = unsafe { std::slice::from_raw_parts(buf.data, buf.len) };
-        let mut draft = Reply::lazy_v4(wire.to_vec());
-        let cell = std::cell::OnceCell::new();
+        let mut draft = Reply::lazy(parts.family, wire.to_vec());
+        let cell = Cells::default();
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin

@@ -15,7 +15,7 @@ pub mod uri;
 
 use zerotouch_plugin::proto::v4::MessageType;
 use zerotouch_plugin::{
-    Action, Context, HookPoint, HookResult, HookSet, Packet, Plugin, Registration, Reply,
+    Action, Context, Family, HookPoint, HookResult, HookSet, Packet, Plugin, Registration, Reply,
     ScopeData, Settings, SettingsError,
 };
 
@@ -81,6 +81,10 @@ impl Plugin for Sztp {
     }
 
     fn reply_ready(&self, ctx: &mut Context, packet: &Packet<'_>, reply: &mut Reply) -> HookResult {
+        // Option 136 of DHCPv6 replies comes with the DHCPv6 server.
+        if reply.family() != Family::V4 {
+            return Ok(Action::Continue);
+        }
         let t = reply.message_type();
         if t != MessageType::Offer.to_u8() && t != MessageType::Ack.to_u8() {
             return Ok(Action::Continue);
