@@ -111,28 +111,13 @@ impl DynamicPlugin {
             Some(f) => unsafe { f(created) },
             None => table.hooks,
         };
-        let mut hooks = HookSet::from_bits(bits);
-        // ABI 1 carries only these hooks; a table without the function for one does not
-        // serve it, whatever its bits say.
-        for (hook, present) in [
-            (HookPoint::PacketReceived, table.packet_received.is_some()),
-            (HookPoint::ReplyReady, table.reply_ready.is_some()),
-        ] {
-            if !present {
-                hooks = HookSet::from_bits(hooks.bits() & !hook.bit());
-            }
-        }
-        let abi_hooks = HookSet::lease_events()
-            .with(HookPoint::PacketReceived)
-            .with(HookPoint::ReplyReady);
-        let ignored = HookSet::from_bits(hooks.bits() & !abi_hooks.bits());
+        let requested = HookSet::from_bits(bits);
+        let ignored = requested.difference(carried_hooks());
         if !ignored.is_empty() {
             warn!(plugin = instance, hooks = ?ignored.iter().map(HookPoint::name).collect::<Vec<_>>(), "hooks not carried by ABI version 1 are ignored");
         }
-        if table.lease_event.is_none() {
-            hooks = HookSet::from_bits(hooks.bits() & !HookSet::lease_events().bits());
-        }
-        hooks = HookSet::from_bits(hooks.bits() & abi_hooks.bits());
+        // A table without the function for a hook does not serve it, whatever its bits say.
+        let hooks = requested.intersection(table.served_hooks());
         info!(plugin = instance, path = %path.display(), hooks = ?hooks.iter().map(HookPoint::name).collect::<Vec<_>>(), "dynamic plugin loaded");
         Ok(DynamicPlugin {
             table,

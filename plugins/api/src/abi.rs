@@ -13,6 +13,8 @@
 
 use std::ffi::{c_char, c_void};
 
+use crate::{HookPoint, HookSet};
+
 /// Major version of this ABI. A plugin built for another major version is refused.
 pub const ABI_VERSION: u32 = 1;
 
@@ -236,6 +238,30 @@ pub struct PluginVtable {
     /// The hook bits of one instance, when they depend on its settings; NULL means
     /// `hooks`.
     pub instance_hooks: Option<unsafe extern "C" fn(instance: *mut c_void) -> u32>,
+}
+
+/// The hook points ABI version 1 carries to shared objects.
+pub fn carried_hooks() -> HookSet {
+    HookSet::lease_events()
+        .with(HookPoint::PacketReceived)
+        .with(HookPoint::ReplyReady)
+}
+
+impl PluginVtable {
+    /// The hook points this table has a function for.
+    pub fn served_hooks(&self) -> HookSet {
+        let mut served = HookSet::EMPTY;
+        if self.packet_received.is_some() {
+            served = served.with(HookPoint::PacketReceived);
+        }
+        if self.reply_ready.is_some() {
+            served = served.with(HookPoint::ReplyReady);
+        }
+        if self.lease_event.is_some() {
+            served = served.union(HookSet::lease_events());
+        }
+        served
+    }
 }
 
 // The table is immutable static data; its pointers are to static strings and functions.

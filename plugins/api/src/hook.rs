@@ -109,6 +109,15 @@ impl HookSet {
         HookSet(self.0 | other.0)
     }
 
+    pub fn intersection(self, other: HookSet) -> HookSet {
+        HookSet(self.0 & other.0)
+    }
+
+    /// The hook points of `self` that are not in `other`.
+    pub fn difference(self, other: HookSet) -> HookSet {
+        HookSet(self.0 & !other.0)
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

@@ -11,16 +11,9 @@ use zerotouch_proto::v4;
 
 use crate::abi::*;
 use crate::{
-    Action, Context, Family, HookPoint, HookSet, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin,
-    PluginError, Reply, Settings, SettingsError,
+    Action, Context, Family, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin, PluginError, Reply,
+    Settings, SettingsError,
 };
-
-/// The hooks ABI version 1 carries.
-pub fn abi_hooks() -> HookSet {
-    HookSet::lease_events()
-        .with(HookPoint::PacketReceived)
-        .with(HookPoint::ReplyReady)
-}
 
 pub struct Instance {
     plugin: Box<dyn Plugin>,
@@ -421,7 +414,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn static_hook_bits_match_abi_hooks() {
-        assert_eq!(abi_hooks().bits(), 0x3e1);
+    fn static_hook_bits_match_the_carried_hooks() {
+        assert_eq!(carried_hooks().bits(), 0x3e1);
     }
 }
