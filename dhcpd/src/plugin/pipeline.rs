@@ -2,6 +2,7 @@
 //! failure counted and logged with the instance's name, and handled as the instance's
 //! `on_error` says.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,12 +10,9 @@ use std::time::Instant;
 
 use tracing::{debug, warn};
 use zerotouch_plugin::{
-    Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Plugin, Reply,
+    Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Plugin, PluginError,
+    Reply, ScopeData,
 };
-
-use std::collections::HashMap;
-
-use zerotouch_plugin::ScopeData;
 
 use crate::config::{OnError, PluginEntry, ScopeId};
 use crate::ratelimit::{LogLimiter, Verdict};
@@ -155,7 +153,7 @@ impl Pipeline {
                 Ok(Err(e)) => e.message().to_string(),
                 Err(panic) => {
                     inst.stats.panics.fetch_add(1, Ordering::Relaxed);
-                    format!("panicked: {}", panic_message(&panic))
+                    PluginError::panicked(&*panic).message().to_string()
                 }
             };
             if let Some(flow) = self.failed(inst, hook, &failure) {
@@ -180,7 +178,7 @@ impl Pipeline {
                 Ok(Err(e)) => e.message().to_string(),
                 Err(panic) => {
                     inst.stats.panics.fetch_add(1, Ordering::Relaxed);
-                    format!("panicked: {}", panic_message(&panic))
+                    PluginError::panicked(&*panic).message().to_string()
                 }
             };
             // There is no packet to drop: the failure is counted and logged.
@@ -243,11 +241,4 @@ impl Pipeline {
             }
         }
     }
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
 }

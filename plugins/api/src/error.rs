@@ -19,6 +19,16 @@ impl PluginError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// A caught panic, with its message when it has one.
+    pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        PluginError::new(format!("panicked: {what}"))
+    }
 }
 
 impl fmt::Display for PluginError {

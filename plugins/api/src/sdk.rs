@@ -22,20 +22,13 @@ pub struct Instance {
 
 pub type Factory = fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>;
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
-}
-
 /// Runs `f`, turning a panic into [`ZT_ERROR`].
 fn guarded(err: *mut ErrorBuf, f: impl FnOnce() -> Result<i32, PluginError>) -> i32 {
     let outcome = catch_unwind(AssertUnwindSafe(f));
     let message = match outcome {
         Ok(Ok(code)) => return code,
         Ok(Err(e)) => e.message().to_string(),
-        Err(p) => format!("panicked: {}", panic_message(p)),
+        Err(p) => PluginError::panicked(&*p).message().to_string(),
     };
     if let Some(err) = unsafe { err.as_mut() } {
         err.set("", &message);
@@ -68,7 +61,10 @@ pub unsafe fn create(
             return Box::into_raw(Box::new(Instance { plugin, host })) as *mut c_void;
         }
         Ok(Err(e)) => (e.key, e.message),
-        Err(p) => (String::new(), format!("panicked: {}", panic_message(p))),
+        Err(p) => (
+            String::new(),
+            PluginError::panicked(&*p).message().to_string(),
+        ),
     };
     if let Some(err) = unsafe { err.as_mut() } {
         err.set(&failure.0, &failure.1);
