@@ -149,6 +149,11 @@ impl Pool {
     pub fn admits(&self, classes: &[usize]) -> bool {
         self.classes.is_empty() || self.classes.iter().any(|c| classes.contains(c))
     }
+
+    /// Addresses in the range, exclusions included (what sizing and reports count).
+    pub fn size(&self) -> u64 {
+        u64::from(self.last - self.first) + 1
+    }
 }
 
 /// How a reservation recognises its client.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
 use super::Pipeline;
-use crate::config::Config;
+use crate::config::{Config, Dhcp4, Pool};
 use crate::lease::{ClientKey, Lease4, LeaseState, LeaseStore, unix_now};
 use crate::stats::Counters;
 
@@ -108,7 +108,7 @@ impl ServerViewImpl {
     pub fn new(cfg: &Config, counters: Arc<Counters>) -> Self {
         ServerViewImpl {
             file: cfg.file.clone(),
-            subnets: subnet_infos(cfg),
+            subnets: cfg.dhcp4.as_ref().map(subnet_infos).unwrap_or_default(),
             counters,
             pipeline: OnceLock::new(),
         }
@@ -120,13 +120,13 @@ impl ServerViewImpl {
 }
 
 /// The DHCPv4 subnets, in configuration order, as plugins see them.
-pub fn subnet_infos(cfg: &Config) -> Vec<SubnetInfo> {
-    cfg.dhcp4
+pub fn subnet_infos(dhcp4: &Dhcp4) -> Vec<SubnetInfo> {
+    dhcp4
+        .subnets
         .iter()
-        .flat_map(|d| &d.subnets)
         .map(|s| SubnetInfo {
             prefix: s.net.into(),
-            pool_size: s.pools.iter().map(|p| (p.last - p.first) as u64 + 1).sum(),
+            pool_size: s.pools.iter().map(Pool::size).sum(),
         })
         .collect()
 }

@@ -55,12 +55,12 @@ impl Dhcp4Service {
         // Room for every pool address (and what the store already holds), up to a
         // bound: a /8 pool should not reserve memory for 16 million leases at start.
         const MAX_PRESIZE: usize = 1 << 20;
-        let pool_addresses: usize = cfg
+        let pool_addresses = cfg
             .subnets
             .iter()
             .flat_map(|s| &s.pools)
-            .map(|p| (p.last - p.first) as usize + 1)
-            .sum();
+            .map(|p| p.size() as usize)
+            .sum::<usize>();
         let capacity = pool_addresses.max(loaded.leases.len()).min(MAX_PRESIZE);
         let index = LeaseIndex::from_leases(capacity, loaded.leases);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");

@@ -21,7 +21,7 @@ use zerotouch_plugin::{
 
 use crate::config::{Dhcp4, Subnet};
 use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
-use crate::plugin::{Flow, Pipeline};
+use crate::plugin::{Flow, Pipeline, subnet_infos};
 use crate::stats::{Counters, Reason};
 
 // The plugin side of the handler, in a file of its own; a child module, so it reaches
@@ -101,14 +101,7 @@ impl Dhcp4Handler {
                 .iter()
                 .map(|c| Arc::from(c.name.as_str()))
                 .collect(),
-            subnet_infos: cfg
-                .subnets
-                .iter()
-                .map(|s| SubnetInfo {
-                    prefix: s.net.into(),
-                    pool_size: s.pools.iter().map(|p| (p.last - p.first) as u64 + 1).sum(),
-                })
-                .collect(),
+            subnet_infos: subnet_infos(&cfg),
             cfg,
             leases,
             counters,
