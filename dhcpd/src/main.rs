@@ -194,8 +194,11 @@ fn run(
     for w in plugins.warnings() {
         warn!("{w}");
     }
-    let view = Arc::new(plugin::ServerViewImpl::new(&cfg, counters.clone()));
-    view.set_pipeline(plugins.clone());
+    let view = Arc::new(plugin::ServerViewImpl::new(
+        &cfg,
+        counters.clone(),
+        plugins.clone(),
+    ));
     let host = ServiceHost {
         runtime: rt.handle().clone(),
         leases: Arc::new(plugin::SqliteLeaseReader::new(&cfg.leases.database)),

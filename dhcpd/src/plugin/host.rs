@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
@@ -100,22 +100,18 @@ pub struct ServerViewImpl {
     file: PathBuf,
     subnets: Vec<SubnetInfo>,
     counters: Arc<Counters>,
-    /// Set once the pipeline exists (the pipeline's plugins are created before it).
-    pipeline: OnceLock<Arc<Pipeline>>,
+    /// For the plugin instances' own counters.
+    pipeline: Arc<Pipeline>,
 }
 
 impl ServerViewImpl {
-    pub fn new(cfg: &Config, counters: Arc<Counters>) -> Self {
+    pub fn new(cfg: &Config, counters: Arc<Counters>, pipeline: Arc<Pipeline>) -> Self {
         ServerViewImpl {
             file: cfg.file.clone(),
             subnets: cfg.dhcp4.as_ref().map(subnet_infos).unwrap_or_default(),
             counters,
-            pipeline: OnceLock::new(),
+            pipeline,
         }
-    }
-
-    pub fn set_pipeline(&self, pipeline: Arc<Pipeline>) {
-        let _ = self.pipeline.set(pipeline);
     }
 }
 
@@ -142,9 +138,7 @@ impl ServerView for ServerViewImpl {
 
     fn counters(&self) -> Vec<(String, u64)> {
         let mut all = self.counters.values();
-        if let Some(p) = self.pipeline.get() {
-            all.extend(p.counters());
-        }
+        all.extend(self.pipeline.counters());
         all
     }
 }
