@@ -275,11 +275,7 @@ fn reload_plugins(pipeline: &plugin::Pipeline, file: &std::path::Path) {
                     file: &cfg.file,
                     text: &cfg.text,
                 };
-                let at = src.error(
-                    e.span.clone(),
-                    format!("plugin[{}].settings.{}", entry.index, e.key),
-                    e.message.clone(),
-                );
+                let at = plugin::settings_error(&src, entry, e);
                 warn!(plugin = %inst.entry.instance, "reload: settings not applied: {at}");
             }
         }

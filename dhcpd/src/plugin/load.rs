@@ -3,7 +3,7 @@
 //! settings mistake is reported like a core one: file, line, key.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::ops::Range;
 use std::sync::Arc;
 
 use zerotouch_plugin::{Registration, Settings, SettingsError};
@@ -145,40 +145,36 @@ fn create(
 }
 
 fn scope_error(src: &SourceMap<'_>, scope: &PluginScope, e: SettingsError) -> ConfigError {
-    let mut key = scope.key.clone();
-    if !e.key.is_empty() {
-        key.push('.');
-        key.push_str(&e.key);
-    }
-    let span = e.span.unwrap_or_else(|| scope.span.clone());
-    src.error(
-        Some(span),
-        key,
-        format!("{}: {}", scope.instance, e.message),
-    )
+    located(src, &scope.key, &scope.span, &scope.instance, e)
 }
 
-fn settings_error(src: &SourceMap<'_>, entry: &PluginEntry, e: SettingsError) -> ConfigError {
-    let mut key = format!("plugin[{}].settings", entry.index);
-    if !e.key.is_empty() {
-        key.push('.');
-        key.push_str(&e.key);
-    }
-    let span = e.span.unwrap_or_else(|| entry.span.clone());
-    src.error(
-        Some(span),
-        key,
-        format!("{} ({}): {}", entry.instance, plugin_kind(entry), e.message),
-    )
+/// A settings error of `entry`, located in the file as the core's errors are.
+pub fn settings_error(src: &SourceMap<'_>, entry: &PluginEntry, e: SettingsError) -> ConfigError {
+    let who = format!("{} ({})", entry.instance, plugin_kind(entry));
+    let base = format!("plugin[{}].settings", entry.index);
+    located(src, &base, &entry.span, &who, e)
+}
+
+/// `e` under the key `base` (its own key appended), at its span or else at `fallback`.
+fn located(
+    src: &SourceMap<'_>,
+    base: &str,
+    fallback: &Range<usize>,
+    who: &str,
+    e: SettingsError,
+) -> ConfigError {
+    let key = if e.key.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}.{}", e.key)
+    };
+    let span = e.span.unwrap_or_else(|| fallback.clone());
+    src.error(Some(span), key, format!("{who}: {}", e.message))
 }
 
 fn plugin_kind(entry: &PluginEntry) -> String {
     match &entry.path {
-        Some(p) => format!("plugin {} from {}", entry.name, short(p)),
+        Some(p) => format!("plugin {} from {}", entry.name, p.display()),
         None => format!("built-in plugin {}", entry.name),
     }
-}
-
-fn short(p: &Path) -> String {
-    p.display().to_string()
 }
