@@ -108,10 +108,7 @@ impl Compiler<'_> {
                     "got an empty name, expected a plugin name",
                 );
             }
-            let instance = p
-                .instance
-                .as_ref()
-                .map_or_else(|| name.clone(), |i| i.get_ref().clone());
+            let instance = p.instance_name().to_string();
             let instance_span = p.instance.as_ref().map_or(p.name.span(), |i| i.span());
             if let Some(first) = seen.insert(instance.clone(), index) {
                 let e = self.src.error(
@@ -193,20 +190,13 @@ impl Compiler<'_> {
         raw: &[RawPlugin],
         enabled: &[PluginEntry],
     ) -> Vec<PluginScope> {
-        let configured: Vec<String> = raw
-            .iter()
-            .map(|p| {
-                p.instance
-                    .as_ref()
-                    .map_or_else(|| p.name.get_ref().clone(), |i| i.get_ref().clone())
-            })
-            .collect();
+        let configured: Vec<&str> = raw.iter().map(RawPlugin::instance_name).collect();
         let scopes = std::mem::take(&mut self.plugin_scopes);
         let mut kept = Vec::new();
         for s in scopes {
             if enabled.iter().any(|e| e.instance == s.instance) {
                 kept.push(s);
-            } else if !configured.contains(&s.instance) {
+            } else if !configured.contains(&s.instance.as_str()) {
                 let e = self.src.error(
                     Some(s.span.clone()),
                     s.key.clone(),

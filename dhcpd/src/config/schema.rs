@@ -42,6 +42,13 @@ pub struct RawPlugin {
     pub settings: Option<toml::Value>,
 }
 
+impl RawPlugin {
+    /// `instance`, else the plugin's name.
+    pub fn instance_name(&self) -> &str {
+        self.instance.as_ref().unwrap_or(&self.name).get_ref()
+    }
+}
+
 fn enabled_by_default() -> bool {
     true
 }
