@@ -34,7 +34,7 @@ pub use context::Context;
 pub use error::PluginError;
 pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
-pub use packet::{Family, Packet, Request};
+pub use packet::{Family, LazyRequest, Packet, Request};
 pub use plugin::{Plugin, Registration, ScopeData};
 pub use reply::{Reply, Reply4};
 pub use service::{LeaseReader, ServerView, ServiceHost};

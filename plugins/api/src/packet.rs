@@ -22,14 +22,21 @@ pub enum Request<'a> {
     V6(&'a v6::Packet6),
 }
 
+/// Where a request handed over in wire format is decoded, on first use, for the length
+/// of one hook call.
+#[derive(Debug, Default)]
+pub struct LazyRequest {
+    v4: OnceCell<Option<v4::Message>>,
+    v6: OnceCell<Option<v6::Packet6>>,
+}
+
 /// Where the decoded request comes from: decoded already (the server's own), or decoded
 /// on first use (a plugin behind the C ABI gets wire format, and a hook that only looks
 /// at the message type or the wire never pays for decoding).
 #[derive(Debug, Clone, Copy)]
 enum Decoded<'a> {
     Ready(Request<'a>),
-    LazyV4(&'a OnceCell<Option<v4::Message>>),
-    LazyV6(&'a OnceCell<Option<v6::Packet6>>),
+    Lazy(Family, &'a LazyRequest),
 }
 
 /// One received request, read-only to plugins.
@@ -57,56 +64,21 @@ impl<'a> Packet<'a> {
         source: SocketAddr,
         now: u64,
     ) -> Self {
-        Packet::with(
-            Decoded::Ready(request),
+        Packet {
+            decoded: Decoded::Ready(request),
             wire,
             message_type,
             interface,
             source,
             now,
-        )
+        }
     }
 
-    /// A DHCPv4 packet decoded from `wire` when a plugin first asks; `cell` holds it.
-    pub fn lazy_v4(
-        cell: &'a OnceCell<Option<v4::Message>>,
-        wire: &'a [u8],
-        message_type: u8,
-        interface: &'a str,
-        source: SocketAddr,
-        now: u64,
-    ) -> Self {
-        Packet::with(
-            Decoded::LazyV4(cell),
-            wire,
-            message_type,
-            interface,
-            source,
-            now,
-        )
-    }
-
-    /// A DHCPv6 packet decoded from `wire` when a plugin first asks; `cell` holds it.
-    pub fn lazy_v6(
-        cell: &'a OnceCell<Option<v6::Packet6>>,
-        wire: &'a [u8],
-        message_type: u8,
-        interface: &'a str,
-        source: SocketAddr,
-        now: u64,
-    ) -> Self {
-        Packet::with(
-            Decoded::LazyV6(cell),
-            wire,
-            message_type,
-            interface,
-            source,
-            now,
-        )
-    }
-
-    fn with(
-        decoded: Decoded<'a>,
+    /// A packet of `family` decoded from `wire` when a plugin first asks; `cells` holds
+    /// the result.
+    pub fn lazy(
+        family: Family,
+        cells: &'a LazyRequest,
         wire: &'a [u8],
         message_type: u8,
         interface: &'a str,
@@ -114,7 +86,7 @@ impl<'a> Packet<'a> {
         now: u64,
     ) -> Self {
         Packet {
-            decoded,
+            decoded: Decoded::Lazy(family, cells),
             wire,
             message_type,
             interface,
@@ -125,8 +97,9 @@ impl<'a> Packet<'a> {
 
     pub fn family(&self) -> Family {
         match self.decoded {
-            Decoded::Ready(Request::V4(_)) | Decoded::LazyV4(_) => Family::V4,
-            Decoded::Ready(Request::V6(_)) | Decoded::LazyV6(_) => Family::V6,
+            Decoded::Ready(Request::V4(_)) => Family::V4,
+            Decoded::Ready(Request::V6(_)) => Family::V6,
+            Decoded::Lazy(family, _) => family,
         }
     }
 
@@ -135,11 +108,13 @@ impl<'a> Packet<'a> {
     pub fn request(&self) -> Option<Request<'a>> {
         match self.decoded {
             Decoded::Ready(r) => Some(r),
-            Decoded::LazyV4(cell) => cell
+            Decoded::Lazy(Family::V4, cells) => cells
+                .v4
                 .get_or_init(|| v4::decode(self.wire).ok())
                 .as_ref()
                 .map(Request::V4),
-            Decoded::LazyV6(cell) => cell
+            Decoded::Lazy(Family::V6, cells) => cells
+                .v6
                 .get_or_init(|| v6::Packet6::decode(self.wire).ok())
                 .as_ref()
                 .map(Request::V6),
@@ -182,11 +157,12 @@ mod tests {
         m.options.set(53, vec![1]);
         m.options.set(12, b"sw1".to_vec());
         let wire = m.to_bytes();
-        let cell = OnceCell::new();
-        let p = Packet::lazy_v4(&cell, &wire, 1, "eth0", "198.18.0.2:68".parse().unwrap(), 0);
-        assert!(cell.get().is_none());
+        let cells = LazyRequest::default();
+        let source = "198.18.0.2:68".parse().unwrap();
+        let p = Packet::lazy(Family::V4, &cells, &wire, 1, "eth0", source, 0);
+        assert!(cells.v4.get().is_none());
         assert_eq!(p.option(12), Some(&b"sw1"[..]));
-        assert!(cell.get().is_some());
+        assert!(cells.v4.get().is_some());
         assert_eq!(p.v4().unwrap().xid, 9);
     }
 
@@ -195,8 +171,9 @@ mod tests {
         let mut m = v6::Message6::new(v6::MessageType6::Solicit, 5);
         m.options.push(v6::OptionCode6::ORO, &[0, 136]);
         let wire = m.to_bytes();
-        let cell = OnceCell::new();
-        let p = Packet::lazy_v6(&cell, &wire, 1, "eth0", "[fe80::1]:546".parse().unwrap(), 0);
+        let cells = LazyRequest::default();
+        let source = "[fe80::1]:546".parse().unwrap();
+        let p = Packet::lazy(Family::V6, &cells, &wire, 1, "eth0", source, 0);
         assert_eq!(p.family(), Family::V6);
         assert_eq!(p.option(6), Some(&[0u8, 136][..]));
         assert!(p.v4().is_none());

@@ -111,11 +111,6 @@ impl Reply {
         }
     }
 
-    /// A DHCPv4 reply in wire format, decoded on first use.
-    pub fn lazy_v4(wire: Vec<u8>) -> Reply {
-        Reply::lazy(Family::V4, wire)
-    }
-
     /// A reply of `family` in wire format (a DHCPv6 reply without relay wrappers),
     /// decoded on first use.
     pub fn lazy(family: Family, wire: Vec<u8>) -> Reply {
@@ -444,7 +439,7 @@ mod tests {
     #[test]
     fn lazy_replies_decode_only_when_read() {
         let r = offer();
-        let lazy = Reply::lazy_v4(r.to_wire());
+        let lazy = Reply::lazy(Family::V4, r.to_wire());
         assert_eq!(lazy.message_type(), 2);
         assert!(
             lazy.decoded.get().is_none(),

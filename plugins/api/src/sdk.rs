@@ -7,12 +7,10 @@ use std::ffi::{CStr, c_char, c_void};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use zerotouch_proto::v4;
-
 use crate::abi::*;
 use crate::{
-    Action, Context, Family, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin, PluginError, Reply,
-    Settings, SettingsError,
+    Action, Context, Family, LazyRequest, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin,
+    PluginError, Reply, Settings, SettingsError,
 };
 
 pub struct Instance {
@@ -139,26 +137,17 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
     })
 }
 
-/// Where a lazily decoded request is kept for the length of one call.
-#[derive(Default)]
-struct Cells {
-    v4: std::cell::OnceCell<Option<v4::Message>>,
-    v6: std::cell::OnceCell<Option<zerotouch_proto::v6::Packet6>>,
-}
-
 impl<'a> PacketParts<'a> {
-    fn packet(&self, cells: &'a Cells) -> Packet<'a> {
-        let (w, t, i, s, n) = (
+    fn packet(&self, cells: &'a LazyRequest) -> Packet<'a> {
+        Packet::lazy(
+            self.family,
+            cells,
             self.wire,
             self.message_type,
             self.interface,
             self.source,
             self.now,
-        );
-        match self.family {
-            Family::V4 => Packet::lazy_v4(&cells.v4, w, t, i, s, n),
-            Family::V6 => Packet::lazy_v6(&cells.v6, w, t, i, s, n),
-        }
+        )
     }
 }
 
@@ -233,7 +222,7 @@ pub unsafe fn packet_received(
     guarded(err, || {
         let instance = unsafe { &*(instance as *const Instance) };
         let parts = unsafe { packet_parts(packet) }?;
-        let cell = Cells::default();
+        let cell = LazyRequest::default();
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin
@@ -258,7 +247,7 @@ pub unsafe fn reply_ready(
         let buf = unsafe { reply.as_ref() }.ok_or_else(|| PluginError::new("no reply"))?;
         let wire = unsafe { std::slice::from_raw_parts(buf.data, buf.len) };
         let mut draft = Reply::lazy(parts.family, wire.to_vec());
-        let cell = Cells::default();
+        let cell = LazyRequest::default();
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin
