@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use zerotouch_proto::v4::{
-    EncodeOutcome, MIN_MAX_MESSAGE_SIZE, Message, MessageType, Op, OptionCode, ReplyEncoder,
+    EncodeOutcome, MIN_MAX_MESSAGE_SIZE, Message, MessageType, OptionCode, ReplyEncoder,
     ReplyOption,
 };
 
@@ -88,18 +88,8 @@ fn assemble<'c>(
     spec: &ReplySpec<'c>,
 ) -> (Message, Vec<ReplyOption<'c>>) {
     let req = ex.request;
-    let mut header = Message::new_request(req.xid, req.hwaddr());
-    header.op = Op::BootReply;
-    header.htype = req.htype;
-    header.hlen = req.hlen;
-    header.chaddr = req.chaddr;
-    header.flags = req.flags;
-    header.giaddr = req.giaddr;
+    let mut header = Message::reply_header(req, spec.msg_type);
     header.yiaddr = spec.yiaddr;
-    // RFC 2131 table 3: ciaddr is echoed in an ACK, zero in OFFER and NAK.
-    if spec.msg_type == MessageType::Ack {
-        header.ciaddr = req.ciaddr;
-    }
 
     let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(16);
     opts.push(ReplyOption::required(

@@ -67,16 +67,7 @@ impl Reply4 {
     /// table 3 says; options to be added. The server identifier is filled in by the
     /// server if the plugin does not set one.
     pub fn to_request(request: &v4::Message, msg_type: MessageType) -> Reply4 {
-        let mut message = v4::Message::new_request(request.xid, request.hwaddr());
-        message.op = Op::BootReply;
-        message.htype = request.htype;
-        message.hlen = request.hlen;
-        message.chaddr = request.chaddr;
-        message.flags = request.flags;
-        message.giaddr = request.giaddr;
-        if msg_type == MessageType::Ack {
-            message.ciaddr = request.ciaddr;
-        }
+        let mut message = v4::Message::reply_header(request, msg_type);
         message
             .options
             .set(OptionCode::MESSAGE_TYPE, vec![msg_type.to_u8()]);

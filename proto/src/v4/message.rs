@@ -86,6 +86,23 @@ impl Message {
     }
 
     /// The client hardware address: the first `hlen` octets of chaddr.
+    /// The header of a `msg_type` reply to `request`, as RFC 2131 table 3 has it: xid,
+    /// htype, hlen, chaddr, flags and giaddr copied, ciaddr echoed in an ACK only;
+    /// yiaddr, siaddr, sname, file and the options left for the caller.
+    pub fn reply_header(request: &Message, msg_type: MessageType) -> Message {
+        let mut header = Message::new_request(request.xid, request.hwaddr());
+        header.op = Op::BootReply;
+        header.htype = request.htype;
+        header.hlen = request.hlen;
+        header.chaddr = request.chaddr;
+        header.flags = request.flags;
+        header.giaddr = request.giaddr;
+        if msg_type == MessageType::Ack {
+            header.ciaddr = request.ciaddr;
+        }
+        header
+    }
+
     pub fn hwaddr(&self) -> &[u8] {
         &self.chaddr[..(self.hlen as usize).min(CHADDR_LEN)]
     }
