@@ -14,7 +14,7 @@ mod v6;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch, SendScratch};
+use zerotouch_dhcpd::io::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch};
 use zerotouch_proto::v4::{self, MessageType, Op, ReplyEncoder, ReplyOption};
 
 fn main() {
@@ -33,7 +33,16 @@ fn main() {
         std::process::exit(2)
     });
     eprintln!("null responder serving on port {port} as {server_id}");
-    let mut batch = RecvBatch::new(64);
+    serve_batches(&socket, |d| answer(&d, server_id, port))
+}
+
+/// Receives batches, answers each datagram that gets an answer, sends the answers in one
+/// batch: the loop of both families.
+fn serve_batches<F: IpFamily>(
+    socket: &BatchSocket<F>,
+    mut answer: impl FnMut(Datagram<'_, F>) -> Option<Outgoing<F>>,
+) -> ! {
+    let mut batch = RecvBatch::<F>::new(64);
     let mut out = Vec::with_capacity(64);
     let mut scratch = SendScratch::default();
     loop {
@@ -41,51 +50,47 @@ fn main() {
             continue;
         }
         out.clear();
-        for i in 0..batch.len() {
-            let d = batch.get(i);
-            let Ok(req) = v4::decode(d.data) else {
-                continue;
-            };
-            let reply_type = match req.message_type() {
-                Some(MessageType::Discover) => MessageType::Offer,
-                Some(MessageType::Request) => MessageType::Ack,
-                _ => continue,
-            };
-            let mut header = req.clone();
-            header.op = Op::BootReply;
-            let h = req.hwaddr();
-            // 198.18.1.0 and up, from the last three octets of the hardware address.
-            let n = h
-                .iter()
-                .rev()
-                .take(3)
-                .enumerate()
-                .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (8 * i));
-            header.yiaddr = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 1, 0)) + n % 130_000);
-            let opts = [
-                ReplyOption::required(53, [reply_type.to_u8()]),
-                ReplyOption::required(54, server_id.octets()),
-                ReplyOption::required(51, 4000u32.to_be_bytes()),
-                ReplyOption::required(1, [255, 254, 0, 0]),
-            ];
-            let mut bytes = Vec::with_capacity(300);
-            ReplyEncoder::encode(&header, &opts, None, 548, &mut bytes);
-            let dst = if req.giaddr.is_unspecified() {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, 68)
-            } else {
-                SocketAddrV4::new(req.giaddr, port)
-            };
-            out.push(Outgoing {
-                data: bytes,
-                dst,
-                ifindex: if req.giaddr.is_unspecified() {
-                    d.ifindex
-                } else {
-                    0
-                },
-                src: d.local,
-            });
-        }
+        out.extend((0..batch.len()).filter_map(|i| answer(batch.get(i))));
         socket.send_batch(&out, &mut scratch);
     }
+}
+
+/// OFFER for a DISCOVER, ACK for a REQUEST, to the relay or broadcast.
+fn answer(d: &Datagram<'_>, server_id: Ipv4Addr, port: u16) -> Option<Outgoing> {
+    let req = v4::decode(d.data).ok()?;
+    let reply_type = match req.message_type() {
+        Some(MessageType::Discover) => MessageType::Offer,
+        Some(MessageType::Request) => MessageType::Ack,
+        _ => return None,
+    };
+    let mut header = req.clone();
+    header.op = Op::BootReply;
+    let h = req.hwaddr();
+    // 198.18.1.0 and up, from the last three octets of the hardware address.
+    let n = h
+        .iter()
+        .rev()
+        .take(3)
+        .enumerate()
+        .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (8 * i));
+    header.yiaddr = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 1, 0)) + n % 130_000);
+    let opts = [
+        ReplyOption::required(53, [reply_type.to_u8()]),
+        ReplyOption::required(54, server_id.octets()),
+        ReplyOption::required(51, 4000u32.to_be_bytes()),
+        ReplyOption::required(1, [255, 254, 0, 0]),
+    ];
+    let mut bytes = Vec::with_capacity(300);
+    ReplyEncoder::encode(&header, &opts, None, 548, &mut bytes);
+    let relayed = !req.giaddr.is_unspecified();
+    Some(Outgoing {
+        data: bytes,
+        dst: if relayed {
+            SocketAddrV4::new(req.giaddr, port)
+        } else {
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, 68)
+        },
+        ifindex: if relayed { 0 } else { d.ifindex },
+        src: d.local,
+    })
 }

@@ -6,7 +6,7 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
 
-use zerotouch_dhcpd::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, V6};
+use zerotouch_dhcpd::io::{BatchSocket, Outgoing};
 use zerotouch_proto::v6::ia::{Duid, Ia, IaAddr, IaPrefix};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6, SERVER_PORT};
 
@@ -45,31 +45,16 @@ pub fn serve(interfaces: &[String]) -> ! {
     }
     .encode();
     eprintln!("DHCPv6 null responder serving on {interfaces:?}");
-    let mut batch = RecvBatch::<V6>::new(64);
-    let mut out: Vec<Outgoing<V6>> = Vec::with_capacity(64);
-    let mut scratch = SendScratch::default();
-    loop {
-        if socket.recv_batch(&mut batch).is_err() {
-            continue;
-        }
-        out.clear();
-        for i in 0..batch.len() {
-            let d = batch.get(i);
-            let Ok(packet) = Packet6::decode(d.data) else {
-                continue;
-            };
-            let Some(reply) = answer(&packet.message, &server_duid) else {
-                continue;
-            };
-            out.push(Outgoing {
-                data: packet.encode_reply(&reply),
-                dst: SocketAddrV6::new(*d.src.ip(), d.src.port(), 0, d.ifindex),
-                ifindex: d.ifindex,
-                src: Ipv6Addr::UNSPECIFIED,
-            });
-        }
-        socket.send_batch(&out, &mut scratch);
-    }
+    super::serve_batches(&socket, |d| {
+        let packet = Packet6::decode(d.data).ok()?;
+        let reply = answer(&packet.message, &server_duid)?;
+        Some(Outgoing {
+            data: packet.encode_reply(&reply),
+            dst: SocketAddrV6::new(*d.src.ip(), d.src.port(), 0, d.ifindex),
+            ifindex: d.ifindex,
+            src: Ipv6Addr::UNSPECIFIED,
+        })
+    })
 }
 
 fn answer(req: &Message6, server_duid: &[u8]) -> Option<Message6> {
