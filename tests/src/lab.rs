@@ -105,11 +105,12 @@ impl Lab {
     }
 
     /// Writes `dhcpd.toml` for this lab: the lease database in the lab's folder, the
-    /// server's end of the veth link, authoritative, subnet 198.18.0.0/24 with
-    /// `subnet_extra` in its table and pool .100 to .150; `rest` follows.
-    pub fn basic_config(&self, subnet_extra: &str, rest: &str) -> PathBuf {
+    /// server's end of the veth link, authoritative, `dhcp4_extra` in `[dhcp4]`, subnet
+    /// 198.18.0.0/24 with `subnet_extra` in its table and pool .100 to .150; `rest`
+    /// follows.
+    pub fn basic_config(&self, dhcp4_extra: &str, subnet_extra: &str, rest: &str) -> PathBuf {
         let text = format!(
-            "[leases]\ndatabase = \"{db}\"\n\n[dhcp4]\ninterfaces = [\"{iface}\"]\nauthoritative = true\n\n\
+            "[leases]\ndatabase = \"{db}\"\n\n[dhcp4]\ninterfaces = [\"{iface}\"]\nauthoritative = true\n{dhcp4_extra}\n\
              [[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n{subnet_extra}\n\
              [[dhcp4.subnet.pool]]\nrange = \"198.18.0.100 - 198.18.0.150\"\n{rest}",
             db = self.path("leases.sqlite").display(),

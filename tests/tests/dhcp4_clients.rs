@@ -9,32 +9,19 @@ use common::{DHCLIENT_SCRIPT, UDHCPC_SCRIPT, write_script};
 use zerotouch_tests::{Daemon, Lab, leases, require_tools};
 
 fn server_config(lab: &Lab, lease_time: u32) -> std::path::PathBuf {
-    let text = format!(
-        r#"
-[leases]
-database = "{db}"
-
-[dhcp4]
-interfaces = ["{iface}"]
-authoritative = true
-# Short leases so that the clients renew (at T1 = lease/2) while the test watches.
+    lab.basic_config(
+        &format!(
+            r#"# Short leases so that the clients renew (at T1 = lease/2) while the test watches.
 lease_time = {lease_time}
 
 [dhcp4.options]
 domain-name-servers = ["198.18.0.53", "198.18.0.54"]
 domain-name = "lab.example"
-
-[[dhcp4.subnet]]
-subnet = "198.18.0.0/24"
-options = {{ routers = ["198.18.0.1"] }}
-
-[[dhcp4.subnet.pool]]
-range = "198.18.0.100 - 198.18.0.150"
-"#,
-        db = lab.path("leases.sqlite").display(),
-        iface = lab.ifname("s"),
-    );
-    lab.write("dhcpd.toml", &text)
+"#
+        ),
+        r#"options = { routers = ["198.18.0.1"] }"#,
+        "",
+    )
 }
 
 #[test]

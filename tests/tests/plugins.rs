@@ -47,7 +47,7 @@ fn rust_plugin() -> PathBuf {
 }
 
 fn config(lab: &Lab, plugins: &str) -> PathBuf {
-    lab.basic_config("", plugins)
+    lab.basic_config("", "", plugins)
 }
 
 /// udhcpc asking for option 224; it quits once bound (`-q`) unless `extra` holds `-R`,

@@ -17,6 +17,7 @@ const PAYLOAD_HEX: &str = "001968747470733a2f2f737a7470312e6578616d706c652e636f6
 
 fn config(lab: &Lab) -> std::path::PathBuf {
     lab.basic_config(
+        "",
         "[dhcp4.subnet.plugin.sztp]\nuris = [\"https://sztp1.example.com\", \"https://[2001:db8::5]:8443\"]",
         "\n[[plugin]]\nname = \"sztp\"\n",
     )
