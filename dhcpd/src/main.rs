@@ -253,6 +253,7 @@ fn reload_plugins(pipeline: &plugin::Pipeline, file: &std::path::Path) {
             return;
         }
     };
+    let doc = zerotouch_plugin::Document::parse(&cfg.text);
     for inst in pipeline.instances() {
         let Some(entry) = cfg
             .plugins
@@ -262,12 +263,8 @@ fn reload_plugins(pipeline: &plugin::Pipeline, file: &std::path::Path) {
             warn!(plugin = %inst.entry.instance, "reload: instance no longer configured; it keeps running until restart");
             continue;
         };
-        let settings = zerotouch_plugin::Settings::for_entry(
-            &cfg.file,
-            cfg.text.clone(),
-            entry.index,
-            &entry.instance,
-        );
+        let settings =
+            zerotouch_plugin::Settings::for_entry(&cfg.file, &doc, entry.index, &entry.instance);
         match inst.plugin.reload(&settings) {
             Ok(()) => info!(plugin = %inst.entry.instance, "reload: settings applied"),
             Err(e) => {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use zerotouch_plugin::{Registration, Settings, SettingsError};
+use zerotouch_plugin::{Document, Registration, Settings, SettingsError};
 
 use super::dynamic::{CreateError, DynamicPlugin};
 use super::pipeline::{Instance, InstanceStats, Pipeline};
@@ -28,9 +28,10 @@ pub fn load_plugins(
     let mut instances = Vec::new();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    // Parsed once for every entry's and scope's settings.
+    let doc = Document::parse(&cfg.text);
     for entry in &cfg.plugins {
-        let settings =
-            Settings::for_entry(&cfg.file, cfg.text.clone(), entry.index, &entry.instance);
+        let settings = Settings::for_entry(&cfg.file, &doc, entry.index, &entry.instance);
         let created = create(entry, &settings, builtins);
         for w in settings.take_warnings() {
             warnings.push(settings_error(&src, entry, w));
@@ -61,12 +62,7 @@ pub fn load_plugins(
         else {
             continue; // the instance failed to load: reported above
         };
-        let settings = Settings::at(
-            &cfg.file,
-            cfg.text.clone(),
-            scope.path.clone(),
-            &scope.instance,
-        );
+        let settings = Settings::at(&cfg.file, &doc, scope.path.clone(), &scope.instance);
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inst.plugin.scope(&settings)
         }))

@@ -38,7 +38,7 @@ pub use packet::{Family, LazyRequest, Packet, Request};
 pub use plugin::{Plugin, Registration, ScopeData};
 pub use reply::{Reply, Reply4};
 pub use service::{LeaseReader, ServerView, ServiceHost};
-pub use settings::{PathStep, Settings, SettingsError, key_path};
+pub use settings::{Document, PathStep, Settings, SettingsError, key_path};
 
 /// The wire codecs the API's packet types come from.
 pub use zerotouch_proto as proto;

@@ -4,7 +4,6 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use toml::Spanned;
@@ -47,11 +46,48 @@ enum Source {
     Standalone,
 }
 
+/// A configuration file parsed once, for every [`Settings`] read from it: a server
+/// creates settings for each plugin entry and each scope table, and parsing the file
+/// for each would make start-up grow with the square of the configuration.
+#[derive(Debug, Clone)]
+pub struct Document<'t> {
+    root: Result<Spanned<DeValue<'t>>, SettingsError>,
+}
+
+impl<'t> Document<'t> {
+    pub fn parse(text: &'t str) -> Document<'t> {
+        let root = DeTable::parse(text)
+            .map(|table| Spanned::new(table.span(), DeValue::Table(table.into_inner())))
+            .map_err(|e| SettingsError {
+                key: String::new(),
+                span: e.span(),
+                message: e.message().to_string(),
+            });
+        Document { root }
+    }
+}
+
+/// The document settings are read from: the server's, shared, or one of their own.
+#[derive(Debug, Clone)]
+enum Doc<'d> {
+    Shared(&'d Document<'d>),
+    Own(Document<'d>),
+}
+
+impl<'d> Doc<'d> {
+    fn root(&self) -> &Result<Spanned<DeValue<'d>>, SettingsError> {
+        match self {
+            Doc::Shared(d) => &d.root,
+            Doc::Own(d) => &d.root,
+        }
+    }
+}
+
 /// Where a plugin instance's settings come from.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Settings<'d> {
     file: PathBuf,
-    text: Arc<str>,
+    doc: Doc<'d>,
     source: Source,
     instance: String,
     /// What the plugin found questionable but accepted; the server prints them with
@@ -59,47 +95,42 @@ pub struct Settings {
     warnings: std::cell::RefCell<Vec<SettingsError>>,
 }
 
-impl Settings {
-    /// The settings of the `index`th `[[plugin]]` entry of configuration `text`.
-    pub fn for_entry(file: &Path, text: Arc<str>, index: usize, instance: &str) -> Settings {
+impl<'d> Settings<'d> {
+    /// The settings of the `index`th `[[plugin]]` entry of configuration `doc`.
+    pub fn for_entry(file: &Path, doc: &'d Document<'d>, index: usize, instance: &str) -> Self {
         let path = vec![
             PathStep::Key("plugin".into()),
             PathStep::Index(index),
             PathStep::Key("settings".into()),
         ];
-        Settings {
-            file: file.to_path_buf(),
-            text,
-            source: Source::Path {
-                path,
-                optional: true,
-            },
-            instance: instance.to_string(),
-            warnings: Default::default(),
-        }
+        let source = Source::Path {
+            path,
+            optional: true,
+        };
+        Settings::with(file, Doc::Shared(doc), source, instance)
     }
 
-    /// The table at `path` of configuration `text`: an instance's settings for one scope
+    /// The table at `path` of configuration `doc`: an instance's settings for one scope
     /// of the server's configuration (`dhcp4.subnet[0].plugin.<instance>`).
-    pub fn at(file: &Path, text: Arc<str>, path: Vec<PathStep>, instance: &str) -> Settings {
-        Settings {
-            file: file.to_path_buf(),
-            text,
-            source: Source::Path {
-                path,
-                optional: false,
-            },
-            instance: instance.to_string(),
-            warnings: Default::default(),
-        }
+    pub fn at(file: &Path, doc: &'d Document<'d>, path: Vec<PathStep>, instance: &str) -> Self {
+        let source = Source::Path {
+            path,
+            optional: false,
+        };
+        Settings::with(file, Doc::Shared(doc), source, instance)
     }
 
     /// Settings given as a TOML document of their own.
-    pub fn standalone(text: &str, instance: &str) -> Settings {
+    pub fn standalone(text: &'d str, instance: &str) -> Self {
+        let doc = Doc::Own(Document::parse(text));
+        Settings::with(Path::new(""), doc, Source::Standalone, instance)
+    }
+
+    fn with(file: &Path, doc: Doc<'d>, source: Source, instance: &str) -> Self {
         Settings {
-            file: PathBuf::new(),
-            text: text.into(),
-            source: Source::Standalone,
+            file: file.to_path_buf(),
+            doc,
+            source,
             instance: instance.to_string(),
             warnings: Default::default(),
         }
@@ -124,7 +155,10 @@ impl Settings {
     /// Deserializes the settings into the plugin's type. An absent `settings` table is an
     /// empty one, so `#[serde(default)]` fields work and required ones are reported.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, SettingsError> {
-        let (value, _) = self.value()?;
+        let value = match self.target()? {
+            (Some(v), _) => v.clone(),
+            (None, span) => Spanned::new(span, DeValue::Table(DeTable::new())),
+        };
         let de = toml::de::ValueDeserializer::from(value).into_deserializer();
         serde_path_to_error::deserialize(de).map_err(|e| {
             let key = key_path(e.path());
@@ -166,17 +200,12 @@ impl Settings {
     /// settings; the whole settings table (or its `[[plugin]]` entry) for an empty key or
     /// when the key is absent.
     pub fn locate(&self, key: &str) -> Option<Range<usize>> {
-        let (mut value, fallback) = self.value().ok()?;
-        let mut best = fallback;
+        let (mut at, mut best) = self.target().ok()?;
         for step in key_steps(key) {
-            let next = match step {
-                Step::Key(k) => value.get_ref().get(k),
-                Step::Index(i) => value.get_ref().get(i),
-            };
-            match next {
+            match at.and_then(|v| step.of(v)) {
                 Some(v) => {
-                    value = v.clone();
-                    best = value.span();
+                    best = v.span();
+                    at = Some(v);
                 }
                 None => break,
             }
@@ -211,28 +240,15 @@ impl Settings {
         let Some(scope) = path.len().checked_sub(2).map(|n| &path[..n]) else {
             return false;
         };
-        let Ok(root) = DeTable::parse(&self.text) else {
+        let Ok(root) = self.doc.root() else {
             return false;
         };
-        let mut at = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-        let steps = scope
+        scope
             .iter()
-            .map(|s| match s {
-                PathStep::Key(k) => Step::Key(k.as_str()),
-                PathStep::Index(i) => Step::Index(*i),
-            })
-            .chain(key_steps(key));
-        for step in steps {
-            let next = match step {
-                Step::Key(k) => at.get_ref().get(k),
-                Step::Index(i) => at.get_ref().get(i),
-            };
-            match next {
-                Some(v) => at = v.clone(),
-                None => return false,
-            }
-        }
-        true
+            .map(Step::from)
+            .chain(key_steps(key))
+            .try_fold(root, |at, step| step.of(at))
+            .is_some()
     }
 
     /// The settings as a TOML document of their own: what a dynamic plugin receives.
@@ -241,33 +257,19 @@ impl Settings {
         toml::to_string(&table).map_err(|e| SettingsError::new("", e.to_string()))
     }
 
-    /// The settings value and the span to blame when a key is missing.
-    fn value(&self) -> Result<(Spanned<DeValue<'_>>, Range<usize>), SettingsError> {
-        let root = DeTable::parse(&self.text).map_err(|e| SettingsError {
-            key: String::new(),
-            span: e.span(),
-            message: e.message().to_string(),
-        })?;
-        let whole = root.span();
-        let root = Spanned::new(whole.clone(), DeValue::Table(root.into_inner()));
+    /// The settings value (`None` for an absent optional table, which reads as empty)
+    /// and the span to blame when a key is missing.
+    #[allow(clippy::type_complexity)]
+    fn target(&self) -> Result<(Option<&Spanned<DeValue<'d>>>, Range<usize>), SettingsError> {
+        let root = self.doc.root().as_ref().map_err(Clone::clone)?;
         match &self.source {
-            Source::Standalone => Ok((root, whole)),
+            Source::Standalone => Ok((Some(root), root.span())),
             Source::Path { path, optional } => {
                 let mut at = root;
                 for (i, step) in path.iter().enumerate() {
-                    let next = match step {
-                        PathStep::Key(k) => at.get_ref().get(k.as_str()),
-                        PathStep::Index(n) => at.get_ref().get(*n),
-                    };
-                    match next {
-                        Some(v) => at = v.clone(),
-                        None if *optional && i + 1 == path.len() => {
-                            let span = at.span();
-                            return Ok((
-                                Spanned::new(span.clone(), DeValue::Table(DeTable::new())),
-                                span,
-                            ));
-                        }
+                    match Step::from(step).of(at) {
+                        Some(v) => at = v,
+                        None if *optional && i + 1 == path.len() => return Ok((None, at.span())),
                         None => {
                             return Err(SettingsError::new(
                                 "",
@@ -276,8 +278,7 @@ impl Settings {
                         }
                     }
                 }
-                let span = at.span();
-                Ok((at, span))
+                Ok((Some(at), at.span()))
             }
         }
     }
@@ -295,6 +296,25 @@ pub fn key_path(path: &serde_path_to_error::Path) -> String {
 enum Step<'k> {
     Key(&'k str),
     Index(usize),
+}
+
+impl<'k> From<&'k PathStep> for Step<'k> {
+    fn from(step: &'k PathStep) -> Self {
+        match step {
+            PathStep::Key(k) => Step::Key(k),
+            PathStep::Index(i) => Step::Index(*i),
+        }
+    }
+}
+
+impl Step<'_> {
+    /// The value this step leads to from `at`.
+    fn of<'v, 't>(&self, at: &'v Spanned<DeValue<'t>>) -> Option<&'v Spanned<DeValue<'t>>> {
+        match self {
+            Step::Key(k) => at.get_ref().get(*k),
+            Step::Index(i) => at.get_ref().get(*i),
+        }
+    }
 }
 
 /// `a.b[2].c` → a, b, 2, c.
@@ -349,11 +369,12 @@ port = 70000
 
     #[test]
     fn errors_carry_key_and_line() {
-        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let doc = Document::parse(FILE);
+        let s = Settings::for_entry(Path::new("x.toml"), &doc, 1, "two");
         let e = s.parse::<Demo>().unwrap_err();
         assert_eq!(e.key, "port");
         assert_eq!(line_of(e.span.unwrap()), 12);
-        let missing = Settings::for_entry(Path::new("x.toml"), FILE.into(), 0, "one")
+        let missing = Settings::for_entry(Path::new("x.toml"), &doc, 0, "one")
             .parse::<Demo>()
             .unwrap_err();
         assert!(
@@ -365,7 +386,8 @@ port = 70000
 
     #[test]
     fn locate_keys_and_elements() {
-        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let doc = Document::parse(FILE);
+        let s = Settings::for_entry(Path::new("x.toml"), &doc, 1, "two");
         let span = s.locate("urls[1]").unwrap();
         assert_eq!(&FILE[span], "\"b\"");
         assert_eq!(s.error("nope", "m").span.map(line_of), Some(10));
@@ -373,8 +395,9 @@ port = 70000
 
     #[test]
     fn scope_keys_and_warnings() {
-        let text: Arc<str> =
-            "[[dhcp4.subnet]]\noptions = { bootfile-name = \"x\" }\nplugin.p = { a = 1 }\n".into();
+        let doc = Document::parse(
+            "[[dhcp4.subnet]]\noptions = { bootfile-name = \"x\" }\nplugin.p = { a = 1 }\n",
+        );
         let path = vec![
             PathStep::Key("dhcp4".into()),
             PathStep::Key("subnet".into()),
@@ -382,7 +405,7 @@ port = 70000
             PathStep::Key("plugin".into()),
             PathStep::Key("p".into()),
         ];
-        let s = Settings::at(Path::new("x.toml"), text, path, "p");
+        let s = Settings::at(Path::new("x.toml"), &doc, path, "p");
         assert!(s.scope_has("options.bootfile-name"));
         assert!(!s.scope_has("options.67"));
         s.warn("a", "questionable");
@@ -395,7 +418,8 @@ port = 70000
 
     #[test]
     fn standalone_round_trip() {
-        let s = Settings::for_entry(Path::new("x.toml"), FILE.into(), 1, "two");
+        let doc = Document::parse(FILE);
+        let s = Settings::for_entry(Path::new("x.toml"), &doc, 1, "two");
         let text = s.to_toml().unwrap();
         let again = Settings::standalone(&text, "two");
         let e = again.parse::<Demo>().unwrap_err();
