@@ -102,10 +102,6 @@ impl Dhcp4Handler {
         let Some(mut draft) = reply.into_v4() else {
             return Outcome::drop(Reason::PluginError);
         };
-        // Whatever the plugin marked, the message type never gives way to the budget.
-        if !draft.required.contains(&OptionCode::MESSAGE_TYPE) {
-            draft.required.push(OptionCode::MESSAGE_TYPE);
-        }
         if !draft
             .message
             .options
@@ -116,7 +112,6 @@ impl Dhcp4Handler {
                 .message
                 .options
                 .append(OptionCode::SERVER_IDENTIFIER, &sid.octets());
-            draft.required.push(OptionCode::SERVER_IDENTIFIER);
         }
         let msg_type = draft.message.message_type().unwrap_or(MessageType::Ack);
         let mut bytes = Vec::with_capacity(576);

@@ -61,7 +61,8 @@ pub fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
 }
 
 /// Encodes a draft (a plugin's edit, or its own answer) into `out`, fitted to the
-/// client's budget: options in the draft's order, those the server required kept,
+/// client's budget: options in the draft's order, those the server required kept (and
+/// the message type and server identifier always, whoever built the draft),
 /// plugin-added ones dropped first from the end; option 82 echoed from the request.
 pub fn encode_draft(draft: &Reply4, request: &Message, out: &mut Vec<u8>) -> EncodeOutcome {
     let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(draft.message.options.len());
@@ -74,7 +75,10 @@ pub fn encode_draft(draft: &Reply4, request: &Message, out: &mut Vec<u8>) -> Enc
             .map(|(code, data)| ReplyOption {
                 code,
                 data: data.into(),
-                required: draft.required.contains(&code),
+                required: matches!(
+                    code,
+                    OptionCode::MESSAGE_TYPE | OptionCode::SERVER_IDENTIFIER
+                ) || draft.required.contains(&code),
             }),
     );
     let relay_info = request.options.get(OptionCode::RELAY_AGENT_INFORMATION);
