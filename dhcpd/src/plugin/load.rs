@@ -12,9 +12,6 @@ use super::dynamic::{CreateError, DynamicPlugin};
 use super::pipeline::{Instance, InstanceStats, Pipeline};
 use crate::config::{Config, ConfigError, ConfigErrors, PluginEntry, PluginScope, SourceMap};
 
-/// The created instances, in configuration order.
-pub type PluginSet = Vec<Instance>;
-
 /// Creates every enabled `[[plugin]]` instance of `cfg`, reporting every failure.
 pub fn load_plugins(
     cfg: &Config,

@@ -9,7 +9,7 @@ mod pipeline;
 mod registry;
 
 pub use host::{ServerViewImpl, SqliteLeaseReader, lease_event, lease_info, subnet_infos};
-pub use load::{PluginSet, load_plugins, settings_error};
+pub use load::{load_plugins, settings_error};
 pub use pipeline::{Flow, Instance, InstanceStats, Pipeline};
 pub use registry::builtins;
 

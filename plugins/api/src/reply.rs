@@ -1,7 +1,6 @@
 //! The reply draft plugins edit at `reply_ready`, or build to answer at once.
 
 use std::cell::OnceCell;
-use std::net::Ipv4Addr;
 
 use zerotouch_proto::v4::{self, MessageType, Op, OptionCode};
 use zerotouch_proto::v6;
@@ -75,10 +74,6 @@ impl Reply4 {
             message,
             required: vec![OptionCode::MESSAGE_TYPE],
         }
-    }
-
-    pub fn yiaddr(&self) -> Ipv4Addr {
-        self.message.yiaddr
     }
 }
 

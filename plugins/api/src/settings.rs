@@ -417,6 +417,18 @@ port = 70000
     }
 
     #[test]
+    fn instance_and_paths_relative_to_the_configuration() {
+        let doc = Document::parse(FILE);
+        let s = Settings::for_entry(Path::new("/etc/zerotouch/dhcpd.toml"), &doc, 1, "two");
+        assert_eq!(s.instance(), "two");
+        assert_eq!(s.config_file(), Path::new("/etc/zerotouch/dhcpd.toml"));
+        assert_eq!(
+            s.resolve_path("certs/bs.pem"),
+            Path::new("/etc/zerotouch/certs/bs.pem")
+        );
+    }
+
+    #[test]
     fn standalone_round_trip() {
         let doc = Document::parse(FILE);
         let s = Settings::for_entry(Path::new("x.toml"), &doc, 1, "two");
