@@ -198,7 +198,6 @@ impl Dhcp4Handler {
                 return outcome;
             }
         }
-        let ex_classes = classes;
         let subnet = if msg_type == MessageType::Inform
             && request.giaddr.is_unspecified()
             && !request.ciaddr.is_unspecified()
@@ -211,7 +210,7 @@ impl Dhcp4Handler {
         };
         let mut subnet_index = subnet.map(|s| s.index);
         if plugins.wants(HookPoint::SubnetSelected) {
-            let scopes = self.scopes(&cfg, &ex_classes, subnet_index, None, None);
+            let scopes = self.scopes(&cfg, &classes, subnet_index, None, None);
             let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, &scopes, |p, c| {
                 p.subnet_selected(
                     c,
@@ -227,28 +226,25 @@ impl Dhcp4Handler {
         let mut host = find_host(&cfg, &request, relay_info.as_ref());
         let mut plugin_host = None;
         if plugins.wants(HookPoint::HostLookedUp) {
-            let found = host.map(|h| host_info(&cfg.hosts.list[h]));
-            let mut change = None;
-            let scopes = self.scopes(&cfg, &ex_classes, subnet_index, None, host);
+            // The reservation in effect, as each plugin leaves it for the next.
+            let mut current = host.map(|h| host_info(&cfg.hosts.list[h]));
+            let mut changed = false;
+            let scopes = self.scopes(&cfg, &classes, subnet_index, None, host);
             let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, &scopes, |p, c| {
-                let mut choice =
-                    HostChoice::new(change.as_ref().map_or(found.as_ref(), Option::as_ref));
+                let mut choice = HostChoice::new(current.as_ref());
                 let r = p.host_looked_up(c, &early, &mut choice);
-                if let Some(ch) = choice.into_change() {
-                    change = Some(ch);
+                if let Some(change) = choice.into_change() {
+                    current = change;
+                    changed = true;
                 }
                 r
             });
             if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
                 return outcome;
             }
-            match change {
-                None => {}
-                Some(None) => host = None,
-                Some(Some(info)) => {
-                    host = None;
-                    plugin_host = Some(Box::new(host_from_plugin(&info, &request)));
-                }
+            if changed {
+                host = None;
+                plugin_host = current.map(|info| Box::new(host_from_plugin(&info, &request)));
             }
         }
         let server_id = relay_info
@@ -275,12 +271,12 @@ impl Dhcp4Handler {
                 request.htype,
                 request.hwaddr(),
             ),
-            classes: ex_classes,
+            classes,
             host,
             plugin_host,
             wire: packet,
             relay_info,
-            subnet: subnet.map(|s| s.index),
+            subnet: subnet_index,
             server_id,
             now,
         };
