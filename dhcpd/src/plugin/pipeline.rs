@@ -130,31 +130,25 @@ impl Pipeline {
     ) -> Flow {
         for &i in &self.by_hook[hook as usize] {
             let inst = &self.instances[i];
-            inst.stats.calls.fetch_add(1, Ordering::Relaxed);
             ctx.set_wait_limit(inst.entry.hook_timeout);
             if !inst.scopes.is_empty() {
                 ctx.set_scoped(scopes.iter().filter_map(|s| inst.scopes.get(s)).cloned());
             } else if ctx.has_scoped() {
                 ctx.set_scoped(None);
             }
-            let outcome = catch_unwind(AssertUnwindSafe(|| call(&*inst.plugin, ctx)));
-            let failure = match outcome {
-                Ok(Ok(Action::Continue)) => continue,
-                Ok(Ok(Action::SkipRest)) => break,
-                Ok(Ok(Action::Drop)) => {
+            let failure = match isolated(inst, || call(&*inst.plugin, ctx)) {
+                Ok(Action::Continue) => continue,
+                Ok(Action::SkipRest) => break,
+                Ok(Action::Drop) => {
                     inst.stats.drops.fetch_add(1, Ordering::Relaxed);
                     debug!(plugin = %inst.entry.instance, hook = hook.name(), "plugin dropped the packet");
                     return Flow::Drop(Reason::PluginDrop);
                 }
-                Ok(Ok(Action::Respond(reply))) => {
+                Ok(Action::Respond(reply)) => {
                     inst.stats.responses.fetch_add(1, Ordering::Relaxed);
                     return Flow::Respond(reply);
                 }
-                Ok(Err(e)) => e.message().to_string(),
-                Err(panic) => {
-                    inst.stats.panics.fetch_add(1, Ordering::Relaxed);
-                    PluginError::panicked(&*panic).message().to_string()
-                }
+                Err(failure) => failure,
             };
             if let Some(flow) = self.failed(inst, hook, &failure) {
                 return flow;
@@ -171,18 +165,10 @@ impl Pipeline {
         let hook = event.hook();
         for &i in &self.by_hook[hook as usize] {
             let inst = &self.instances[i];
-            inst.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let outcome = catch_unwind(AssertUnwindSafe(|| inst.plugin.lease_event(event, lease)));
-            let failure = match outcome {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => e.message().to_string(),
-                Err(panic) => {
-                    inst.stats.panics.fetch_add(1, Ordering::Relaxed);
-                    PluginError::panicked(&*panic).message().to_string()
-                }
-            };
-            // There is no packet to drop: the failure is counted and logged.
-            self.failed(inst, hook, &failure);
+            if let Err(failure) = isolated(inst, || inst.plugin.lease_event(event, lease)) {
+                // There is no packet to drop: the failure is counted and logged.
+                self.failed(inst, hook, &failure);
+            }
         }
     }
 
@@ -239,6 +225,23 @@ impl Pipeline {
             if catch_unwind(AssertUnwindSafe(|| inst.plugin.stop())).is_err() {
                 warn!(plugin = %inst.entry.instance, "plugin panicked while stopping");
             }
+        }
+    }
+}
+
+/// One call of an instance, counted, with a panic caught and counted: the failure's
+/// message when it returned an error or panicked.
+fn isolated<T>(
+    inst: &Instance,
+    call: impl FnOnce() -> Result<T, PluginError>,
+) -> Result<T, String> {
+    inst.stats.calls.fetch_add(1, Ordering::Relaxed);
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.message().to_string()),
+        Err(panic) => {
+            inst.stats.panics.fetch_add(1, Ordering::Relaxed);
+            Err(PluginError::panicked(&*panic).message().to_string())
         }
     }
 }
