@@ -4,6 +4,9 @@
 //! `io` (socket, batched receive) → `proto` decode → `v4` (subnet selection,
 //! classification, host lookup, lease engine, reply assembly) → `lease` (group commit
 //! to the store) → `io` (batched send, addressed per RFC 2131 §4.1).
+//!
+//! A DHCPv6 packet takes the same path through `v6` (relay chain, subnet by link,
+//! IA_NA and IA_PD bindings, options by ORO) on a thread and socket of its own.
 
 pub mod config;
 pub mod io;
@@ -14,6 +17,7 @@ pub mod ratelimit;
 pub mod server;
 pub mod stats;
 pub mod v4;
+pub mod v6;
 
 /// The starter configuration printed by `zerotouch-dhcpd default-config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");

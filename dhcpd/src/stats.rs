@@ -27,10 +27,24 @@ pub enum Reason {
     PluginDrop,
     /// A plugin's hook failed and its instance is configured `on_error = "drop"`.
     PluginError,
+    /// DHCPv6: a relay message without the relayed message inside.
+    RelayWithoutMessage,
+    /// DHCPv6: more relay levels than the hop limit allows.
+    RelayTooDeep,
+    /// DHCPv6: an option the server reads is malformed (an IA, a DUID …).
+    BadOption,
+    /// DHCPv6: a message that must carry a client identifier has none.
+    MissingClientId,
+    /// DHCPv6: a server identifier where none may be, or none where one must be.
+    BadServerId,
+    /// DHCPv6: a message that must be multicast arrived by unicast.
+    Unicast,
+    /// DHCPv6: a CONFIRM or DECLINE naming no address.
+    NoAddresses,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 26] = [
         Reason::Truncated,
         Reason::BadMagicCookie,
         Reason::BadHlen,
@@ -50,6 +64,13 @@ impl Reason {
         Reason::SendFailed,
         Reason::PluginDrop,
         Reason::PluginError,
+        Reason::RelayWithoutMessage,
+        Reason::RelayTooDeep,
+        Reason::BadOption,
+        Reason::MissingClientId,
+        Reason::BadServerId,
+        Reason::Unicast,
+        Reason::NoAddresses,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +94,13 @@ impl Reason {
             Reason::SendFailed => "send_failed",
             Reason::PluginDrop => "plugin_drop",
             Reason::PluginError => "plugin_error",
+            Reason::RelayWithoutMessage => "relay_without_message",
+            Reason::RelayTooDeep => "relay_too_deep",
+            Reason::BadOption => "bad_option",
+            Reason::MissingClientId => "missing_client_id",
+            Reason::BadServerId => "bad_server_id",
+            Reason::Unicast => "unicast",
+            Reason::NoAddresses => "no_addresses",
         }
     }
 
@@ -88,7 +116,26 @@ impl Reason {
                 | Reason::NotBootRequest
                 | Reason::NoMessageType
                 | Reason::RequestWithoutAddress
+                | Reason::RelayWithoutMessage
+                | Reason::RelayTooDeep
+                | Reason::BadOption
+                | Reason::MissingClientId
+                | Reason::BadServerId
+                | Reason::NoAddresses
         )
+    }
+}
+
+impl From<&zerotouch_proto::v6::DecodeError6> for Reason {
+    fn from(e: &zerotouch_proto::v6::DecodeError6) -> Self {
+        use zerotouch_proto::v6::DecodeError6::*;
+        match e {
+            Truncated { .. } => Reason::Truncated,
+            OptionOverrun { .. } | TrailingOctets { .. } => Reason::OptionOverrun,
+            RelayWithoutMessage => Reason::RelayWithoutMessage,
+            RelayTooDeep { .. } => Reason::RelayTooDeep,
+            BadOption { .. } => Reason::BadOption,
+        }
     }
 }
 
@@ -107,16 +154,29 @@ impl From<&zerotouch_proto::v4::DecodeError> for Reason {
 
 /// Message types counted on receive and send, indexed by option 53 value (0 = other).
 const TYPES: usize = 9;
+/// DHCPv6 message types, indexed by msg-type (0 = other).
+const TYPES6: usize = 14;
 
 #[derive(Debug, Default)]
 pub struct Counters {
     pub received: AtomicU64,
     received_by_type: [AtomicU64; TYPES],
     sent_by_type: [AtomicU64; TYPES],
+    pub received6: AtomicU64,
+    received6_by_type: [AtomicU64; TYPES6],
+    sent6_by_type: [AtomicU64; TYPES6],
     no_reply: [AtomicU64; Reason::ALL.len()],
     pub leases_committed: AtomicU64,
     pub commit_batches: AtomicU64,
     pub options_dropped_for_size: AtomicU64,
+}
+
+fn type6_slot(t: u8) -> usize {
+    if (1..TYPES6 as u8).contains(&t) {
+        t as usize
+    } else {
+        0
+    }
 }
 
 fn type_slot(t: u8) -> usize {
@@ -130,6 +190,18 @@ fn type_slot(t: u8) -> usize {
 impl Counters {
     pub fn count_received(&self, msg_type: u8) {
         self.received_by_type[type_slot(msg_type)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_received6(&self, msg_type: u8) {
+        self.received6_by_type[type6_slot(msg_type)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_sent6(&self, msg_type: u8) {
+        self.sent6_by_type[type6_slot(msg_type)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn sent6(&self, msg_type: u8) -> u64 {
+        self.sent6_by_type[type6_slot(msg_type)].load(Ordering::Relaxed)
     }
 
     pub fn count_sent(&self, msg_type: u8) {
@@ -166,6 +238,36 @@ impl Counters {
             out.push((
                 format!("tx_{n}"),
                 self.sent_by_type[i].load(Ordering::Relaxed),
+            ));
+        }
+        let names6 = [
+            "other",
+            "solicit",
+            "advertise",
+            "request",
+            "confirm",
+            "renew",
+            "rebind",
+            "reply",
+            "release",
+            "decline",
+            "reconfigure",
+            "information_request",
+            "relay_forw",
+            "relay_repl",
+        ];
+        out.push((
+            "received6".to_string(),
+            self.received6.load(Ordering::Relaxed),
+        ));
+        for (i, n) in names6.iter().enumerate() {
+            out.push((
+                format!("rx6_{n}"),
+                self.received6_by_type[i].load(Ordering::Relaxed),
+            ));
+            out.push((
+                format!("tx6_{n}"),
+                self.sent6_by_type[i].load(Ordering::Relaxed),
             ));
         }
         for r in Reason::ALL {

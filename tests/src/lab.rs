@@ -119,8 +119,82 @@ impl Lab {
         self.write("dhcpd.toml", &text)
     }
 
+    /// Namespaces `<prefix>srv` and `<prefix>cli` joined by `<prefix>s`
+    /// (2001:db8:1::1/64) and `<prefix>c` (link-local only: the DHCPv6 client's), with
+    /// duplicate address detection off so addresses are usable at once.
+    pub fn two_hosts_v6() -> Lab {
+        let mut lab = Lab::empty();
+        let (srv, cli) = (lab.ns("srv"), lab.ns("cli"));
+        lab.no_dad(&srv);
+        lab.no_dad(&cli);
+        lab.link(&srv, "s", &cli, "c");
+        lab.addr6(&srv, "s", "2001:db8:1::1/64");
+        lab.wait_link_local(&cli, "c");
+        lab
+    }
+
+    /// Turns duplicate address detection off in namespace `ns` (for interfaces made
+    /// after this call).
+    pub fn no_dad(&self, ns: &str) {
+        self.sysctl(ns, "net.ipv6.conf.all.accept_dad=0");
+        self.sysctl(ns, "net.ipv6.conf.default.accept_dad=0");
+    }
+
+    pub fn addr6(&self, ns: &str, suffix: &str, cidr: &str) {
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            cidr,
+            "dev",
+            &self.ifname(suffix),
+            "nodad",
+        ]);
+    }
+
+    /// Waits until the interface has a usable link-local address (clients send from it).
+    pub fn wait_link_local(&self, ns: &str, suffix: &str) {
+        let iface = self.ifname(suffix);
+        for _ in 0..100 {
+            let out = Command::new("ip")
+                .args([
+                    "-n", ns, "-6", "addr", "show", "dev", &iface, "scope", "link",
+                ])
+                .output()
+                .expect("ip");
+            let text = String::from_utf8_lossy(&out.stdout);
+            if text.contains("fe80::") && !text.contains("tentative") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{iface} in {ns} got no link-local address");
+    }
+
+    /// Writes `dhcpd.toml` for a DHCPv6 lab: the lease database in the lab's folder,
+    /// `dhcp6_extra` in `[dhcp6]` (serving the server's end of the link), subnet
+    /// 2001:db8:1::/64 on that interface with pool ::100 to ::ffff and prefixes /56 out
+    /// of 2001:db8:100::/40; `rest` follows.
+    pub fn basic_config6(&self, dhcp6_extra: &str, rest: &str) -> PathBuf {
+        let text = format!(
+            "[leases]\ndatabase = \"{db}\"\n\n[dhcp6]\ninterfaces = [\"{iface}\"]\n{dhcp6_extra}\n\
+             [[dhcp6.subnet]]\nsubnet = \"2001:db8:1::/64\"\ninterface = \"{iface}\"\n\
+             [[dhcp6.subnet.pool]]\nrange = \"2001:db8:1::100 - 2001:db8:1::ffff\"\n\
+             [[dhcp6.subnet.pd_pool]]\nprefix = \"2001:db8:100::/40\"\ndelegated_length = 56\n{rest}",
+            db = self.path("leases.sqlite").display(),
+            iface = self.ifname("s"),
+        );
+        self.write("dhcpd.toml", &text)
+    }
+
     /// Starts zerotouch-dhcpd in the server namespace and waits until it serves.
     pub fn start_dhcpd(&self, config: &Path, log_name: &str) -> Daemon {
+        self.start_dhcpd_until(config, log_name, "DHCPv4 serving")
+    }
+
+    /// Starts zerotouch-dhcpd in the server namespace and waits for `ready` in its log.
+    pub fn start_dhcpd_until(&self, config: &Path, log_name: &str, ready: &str) -> Daemon {
         let bin = binary("zerotouch-dhcpd");
         let cfg = config.to_str().expect("utf-8 path");
         let mut d = Daemon::spawn(
@@ -129,7 +203,7 @@ impl Lab {
             &[bin.to_str().expect("utf-8 path"), "--config", cfg],
             &self.path(log_name),
         );
-        d.wait_for_log("DHCPv4 serving", Duration::from_secs(20));
+        d.wait_for_log(ready, Duration::from_secs(20));
         d
     }
 

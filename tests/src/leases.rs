@@ -65,3 +65,58 @@ pub fn wait_for(
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// A DHCPv6 lease row: `resource` is the address, or prefix/length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row6 {
+    pub resource: String,
+    pub kind: String,
+    pub duid: Option<String>,
+    pub state: String,
+    pub expires: i64,
+}
+
+pub fn all6(db: &Path) -> Vec<Row6> {
+    if !db.exists() {
+        return Vec::new();
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open lease db");
+    let mut stmt = conn
+        .prepare("SELECT resource, type, duid, state, expires FROM leases6 ORDER BY resource")
+        .expect("query");
+    stmt.query_map([], |r| {
+        Ok(Row6 {
+            resource: r.get(0)?,
+            kind: r.get(1)?,
+            duid: r.get(2)?,
+            state: r.get(3)?,
+            expires: r.get(4)?,
+        })
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("decode rows")
+}
+
+/// Polls until some DHCPv6 row satisfies `pred`, or panics after `timeout`.
+pub fn wait_for6(
+    db: &Path,
+    timeout: std::time::Duration,
+    what: &str,
+    pred: impl Fn(&Row6) -> bool,
+) -> Row6 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(r) = all6(db).into_iter().find(|r| pred(r)) {
+            return r;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "no DHCPv6 lease {what} within {timeout:?}: {:?}",
+            all6(db)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -17,7 +17,24 @@ use zerotouch_plugin::PathStep;
 
 use crate::options::{self, OptionDef, OptionType};
 
-fn step(k: &str) -> PathStep {
+/// What an option key in a scope names.
+pub(super) enum OptionKey {
+    Known {
+        code: u16,
+        name: String,
+        ty: OptionType,
+    },
+    /// A code the server sets itself.
+    Reserved {
+        code: u16,
+        what: &'static str,
+    },
+    /// A number with no definition giving its type.
+    UntypedCode,
+    Unknown,
+}
+
+pub(super) fn step(k: &str) -> PathStep {
     PathStep::Key(k.to_string())
 }
 
@@ -30,8 +47,16 @@ struct Compiler<'a> {
     custom_by_name: HashMap<String, OptionDef>,
     custom_by_code: HashMap<u8, OptionDef>,
     class_index: HashMap<String, usize>,
+    custom6_by_name: HashMap<String, options::OptionDef6>,
+    custom6_by_code: HashMap<u16, options::OptionDef6>,
+    class6_index: HashMap<String, usize>,
     plugin_scopes: Vec<PluginScope>,
 }
+
+// The `[dhcp6]` half, in a file of its own; a child module, so it reaches the
+// compiler's fields.
+#[path = "compile6.rs"]
+mod compile6;
 
 pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
     let mut c = Compiler {
@@ -40,11 +65,15 @@ pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<Config
         custom_by_name: HashMap::new(),
         custom_by_code: HashMap::new(),
         class_index: HashMap::new(),
+        custom6_by_name: HashMap::new(),
+        custom6_by_code: HashMap::new(),
+        class6_index: HashMap::new(),
         plugin_scopes: Vec::new(),
     };
     let log_level = c.log_level(&raw.log);
     let leases = c.leases(&raw.leases);
     let dhcp4 = raw.dhcp4.as_ref().map(|d| c.dhcp4(d));
+    let dhcp6 = raw.dhcp6.as_ref().map(|d| c.dhcp6(d));
     let plugins = c.plugins(&raw.plugin);
     let plugin_scopes = c.check_plugin_scopes(&raw.plugin, &plugins);
     if c.errors.is_empty() {
@@ -56,6 +85,7 @@ pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<Config
             log_level,
             leases,
             dhcp4,
+            dhcp6,
         })
     } else {
         Err(c.errors)
@@ -262,29 +292,34 @@ impl Compiler<'_> {
         }
     }
 
-    fn dhcp4(&mut self, raw: &RawDhcp4) -> Dhcp4 {
-        if raw.interfaces.get_ref().is_empty() {
+    /// `interfaces = [...]` of either section: at least one, each a possible name.
+    fn interface_names(&mut self, names: &Spanned<Vec<String>>, key: &str) {
+        if names.get_ref().is_empty() {
             self.err(
-                &raw.interfaces,
-                "dhcp4.interfaces",
+                names,
+                key,
                 "is empty, expected the names of the interfaces to serve",
             );
         }
-        for name in raw.interfaces.get_ref() {
+        for name in names.get_ref() {
             if name.is_empty()
                 || name.len() > 15
                 || name.contains('/')
                 || name.contains(char::is_whitespace)
             {
                 self.err(
-                    &raw.interfaces,
-                    "dhcp4.interfaces",
+                    names,
+                    key,
                     format!(
                         "{name:?} is not an interface name (1 to 15 characters, no '/' or spaces)"
                     ),
                 );
             }
         }
+    }
+
+    fn dhcp4(&mut self, raw: &RawDhcp4) -> Dhcp4 {
+        self.interface_names(&raw.interfaces, "dhcp4.interfaces");
         let defaults = LeaseTimes {
             lease_time: 3600,
             min_lease_time: 3600,
@@ -525,45 +560,72 @@ impl Compiler<'_> {
     }
 
     fn options(&mut self, raw: &RawOptions, scope: &str) -> OptionSet {
-        let mut set: Vec<ConfiguredOption> = Vec::new();
+        let entries = self.encoded_options(raw, scope, "dhcp4", |c, name| {
+            let reserved = |code: u8| {
+                options::RESERVED_CODES
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map(|&(code, what)| OptionKey::Reserved {
+                        code: code.into(),
+                        what,
+                    })
+            };
+            if let Some(r) = name.parse::<u8>().ok().and_then(reserved) {
+                return r;
+            }
+            match c.resolve_option(name) {
+                Some(def) => reserved(def.code).unwrap_or(OptionKey::Known {
+                    code: def.code.into(),
+                    name: def.name,
+                    ty: def.ty,
+                }),
+                None if name.parse::<u8>().is_ok() => OptionKey::UntypedCode,
+                None => OptionKey::Unknown,
+            }
+        });
+        OptionSet(
+            entries
+                .into_iter()
+                .map(|(code, data, always)| ConfiguredOption {
+                    code: code as u8,
+                    data,
+                    always,
+                })
+                .collect(),
+        )
+    }
+
+    /// Encodes the options of one scope, of either family: `resolve` says what each key
+    /// names. Returns (code, payload, always) for each valid entry.
+    pub(super) fn encoded_options(
+        &mut self,
+        raw: &RawOptions,
+        scope: &str,
+        section: &str,
+        resolve: impl Fn(&Self, &str) -> OptionKey,
+    ) -> Vec<(u16, Vec<u8>, bool)> {
+        let mut set: Vec<(u16, Vec<u8>, bool)> = Vec::new();
         for (name, spanned) in raw {
             let key = format!("{scope}.{name}");
-            let reserved = name
-                .parse::<u8>()
-                .ok()
-                .and_then(|code| options::RESERVED_CODES.iter().find(|(c, _)| *c == code));
-            if let Some((code, what)) = reserved {
-                self.err(
-                    spanned,
-                    key,
-                    format!("option {code} is the {what}, which the server sets itself"),
-                );
-                continue;
-            }
-            let Some(def) = self.resolve_option(name) else {
-                let msg = if name.parse::<u8>().is_ok() {
-                    format!(
-                        "option code {name} has no type, expected an [[dhcp4.option_definition]] with code = {name} and a type"
-                    )
-                } else {
-                    format!(
-                        "unknown option {name:?}, expected a name from docs/configuration.md or one given by an [[dhcp4.option_definition]]"
-                    )
-                };
-                self.err(spanned, key, msg);
-                continue;
+            let (code, def_name, ty) = match resolve(self, name) {
+                OptionKey::Known { code, name, ty } => (code, name, ty),
+                OptionKey::Reserved { code, what } => {
+                    self.err(
+                        spanned,
+                        key,
+                        format!("option {code} is the {what}, which the server sets itself"),
+                    );
+                    continue;
+                }
+                OptionKey::UntypedCode => {
+                    self.err(spanned, key, format!("option code {name} has no type, expected an [[{section}.option_definition]] with code = {name} and a type"));
+                    continue;
+                }
+                OptionKey::Unknown => {
+                    self.err(spanned, key, format!("unknown option {name:?}, expected a name from docs/configuration.md or one given by an [[{section}.option_definition]]"));
+                    continue;
+                }
             };
-            if let Some((_, what)) = options::RESERVED_CODES.iter().find(|(c, _)| *c == def.code) {
-                self.err(
-                    spanned,
-                    key,
-                    format!(
-                        "option {} is the {what}, which the server sets itself",
-                        def.code
-                    ),
-                );
-                continue;
-            }
             let (value, always) = match spanned.get_ref() {
                 toml::Value::Table(t) if t.contains_key("value") => {
                     if let Some(k) = t.keys().find(|k| *k != "value" && *k != "always") {
@@ -589,36 +651,21 @@ impl Compiler<'_> {
                 }
                 v => (v, false),
             };
-            match options::encode_value(def.ty, value) {
-                Ok(data) => {
-                    if set.iter().any(|o| o.code == def.code) {
-                        self.err(
-                            spanned,
-                            key,
-                            format!(
-                                "option {} is set twice in this scope (by name and by code)",
-                                def.code
-                            ),
-                        );
-                    } else {
-                        set.push(ConfiguredOption {
-                            code: def.code,
-                            data,
-                            always,
-                        });
-                    }
-                }
+            match options::encode_value(ty, value) {
+                Ok(_) if set.iter().any(|o| o.0 == code) => self.err(
+                    spanned,
+                    key,
+                    format!("option {code} is set twice in this scope (by name and by code)"),
+                ),
+                Ok(data) => set.push((code, data, always)),
                 Err(msg) => self.err(
                     spanned,
                     key,
-                    format!(
-                        "{msg} (option {} {} is of type {:?})",
-                        def.code, def.name, def.ty
-                    ),
+                    format!("{msg} (option {code} {def_name} is of type {ty:?})"),
                 ),
             }
         }
-        OptionSet(set)
+        set
     }
 
     fn class(&mut self, i: usize, raw: &RawClass) -> Option<Class> {
@@ -637,7 +684,15 @@ impl Compiler<'_> {
         let m = raw.matcher.get_ref();
         let mkey = format!("{key}.match");
         let source = match (m.option, m.relay.as_deref()) {
-            (Some(code), None) => MatchSource::Option(code),
+            (Some(code), None) if code > 255 => {
+                self.err(
+                    &raw.matcher,
+                    format!("{mkey}.option"),
+                    format!("got {code}, expected a DHCPv4 option code from 0 to 255"),
+                );
+                return None;
+            }
+            (Some(code), None) => MatchSource::Option(code as u8),
             (None, Some("circuit-id")) => MatchSource::RelayCircuitId,
             (None, Some("remote-id")) => MatchSource::RelayRemoteId,
             (None, Some(other)) => {
@@ -653,36 +708,7 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        let test = match (&m.exact, &m.prefix, &m.regex, &m.hex) {
-            (Some(v), None, None, None) => MatchTest::Exact(v.as_bytes().to_vec()),
-            (None, Some(v), None, None) => MatchTest::Prefix(v.as_bytes().to_vec()),
-            (None, None, Some(v), None) => match regex::bytes::Regex::new(v) {
-                Ok(r) => MatchTest::Regex(r),
-                Err(e) => {
-                    self.err(
-                        &raw.matcher,
-                        format!("{mkey}.regex"),
-                        format!("is not a valid regular expression: {e}"),
-                    );
-                    return None;
-                }
-            },
-            (None, None, None, Some(v)) => match options::parse_hex(v) {
-                Ok(b) => MatchTest::Exact(b),
-                Err(msg) => {
-                    self.err(&raw.matcher, format!("{mkey}.hex"), msg);
-                    return None;
-                }
-            },
-            _ => {
-                self.err(
-                    &raw.matcher,
-                    mkey,
-                    "expected exactly one of exact, prefix, regex or hex",
-                );
-                return None;
-            }
-        };
+        let test = self.match_test(&raw.matcher, &mkey)?;
         let options = self.options(&raw.options, &format!("{key}.options"));
         let boot = self.boot_fields(raw.boot(), &key);
         self.class_index.insert(name.clone(), i);
@@ -692,6 +718,45 @@ impl Compiler<'_> {
             test,
             options,
             boot,
+        })
+    }
+
+    /// The test of a class's `match` (exact, prefix, regex or hex), either family.
+    pub(super) fn match_test(
+        &mut self,
+        matcher: &Spanned<RawMatch>,
+        mkey: &str,
+    ) -> Option<MatchTest> {
+        let m = matcher.get_ref();
+        Some(match (&m.exact, &m.prefix, &m.regex, &m.hex) {
+            (Some(v), None, None, None) => MatchTest::Exact(v.as_bytes().to_vec()),
+            (None, Some(v), None, None) => MatchTest::Prefix(v.as_bytes().to_vec()),
+            (None, None, Some(v), None) => match regex::bytes::Regex::new(v) {
+                Ok(r) => MatchTest::Regex(r),
+                Err(e) => {
+                    self.err(
+                        matcher,
+                        format!("{mkey}.regex"),
+                        format!("is not a valid regular expression: {e}"),
+                    );
+                    return None;
+                }
+            },
+            (None, None, None, Some(v)) => match options::parse_hex(v) {
+                Ok(b) => MatchTest::Exact(b),
+                Err(msg) => {
+                    self.err(matcher, format!("{mkey}.hex"), msg);
+                    return None;
+                }
+            },
+            _ => {
+                self.err(
+                    matcher,
+                    mkey.to_string(),
+                    "expected exactly one of exact, prefix, regex or hex",
+                );
+                return None;
+            }
         })
     }
 

@@ -6,12 +6,15 @@
 mod compile;
 mod error;
 mod model;
+mod model6;
 mod schema;
+mod schema6;
 
 use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors, SourceMap};
 pub use model::*;
+pub use model6::*;
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

@@ -19,11 +19,12 @@ pub struct Config {
     pub text: Arc<str>,
     /// Enabled `[[plugin]]` entries, in the order they run.
     pub plugins: Vec<PluginEntry>,
-    /// Plugin settings given in `[dhcp4]` scopes, for enabled instances.
+    /// Plugin settings given in `[dhcp4]` and `[dhcp6]` scopes, for enabled instances.
     pub plugin_scopes: Vec<PluginScope>,
     pub log_level: String,
     pub leases: LeaseStoreConfig,
     pub dhcp4: Option<Dhcp4>,
+    pub dhcp6: Option<super::model6::Dhcp6>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +292,18 @@ pub enum ScopeId {
     Class(usize),
     /// `dhcp4.host[i]`
     Host(usize),
+    /// `[dhcp6]`
+    Global6,
+    /// `dhcp6.subnet[i]`
+    Subnet6(usize),
+    /// `dhcp6.subnet[i].pool[j]`
+    Pool6(usize, usize),
+    /// `dhcp6.subnet[i].pd_pool[j]`
+    PdPool(usize, usize),
+    /// `dhcp6.class[i]`
+    Class6(usize),
+    /// `dhcp6.host[i]`
+    Host6(usize),
 }
 
 /// A `plugin.<instance>` table in a scope, read by that instance when plugins load.

@@ -22,6 +22,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub leases: RawLeases,
     pub dhcp4: Option<RawDhcp4>,
+    pub dhcp6: Option<super::schema6::RawDhcp6>,
     #[serde(default)]
     pub plugin: Vec<RawPlugin>,
 }
@@ -239,7 +240,7 @@ pub struct RawClass {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
-    pub option: Option<u8>,
+    pub option: Option<u16>,
     pub relay: Option<String>,
     pub exact: Option<String>,
     pub prefix: Option<String>,

@@ -1,12 +1,12 @@
-//! The interfaces the server is configured to serve, with their IPv4 addresses, read
-//! from the kernel (getifaddrs) and refreshed when they change.
+//! The interfaces the server is configured to serve, with their IPv4 and IPv6 addresses,
+//! read from the kernel (getifaddrs) and refreshed when they change.
 
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 /// Shared (`Arc`) so that each packet's context refers to it without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub struct Interface {
     pub name: Arc<str>,
     pub index: u32,
     pub addrs: Arc<[Ipv4Net]>,
+    /// IPv6 prefixes, link-local ones included.
+    pub addrs6: Arc<[Ipv6Net]>,
 }
 
 /// Served interfaces by index. Interfaces that do not exist yet are simply absent, and
@@ -44,7 +46,7 @@ impl InterfaceTable {
 
     /// Re-reads indices and addresses; returns whether anything changed.
     pub fn refresh(&mut self) -> bool {
-        let all = ipv4_addresses();
+        let (all, all6) = addresses();
         let mut fresh: HashMap<u32, Interface> = HashMap::new();
         for name in &self.names {
             let Ok(cname) = std::ffi::CString::new(name.as_str()) else {
@@ -58,12 +60,18 @@ impl InterfaceTable {
                     .filter(|(n, _)| n == name)
                     .map(|(_, a)| *a)
                     .collect();
+                let addrs6: Vec<Ipv6Net> = all6
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, a)| *a)
+                    .collect();
                 fresh.insert(
                     index,
                     Interface {
                         name: name.as_str().into(),
                         index,
                         addrs: addrs.into(),
+                        addrs6: addrs6.into(),
                     },
                 );
             }
@@ -74,13 +82,17 @@ impl InterfaceTable {
     }
 }
 
-/// (interface name, address with prefix) of every IPv4 address on the host.
-fn ipv4_addresses() -> Vec<(String, Ipv4Net)> {
+type Addresses = (Vec<(String, Ipv4Net)>, Vec<(String, Ipv6Net)>);
+
+/// (interface name, address with prefix) of every IPv4 and every IPv6 address on the
+/// host.
+fn addresses() -> Addresses {
     let mut out = Vec::new();
+    let mut out6 = Vec::new();
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
+        return (out, out6);
     }
     let mut cur = head;
     while !cur.is_null() {
@@ -90,8 +102,30 @@ fn ipv4_addresses() -> Vec<(String, Ipv4Net)> {
         if ifa.ifa_addr.is_null() || ifa.ifa_netmask.is_null() {
             continue;
         }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name = || {
+            unsafe { CStr::from_ptr(ifa.ifa_name) }
+                .to_string_lossy()
+                .into_owned()
+        };
         // SAFETY: ifa_addr points to a sockaddr whose family we check before casting.
-        if unsafe { (*ifa.ifa_addr).sa_family } as i32 != libc::AF_INET {
+        let family = unsafe { (*ifa.ifa_addr).sa_family } as i32;
+        if family == libc::AF_INET6 {
+            // SAFETY: AF_INET6 addresses are sockaddr_in6.
+            let (addr, mask) = unsafe {
+                let a = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                let m = &*(ifa.ifa_netmask as *const libc::sockaddr_in6);
+                (
+                    Ipv6Addr::from(a.sin6_addr.s6_addr),
+                    Ipv6Addr::from(m.sin6_addr.s6_addr),
+                )
+            };
+            if let Ok(net) = Ipv6Net::with_netmask(addr, mask) {
+                out6.push((name(), net));
+            }
+            continue;
+        }
+        if family != libc::AF_INET {
             continue;
         }
         // SAFETY: AF_INET addresses are sockaddr_in.
@@ -103,17 +137,24 @@ fn ipv4_addresses() -> Vec<(String, Ipv4Net)> {
                 Ipv4Addr::from(u32::from_be(m.sin_addr.s_addr)),
             )
         };
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
-            .to_string_lossy()
-            .into_owned();
         if let Ok(net) = Ipv4Net::with_netmask(addr, mask) {
-            out.push((name, net));
+            out.push((name(), net));
         }
     }
     // SAFETY: `head` came from getifaddrs.
     unsafe { libc::freeifaddrs(head) };
-    out
+    (out, out6)
+}
+
+/// The hardware address of interface `name` (from sysfs), for a server DUID.
+pub fn hardware_address(name: &str) -> Option<Vec<u8>> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
+    let bytes: Option<Vec<u8>> = text
+        .trim()
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    bytes.filter(|b| !b.is_empty() && b.iter().any(|&x| x != 0))
 }
 
 #[cfg(test)]
@@ -126,6 +167,7 @@ mod tests {
         let lo = t.iter().next().expect("lo exists");
         assert_eq!(&*lo.name, "lo");
         assert!(lo.addrs.iter().any(|a| a.addr() == Ipv4Addr::LOCALHOST));
+        assert!(lo.addrs6.iter().any(|a| a.addr() == Ipv6Addr::LOCALHOST));
         assert_eq!(t.iter().count(), 1);
     }
 }

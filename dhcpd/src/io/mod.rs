@@ -6,5 +6,5 @@ mod interfaces;
 mod udp;
 
 pub use arp::set_arp_entry;
-pub use interfaces::{Interface, InterfaceTable};
+pub use interfaces::{Interface, InterfaceTable, hardware_address};
 pub use udp::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};

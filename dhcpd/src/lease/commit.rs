@@ -14,23 +14,42 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::model::Lease4;
+use super::model6::Lease6;
 use super::store::{LeaseStore, StoreError};
+
+/// A lease record the store can write in batches: DHCPv4 and DHCPv6 leases go through
+/// the same group commit, each to its own table.
+pub trait StoredLease: Clone + Send + 'static {
+    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError>;
+}
+
+impl StoredLease for Lease4 {
+    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError> {
+        store.write(batch)
+    }
+}
+
+impl StoredLease for Lease6 {
+    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError> {
+        store.write6(batch)
+    }
+}
 
 /// Leases kept for another attempt after failed commits, at most.
 const MAX_RETAINED: usize = 100_000;
 
-struct Batch<R> {
-    leases: Vec<Lease4>,
+struct Batch<L, R> {
+    leases: Vec<L>,
     replies: Vec<R>,
 }
 
-enum Done<R> {
+enum Done<L, R> {
     Stored {
-        leases: Vec<Lease4>,
+        leases: Vec<L>,
         replies: Vec<R>,
     },
     Failed {
-        leases: Vec<Lease4>,
+        leases: Vec<L>,
         replies: usize,
         error: StoreError,
     },
@@ -38,9 +57,9 @@ enum Done<R> {
 
 /// What finished commits did, for counters and logs.
 #[derive(Debug)]
-pub enum CommitEvent {
+pub enum CommitEvent<L = Lease4> {
     /// `leases` are durable (handed back for lease-event plugins).
-    Stored { leases: Vec<Lease4>, replies: usize },
+    Stored { leases: Vec<L>, replies: usize },
     /// The leases stay queued for the next commit; the replies were withheld.
     Failed {
         leases: usize,
@@ -49,28 +68,28 @@ pub enum CommitEvent {
     },
 }
 
-pub struct GroupCommit<R> {
+pub struct GroupCommit<R, L = Lease4> {
     window: Duration,
-    leases: Vec<Lease4>,
+    leases: Vec<L>,
     replies: Vec<R>,
     since: Option<Instant>,
     in_flight: bool,
-    to_worker: Option<Sender<Batch<R>>>,
-    from_worker: Receiver<Done<R>>,
+    to_worker: Option<Sender<Batch<L, R>>>,
+    from_worker: Receiver<Done<L, R>>,
     worker: Option<JoinHandle<()>>,
 }
 
-impl<R: Send + 'static> GroupCommit<R> {
+impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
     /// Starts the commit worker, which owns `store`. Leases are gathered for at least
     /// `window` before a commit starts.
     pub fn start(mut store: LeaseStore, window: Duration) -> std::io::Result<Self> {
-        let (to_worker, batches) = channel::<Batch<R>>();
-        let (done, from_worker) = channel::<Done<R>>();
+        let (to_worker, batches) = channel::<Batch<L, R>>();
+        let (done, from_worker) = channel::<Done<L, R>>();
         let worker = std::thread::Builder::new()
             .name("lease-commit".into())
             .spawn(move || {
                 for batch in batches {
-                    let result = match store.write(&batch.leases) {
+                    let result = match L::write_batch(&mut store, &batch.leases) {
                         Ok(()) => Done::Stored {
                             leases: batch.leases,
                             replies: batch.replies,
@@ -99,11 +118,21 @@ impl<R: Send + 'static> GroupCommit<R> {
     }
 }
 
-impl<R> GroupCommit<R> {
+impl<R, L> GroupCommit<R, L> {
     /// Queues a lease change and the reply (if any) that must wait for it.
-    pub fn add(&mut self, lease: Lease4, reply: Option<R>, now: Instant) {
+    pub fn add(&mut self, lease: L, reply: Option<R>, now: Instant) {
         self.since.get_or_insert(now);
         self.leases.push(lease);
+        self.replies.extend(reply);
+    }
+
+    /// Queues lease changes and the reply (if any) that must wait for all of them.
+    pub fn add_all(&mut self, leases: Vec<L>, reply: Option<R>, now: Instant) {
+        if leases.is_empty() {
+            return;
+        }
+        self.since.get_or_insert(now);
+        self.leases.extend(leases);
         self.replies.extend(reply);
     }
 
@@ -115,7 +144,7 @@ impl<R> GroupCommit<R> {
 
     /// Collects finished commits (appending their replies to `released`) and starts the
     /// next one when the window has passed and none is in flight.
-    pub fn poll(&mut self, now: Instant, released: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
+    pub fn poll(&mut self, now: Instant, released: &mut Vec<R>, events: &mut Vec<CommitEvent<L>>) {
         while let Ok(done) = self.from_worker.try_recv() {
             self.finish(done, released, events);
         }
@@ -126,7 +155,7 @@ impl<R> GroupCommit<R> {
     }
 
     /// Commits everything queued and waits for it, at shutdown.
-    pub fn flush(&mut self, released: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
+    pub fn flush(&mut self, released: &mut Vec<R>, events: &mut Vec<CommitEvent<L>>) {
         // The batch in flight, then what is queued, then once more if that commit
         // failed and put its leases back.
         for round in 0..3 {
@@ -155,7 +184,12 @@ impl<R> GroupCommit<R> {
         }
     }
 
-    fn finish(&mut self, done: Done<R>, released: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
+    fn finish(
+        &mut self,
+        done: Done<L, R>,
+        released: &mut Vec<R>,
+        events: &mut Vec<CommitEvent<L>>,
+    ) {
         self.in_flight = false;
         match done {
             Done::Stored {
@@ -191,7 +225,7 @@ impl<R> GroupCommit<R> {
     }
 }
 
-impl<R> Drop for GroupCommit<R> {
+impl<R, L> Drop for GroupCommit<R, L> {
     fn drop(&mut self) {
         self.to_worker.take();
         if let Some(w) = self.worker.take() {
@@ -225,7 +259,7 @@ mod tests {
     }
 
     /// Polls until nothing is in flight or queued.
-    fn settle<R>(gc: &mut GroupCommit<R>, out: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
+    fn settle<R>(gc: &mut GroupCommit<R, Lease4>, out: &mut Vec<R>, events: &mut Vec<CommitEvent>) {
         let start = Instant::now();
         while gc.is_busy() {
             assert!(

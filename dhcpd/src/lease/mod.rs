@@ -1,15 +1,21 @@
-//! Leases: the in-memory index that allocation decisions read (`index`), the durable
+//! Leases (DHCPv4, and DHCPv6 in the `*6` files): the in-memory index that allocation decisions read (`index`), the durable
 //! store (`store`, SQLite in WAL mode) and the group-commit buffer between the two
 //! (`commit`), which lets an ACK leave only after its lease is on disk.
 
 mod commit;
 mod index;
+mod index6;
 mod model;
+mod model6;
 mod store;
+mod store6;
 
-pub use commit::{CommitEvent, GroupCommit};
+pub use commit::{CommitEvent, GroupCommit, StoredLease};
 pub use index::{LeaseIndex, PoolRef};
+pub use index6::{LeaseIndex6, Slots};
+pub(crate) use model::hex_colon;
 pub use model::{ClientKey, HwAddr, Lease4, LeaseState};
+pub use model6::{IaKey, IaKind, Lease6, Resource};
 pub use store::{LeaseStore, Loaded, StoreError};
 
 /// Seconds since the Unix epoch: leases are stored in wall-clock time so that they

@@ -53,15 +53,15 @@ pub enum StoreError {
 }
 
 pub struct LeaseStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
     #[cfg(test)]
     fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Leases that could be read, and a description of each row that could not.
-pub struct Loaded {
-    pub leases: Vec<Lease4>,
+pub struct Loaded<L = Lease4> {
+    pub leases: Vec<L>,
     pub bad_rows: Vec<String>,
 }
 
@@ -98,6 +98,8 @@ impl LeaseStore {
             });
         }
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.execute_batch(super::store6::SCHEMA)
+            .map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
         Ok(LeaseStore::on(conn, path))
@@ -152,10 +154,7 @@ impl LeaseStore {
     /// Writes `leases` in one transaction; when this returns Ok they are on disk (with
     /// `synchronous = full`, fsynced).
     pub fn write(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
-        #[cfg(test)]
-        if self.fail.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
-        }
+        self.check_failure_switch()?;
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -200,6 +199,15 @@ impl LeaseStore {
         Ok(())
     }
 
+    /// Fails while the test failure switch is on.
+    pub(super) fn check_failure_switch(&self) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.fail.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Sql(rusqlite::Error::InvalidQuery));
+        }
+        Ok(())
+    }
+
     /// A switch that makes every write fail while it is on, to test failure handling.
     #[cfg(test)]
     pub fn failure_switch(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
@@ -218,7 +226,7 @@ impl LeaseStore {
     }
 }
 
-fn parse_hex_colon(s: &str) -> Option<Vec<u8>> {
+pub(super) fn parse_hex_colon(s: &str) -> Option<Vec<u8>> {
     if s.is_empty() {
         return Some(Vec::new());
     }

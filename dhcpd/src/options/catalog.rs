@@ -17,6 +17,14 @@ pub enum OptionType {
     /// RFC 3442 classless static routes (option 121).
     Routes,
     U16List,
+    /// An IPv6 address.
+    Ip6,
+    /// IPv6 addresses.
+    Ip6List,
+    /// DHCPv6 NTP server option (56, RFC 5908): addresses and names as sub-options.
+    Ntp6,
+    /// DHCPv6 vendor-specific information (17): enterprise number and sub-options.
+    Vendor6,
 }
 
 impl OptionType {
@@ -34,12 +42,13 @@ impl OptionType {
             "domain-list" => Self::DomainList,
             "routes" => Self::Routes,
             "u16-list" => Self::U16List,
+            "ipv6" => Self::Ip6,
+            "ipv6-list" => Self::Ip6List,
             _ => return None,
         })
     }
 
-    pub const NAMES: &'static str =
-        "ip, ip-list, u8, u16, u32, i32, bool, string, hex, domain-list, routes, u16-list";
+    pub const NAMES: &'static str = "ip, ip-list, u8, u16, u32, i32, bool, string, hex, domain-list, routes, u16-list, ipv6, ipv6-list";
 
     /// What a value of this type looks like in TOML, for error messages.
     pub fn expected(self) -> &'static str {
@@ -56,6 +65,12 @@ impl OptionType {
             Self::DomainList => "a domain name or an array of them",
             Self::Routes => "an array of \"DEST/LEN via ROUTER\" strings",
             Self::U16List => "an array of integers from 0 to 65535",
+            Self::Ip6 => "an IPv6 address string such as \"2001:db8::1\"",
+            Self::Ip6List => "an IPv6 address or an array of them",
+            Self::Ntp6 => "an IPv6 address or host name, or an array of them",
+            Self::Vendor6 => {
+                "a table { enterprise = NUMBER, options = { \"CODE\" = \"text\" or \"hex:01:02\" } }"
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! TOML value → option payload, by option type.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use toml::Value;
 
@@ -56,7 +56,77 @@ pub fn encode_value(ty: OptionType, value: &Value) -> Result<Vec<u8>, String> {
             }
             Ok(out)
         }
+        OptionType::Ip6 => Ok(ip6(value).ok_or_else(wrong)?.octets().to_vec()),
+        OptionType::Ip6List => {
+            let mut out = Vec::new();
+            for v in one_or_many(value) {
+                out.extend_from_slice(&ip6(v).ok_or_else(wrong)?.octets());
+            }
+            if out.is_empty() {
+                return Err(wrong());
+            }
+            Ok(out)
+        }
+        OptionType::Ntp6 => {
+            // RFC 5908: sub-option 1 carries an address, 3 a name.
+            let mut out = Vec::new();
+            for v in one_or_many(value) {
+                let text = v.as_str().ok_or_else(wrong)?;
+                let (code, data) = match text.trim().parse::<Ipv6Addr>() {
+                    Ok(a) => (1u16, a.octets().to_vec()),
+                    Err(_) => {
+                        let mut name = Vec::new();
+                        encode_domain(text, &mut name)?;
+                        (3u16, name)
+                    }
+                };
+                push_suboption(&mut out, code, &data);
+            }
+            if out.is_empty() {
+                return Err(wrong());
+            }
+            Ok(out)
+        }
+        OptionType::Vendor6 => encode_vendor6(value).ok_or_else(wrong)?,
     }
+}
+
+fn ip6(v: &Value) -> Option<Ipv6Addr> {
+    v.as_str()?.trim().parse().ok()
+}
+
+fn push_suboption(out: &mut Vec<u8>, code: u16, data: &[u8]) {
+    out.extend_from_slice(&code.to_be_bytes());
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(data);
+}
+
+/// RFC 8415 §21.17: enterprise number, then sub-options as code, length, value. `None`
+/// when the shape is wrong; an error for a wrong sub-option value.
+fn encode_vendor6(value: &Value) -> Option<Result<Vec<u8>, String>> {
+    let t = value.as_table()?;
+    if t.keys().any(|k| k != "enterprise" && k != "options") {
+        return None;
+    }
+    let enterprise = int::<u32>(t.get("enterprise")?)?;
+    let mut out = enterprise.to_be_bytes().to_vec();
+    for (code, v) in t.get("options")?.as_table()? {
+        let Ok(code) = code.parse::<u16>() else {
+            return Some(Err(format!(
+                "sub-option key {code:?} is not a code from 0 to 65535"
+            )));
+        };
+        let text = v.as_str()?;
+        let data = match text.strip_prefix("hex:") {
+            Some(h) => match parse_hex(h) {
+                Ok(d) => d,
+                Err(e) => return Some(Err(format!("sub-option {code}: {e}"))),
+            },
+            None => text.as_bytes().to_vec(),
+        };
+        push_suboption(&mut out, code, &data);
+    }
+    Some(Ok(out))
 }
 
 fn describe(v: &Value) -> String {
@@ -187,6 +257,41 @@ mod tests {
             )
             .unwrap(),
             [16, 198, 19, 198, 18, 0, 1, 0, 198, 18, 0, 254]
+        );
+    }
+
+    #[test]
+    fn encodes_the_dhcpv6_types() {
+        assert_eq!(
+            enc(OptionType::Ip6List, r#"["2001:db8::1", "2001:db8::2"]"#).unwrap(),
+            [
+                0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x20, 1, 0xd, 0xb8, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 2
+            ]
+        );
+        let ntp = enc(OptionType::Ntp6, r#"["2001:db8::123", "ntp.example"]"#).unwrap();
+        assert_eq!(&ntp[..4], [0, 1, 0, 16]);
+        assert_eq!(&ntp[20..], b"\x00\x03\x00\x0d\x03ntp\x07example\x00");
+        assert_eq!(
+            enc(
+                OptionType::Vendor6,
+                r#"{ enterprise = 32473, options = { "1" = "ab", "2" = "hex:ff" } }"#
+            )
+            .unwrap(),
+            [0, 0, 0x7e, 0xd9, 0, 1, 0, 2, b'a', b'b', 0, 2, 0, 1, 0xff]
+        );
+        assert!(
+            enc(
+                OptionType::Vendor6,
+                r#"{ enterprise = 1, options = { "x" = "a" } }"#
+            )
+            .unwrap_err()
+            .contains("not a code")
+        );
+        assert!(
+            enc(OptionType::Ip6, r#""198.18.0.1""#)
+                .unwrap_err()
+                .contains("expected an IPv6 address")
         );
     }
 

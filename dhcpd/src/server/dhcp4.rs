@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use super::ServerError;
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
 use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
@@ -22,11 +23,6 @@ use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
 
 const BATCH: usize = 64;
-/// How long an idle receive waits before the loop looks at its timers and stop flag.
-const IDLE_TICK: Duration = Duration::from_millis(200);
-/// How long a receive waits while lease changes are queued or being committed, so that
-/// the ACKs leave soon after their commit even when no packet arrives.
-const BUSY_TICK: Duration = Duration::from_millis(1);
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
 /// A running DHCPv4 service.
@@ -87,7 +83,7 @@ impl Dhcp4Service {
             commit: GroupCommit::start(store, store_cfg.commit_window)
                 .map_err(ServerError::Thread)?,
             events: Vec::new(),
-            busy: false,
+            pacer: ReceivePacer::default(),
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
@@ -121,9 +117,7 @@ struct PacketLoop {
     sender: ReplySender,
     commit: GroupCommit<Reply>,
     events: Vec<CommitEvent>,
-    /// Whether the receive timeout is the busy tick (lease changes queued or being
-    /// committed) rather than the idle tick.
-    busy: bool,
+    pacer: ReceivePacer,
     interfaces: InterfaceTable,
     counters: Arc<Counters>,
     limiter: LogLimiter,
@@ -164,7 +158,7 @@ impl PacketLoop {
             self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
             self.sender.send(&mut out);
-            self.pace_receive();
+            self.pacer.pace(&self.socket, self.commit.is_busy());
             if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
                 self.refresh_interfaces();
             }
@@ -180,56 +174,21 @@ impl PacketLoop {
     }
 
     fn report_commits(&mut self) {
-        for event in self.events.drain(..) {
-            match event {
-                CommitEvent::Stored { leases, .. } => {
-                    self.counters.commit_batches.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .leases_committed
-                        .fetch_add(leases.len() as u64, Ordering::Relaxed);
-                    let plugins = self.handler.plugins();
-                    if plugins.wants_lease_events() {
-                        for lease in &leases {
-                            if let Some(event) = lease_event(lease.state) {
-                                plugins.lease_event(event, &lease_info(lease));
-                            }
+        let plugins = self.handler.plugins().clone();
+        report_commits(
+            &mut self.events,
+            &self.counters,
+            &mut self.limiter,
+            |leases| {
+                if plugins.wants_lease_events() {
+                    for lease in leases {
+                        if let Some(event) = lease_event(lease.state) {
+                            plugins.lease_event(event, &lease_info(lease));
                         }
                     }
                 }
-                CommitEvent::Failed {
-                    leases,
-                    replies,
-                    error,
-                } => {
-                    for _ in 0..replies {
-                        self.counters.count_no_reply(Reason::CommitFailed);
-                    }
-                    if let Verdict::Log { suppressed } =
-                        self.limiter.check("commit", Instant::now())
-                    {
-                        error!(
-                            leases,
-                            suppressed,
-                            "lease commit failed, {replies} ACKs withheld (clients will retry): {error}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// While lease changes are queued or being committed, a receive returns within the
-    /// busy tick so that ACKs leave soon after their commit; otherwise it may wait the
-    /// idle tick. The timeout changes only when the state does, so a busy server makes
-    /// no extra system calls for it.
-    fn pace_receive(&mut self) {
-        let busy = self.commit.is_busy();
-        if busy != self.busy {
-            let timeout = if busy { BUSY_TICK } else { IDLE_TICK };
-            if self.socket.set_recv_timeout(timeout).is_ok() {
-                self.busy = busy;
-            }
-        }
+            },
+        );
     }
 
     fn refresh_interfaces(&mut self) {

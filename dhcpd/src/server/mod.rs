@@ -1,7 +1,9 @@
 //! The running server: its threads, started from a validated [`Config`] and stopped
 //! when the stop flag is set.
 
+mod commits;
 mod dhcp4;
+mod dhcp6;
 mod sender;
 
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 use tracing::info;
 
 pub use dhcp4::Dhcp4Service;
+pub use dhcp6::Dhcp6Service;
 
 use crate::config::Config;
 use crate::lease::StoreError;
@@ -20,14 +23,38 @@ use crate::stats::Counters;
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Duid(#[from] crate::v6::DuidError),
     #[error("cannot bind UDP port {port}: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error("cannot start a server thread: {0}")]
     Thread(std::io::Error),
     #[error("a server thread panicked")]
     ThreadPanicked,
-    #[error("the configuration has no [dhcp4] section: nothing to serve")]
+    #[error("the configuration has neither a [dhcp4] nor a [dhcp6] section: nothing to serve")]
     NothingToServe,
+}
+
+/// A running service: one packet loop.
+pub enum Service {
+    Dhcp4(Dhcp4Service),
+    Dhcp6(Dhcp6Service),
+}
+
+impl Service {
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Service::Dhcp4(s) => s.is_finished(),
+            Service::Dhcp6(s) => s.is_finished(),
+        }
+    }
+
+    pub fn join(self) -> Result<(), ServerError> {
+        match self {
+            Service::Dhcp4(s) => s.join(),
+            Service::Dhcp6(s) => s.join(),
+        }
+    }
 }
 
 /// Starts every configured service; they run until `stop` is set.
@@ -36,16 +63,45 @@ pub fn start(
     counters: Arc<Counters>,
     plugins: Arc<Pipeline>,
     stop: Arc<AtomicBool>,
-) -> Result<Vec<Dhcp4Service>, ServerError> {
-    let Some(dhcp4) = config.dhcp4.clone() else {
+) -> Result<Vec<Service>, ServerError> {
+    if config.dhcp4.is_none() && config.dhcp6.is_none() {
         return Err(ServerError::NothingToServe);
-    };
-    let service = Dhcp4Service::start(Arc::new(dhcp4), &config.leases, counters, plugins, stop)?;
-    Ok(vec![service])
+    }
+    let mut services = Vec::new();
+    if let Some(dhcp4) = config.dhcp4.clone() {
+        services.push(Service::Dhcp4(Dhcp4Service::start(
+            Arc::new(dhcp4),
+            &config.leases,
+            counters.clone(),
+            plugins.clone(),
+            stop.clone(),
+        )?));
+    }
+    if let Some(dhcp6) = config.dhcp6.clone() {
+        let started = Dhcp6Service::start(
+            Arc::new(dhcp6),
+            &config.leases,
+            counters,
+            plugins,
+            stop.clone(),
+        );
+        match started {
+            Ok(s) => services.push(Service::Dhcp6(s)),
+            Err(e) => {
+                // Stop what already runs before reporting.
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                for s in services {
+                    let _ = s.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(services)
 }
 
 /// Waits for every service to stop, then logs the final counters.
-pub fn join(services: Vec<Dhcp4Service>, counters: &Counters) -> Result<(), ServerError> {
+pub fn join(services: Vec<Service>, counters: &Counters) -> Result<(), ServerError> {
     let mut result = Ok(());
     for s in services {
         if let Err(e) = s.join() {

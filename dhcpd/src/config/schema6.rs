@@ -1,0 +1,159 @@
+//! The `[dhcp6]` section as written.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::schema::{RawMatch, RawOptions, RawPluginScopes};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDhcp6 {
+    pub interfaces: Spanned<Vec<String>>,
+    pub port: Option<u16>,
+    pub client_port: Option<u16>,
+    pub server_duid: Option<Spanned<RawDuid>>,
+    #[serde(default = "yes")]
+    pub rapid_commit: bool,
+    pub preferred_lifetime: Option<Spanned<u32>>,
+    pub valid_lifetime: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+    pub advertise_hold: Option<Spanned<u32>>,
+    pub decline_probation: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+    #[serde(default)]
+    pub option_definition: Vec<RawOptionDefinition6>,
+    #[serde(default)]
+    pub subnet: Vec<RawSubnet6>,
+    #[serde(default)]
+    pub host: Vec<RawHost6>,
+    #[serde(default)]
+    pub class: Vec<RawClass6>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `server_duid = { type = "llt" }`, `{ type = "en", enterprise = 32473, identifier =
+/// "0102" }`, `{ type = "ll", interface = "eth0" }` …
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDuid {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub interface: Option<String>,
+    pub hw_address: Option<String>,
+    pub enterprise: Option<u32>,
+    pub identifier: Option<String>,
+}
+
+/// Lifetime keys, allowed at the `dhcp6` level and per subnet.
+#[derive(Debug, Default, Clone)]
+pub struct RawLifetimes {
+    pub preferred_lifetime: Option<Spanned<u32>>,
+    pub valid_lifetime: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+}
+
+macro_rules! lifetimes {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn lifetimes(&self) -> RawLifetimes {
+                RawLifetimes {
+                    preferred_lifetime: self.preferred_lifetime.clone(),
+                    valid_lifetime: self.valid_lifetime.clone(),
+                    renew_time: self.renew_time.clone(),
+                    rebind_time: self.rebind_time.clone(),
+                }
+            }
+        }
+    )*};
+}
+lifetimes!(RawDhcp6, RawSubnet6);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptionDefinition6 {
+    pub name: Spanned<String>,
+    pub code: Spanned<u16>,
+    #[serde(rename = "type")]
+    pub ty: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubnet6 {
+    pub subnet: Spanned<String>,
+    pub interface: Option<String>,
+    pub interface_id: Option<Spanned<String>>,
+    pub preferred_lifetime: Option<Spanned<u32>>,
+    pub valid_lifetime: Option<Spanned<u32>>,
+    pub renew_time: Option<Spanned<u32>>,
+    pub rebind_time: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+    #[serde(default)]
+    pub pool: Vec<RawPool6>,
+    #[serde(default)]
+    pub pd_pool: Vec<RawPdPool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool6 {
+    pub range: Spanned<String>,
+    #[serde(default)]
+    pub classes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPdPool {
+    pub prefix: Spanned<String>,
+    pub delegated_length: Spanned<u8>,
+    #[serde(default)]
+    pub classes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost6 {
+    pub duid: Option<Spanned<String>>,
+    pub hw_address: Option<Spanned<String>>,
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub prefixes: Vec<Spanned<String>>,
+    pub hostname: Option<Spanned<String>>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass6 {
+    pub name: Spanned<String>,
+    #[serde(rename = "match")]
+    pub matcher: Spanned<RawMatch>,
+    #[serde(default)]
+    pub options: RawOptions,
+    #[serde(default)]
+    pub plugin: RawPluginScopes,
+}

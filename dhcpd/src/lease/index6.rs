@@ -1,0 +1,315 @@
+//! The in-memory DHCPv6 lease index, owned by the DHCPv6 packet loop as the DHCPv4 one
+//! is by its loop: addresses and delegated prefixes by value, each identity
+//! association's current binding, and deadlines for reclaiming.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::Ipv6Addr;
+
+use foldhash::HashMap;
+
+use super::index::PoolRef;
+use super::model::LeaseState;
+use super::model6::{IaKey, IaKind, Lease6, Resource};
+
+/// The allocatable units of a pool: `count` addresses or prefixes of length
+/// `prefix_len`, the i-th starting at `base + (i << shift)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    pub base: u128,
+    pub shift: u32,
+    pub count: u128,
+    pub prefix_len: u8,
+}
+
+impl Slots {
+    /// The addresses `first..=last`.
+    pub fn addresses(first: Ipv6Addr, last: Ipv6Addr) -> Self {
+        Slots {
+            base: u128::from(first),
+            shift: 0,
+            count: u128::from(last) - u128::from(first) + 1,
+            prefix_len: 128,
+        }
+    }
+
+    /// The /`delegated` prefixes inside `prefix`/`len`.
+    pub fn prefixes(prefix: Ipv6Addr, len: u8, delegated: u8) -> Self {
+        let bits = u32::from(delegated - len);
+        Slots {
+            base: u128::from(prefix),
+            shift: 128 - u32::from(delegated),
+            count: if bits >= 128 {
+                u128::MAX
+            } else {
+                1u128 << bits
+            },
+            prefix_len: delegated,
+        }
+    }
+
+    pub fn get(&self, i: u128) -> Resource {
+        let offset = if self.shift >= 128 {
+            0
+        } else {
+            i << self.shift
+        };
+        Resource {
+            address: Ipv6Addr::from(self.base.wrapping_add(offset)),
+            prefix_len: self.prefix_len,
+        }
+    }
+
+    /// Whether `r` is one of the pool's units.
+    pub fn contains(&self, r: Resource) -> bool {
+        if r.prefix_len != self.prefix_len {
+            return false;
+        }
+        let a = u128::from(r.address);
+        let Some(offset) = a.checked_sub(self.base) else {
+            return false;
+        };
+        let aligned = self.shift == 0 || offset & ((1u128 << self.shift) - 1) == 0;
+        let index = if self.shift >= 128 {
+            0
+        } else {
+            offset >> self.shift
+        };
+        aligned && index < self.count
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct LeaseIndex6 {
+    leases: HashMap<Resource, Lease6>,
+    by_ia: HashMap<IaKey, Resource>,
+    deadlines: BinaryHeap<Reverse<(u64, Resource)>>,
+    cursors: HashMap<(IaKind, PoolRef), u128>,
+}
+
+impl LeaseIndex6 {
+    /// Builds the index from stored leases, keeping for each IA its newest one.
+    pub fn from_leases(leases: impl IntoIterator<Item = Lease6>) -> Self {
+        let mut index = Self::default();
+        let mut all: Vec<Lease6> = leases.into_iter().collect();
+        all.sort_by_key(|l| l.starts);
+        for l in all {
+            index.upsert(l);
+        }
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.leases.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leases.is_empty()
+    }
+
+    pub fn get(&self, r: Resource) -> Option<&Lease6> {
+        self.leases.get(&r)
+    }
+
+    /// The IA's current or last binding, if it has not gone to another client.
+    pub fn ia_lease(&self, ia: &IaKey) -> Option<&Lease6> {
+        let r = self.by_ia.get(ia)?;
+        self.leases.get(r).filter(|l| l.ia.as_ref() == Some(ia))
+    }
+
+    /// Whether `r` may be bound to `ia` at `now`: unused, the IA's own, or held by a
+    /// lease that has run out.
+    pub fn available_to(&self, r: Resource, ia: &IaKey, now: u64) -> bool {
+        match self.leases.get(&r) {
+            None => true,
+            Some(l) if l.state == LeaseState::Declined => !l.in_use(now),
+            Some(l) => l.ia.as_ref() == Some(ia) || !l.in_use(now),
+        }
+    }
+
+    /// The next unit of `slots` that `ia` may have, skipping those `reserved` says are
+    /// reserved for others (at most `reserved_count` of them); `None` when the pool is
+    /// exhausted. Pools can hold 2^64 addresses, so the walk is bounded: every unit
+    /// that is not free has a lease here or a reservation, so looking at one more unit
+    /// than those finds a free one whenever there is one.
+    pub fn next_free(
+        &mut self,
+        at: (IaKind, PoolRef),
+        slots: &Slots,
+        ia: &IaKey,
+        now: u64,
+        reserved_count: usize,
+        reserved: impl Fn(Resource) -> bool,
+    ) -> Option<Resource> {
+        let limit = slots
+            .count
+            .min(self.leases.len() as u128 + reserved_count as u128 + 1);
+        let start = self
+            .cursors
+            .get(&at)
+            .copied()
+            .filter(|&c| c < slots.count)
+            .unwrap_or(0);
+        let mut i = start;
+        for _ in 0..limit {
+            let candidate = slots.get(i);
+            i = if i + 1 >= slots.count { 0 } else { i + 1 };
+            if !reserved(candidate) && self.available_to(candidate, ia, now) {
+                self.cursors.insert(at, i);
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    /// Records `lease`, replacing what was known about its address or prefix.
+    pub fn upsert(&mut self, lease: Lease6) {
+        let r = lease.resource;
+        if let Some(prev) = self.leases.get(&r).and_then(|old| old.ia.as_ref())
+            && lease.ia.as_ref() != Some(prev)
+            && self.by_ia.get(prev) == Some(&r)
+        {
+            self.by_ia.remove(prev);
+        }
+        if lease.state.holds_address() {
+            self.deadlines.push(Reverse((lease.expires, r)));
+        }
+        if let Some(ia) = &lease.ia {
+            self.by_ia.insert(ia.clone(), r);
+        }
+        self.leases.insert(r, lease);
+    }
+
+    /// Ends every lease, advertise hold and probation whose time has passed at `now`;
+    /// returns the changes to store (not the holds, which never were stored).
+    pub fn reclaim(&mut self, now: u64) -> Vec<Lease6> {
+        let mut changed = Vec::new();
+        while let Some(&Reverse((expires, r))) = self.deadlines.peek() {
+            if expires > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(lease) = self
+                .leases
+                .get_mut(&r)
+                .filter(|l| l.state.holds_address() && l.expires == expires)
+            else {
+                continue;
+            };
+            let was = lease.state;
+            lease.state = LeaseState::Expired;
+            if was != LeaseState::Offered {
+                changed.push(lease.clone());
+            }
+        }
+        changed
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Lease6> {
+        self.leases.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ia(n: u8, kind: IaKind) -> IaKey {
+        IaKey {
+            kind,
+            duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, n].into(),
+            iaid: 1,
+        }
+    }
+
+    fn lease(r: Resource, ia: &IaKey, state: LeaseState, expires: u64) -> Lease6 {
+        Lease6 {
+            resource: r,
+            ia: Some(ia.clone()),
+            kind: ia.kind,
+            state,
+            starts: 0,
+            preferred: 10,
+            expires,
+            hw_address: None,
+        }
+    }
+
+    const AT: (IaKind, PoolRef) = (IaKind::Na, PoolRef { subnet: 0, pool: 0 });
+
+    #[test]
+    fn prefix_slots_are_aligned_delegated_prefixes() {
+        let s = Slots::prefixes("2001:db8:100::".parse().unwrap(), 40, 48);
+        assert_eq!(s.count, 256);
+        assert_eq!(s.get(1).to_string(), "2001:db8:101::/48");
+        assert_eq!(s.get(255).to_string(), "2001:db8:1ff::/48");
+        assert!(s.contains(s.get(7)));
+        let unaligned = Resource {
+            address: "2001:db8:101:1::".parse().unwrap(),
+            prefix_len: 48,
+        };
+        assert!(!s.contains(unaligned));
+        let outside = Resource {
+            address: "2001:db8:200::".parse().unwrap(),
+            prefix_len: 48,
+        };
+        assert!(!s.contains(outside));
+        let huge = Slots::addresses(
+            "2001:db8::".parse().unwrap(),
+            "2001:db8::ffff:ffff:ffff:ffff".parse().unwrap(),
+        );
+        assert_eq!(huge.count, 1 << 64);
+    }
+
+    #[test]
+    fn allocation_skips_taken_and_reserved_units_and_a_bounded_walk_finds_exhaustion() {
+        let s = Slots::addresses(
+            "2001:db8::10".parse().unwrap(),
+            "2001:db8::12".parse().unwrap(),
+        );
+        let mut idx = LeaseIndex6::default();
+        let reserved_addr: Ipv6Addr = "2001:db8::11".parse().unwrap();
+        let reserved = |r: Resource| r.address == reserved_addr;
+        let a = idx
+            .next_free(AT, &s, &ia(1, IaKind::Na), 100, 1, reserved)
+            .unwrap();
+        assert_eq!(a.address, "2001:db8::10".parse::<Ipv6Addr>().unwrap());
+        idx.upsert(lease(a, &ia(1, IaKind::Na), LeaseState::Active, 1000));
+        let b = idx
+            .next_free(AT, &s, &ia(2, IaKind::Na), 100, 1, reserved)
+            .unwrap();
+        assert_eq!(b.address, "2001:db8::12".parse::<Ipv6Addr>().unwrap());
+        idx.upsert(lease(b, &ia(2, IaKind::Na), LeaseState::Offered, 130));
+        assert_eq!(
+            idx.next_free(AT, &s, &ia(3, IaKind::Na), 100, 1, reserved),
+            None
+        );
+        assert_eq!(
+            idx.next_free(AT, &s, &ia(3, IaKind::Na), 131, 1, reserved),
+            Some(b),
+            "the advertise hold lapsed"
+        );
+        assert_eq!(
+            idx.ia_lease(&ia(1, IaKind::Na)).map(|l| l.resource),
+            Some(a)
+        );
+    }
+
+    #[test]
+    fn reclaim_expires_bindings_but_stores_no_holds() {
+        let s = Slots::prefixes("2001:db8:100::".parse().unwrap(), 40, 56);
+        let mut idx = LeaseIndex6::default();
+        idx.upsert(lease(s.get(0), &ia(1, IaKind::Pd), LeaseState::Active, 100));
+        idx.upsert(lease(
+            s.get(1),
+            &ia(2, IaKind::Pd),
+            LeaseState::Offered,
+            100,
+        ));
+        assert!(idx.reclaim(99).is_empty());
+        let changed = idx.reclaim(100);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].resource, s.get(0));
+        assert!(idx.available_to(s.get(1), &ia(3, IaKind::Pd), 100));
+    }
+}

@@ -1,0 +1,74 @@
+//! What both packet loops do with finished commits and with their receive timeout.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tracing::error;
+
+use crate::io::{BatchSocket, IpFamily};
+use crate::lease::CommitEvent;
+use crate::ratelimit::{LogLimiter, Verdict};
+use crate::stats::{Counters, Reason};
+
+/// How long an idle receive waits before the loop looks at its timers and stop flag.
+pub const IDLE_TICK: Duration = Duration::from_millis(200);
+/// How long a receive waits while lease changes are queued or being committed, so that
+/// the replies leave soon after their commit even when no packet arrives.
+pub const BUSY_TICK: Duration = Duration::from_millis(1);
+
+/// Counts finished commits and logs failed ones (rate-limited); `stored` gets the
+/// leases of each durable batch (for lease-event plugins).
+pub fn report_commits<L>(
+    events: &mut Vec<CommitEvent<L>>,
+    counters: &Counters,
+    limiter: &mut LogLimiter,
+    mut stored: impl FnMut(&[L]),
+) {
+    for event in events.drain(..) {
+        match event {
+            CommitEvent::Stored { leases, .. } => {
+                counters.commit_batches.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .leases_committed
+                    .fetch_add(leases.len() as u64, Ordering::Relaxed);
+                stored(&leases);
+            }
+            CommitEvent::Failed {
+                leases,
+                replies,
+                error,
+            } => {
+                for _ in 0..replies {
+                    counters.count_no_reply(Reason::CommitFailed);
+                }
+                if let Verdict::Log { suppressed } = limiter.check("commit", Instant::now()) {
+                    error!(
+                        leases,
+                        suppressed,
+                        "lease commit failed, {replies} replies withheld (clients will retry): {error}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// While lease changes are queued or being committed, a receive returns within the
+/// busy tick so that replies leave soon after their commit; otherwise it may wait the
+/// idle tick. The timeout changes only when the state does, so a busy server makes no
+/// extra system calls for it.
+#[derive(Debug, Default)]
+pub struct ReceivePacer {
+    busy: bool,
+}
+
+impl ReceivePacer {
+    pub fn pace<F: IpFamily>(&mut self, socket: &BatchSocket<F>, busy: bool) {
+        if busy != self.busy {
+            let timeout = if busy { BUSY_TICK } else { IDLE_TICK };
+            if socket.set_recv_timeout(timeout).is_ok() {
+                self.busy = busy;
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The DHCPv6 packet loop, on a thread and socket of its own: the DHCPv4 loop's shape
+//! (batched receive, group commit, replies sent when their bindings are durable) on
+//! [::]:547, joined to ff02::1:2 on every served interface.
+
+use std::collections::HashSet;
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info, warn};
+
+use super::ServerError;
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
+use crate::config::{Dhcp6, LeaseStoreConfig};
+use crate::io::{BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V6};
+use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, unix_now};
+use crate::plugin::Pipeline;
+use crate::ratelimit::{LogLimiter, Verdict};
+use crate::stats::{Counters, Reason};
+use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
+
+const BATCH: usize = 64;
+const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
+
+/// A running DHCPv6 service.
+pub struct Dhcp6Service {
+    thread: JoinHandle<()>,
+}
+
+impl Dhcp6Service {
+    /// Opens the lease store, makes or reads the server DUID, binds the socket and
+    /// starts the packet thread; errors in any of these come back here.
+    pub fn start(
+        cfg: Arc<Dhcp6>,
+        store_cfg: &LeaseStoreConfig,
+        counters: Arc<Counters>,
+        plugins: Arc<Pipeline>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, ServerError> {
+        let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
+        let loaded = store.load6()?;
+        for bad in &loaded.bad_rows {
+            warn!(
+                "lease database {}: skipping unreadable DHCPv6 row {bad} (left in place)",
+                store.path().display()
+            );
+        }
+        let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &store)?;
+        let index = LeaseIndex6::from_leases(loaded.leases);
+        info!(leases = index.len(), database = %store.path().display(), "DHCPv6 leases loaded");
+        let handler =
+            Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
+        let socket =
+            Arc::new(
+                BatchSocket::bind_v6(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
+                    port: cfg.port,
+                    source: e,
+                })?,
+            );
+        let interfaces = InterfaceTable::new(&cfg.interfaces);
+        for name in &cfg.interfaces {
+            if !interfaces.iter().any(|i| *i.name == **name) {
+                warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
+            }
+        }
+        info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
+        let mut packet_loop = PacketLoop6 {
+            handler,
+            socket,
+            scratch: SendScratch::default(),
+            commit: GroupCommit::start(store, store_cfg.commit_window)
+                .map_err(ServerError::Thread)?,
+            events: Vec::new(),
+            pacer: ReceivePacer::default(),
+            interfaces,
+            joined: HashSet::new(),
+            counters,
+            limiter: LogLimiter::new(10, Duration::from_secs(60)),
+            last_refresh: Instant::now(),
+        };
+        packet_loop.join_groups();
+        let reclaim_every = store_cfg.reclaim_interval;
+        let thread = std::thread::Builder::new()
+            .name("dhcp6".into())
+            .spawn(move || {
+                packet_loop.run(&stop, reclaim_every);
+                info!("DHCPv6 stopping: committing pending leases");
+                packet_loop.flush();
+            })
+            .map_err(ServerError::Thread)?;
+        Ok(Dhcp6Service { thread })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    pub fn join(self) -> Result<(), ServerError> {
+        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
+    }
+}
+
+struct PacketLoop6 {
+    handler: Dhcp6Handler,
+    socket: Arc<BatchSocket<V6>>,
+    scratch: SendScratch<V6>,
+    commit: GroupCommit<Reply6, Lease6>,
+    events: Vec<CommitEvent<Lease6>>,
+    pacer: ReceivePacer,
+    interfaces: InterfaceTable,
+    /// Interfaces (by index) joined to ff02::1:2.
+    joined: HashSet<u32>,
+    counters: Arc<Counters>,
+    limiter: LogLimiter,
+    last_refresh: Instant,
+}
+
+impl PacketLoop6 {
+    fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) {
+        let mut batch = RecvBatch::<V6>::new(BATCH);
+        let mut out: Vec<Reply6> = Vec::with_capacity(2 * BATCH);
+        let mut last_reclaim = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            match self.socket.recv_batch(&mut batch) {
+                Ok(_) => self.process(&batch, &mut out),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    warn!("DHCPv6 receive failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            let now = Instant::now();
+            if now.duration_since(last_reclaim) >= reclaim_every {
+                last_reclaim = now;
+                let expired = self.handler.reclaim(unix_now());
+                if !expired.is_empty() {
+                    debug!(count = expired.len(), "DHCPv6 leases reclaimed");
+                }
+                self.commit.add_all(expired, None, now);
+            }
+            self.commit.poll(now, &mut out, &mut self.events);
+            self.report_commits();
+            self.send(&mut out);
+            self.pacer.pace(&self.socket, self.commit.is_busy());
+            if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
+                self.refresh_interfaces();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.commit.flush(&mut out, &mut self.events);
+        self.report_commits();
+        self.send(&mut out);
+    }
+
+    fn report_commits(&mut self) {
+        report_commits(&mut self.events, &self.counters, &mut self.limiter, |_| {});
+    }
+
+    /// Joins ff02::1:2 on served interfaces not joined yet (they may appear later).
+    fn join_groups(&mut self) {
+        let present: Vec<(u32, Arc<str>)> = self
+            .interfaces
+            .iter()
+            .map(|i| (i.index, i.name.clone()))
+            .collect();
+        self.joined.retain(|i| present.iter().any(|(p, _)| p == i));
+        for (index, name) in present {
+            if self.joined.contains(&index) {
+                continue;
+            }
+            match self.socket.join_dhcp_servers(index) {
+                Ok(()) => {
+                    self.joined.insert(index);
+                }
+                // Already a member (the interface went away and came back with the same
+                // index): nothing to do.
+                Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
+                    self.joined.insert(index);
+                }
+                Err(e) => warn!(interface = %name, "cannot join ff02::1:2: {e}"),
+            }
+        }
+    }
+
+    fn refresh_interfaces(&mut self) {
+        if self.interfaces.refresh() {
+            info!(
+                "interface addresses changed: {:?}",
+                self.interfaces
+                    .iter()
+                    .map(|i| (&i.name, &i.addrs6))
+                    .collect::<Vec<_>>()
+            );
+        }
+        self.join_groups();
+        self.last_refresh = Instant::now();
+    }
+
+    fn send(&mut self, replies: &mut Vec<Reply6>) {
+        if replies.is_empty() {
+            return;
+        }
+        let types: Vec<u8> = replies.iter().map(|r| r.msg_type.to_u8()).collect();
+        let out: Vec<Outgoing<V6>> = replies
+            .drain(..)
+            .map(|r| Outgoing {
+                data: r.bytes,
+                dst: r.dst,
+                ifindex: r.ifindex,
+                src: std::net::Ipv6Addr::UNSPECIFIED,
+            })
+            .collect();
+        let failures = self.socket.send_batch(&out, &mut self.scratch);
+        for (i, t) in types.iter().enumerate() {
+            match failures.iter().find(|(j, _)| *j == i) {
+                Some((_, e)) => {
+                    self.counters.count_no_reply(Reason::SendFailed);
+                    if let Verdict::Log { suppressed } = self.limiter.check("send6", Instant::now())
+                    {
+                        warn!(
+                            suppressed,
+                            "cannot send DHCPv6 reply to {}: {e}", out[i].dst
+                        );
+                    }
+                }
+                None => self.counters.count_sent6(*t),
+            }
+        }
+    }
+
+    fn process(&mut self, batch: &RecvBatch<V6>, out: &mut Vec<Reply6>) {
+        let now = unix_now();
+        let received_at = Instant::now();
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            self.counters.received6.fetch_add(1, Ordering::Relaxed);
+            if self.interfaces.get(d.ifindex).is_none()
+                && self.last_refresh.elapsed() > Duration::from_secs(1)
+            {
+                self.refresh_interfaces();
+            }
+            let Some(iface) = self.interfaces.get(d.ifindex) else {
+                self.counters.count_no_reply(Reason::NotServedInterface);
+                continue;
+            };
+            let ingress = Ingress6 {
+                ifindex: d.ifindex,
+                ifname: iface.name.clone(),
+                if_addrs: iface.addrs6.clone(),
+                dst: d.dst,
+                src: d.src,
+            };
+            match self.handler.handle(d.data, &ingress, now) {
+                Outcome6::Reply { reply, commit } if commit.is_empty() => out.push(reply),
+                Outcome6::Reply { reply, commit } => {
+                    self.commit.add_all(commit, Some(reply), received_at)
+                }
+                Outcome6::NoReply { reason, commit } => {
+                    if let Some(r) = reason {
+                        self.counters.count_no_reply(r);
+                    }
+                    self.commit.add_all(commit, None, received_at);
+                }
+                Outcome6::Drop { reason, detail } => {
+                    self.counters.count_no_reply(reason);
+                    if let Verdict::Log { suppressed } =
+                        self.limiter.check(reason.as_str(), Instant::now())
+                    {
+                        let detail = detail.unwrap_or_default();
+                        if reason.is_malformed() || reason == Reason::PoolExhausted {
+                            warn!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "dropped DHCPv6 packet: {detail}");
+                        } else {
+                            debug!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "no DHCPv6 reply: {detail}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,689 @@
+//! The DHCPv6 message handlers (RFC 8415 §18.3): one client message in, at most one
+//! reply and the lease changes it depends on out. The handler owns the DHCPv6 lease
+//! index; it does no I/O.
+
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::sync::Arc;
+
+use tracing::{debug, info};
+use zerotouch_proto::v6::ia::{self, Ia, IaAddr, IaPrefix};
+use zerotouch_proto::v6::{MessageType6, OptionCode6, Packet6, StatusCode};
+
+use super::allocate::{self, prefix_hint};
+use super::context::{Exchange6, Ingress6};
+use super::reply::{add_options, scopes};
+use super::select::{classify, find_host, hardware_address, select_subnet};
+use crate::config::{Dhcp6, Subnet6};
+use crate::lease::{IaKey, IaKind, Lease6, LeaseIndex6, LeaseState, Resource};
+use crate::plugin::Pipeline;
+use crate::stats::{Counters, Reason};
+
+pub type Message6 = zerotouch_proto::v6::Message6;
+
+/// A reply ready for the wire (relay wrappers included).
+#[derive(Debug, Clone)]
+pub struct Reply6 {
+    pub bytes: Vec<u8>,
+    pub dst: SocketAddrV6,
+    pub ifindex: u32,
+    pub msg_type: MessageType6,
+}
+
+#[derive(Debug)]
+pub enum Outcome6 {
+    /// Send `reply`, after `commit` is durable when it is not empty.
+    Reply { reply: Reply6, commit: Vec<Lease6> },
+    /// No reply, by design; `commit` are lease changes to store.
+    NoReply {
+        reason: Option<Reason>,
+        commit: Vec<Lease6>,
+    },
+    /// Dropped: malformed, or a message the server must not answer.
+    Drop {
+        reason: Reason,
+        detail: Option<String>,
+    },
+}
+
+impl Outcome6 {
+    fn drop(reason: Reason) -> Self {
+        Outcome6::Drop {
+            reason,
+            detail: None,
+        }
+    }
+
+    fn silent(reason: Reason) -> Self {
+        Outcome6::NoReply {
+            reason: Some(reason),
+            commit: Vec::new(),
+        }
+    }
+}
+
+/// The identity associations of a message, decoded.
+struct Ias {
+    list: Vec<Ia>,
+}
+
+impl Ias {
+    fn decode(message: &Message6) -> Result<Self, String> {
+        let mut list = Vec::new();
+        for code in [OptionCode6::IA_NA, OptionCode6::IA_PD] {
+            for data in message.options.get_all(code) {
+                let ia = Ia::decode(code, data).map_err(|e| e.to_string())?;
+                // Addresses and prefixes are read below; a malformed one is the
+                // message's fault, found here once.
+                for a in ia.addresses() {
+                    a.map_err(|e| e.to_string())?;
+                }
+                for p in ia.prefixes() {
+                    p.map_err(|e| e.to_string())?;
+                }
+                list.push(ia);
+            }
+        }
+        Ok(Ias { list })
+    }
+
+    /// Each IA with its kind and its position among the IAs of that kind.
+    fn each(&self) -> impl Iterator<Item = (IaKind, usize, &Ia)> {
+        let mut na = 0;
+        let mut pd = 0;
+        self.list.iter().map(move |ia| {
+            if ia.code == OptionCode6::IA_NA {
+                na += 1;
+                (IaKind::Na, na - 1, ia)
+            } else {
+                pd += 1;
+                (IaKind::Pd, pd - 1, ia)
+            }
+        })
+    }
+}
+
+/// The addresses or prefixes an IA names.
+fn requested(kind: IaKind, ia: &Ia) -> Vec<Resource> {
+    match kind {
+        IaKind::Na => ia
+            .addresses()
+            .filter_map(Result::ok)
+            .map(|a| Resource {
+                address: a.address,
+                prefix_len: 128,
+            })
+            .collect(),
+        IaKind::Pd => ia
+            .prefixes()
+            .filter_map(Result::ok)
+            .filter_map(|p| prefix_hint(p.prefix, p.prefix_len))
+            .collect(),
+    }
+}
+
+fn no_units_status(kind: IaKind) -> (StatusCode, &'static str) {
+    match kind {
+        IaKind::Na => (StatusCode::NoAddrsAvail, "no addresses available"),
+        IaKind::Pd => (StatusCode::NoPrefixAvail, "no prefixes available"),
+    }
+}
+
+/// Adds `r` with its lifetimes to the reply's IA.
+fn put_unit(out: &mut Ia, kind: IaKind, r: Resource, preferred: u32, valid: u32) {
+    match kind {
+        IaKind::Na => out.options.push(
+            OptionCode6::IAADDR,
+            &IaAddr {
+                address: r.address,
+                preferred,
+                valid,
+            }
+            .encode(),
+        ),
+        IaKind::Pd => out.options.push(
+            OptionCode6::IAPREFIX,
+            &IaPrefix {
+                preferred,
+                valid,
+                prefix_len: r.prefix_len,
+                prefix: r.address,
+            }
+            .encode(),
+        ),
+    }
+}
+
+/// Adds a status code option and notes it for the exchange's log line.
+fn put_status(
+    options: &mut zerotouch_proto::v6::Options6,
+    code: StatusCode,
+    text: &str,
+    notes: &mut Vec<StatusCode>,
+) {
+    options.push(OptionCode6::STATUS_CODE, &ia::status(code, text));
+    notes.push(code);
+}
+
+/// What a reply is being built from.
+struct Draft {
+    message: Message6,
+    /// Addresses and prefixes bound by the reply, for option scopes and the log line.
+    bound: Vec<(IaKind, Resource)>,
+    commit: Vec<Lease6>,
+    /// Status codes the reply carries, for the log line.
+    notes: Vec<StatusCode>,
+}
+
+pub struct Dhcp6Handler {
+    cfg: Arc<Dhcp6>,
+    leases: LeaseIndex6,
+    counters: Arc<Counters>,
+    server_duid: Vec<u8>,
+    plugins: Arc<Pipeline>,
+}
+
+impl Dhcp6Handler {
+    pub fn new(
+        cfg: Arc<Dhcp6>,
+        leases: LeaseIndex6,
+        server_duid: Vec<u8>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Dhcp6Handler {
+            cfg,
+            leases,
+            counters,
+            server_duid,
+            plugins: Arc::new(Pipeline::empty()),
+        }
+    }
+
+    pub fn with_plugins(mut self, plugins: Arc<Pipeline>) -> Self {
+        self.plugins = plugins;
+        self
+    }
+
+    pub fn plugins(&self) -> &Arc<Pipeline> {
+        &self.plugins
+    }
+
+    pub fn leases(&self) -> &LeaseIndex6 {
+        &self.leases
+    }
+
+    pub fn server_duid(&self) -> &[u8] {
+        &self.server_duid
+    }
+
+    /// Ends bindings, holds and probations that ran out; returns the changes to store.
+    pub fn reclaim(&mut self, now: u64) -> Vec<Lease6> {
+        self.leases.reclaim(now)
+    }
+
+    pub fn handle(&mut self, wire: &[u8], ingress: &Ingress6, now: u64) -> Outcome6 {
+        let packet = match Packet6::decode(wire) {
+            Ok(p) => p,
+            Err(e) => {
+                return Outcome6::Drop {
+                    reason: Reason::from(&e),
+                    detail: Some(e.to_string()),
+                };
+            }
+        };
+        let msg = &packet.message;
+        let msg_type = msg.msg_type;
+        self.counters.count_received6(msg_type.to_u8());
+        use MessageType6::*;
+        if !matches!(
+            msg_type,
+            Solicit | Request | Confirm | Renew | Rebind | Release | Decline | InformationRequest
+        ) {
+            // ADVERTISE, REPLY, RECONFIGURE … are for clients (RFC 8415 §15).
+            return Outcome6::Drop {
+                reason: Reason::UnexpectedMessageType,
+                detail: Some(format!(
+                    "{} is not a message a server answers",
+                    msg_type.name()
+                )),
+            };
+        }
+        // RFC 8415 §16: which messages carry which identifiers.
+        let duid = msg.client_id().unwrap_or_default();
+        if duid.is_empty() && msg_type != InformationRequest {
+            return Outcome6::drop(Reason::MissingClientId);
+        }
+        match (msg_type, msg.server_id()) {
+            (Solicit | Confirm | Rebind, Some(_)) => {
+                return Outcome6::Drop {
+                    reason: Reason::BadServerId,
+                    detail: Some(format!("{} with a server identifier", msg_type.name())),
+                };
+            }
+            (Request | Renew | Release | Decline, None) => {
+                return Outcome6::Drop {
+                    reason: Reason::BadServerId,
+                    detail: Some(format!("{} without a server identifier", msg_type.name())),
+                };
+            }
+            (_, Some(sid)) if sid != self.server_duid.as_slice() => {
+                debug!(msg = msg_type.name(), "for another server");
+                return Outcome6::silent(Reason::OtherServerSelected);
+            }
+            _ => {}
+        }
+        let ias = match Ias::decode(msg) {
+            Ok(i) => i,
+            Err(e) => {
+                return Outcome6::Drop {
+                    reason: Reason::BadOption,
+                    detail: Some(e),
+                };
+            }
+        };
+        let cfg = self.cfg.clone();
+        let hw_address = hardware_address(&packet, duid);
+        let ex = Exchange6 {
+            packet: &packet,
+            wire,
+            msg_type,
+            ingress,
+            duid,
+            subnet: select_subnet(&cfg, &packet, ingress),
+            classes: classify(&cfg, &packet),
+            host: find_host(&cfg, duid, hw_address.as_deref()),
+            hw_address,
+            now,
+        };
+        if ex.is_direct() && !ingress.was_multicast() {
+            // No Server Unicast option is ever sent, so clients must multicast.
+            match msg_type {
+                Request | Renew | Release | Decline => {
+                    let mut d = self.draft(&ex, Reply);
+                    put_status(
+                        &mut d.message.options,
+                        StatusCode::UseMulticast,
+                        "send to ff02::1:2",
+                        &mut d.notes,
+                    );
+                    return self.finish(&cfg, &ex, d);
+                }
+                _ => return Outcome6::drop(Reason::Unicast),
+            }
+        }
+        match msg_type {
+            Solicit => self.solicit(&cfg, &ex, &ias),
+            Request => self.request(&cfg, &ex, &ias),
+            Renew | Rebind => self.extend(&cfg, &ex, &ias),
+            Release => self.release(&cfg, &ex, &ias),
+            Decline => self.decline(&cfg, &ex, &ias),
+            Confirm => self.confirm(&cfg, &ex, &ias),
+            _ => self.information(&cfg, &ex),
+        }
+    }
+
+    fn draft(&self, ex: &Exchange6<'_>, msg_type: MessageType6) -> Draft {
+        let mut message = Message6::new(msg_type, ex.packet.message.xid);
+        if !ex.duid.is_empty() {
+            message.options.push(OptionCode6::CLIENTID, ex.duid);
+        }
+        message
+            .options
+            .push(OptionCode6::SERVERID, &self.server_duid);
+        Draft {
+            message,
+            bound: Vec::new(),
+            commit: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn ia_key(ex: &Exchange6<'_>, kind: IaKind, ia: &Ia) -> IaKey {
+        IaKey {
+            kind,
+            duid: ex.duid.into(),
+            iaid: ia.iaid,
+        }
+    }
+
+    fn lease(
+        ex: &Exchange6<'_>,
+        key: &IaKey,
+        r: Resource,
+        state: LeaseState,
+        preferred: u32,
+        expires: u64,
+    ) -> Lease6 {
+        Lease6 {
+            resource: r,
+            ia: Some(key.clone()),
+            kind: key.kind,
+            state,
+            starts: ex.now,
+            preferred,
+            expires,
+            hw_address: ex.hw_address.clone(),
+        }
+    }
+
+    fn solicit(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let Some(subnet) = ex.subnet.map(|i| &cfg.subnets[i]) else {
+            return Outcome6::Drop {
+                reason: Reason::NoSubnet,
+                detail: Some(format!("no subnet for the link of {}", ex.ingress.src.ip())),
+            };
+        };
+        let rapid = cfg.rapid_commit
+            && ex
+                .packet
+                .message
+                .options
+                .contains(OptionCode6::RAPID_COMMIT);
+        let mut d = self.draft(
+            ex,
+            if rapid {
+                MessageType6::Reply
+            } else {
+                MessageType6::Advertise
+            },
+        );
+        self.assign(cfg, ex, subnet, ias, rapid, &mut d);
+        if rapid {
+            d.message.options.push(OptionCode6::RAPID_COMMIT, &[]);
+        }
+        self.finish(cfg, ex, d)
+    }
+
+    fn request(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let Some(subnet) = ex.subnet.map(|i| &cfg.subnets[i]) else {
+            return Outcome6::Drop {
+                reason: Reason::NoSubnet,
+                detail: Some(format!("no subnet for the link of {}", ex.ingress.src.ip())),
+            };
+        };
+        let mut d = self.draft(ex, MessageType6::Reply);
+        self.assign(cfg, ex, subnet, ias, true, &mut d);
+        self.finish(cfg, ex, d)
+    }
+
+    /// Binds something to every IA (SOLICIT, REQUEST): held for the advertise hold, or
+    /// committed when `commit` (REQUEST, Rapid Commit).
+    fn assign(
+        &mut self,
+        cfg: &Dhcp6,
+        ex: &Exchange6<'_>,
+        subnet: &Subnet6,
+        ias: &Ias,
+        commit: bool,
+        d: &mut Draft,
+    ) {
+        let times = subnet.lifetimes;
+        let (t1, t2) = times.t1_t2(times.preferred);
+        for (kind, nth, ia) in ias.each() {
+            let key = Self::ia_key(ex, kind, ia);
+            let hints = requested(kind, ia);
+            let chosen = allocate::choose(cfg, ex, subnet, &key, nth, &hints, &mut self.leases);
+            let Some(r) = chosen else {
+                let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
+                let (code, text) = no_units_status(kind);
+                put_status(&mut out.options, code, text, &mut d.notes);
+                d.message.options.push(ia.code, &out.encode());
+                continue;
+            };
+            let mut out = Ia::new(ia.code, ia.iaid, t1, t2);
+            put_unit(&mut out, kind, r, times.preferred, times.valid);
+            if commit {
+                // What the client asked for and did not get is not its to use.
+                for &h in hints.iter().filter(|&&h| h != r) {
+                    if !allocate::usable(cfg, ex, subnet, &key, h, &self.leases) {
+                        put_unit(&mut out, kind, h, 0, 0);
+                    }
+                }
+                let lease = Self::lease(
+                    ex,
+                    &key,
+                    r,
+                    LeaseState::Active,
+                    times.preferred,
+                    ex.now + times.valid as u64,
+                );
+                self.leases.upsert(lease.clone());
+                d.commit.push(lease);
+            } else {
+                let holds_active = self.leases.get(r).is_some_and(|l| {
+                    l.state == LeaseState::Active && l.ia.as_ref() == Some(&key) && l.in_use(ex.now)
+                });
+                if !holds_active {
+                    let hold = Self::lease(
+                        ex,
+                        &key,
+                        r,
+                        LeaseState::Offered,
+                        times.preferred,
+                        ex.now + cfg.advertise_hold as u64,
+                    );
+                    self.leases.upsert(hold);
+                }
+            }
+            d.message.options.push(ia.code, &out.encode());
+            d.bound.push((kind, r));
+        }
+    }
+
+    /// RENEW and REBIND: extend what the client still may have; what it may not have is
+    /// returned with lifetimes of zero (RFC 8415 §18.3.4, §18.3.5).
+    fn extend(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let subnet = ex.subnet.map(|i| &cfg.subnets[i]);
+        let mut d = self.draft(ex, MessageType6::Reply);
+        for (kind, _, ia) in ias.each() {
+            let key = Self::ia_key(ex, kind, ia);
+            let mut wanted = requested(kind, ia);
+            if let Some(b) = self.leases.ia_lease(&key)
+                && b.in_use(ex.now)
+                && !wanted.contains(&b.resource)
+            {
+                wanted.push(b.resource);
+            }
+            let times = subnet.map_or(cfg.lifetimes, |s| s.lifetimes);
+            let (t1, t2) = times.t1_t2(times.preferred);
+            let mut out = Ia::new(ia.code, ia.iaid, t1, t2);
+            let mut kept = 0;
+            for r in wanted.iter().copied() {
+                let ok =
+                    subnet.is_some_and(|s| allocate::usable(cfg, ex, s, &key, r, &self.leases));
+                if ok {
+                    let lease = Self::lease(
+                        ex,
+                        &key,
+                        r,
+                        LeaseState::Active,
+                        times.preferred,
+                        ex.now + times.valid as u64,
+                    );
+                    self.leases.upsert(lease.clone());
+                    d.commit.push(lease);
+                    put_unit(&mut out, kind, r, times.preferred, times.valid);
+                    d.bound.push((kind, r));
+                    kept += 1;
+                } else {
+                    put_unit(&mut out, kind, r, 0, 0);
+                }
+            }
+            if wanted.is_empty() {
+                out.t1 = 0;
+                out.t2 = 0;
+                put_status(
+                    &mut out.options,
+                    StatusCode::NoBinding,
+                    "no binding for this IA",
+                    &mut d.notes,
+                );
+            } else if kept == 0 {
+                out.t1 = 0;
+                out.t2 = 0;
+            }
+            d.message.options.push(ia.code, &out.encode());
+        }
+        self.finish(cfg, ex, d)
+    }
+
+    fn release(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let mut d = self.draft(ex, MessageType6::Reply);
+        for (kind, _, ia) in ias.each() {
+            let key = Self::ia_key(ex, kind, ia);
+            let mut released = 0;
+            for r in requested(kind, ia) {
+                let Some(l) = self
+                    .leases
+                    .get(r)
+                    .filter(|l| l.ia.as_ref() == Some(&key) && l.state == LeaseState::Active)
+                else {
+                    continue;
+                };
+                let lease = Lease6 {
+                    state: LeaseState::Released,
+                    expires: ex.now,
+                    ..l.clone()
+                };
+                self.leases.upsert(lease.clone());
+                d.commit.push(lease);
+                released += 1;
+            }
+            if released == 0 {
+                let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
+                put_status(
+                    &mut out.options,
+                    StatusCode::NoBinding,
+                    "no binding for this IA",
+                    &mut d.notes,
+                );
+                d.message.options.push(ia.code, &out.encode());
+            }
+        }
+        put_status(
+            &mut d.message.options,
+            StatusCode::Success,
+            "released",
+            &mut d.notes,
+        );
+        self.finish(cfg, ex, d)
+    }
+
+    fn decline(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let mut d = self.draft(ex, MessageType6::Reply);
+        let mut named = 0;
+        for (kind, _, ia) in ias.each().filter(|(k, _, _)| *k == IaKind::Na) {
+            let key = Self::ia_key(ex, kind, ia);
+            let mut declined = 0;
+            for r in requested(kind, ia) {
+                named += 1;
+                let Some(l) = self.leases.get(r).filter(|l| l.ia.as_ref() == Some(&key)) else {
+                    continue;
+                };
+                let lease = Lease6 {
+                    ia: None,
+                    state: LeaseState::Declined,
+                    expires: ex.now + cfg.decline_probation as u64,
+                    ..l.clone()
+                };
+                info!(client = %key, "DECLINE {r}: in use by another host, out of use for {}s", cfg.decline_probation);
+                self.leases.upsert(lease.clone());
+                d.commit.push(lease);
+                declined += 1;
+            }
+            if declined == 0 {
+                let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
+                put_status(
+                    &mut out.options,
+                    StatusCode::NoBinding,
+                    "no binding for this IA",
+                    &mut d.notes,
+                );
+                d.message.options.push(ia.code, &out.encode());
+            }
+        }
+        if named == 0 {
+            return Outcome6::drop(Reason::NoAddresses);
+        }
+        put_status(
+            &mut d.message.options,
+            StatusCode::Success,
+            "declined",
+            &mut d.notes,
+        );
+        self.finish(cfg, ex, d)
+    }
+
+    /// CONFIRM: are the client's addresses still on its link (RFC 8415 §18.3.3)?
+    fn confirm(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let addresses: Vec<Ipv6Addr> = ias
+            .each()
+            .filter(|(k, _, _)| *k == IaKind::Na)
+            .flat_map(|(k, _, ia)| requested(k, ia))
+            .map(|r| r.address)
+            .collect();
+        if addresses.is_empty() {
+            return Outcome6::drop(Reason::NoAddresses);
+        }
+        let Some(subnet) = ex.subnet.map(|i| &cfg.subnets[i]) else {
+            // Without knowing the link, the server cannot say: it stays silent.
+            return Outcome6::silent(Reason::NoSubnet);
+        };
+        let mut d = self.draft(ex, MessageType6::Reply);
+        if addresses.iter().all(|a| subnet.net.contains(a)) {
+            put_status(
+                &mut d.message.options,
+                StatusCode::Success,
+                "all addresses on link",
+                &mut d.notes,
+            );
+        } else {
+            put_status(
+                &mut d.message.options,
+                StatusCode::NotOnLink,
+                "not on this link",
+                &mut d.notes,
+            );
+        }
+        self.finish(cfg, ex, d)
+    }
+
+    fn information(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>) -> Outcome6 {
+        let d = self.draft(ex, MessageType6::Reply);
+        self.finish(cfg, ex, d)
+    }
+
+    /// Adds the configured options, wraps the reply for the relays and logs the
+    /// exchange.
+    fn finish(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, mut d: Draft) -> Outcome6 {
+        let chain = scopes(cfg, ex, &d.bound);
+        add_options(&chain, &ex.packet.message, &mut d.message);
+        let bytes = ex.packet.encode_reply(&d.message);
+        let mut summary: Vec<String> = d.bound.iter().map(|(_, r)| r.to_string()).collect();
+        summary.extend(d.notes.iter().map(|n| format!("{n:?}")));
+        info!(
+            xid = %format_args!("{:#08x}", ex.packet.message.xid),
+            client = %crate::lease::hex_colon(ex.duid),
+            interface = %ex.ingress.ifname,
+            relays = ex.packet.relays.len(),
+            "{} -> {} {}",
+            ex.msg_type.name(),
+            d.message.msg_type.name(),
+            summary.join(" ")
+        );
+        Outcome6::Reply {
+            reply: Reply6 {
+                bytes,
+                dst: ex.ingress.src,
+                // A client or relay on the link is reached through the interface the
+                // message came in on; a relay further away, by routing.
+                ifindex: if ex.ingress.src.ip().is_unicast_link_local() || ex.is_direct() {
+                    ex.ingress.ifindex
+                } else {
+                    0
+                },
+                msg_type: d.message.msg_type,
+            },
+            commit: d.commit,
+        }
+    }
+}

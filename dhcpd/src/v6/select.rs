@@ -1,0 +1,92 @@
+//! Which subnet a DHCPv6 client is on, which classes it belongs to and which
+//! reservation is its.
+//!
+//! Subnet, in order: the innermost relay's interface-id when a subnet is configured for
+//! it, else that relay's link-address; for a client on a served link, the subnet bound
+//! to the interface, else the one holding an address of the interface.
+
+use zerotouch_proto::v6::ia::Duid;
+use zerotouch_proto::v6::{OptionCode6, Packet6};
+
+use super::context::Ingress6;
+use crate::config::{Dhcp6, HostIdentifier6, MatchSource6};
+
+/// Relay agent remote-id (RFC 4649).
+const REMOTE_ID: u16 = 37;
+
+pub fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Option<usize> {
+    if let Some(relay) = packet.innermost_relay() {
+        if let Some(id) = relay.interface_id()
+            && let Some(s) = cfg
+                .subnets
+                .iter()
+                .find(|s| s.interface_id.as_deref() == Some(id))
+        {
+            return Some(s.index);
+        }
+        if relay.link_address.is_unspecified() {
+            return None;
+        }
+        return cfg.subnet_containing(relay.link_address).map(|s| s.index);
+    }
+    if let Some(s) = cfg
+        .subnets
+        .iter()
+        .find(|s| s.interface.as_deref() == Some(&*ingress.ifname))
+    {
+        return Some(s.index);
+    }
+    ingress
+        .if_addrs
+        .iter()
+        .filter(|a| !a.addr().is_unicast_link_local())
+        .find_map(|a| cfg.subnet_containing(a.addr()))
+        .map(|s| s.index)
+}
+
+/// The client's hardware address: from its DUID when that is a DUID-LL or DUID-LLT,
+/// else from the client link-layer address option (79) its first relay added.
+pub fn hardware_address(packet: &Packet6, duid: &[u8]) -> Option<Vec<u8>> {
+    if let Ok(d) = Duid::parse(duid)
+        && let Some((_, addr)) = d.link_layer_address()
+    {
+        return Some(addr.to_vec());
+    }
+    let lla = packet
+        .innermost_relay()?
+        .options
+        .get(OptionCode6::CLIENT_LINKLAYER_ADDR)?;
+    (lla.len() > 2).then(|| lla[2..].to_vec())
+}
+
+pub fn classify(cfg: &Dhcp6, packet: &Packet6) -> Vec<usize> {
+    let relay = packet.innermost_relay();
+    cfg.classes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let value = match c.source {
+                MatchSource6::Option(code) => packet.message.options.get(code),
+                MatchSource6::RelayInterfaceId => relay.and_then(|r| r.interface_id()),
+                MatchSource6::RelayRemoteId => relay
+                    .and_then(|r| r.options.get(REMOTE_ID))
+                    .and_then(|v| v.get(4..)),
+            };
+            value.is_some_and(|v| c.test.matches(v))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The reservation for the client: by DUID, else by hardware address.
+pub fn find_host(cfg: &Dhcp6, duid: &[u8], hw_address: Option<&[u8]>) -> Option<usize> {
+    if cfg.hosts.list.is_empty() {
+        return None;
+    }
+    cfg.hosts
+        .find(&HostIdentifier6::Duid(duid.to_vec()))
+        .or_else(|| {
+            cfg.hosts
+                .find(&HostIdentifier6::HwAddress(hw_address?.to_vec()))
+        })
+}
