@@ -193,3 +193,59 @@ name = "sztp"
         "{err}"
     );
 }
+
+/// dhclient -6 with option 136 declared: asked for in the ORO, the REPLY carries the
+/// exact list; not asked for, it does not.
+#[test]
+fn dhclient_6_gets_option_136_only_when_its_oro_asks_for_it() {
+    require_tools(&["ip", "dhclient"]);
+    let lab = Lab::two_hosts_v6();
+    let cfg = lab.basic_config6(
+        "[dhcp6.plugin.sztp]\nuris = [\"https://sztp1.example.com\", \"https://[2001:db8::5]:8443\"]",
+        "\n[[plugin]]\nname = \"sztp\"\n",
+    );
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
+    let script = write_script(lab.dir.path(), "dhclient-script", "#!/bin/sh\nexit 0\n");
+    let expected: Vec<String> = hex::decode(PAYLOAD_HEX)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:x}"))
+        .collect();
+    let expected = format!("option dhcp6.sztp-redirect {};", expected.join(":"));
+    for (n, request) in [(1, true), (2, false)] {
+        let mut conf = "option dhcp6.sztp-redirect code 136 = string;\n".to_string();
+        if request {
+            conf.push_str("also request dhcp6.sztp-redirect;\n");
+        }
+        let conf = lab.write(&format!("dhclient6-{n}.conf"), &conf);
+        let lf = lab.path(&format!("dhclient6-{n}.leases"));
+        std::fs::write(&lf, "").unwrap();
+        let ifc = lab.ifname("c");
+        let (code, out) = lab.run(
+            &lab.cli(),
+            &[
+                "dhclient",
+                "-6",
+                "-1",
+                "-v",
+                "-cf",
+                conf.to_str().unwrap(),
+                "-sf",
+                &script,
+                "-lf",
+                lf.to_str().unwrap(),
+                "-pf",
+                lab.path(&format!("dhclient6-{n}.pid")).to_str().unwrap(),
+                &ifc,
+            ],
+            Duration::from_secs(40),
+        );
+        assert_eq!(code, 0, "{out}\n{}", server.log_text());
+        let leases = std::fs::read_to_string(&lf).unwrap();
+        assert_eq!(
+            leases.contains(&expected),
+            request,
+            "asked for 136: {request}; lease file:\n{leases}"
+        );
+    }
+}

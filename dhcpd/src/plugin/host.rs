@@ -44,6 +44,21 @@ pub fn lease_info(l: &Lease4) -> LeaseInfo {
     }
 }
 
+/// A DHCPv6 lease as plugins see it: the address (or a delegated prefix's first
+/// address), the client's DUID as its identifier and its hardware address when known.
+pub fn lease_info6(l: &crate::lease::Lease6) -> LeaseInfo {
+    LeaseInfo {
+        address: IpAddr::V6(l.resource.address),
+        state: plugin_state(l.state),
+        client_id: l.ia.as_ref().map(|ia| ia.duid.to_vec()),
+        htype: if l.hw_address.is_some() { 1 } else { 0 },
+        hwaddr: l.hw_address.clone().unwrap_or_default(),
+        starts: l.starts,
+        expires: l.expires,
+        hostname: None,
+    }
+}
+
 /// Reads leases from the SQLite store through a read-only connection of its own,
 /// opened on first use (the server creates the database at start).
 pub struct SqliteLeaseReader {
@@ -108,14 +123,27 @@ impl ServerViewImpl {
     pub fn new(cfg: &Config, counters: Arc<Counters>, pipeline: Arc<Pipeline>) -> Self {
         ServerViewImpl {
             file: cfg.file.clone(),
-            subnets: cfg.dhcp4.as_ref().map(subnet_infos).unwrap_or_default(),
+            subnets: cfg
+                .dhcp4
+                .as_ref()
+                .map(subnet_infos)
+                .unwrap_or_default()
+                .into_iter()
+                .chain(
+                    cfg.dhcp6
+                        .as_ref()
+                        .map(crate::v6::subnet_infos6)
+                        .unwrap_or_default(),
+                )
+                .collect(),
             counters,
             pipeline,
         }
     }
 }
 
-/// The DHCPv4 subnets, in configuration order, as plugins see them.
+/// The DHCPv4 subnets, in configuration order, as plugins see them (the server view
+/// lists the DHCPv6 ones after them).
 pub fn subnet_infos(dhcp4: &Dhcp4) -> Vec<SubnetInfo> {
     dhcp4
         .subnets

@@ -8,10 +8,14 @@ mod load;
 mod pipeline;
 mod registry;
 
-pub use host::{ServerViewImpl, SqliteLeaseReader, lease_event, lease_info, subnet_infos};
+pub use host::{
+    ServerViewImpl, SqliteLeaseReader, lease_event, lease_info, lease_info6, subnet_infos,
+};
 pub use load::{load_plugins, settings_error};
 pub use pipeline::{Flow, Instance, InstanceStats, Pipeline};
 pub use registry::builtins;
 
+#[cfg(test)]
+pub(crate) mod probe;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use tracing::error;
 
 use crate::io::{BatchSocket, IpFamily};
-use crate::lease::CommitEvent;
+use crate::lease::{CommitEvent, LeaseState};
+use crate::plugin::{Pipeline, lease_event};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 
@@ -16,13 +17,14 @@ pub const IDLE_TICK: Duration = Duration::from_millis(200);
 /// the replies leave soon after their commit even when no packet arrives.
 pub const BUSY_TICK: Duration = Duration::from_millis(1);
 
-/// Counts finished commits and logs failed ones (rate-limited); `stored` gets the
-/// leases of each durable batch (for lease-event plugins).
+/// Counts finished commits and logs failed ones (rate-limited); durable leases go to
+/// the plugins' lease-event hooks, described by `describe`.
 pub fn report_commits<L>(
     events: &mut Vec<CommitEvent<L>>,
     counters: &Counters,
     limiter: &mut LogLimiter,
-    mut stored: impl FnMut(&[L]),
+    plugins: &Pipeline,
+    describe: impl Fn(&L) -> (LeaseState, zerotouch_plugin::LeaseInfo),
 ) {
     for event in events.drain(..) {
         match event {
@@ -31,7 +33,14 @@ pub fn report_commits<L>(
                 counters
                     .leases_committed
                     .fetch_add(leases.len() as u64, Ordering::Relaxed);
-                stored(&leases);
+                if plugins.wants_lease_events() {
+                    for lease in &leases {
+                        let (state, info) = describe(lease);
+                        if let Some(event) = lease_event(state) {
+                            plugins.lease_event(event, &info);
+                        }
+                    }
+                }
             }
             CommitEvent::Failed {
                 leases,

@@ -17,7 +17,7 @@ use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
-use crate::plugin::{Pipeline, lease_event, lease_info};
+use crate::plugin::{Pipeline, lease_info};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
@@ -174,20 +174,12 @@ impl PacketLoop {
     }
 
     fn report_commits(&mut self) {
-        let plugins = self.handler.plugins().clone();
         report_commits(
             &mut self.events,
             &self.counters,
             &mut self.limiter,
-            |leases| {
-                if plugins.wants_lease_events() {
-                    for lease in leases {
-                        if let Some(event) = lease_event(lease.state) {
-                            plugins.lease_event(event, &lease_info(lease));
-                        }
-                    }
-                }
-            },
+            self.handler.plugins(),
+            |l| (l.state, lease_info(l)),
         );
     }
 

@@ -16,7 +16,7 @@ use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V6};
 use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, unix_now};
-use crate::plugin::Pipeline;
+use crate::plugin::{Pipeline, lease_info6};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
@@ -162,7 +162,13 @@ impl PacketLoop6 {
     }
 
     fn report_commits(&mut self) {
-        report_commits(&mut self.events, &self.counters, &mut self.limiter, |_| {});
+        report_commits(
+            &mut self.events,
+            &self.counters,
+            &mut self.limiter,
+            self.handler.plugins(),
+            |l| (l.state, lease_info6(l)),
+        );
     }
 
     /// Joins ff02::1:2 on served interfaces not joined yet (they may appear later).

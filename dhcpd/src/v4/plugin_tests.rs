@@ -6,107 +6,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use zerotouch_plugin::proto::v4::MessageType;
-use zerotouch_plugin::{
-    Action, ClassSet, Context, HookPoint, HookResult, HookSet, HostChoice, HostInfo, LeaseOffer,
-    Packet, Plugin, PluginError, Reply, Reply4, SubnetChoice,
-};
+use zerotouch_plugin::{Action, HookPoint, HostInfo, PluginError, Reply, Reply4};
 
 use super::tests::{CONFIG, handler_with, msg, reply, run};
 use super::*;
-use crate::config::{OnError, PluginEntry};
+use crate::config::OnError;
+use crate::plugin::probe::{Probe, entry, hook, pipeline};
 use crate::plugin::{Instance, InstanceStats, Pipeline};
 use crate::stats::Reason;
-
-/// A plugin whose hooks are closures.
-#[derive(Default)]
-#[allow(clippy::type_complexity)]
-struct Probe {
-    hooks: HookSet,
-    received: Option<Box<dyn Fn(&mut Context, &Packet<'_>) -> HookResult + Send + Sync>>,
-    classes: Option<Box<dyn Fn(&mut ClassSet<'_>) -> HookResult + Send + Sync>>,
-    subnet: Option<Box<dyn Fn(&mut SubnetChoice<'_>) -> HookResult + Send + Sync>>,
-    host: Option<Box<dyn Fn(&mut HostChoice<'_>) -> HookResult + Send + Sync>>,
-    lease: Option<Box<dyn Fn(&mut LeaseOffer) -> HookResult + Send + Sync>>,
-    reply: Option<Box<dyn Fn(&mut Context, &mut Reply) -> HookResult + Send + Sync>>,
-}
-
-impl Plugin for Probe {
-    fn hooks(&self) -> HookSet {
-        self.hooks
-    }
-    fn packet_received(&self, c: &mut Context, p: &Packet<'_>) -> HookResult {
-        self.received
-            .as_ref()
-            .map_or(Ok(Action::Continue), |f| f(c, p))
-    }
-    fn classes_assigned(
-        &self,
-        _: &mut Context,
-        _: &Packet<'_>,
-        s: &mut ClassSet<'_>,
-    ) -> HookResult {
-        self.classes.as_ref().map_or(Ok(Action::Continue), |f| f(s))
-    }
-    fn subnet_selected(
-        &self,
-        _: &mut Context,
-        _: &Packet<'_>,
-        s: &mut SubnetChoice<'_>,
-    ) -> HookResult {
-        self.subnet.as_ref().map_or(Ok(Action::Continue), |f| f(s))
-    }
-    fn host_looked_up(
-        &self,
-        _: &mut Context,
-        _: &Packet<'_>,
-        h: &mut HostChoice<'_>,
-    ) -> HookResult {
-        self.host.as_ref().map_or(Ok(Action::Continue), |f| f(h))
-    }
-    fn lease_chosen(&self, _: &mut Context, _: &Packet<'_>, l: &mut LeaseOffer) -> HookResult {
-        self.lease.as_ref().map_or(Ok(Action::Continue), |f| f(l))
-    }
-    fn reply_ready(&self, c: &mut Context, _: &Packet<'_>, r: &mut Reply) -> HookResult {
-        self.reply
-            .as_ref()
-            .map_or(Ok(Action::Continue), |f| f(c, r))
-    }
-}
-
-fn entry(name: &str, on_error: OnError) -> PluginEntry {
-    PluginEntry {
-        index: 0,
-        name: name.into(),
-        instance: name.into(),
-        path: None,
-        on_error,
-        hook_timeout: Duration::from_millis(50),
-        span: 0..0,
-    }
-}
-
-fn pipeline(probes: Vec<(Probe, OnError)>) -> Arc<Pipeline> {
-    let instances = probes
-        .into_iter()
-        .enumerate()
-        .map(|(i, (p, on_error))| Instance {
-            entry: entry(&format!("probe{i}"), on_error),
-            hooks: p.hooks,
-            plugin: Box::new(p),
-            scopes: Default::default(),
-            stats: InstanceStats::default(),
-        })
-        .collect();
-    Arc::new(Pipeline::new(instances, None))
-}
 
 fn with(probes: Vec<(Probe, OnError)>) -> (Dhcp4Handler, Arc<Pipeline>) {
     let p = pipeline(probes);
     (handler_with(CONFIG).with_plugins(p.clone()), p)
-}
-
-fn hook(h: HookPoint) -> HookSet {
-    HookSet::EMPTY.with(h)
 }
 
 #[test]

@@ -45,13 +45,19 @@ pub struct Exchange6<'a> {
     pub classes: Vec<usize>,
     /// Index of the client's reservation in `Hosts6::list`.
     pub host: Option<usize>,
+    /// A reservation a plugin supplied (`host_looked_up`); it replaces `host`.
+    pub plugin_host: Option<Box<Host6>>,
     /// Unix seconds.
     pub now: u64,
 }
 
 impl Exchange6<'_> {
-    pub fn host_entry<'c>(&self, cfg: &'c Dhcp6) -> Option<&'c Host6> {
-        self.host.map(|h| &cfg.hosts.list[h])
+    /// The client's reservation: a plugin's, else the configured one.
+    pub fn host_entry<'c>(&'c self, cfg: &'c Dhcp6) -> Option<&'c Host6> {
+        match &self.plugin_host {
+            Some(h) => Some(h),
+            None => self.host.map(|h| &cfg.hosts.list[h]),
+        }
     }
 
     /// Whether the client sent its message directly (not through a relay).

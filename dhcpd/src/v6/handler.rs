@@ -18,6 +18,12 @@ use crate::lease::{IaKey, IaKind, Lease6, LeaseIndex6, LeaseState, Resource};
 use crate::plugin::Pipeline;
 use crate::stats::{Counters, Reason};
 
+// The plugin side of the handler, in a file of its own; a child module, so it reaches
+// the handler's fields.
+#[path = "hooks.rs"]
+mod hooks;
+pub use hooks::subnet_infos6;
+
 pub type Message6 = zerotouch_proto::v6::Message6;
 
 /// A reply ready for the wire (relay wrappers included).
@@ -180,6 +186,23 @@ pub struct Dhcp6Handler {
     counters: Arc<Counters>,
     server_duid: Vec<u8>,
     plugins: Arc<Pipeline>,
+    /// Class names and subnets as plugins see them, built once.
+    class_names: Arc<[Arc<str>]>,
+    subnet_infos: Arc<[zerotouch_plugin::SubnetInfo]>,
+    /// The current packet's plugin context.
+    ctx: zerotouch_plugin::Context,
+    /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
+    scoped: bool,
+}
+
+/// The interface a reply leaves by: the ingress one for a client or relay on the link;
+/// routing decides for a relay further away.
+fn reply_ifindex(ex: &Exchange6<'_>) -> u32 {
+    if ex.ingress.src.ip().is_unicast_link_local() || ex.is_direct() {
+        ex.ingress.ifindex
+    } else {
+        0
+    }
 }
 
 impl Dhcp6Handler {
@@ -190,15 +213,25 @@ impl Dhcp6Handler {
         counters: Arc<Counters>,
     ) -> Self {
         Dhcp6Handler {
+            class_names: cfg
+                .classes
+                .iter()
+                .map(|c| Arc::from(c.name.as_str()))
+                .collect(),
+            subnet_infos: subnet_infos6(&cfg).into(),
             cfg,
             leases,
             counters,
             server_duid,
             plugins: Arc::new(Pipeline::empty()),
+            ctx: zerotouch_plugin::Context::new(),
+            scoped: false,
         }
     }
 
+    /// Runs `plugins`' hooks on every packet.
     pub fn with_plugins(mut self, plugins: Arc<Pipeline>) -> Self {
+        self.scoped = plugins.has_scoped();
         self.plugins = plugins;
         self
     }
@@ -282,7 +315,7 @@ impl Dhcp6Handler {
         };
         let cfg = self.cfg.clone();
         let hw_address = hardware_address(&packet, duid);
-        let ex = Exchange6 {
+        let mut ex = Exchange6 {
             packet: &packet,
             wire,
             msg_type,
@@ -292,6 +325,7 @@ impl Dhcp6Handler {
             classes: classify(&cfg, &packet),
             host: find_host(&cfg, duid, hw_address.as_deref()),
             hw_address,
+            plugin_host: None,
             now,
         };
         if ex.is_direct() && !ingress.was_multicast() {
@@ -308,6 +342,12 @@ impl Dhcp6Handler {
                     return self.finish(&cfg, &ex, d);
                 }
                 _ => return Outcome6::drop(Reason::Unicast),
+            }
+        }
+        if !self.plugins.instances().is_empty() {
+            self.ctx = self.plugins.new_context();
+            if let Err(outcome) = self.early_hooks(&cfg, &mut ex) {
+                return outcome;
             }
         }
         match msg_type {
@@ -386,7 +426,9 @@ impl Dhcp6Handler {
                 MessageType6::Advertise
             },
         );
-        self.assign(cfg, ex, subnet, ias, rapid, &mut d);
+        if let Err(stop) = self.assign(cfg, ex, subnet, ias, rapid, &mut d) {
+            return stop;
+        }
         if rapid {
             d.message.options.push(OptionCode6::RAPID_COMMIT, &[]);
         }
@@ -401,12 +443,15 @@ impl Dhcp6Handler {
             };
         };
         let mut d = self.draft(ex, MessageType6::Reply);
-        self.assign(cfg, ex, subnet, ias, true, &mut d);
+        if let Err(stop) = self.assign(cfg, ex, subnet, ias, true, &mut d) {
+            return stop;
+        }
         self.finish(cfg, ex, d)
     }
 
     /// Binds something to every IA (SOLICIT, REQUEST): held for the advertise hold, or
-    /// committed when `commit` (REQUEST, Rapid Commit).
+    /// committed when `commit` (REQUEST, Rapid Commit). `Err` when a plugin ends the
+    /// exchange.
     fn assign(
         &mut self,
         cfg: &Dhcp6,
@@ -415,7 +460,7 @@ impl Dhcp6Handler {
         ias: &Ias,
         commit: bool,
         d: &mut Draft,
-    ) {
+    ) -> Result<(), Outcome6> {
         let times = subnet.lifetimes;
         let (t1, t2) = times.t1_t2(times.preferred);
         for (kind, nth, ia) in ias.each() {
@@ -429,8 +474,11 @@ impl Dhcp6Handler {
                 d.message.options.push(ia.code, &out.encode());
                 continue;
             };
-            let mut out = Ia::new(ia.code, ia.iaid, t1, t2);
-            put_unit(&mut out, kind, r, times.preferred, times.valid);
+            let mut lifetimes = (times.preferred, times.valid);
+            self.lease_chosen(cfg, ex, (kind, r), commit, &mut lifetimes)?;
+            let (preferred, valid) = lifetimes;
+            let mut out = Ia::new(ia.code, ia.iaid, t1.min(preferred), t2.min(preferred));
+            put_unit(&mut out, kind, r, preferred, valid);
             if commit {
                 // What the client asked for and did not get is not its to use.
                 for &h in hints.iter().filter(|&&h| h != r) {
@@ -443,8 +491,8 @@ impl Dhcp6Handler {
                     &key,
                     r,
                     LeaseState::Active,
-                    times.preferred,
-                    ex.now + times.valid as u64,
+                    preferred,
+                    ex.now + valid as u64,
                 );
                 self.leases.upsert(lease.clone());
                 d.commit.push(lease);
@@ -458,7 +506,7 @@ impl Dhcp6Handler {
                         &key,
                         r,
                         LeaseState::Offered,
-                        times.preferred,
+                        preferred,
                         ex.now + cfg.advertise_hold as u64,
                     );
                     self.leases.upsert(hold);
@@ -467,6 +515,7 @@ impl Dhcp6Handler {
             d.message.options.push(ia.code, &out.encode());
             d.bound.push((kind, r));
         }
+        Ok(())
     }
 
     /// RENEW and REBIND: extend what the client still may have; what it may not have is
@@ -491,17 +540,22 @@ impl Dhcp6Handler {
                 let ok =
                     subnet.is_some_and(|s| allocate::usable(cfg, ex, s, &key, r, &self.leases));
                 if ok {
+                    let mut lifetimes = (times.preferred, times.valid);
+                    if let Err(stop) = self.lease_chosen(cfg, ex, (kind, r), true, &mut lifetimes) {
+                        return stop;
+                    }
+                    let (preferred, valid) = lifetimes;
                     let lease = Self::lease(
                         ex,
                         &key,
                         r,
                         LeaseState::Active,
-                        times.preferred,
-                        ex.now + times.valid as u64,
+                        preferred,
+                        ex.now + valid as u64,
                     );
                     self.leases.upsert(lease.clone());
                     d.commit.push(lease);
-                    put_unit(&mut out, kind, r, times.preferred, times.valid);
+                    put_unit(&mut out, kind, r, preferred, valid);
                     d.bound.push((kind, r));
                     kept += 1;
                 } else {
@@ -657,6 +711,7 @@ impl Dhcp6Handler {
     fn finish(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, mut d: Draft) -> Outcome6 {
         let chain = scopes(cfg, ex, &d.bound);
         add_options(&chain, &ex.packet.message, &mut d.message);
+        d.message = self.reply_ready(cfg, ex, &d.bound, d.message);
         let bytes = ex.packet.encode_reply(&d.message);
         let mut summary: Vec<String> = d.bound.iter().map(|(_, r)| r.to_string()).collect();
         summary.extend(d.notes.iter().map(|n| format!("{n:?}")));
@@ -674,13 +729,7 @@ impl Dhcp6Handler {
             reply: Reply6 {
                 bytes,
                 dst: ex.ingress.src,
-                // A client or relay on the link is reached through the interface the
-                // message came in on; a relay further away, by routing.
-                ifindex: if ex.ingress.src.ip().is_unicast_link_local() || ex.is_direct() {
-                    ex.ingress.ifindex
-                } else {
-                    0
-                },
+                ifindex: reply_ifindex(ex),
                 msg_type: d.message.msg_type,
             },
             commit: d.commit,

@@ -14,7 +14,9 @@ mod select;
 
 pub use context::{Exchange6, Ingress6};
 pub use duid::{DuidError, server_duid};
-pub use handler::{Dhcp6Handler, Outcome6, Reply6};
+pub use handler::{Dhcp6Handler, Outcome6, Reply6, subnet_infos6};
 
+#[cfg(test)]
+mod plugin_tests;
 #[cfg(test)]
 mod tests;

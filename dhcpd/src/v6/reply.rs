@@ -12,7 +12,7 @@ use crate::lease::{IaKind, Resource};
 /// and prefixes the reply carries: their pools are scopes too.
 pub fn scopes<'c>(
     cfg: &'c Dhcp6,
-    ex: &Exchange6<'_>,
+    ex: &'c Exchange6<'_>,
     bound: &[(IaKind, Resource)],
 ) -> Vec<&'c OptionSet6> {
     let mut chain: Vec<&OptionSet6> = Vec::with_capacity(ex.classes.len() + 4);

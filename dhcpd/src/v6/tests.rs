@@ -15,7 +15,7 @@ use crate::config;
 use crate::lease::{LeaseIndex6, LeaseState, Resource};
 use crate::stats::{Counters, Reason};
 
-const SERVER_DUID: &[u8] = &[0, 3, 0, 1, 2, 0, 0, 0, 0, 0xfe];
+pub(super) const SERVER_DUID: &[u8] = &[0, 3, 0, 1, 2, 0, 0, 0, 0, 0xfe];
 const BASE: &str = r#"
 [dhcp6]
 interfaces = ["eth0"]
@@ -60,7 +60,7 @@ hw_address = "02:00:00:00:00:77"
 addresses = ["2001:db8:3::77"]
 "#;
 
-fn handler(extra: &str) -> Dhcp6Handler {
+pub(super) fn handler(extra: &str) -> Dhcp6Handler {
     let text = format!("{BASE}{extra}");
     let cfg = config::parse(&text, Path::new("t.toml"))
         .unwrap_or_else(|e| panic!("{e}"))
@@ -84,32 +84,32 @@ fn ingress(dst: Ipv6Addr) -> Ingress6 {
     }
 }
 
-fn multicast() -> Ingress6 {
+pub(super) fn multicast() -> Ingress6 {
     ingress(zerotouch_proto::v6::ALL_DHCP_RELAY_AGENTS_AND_SERVERS)
 }
 
 /// A DUID-LL for client `n`.
-fn duid(n: u8) -> Vec<u8> {
+pub(super) fn duid(n: u8) -> Vec<u8> {
     vec![0, 3, 0, 1, 2, 0, 0, 0, 0, n]
 }
 
-struct Client {
-    msg: Message6,
+pub(super) struct Client {
+    pub msg: Message6,
 }
 
 impl Client {
-    fn new(t: MessageType6, n: u8) -> Self {
+    pub(super) fn new(t: MessageType6, n: u8) -> Self {
         let mut msg = Message6::new(t, 0x1234 + n as u32);
         msg.options.push(OptionCode6::CLIENTID, &duid(n));
         Client { msg }
     }
 
-    fn server(mut self) -> Self {
+    pub(super) fn server(mut self) -> Self {
         self.msg.options.push(OptionCode6::SERVERID, SERVER_DUID);
         self
     }
 
-    fn na(mut self, iaid: u32, addrs: &[&str]) -> Self {
+    pub(super) fn na(mut self, iaid: u32, addrs: &[&str]) -> Self {
         let mut ia = Ia::new(OptionCode6::IA_NA, iaid, 0, 0);
         for a in addrs {
             let addr = IaAddr {
@@ -123,7 +123,7 @@ impl Client {
         self
     }
 
-    fn pd(mut self, iaid: u32, prefixes: &[(&str, u8)]) -> Self {
+    pub(super) fn pd(mut self, iaid: u32, prefixes: &[(&str, u8)]) -> Self {
         let mut ia = Ia::new(OptionCode6::IA_PD, iaid, 0, 0);
         for (p, len) in prefixes {
             let pre = IaPrefix {
@@ -138,21 +138,21 @@ impl Client {
         self
     }
 
-    fn opt(mut self, code: u16, data: &[u8]) -> Self {
+    pub(super) fn opt(mut self, code: u16, data: &[u8]) -> Self {
         self.msg.options.push(code, data);
         self
     }
 
-    fn oro(self, codes: &[u16]) -> Self {
+    pub(super) fn oro(self, codes: &[u16]) -> Self {
         let data: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
         self.opt(OptionCode6::ORO, &data)
     }
 
-    fn wire(&self) -> Vec<u8> {
+    pub(super) fn wire(&self) -> Vec<u8> {
         self.msg.to_bytes()
     }
 
-    fn relayed(&self, link: &str, interface_id: Option<&[u8]>) -> Vec<u8> {
+    pub(super) fn relayed(&self, link: &str, interface_id: Option<&[u8]>) -> Vec<u8> {
         let mut options = Options6::default();
         if let Some(id) = interface_id {
             options.push(OptionCode6::INTERFACE_ID, id);
@@ -172,14 +172,14 @@ impl Client {
 }
 
 /// The reply of an outcome, decoded (through its relay wrappers), and its commit.
-fn reply(o: Outcome6) -> (Packet6, Vec<crate::lease::Lease6>) {
+pub(super) fn reply(o: Outcome6) -> (Packet6, Vec<crate::lease::Lease6>) {
     match o {
         Outcome6::Reply { reply, commit } => (Packet6::decode(&reply.bytes).unwrap(), commit),
         other => panic!("expected a reply, got {other:?}"),
     }
 }
 
-fn ias(m: &Message6, code: u16) -> Vec<Ia> {
+pub(super) fn ias(m: &Message6, code: u16) -> Vec<Ia> {
     m.options
         .get_all(code)
         .map(|d| Ia::decode(code, d).unwrap())
@@ -192,14 +192,14 @@ fn status(options: &Options6) -> Option<StatusCode> {
         .map(|s| ia::decode_status(s).unwrap().0)
 }
 
-fn addrs(ia: &Ia) -> Vec<(Ipv6Addr, u32, u32)> {
+pub(super) fn addrs(ia: &Ia) -> Vec<(Ipv6Addr, u32, u32)> {
     ia.addresses()
         .map(|a| a.unwrap())
         .map(|a| (a.address, a.preferred, a.valid))
         .collect()
 }
 
-const NOW: u64 = 1_000_000;
+pub(super) const NOW: u64 = 1_000_000;
 
 #[test]
 fn solicit_advertises_and_request_commits_address_and_prefix_with_options_by_oro() {

@@ -1,12 +1,19 @@
-//! `sztp`: hands devices the bootstrap-server URIs of RFC 8572 §8 in DHCPv4 option 143.
+//! `sztp`: hands devices the bootstrap-server URIs of RFC 8572 §8 in DHCPv4 option 143
+//! and DHCPv6 option 136.
 //!
 //! URIs, the `always` switch and the encoding are set in the plugin's settings and in
-//! any scope of the server's configuration (`plugin.sztp` tables in `[dhcp4]`, subnets,
-//! pools, classes, host reservations); each key comes from the most specific scope that
-//! sets it. The option goes into OFFERs and ACKs of clients that ask for it (option 55),
+//! any scope of the server's configuration (`plugin.sztp` tables in `[dhcp4]` or
+//! `[dhcp6]`, subnets, pools, classes, host reservations); each key comes from the most
+//! specific scope that sets it.
+//!
+//! DHCPv4: the option goes into OFFERs and ACKs of clients that ask for it (option 55),
 //! or of every client where `always = true`; the server splits it per RFC 3396 only
 //! above 255 octets and leaves it out, counted, when the reply would exceed the
 //! client's maximum message size.
+//!
+//! DHCPv6: one option 136 (a singleton) in the ADVERTISE or REPLY to the client itself,
+//! inside any relay wrappers, only when the client's own Option Request Option names it
+//! (RFC 8572 §8.2, RFC 8415 §18.3): `always` does not apply.
 
 pub mod codec;
 mod settings;
@@ -30,7 +37,7 @@ pub const OPTION_V6_SZTP_REDIRECT: u16 = 136;
 
 pub const REGISTRATION: Registration = Registration {
     name: "sztp",
-    summary: "SZTP bootstrap-server URIs in DHCPv4 option 143 (RFC 8572)",
+    summary: "SZTP bootstrap-server URIs in DHCPv4 option 143 and DHCPv6 option 136 (RFC 8572)",
     create: Sztp::create,
 };
 
@@ -81,9 +88,8 @@ impl Plugin for Sztp {
     }
 
     fn reply_ready(&self, ctx: &mut Context, packet: &Packet<'_>, reply: &mut Reply) -> HookResult {
-        // Option 136 of DHCPv6 replies comes with the DHCPv6 server.
-        if reply.family() != Family::V4 {
-            return Ok(Action::Continue);
+        if reply.family() == Family::V6 {
+            return self.reply_ready6(ctx, packet, reply);
         }
         let t = reply.message_type();
         if t != MessageType::Offer.to_u8() && t != MessageType::Ack.to_u8() {
@@ -101,5 +107,111 @@ impl Plugin for Sztp {
             reply.set_option(u16::from(OPTION_V4_SZTP_REDIRECT), &encode(uris, encoding))?;
         }
         Ok(Action::Continue)
+    }
+}
+
+impl Sztp {
+    /// Option 136 in an ADVERTISE or REPLY, when the client message asks for it. The
+    /// reply a plugin sees is the client's own message (relay wrappers come after), and
+    /// the packet's `v6()` message is the innermost one: its ORO is the client's.
+    fn reply_ready6(
+        &self,
+        ctx: &mut Context,
+        packet: &Packet<'_>,
+        reply: &mut Reply,
+    ) -> HookResult {
+        use zerotouch_plugin::proto::v6::MessageType6;
+        let t = reply.message_type();
+        if t != MessageType6::Advertise.to_u8() && t != MessageType6::Reply.to_u8() {
+            return Ok(Action::Continue);
+        }
+        let asked = packet.v6().is_some_and(|p| {
+            p.message
+                .options
+                .requested()
+                .any(|c| c == OPTION_V6_SZTP_REDIRECT)
+        });
+        if !asked {
+            return Ok(Action::Continue);
+        }
+        let (uris, _, encoding) = self.resolve(ctx);
+        if let Some(uris) = uris.filter(|u| !u.is_empty()) {
+            // set_option replaces every instance: 136 is a singleton.
+            reply.set_option(OPTION_V6_SZTP_REDIRECT, &encode(uris, encoding))?;
+        }
+        Ok(Action::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use zerotouch_plugin::proto::v6::{Message6, MessageType6, OptionCode6, Packet6, RelayHeader};
+    use zerotouch_plugin::{Request, Settings};
+
+    use super::*;
+
+    fn plugin() -> Box<dyn Plugin> {
+        let doc = zerotouch_plugin::Document::parse(
+            "[[plugin]]\nname = \"sztp\"\nsettings = { uris = [\"https://sztp1.example.com\"] }\n",
+        );
+        let settings = Settings::for_entry(std::path::Path::new("t.toml"), &doc, 0, "sztp");
+        Sztp::create(&settings).unwrap()
+    }
+
+    /// A relayed SOLICIT; `inner_oro`/`relay_oro` put 136 in the client's or the
+    /// relay's ORO.
+    fn packet(inner_oro: bool, relay_oro: bool) -> Packet6 {
+        let mut message = Message6::new(MessageType6::Solicit, 1);
+        if inner_oro {
+            message.options.push(OptionCode6::ORO, &[0, 23, 0, 136]);
+        }
+        let mut relay_opts = zerotouch_plugin::proto::v6::Options6::default();
+        if relay_oro {
+            relay_opts.push(OptionCode6::ORO, &[0, 136]);
+        }
+        Packet6 {
+            relays: vec![RelayHeader {
+                msg_type: MessageType6::RelayForw,
+                hop_count: 0,
+                link_address: "2001:db8:1::1".parse().unwrap(),
+                peer_address: "fe80::2".parse().unwrap(),
+                options: relay_opts,
+            }],
+            message,
+        }
+    }
+
+    fn run(p: &Packet6, reply_type: MessageType6, existing: usize) -> Message6 {
+        let wire = p.to_bytes();
+        let src: SocketAddr = "[fe80::2]:547".parse().unwrap();
+        let packet = Packet::new(Request::V6(p), &wire, 12, "eth0", src, 0);
+        let mut m = Message6::new(reply_type, 1);
+        for _ in 0..existing {
+            m.options.push(OPTION_V6_SZTP_REDIRECT, b"stale");
+        }
+        let mut reply = Reply::from_v6(m);
+        plugin()
+            .reply_ready(&mut Context::new(), &packet, &mut reply)
+            .unwrap();
+        reply.into_v6().unwrap()
+    }
+
+    #[test]
+    fn option_136_goes_in_the_inner_reply_once_when_the_client_oro_asks() {
+        let asked = run(&packet(true, false), MessageType6::Advertise, 2);
+        let all: Vec<&[u8]> = asked.options.get_all(OPTION_V6_SZTP_REDIRECT).collect();
+        assert_eq!(all.len(), 1, "a singleton, stale copies replaced");
+        assert_eq!(
+            all[0],
+            [&[0u8, 25][..], b"https://sztp1.example.com"].concat()
+        );
+        // Only the relay asked: not the client's ORO, so no option.
+        let relay_only = run(&packet(false, true), MessageType6::Reply, 0);
+        assert!(!relay_only.options.contains(OPTION_V6_SZTP_REDIRECT));
+        // Not in a RECONFIGURE or other message types.
+        let other = run(&packet(true, false), MessageType6::Reconfigure, 0);
+        assert!(!other.options.contains(OPTION_V6_SZTP_REDIRECT));
     }
 }

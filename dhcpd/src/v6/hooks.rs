@@ -1,0 +1,264 @@
+//! The plugin side of the DHCPv6 handler: the same hook points as DHCPv4, with the
+//! DHCPv6 packet (client message and relays) and reply (the client message; relay
+//! wrappers are added after `reply_ready`).
+
+use std::net::IpAddr;
+
+use tracing::info;
+use zerotouch_plugin::{
+    ClassSet, HookPoint, HostChoice, HostInfo, LeaseOffer, Packet, Reply as PluginReply, Request,
+    SubnetChoice, SubnetInfo,
+};
+
+use super::*;
+use crate::config::{ConfiguredOption6, Dhcp6, Host6, HostIdentifier6, OptionSet6, ScopeId};
+use crate::plugin::Flow;
+
+/// The DHCPv6 subnets, in configuration order, as plugins see them.
+pub fn subnet_infos6(cfg: &Dhcp6) -> Vec<SubnetInfo> {
+    cfg.subnets
+        .iter()
+        .map(|s| SubnetInfo {
+            prefix: s.net.into(),
+            pool_size: s
+                .pools
+                .iter()
+                .map(|p| p.size())
+                .sum::<u128>()
+                .min(u64::MAX as u128) as u64,
+        })
+        .collect()
+}
+
+/// A configured reservation as plugins see it (its first address).
+fn host_info(h: &Host6) -> HostInfo {
+    HostInfo {
+        address: h.addresses.first().map(|&a| IpAddr::V6(a)),
+        hostname: h.hostname.clone(),
+        options: h
+            .options
+            .0
+            .iter()
+            .map(|o| (o.code, o.data.clone()))
+            .collect(),
+    }
+}
+
+/// A reservation a plugin supplied, in the configuration's form; an IPv4 address is
+/// left out.
+fn host_from_plugin(info: &HostInfo, duid: &[u8]) -> Host6 {
+    Host6 {
+        identifier: HostIdentifier6::Duid(duid.to_vec()),
+        addresses: match info.address {
+            Some(IpAddr::V6(a)) => vec![a],
+            _ => Vec::new(),
+        },
+        prefixes: Vec::new(),
+        hostname: info.hostname.clone(),
+        options: OptionSet6(
+            info.options
+                .iter()
+                .map(|(code, data)| ConfiguredOption6 {
+                    code: *code,
+                    data: data.clone(),
+                    always: false,
+                })
+                .collect(),
+        ),
+    }
+}
+
+impl<'a> Exchange6<'a> {
+    /// The message as plugins see it; it borrows the packet, not the exchange, so the
+    /// exchange can change while plugins look at the packet.
+    pub fn plugin_packet(&self) -> Packet<'a> {
+        let ingress: &'a Ingress6 = self.ingress;
+        Packet::new(
+            Request::V6(self.packet),
+            self.wire,
+            self.msg_type.to_u8(),
+            &ingress.ifname,
+            ingress.src.into(),
+            self.now,
+        )
+    }
+}
+
+impl Dhcp6Handler {
+    /// The configuration scopes that apply, most specific first, for plugins with
+    /// per-scope settings; empty when there are none.
+    fn scopes6(
+        &self,
+        cfg: &Dhcp6,
+        ex: &Exchange6<'_>,
+        bound: &[(IaKind, Resource)],
+    ) -> Vec<ScopeId> {
+        if !self.scoped {
+            return Vec::new();
+        }
+        let mut chain = Vec::with_capacity(ex.classes.len() + 4);
+        chain.extend(ex.host.map(ScopeId::Host6));
+        chain.extend(ex.classes.iter().map(|&c| ScopeId::Class6(c)));
+        if let Some(s) = ex.subnet {
+            let subnet = &cfg.subnets[s];
+            for &(kind, r) in bound {
+                let pool = match kind {
+                    IaKind::Na => subnet
+                        .pools
+                        .iter()
+                        .position(|p| p.contains(r.address))
+                        .map(|j| ScopeId::Pool6(s, j)),
+                    IaKind::Pd => subnet
+                        .pd_pools
+                        .iter()
+                        .position(|p| p.contains(r.address, r.prefix_len))
+                        .map(|j| ScopeId::PdPool(s, j)),
+                };
+                if let Some(p) = pool.filter(|p| !chain.contains(p)) {
+                    chain.push(p);
+                }
+            }
+            chain.push(ScopeId::Subnet6(s));
+        }
+        chain.push(ScopeId::Global6);
+        chain
+    }
+
+    /// Runs the hooks before the message is answered (packet received, classes
+    /// assigned, subnet selected, host looked up), each seeing what the previous
+    /// decided; `Err` when a plugin ends the exchange.
+    pub(super) fn early_hooks(
+        &mut self,
+        cfg: &Dhcp6,
+        ex: &mut Exchange6<'_>,
+    ) -> Result<(), Outcome6> {
+        let plugins = self.plugins.clone();
+        let early = ex.plugin_packet();
+        if plugins.wants(HookPoint::PacketReceived) {
+            let scopes = self.scopes6(cfg, ex, &[]);
+            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, &scopes, |p, c| {
+                p.packet_received(c, &early)
+            });
+            self.early_flow(flow, ex)?;
+        }
+        if plugins.wants(HookPoint::ClassesAssigned) {
+            let scopes = self.scopes6(cfg, ex, &[]);
+            let names = self.class_names.clone();
+            let mut classes = std::mem::take(&mut ex.classes);
+            let flow = plugins.run(
+                HookPoint::ClassesAssigned,
+                &mut self.ctx,
+                &scopes,
+                |p, c| p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes)),
+            );
+            ex.classes = classes;
+            self.early_flow(flow, ex)?;
+        }
+        if plugins.wants(HookPoint::SubnetSelected) {
+            let scopes = self.scopes6(cfg, ex, &[]);
+            let infos = self.subnet_infos.clone();
+            let mut subnet = ex.subnet;
+            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, &scopes, |p, c| {
+                p.subnet_selected(c, &early, &mut SubnetChoice::new(&infos, &mut subnet))
+            });
+            ex.subnet = subnet;
+            self.early_flow(flow, ex)?;
+        }
+        if plugins.wants(HookPoint::HostLookedUp) {
+            let mut current = ex.host_entry(cfg).map(host_info);
+            let mut changed = false;
+            let scopes = self.scopes6(cfg, ex, &[]);
+            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, &scopes, |p, c| {
+                let mut choice = HostChoice::new(current.as_ref());
+                let r = p.host_looked_up(c, &early, &mut choice);
+                if let Some(change) = choice.into_change() {
+                    current = change;
+                    changed = true;
+                }
+                r
+            });
+            self.early_flow(flow, ex)?;
+            if changed {
+                ex.host = None;
+                ex.plugin_host = current.map(|info| Box::new(host_from_plugin(&info, ex.duid)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `lease_chosen` for one address or prefix; the plugin may shorten or
+    /// lengthen its valid lifetime (the preferred one stays within it).
+    pub(super) fn lease_chosen(
+        &mut self,
+        cfg: &Dhcp6,
+        ex: &Exchange6<'_>,
+        unit: (IaKind, Resource),
+        committing: bool,
+        lifetimes: &mut (u32, u32),
+    ) -> Result<(), Outcome6> {
+        if !self.plugins.wants(HookPoint::LeaseChosen) {
+            return Ok(());
+        }
+        let plugins = self.plugins.clone();
+        let packet = ex.plugin_packet();
+        let mut offer = LeaseOffer::new(IpAddr::V6(unit.1.address), committing, lifetimes.1);
+        let scopes = self.scopes6(cfg, ex, &[unit]);
+        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
+            p.lease_chosen(c, &packet, &mut offer)
+        });
+        lifetimes.1 = offer.lifetime();
+        lifetimes.0 = lifetimes.0.min(lifetimes.1);
+        self.early_flow(flow, ex)
+    }
+
+    /// Runs `reply_ready` on the reply about to be sent; a plugin's `Respond` replaces
+    /// it.
+    pub(super) fn reply_ready(
+        &mut self,
+        cfg: &Dhcp6,
+        ex: &Exchange6<'_>,
+        bound: &[(IaKind, Resource)],
+        message: Message6,
+    ) -> Message6 {
+        if !self.plugins.wants(HookPoint::ReplyReady) {
+            return message;
+        }
+        let plugins = self.plugins.clone();
+        let packet = ex.plugin_packet();
+        let fallback = message.clone();
+        let mut reply = PluginReply::from_v6(message);
+        let scopes = self.scopes6(cfg, ex, bound);
+        if let Flow::Respond(r) =
+            plugins.run(HookPoint::ReplyReady, &mut self.ctx, &scopes, |p, c| {
+                p.reply_ready(c, &packet, &mut reply)
+            })
+        {
+            reply = *r;
+        }
+        // A `Drop` here cannot unsend what is decided: plugins drop at `lease_chosen`.
+        reply.into_v6().unwrap_or(fallback)
+    }
+
+    /// What the packet path does after a hook before the reply exists.
+    fn early_flow(&mut self, flow: Flow, ex: &Exchange6<'_>) -> Result<(), Outcome6> {
+        match flow {
+            Flow::Continue => Ok(()),
+            Flow::Drop(reason) => Err(Outcome6::drop(reason)),
+            Flow::Respond(reply) => {
+                let Some(message) = reply.into_v6() else {
+                    return Err(Outcome6::drop(Reason::PluginError));
+                };
+                info!(xid = %format_args!("{:#08x}", ex.packet.message.xid), interface = %ex.ingress.ifname, "{} answered by a plugin: {}", ex.msg_type.name(), message.msg_type.name());
+                Err(Outcome6::Reply {
+                    reply: Reply6 {
+                        bytes: ex.packet.encode_reply(&message),
+                        dst: ex.ingress.src,
+                        ifindex: reply_ifindex(ex),
+                        msg_type: message.msg_type,
+                    },
+                    commit: Vec::new(),
+                })
+            }
+        }
+    }
+}
