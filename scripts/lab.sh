@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A two-host lab on this machine: zerotouch-dhcpd with its default configuration in one
-# network namespace, a real ISC dhclient in another, joined by a veth pair. Shows the
+# network namespace, a real ISC dhclient (DHCPv4, then DHCPv6) in another, joined by a
+# veth pair. Shows the
 # reply the client got, the server's log and the lease in its database, then removes
 # the lab. Needs root; installs isc-dhcp-client and sqlite3 if they are missing.
 #
@@ -34,15 +35,20 @@ target/release/zerotouch-dhcpd default-config \
 target/release/zerotouch-dhcpd check --config "$work/dhcpd.toml"
 
 ip netns add "$srv"; ip netns add "$cli"
+# No duplicate address detection, so IPv6 addresses (link-local ones too) work at once.
+for ns in "$srv" "$cli"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+done
 ip link add "${p}s" type veth peer name "${p}c"
 ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
 ip -n "$srv" addr add 198.18.0.1/24 dev "${p}s"
+ip -n "$srv" addr add 2001:db8::1/64 dev "${p}s" nodad
 for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
 ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
 
 ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/dhcpd.toml" > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 50); do grep -q "DHCPv4 serving" "$work/server.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "DHCPv6 serving" "$work/server.log" && break; sleep 0.1; done
 
 # A dhclient script that only records what the server sent (the stock one would
 # rewrite this host's resolv.conf).
@@ -56,7 +62,11 @@ echo "== dhclient in namespace $cli"
 ip netns exec "$cli" timeout 30 dhclient -4 -1 -v -sf "$work/record" -lf "$work/dhclient.leases" -pf /dev/null "${p}c" 2>&1 | grep -E "DHCP|bound"
 echo "== what the server sent (dhclient's view)"
 cat "$work/reply"
+echo "== dhclient -6 (an address and a delegated prefix) in namespace $cli"
+touch "$work/dhclient6.leases"
+ip netns exec "$cli" timeout 30 dhclient -6 -1 -N -P -v -sf "$work/record" -lf "$work/dhclient6.leases" -pf /dev/null "${p}c" 2>&1 | grep -E "Reply|Advertise|IAADDR|IAPREFIX|Bound"
 echo "== server log"
 cat "$work/server.log"
 echo "== lease database ($work/leases.sqlite)"
 sqlite3 -header -column "$work/leases.sqlite" "SELECT address, hw_address, state, datetime(expires, 'unixepoch') AS expires FROM leases4"
+sqlite3 -header -column "$work/leases.sqlite" "SELECT resource, type, duid, state, datetime(expires, 'unixepoch') AS expires FROM leases6"

@@ -118,16 +118,28 @@ fn main() -> ExitCode {
                 }
                 Err(errors) => return config_failed(&cli.config, &errors),
             }
-            let d = cfg.dhcp4.as_ref();
-            println!(
-                "{}: ok ({} subnets, {} pools, {} host reservations, {} classes, {} plugins)",
-                cli.config.display(),
-                d.map_or(0, |d| d.subnets.len()),
-                d.map_or(0, |d| d.subnets.iter().map(|s| s.pools.len()).sum()),
-                d.map_or(0, |d| d.hosts.list.len()),
-                d.map_or(0, |d| d.classes.len()),
-                cfg.plugins.len(),
-            );
+            let mut parts = Vec::new();
+            if let Some(d) = &cfg.dhcp4 {
+                parts.push(format!(
+                    "dhcp4: {} subnets, {} pools, {} host reservations, {} classes",
+                    d.subnets.len(),
+                    d.subnets.iter().map(|s| s.pools.len()).sum::<usize>(),
+                    d.hosts.list.len(),
+                    d.classes.len(),
+                ));
+            }
+            if let Some(d) = &cfg.dhcp6 {
+                parts.push(format!(
+                    "dhcp6: {} subnets, {} pools, {} prefix pools, {} host reservations, {} classes",
+                    d.subnets.len(),
+                    d.subnets.iter().map(|s| s.pools.len()).sum::<usize>(),
+                    d.subnets.iter().map(|s| s.pd_pools.len()).sum::<usize>(),
+                    d.hosts.list.len(),
+                    d.classes.len(),
+                ));
+            }
+            parts.push(format!("{} plugins", cfg.plugins.len()));
+            println!("{}: ok ({})", cli.config.display(), parts.join("; "));
             ExitCode::SUCCESS
         }
         Command::DefaultConfig | Command::Plugins => ExitCode::SUCCESS,

@@ -25,7 +25,7 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 subnets, 1 pools"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (dhcp4: 1 subnets, 1 pools"));
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 600\nrenew_time = 900\n\n[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n[[dhcp4.subnet.pool]]\nrange = \"198.18.1.1 - 198.18.1.9\"\n").unwrap();

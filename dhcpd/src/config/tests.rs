@@ -189,6 +189,17 @@ fn every_example_in_the_config_folder_loads() {
         "expected the example configurations in {}",
         dir.display()
     );
+    let full6 = load(&dir.join("full.toml")).unwrap().dhcp6.unwrap();
+    assert_eq!(
+        (
+            full6.subnets.len(),
+            full6.classes.len(),
+            full6.hosts.list.len(),
+            full6.subnets[0].pd_pools.len()
+        ),
+        (2, 1, 2, 1)
+    );
+    assert_eq!(full6.lifetimes.t1_t2(3600), (1800, 2880));
     let full = load(&dir.join("full.toml")).unwrap().dhcp4.unwrap();
     assert_eq!(
         (
