@@ -34,19 +34,8 @@ for tool in perfdhcp kea-dhcp4 ip; do
 done
 cargo build --release --quiet --bin zerotouch-dhcpd --bin zerotouch-null-responder
 cargo build --release --quiet -p zerotouch-bench-noop-plugin
+source bench/sweep.sh
 
-server_pid=""
-stop_server() {
-  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=""
-}
-cleanup() {
-  stop_server
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 ip netns add "$srv"; ip netns add "$cli"
 ip link add "${p}s" type veth peer name "${p}c"
@@ -92,73 +81,9 @@ start_server() {
     zerotouch|zt-normal|zt-plugins) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
     kea) ip netns exec "$srv" kea-dhcp4 -c "$work/kea4.json" >"$work/kea.out" 2>&1 & ;;
   esac
-  server_pid=$!
-  sleep "$([[ $1 == kea ]] && echo 2 || echo 0.5)"
-  kill -0 "$server_pid" 2>/dev/null || { echo "$1 did not start" >&2; cat "$work"/*.log "$work"/*.out 2>/dev/null >&2; exit 1; }
+  started "$1"
 }
 
-# perfdhcp at RATE for SECS: prints "achieved drop1 drop2"
-perf() {
-  local out
-  out=$(timeout $((SECS + 30)) ip netns exec "$cli" perfdhcp -4 -l "${p}c" -r "$1" -R 100000000 -p "$SECS" 2>&1 || true)
-  local got drops
-  got=$(awk '/^Rate:/{print $2; exit}' <<<"$out")
-  drops=$(awk '/drops ratio:/{gsub("%","",$3); printf "%s ", $3}' <<<"$out")
-  echo "${got:-0} ${drops:-100 100}"
-}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-
-declare -A BEST CPU
-for s in $SERVERS; do
-  best=0
-  for r in $RATES; do
-    gots=""; d1s=""; d2s=""
-    for _ in $(seq "$REPEAT"); do
-      start_server "$s"
-      read -r got d1 d2 <<<"$(perf "$r")"
-      [[ $d1 == -nan ]] && d1=100
-      [[ $d2 == -nan ]] && d2=100
-      gots+="$got "; d1s+="$d1 "; d2s+="$d2 "
-    done
-    got=$(median <<<"$gots"); d1=$(median <<<"$d1s"); d2=$(median <<<"$d2s")
-    ok=$(awk -v a="$d1" -v b="$d2" 'BEGIN{print (a+0 < 1 && b+0 < 1) ? 1 : 0}')
-    printf '%-10s rate %6s: median achieved %9.1f/s  drops %s%% %s%%   (runs: %s)\n' "$s" "$r" "$got" "$d1" "$d2" "$gots"
-    if [[ $ok == 1 ]]; then best=${got%.*}; else break; fi
-  done
-  BEST[$s]=$best
-  cpus=""
-  for _ in $(seq "$REPEAT"); do
-    start_server "$s"
-    c0=$(cpu_ticks)
-    read -r got _ _ <<<"$(perf "$CPU_RATE")"
-    c1=$(cpu_ticks)
-    cpus+="$(awk -v c=$((c1 - c0)) -v t="$(getconf CLK_TCK)" -v g="$got" -v s="$SECS" 'BEGIN{n=g*s; printf "%.1f", (n>0)? c/t*1e6/n : 0}') "
-  done
-  CPU[$s]=$(median <<<"$cpus")
-  printf '%-10s cpu at %s/s: median %s us/exchange   (runs: %s)\n' "$s" "$CPU_RATE" "${CPU[$s]}" "$cpus"
-  stop_server
-done
-
-echo
-echo "server      best rate (<1% drops)   CPU us/exchange at ${CPU_RATE}/s"
-for s in $SERVERS; do printf '%-10s  %12s/s            %8s\n' "$s" "${BEST[$s]}" "${CPU[$s]}"; done
-for z in zerotouch zt-normal zt-plugins; do
-  if [[ -n ${BEST[$z]:-} && -n ${BEST[null]:-} && ${BEST[null]} != 0 ]]; then
-    awk -v z="${BEST[$z]}" -v n="${BEST[null]}" -v name="$z" 'BEGIN{printf "%s best rate / null responder best rate: %.2f\n", name, z/n}'
-  fi
-  if [[ -n ${CPU[$z]:-} && -n ${CPU[kea]:-} ]]; then
-    awk -v z="${CPU[$z]}" -v k="${CPU[kea]}" -v name="$z" 'BEGIN{if (k>0) printf "%s CPU per exchange / Kea CPU per exchange: %.2f\n", name, z/k}'
-  fi
-  if [[ -n ${BEST[$z]:-} && -n ${BEST[kea]:-} && ${BEST[kea]} != 0 ]]; then
-    awk -v z="${BEST[$z]}" -v k="${BEST[kea]}" -v name="$z" 'BEGIN{printf "%s best rate / Kea best rate: %.2f\n", name, z/k}'
-  fi
-done
-if [[ -n ${CPU[zt-plugins]:-} && -n ${CPU[zerotouch]:-} ]]; then
-  awk -v p="${CPU[zt-plugins]}" -v z="${CPU[zerotouch]}" 'BEGIN{if (z>0) printf "zt-plugins CPU per exchange / zerotouch: %.3f\n", p/z}'
-fi
-if [[ -n ${BEST[zt-plugins]:-} && -n ${BEST[zerotouch]:-} && ${BEST[zerotouch]} != 0 ]]; then
-  awk -v p="${BEST[zt-plugins]}" -v z="${BEST[zerotouch]}" 'BEGIN{printf "zt-plugins best rate / zerotouch best rate: %.3f\n", p/z}'
-fi
+PERF_ARGS="-4"
+sweep
+report "zerotouch zt-normal zt-plugins"
