@@ -140,6 +140,52 @@ prefix = "dev"
     );
 }
 
+/// The Rust plugin, loaded through the C ABI, on the DHCPv6 path: the REPLY dhclient -6
+/// receives carries its option.
+#[test]
+fn a_dynamic_plugin_changes_the_dhcpv6_reply_a_real_client_receives() {
+    require_tools(&["ip", "dhclient"]);
+    let lab = Lab::two_hosts_v6();
+    let cfg = lab.basic_config6(
+        "",
+        &format!(
+            "\n[[plugin]]\nname = \"site-option\"\npath = \"{}\"\n[plugin.settings]\ncode = 224\nsite = \"lab-6\"\n",
+            rust_plugin().display()
+        ),
+    );
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
+    let conf = lab.write("dhclient6.conf", "option dhcp6.site code 224 = string;\n");
+    let script = write_script(lab.dir.path(), "dhclient-script", "#!/bin/sh\nexit 0\n");
+    let lf = lab.path("dhclient6.leases");
+    std::fs::write(&lf, "").unwrap();
+    let ifc = lab.ifname("c");
+    let (code, out) = lab.run(
+        &lab.cli(),
+        &[
+            "dhclient",
+            "-6",
+            "-1",
+            "-v",
+            "-cf",
+            conf.to_str().unwrap(),
+            "-sf",
+            &script,
+            "-lf",
+            lf.to_str().unwrap(),
+            "-pf",
+            lab.path("dhclient6.pid").to_str().unwrap(),
+            &ifc,
+        ],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, 0, "{out}\n{}", server.log_text());
+    let leases = std::fs::read_to_string(&lf).unwrap();
+    assert!(
+        leases.contains("option dhcp6.site \"lab-6\";"),
+        "lease file:\n{leases}"
+    );
+}
+
 #[test]
 fn a_panicking_plugin_drops_its_packet_and_the_server_keeps_serving() {
     require_tools(&["ip", "udhcpc"]);

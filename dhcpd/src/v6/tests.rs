@@ -527,6 +527,16 @@ fn reservations_by_duid_and_by_relayed_link_layer_address_win_over_pools() {
             .to_string(),
         "2001:db8:3::77"
     );
+    // The same MAC in a DUID-LL, relayed without option 79: the same reservation.
+    let mut h = handler("");
+    let ll = Client::new(MessageType6::Solicit, 0x77).na(1, &[]);
+    let (p, _) = reply(h.handle(&ll.relayed("2001:db8:3::1", None), &multicast(), NOW));
+    assert_eq!(
+        addrs(&ias(&p.message, OptionCode6::IA_NA)[0])[0]
+            .0
+            .to_string(),
+        "2001:db8:3::77"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Example plugin built as a shared object (`cdylib`) and loaded through the C ABI.
 //!
-//! It puts a site name into every OFFER and ACK under an option code of the operator's
-//! choice, and stores the site in the per-packet context as `site`, where later
+//! It puts a site name into every OFFER and ACK (DHCPv6: ADVERTISE and REPLY) under an
+//! option code of the operator's choice, and stores the site in the per-packet context as `site`, where later
 //! plugins (in any language) can read it. `panic_for_hostname` makes it panic for a
 //! client sending that host name: a demonstration that a failing plugin does not take
 //! the server down.
@@ -17,8 +17,9 @@
 
 use serde::Deserialize;
 use zerotouch_plugin::proto::v4::{MessageType, OptionCode};
+use zerotouch_plugin::proto::v6::MessageType6;
 use zerotouch_plugin::{
-    Action, Context, HookPoint, HookResult, HookSet, Packet, Plugin, Reply, Settings,
+    Action, Context, Family, HookPoint, HookResult, HookSet, Packet, Plugin, Reply, Settings,
     SettingsError, export_plugin,
 };
 
@@ -82,7 +83,11 @@ impl Plugin for SiteOption {
         reply: &mut Reply,
     ) -> HookResult {
         let t = reply.message_type();
-        if t == MessageType::Offer.to_u8() || t == MessageType::Ack.to_u8() {
+        let answers = match reply.family() {
+            Family::V4 => [MessageType::Offer.to_u8(), MessageType::Ack.to_u8()],
+            Family::V6 => [MessageType6::Advertise.to_u8(), MessageType6::Reply.to_u8()],
+        };
+        if answers.contains(&t) {
             reply.set_option(u16::from(self.code), self.site.as_bytes())?;
         }
         Ok(Action::Continue)
