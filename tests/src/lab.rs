@@ -188,6 +188,51 @@ impl Lab {
         self.write("dhcpd.toml", &text)
     }
 
+    /// The command line of ISC dhclient -6 on the client's interface with `flags`, the
+    /// event script `script`, and a new, empty lease file `<leases_file>` in the lab's
+    /// folder (pid file beside it).
+    pub fn dhclient6_args(&self, flags: &[&str], leases_file: &str, script: &str) -> Vec<String> {
+        let lf = self.path(leases_file);
+        std::fs::write(&lf, "").expect("lease file");
+        let mut args: Vec<String> = ["dhclient", "-6", "-v", "-sf", script]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(flags.iter().map(|s| s.to_string()));
+        args.extend([
+            "-lf".into(),
+            lf.to_string_lossy().into_owned(),
+            "-pf".into(),
+            self.path(&format!("{leases_file}.pid"))
+                .to_string_lossy()
+                .into_owned(),
+            self.ifname("c"),
+        ]);
+        args
+    }
+
+    /// Runs dhclient -6 once (`-1`) with the configuration text `conf` and `flags`;
+    /// returns its exit code and output, and the lease file it wrote.
+    pub fn dhclient6_once(&self, name: &str, conf: &str, flags: &[&str]) -> (i32, String, String) {
+        let conf = self.write(&format!("{name}.conf"), conf);
+        let script = self.path(&format!("{name}-script"));
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("script");
+        let exec = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+        std::fs::set_permissions(&script, exec).expect("chmod script");
+        let mut all = vec!["-1", "-cf", conf.to_str().expect("utf-8 path")];
+        all.extend_from_slice(flags);
+        let args = self.dhclient6_args(
+            &all,
+            &format!("{name}.leases"),
+            script.to_str().expect("utf-8 path"),
+        );
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out) = self.run(&self.cli(), &argv, Duration::from_secs(40));
+        let leases =
+            std::fs::read_to_string(self.path(&format!("{name}.leases"))).unwrap_or_default();
+        (code, out, leases)
+    }
+
     /// Starts zerotouch-dhcpd in the server namespace and waits until it serves.
     pub fn start_dhcpd(&self, config: &Path, log_name: &str) -> Daemon {
         self.start_dhcpd_until(config, log_name, "DHCPv4 serving")

@@ -22,26 +22,6 @@ esac
 exit 0
 "#;
 
-fn dhclient6(lab: &Lab, flags: &[&str], leases_file: &str, script: &str) -> Vec<String> {
-    let lf = lab.path(leases_file);
-    std::fs::write(&lf, "").expect("lease file");
-    let mut args: Vec<String> = ["dhclient", "-6", "-v", "-sf", script]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(flags.iter().map(|s| s.to_string()));
-    args.extend([
-        "-lf".into(),
-        lf.to_string_lossy().into_owned(),
-        "-pf".into(),
-        lab.path(&format!("{leases_file}.pid"))
-            .to_string_lossy()
-            .into_owned(),
-        lab.ifname("c"),
-    ]);
-    args
-}
-
 #[test]
 fn dhclient_6_obtains_renews_and_releases_an_address() {
     require_tools(&["ip", "dhclient"]);
@@ -61,12 +41,7 @@ options = { dns-servers = ["2001:db8:1::53"], domain-search = ["lab.example"] }"
     );
     let conf = lab.path("dhclient6.conf");
     // In the foreground (-d) so that it renews: T1 is 2 s with these lifetimes.
-    let mut args = dhclient6(
-        &lab,
-        &["-d", "-cf", conf.to_str().unwrap()],
-        "c6.leases",
-        &script,
-    );
+    let mut args = lab.dhclient6_args(&["-d", "-cf", conf.to_str().unwrap()], "c6.leases", &script);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut client = Daemon::spawn("dhclient", &lab.cli(), &argv, &lab.path("dhclient.log"));
     client.wait_for_log("Bound to lease", Duration::from_secs(30));
@@ -130,7 +105,7 @@ fn dhclient_6_gets_an_address_and_a_delegated_prefix_in_one_exchange() {
     let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
     let db = lab.path("leases.sqlite");
     let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT6_SCRIPT);
-    let args = dhclient6(&lab, &["-1", "-N", "-P"], "pd.leases", &script);
+    let args = lab.dhclient6_args(&["-1", "-N", "-P"], "pd.leases", &script);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out) = lab.run(&lab.cli(), &argv, Duration::from_secs(40));
     assert_eq!(code, 0, "{out}");
@@ -195,7 +170,7 @@ range = "2001:db8:2::10 - 2001:db8:2::20"
     );
     dhcrelay.wait_for_log("Sending on", Duration::from_secs(10));
     let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT6_SCRIPT);
-    let args = dhclient6(&lab, &["-1"], "relayed.leases", &script);
+    let args = lab.dhclient6_args(&["-1"], "relayed.leases", &script);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out) = lab.run(&cli, &argv, Duration::from_secs(40));
     assert_eq!(

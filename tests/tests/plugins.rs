@@ -154,32 +154,9 @@ fn a_dynamic_plugin_changes_the_dhcpv6_reply_a_real_client_receives() {
         ),
     );
     let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
-    let conf = lab.write("dhclient6.conf", "option dhcp6.site code 224 = string;\n");
-    let script = write_script(lab.dir.path(), "dhclient-script", "#!/bin/sh\nexit 0\n");
-    let lf = lab.path("dhclient6.leases");
-    std::fs::write(&lf, "").unwrap();
-    let ifc = lab.ifname("c");
-    let (code, out) = lab.run(
-        &lab.cli(),
-        &[
-            "dhclient",
-            "-6",
-            "-1",
-            "-v",
-            "-cf",
-            conf.to_str().unwrap(),
-            "-sf",
-            &script,
-            "-lf",
-            lf.to_str().unwrap(),
-            "-pf",
-            lab.path("dhclient6.pid").to_str().unwrap(),
-            &ifc,
-        ],
-        Duration::from_secs(40),
-    );
+    let (code, out, leases) =
+        lab.dhclient6_once("dhclient6", "option dhcp6.site code 224 = string;\n", &[]);
     assert_eq!(code, 0, "{out}\n{}", server.log_text());
-    let leases = std::fs::read_to_string(&lf).unwrap();
     assert!(
         leases.contains("option dhcp6.site \"lab-6\";"),
         "lease file:\n{leases}"

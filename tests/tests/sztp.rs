@@ -205,7 +205,6 @@ fn dhclient_6_gets_option_136_only_when_its_oro_asks_for_it() {
         "\n[[plugin]]\nname = \"sztp\"\n",
     );
     let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
-    let script = write_script(lab.dir.path(), "dhclient-script", "#!/bin/sh\nexit 0\n");
     let expected: Vec<String> = hex::decode(PAYLOAD_HEX)
         .unwrap()
         .iter()
@@ -217,31 +216,8 @@ fn dhclient_6_gets_option_136_only_when_its_oro_asks_for_it() {
         if request {
             conf.push_str("also request dhcp6.sztp-redirect;\n");
         }
-        let conf = lab.write(&format!("dhclient6-{n}.conf"), &conf);
-        let lf = lab.path(&format!("dhclient6-{n}.leases"));
-        std::fs::write(&lf, "").unwrap();
-        let ifc = lab.ifname("c");
-        let (code, out) = lab.run(
-            &lab.cli(),
-            &[
-                "dhclient",
-                "-6",
-                "-1",
-                "-v",
-                "-cf",
-                conf.to_str().unwrap(),
-                "-sf",
-                &script,
-                "-lf",
-                lf.to_str().unwrap(),
-                "-pf",
-                lab.path(&format!("dhclient6-{n}.pid")).to_str().unwrap(),
-                &ifc,
-            ],
-            Duration::from_secs(40),
-        );
+        let (code, out, leases) = lab.dhclient6_once(&format!("dhclient6-{n}"), &conf, &[]);
         assert_eq!(code, 0, "{out}\n{}", server.log_text());
-        let leases = std::fs::read_to_string(&lf).unwrap();
         assert_eq!(
             leases.contains(&expected),
             request,
