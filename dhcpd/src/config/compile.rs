@@ -504,38 +504,17 @@ impl Compiler<'_> {
     }
 
     fn option_definition(&mut self, d: &RawOptionDefinition) {
-        let key = format!("dhcp4.option_definition.{}", d.name.get_ref());
-        let Some(ty) = OptionType::parse(d.ty.get_ref()) else {
-            self.err(
-                &d.ty,
-                format!("{key}.type"),
-                format!(
-                    "got {:?}, expected one of {}",
-                    d.ty.get_ref(),
-                    OptionType::NAMES
-                ),
-            );
+        let code = *d.code.get_ref();
+        let reserved = options::RESERVED_CODES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, what)| *what);
+        let taken = self.custom_by_name.contains_key(d.name.get_ref())
+            || self.custom_by_code.contains_key(&code);
+        let Some(ty) = self.checked_definition("dhcp4", &d.name, &d.code, &d.ty, reserved, taken)
+        else {
             return;
         };
-        let code = *d.code.get_ref();
-        if let Some((_, what)) = options::RESERVED_CODES.iter().find(|(c, _)| *c == code) {
-            self.err(
-                &d.code,
-                format!("{key}.code"),
-                format!("code {code} is the {what}, which the server sets itself"),
-            );
-            return;
-        }
-        if self.custom_by_name.contains_key(d.name.get_ref())
-            || self.custom_by_code.contains_key(&code)
-        {
-            self.err(
-                &d.name,
-                key,
-                "is defined twice, expected one definition per name and per code",
-            );
-            return;
-        }
         let def = OptionDef {
             name: d.name.get_ref().clone(),
             code,
@@ -543,6 +522,47 @@ impl Compiler<'_> {
         };
         self.custom_by_name.insert(def.name.clone(), def.clone());
         self.custom_by_code.insert(code, def);
+    }
+
+    /// The checks an `option_definition` of either section gets: a known type, a code
+    /// the server does not set itself (`reserved` says what it is), a name and code not
+    /// defined before (`taken`). The type, when all pass.
+    pub(super) fn checked_definition<C: std::fmt::Display>(
+        &mut self,
+        section: &str,
+        name: &Spanned<String>,
+        code: &Spanned<C>,
+        ty: &Spanned<String>,
+        reserved: Option<&str>,
+        taken: bool,
+    ) -> Option<OptionType> {
+        let key = format!("{section}.option_definition.{}", name.get_ref());
+        let Some(parsed) = OptionType::parse(ty.get_ref()) else {
+            let msg = format!(
+                "got {:?}, expected one of {}",
+                ty.get_ref(),
+                OptionType::NAMES
+            );
+            self.err(ty, format!("{key}.type"), msg);
+            return None;
+        };
+        if let Some(what) = reserved {
+            let msg = format!(
+                "code {} is the {what}, which the server sets itself",
+                code.get_ref()
+            );
+            self.err(code, format!("{key}.code"), msg);
+            return None;
+        }
+        if taken {
+            self.err(
+                name,
+                key,
+                "is defined twice, expected one definition per name and per code",
+            );
+            return None;
+        }
+        Some(parsed)
     }
 
     fn resolve_option(&self, name: &str) -> Option<OptionDef> {

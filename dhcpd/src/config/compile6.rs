@@ -13,7 +13,7 @@ use super::super::model6::*;
 use super::super::schema::RawOptions;
 use super::super::schema6::*;
 use super::{Compiler, OptionKey, step};
-use crate::options::{self, OptionDef6, OptionType};
+use crate::options::{self, OptionDef6};
 
 impl Compiler<'_> {
     pub(super) fn dhcp6(&mut self, raw: &RawDhcp6) -> Dhcp6 {
@@ -232,38 +232,14 @@ impl Compiler<'_> {
     }
 
     fn option_definition6(&mut self, d: &RawOptionDefinition6) {
-        let key = format!("dhcp6.option_definition.{}", d.name.get_ref());
-        let Some(ty) = OptionType::parse(d.ty.get_ref()) else {
-            self.err(
-                &d.ty,
-                format!("{key}.type"),
-                format!(
-                    "got {:?}, expected one of {}",
-                    d.ty.get_ref(),
-                    OptionType::NAMES
-                ),
-            );
+        let code = *d.code.get_ref();
+        let taken = self.custom6_by_name.contains_key(d.name.get_ref())
+            || self.custom6_by_code.contains_key(&code);
+        let reserved = options::reserved6(code);
+        let Some(ty) = self.checked_definition("dhcp6", &d.name, &d.code, &d.ty, reserved, taken)
+        else {
             return;
         };
-        let code = *d.code.get_ref();
-        if let Some(what) = options::reserved6(code) {
-            self.err(
-                &d.code,
-                format!("{key}.code"),
-                format!("code {code} is the {what}, which the server sets itself"),
-            );
-            return;
-        }
-        if self.custom6_by_name.contains_key(d.name.get_ref())
-            || self.custom6_by_code.contains_key(&code)
-        {
-            self.err(
-                &d.name,
-                key,
-                "is defined twice, expected one definition per name and per code",
-            );
-            return;
-        }
         let def = OptionDef6 {
             name: d.name.get_ref().clone(),
             code,

@@ -1,16 +1,34 @@
-//! The in-memory lease index every allocation decision reads. It is owned by the
-//! packet loop, so lookups take no lock; the store only ever receives copies.
+//! The in-memory DHCPv4 lease index every allocation decision reads: the bindings
+//! table keyed by address, with an allocation cursor per pool.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
+use std::ops::{Deref, DerefMut};
 
-// foldhash: fast, and seeded per process, so clients choosing hardware addresses and
-// identifiers cannot aim for collisions.
 use foldhash::HashMap;
 
+use super::bindings::{Binding, Bindings};
 use super::model::{ClientKey, Lease4, LeaseState};
 use crate::config::Pool;
+
+impl Binding for Lease4 {
+    type Key = Ipv4Addr;
+    type Holder = ClientKey;
+    fn key(&self) -> Ipv4Addr {
+        self.address
+    }
+    fn holder(&self) -> Option<&ClientKey> {
+        self.client.as_ref()
+    }
+    fn state(&self) -> LeaseState {
+        self.state
+    }
+    fn set_state(&mut self, state: LeaseState) {
+        self.state = state;
+    }
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
 
 /// Names a pool for its allocation cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,19 +37,26 @@ pub struct PoolRef {
     pub pool: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LeaseIndex {
-    leases: HashMap<Ipv4Addr, Lease4>,
-    /// Each client's current or most recent address, so a returning client gets it back.
-    by_client: HashMap<ClientKey, Ipv4Addr>,
-    /// (expires, address) of every lease that held its address when recorded, earliest
-    /// first. Entries are never removed when a lease changes; `reclaim` skips those that
-    /// no longer match their lease, which is cheaper than keeping the heap exact.
-    deadlines: BinaryHeap<Reverse<(u64, Ipv4Addr)>>,
+    table: Bindings<Lease4>,
     /// Where the next free-address search in each pool starts: allocation walks each
     /// pool round-robin, so never-used addresses go first and a released address stays
     /// with its last client as long as possible.
     cursors: HashMap<PoolRef, u32>,
+}
+
+impl Deref for LeaseIndex {
+    type Target = Bindings<Lease4>;
+    fn deref(&self) -> &Bindings<Lease4> {
+        &self.table
+    }
+}
+
+impl DerefMut for LeaseIndex {
+    fn deref_mut(&mut self) -> &mut Bindings<Lease4> {
+        &mut self.table
+    }
 }
 
 impl LeaseIndex {
@@ -39,57 +64,25 @@ impl LeaseIndex {
         Self::default()
     }
 
-    /// An index with room for `leases` leases. Growing a hash table rehashes every
-    /// entry at once, which stalls the packet thread for milliseconds once it holds
-    /// tens of thousands; sizing it for the configured pools up front avoids that.
+    /// An index with room for `leases` leases (see `Bindings::with_capacity`).
     pub fn with_capacity(leases: usize) -> Self {
         LeaseIndex {
-            leases: HashMap::with_capacity_and_hasher(leases, Default::default()),
-            by_client: HashMap::with_capacity_and_hasher(leases, Default::default()),
-            deadlines: BinaryHeap::with_capacity(2 * leases),
+            table: Bindings::with_capacity(leases),
             cursors: HashMap::default(),
         }
     }
 
     /// Builds the index from stored leases, keeping for each client its newest one.
     pub fn from_leases(capacity: usize, leases: impl IntoIterator<Item = Lease4>) -> Self {
-        let mut index = Self::with_capacity(capacity);
-        let mut all: Vec<Lease4> = leases.into_iter().collect();
-        all.sort_by_key(|l| l.starts);
-        for l in all {
-            index.upsert(l);
+        LeaseIndex {
+            table: Bindings::from_leases(capacity, leases.into_iter().collect(), |l| l.starts),
+            cursors: HashMap::default(),
         }
-        index
-    }
-
-    pub fn len(&self) -> usize {
-        self.leases.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.leases.is_empty()
-    }
-
-    pub fn get(&self, addr: Ipv4Addr) -> Option<&Lease4> {
-        self.leases.get(&addr)
     }
 
     /// The client's current or last lease, if its address has not gone to another client.
     pub fn client_lease(&self, client: &ClientKey) -> Option<&Lease4> {
-        let addr = self.by_client.get(client)?;
-        self.leases
-            .get(addr)
-            .filter(|l| l.client.as_ref() == Some(client))
-    }
-
-    /// Whether `addr` may be given to `client` at `now`: unused, the client's own, or
-    /// held by a lease that has run out.
-    pub fn available_to(&self, addr: Ipv4Addr, client: &ClientKey, now: u64) -> bool {
-        match self.leases.get(&addr) {
-            None => true,
-            Some(l) if l.state == LeaseState::Declined => !l.in_use(now),
-            Some(l) => l.client.as_ref() == Some(client) || !l.in_use(now),
-        }
+        self.table.holder_lease(client)
     }
 
     /// The next address of `pool` that `client` may have, skipping addresses for which
@@ -113,7 +106,10 @@ impl LeaseIndex {
             let candidate =
                 pool.first + ((start - pool.first) as u64 + step).rem_euclid(size) as u32;
             let addr = Ipv4Addr::from(candidate);
-            if pool.contains(candidate) && !reserved(addr) && self.available_to(addr, client, now) {
+            if pool.contains(candidate)
+                && !reserved(addr)
+                && self.table.available_to(addr, client, now)
+            {
                 let next = if candidate == pool.last {
                     pool.first
                 } else {
@@ -124,55 +120,6 @@ impl LeaseIndex {
             }
         }
         None
-    }
-
-    /// Records `lease`, replacing what was known about its address.
-    pub fn upsert(&mut self, lease: Lease4) {
-        let addr = lease.address;
-        // The address goes to another client: the previous one no longer has it.
-        if let Some(prev) = self.leases.get(&addr).and_then(|old| old.client.as_ref())
-            && lease.client.as_ref() != Some(prev)
-            && self.by_client.get(prev) == Some(&addr)
-        {
-            self.by_client.remove(prev);
-        }
-        if lease.state.holds_address() {
-            self.deadlines.push(Reverse((lease.expires, addr)));
-        }
-        if let Some(client) = &lease.client {
-            self.by_client.insert(client.clone(), addr);
-        }
-        self.leases.insert(addr, lease);
-    }
-
-    /// Ends every lease, offer and probation whose time has passed at `now`, and returns
-    /// the changed leases that must be written to the store (not the offers, which never
-    /// were).
-    pub fn reclaim(&mut self, now: u64) -> Vec<Lease4> {
-        let mut changed = Vec::new();
-        while let Some(&Reverse((expires, addr))) = self.deadlines.peek() {
-            if expires > now {
-                break;
-            }
-            self.deadlines.pop();
-            let Some(lease) = self
-                .leases
-                .get_mut(&addr)
-                .filter(|l| l.state.holds_address() && l.expires == expires)
-            else {
-                continue; // stale: the lease changed after this deadline was recorded
-            };
-            let was = lease.state;
-            lease.state = LeaseState::Expired;
-            if was != LeaseState::Offered {
-                changed.push(lease.clone());
-            }
-        }
-        changed
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Lease4> {
-        self.leases.values()
     }
 }
 

@@ -1,13 +1,12 @@
-//! The in-memory DHCPv6 lease index, owned by the DHCPv6 packet loop as the DHCPv4 one
-//! is by its loop: addresses and delegated prefixes by value, each identity
-//! association's current binding, and deadlines for reclaiming.
+//! The in-memory DHCPv6 lease index: the bindings table keyed by address or prefix and
+//! holder (identity association), with an allocation cursor per pool.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::Ipv6Addr;
+use std::ops::{Deref, DerefMut};
 
 use foldhash::HashMap;
 
+use super::bindings::{Binding, Bindings};
 use super::index::PoolRef;
 use super::model::LeaseState;
 use super::model6::{IaKey, IaKind, Lease6, Resource};
@@ -79,52 +78,57 @@ impl Slots {
     }
 }
 
-#[derive(Debug, Default)]
+impl Binding for Lease6 {
+    type Key = Resource;
+    type Holder = IaKey;
+    fn key(&self) -> Resource {
+        self.resource
+    }
+    fn holder(&self) -> Option<&IaKey> {
+        self.ia.as_ref()
+    }
+    fn state(&self) -> LeaseState {
+        self.state
+    }
+    fn set_state(&mut self, state: LeaseState) {
+        self.state = state;
+    }
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+#[derive(Default)]
 pub struct LeaseIndex6 {
-    leases: HashMap<Resource, Lease6>,
-    by_ia: HashMap<IaKey, Resource>,
-    deadlines: BinaryHeap<Reverse<(u64, Resource)>>,
+    table: Bindings<Lease6>,
     cursors: HashMap<(IaKind, PoolRef), u128>,
+}
+
+impl Deref for LeaseIndex6 {
+    type Target = Bindings<Lease6>;
+    fn deref(&self) -> &Bindings<Lease6> {
+        &self.table
+    }
+}
+
+impl DerefMut for LeaseIndex6 {
+    fn deref_mut(&mut self) -> &mut Bindings<Lease6> {
+        &mut self.table
+    }
 }
 
 impl LeaseIndex6 {
     /// Builds the index from stored leases, keeping for each IA its newest one.
-    pub fn from_leases(leases: impl IntoIterator<Item = Lease6>) -> Self {
-        let mut index = Self::default();
-        let mut all: Vec<Lease6> = leases.into_iter().collect();
-        all.sort_by_key(|l| l.starts);
-        for l in all {
-            index.upsert(l);
+    pub fn from_leases(leases: Vec<Lease6>) -> Self {
+        LeaseIndex6 {
+            table: Bindings::from_leases(leases.len(), leases, |l| l.starts),
+            cursors: HashMap::default(),
         }
-        index
-    }
-
-    pub fn len(&self) -> usize {
-        self.leases.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.leases.is_empty()
-    }
-
-    pub fn get(&self, r: Resource) -> Option<&Lease6> {
-        self.leases.get(&r)
     }
 
     /// The IA's current or last binding, if it has not gone to another client.
     pub fn ia_lease(&self, ia: &IaKey) -> Option<&Lease6> {
-        let r = self.by_ia.get(ia)?;
-        self.leases.get(r).filter(|l| l.ia.as_ref() == Some(ia))
-    }
-
-    /// Whether `r` may be bound to `ia` at `now`: unused, the IA's own, or held by a
-    /// lease that has run out.
-    pub fn available_to(&self, r: Resource, ia: &IaKey, now: u64) -> bool {
-        match self.leases.get(&r) {
-            None => true,
-            Some(l) if l.state == LeaseState::Declined => !l.in_use(now),
-            Some(l) => l.ia.as_ref() == Some(ia) || !l.in_use(now),
-        }
+        self.table.holder_lease(ia)
     }
 
     /// The next unit of `slots` that `ia` may have, skipping those `reserved` says are
@@ -143,7 +147,7 @@ impl LeaseIndex6 {
     ) -> Option<Resource> {
         let limit = slots
             .count
-            .min(self.leases.len() as u128 + reserved_count as u128 + 1);
+            .min(self.table.len() as u128 + reserved_count as u128 + 1);
         let start = self
             .cursors
             .get(&at)
@@ -154,59 +158,12 @@ impl LeaseIndex6 {
         for _ in 0..limit {
             let candidate = slots.get(i);
             i = if i + 1 >= slots.count { 0 } else { i + 1 };
-            if !reserved(candidate) && self.available_to(candidate, ia, now) {
+            if !reserved(candidate) && self.table.available_to(candidate, ia, now) {
                 self.cursors.insert(at, i);
                 return Some(candidate);
             }
         }
         None
-    }
-
-    /// Records `lease`, replacing what was known about its address or prefix.
-    pub fn upsert(&mut self, lease: Lease6) {
-        let r = lease.resource;
-        if let Some(prev) = self.leases.get(&r).and_then(|old| old.ia.as_ref())
-            && lease.ia.as_ref() != Some(prev)
-            && self.by_ia.get(prev) == Some(&r)
-        {
-            self.by_ia.remove(prev);
-        }
-        if lease.state.holds_address() {
-            self.deadlines.push(Reverse((lease.expires, r)));
-        }
-        if let Some(ia) = &lease.ia {
-            self.by_ia.insert(ia.clone(), r);
-        }
-        self.leases.insert(r, lease);
-    }
-
-    /// Ends every lease, advertise hold and probation whose time has passed at `now`;
-    /// returns the changes to store (not the holds, which never were stored).
-    pub fn reclaim(&mut self, now: u64) -> Vec<Lease6> {
-        let mut changed = Vec::new();
-        while let Some(&Reverse((expires, r))) = self.deadlines.peek() {
-            if expires > now {
-                break;
-            }
-            self.deadlines.pop();
-            let Some(lease) = self
-                .leases
-                .get_mut(&r)
-                .filter(|l| l.state.holds_address() && l.expires == expires)
-            else {
-                continue;
-            };
-            let was = lease.state;
-            lease.state = LeaseState::Expired;
-            if was != LeaseState::Offered {
-                changed.push(lease.clone());
-            }
-        }
-        changed
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Lease6> {
-        self.leases.values()
     }
 }
 

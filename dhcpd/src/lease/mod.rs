@@ -2,6 +2,7 @@
 //! store (`store`, SQLite in WAL mode) and the group-commit buffer between the two
 //! (`commit`), which lets an ACK leave only after its lease is on disk.
 
+mod bindings;
 mod commit;
 mod index;
 mod index6;
@@ -10,6 +11,7 @@ mod model6;
 mod store;
 mod store6;
 
+pub use bindings::{Binding, Bindings};
 pub use commit::{CommitEvent, GroupCommit, StoredLease};
 pub use index::{LeaseIndex, PoolRef};
 pub use index6::{LeaseIndex6, Slots};

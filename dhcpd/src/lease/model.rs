@@ -156,10 +156,3 @@ pub struct Lease4 {
     pub expires: u64,
     pub hostname: Option<String>,
 }
-
-impl Lease4 {
-    /// Whether the address is taken at `now` by this lease.
-    pub fn in_use(&self, now: u64) -> bool {
-        self.state.holds_address() && self.expires > now
-    }
-}

@@ -89,11 +89,6 @@ pub struct Lease6 {
 }
 
 impl Lease6 {
-    /// Whether the address or prefix is taken at `now` by this lease.
-    pub fn in_use(&self, now: u64) -> bool {
-        self.state.holds_address() && self.expires > now
-    }
-
     /// Seconds of valid lifetime left at `now`.
     pub fn valid_left(&self, now: u64) -> u32 {
         self.expires.saturating_sub(now).min(u32::MAX as u64) as u32

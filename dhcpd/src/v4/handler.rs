@@ -20,7 +20,7 @@ use zerotouch_plugin::{
 };
 
 use crate::config::{Dhcp4, Subnet};
-use crate::lease::{ClientKey, Lease4, LeaseIndex, LeaseState};
+use crate::lease::{Binding, ClientKey, Lease4, LeaseIndex, LeaseState};
 use crate::plugin::{Flow, Pipeline, subnet_infos};
 use crate::stats::{Counters, Reason};
 

@@ -14,7 +14,7 @@ use super::context::{Exchange6, Ingress6};
 use super::reply::{add_options, scopes};
 use super::select::{classify, find_host, hardware_address, select_subnet};
 use crate::config::{Dhcp6, Subnet6};
-use crate::lease::{IaKey, IaKind, Lease6, LeaseIndex6, LeaseState, Resource};
+use crate::lease::{Binding, IaKey, IaKind, Lease6, LeaseIndex6, LeaseState, Resource};
 use crate::plugin::Pipeline;
 use crate::stats::{Counters, Reason};
 

@@ -1,0 +1,149 @@
+//! The table both lease indexes are built on: leases by what they hold (an address, a
+//! prefix), each holder's current or last lease, and deadlines for reclaiming. Owned by
+//! a packet loop, so lookups take no lock; the store only ever receives copies.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::Hash;
+
+// foldhash: fast, and seeded per process, so clients choosing hardware addresses and
+// identifiers cannot aim for collisions.
+use foldhash::HashMap;
+
+use super::model::LeaseState;
+
+/// A lease as the table sees it.
+pub trait Binding: Clone {
+    /// What the lease holds: an address, or a prefix.
+    type Key: Copy + Eq + Hash + Ord;
+    /// Who holds it: a DHCPv4 client, a DHCPv6 identity association.
+    type Holder: Clone + Eq + Hash;
+    fn key(&self) -> Self::Key;
+    /// `None` for a declined address, which belongs to no one.
+    fn holder(&self) -> Option<&Self::Holder>;
+    fn state(&self) -> LeaseState;
+    fn set_state(&mut self, state: LeaseState);
+    /// Unix seconds: end of the lease, of the offer hold or of the decline probation.
+    fn expires(&self) -> u64;
+
+    /// Whether the address or prefix is taken at `now` by this lease.
+    fn in_use(&self, now: u64) -> bool {
+        self.state().holds_address() && self.expires() > now
+    }
+}
+
+pub struct Bindings<L: Binding> {
+    leases: HashMap<L::Key, L>,
+    by_holder: HashMap<L::Holder, L::Key>,
+    /// (expires, key) of every lease that held its address when recorded, earliest
+    /// first. Entries are never removed when a lease changes; `reclaim` skips those that
+    /// no longer match their lease, which is cheaper than keeping the heap exact.
+    deadlines: BinaryHeap<Reverse<(u64, L::Key)>>,
+}
+
+impl<L: Binding> Default for Bindings<L> {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl<L: Binding> Bindings<L> {
+    /// A table with room for `leases` leases. Growing a hash table rehashes every entry
+    /// at once, which stalls the packet thread for milliseconds once it holds tens of
+    /// thousands; sizing it for the configured pools up front avoids that.
+    pub fn with_capacity(leases: usize) -> Self {
+        Bindings {
+            leases: HashMap::with_capacity_and_hasher(leases, Default::default()),
+            by_holder: HashMap::with_capacity_and_hasher(leases, Default::default()),
+            deadlines: BinaryHeap::with_capacity(2 * leases),
+        }
+    }
+
+    /// Builds the table from stored leases, keeping for each holder its newest one.
+    pub fn from_leases(capacity: usize, leases: Vec<L>, starts: impl Fn(&L) -> u64) -> Self {
+        let mut table = Self::with_capacity(capacity);
+        let mut all = leases;
+        all.sort_by_key(|l| starts(l));
+        for l in all {
+            table.upsert(l);
+        }
+        table
+    }
+
+    pub fn len(&self) -> usize {
+        self.leases.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leases.is_empty()
+    }
+
+    pub fn get(&self, key: L::Key) -> Option<&L> {
+        self.leases.get(&key)
+    }
+
+    /// The holder's current or last lease, if what it held has not gone to another.
+    pub fn holder_lease(&self, holder: &L::Holder) -> Option<&L> {
+        let key = self.by_holder.get(holder)?;
+        self.leases.get(key).filter(|l| l.holder() == Some(holder))
+    }
+
+    /// Whether `key` may be given to `holder` at `now`: unused, the holder's own, or
+    /// held by a lease that has run out.
+    pub fn available_to(&self, key: L::Key, holder: &L::Holder, now: u64) -> bool {
+        match self.leases.get(&key) {
+            None => true,
+            Some(l) if l.state() == LeaseState::Declined => !l.in_use(now),
+            Some(l) => l.holder() == Some(holder) || !l.in_use(now),
+        }
+    }
+
+    /// Records `lease`, replacing what was known about its key.
+    pub fn upsert(&mut self, lease: L) {
+        let key = lease.key();
+        // The key goes to another holder: the previous one no longer has it.
+        if let Some(prev) = self.leases.get(&key).and_then(|old| old.holder())
+            && lease.holder() != Some(prev)
+            && self.by_holder.get(prev) == Some(&key)
+        {
+            self.by_holder.remove(prev);
+        }
+        if lease.state().holds_address() {
+            self.deadlines.push(Reverse((lease.expires(), key)));
+        }
+        if let Some(holder) = lease.holder() {
+            self.by_holder.insert(holder.clone(), key);
+        }
+        self.leases.insert(key, lease);
+    }
+
+    /// Ends every lease, offer and probation whose time has passed at `now`, and returns
+    /// the changed leases that must be written to the store (not the offers, which never
+    /// were).
+    pub fn reclaim(&mut self, now: u64) -> Vec<L> {
+        let mut changed = Vec::new();
+        while let Some(&Reverse((expires, key))) = self.deadlines.peek() {
+            if expires > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(lease) = self
+                .leases
+                .get_mut(&key)
+                .filter(|l| l.state().holds_address() && l.expires() == expires)
+            else {
+                continue; // stale: the lease changed after this deadline was recorded
+            };
+            let was = lease.state();
+            lease.set_state(LeaseState::Expired);
+            if was != LeaseState::Offered {
+                changed.push(lease.clone());
+            }
+        }
+        changed
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &L> {
+        self.leases.values()
+    }
+}
