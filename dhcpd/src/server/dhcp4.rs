@@ -6,7 +6,6 @@
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
@@ -14,6 +13,7 @@ use tracing::{debug, info, warn};
 use super::ServerError;
 use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
 use super::sender::ReplySender;
+use super::startup::{Service, load_leases, served_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
@@ -25,10 +25,8 @@ use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
 const BATCH: usize = 64;
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
-/// A running DHCPv4 service.
-pub struct Dhcp4Service {
-    thread: JoinHandle<()>,
-}
+/// The DHCPv4 service.
+pub struct Dhcp4Service;
 
 impl Dhcp4Service {
     /// Opens the lease store, binds the socket and starts the packet thread; errors in
@@ -39,15 +37,9 @@ impl Dhcp4Service {
         counters: Arc<Counters>,
         plugins: Arc<Pipeline>,
         stop: Arc<AtomicBool>,
-    ) -> Result<Self, ServerError> {
+    ) -> Result<Service, ServerError> {
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
-        let loaded = store.load()?;
-        for bad in &loaded.bad_rows {
-            warn!(
-                "lease database {}: skipping unreadable row {bad} (left in place)",
-                store.path().display()
-            );
-        }
+        let loaded = load_leases(&store, LeaseStore::load)?;
         // Room for every pool address (and what the store already holds), up to a
         // bound: a /8 pool should not reserve memory for 16 million leases at start.
         const MAX_PRESIZE: usize = 1 << 20;
@@ -57,8 +49,8 @@ impl Dhcp4Service {
             .flat_map(|s| &s.pools)
             .map(|p| p.size() as usize)
             .sum::<usize>();
-        let capacity = pool_addresses.max(loaded.leases.len()).min(MAX_PRESIZE);
-        let index = LeaseIndex::from_leases(capacity, loaded.leases);
+        let capacity = pool_addresses.max(loaded.len()).min(MAX_PRESIZE);
+        let index = LeaseIndex::from_leases(capacity, loaded);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
@@ -69,14 +61,9 @@ impl Dhcp4Service {
                     source: e,
                 })?,
             );
-        let interfaces = InterfaceTable::new(&cfg.interfaces);
-        for name in &cfg.interfaces {
-            if !interfaces.iter().any(|i| *i.name == **name) {
-                warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
-            }
-        }
+        let interfaces = served_interfaces(&cfg.interfaces);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
-        let mut packet_loop = PacketLoop {
+        let packet_loop = PacketLoop {
             handler,
             sender: ReplySender::new(socket.clone(), cfg.client_port, counters.clone()),
             socket,
@@ -90,24 +77,12 @@ impl Dhcp4Service {
             last_refresh: Instant::now(),
         };
         let reclaim_every = store_cfg.reclaim_interval;
-        let thread = std::thread::Builder::new()
-            .name("dhcp4".into())
-            .spawn(move || {
-                packet_loop.run(&stop, reclaim_every);
-                info!("DHCPv4 stopping: committing pending leases");
-                packet_loop.flush();
-            })
-            .map_err(ServerError::Thread)?;
-        Ok(Dhcp4Service { thread })
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
-    }
-
-    /// Waits for the service to stop (after the stop flag is set, or on a fatal error).
-    pub fn join(self) -> Result<(), ServerError> {
-        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
+        Service::spawn(
+            "dhcp4",
+            packet_loop,
+            move |l| l.run(&stop, reclaim_every),
+            PacketLoop::flush,
+        )
     }
 }
 

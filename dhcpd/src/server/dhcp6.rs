@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
 use super::ServerError;
 use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
+use super::startup::{Service, load_leases, served_interfaces};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V6};
 use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, unix_now};
@@ -24,10 +24,8 @@ use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
 const BATCH: usize = 64;
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
-/// A running DHCPv6 service.
-pub struct Dhcp6Service {
-    thread: JoinHandle<()>,
-}
+/// The DHCPv6 service.
+pub struct Dhcp6Service;
 
 impl Dhcp6Service {
     /// Opens the lease store, makes or reads the server DUID, binds the socket and
@@ -38,17 +36,11 @@ impl Dhcp6Service {
         counters: Arc<Counters>,
         plugins: Arc<Pipeline>,
         stop: Arc<AtomicBool>,
-    ) -> Result<Self, ServerError> {
+    ) -> Result<Service, ServerError> {
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
-        let loaded = store.load6()?;
-        for bad in &loaded.bad_rows {
-            warn!(
-                "lease database {}: skipping unreadable DHCPv6 row {bad} (left in place)",
-                store.path().display()
-            );
-        }
+        let loaded = load_leases(&store, LeaseStore::load6)?;
         let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &store)?;
-        let index = LeaseIndex6::from_leases(loaded.leases);
+        let index = LeaseIndex6::from_leases(loaded);
         info!(leases = index.len(), database = %store.path().display(), "DHCPv6 leases loaded");
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
@@ -59,12 +51,7 @@ impl Dhcp6Service {
                     source: e,
                 })?,
             );
-        let interfaces = InterfaceTable::new(&cfg.interfaces);
-        for name in &cfg.interfaces {
-            if !interfaces.iter().any(|i| *i.name == **name) {
-                warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
-            }
-        }
+        let interfaces = served_interfaces(&cfg.interfaces);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let mut packet_loop = PacketLoop6 {
             handler,
@@ -82,23 +69,12 @@ impl Dhcp6Service {
         };
         packet_loop.join_groups();
         let reclaim_every = store_cfg.reclaim_interval;
-        let thread = std::thread::Builder::new()
-            .name("dhcp6".into())
-            .spawn(move || {
-                packet_loop.run(&stop, reclaim_every);
-                info!("DHCPv6 stopping: committing pending leases");
-                packet_loop.flush();
-            })
-            .map_err(ServerError::Thread)?;
-        Ok(Dhcp6Service { thread })
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
-    }
-
-    pub fn join(self) -> Result<(), ServerError> {
-        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
+        Service::spawn(
+            "dhcp6",
+            packet_loop,
+            move |l| l.run(&stop, reclaim_every),
+            PacketLoop6::flush,
+        )
     }
 }
 

@@ -5,6 +5,7 @@ mod commits;
 mod dhcp4;
 mod dhcp6;
 mod sender;
+mod startup;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -13,6 +14,7 @@ use tracing::info;
 
 pub use dhcp4::Dhcp4Service;
 pub use dhcp6::Dhcp6Service;
+pub use startup::Service;
 
 use crate::config::Config;
 use crate::lease::StoreError;
@@ -35,28 +37,6 @@ pub enum ServerError {
     NothingToServe,
 }
 
-/// A running service: one packet loop.
-pub enum Service {
-    Dhcp4(Dhcp4Service),
-    Dhcp6(Dhcp6Service),
-}
-
-impl Service {
-    pub fn is_finished(&self) -> bool {
-        match self {
-            Service::Dhcp4(s) => s.is_finished(),
-            Service::Dhcp6(s) => s.is_finished(),
-        }
-    }
-
-    pub fn join(self) -> Result<(), ServerError> {
-        match self {
-            Service::Dhcp4(s) => s.join(),
-            Service::Dhcp6(s) => s.join(),
-        }
-    }
-}
-
 /// Starts every configured service; they run until `stop` is set.
 pub fn start(
     config: &Config,
@@ -69,13 +49,13 @@ pub fn start(
     }
     let mut services = Vec::new();
     if let Some(dhcp4) = config.dhcp4.clone() {
-        services.push(Service::Dhcp4(Dhcp4Service::start(
+        services.push(Dhcp4Service::start(
             Arc::new(dhcp4),
             &config.leases,
             counters.clone(),
             plugins.clone(),
             stop.clone(),
-        )?));
+        )?);
     }
     if let Some(dhcp6) = config.dhcp6.clone() {
         let started = Dhcp6Service::start(
@@ -86,7 +66,7 @@ pub fn start(
             stop.clone(),
         );
         match started {
-            Ok(s) => services.push(Service::Dhcp6(s)),
+            Ok(s) => services.push(s),
             Err(e) => {
                 // Stop what already runs before reporting.
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -1,0 +1,77 @@
+//! What starting either packet loop takes: its leases read from the store, its
+//! interfaces looked up, and a named thread that commits what is pending when it stops.
+
+use std::thread::JoinHandle;
+
+use tracing::{info, warn};
+
+use super::ServerError;
+use crate::io::InterfaceTable;
+use crate::lease::{LeaseStore, Loaded, StoreError};
+
+/// The leases `load` reads, with every unreadable row reported (and left in place).
+pub fn load_leases<L>(
+    store: &LeaseStore,
+    load: impl FnOnce(&LeaseStore) -> Result<Loaded<L>, StoreError>,
+) -> Result<Vec<L>, ServerError> {
+    let loaded = load(store)?;
+    for bad in &loaded.bad_rows {
+        warn!(
+            "lease database {}: skipping unreadable row {bad} (left in place)",
+            store.path().display()
+        );
+    }
+    Ok(loaded.leases)
+}
+
+/// The table of the configured interfaces; those that do not exist yet are reported
+/// (they are served once they appear).
+pub fn served_interfaces(names: &[String]) -> InterfaceTable {
+    let interfaces = InterfaceTable::new(names);
+    for name in names {
+        if !interfaces.iter().any(|i| *i.name == **name) {
+            warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
+        }
+    }
+    interfaces
+}
+
+/// A running packet loop on a thread of its own.
+pub struct Service {
+    name: &'static str,
+    thread: JoinHandle<()>,
+}
+
+impl Service {
+    /// Runs `serve` on thread `name`, then `flush` (commit what is pending) once it
+    /// returns.
+    pub fn spawn<P: Send + 'static>(
+        name: &'static str,
+        mut state: P,
+        serve: impl FnOnce(&mut P) + Send + 'static,
+        flush: impl FnOnce(&mut P) + Send + 'static,
+    ) -> Result<Service, ServerError> {
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                serve(&mut state);
+                info!("{name} stopping: committing pending leases");
+                flush(&mut state);
+            })
+            .map_err(ServerError::Thread)?;
+        Ok(Service { name, thread })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits for the service to stop (after the stop flag is set, or on a fatal error).
+    pub fn join(self) -> Result<(), ServerError> {
+        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
+    }
+}
