@@ -12,8 +12,9 @@
 //! client's maximum message size.
 //!
 //! DHCPv6: one option 136 (a singleton) in the ADVERTISE or REPLY to the client itself,
-//! inside any relay wrappers, only when the client's own Option Request Option names it
-//! (RFC 8572 §8.2, RFC 8415 §18.3): `always` does not apply.
+//! inside any relay wrappers, when the client's own Option Request Option names it
+//! (RFC 8572 §8.2, RFC 8415 §18.3), or where the operator set `always` for devices
+//! that do not ask.
 
 pub mod codec;
 mod settings;
@@ -131,10 +132,10 @@ impl Sztp {
                 .requested()
                 .any(|c| c == OPTION_V6_SZTP_REDIRECT)
         });
-        if !asked {
+        let (uris, always, encoding) = self.resolve(ctx);
+        if !asked && !always {
             return Ok(Action::Continue);
         }
-        let (uris, _, encoding) = self.resolve(ctx);
         if let Some(uris) = uris.filter(|u| !u.is_empty()) {
             // set_option replaces every instance: 136 is a singleton.
             reply.set_option(OPTION_V6_SZTP_REDIRECT, &encode(uris, encoding))?;
@@ -153,9 +154,14 @@ mod tests {
     use super::*;
 
     fn plugin() -> Box<dyn Plugin> {
-        let doc = zerotouch_plugin::Document::parse(
-            "[[plugin]]\nname = \"sztp\"\nsettings = { uris = [\"https://sztp1.example.com\"] }\n",
+        plugin_with("")
+    }
+
+    fn plugin_with(extra: &str) -> Box<dyn Plugin> {
+        let text = format!(
+            "[[plugin]]\nname = \"sztp\"\nsettings = {{ uris = [\"https://sztp1.example.com\"]{extra} }}\n",
         );
+        let doc = zerotouch_plugin::Document::parse(&text);
         let settings = Settings::for_entry(std::path::Path::new("t.toml"), &doc, 0, "sztp");
         Sztp::create(&settings).unwrap()
     }
@@ -184,6 +190,15 @@ mod tests {
     }
 
     fn run(p: &Packet6, reply_type: MessageType6, existing: usize) -> Message6 {
+        run_with(plugin(), p, reply_type, existing)
+    }
+
+    fn run_with(
+        plugin: Box<dyn Plugin>,
+        p: &Packet6,
+        reply_type: MessageType6,
+        existing: usize,
+    ) -> Message6 {
         let wire = p.to_bytes();
         let src: SocketAddr = "[fe80::2]:547".parse().unwrap();
         let packet = Packet::new(Request::V6(p), &wire, 12, "eth0", src, 0);
@@ -192,7 +207,7 @@ mod tests {
             m.options.push(OPTION_V6_SZTP_REDIRECT, b"stale");
         }
         let mut reply = Reply::from_v6(m);
-        plugin()
+        plugin
             .reply_ready(&mut Context::new(), &packet, &mut reply)
             .unwrap();
         reply.into_v6().unwrap()
@@ -210,6 +225,14 @@ mod tests {
         // Only the relay asked: not the client's ORO, so no option.
         let relay_only = run(&packet(false, true), MessageType6::Reply, 0);
         assert!(!relay_only.options.contains(OPTION_V6_SZTP_REDIRECT));
+        // `always`: for devices that do not ask.
+        let always = run_with(
+            plugin_with(", always = true"),
+            &packet(false, false),
+            MessageType6::Reply,
+            0,
+        );
+        assert_eq!(always.options.get_all(OPTION_V6_SZTP_REDIRECT).count(), 1);
         // Not in a RECONFIGURE or other message types.
         let other = run(&packet(true, false), MessageType6::Reconfigure, 0);
         assert!(!other.options.contains(OPTION_V6_SZTP_REDIRECT));
