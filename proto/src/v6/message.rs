@@ -79,6 +79,48 @@ impl RelayHeader {
         self.options.get(OptionCode6::INTERFACE_ID)
     }
 
+    /// This header as a message around `inner` (a client or relay message): its
+    /// options, then the relay message option (9). What a relay sends upstream.
+    pub fn wrap(&self, inner: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(inner.len() + RELAY_HEADER_LEN + 64);
+        self.encode_with(self.msg_type, &self.options, inner, &mut out);
+        out
+    }
+
+    /// One relay level of `buf` (RELAY-FORW or RELAY-REPL): its header, and the message
+    /// it carries (option 9) as sent, which may itself be a relay message.
+    pub fn decode_level(buf: &[u8]) -> Result<(RelayHeader, &[u8]), DecodeError6> {
+        Self::decode_level_at(buf, 0)
+    }
+
+    /// `decode_level` of a level found at offset `base` of the datagram (for the
+    /// offsets errors name).
+    fn decode_level_at(buf: &[u8], base: usize) -> Result<(RelayHeader, &[u8]), DecodeError6> {
+        if buf.len() < RELAY_HEADER_LEN {
+            return Err(DecodeError6::Truncated { len: buf.len() });
+        }
+        let addr = |from: usize| {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&buf[from..from + 16]);
+            Ipv6Addr::from(o)
+        };
+        let mut options = parse_options(&buf[RELAY_HEADER_LEN..], base + RELAY_HEADER_LEN)?;
+        let (start, len) =
+            inner_offset(&buf[RELAY_HEADER_LEN..]).ok_or(DecodeError6::RelayWithoutMessage)?;
+        options.remove_all(OptionCode6::RELAY_MSG);
+        let start = RELAY_HEADER_LEN + start;
+        Ok((
+            RelayHeader {
+                msg_type: MessageType6::from_u8(buf[0]),
+                hop_count: buf[1],
+                link_address: addr(2),
+                peer_address: addr(18),
+                options,
+            },
+            &buf[start..start + len],
+        ))
+    }
+
     fn encode_with(
         &self,
         msg_type: MessageType6,
@@ -122,29 +164,10 @@ impl Packet6 {
                     depth: relays.len() + 1,
                 });
             }
-            if at.len() < RELAY_HEADER_LEN {
-                return Err(DecodeError6::Truncated { len: at.len() });
-            }
-            let addr = |from: usize| {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(&at[from..from + 16]);
-                Ipv6Addr::from(o)
-            };
-            let mut options = parse_options(&at[RELAY_HEADER_LEN..], base + RELAY_HEADER_LEN)?;
-            let inner_offset =
-                inner_offset(&at[RELAY_HEADER_LEN..]).ok_or(DecodeError6::RelayWithoutMessage)?;
-            options.remove_all(OptionCode6::RELAY_MSG);
-            relays.push(RelayHeader {
-                msg_type,
-                hop_count: at[1],
-                link_address: addr(2),
-                peer_address: addr(18),
-                options,
-            });
-            let (start, len) = inner_offset;
-            let start = RELAY_HEADER_LEN + start;
-            base += start;
-            at = &at[start..start + len];
+            let (header, inner) = RelayHeader::decode_level_at(at, base)?;
+            base += inner.as_ptr() as usize - at.as_ptr() as usize;
+            relays.push(header);
+            at = inner;
         }
     }
 

@@ -1,0 +1,424 @@
+//! The relay's configuration: a TOML file (`--config`), or dhcrelay-style flags for the
+//! simple cases. Errors name the file, line and key, like the server's.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use zerotouch_dhcpd::config::{ConfigError, ConfigErrors, SourceMap};
+
+use crate::template::Template;
+
+/// What to do with a request that already carries option 82 (from a relay below, or a
+/// client trying to pass as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Add this relay's sub-options after those present.
+    Append,
+    /// Remove what is there and add this relay's.
+    Replace,
+    /// Forward the request as it is, adding nothing.
+    Forward,
+    /// Drop the request.
+    Discard,
+}
+
+impl Policy {
+    pub fn parse(s: &str) -> Option<Policy> {
+        Some(match s {
+            "append" => Policy::Append,
+            "replace" => Policy::Replace,
+            "forward" => Policy::Forward,
+            "discard" => Policy::Discard,
+            _ => return None,
+        })
+    }
+}
+
+/// Option 82 (RFC 3046) as this relay adds it.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    pub circuit_id: Option<Template>,
+    pub remote_id: Option<Template>,
+    /// Link-selection sub-option (RFC 3527) with the giaddr's subnet address: for
+    /// servers that cannot reach the giaddr, giaddr is then set to the relay's upstream
+    /// address by routing.
+    pub link_selection: bool,
+    /// Server-identifier-override sub-option (RFC 5107) with the giaddr: renewals then
+    /// come through the relay too.
+    pub server_id_override: bool,
+    pub policy: Policy,
+}
+
+#[derive(Debug, Clone)]
+pub struct Downstream4 {
+    pub interface: String,
+    pub servers: Vec<Ipv4Addr>,
+    /// giaddr; the interface's first IPv4 address when unset.
+    pub giaddr: Option<Ipv4Addr>,
+    pub agent_info: Option<AgentInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Relay4 {
+    /// Requests that passed this many relays (hops) already are dropped.
+    pub hop_limit: u8,
+    pub downstream: Vec<Downstream4>,
+}
+
+/// Where a DHCPv6 relay sends: a unicast address, or a multicast group (ff05::1:3) on
+/// an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream6 {
+    pub address: Ipv6Addr,
+    pub interface: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Downstream6 {
+    pub interface: String,
+    pub servers: Vec<Upstream6>,
+    /// Interface-id option (18); `None` leaves it out (the link-address must then name
+    /// the link: the interface needs a global address).
+    pub interface_id: Option<Template>,
+    /// Remote-id (37): enterprise number and identifier.
+    pub remote_id: Option<(u32, Template)>,
+    /// Subscriber-id (38).
+    pub subscriber_id: Option<Template>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Relay6 {
+    /// RELAY-FORW messages whose hop count reached this are dropped (RFC 8415
+    /// HOP_COUNT_LIMIT, 8).
+    pub hop_limit: u8,
+    pub downstream: Vec<Downstream6>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub log_level: String,
+    pub relay4: Option<Relay4>,
+    pub relay6: Option<Relay6>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    log: RawLog,
+    relay4: Option<RawRelay4>,
+    relay6: Option<RawRelay6>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay4 {
+    hop_limit: Option<Spanned<u8>>,
+    downstream: Vec<RawDownstream4>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDownstream4 {
+    interface: Spanned<String>,
+    servers: Spanned<Vec<Spanned<String>>>,
+    giaddr: Option<Spanned<String>>,
+    agent_info: Option<Spanned<RawAgentInfo>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgentInfo {
+    circuit_id: Option<String>,
+    remote_id: Option<String>,
+    #[serde(default)]
+    link_selection: bool,
+    #[serde(default)]
+    server_id_override: bool,
+    policy: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay6 {
+    hop_limit: Option<Spanned<u8>>,
+    downstream: Vec<RawDownstream6>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDownstream6 {
+    interface: Spanned<String>,
+    servers: Spanned<Vec<Spanned<String>>>,
+    interface_id: Option<Spanned<String>>,
+    remote_id: Option<Spanned<RawRemoteId>>,
+    subscriber_id: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemoteId {
+    enterprise: u32,
+    id: String,
+}
+
+pub fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the configuration: {e}"),
+        }])
+    })?;
+    parse(&text, path)
+}
+
+pub fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
+    let src = SourceMap { file: path, text };
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| ConfigErrors(vec![src.error(e.span(), "", e.message().to_string())]))?;
+    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigErrors(vec![src.error(
+            inner.span(),
+            key,
+            inner.message().to_string(),
+        )])
+    })?;
+    let mut c = Compiler {
+        src: &src,
+        errors: Vec::new(),
+    };
+    let cfg = c.compile(raw);
+    if c.errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
+}
+
+struct Compiler<'a> {
+    src: &'a SourceMap<'a>,
+    errors: Vec<ConfigError>,
+}
+
+impl Compiler<'_> {
+    fn err<T>(&mut self, at: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
+        let e = self.src.error(Some(at.span()), key, message);
+        self.errors.push(e);
+    }
+
+    fn compile(&mut self, raw: RawConfig) -> RelayConfig {
+        const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+        let log_level = match &raw.log.level {
+            None => "info".to_string(),
+            Some(l) if LEVELS.contains(&l.get_ref().as_str()) => l.get_ref().clone(),
+            Some(l) => {
+                let msg = format!(
+                    "got {:?}, expected one of {}",
+                    l.get_ref(),
+                    LEVELS.join(", ")
+                );
+                self.err(l, "log.level", msg);
+                "info".into()
+            }
+        };
+        if raw.relay4.is_none() && raw.relay6.is_none() {
+            self.errors.push(self.src.error(
+                None,
+                "",
+                "neither [relay4] nor [relay6]: nothing to relay",
+            ));
+        }
+        RelayConfig {
+            log_level,
+            relay4: raw.relay4.map(|r| self.relay4(r)),
+            relay6: raw.relay6.map(|r| self.relay6(r)),
+        }
+    }
+
+    fn interface(&mut self, name: &Spanned<String>, key: &str) -> String {
+        let n = name.get_ref();
+        if n.is_empty() || n.len() > 15 || n.contains('/') || n.contains(char::is_whitespace) {
+            self.err(
+                name,
+                key,
+                format!("{n:?} is not an interface name (1 to 15 characters, no '/' or spaces)"),
+            );
+        }
+        n.clone()
+    }
+
+    fn template(&mut self, at: &Spanned<impl Sized>, text: &str, key: &str) -> Option<Template> {
+        match Template::parse(text) {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                self.err(at, key, msg);
+                None
+            }
+        }
+    }
+
+    fn relay4(&mut self, raw: RawRelay4) -> Relay4 {
+        let mut downstream = Vec::new();
+        for (i, d) in raw.downstream.iter().enumerate() {
+            let key = format!("relay4.downstream[{i}]");
+            let interface = self.interface(&d.interface, &format!("{key}.interface"));
+            let mut servers = Vec::new();
+            for (j, s) in d.servers.get_ref().iter().enumerate() {
+                match s.get_ref().parse::<Ipv4Addr>() {
+                    Ok(a) => servers.push(a),
+                    Err(_) => self.err(
+                        s,
+                        format!("{key}.servers[{j}]"),
+                        format!(
+                            "got {:?}, expected an IPv4 address of a DHCP server",
+                            s.get_ref()
+                        ),
+                    ),
+                }
+            }
+            if d.servers.get_ref().is_empty() {
+                self.err(
+                    &d.servers,
+                    format!("{key}.servers"),
+                    "is empty, expected the addresses of the DHCP servers to relay to",
+                );
+            }
+            let giaddr = d.giaddr.as_ref().and_then(|g| match g.get_ref().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(
+                        g,
+                        format!("{key}.giaddr"),
+                        format!(
+                            "got {:?}, expected an IPv4 address of this relay",
+                            g.get_ref()
+                        ),
+                    );
+                    None
+                }
+            });
+            let agent_info = d.agent_info.as_ref().map(|a| {
+                let r = a.get_ref();
+                let akey = format!("{key}.agent_info");
+                let policy = match r.policy.as_deref() {
+                    None => Policy::Replace,
+                    Some(p) => Policy::parse(p).unwrap_or_else(|| {
+                        self.err(a, format!("{akey}.policy"), format!("got {p:?}, expected \"append\", \"replace\", \"forward\" or \"discard\""));
+                        Policy::Replace
+                    }),
+                };
+                AgentInfo {
+                    circuit_id: r.circuit_id.as_deref().and_then(|t| self.template(a, t, &format!("{akey}.circuit_id"))),
+                    remote_id: r.remote_id.as_deref().and_then(|t| self.template(a, t, &format!("{akey}.remote_id"))),
+                    link_selection: r.link_selection,
+                    server_id_override: r.server_id_override,
+                    policy,
+                }
+            });
+            downstream.push(Downstream4 {
+                interface,
+                servers,
+                giaddr,
+                agent_info,
+            });
+        }
+        Relay4 {
+            hop_limit: raw.hop_limit.map_or(10, |h| *h.get_ref()),
+            downstream,
+        }
+    }
+
+    fn relay6(&mut self, raw: RawRelay6) -> Relay6 {
+        let hop_limit = raw
+            .hop_limit
+            .as_ref()
+            .map_or(zerotouch_proto::v6::HOP_COUNT_LIMIT, |h| *h.get_ref());
+        if let Some(h) = raw
+            .hop_limit
+            .as_ref()
+            .filter(|h| *h.get_ref() == 0 || *h.get_ref() > 32)
+        {
+            self.err(
+                h,
+                "relay6.hop_limit",
+                format!(
+                    "got {}, expected 1 to 32 (RFC 8415's HOP_COUNT_LIMIT is 8)",
+                    h.get_ref()
+                ),
+            );
+        }
+        let mut downstream = Vec::new();
+        for (i, d) in raw.downstream.iter().enumerate() {
+            let key = format!("relay6.downstream[{i}]");
+            let interface = self.interface(&d.interface, &format!("{key}.interface"));
+            let mut servers = Vec::new();
+            for (j, s) in d.servers.get_ref().iter().enumerate() {
+                match parse_upstream6(s.get_ref()) {
+                    Some(u) => servers.push(u),
+                    None => self.err(s, format!("{key}.servers[{j}]"), format!("got {:?}, expected an IPv6 address, or a multicast group with its interface such as \"ff05::1:3%eth0\"", s.get_ref())),
+                }
+            }
+            if d.servers.get_ref().is_empty() {
+                self.err(
+                    &d.servers,
+                    format!("{key}.servers"),
+                    "is empty, expected the addresses of the DHCP servers to relay to",
+                );
+            }
+            let interface_id = match &d.interface_id {
+                None => Some(Template::interface()),
+                Some(t) if t.get_ref().is_empty() => None,
+                Some(t) => self.template(t, t.get_ref(), &format!("{key}.interface_id")),
+            };
+            let remote_id = d.remote_id.as_ref().and_then(|r| {
+                let t = self.template(r, &r.get_ref().id, &format!("{key}.remote_id.id"))?;
+                Some((r.get_ref().enterprise, t))
+            });
+            let subscriber_id = d
+                .subscriber_id
+                .as_ref()
+                .and_then(|s| self.template(s, s.get_ref(), &format!("{key}.subscriber_id")));
+            downstream.push(Downstream6 {
+                interface,
+                servers,
+                interface_id,
+                remote_id,
+                subscriber_id,
+            });
+        }
+        Relay6 {
+            hop_limit,
+            downstream,
+        }
+    }
+}
+
+/// `ADDR` or `ADDR%IFACE` (the interface is needed for a multicast group).
+pub fn parse_upstream6(s: &str) -> Option<Upstream6> {
+    let (addr, iface) = match s.split_once('%') {
+        Some((a, i)) if !i.is_empty() => (a, Some(i.to_string())),
+        Some(_) => return None,
+        None => (s, None),
+    };
+    let address: Ipv6Addr = addr.trim().parse().ok()?;
+    if address.is_multicast() && iface.is_none() {
+        return None;
+    }
+    Some(Upstream6 {
+        address,
+        interface: iface,
+    })
+}

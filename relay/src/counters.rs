@@ -1,0 +1,31 @@
+//! Counters per interface and event: what was received, forwarded, delivered, and
+//! dropped for which reason.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct Counters {
+    by_interface: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl Counters {
+    pub fn count(&self, interface: &str, event: &'static str) {
+        if let Ok(mut m) = self.by_interface.lock() {
+            *m.entry((interface.to_string(), event)).or_default() += 1;
+        }
+    }
+
+    /// `interface.event=value` for every counter, in order.
+    pub fn summary(&self) -> String {
+        self.by_interface
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|((i, e), v)| format!("{i}.{e}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    }
+}

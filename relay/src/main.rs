@@ -1,0 +1,301 @@
+//! zerotouch-relay: one process relaying DHCPv4 and DHCPv6 for many downstream
+//! interfaces, configured by a TOML file (reloaded on SIGHUP) or, for the simple
+//! cases, by dhcrelay-style flags.
+
+mod config;
+mod counters;
+mod service;
+mod template;
+mod v4;
+mod v6;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info};
+
+use config::{AgentInfo, Downstream4, Downstream6, Policy, Relay4, Relay6, RelayConfig};
+use service::Shared;
+
+#[derive(Parser)]
+#[command(
+    name = "zerotouch-relay",
+    version,
+    about = "DHCPv4 and DHCPv6 relay for segment routers",
+    after_help = "Without -4 or -6 the relay reads --config. Flags, as with ISC dhcrelay:\n  zerotouch-relay -4 -i eth1 [-i eth2] [-a] [-m replace] 198.18.0.1\n  zerotouch-relay -6 -l eth1 -u 2001:db8:1::1%eth0 [-I]"
+)]
+struct Cli {
+    /// Configuration file (when neither -4 nor -6 is given).
+    #[arg(long, default_value = "/etc/zerotouch/relay.toml")]
+    config: PathBuf,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long)]
+    log_level: Option<String>,
+    /// Relay DHCPv4, configured by the flags below.
+    #[arg(short = '4', conflicts_with = "v6")]
+    v4: bool,
+    /// Relay DHCPv6, configured by the flags below.
+    #[arg(short = '6')]
+    v6: bool,
+    /// DHCPv4: a downstream interface (repeatable).
+    #[arg(short = 'i')]
+    interfaces: Vec<String>,
+    /// DHCPv4: add option 82 (circuit-id: the interface name; remote-id: its MAC).
+    #[arg(short = 'a')]
+    agent_info: bool,
+    /// DHCPv4: what to do with requests that already carry option 82.
+    #[arg(short = 'm', default_value = "replace")]
+    policy: String,
+    /// DHCPv4: drop requests that passed this many relays.
+    #[arg(short = 'c', default_value_t = 10)]
+    hop_limit: u8,
+    /// DHCPv6: a downstream interface (repeatable).
+    #[arg(short = 'l')]
+    lower: Vec<String>,
+    /// DHCPv6: an upstream server, ADDR or GROUP%IFACE (repeatable).
+    #[arg(short = 'u')]
+    upper: Vec<String>,
+    /// DHCPv6: always add the interface-id option (it is added unless the interface
+    /// has a global address to use as link-address).
+    #[arg(short = 'I')]
+    interface_id: bool,
+    /// DHCPv4 servers.
+    servers: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate --config and exit: 0 when valid, 1 with every error otherwise.
+    Check,
+}
+
+/// The configuration the flags describe.
+fn from_flags(cli: &Cli) -> anyhow::Result<RelayConfig> {
+    let level = cli.log_level.clone().unwrap_or_else(|| "info".into());
+    if cli.v4 {
+        anyhow::ensure!(
+            !cli.interfaces.is_empty(),
+            "-4 needs at least one -i INTERFACE"
+        );
+        let servers = cli
+            .servers
+            .iter()
+            .map(|s| {
+                s.parse()
+                    .with_context(|| format!("{s:?} is not an IPv4 server address"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!servers.is_empty(), "-4 needs at least one server address");
+        let policy = Policy::parse(&cli.policy).with_context(|| {
+            format!(
+                "-m {:?}: expected append, replace, forward or discard",
+                cli.policy
+            )
+        })?;
+        let agent_info = cli.agent_info.then(|| AgentInfo {
+            circuit_id: template::Template::parse("{interface}").ok(),
+            remote_id: template::Template::parse("{relay_mac}").ok(),
+            link_selection: false,
+            server_id_override: false,
+            policy,
+        });
+        return Ok(RelayConfig {
+            log_level: level,
+            relay4: Some(Relay4 {
+                hop_limit: cli.hop_limit,
+                downstream: cli
+                    .interfaces
+                    .iter()
+                    .map(|i| Downstream4 {
+                        interface: i.clone(),
+                        servers: servers.clone(),
+                        giaddr: None,
+                        agent_info: agent_info.clone(),
+                    })
+                    .collect(),
+            }),
+            relay6: None,
+        });
+    }
+    anyhow::ensure!(!cli.lower.is_empty(), "-6 needs at least one -l INTERFACE");
+    let servers = cli
+        .upper
+        .iter()
+        .map(|u| {
+            config::parse_upstream6(u)
+                .with_context(|| format!("-u {u:?}: expected ADDR or GROUP%INTERFACE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!servers.is_empty(), "-6 needs at least one -u SERVER");
+    Ok(RelayConfig {
+        log_level: level,
+        relay4: None,
+        relay6: Some(Relay6 {
+            hop_limit: zerotouch_proto::v6::HOP_COUNT_LIMIT,
+            downstream: cli
+                .lower
+                .iter()
+                .map(|l| Downstream6 {
+                    interface: l.clone(),
+                    servers: servers.clone(),
+                    // -I asks for it; without, it is added all the same: the relay
+                    // needs it to find the link of a reply whatever its addresses.
+                    interface_id: Some(template::Template::interface()),
+                    remote_id: None,
+                    subscriber_id: None,
+                })
+                .collect(),
+        }),
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let flags = cli.v4 || cli.v6;
+    let loaded = if flags {
+        from_flags(&cli).map_err(|e| format!("zerotouch-relay: {e:#}"))
+    } else {
+        config::load(&cli.config)
+            .map_err(|e| format!("{e}\n{}: {} error(s)", cli.config.display(), e.0.len()))
+    };
+    let cfg = match loaded {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(Command::Check) = cli.command {
+        println!(
+            "{}: ok ({} DHCPv4 and {} DHCPv6 downstream interfaces)",
+            cli.config.display(),
+            cfg.relay4.as_ref().map_or(0, |r| r.downstream.len()),
+            cfg.relay6.as_ref().map_or(0, |r| r.downstream.len()),
+        );
+        return ExitCode::SUCCESS;
+    }
+    let level = cli
+        .log_level
+        .clone()
+        .unwrap_or_else(|| cfg.log_level.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cfg, (!flags).then_some(cli.config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let (has4, has6) = (cfg.relay4.is_some(), cfg.relay6.is_some());
+    let shared = Shared::new(cfg);
+    let mut threads = Vec::new();
+    if has4 {
+        threads.push(service::start4(shared.clone()).context("binding UDP port 67")?);
+        info!("DHCPv4 relaying");
+    }
+    if has6 {
+        threads.push(service::start6(shared.clone()).context("binding UDP port 547")?);
+        info!("DHCPv6 relaying");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal runtime")?;
+    let watched = &threads;
+    rt.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut usr1 = signal(SignalKind::user_defined1())?;
+        let mut liveness = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = usr1.recv() => info!("counters: {}", shared.counters.summary()),
+                _ = hup.recv() => match &file {
+                    None => info!("SIGHUP: configured by flags, nothing to reload"),
+                    Some(f) => match config::load(f) {
+                        Ok(new) => {
+                            if new.relay4.is_some() != has4 || new.relay6.is_some() != has6 {
+                                info!("SIGHUP: adding or removing [relay4] or [relay6] takes a restart; the rest is applied");
+                            }
+                            shared.replace(new);
+                            info!("SIGHUP: configuration reloaded from {}", f.display());
+                        }
+                        Err(e) => error!("SIGHUP: keeping the running configuration:\n{e}"),
+                    },
+                },
+                _ = liveness.tick() => if watched.iter().any(|t| t.is_finished()) { break },
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    info!("stopping");
+    shared
+        .stop
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    info!("counters: {}", shared.counters.summary());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_flags_make_a_configuration() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from([
+            "zerotouch-relay",
+            "-4",
+            "-i",
+            "eth1",
+            "-a",
+            "-m",
+            "append",
+            "198.18.0.1",
+        ]);
+        let cfg = from_flags(&cli).unwrap();
+        let r = cfg.relay4.unwrap();
+        assert_eq!(r.downstream[0].interface, "eth1");
+        assert_eq!(
+            r.downstream[0].agent_info.as_ref().unwrap().policy,
+            Policy::Append
+        );
+        let cli = Cli::parse_from([
+            "zerotouch-relay",
+            "-6",
+            "-l",
+            "eth1",
+            "-u",
+            "ff05::1:3%eth0",
+        ]);
+        let r = from_flags(&cli).unwrap().relay6.unwrap();
+        assert_eq!(
+            r.downstream[0].servers[0].interface.as_deref(),
+            Some("eth0")
+        );
+        let cli = Cli::parse_from(["zerotouch-relay", "-6", "-l", "eth1", "-u", "ff05::1:3"]);
+        assert!(format!("{:#}", from_flags(&cli).unwrap_err()).contains("GROUP%INTERFACE"));
+    }
+}

@@ -1,0 +1,390 @@
+//! The relay's packet loops, one thread per family, sharing the current configuration
+//! (swapped whole on SIGHUP; sockets stay open, so no traffic is dropped) and the
+//! counters. Downstream interfaces are looked up again when they change.
+
+use std::collections::{HashMap, HashSet};
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info, warn};
+use zerotouch_dhcpd::io::{
+    BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V4, V6, hardware_address,
+    set_arp_entry,
+};
+use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
+
+use crate::config::RelayConfig;
+use crate::counters::Counters;
+use crate::{v4, v6};
+
+const TICK: Duration = Duration::from_millis(200);
+const REFRESH: Duration = Duration::from_secs(10);
+
+/// What the loops share with the main thread.
+pub struct Shared {
+    config: Mutex<Arc<RelayConfig>>,
+    generation: AtomicU64,
+    pub stop: AtomicBool,
+    pub counters: Counters,
+    hostname: String,
+}
+
+impl Shared {
+    pub fn new(config: RelayConfig) -> Arc<Shared> {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        Arc::new(Shared {
+            config: Mutex::new(Arc::new(config)),
+            generation: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            counters: Counters::default(),
+            hostname,
+        })
+    }
+
+    pub fn current(&self) -> Arc<RelayConfig> {
+        self.config
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Swaps in a new configuration; the loops pick it up at their next pass.
+    pub fn replace(&self, config: RelayConfig) {
+        if let Ok(mut c) = self.config.lock() {
+            *c = Arc::new(config);
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Interfaces and their hardware addresses, looked up again when the configuration
+/// changes, every few seconds, and when a packet arrives on an unknown one.
+struct Links {
+    names: Vec<String>,
+    table: InterfaceTable,
+    macs: HashMap<String, Vec<u8>>,
+    generation: u64,
+    refreshed: Instant,
+}
+
+impl Links {
+    fn new(names: Vec<String>, generation: u64) -> Links {
+        let table = InterfaceTable::new(&names);
+        for n in &names {
+            if !table.iter().any(|i| *i.name == **n) {
+                warn!(interface = %n, "downstream interface does not exist (yet); it is relayed for once it appears");
+            }
+        }
+        let macs = names
+            .iter()
+            .map(|n| (n.clone(), hardware_address(n).unwrap_or_default()))
+            .collect();
+        Links {
+            names,
+            table,
+            macs,
+            generation,
+            refreshed: Instant::now(),
+        }
+    }
+
+    fn refresh(&mut self) {
+        if self.table.refresh() {
+            info!(
+                "downstream interfaces changed: {:?}",
+                self.table.iter().map(|i| &i.name).collect::<Vec<_>>()
+            );
+            for n in &self.names {
+                self.macs
+                    .insert(n.clone(), hardware_address(n).unwrap_or_default());
+            }
+        }
+        self.refreshed = Instant::now();
+    }
+
+    fn mac(&self, name: &str) -> &[u8] {
+        self.macs.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn ifindex_of(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: a valid NUL-terminated name.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+pub fn start4(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    let socket = BatchSocket::bind(v4::SERVER_PORT, TICK)?;
+    std::thread::Builder::new()
+        .name("relay4".into())
+        .spawn(move || run4(&shared, &socket))
+}
+
+fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
+    let names = |c: &RelayConfig| {
+        c.relay4
+            .as_ref()
+            .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
+            .unwrap_or_default()
+    };
+    let mut cfg = shared.current();
+    let mut links = Links::new(names(&cfg), shared.generation.load(Ordering::Relaxed));
+    let mut batch = RecvBatch::<V4>::new(64);
+    let mut scratch = SendScratch::<V4>::default();
+    let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
+    while !shared.stop.load(Ordering::Relaxed) {
+        let generation = shared.generation.load(Ordering::Relaxed);
+        if generation != links.generation {
+            cfg = shared.current();
+            links = Links::new(names(&cfg), generation);
+        }
+        let Some(relay) = cfg.relay4.as_ref() else {
+            return;
+        };
+        match socket.recv_batch(&mut batch) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                warn!("DHCPv4 receive failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let mut out: Vec<Outgoing<V4>> = Vec::new();
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            if links.table.get(d.ifindex).is_none()
+                && !v4::is_reply(d.data)
+                && links.refreshed.elapsed() > Duration::from_secs(1)
+            {
+                links.refresh();
+            }
+            let action = if v4::is_reply(d.data) {
+                let giaddr = d
+                    .data
+                    .get(24..28)
+                    .map(|g| Ipv4Addr::new(g[0], g[1], g[2], g[3]));
+                let link = relay.downstream.iter().find_map(|c| {
+                    let interface = links.table.iter().find(|i| *i.name == *c.interface)?;
+                    let link = v4::Link {
+                        config: c,
+                        interface,
+                        mac: links.mac(&c.interface),
+                    };
+                    (link.giaddr() == giaddr).then_some(link)
+                });
+                match link {
+                    Some(link) => v4::deliver(&link, &d),
+                    None => v4::Action::Drop {
+                        interface: "upstream".into(),
+                        reason: "unknown_giaddr",
+                    },
+                }
+            } else {
+                match links.table.get(d.ifindex).and_then(|interface| {
+                    let c = relay
+                        .downstream
+                        .iter()
+                        .find(|c| *c.interface == *interface.name)?;
+                    Some(v4::Link {
+                        config: c,
+                        interface,
+                        mac: links.mac(&c.interface),
+                    })
+                }) {
+                    Some(link) => v4::forward(relay, &link, &shared.hostname, &d),
+                    None => v4::Action::Drop {
+                        interface: "other".into(),
+                        reason: "not_downstream",
+                    },
+                }
+            };
+            let arrived = links
+                .table
+                .get(d.ifindex)
+                .map_or("upstream", |i| &*i.name)
+                .to_string();
+            shared.counters.count(&arrived, "received");
+            match action {
+                v4::Action::Send {
+                    interface,
+                    event,
+                    out: mut o,
+                } => {
+                    shared.counters.count(&interface, event);
+                    out.append(&mut o);
+                }
+                v4::Action::SendToNewClient {
+                    interface,
+                    out: mut o,
+                    hwaddr,
+                } => {
+                    let mut mac = [0u8; 6];
+                    let ok = hwaddr.len() == 6 && {
+                        mac.copy_from_slice(&hwaddr);
+                        set_arp_entry(socket.as_raw_fd(), *o.dst.ip(), mac, &interface).is_ok()
+                    };
+                    if !ok {
+                        o.dst = SocketAddrV4::new(Ipv4Addr::BROADCAST, v4::CLIENT_PORT);
+                    }
+                    shared.counters.count(&interface, "delivered");
+                    out.push(o);
+                }
+                v4::Action::Drop { interface, reason } => {
+                    shared.counters.count(&interface, reason);
+                    if let Verdict::Log { suppressed } = limiter.check(reason, Instant::now()) {
+                        debug!(interface = %interface, from = %d.src, suppressed, "DHCPv4 packet not relayed: {reason}");
+                    }
+                }
+            }
+        }
+        for (_, e) in socket.send_batch(&out, &mut scratch) {
+            shared.counters.count("upstream", "send_failed");
+            if let Verdict::Log { suppressed } = limiter.check("send", Instant::now()) {
+                warn!(suppressed, "cannot send a relayed DHCPv4 packet: {e}");
+            }
+        }
+        if links.refreshed.elapsed() > REFRESH {
+            links.refresh();
+        }
+    }
+}
+
+pub fn start6(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    let socket = BatchSocket::bind_v6(zerotouch_proto::v6::SERVER_PORT, TICK)?;
+    std::thread::Builder::new()
+        .name("relay6".into())
+        .spawn(move || run6(&shared, &socket))
+}
+
+/// Joins ff02::1:2 on the downstream interfaces not joined yet.
+fn join_groups(socket: &BatchSocket<V6>, links: &Links, joined: &mut HashSet<u32>) {
+    for i in links.table.iter() {
+        if joined.contains(&i.index) {
+            continue;
+        }
+        match socket.join_dhcp_servers(i.index) {
+            Ok(()) => {
+                joined.insert(i.index);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
+                joined.insert(i.index);
+            }
+            Err(e) => warn!(interface = %i.name, "cannot join ff02::1:2: {e}"),
+        }
+    }
+}
+
+fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
+    let names = |c: &RelayConfig| {
+        c.relay6
+            .as_ref()
+            .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
+            .unwrap_or_default()
+    };
+    let mut cfg = shared.current();
+    let mut links = Links::new(names(&cfg), shared.generation.load(Ordering::Relaxed));
+    let mut joined = HashSet::new();
+    join_groups(socket, &links, &mut joined);
+    let mut batch = RecvBatch::<V6>::new(64);
+    let mut scratch = SendScratch::<V6>::default();
+    let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
+    while !shared.stop.load(Ordering::Relaxed) {
+        let generation = shared.generation.load(Ordering::Relaxed);
+        if generation != links.generation {
+            cfg = shared.current();
+            links = Links::new(names(&cfg), generation);
+            join_groups(socket, &links, &mut joined);
+        }
+        let Some(relay) = cfg.relay6.as_ref() else {
+            return;
+        };
+        match socket.recv_batch(&mut batch) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                warn!("DHCPv6 receive failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let link_views: Vec<v6::Link6<'_>> = relay
+            .downstream
+            .iter()
+            .filter_map(|c| {
+                let interface = links.table.iter().find(|i| *i.name == *c.interface)?;
+                Some(v6::Link6 {
+                    config: c,
+                    interface,
+                    mac: links.mac(&c.interface),
+                })
+            })
+            .collect();
+        let mut out: Vec<Outgoing<V6>> = Vec::new();
+        let mut unknown_interface = false;
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            let is_reply = d.data.first() == Some(&13);
+            let arrived = link_views.iter().find(|l| l.interface.index == d.ifindex);
+            let action = if is_reply {
+                v6::deliver(&link_views, &shared.hostname, &d)
+            } else {
+                match arrived {
+                    Some(link) => v6::forward(relay, link, &shared.hostname, &d, ifindex_of),
+                    None => {
+                        unknown_interface = true;
+                        v6::Action::Drop {
+                            interface: "other".into(),
+                            reason: "not_downstream",
+                        }
+                    }
+                }
+            };
+            let arrived_name = arrived.map_or("upstream", |l| &*l.interface.name);
+            shared.counters.count(arrived_name, "received6");
+            match action {
+                v6::Action::Send {
+                    interface,
+                    event,
+                    out: mut o,
+                } => {
+                    shared.counters.count(&interface, event);
+                    out.append(&mut o);
+                }
+                v6::Action::Drop { interface, reason } => {
+                    shared.counters.count(&interface, reason);
+                    if let Verdict::Log { suppressed } = limiter.check(reason, Instant::now()) {
+                        debug!(interface = %interface, from = %d.src, suppressed, "DHCPv6 packet not relayed: {reason}");
+                    }
+                }
+            }
+        }
+        drop(link_views);
+        for (_, e) in socket.send_batch(&out, &mut scratch) {
+            shared.counters.count("upstream", "send_failed");
+            if let Verdict::Log { suppressed } = limiter.check("send6", Instant::now()) {
+                warn!(suppressed, "cannot send a relayed DHCPv6 packet: {e}");
+            }
+        }
+        if links.refreshed.elapsed() > REFRESH
+            || (unknown_interface && links.refreshed.elapsed() > Duration::from_secs(1))
+        {
+            links.refresh();
+            join_groups(socket, &links, &mut joined);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Values the relay fills in per packet (circuit-id, remote-id, interface-id …):
+//! text with `{interface}`, `{vlan}`, `{hostname}`, `{relay_mac}` and `{client_mac}`,
+//! or fixed octets written `hex:01:02`.
+
+/// What a template can refer to, for one packet.
+pub struct Fill<'a> {
+    /// The downstream interface the request came in on.
+    pub interface: &'a str,
+    /// The relay's host name.
+    pub hostname: &'a str,
+    /// The downstream interface's hardware address.
+    pub relay_mac: &'a [u8],
+    /// The client's hardware address (DHCPv4 chaddr), when known.
+    pub client_mac: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Interface,
+    Vlan,
+    Hostname,
+    RelayMac,
+    ClientMac,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Parts(Vec<Part>),
+    Octets(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(Kind);
+
+fn hex_colon(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+impl Template {
+    /// The downstream interface's name: the default interface-id.
+    pub fn interface() -> Template {
+        Template(Kind::Parts(vec![Part::Interface]))
+    }
+
+    pub fn parse(text: &str) -> Result<Template, String> {
+        if let Some(hex) = text.strip_prefix("hex:") {
+            return zerotouch_dhcpd::options::parse_hex(hex).map(|o| Template(Kind::Octets(o)));
+        }
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_string()));
+            }
+            let Some(close) = rest[open..].find('}') else {
+                return Err(format!("{text:?} has a '{{' without '}}'"));
+            };
+            let name = &rest[open + 1..open + close];
+            parts.push(match name {
+                "interface" => Part::Interface,
+                "vlan" => Part::Vlan,
+                "hostname" => Part::Hostname,
+                "relay_mac" => Part::RelayMac,
+                "client_mac" => Part::ClientMac,
+                other => {
+                    return Err(format!(
+                        "unknown field {{{other}}}, expected {{interface}}, {{vlan}}, {{hostname}}, {{relay_mac}} or {{client_mac}}"
+                    ));
+                }
+            });
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        if parts.is_empty() {
+            return Err("is empty, expected text, {fields} or hex:OCTETS".into());
+        }
+        Ok(Template(Kind::Parts(parts)))
+    }
+
+    /// The octets for one packet. `{vlan}` is the number after the last '.' of the
+    /// interface name (`eth0.100`), empty when there is none.
+    pub fn render(&self, f: &Fill<'_>) -> Vec<u8> {
+        match &self.0 {
+            Kind::Octets(o) => o.clone(),
+            Kind::Parts(parts) => {
+                let mut out = String::new();
+                for p in parts {
+                    match p {
+                        Part::Text(t) => out.push_str(t),
+                        Part::Interface => out.push_str(f.interface),
+                        Part::Vlan => {
+                            if let Some((_, v)) = f.interface.rsplit_once('.') {
+                                out.push_str(v);
+                            }
+                        }
+                        Part::Hostname => out.push_str(f.hostname),
+                        Part::RelayMac => out.push_str(&hex_colon(f.relay_mac)),
+                        Part::ClientMac => out.push_str(&hex_colon(f.client_mac)),
+                    }
+                }
+                out.into_bytes()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_in_the_packet_fields() {
+        let f = Fill {
+            interface: "eth0.100",
+            hostname: "leaf1",
+            relay_mac: &[2, 0, 0, 0, 0, 1],
+            client_mac: &[2, 0, 0, 0, 0, 9],
+        };
+        let t = Template::parse("{hostname}:{interface}:vlan{vlan}").unwrap();
+        assert_eq!(t.render(&f), b"leaf1:eth0.100:vlan100");
+        assert_eq!(
+            Template::parse("{client_mac}").unwrap().render(&f),
+            b"02:00:00:00:00:09"
+        );
+        assert_eq!(Template::parse("hex:01:02").unwrap().render(&f), [1, 2]);
+        assert!(
+            Template::parse("{port}")
+                .unwrap_err()
+                .contains("unknown field {port}")
+        );
+        assert!(Template::parse("a{b").unwrap_err().contains("without"));
+    }
+}

@@ -1,0 +1,201 @@
+//! The DHCPv4 relay (RFC 1542, 3046, 3527, 5107): requests from clients on a
+//! downstream interface go to that interface's servers with giaddr, hops and option 82
+//! set; replies to one of this relay's giaddrs go back to the client on the interface
+//! they belong to, option 82 removed, addressed per the broadcast flag and ciaddr.
+
+pub mod agent_info;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V4};
+use zerotouch_proto::v4::{self, BROADCAST_FLAG, MessageType, Op};
+
+use crate::config::{Downstream4, Policy, Relay4};
+use crate::template::Fill;
+use agent_info::{agent_info, encode_suboptions, with_agent_info, without_agent_info};
+
+pub const SERVER_PORT: u16 = 67;
+pub const CLIENT_PORT: u16 = 68;
+
+/// Relay agent information sub-options (RFC 3046, 3527, 5107).
+const CIRCUIT_ID: u8 = 1;
+const REMOTE_ID: u8 = 2;
+const LINK_SELECTION: u8 = 5;
+const SERVER_ID_OVERRIDE: u8 = 11;
+
+/// What to do with one datagram.
+#[derive(Debug)]
+pub enum Action {
+    /// Send these (to servers, or to the client).
+    Send {
+        interface: String,
+        event: &'static str,
+        out: Vec<Outgoing<V4>>,
+    },
+    /// A reply to a client without an address, unicast to `yiaddr`: needs an ARP entry
+    /// for the client's hardware address first (broadcast if that fails).
+    SendToNewClient {
+        interface: String,
+        out: Outgoing<V4>,
+        hwaddr: Vec<u8>,
+    },
+    Drop {
+        interface: String,
+        reason: &'static str,
+    },
+}
+
+fn dropped(interface: &str, reason: &'static str) -> Action {
+    Action::Drop {
+        interface: interface.to_string(),
+        reason,
+    }
+}
+
+/// The relay's view of one downstream interface for this packet.
+pub struct Link<'a> {
+    pub config: &'a Downstream4,
+    pub interface: &'a Interface,
+    /// The interface's hardware address, for templates.
+    pub mac: &'a [u8],
+}
+
+impl Link<'_> {
+    /// giaddr: configured, else the interface's first IPv4 address.
+    pub fn giaddr(&self) -> Option<Ipv4Addr> {
+        self.config
+            .giaddr
+            .or_else(|| self.interface.addrs.first().map(|n| n.addr()))
+    }
+}
+
+/// A request from a client (or a relay below) on downstream `link`.
+pub fn forward(cfg: &Relay4, link: &Link<'_>, hostname: &str, d: &Datagram<'_, V4>) -> Action {
+    let name = &*link.interface.name;
+    let Ok(request) = v4::decode(d.data) else {
+        return dropped(name, "malformed");
+    };
+    if request.hops >= cfg.hop_limit {
+        return dropped(name, "hop_limit");
+    }
+    let Some(giaddr) = link.giaddr() else {
+        return dropped(name, "no_giaddr");
+    };
+    let mut data = d.data.to_vec();
+    data[3] = request.hops + 1;
+    // A request a relay below already stamped keeps its giaddr and option 82 (RFC 3046
+    // §2.1.1: only the first relay adds them).
+    let from_relay = !request.giaddr.is_unspecified();
+    if !from_relay {
+        data[24..28].copy_from_slice(&giaddr.octets());
+        if let Some(info) = &link.config.agent_info {
+            let present = agent_info(&data).is_some();
+            let fill = Fill {
+                interface: name,
+                hostname,
+                relay_mac: link.mac,
+                client_mac: request.hwaddr(),
+            };
+            let mut subs: Vec<(u8, Vec<u8>)> = Vec::new();
+            if let Some(t) = &info.circuit_id {
+                subs.push((CIRCUIT_ID, t.render(&fill)));
+            }
+            if let Some(t) = &info.remote_id {
+                subs.push((REMOTE_ID, t.render(&fill)));
+            }
+            if info.link_selection
+                && let Some(net) = link.interface.addrs.first()
+            {
+                subs.push((LINK_SELECTION, net.network().octets().to_vec()));
+            }
+            if info.server_id_override
+                && let Some(net) = link.interface.addrs.first()
+            {
+                subs.push((SERVER_ID_OVERRIDE, net.addr().octets().to_vec()));
+            }
+            let ours = encode_suboptions(&subs);
+            let value = match (present, info.policy) {
+                (true, Policy::Discard) => return dropped(name, "agent_info_present"),
+                (true, Policy::Forward) => None,
+                (true, Policy::Append) => {
+                    Some([agent_info(&data).unwrap_or_default(), ours].concat())
+                }
+                (_, _) => Some(ours),
+            };
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                let max = request.max_message_size().map_or(576, usize::from).max(576);
+                match with_agent_info(&data, &value, max) {
+                    Some(edited) => data = edited,
+                    // RFC 3046 §2.1: when it does not fit, forward without it.
+                    None => {
+                        return Action::Send {
+                            interface: name.to_string(),
+                            event: "forwarded_without_agent_info",
+                            out: to_servers(link.config, &data),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    Action::Send {
+        interface: name.to_string(),
+        event: "forwarded",
+        out: to_servers(link.config, &data),
+    }
+}
+
+fn to_servers(cfg: &Downstream4, data: &[u8]) -> Vec<Outgoing<V4>> {
+    cfg.servers
+        .iter()
+        .map(|&s| Outgoing {
+            data: data.to_vec(),
+            dst: SocketAddrV4::new(s, SERVER_PORT),
+            ifindex: 0,
+            src: Ipv4Addr::UNSPECIFIED,
+        })
+        .collect()
+}
+
+/// A reply from a server to `link`'s giaddr: to the client, without option 82.
+pub fn deliver(link: &Link<'_>, d: &Datagram<'_, V4>) -> Action {
+    let name = &*link.interface.name;
+    let Ok(reply) = v4::decode(d.data) else {
+        return dropped(name, "malformed_reply");
+    };
+    let data = without_agent_info(d.data);
+    let ifindex = link.interface.index;
+    let to = |ip: Ipv4Addr| Outgoing {
+        data: data.clone(),
+        dst: SocketAddrV4::new(ip, CLIENT_PORT),
+        ifindex,
+        src: link.giaddr().unwrap_or(Ipv4Addr::UNSPECIFIED),
+    };
+    // RFC 2131 §4.1 (and RFC 1542 §5.4): ciaddr, then broadcast when asked for (and
+    // for a NAK), else unicast to the new address.
+    let nak = reply.message_type() == Some(MessageType::Nak);
+    if !reply.ciaddr.is_unspecified() && !nak {
+        return Action::Send {
+            interface: name.to_string(),
+            event: "delivered",
+            out: vec![to(reply.ciaddr)],
+        };
+    }
+    if reply.flags & BROADCAST_FLAG != 0 || nak || reply.yiaddr.is_unspecified() {
+        return Action::Send {
+            interface: name.to_string(),
+            event: "delivered",
+            out: vec![to(Ipv4Addr::BROADCAST)],
+        };
+    }
+    Action::SendToNewClient {
+        interface: name.to_string(),
+        out: to(reply.yiaddr),
+        hwaddr: reply.hwaddr().to_vec(),
+    }
+}
+
+/// Whether a datagram is a request (to forward) or a reply (to deliver).
+pub fn is_reply(data: &[u8]) -> bool {
+    data.first().map(|&op| Op::from_u8(op)) == Some(Op::BootReply)
+}

@@ -1,0 +1,177 @@
+//! zerotouch-relay between real clients and zerotouch-dhcpd, in three namespaces:
+//!
+//!   cli [c] ── [r1] relay [r2] ── [s] srv
+//!   198.19.0.0/24, 2001:db8:2::/64    198.18.0.0/24, 2001:db8:1::/64
+//!
+//! DHCPv4: the relay's option 82 circuit-id (its interface name, from a template)
+//! selects the server's host reservation; DHCPv6: the client gets an address of the
+//! relay's link. Both from one relay process configured in TOML.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DHCLIENT_SCRIPT, write_script};
+use zerotouch_tests::{Daemon, Lab, binary, leases, require_tools};
+
+fn topology() -> (Lab, String, String, String) {
+    let mut lab = Lab::empty();
+    let (srv, relay, cli) = (lab.ns("srv"), lab.ns("rly"), lab.ns("cli"));
+    for ns in [&srv, &relay, &cli] {
+        lab.no_dad(ns);
+    }
+    lab.link(&srv, "s", &relay, "r2");
+    lab.link(&relay, "r1", &cli, "c");
+    lab.addr(&srv, "s", "198.18.0.1/24");
+    lab.addr(&relay, "r2", "198.18.0.2/24");
+    lab.addr(&relay, "r1", "198.19.0.1/24");
+    lab.route(&srv, "198.19.0.0/24", "198.18.0.2");
+    lab.addr6(&srv, "s", "2001:db8:1::1/64");
+    lab.addr6(&relay, "r2", "2001:db8:1::2/64");
+    lab.addr6(&relay, "r1", "2001:db8:2::1/64");
+    lab.sysctl(&relay, "net.ipv4.ip_forward=1");
+    lab.sysctl(&relay, "net.ipv6.conf.all.forwarding=1");
+    lab.wait_link_local(&cli, "c");
+    lab.wait_link_local(&relay, "r1");
+    (lab, srv, relay, cli)
+}
+
+fn start_relay(lab: &Lab, relay_ns: &str, config: &str) -> Daemon {
+    let cfg = lab.write("relay.toml", config);
+    let bin = binary("zerotouch-relay");
+    let mut d = Daemon::spawn(
+        "zerotouch-relay",
+        relay_ns,
+        &[
+            bin.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--log-level",
+            "debug",
+        ],
+        &lab.path("relay.log"),
+    );
+    d.wait_for_log("relaying", Duration::from_secs(10));
+    d
+}
+
+#[test]
+fn zerotouch_relay_carries_dhcpv4_with_option_82_and_dhcpv6_to_zerotouch_dhcpd() {
+    require_tools(&["ip", "dhclient"]);
+    let (lab, _srv, relay, cli) = topology();
+    let circuit = lab.ifname("r1");
+    let text = format!(
+        r#"[leases]
+database = "{db}"
+
+[dhcp4]
+interfaces = ["{s}"]
+authoritative = true
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet]]
+subnet = "198.19.0.0/24"
+options = {{ routers = ["198.19.0.1"] }}
+[[dhcp4.subnet.pool]]
+range = "198.19.0.10 - 198.19.0.20"
+[[dhcp4.host]]
+circuit_id = "{circuit}"
+address = "198.19.0.77"
+
+[dhcp6]
+interfaces = ["{s}"]
+[[dhcp6.subnet]]
+subnet = "2001:db8:1::/64"
+interface = "{s}"
+[[dhcp6.subnet]]
+subnet = "2001:db8:2::/64"
+[[dhcp6.subnet.pool]]
+range = "2001:db8:2::10 - 2001:db8:2::20"
+"#,
+        db = lab.path("leases.sqlite").display(),
+        s = lab.ifname("s"),
+    );
+    let cfg = lab.write("dhcpd.toml", &text);
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "DHCPv6 serving");
+    let mut relay_d = start_relay(
+        &lab,
+        &relay,
+        &format!(
+            r#"[relay4]
+[[relay4.downstream]]
+interface = "{circuit}"
+servers = ["198.18.0.1"]
+agent_info = {{ circuit_id = "{{interface}}", remote_id = "{{relay_mac}}", policy = "replace" }}
+
+[relay6]
+[[relay6.downstream]]
+interface = "{circuit}"
+servers = ["2001:db8:1::1"]
+"#
+        ),
+    );
+    relay_d.wait_for_log("DHCPv6 relaying", Duration::from_secs(5));
+
+    // DHCPv4: the circuit-id the relay adds names the reservation.
+    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
+    let lf = lab.path("dhclient4.leases");
+    let (code, out) = lab.run(
+        &cli,
+        &[
+            "dhclient",
+            "-4",
+            "-1",
+            "-v",
+            "-sf",
+            &script,
+            "-lf",
+            lf.to_str().unwrap(),
+            "-pf",
+            "/dev/null",
+            &lab.ifname("c"),
+        ],
+        Duration::from_secs(40),
+    );
+    assert_eq!(
+        code,
+        0,
+        "{out}\n{}\n{}",
+        relay_d.log_text(),
+        server.log_text()
+    );
+    let db = lab.path("leases.sqlite");
+    let rows = leases::all(&db);
+    assert!(
+        rows.iter()
+            .any(|r| r.address == "198.19.0.77" && r.state == "active"),
+        "{rows:?}"
+    );
+    let events = std::fs::read_to_string(lab.path("dhclient-events.log")).unwrap();
+    assert!(
+        events.contains("BOUND ip=198.19.0.77") && events.contains("routers=198.19.0.1"),
+        "{events}"
+    );
+
+    // DHCPv6 through the same relay process.
+    let (code, out, lease_file) = lab.dhclient6_once("dhclient6", "", &[]);
+    assert_eq!(
+        code,
+        0,
+        "{out}\n{}\n{}",
+        relay_d.log_text(),
+        server.log_text()
+    );
+    assert!(lease_file.contains("iaaddr 2001:db8:2::10"), "{lease_file}");
+    assert!(server.log_text().contains("relays=1"));
+
+    relay_d.signal(libc::SIGUSR1);
+    relay_d.wait_for_log("counters:", Duration::from_secs(5));
+    let log = relay_d.log_text();
+    let counters = log.lines().rfind(|l| l.contains("counters:")).unwrap();
+    for c in [
+        format!("{circuit}.forwarded="),
+        format!("{circuit}.delivered="),
+    ] {
+        assert!(counters.contains(&c), "{c} missing in {counters}");
+    }
+}
