@@ -2,6 +2,7 @@
 //! interfaces, configured by a TOML file (reloaded on SIGHUP) or, for the simple
 //! cases, by dhcrelay-style flags.
 
+mod action;
 mod config;
 mod counters;
 mod service;

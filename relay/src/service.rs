@@ -3,7 +3,6 @@
 //! counters. Downstream interfaces are looked up again when they change.
 
 use std::collections::{HashMap, HashSet};
-use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 use zerotouch_dhcpd::io::{
     BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V4, V6, hardware_address,
     set_arp_entry,
 };
 use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
 
+use crate::action::account;
 use crate::config::RelayConfig;
 use crate::counters::Counters;
 use crate::{v4, v6};
@@ -149,18 +149,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
         let Some(relay) = cfg.relay4.as_ref() else {
             return;
         };
-        match socket.recv_batch(&mut batch) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(e) => {
-                warn!("DHCPv4 receive failed: {e}");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
+        socket.recv_or_idle(&mut batch, "DHCPv4");
         let mut out: Vec<Outgoing<V4>> = Vec::new();
         for i in 0..batch.len() {
             let d = batch.get(i);
@@ -216,38 +205,23 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                 .map_or("upstream", |i| &*i.name)
                 .to_string();
             shared.counters.count(&arrived, "received");
-            match action {
-                v4::Action::Send {
-                    interface,
-                    event,
-                    out: mut o,
-                } => {
-                    shared.counters.count(&interface, event);
-                    out.append(&mut o);
-                }
-                v4::Action::SendToNewClient {
-                    interface,
-                    out: mut o,
-                    hwaddr,
-                } => {
+            account(
+                action,
+                &shared.counters,
+                &mut limiter,
+                &d.src,
+                &mut out,
+                |iface, o, hw| {
                     let mut mac = [0u8; 6];
-                    let ok = hwaddr.len() == 6 && {
-                        mac.copy_from_slice(&hwaddr);
-                        set_arp_entry(socket.as_raw_fd(), *o.dst.ip(), mac, &interface).is_ok()
+                    let ok = hw.len() == 6 && {
+                        mac.copy_from_slice(hw);
+                        set_arp_entry(socket.as_raw_fd(), *o.dst.ip(), mac, iface).is_ok()
                     };
                     if !ok {
                         o.dst = SocketAddrV4::new(Ipv4Addr::BROADCAST, v4::CLIENT_PORT);
                     }
-                    shared.counters.count(&interface, "delivered");
-                    out.push(o);
-                }
-                v4::Action::Drop { interface, reason } => {
-                    shared.counters.count(&interface, reason);
-                    if let Verdict::Log { suppressed } = limiter.check(reason, Instant::now()) {
-                        debug!(interface = %interface, from = %d.src, suppressed, "DHCPv4 packet not relayed: {reason}");
-                    }
-                }
-            }
+                },
+            );
         }
         for (_, e) in socket.send_batch(&out, &mut scratch) {
             shared.counters.count("upstream", "send_failed");
@@ -310,18 +284,7 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
         let Some(relay) = cfg.relay6.as_ref() else {
             return;
         };
-        match socket.recv_batch(&mut batch) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(e) => {
-                warn!("DHCPv6 receive failed: {e}");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
+        socket.recv_or_idle(&mut batch, "DHCPv6");
         let link_views: Vec<v6::Link6<'_>> = relay
             .downstream
             .iter()
@@ -356,22 +319,14 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
             };
             let arrived_name = arrived.map_or("upstream", |l| &*l.interface.name);
             shared.counters.count(arrived_name, "received6");
-            match action {
-                v6::Action::Send {
-                    interface,
-                    event,
-                    out: mut o,
-                } => {
-                    shared.counters.count(&interface, event);
-                    out.append(&mut o);
-                }
-                v6::Action::Drop { interface, reason } => {
-                    shared.counters.count(&interface, reason);
-                    if let Verdict::Log { suppressed } = limiter.check(reason, Instant::now()) {
-                        debug!(interface = %interface, from = %d.src, suppressed, "DHCPv6 packet not relayed: {reason}");
-                    }
-                }
-            }
+            account(
+                action,
+                &shared.counters,
+                &mut limiter,
+                &d.src,
+                &mut out,
+                |_, _, _| {},
+            );
         }
         drop(link_views);
         for (_, e) in socket.send_batch(&out, &mut scratch) {

@@ -383,6 +383,27 @@ impl<F: IpFamily> BatchSocket<F> {
         Ok(batch.count)
     }
 
+    /// `recv_batch` for a packet loop: a timeout or an interrupted call is an empty
+    /// batch (the loop runs its timers); any other error is logged (`family` names the
+    /// loop) and, so that a persistent one cannot spin the loop, followed by a short
+    /// pause.
+    pub fn recv_or_idle(&self, batch: &mut RecvBatch<F>, family: &str) {
+        match self.recv_batch(batch) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                tracing::warn!("{family} receive failed: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+
     /// Sends every datagram, in as few system calls as the kernel allows, and returns the
     /// index and error of each one that could not be sent.
     pub fn send_batch(

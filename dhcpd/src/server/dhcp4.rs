@@ -3,7 +3,6 @@
 //! and hand lease changes to the group commit, whose ACKs it sends when their leases
 //! are durable. Every reply leaves from this thread, in batches (`sendmmsg`).
 
-use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -105,18 +104,8 @@ impl PacketLoop {
         let mut out: Vec<Reply> = Vec::with_capacity(2 * BATCH);
         let mut last_reclaim = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            match self.socket.recv_batch(&mut batch) {
-                Ok(_) => self.process(&batch, &mut out),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    warn!("receive failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
+            self.socket.recv_or_idle(&mut batch, "DHCPv4");
+            self.process(&batch, &mut out);
             let now = Instant::now();
             if now.duration_since(last_reclaim) >= reclaim_every {
                 last_reclaim = now;

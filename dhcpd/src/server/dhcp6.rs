@@ -3,7 +3,6 @@
 //! [::]:547, joined to ff02::1:2 on every served interface.
 
 use std::collections::HashSet;
-use std::io::ErrorKind;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -99,18 +98,8 @@ impl PacketLoop6 {
         let mut out: Vec<Reply6> = Vec::with_capacity(2 * BATCH);
         let mut last_reclaim = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            match self.socket.recv_batch(&mut batch) {
-                Ok(_) => self.process(&batch, &mut out),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    warn!("DHCPv6 receive failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
+            self.socket.recv_or_idle(&mut batch, "DHCPv6");
+            self.process(&batch, &mut out);
             let now = Instant::now();
             if now.duration_since(last_reclaim) >= reclaim_every {
                 last_reclaim = now;

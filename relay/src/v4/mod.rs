@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V4};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, MessageType, Op};
 
+use crate::action::dropped;
 use crate::config::{Downstream4, Policy, Relay4};
 use crate::template::Fill;
 use agent_info::{agent_info, encode_suboptions, with_agent_info, without_agent_info};
@@ -23,34 +24,7 @@ const REMOTE_ID: u8 = 2;
 const LINK_SELECTION: u8 = 5;
 const SERVER_ID_OVERRIDE: u8 = 11;
 
-/// What to do with one datagram.
-#[derive(Debug)]
-pub enum Action {
-    /// Send these (to servers, or to the client).
-    Send {
-        interface: String,
-        event: &'static str,
-        out: Vec<Outgoing<V4>>,
-    },
-    /// A reply to a client without an address, unicast to `yiaddr`: needs an ARP entry
-    /// for the client's hardware address first (broadcast if that fails).
-    SendToNewClient {
-        interface: String,
-        out: Outgoing<V4>,
-        hwaddr: Vec<u8>,
-    },
-    Drop {
-        interface: String,
-        reason: &'static str,
-    },
-}
-
-fn dropped(interface: &str, reason: &'static str) -> Action {
-    Action::Drop {
-        interface: interface.to_string(),
-        reason,
-    }
-}
+pub type Action = crate::action::Action<V4>;
 
 /// The relay's view of one downstream interface for this packet.
 pub struct Link<'a> {

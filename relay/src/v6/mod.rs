@@ -9,6 +9,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V6};
 use zerotouch_proto::v6::{CLIENT_PORT, MessageType6, Options6, RelayHeader, SERVER_PORT};
 
+use crate::action::dropped;
 use crate::config::{Downstream6, Relay6};
 use crate::template::Fill;
 
@@ -16,25 +17,7 @@ use crate::template::Fill;
 const REMOTE_ID: u16 = 37;
 const SUBSCRIBER_ID: u16 = 38;
 
-#[derive(Debug)]
-pub enum Action {
-    Send {
-        interface: String,
-        event: &'static str,
-        out: Vec<Outgoing<V6>>,
-    },
-    Drop {
-        interface: String,
-        reason: &'static str,
-    },
-}
-
-fn dropped(interface: &str, reason: &'static str) -> Action {
-    Action::Drop {
-        interface: interface.to_string(),
-        reason,
-    }
-}
+pub type Action = crate::action::Action<V6>;
 
 /// One downstream interface as the relay sees it now.
 pub struct Link6<'a> {
