@@ -173,3 +173,6 @@ pub fn deliver(link: &Link<'_>, d: &Datagram<'_, V4>) -> Action {
 pub fn is_reply(data: &[u8]) -> bool {
     data.first().map(|&op| Op::from_u8(op)) == Some(Op::BootReply)
 }
+
+#[cfg(test)]
+mod tests;

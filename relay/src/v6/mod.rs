@@ -180,3 +180,6 @@ pub fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Act
         }],
     }
 }
+
+#[cfg(test)]
+mod tests;
