@@ -55,6 +55,17 @@ fn from_client(data: &[u8], ifindex: u32) -> Datagram<'_, V6> {
     }
 }
 
+/// A RELAY-REPL as the server sends it to this relay.
+fn from_server(data: &[u8]) -> Datagram<'_, V6> {
+    Datagram {
+        data,
+        src: SocketAddrV6::new("2001:db8:1::1".parse().unwrap(), 547, 0, 0),
+        ifindex: 7,
+        local: Ipv6Addr::UNSPECIFIED,
+        dst: "2001:db8:1::2".parse().unwrap(),
+    }
+}
+
 fn sent(a: Action) -> Vec<zerotouch_dhcpd::io::Outgoing<V6>> {
     match a {
         Action::Send { out, .. } => out,
@@ -117,14 +128,7 @@ fn client_messages_go_up_in_a_relay_forw_and_replies_come_back_to_their_link() {
     let mut reply = Message6::new(MessageType6::Advertise, 5);
     reply.options.push(OptionCode6::SERVERID, &[0, 3, 0, 1, 9]);
     let back = p.encode_reply(&reply);
-    let from_server = Datagram {
-        data: &back,
-        src: SocketAddrV6::new("2001:db8:1::1".parse().unwrap(), 547, 0, 0),
-        ifindex: 7,
-        local: Ipv6Addr::UNSPECIFIED,
-        dst: "2001:db8:1::2".parse().unwrap(),
-    };
-    let out = sent(deliver(&links, "leaf1", &from_server));
+    let out = sent(deliver(&links, "leaf1", &from_server(&back)));
     assert_eq!(out[0].ifindex, 4);
     assert_eq!(
         out[0].dst,
@@ -173,13 +177,7 @@ fn relay_messages_from_below_nest_with_hop_counts_up_to_the_limit() {
     let back = Packet6::decode(&out[0].data)
         .unwrap()
         .encode_reply(&Message6::new(MessageType6::Reply, 1));
-    let d = Datagram {
-        data: &back,
-        src: SocketAddrV6::new("2001:db8:1::1".parse().unwrap(), 547, 0, 0),
-        ifindex: 7,
-        local: Ipv6Addr::UNSPECIFIED,
-        dst: "2001:db8:1::2".parse().unwrap(),
-    };
+    let d = from_server(&back);
     let out = sent(deliver(&[link], "h", &d));
     assert_eq!(out[0].dst.port(), 547);
     // The relay below sent from fe80::77: the peer-address this relay recorded.
@@ -226,13 +224,7 @@ fn what_cannot_be_relayed_is_dropped_with_a_reason() {
         .options
         .push(OptionCode6::INTERFACE_ID, b"eth9");
     let back = stranger.encode_reply(&Message6::new(MessageType6::Reply, 1));
-    let d = Datagram {
-        data: &back,
-        src: SocketAddrV6::new("2001:db8:1::1".parse().unwrap(), 547, 0, 0),
-        ifindex: 7,
-        local: Ipv6Addr::UNSPECIFIED,
-        dst: "2001:db8:1::2".parse().unwrap(),
-    };
+    let d = from_server(&back);
     assert!(matches!(
         deliver(&[link], "h", &d),
         Action::Drop {
