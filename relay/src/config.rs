@@ -422,3 +422,60 @@ pub fn parse_upstream6(s: &str) -> Option<Upstream6> {
         interface: iface,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/relay.toml");
+        let cfg = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let r4 = cfg.relay4.unwrap();
+        assert_eq!(r4.downstream.len(), 2);
+        assert_eq!(r4.downstream[0].servers.len(), 2);
+        assert!(r4.downstream[1].agent_info.as_ref().unwrap().link_selection);
+        assert_eq!(
+            cfg.relay6.unwrap().downstream[0]
+                .remote_id
+                .as_ref()
+                .unwrap()
+                .0,
+            32473
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let text = r#"
+[relay4]
+[[relay4.downstream]]
+interface = "eth1"
+servers = ["198.18.0.300"]
+agent_info = { circuit_id = "{port}", policy = "keep" }
+
+[relay6]
+hop_limit = 0
+[[relay6.downstream]]
+interface = "eth1"
+servers = ["ff05::1:3"]
+"#;
+        let e = parse(text, Path::new("r.toml")).unwrap_err().to_string();
+        for want in [
+            "r.toml:5:12: relay4.downstream[0].servers[0]: got \"198.18.0.300\", expected an IPv4 address",
+            "r.toml:6:14: relay4.downstream[0].agent_info.policy: got \"keep\"",
+            "r.toml:6:14: relay4.downstream[0].agent_info.circuit_id: unknown field {port}",
+            "r.toml:9:13: relay6.hop_limit: got 0, expected 1 to 32",
+            "r.toml:12:12: relay6.downstream[0].servers[0]: got \"ff05::1:3\", expected an IPv6 address, or a multicast group with its interface",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+        let unknown = parse("[relay4]\nhops = 3\ndownstream = []\n", Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.starts_with("r.toml:2:1: relay4.hops: unknown field `hops`"),
+            "{unknown}"
+        );
+    }
+}

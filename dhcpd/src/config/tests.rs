@@ -179,7 +179,11 @@ fn every_example_in_the_config_folder_loads() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        // relay*.toml are zerotouch-relay's (loaded by its own tests).
+        let relay = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("relay"));
+        if path.extension().is_some_and(|e| e == "toml") && !relay {
             load(&path).unwrap_or_else(|e| panic!("{e}"));
             n += 1;
         }
