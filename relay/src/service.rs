@@ -141,6 +141,9 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
     let mut scratch = SendScratch::<V4>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
     while !shared.stop.load(Ordering::Relaxed) {
+        socket.recv_or_idle(&mut batch, "DHCPv4");
+        // After the receive, which may have waited: what arrived during a reload is
+        // relayed by the new configuration.
         let generation = shared.generation.load(Ordering::Relaxed);
         if generation != links.generation {
             cfg = shared.current();
@@ -149,7 +152,6 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
         let Some(relay) = cfg.relay4.as_ref() else {
             return;
         };
-        socket.recv_or_idle(&mut batch, "DHCPv4");
         let mut out: Vec<Outgoing<V4>> = Vec::new();
         for i in 0..batch.len() {
             let d = batch.get(i);
@@ -275,6 +277,9 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
     let mut scratch = SendScratch::<V6>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
     while !shared.stop.load(Ordering::Relaxed) {
+        socket.recv_or_idle(&mut batch, "DHCPv6");
+        // After the receive, which may have waited: what arrived during a reload is
+        // relayed by the new configuration.
         let generation = shared.generation.load(Ordering::Relaxed);
         if generation != links.generation {
             cfg = shared.current();
@@ -284,7 +289,6 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
         let Some(relay) = cfg.relay6.as_ref() else {
             return;
         };
-        socket.recv_or_idle(&mut batch, "DHCPv6");
         let link_views: Vec<v6::Link6<'_>> = relay
             .downstream
             .iter()

@@ -175,3 +175,109 @@ servers = ["2001:db8:1::1"]
         assert!(counters.contains(&c), "{c} missing in {counters}");
     }
 }
+
+/// Run `n` of dhclient -4 as device `device` (its MAC); the address it was given.
+fn dhclient4(lab: &Lab, cli: &str, n: u32, device: u8) -> String {
+    lab.set_mac(cli, "c", &format!("02:00:00:00:05:{device:02x}"));
+    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
+    let lf = lab.path(&format!("dhclient4-{n}.leases"));
+    let (code, out) = lab.run(
+        cli,
+        &[
+            "dhclient",
+            "-4",
+            "-1",
+            "-v",
+            "-sf",
+            &script,
+            "-lf",
+            lf.to_str().unwrap(),
+            "-pf",
+            "/dev/null",
+            &lab.ifname("c"),
+        ],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(&lf).unwrap();
+    let addr = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fixed-address "))
+        .unwrap_or_else(|| panic!("no address in {text}"));
+    let _ = lab.run(
+        cli,
+        &["ip", "-4", "addr", "flush", "dev", &lab.ifname("c")],
+        Duration::from_secs(5),
+    );
+    addr.trim_end_matches(';').to_string()
+}
+
+fn server_v4(lab: &Lab) -> Daemon {
+    let text = format!(
+        r#"[leases]
+database = "{db}"
+[dhcp4]
+interfaces = ["{s}"]
+authoritative = true
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet]]
+subnet = "198.19.0.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.19.0.10 - 198.19.0.20"
+[[dhcp4.host]]
+circuit_id = "{circuit}"
+address = "198.19.0.77"
+"#,
+        db = lab.path("leases.sqlite").display(),
+        s = lab.ifname("s"),
+        circuit = lab.ifname("r1"),
+    );
+    let cfg = lab.write("dhcpd.toml", &text);
+    lab.start_dhcpd(&cfg, "server.log")
+}
+
+#[test]
+fn sighup_applies_a_new_relay_configuration_and_flags_work_without_a_file() {
+    require_tools(&["ip", "dhclient"]);
+    let (lab, _srv, relay, cli) = topology();
+    let _server = server_v4(&lab);
+    let r1 = lab.ifname("r1");
+    let config = |circuit: &str| {
+        format!(
+            "[relay4]\n[[relay4.downstream]]\ninterface = \"{r1}\"\nservers = [\"198.18.0.1\"]\nagent_info = {{ circuit_id = \"{circuit}\" }}\n"
+        )
+    };
+    let mut relay_d = start_relay(&lab, &relay, &config("no-such-port"));
+    let first = dhclient4(&lab, &cli, 1, 1);
+    assert!(first.starts_with("198.19.0.1"), "a pool address: {first}");
+    // The circuit-id now names the reserved port: after SIGHUP, without a restart.
+    lab.write("relay.toml", &config("{interface}"));
+    relay_d.signal(libc::SIGHUP);
+    relay_d.wait_for_log("configuration reloaded", Duration::from_secs(5));
+    assert_eq!(
+        dhclient4(&lab, &cli, 2, 2),
+        "198.19.0.77",
+        "{}\n{}",
+        relay_d.log_text(),
+        std::fs::read_to_string(lab.path("server.log")).unwrap_or_default()
+    );
+    // A bad file is refused and the running configuration kept.
+    lab.write("relay.toml", "[relay4]\nbogus = 1\n");
+    relay_d.signal(libc::SIGHUP);
+    relay_d.wait_for_log("keeping the running configuration", Duration::from_secs(5));
+    // The same device on the port: its reserved address again.
+    assert_eq!(dhclient4(&lab, &cli, 3, 2), "198.19.0.77");
+    drop(relay_d);
+
+    // dhcrelay-style flags: -a puts the interface name in the circuit-id.
+    let bin = binary("zerotouch-relay");
+    let mut flags = Daemon::spawn(
+        "zerotouch-relay",
+        &relay,
+        &[bin.to_str().unwrap(), "-4", "-i", &r1, "-a", "198.18.0.1"],
+        &lab.path("relay-flags.log"),
+    );
+    flags.wait_for_log("relaying", Duration::from_secs(10));
+    assert_eq!(dhclient4(&lab, &cli, 4, 2), "198.19.0.77");
+}
