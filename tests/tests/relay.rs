@@ -113,29 +113,10 @@ servers = ["2001:db8:1::1"]
     relay_d.wait_for_log("DHCPv6 relaying", Duration::from_secs(5));
 
     // DHCPv4: the circuit-id the relay adds names the reservation.
-    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
-    let lf = lab.path("dhclient4.leases");
-    let (code, out) = lab.run(
-        &cli,
-        &[
-            "dhclient",
-            "-4",
-            "-1",
-            "-v",
-            "-sf",
-            &script,
-            "-lf",
-            lf.to_str().unwrap(),
-            "-pf",
-            "/dev/null",
-            &lab.ifname("c"),
-        ],
-        Duration::from_secs(40),
-    );
     assert_eq!(
-        code,
-        0,
-        "{out}\n{}\n{}",
+        dhclient4(&lab, &cli, 0, 0x10),
+        "198.19.0.77",
+        "{}\n{}",
         relay_d.log_text(),
         server.log_text()
     );
