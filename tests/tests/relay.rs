@@ -262,3 +262,112 @@ fn sighup_applies_a_new_relay_configuration_and_flags_work_without_a_file() {
     flags.wait_for_log("relaying", Duration::from_secs(10));
     assert_eq!(dhclient4(&lab, &cli, 4, 2), "198.19.0.77");
 }
+
+/// Other servers behind zerotouch-relay: ISC dhcpd (DHCPv4) and Kea (DHCPv4 and
+/// DHCPv6) serve clients on the relay's link from the relay's giaddr and link-address.
+#[test]
+fn zerotouch_relay_serves_clients_of_isc_dhcpd_and_kea() {
+    require_tools(&["ip", "dhclient", "dhcpd", "kea-dhcp4", "kea-dhcp6"]);
+    let (lab, srv, relay, cli) = topology();
+    let r1 = lab.ifname("r1");
+    let mut relay_d = start_relay(
+        &lab,
+        &relay,
+        &format!(
+            "[relay4]\n[[relay4.downstream]]\ninterface = \"{r1}\"\nservers = [\"198.18.0.1\"]\n\
+             agent_info = {{ circuit_id = \"{{interface}}\" }}\n\
+             [relay6]\n[[relay6.downstream]]\ninterface = \"{r1}\"\nservers = [\"2001:db8:1::1\"]\n"
+        ),
+    );
+    relay_d.wait_for_log("DHCPv6 relaying", Duration::from_secs(5));
+    let s = lab.ifname("s");
+
+    // ISC dhcpd.
+    let conf = lab.write(
+        "dhcpd.conf",
+        "authoritative;\nsubnet 198.18.0.0 netmask 255.255.255.0 {}\n\
+         subnet 198.19.0.0 netmask 255.255.255.0 { range 198.19.0.30 198.19.0.40; option routers 198.19.0.1; }\n",
+    );
+    let leases_file = lab.path("dhcpd.leases");
+    std::fs::write(&leases_file, "").unwrap();
+    let mut isc = Daemon::spawn(
+        "dhcpd",
+        &srv,
+        &[
+            "dhcpd",
+            "-4",
+            "-f",
+            "-d",
+            "-cf",
+            conf.to_str().unwrap(),
+            "-lf",
+            leases_file.to_str().unwrap(),
+            "-pf",
+            lab.path("dhcpd.pid").to_str().unwrap(),
+            &s,
+        ],
+        &lab.path("dhcpd.log"),
+    );
+    isc.wait_for_log("Sending on", Duration::from_secs(10));
+    let from_isc = dhclient4(&lab, &cli, 1, 1);
+    let last: u8 = from_isc.rsplit('.').next().unwrap().parse().unwrap();
+    assert!(
+        from_isc.starts_with("198.19.0.") && (30..=40).contains(&last),
+        "{from_isc}\n{}",
+        isc.log_text()
+    );
+    assert!(
+        isc.log_text().contains("via 198.19.0.1"),
+        "ISC dhcpd saw the relay's giaddr:\n{}",
+        isc.log_text()
+    );
+    drop(isc);
+
+    // Kea, both families.
+    std::fs::create_dir_all("/run/kea").ok();
+    std::fs::create_dir_all("/var/lib/kea").ok();
+    let kea4 = lab.write(
+        "kea4.json",
+        &format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{s}"]}},
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
+  "subnet4": [{{"id": 1, "subnet": "198.19.0.0/24", "pools": [{{"pool": "198.19.0.50 - 198.19.0.60"}}],
+    "option-data": [{{"name": "routers", "data": "198.19.0.1"}}]}}]}}}}"#,
+            db = lab.path("kea4.csv").display()
+        ),
+    );
+    let kea6 = lab.write(
+        "kea6.json",
+        &format!(
+            // Kea listens on a unicast address (where relays send) only when told.
+            r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["{s}/2001:db8:1::1"]}},
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
+  "subnet6": [{{"id": 1, "subnet": "2001:db8:2::/64", "pools": [{{"pool": "2001:db8:2::50 - 2001:db8:2::60"}}]}}]}}}}"#,
+            db = lab.path("kea6.csv").display()
+        ),
+    );
+    let mut k4 = Daemon::spawn(
+        "kea-dhcp4",
+        &srv,
+        &["kea-dhcp4", "-c", kea4.to_str().unwrap()],
+        &lab.path("kea4.log"),
+    );
+    let mut k6 = Daemon::spawn(
+        "kea-dhcp6",
+        &srv,
+        &["kea-dhcp6", "-c", kea6.to_str().unwrap()],
+        &lab.path("kea6.log"),
+    );
+    k4.wait_for_log("DHCP4_STARTED", Duration::from_secs(20));
+    k6.wait_for_log("DHCP6_STARTED", Duration::from_secs(20));
+    let from_kea = dhclient4(&lab, &cli, 2, 2);
+    let last: u8 = from_kea.rsplit('.').next().unwrap().parse().unwrap();
+    assert!(
+        from_kea.starts_with("198.19.0.") && (50..=60).contains(&last),
+        "{from_kea}\n{}",
+        k4.log_text()
+    );
+    let (code, out, lease_file) = lab.dhclient6_once("kea-dhclient6", "", &[]);
+    assert_eq!(code, 0, "{out}\n{}\n{}", relay_d.log_text(), k6.log_text());
+    assert!(lease_file.contains("iaaddr 2001:db8:2::5"), "{lease_file}");
+}
