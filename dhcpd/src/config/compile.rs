@@ -3,8 +3,10 @@
 //! run lists them all.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
@@ -16,6 +18,30 @@ use super::schema::*;
 use zerotouch_plugin::PathStep;
 
 use crate::options::{self, OptionDef, OptionType};
+
+/// An IPv4 or IPv6 prefix, for the checks both sections make.
+pub(super) trait Prefix: FromStr + fmt::Display + Copy {
+    fn is_network(&self) -> bool;
+    fn truncated(&self) -> Self;
+}
+
+impl Prefix for Ipv4Net {
+    fn is_network(&self) -> bool {
+        self.addr() == self.network()
+    }
+    fn truncated(&self) -> Self {
+        self.trunc()
+    }
+}
+
+impl Prefix for ipnet::Ipv6Net {
+    fn is_network(&self) -> bool {
+        self.addr() == self.network()
+    }
+    fn truncated(&self) -> Self {
+        self.trunc()
+    }
+}
 
 /// What an option key in a scope names.
 pub(super) enum OptionKey {
@@ -353,18 +379,13 @@ impl Compiler<'_> {
         }
         self.check_overlaps(raw, &subnets);
         let hosts = self.hosts(&raw.host, &subnets);
-        for (name, value) in [
-            ("offer_hold", &raw.offer_hold),
-            ("decline_probation", &raw.decline_probation),
-        ] {
-            if let Some(v) = value.as_ref().filter(|v| *v.get_ref() == 0) {
-                self.err(
-                    v,
-                    format!("dhcp4.{name}"),
-                    "got 0, expected a number of seconds of at least 1",
-                );
-            }
-        }
+        self.at_least_one_second(
+            "dhcp4",
+            &[
+                ("offer_hold", &raw.offer_hold),
+                ("decline_probation", &raw.decline_probation),
+            ],
+        );
         Dhcp4 {
             interfaces: raw.interfaces.get_ref().clone(),
             authoritative: raw.authoritative,
@@ -784,31 +805,7 @@ impl Compiler<'_> {
         let key = format!("dhcp4.subnet[{i}]");
         let path = [step("dhcp4"), step("subnet"), PathStep::Index(i)];
         self.plugin_scope(&raw.plugin, ScopeId::Subnet(i), &path, &key);
-        let net: Ipv4Net = match raw.subnet.get_ref().trim().parse() {
-            Ok(n) => n,
-            Err(_) => {
-                self.err(
-                    &raw.subnet,
-                    format!("{key}.subnet"),
-                    format!(
-                        "got {:?}, expected a prefix such as \"198.18.0.0/24\"",
-                        raw.subnet.get_ref()
-                    ),
-                );
-                return None;
-            }
-        };
-        if net.addr() != net.network() {
-            self.err(
-                &raw.subnet,
-                format!("{key}.subnet"),
-                format!(
-                    "{net} has host bits set, expected the network address: {}",
-                    net.trunc()
-                ),
-            );
-        }
-        let net = net.trunc();
+        let net: Ipv4Net = self.prefix(&raw.subnet, &format!("{key}.subnet"), "198.18.0.0/24")?;
         let times = self.lease_times(&raw.times(), global, &key);
         let options = self.options(&raw.options, &format!("{key}.options"));
         let boot = self.boot_fields(raw.boot(), &key);
@@ -901,16 +898,42 @@ impl Compiler<'_> {
         })
     }
 
-    /// "A - B" or "A" inside `net`.
+    /// "A - B" or "A" inside `net`, as numbers.
     fn range(&mut self, v: &Spanned<String>, key: &str, net: Ipv4Net) -> Option<(u32, u32)> {
+        let (a, b) = self.range_in(
+            v,
+            key,
+            &net,
+            |a: &Ipv4Addr| net.contains(a),
+            "198.18.0.100 - 198.18.0.199",
+        )?;
+        Some((u32::from(a), u32::from(b)))
+    }
+
+    /// "A - B" or "A" of either family, both inside `net` (`contains`), A <= B.
+    /// `example` shows the form in the error.
+    pub(super) fn range_in<A: FromStr + Ord + fmt::Display>(
+        &mut self,
+        v: &Spanned<String>,
+        key: &str,
+        net: &dyn fmt::Display,
+        contains: impl Fn(&A) -> bool,
+        example: &str,
+    ) -> Option<(A, A)> {
         let text = v.get_ref();
         let (a, b) = text.split_once('-').unwrap_or((text, text));
-        let parsed: Option<(Ipv4Addr, Ipv4Addr)> = a.trim().parse().ok().zip(b.trim().parse().ok());
+        let parsed: Option<(A, A)> = a.trim().parse().ok().zip(b.trim().parse().ok());
         let Some((a, b)) = parsed else {
-            self.err(v, key, format!("got {text:?}, expected \"FIRST - LAST\" or one address, such as \"198.18.0.100 - 198.18.0.199\""));
+            self.err(
+                v,
+                key,
+                format!(
+                    "got {text:?}, expected \"FIRST - LAST\" or one address, such as \"{example}\""
+                ),
+            );
             return None;
         };
-        if !net.contains(&a) || !net.contains(&b) {
+        if !contains(&a) || !contains(&b) {
             self.err(v, key, format!("{text:?} is not inside the subnet {net}"));
             return None;
         }
@@ -922,7 +945,69 @@ impl Compiler<'_> {
             );
             return None;
         }
-        Some((u32::from(a), u32::from(b)))
+        Some((a, b))
+    }
+
+    /// A prefix of either family such as `example`, reported when it has host bits
+    /// set and used without them.
+    pub(super) fn prefix<N: Prefix>(
+        &mut self,
+        v: &Spanned<String>,
+        key: &str,
+        example: &str,
+    ) -> Option<N> {
+        let Ok(net) = v.get_ref().trim().parse::<N>() else {
+            let msg = format!(
+                "got {:?}, expected a prefix such as \"{example}\"",
+                v.get_ref()
+            );
+            self.err(v, key, msg);
+            return None;
+        };
+        if !net.is_network() {
+            let msg = format!(
+                "{net} has host bits set, expected the network address: {}",
+                net.truncated()
+            );
+            self.err(v, key, msg);
+        }
+        Some(net.truncated())
+    }
+
+    /// `hostname` of a reservation of either family: letters, digits, '-' and '.'.
+    pub(super) fn hostname(&mut self, name: &Option<Spanned<String>>, key: &str) {
+        let Some(name) = name else {
+            return;
+        };
+        let n = name.get_ref();
+        let ok = !n.is_empty()
+            && n.len() <= 253
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            self.err(
+                name,
+                format!("{key}.hostname"),
+                "expected letters, digits, '-' and '.', 1 to 253 characters",
+            );
+        }
+    }
+
+    /// Hold and probation times of either section: whole seconds, at least one.
+    pub(super) fn at_least_one_second(
+        &mut self,
+        section: &str,
+        values: &[(&str, &Option<Spanned<u32>>)],
+    ) {
+        for (name, value) in values {
+            if let Some(v) = value.as_ref().filter(|v| *v.get_ref() == 0) {
+                self.err(
+                    v,
+                    format!("{section}.{name}"),
+                    "got 0, expected a number of seconds of at least 1",
+                );
+            }
+        }
     }
 
     fn check_overlaps(&mut self, raw: &RawDhcp4, subnets: &[Subnet]) {
@@ -1023,21 +1108,7 @@ impl Compiler<'_> {
                 }
                 None => None,
             };
-            if let Some(name) = &h.hostname {
-                let ok = !name.get_ref().is_empty()
-                    && name.get_ref().len() <= 253
-                    && name
-                        .get_ref()
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-                if !ok {
-                    self.err(
-                        name,
-                        format!("{key}.hostname"),
-                        "expected letters, digits, '-' and '.', 1 to 253 characters",
-                    );
-                }
-            }
+            self.hostname(&h.hostname, &key);
             if hosts.by_identifier.contains_key(&identifier) {
                 self.err(
                     value,

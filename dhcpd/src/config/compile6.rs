@@ -48,18 +48,13 @@ impl Compiler<'_> {
         }
         self.check_overlaps6(raw, &subnets);
         let hosts = self.hosts6(&raw.host, &subnets);
-        for (name, value) in [
-            ("advertise_hold", &raw.advertise_hold),
-            ("decline_probation", &raw.decline_probation),
-        ] {
-            if let Some(v) = value.as_ref().filter(|v| *v.get_ref() == 0) {
-                self.err(
-                    v,
-                    format!("dhcp6.{name}"),
-                    "got 0, expected a number of seconds of at least 1",
-                );
-            }
-        }
+        self.at_least_one_second(
+            "dhcp6",
+            &[
+                ("advertise_hold", &raw.advertise_hold),
+                ("decline_probation", &raw.decline_probation),
+            ],
+        );
         Dhcp6 {
             interfaces: raw.interfaces.get_ref().clone(),
             port: raw.port.unwrap_or(zerotouch_proto::v6::SERVER_PORT),
@@ -207,28 +202,7 @@ impl Compiler<'_> {
 
     /// A prefix without host bits.
     fn prefix6(&mut self, v: &Spanned<String>, key: &str) -> Option<Ipv6Net> {
-        let Ok(net) = v.get_ref().trim().parse::<Ipv6Net>() else {
-            self.err(
-                v,
-                key,
-                format!(
-                    "got {:?}, expected a prefix such as \"2001:db8:1::/64\"",
-                    v.get_ref()
-                ),
-            );
-            return None;
-        };
-        if net.addr() != net.network() {
-            self.err(
-                v,
-                key,
-                format!(
-                    "{net} has host bits set, expected the network address: {}",
-                    net.trunc()
-                ),
-            );
-        }
-        Some(net.trunc())
+        self.prefix(v, key, "2001:db8:1::/64")
     }
 
     fn option_definition6(&mut self, d: &RawOptionDefinition6) {
@@ -465,26 +439,13 @@ impl Compiler<'_> {
         key: &str,
         net: Ipv6Net,
     ) -> Option<(Ipv6Addr, Ipv6Addr)> {
-        let text = v.get_ref();
-        let (a, b) = text.split_once('-').unwrap_or((text, text));
-        let parsed: Option<(Ipv6Addr, Ipv6Addr)> = a.trim().parse().ok().zip(b.trim().parse().ok());
-        let Some((a, b)) = parsed else {
-            self.err(v, key, format!("got {text:?}, expected \"FIRST - LAST\" or one address, such as \"2001:db8:1::100 - 2001:db8:1::1ff\""));
-            return None;
-        };
-        if !net.contains(&a) || !net.contains(&b) {
-            self.err(v, key, format!("{text:?} is not inside the subnet {net}"));
-            return None;
-        }
-        if a > b {
-            self.err(
-                v,
-                key,
-                format!("{a} comes after {b}, expected FIRST <= LAST"),
-            );
-            return None;
-        }
-        Some((a, b))
+        self.range_in(
+            v,
+            key,
+            &net,
+            |a: &Ipv6Addr| net.contains(a),
+            "2001:db8:1::100 - 2001:db8:1::1ff",
+        )
     }
 
     fn check_overlaps6(&mut self, raw: &RawDhcp6, subnets: &[Subnet6]) {
@@ -610,20 +571,7 @@ impl Compiler<'_> {
                     prefixes.push(net);
                 }
             }
-            if let Some(name) = &h.hostname {
-                let n = name.get_ref();
-                let ok = !n.is_empty()
-                    && n.len() <= 253
-                    && n.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-                if !ok {
-                    self.err(
-                        name,
-                        format!("{key}.hostname"),
-                        "expected letters, digits, '-' and '.', 1 to 253 characters",
-                    );
-                }
-            }
+            self.hostname(&h.hostname, &key);
             let options = self.options6(&h.options, &format!("{key}.options"));
             hosts.by_identifier.insert(identifier.clone(), index);
             hosts.list.push(Host6 {
