@@ -2,7 +2,7 @@
 //! (swapped whole on SIGHUP; sockets stay open, so no traffic is dropped) and the
 //! counters. Downstream interfaces are looked up again when they change.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tracing::{info, warn};
+use tracing::warn;
 use zerotouch_dhcpd::io::{
-    BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V4, V6, hardware_address,
+    BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V4, V6, hardware_address,
     set_arp_entry,
 };
 use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
@@ -64,54 +64,73 @@ impl Shared {
     }
 }
 
-/// Interfaces and their hardware addresses, looked up again when the configuration
-/// changes, every few seconds, and when a packet arrives on an unknown one.
+/// The downstream interfaces of one family's configuration, with their hardware
+/// addresses (for templates), kept current while the loop runs and replaced when the
+/// configuration is reloaded.
 struct Links {
-    names: Vec<String>,
-    table: InterfaceTable,
+    /// Which interfaces of a configuration this loop relays for.
+    names: fn(&RelayConfig) -> Vec<String>,
+    served: ServedInterfaces,
     macs: HashMap<String, Vec<u8>>,
     generation: u64,
-    refreshed: Instant,
 }
 
 impl Links {
-    fn new(names: Vec<String>, generation: u64) -> Links {
-        let table = InterfaceTable::new(&names);
-        for n in &names {
-            if !table.iter().any(|i| *i.name == **n) {
-                warn!(interface = %n, "downstream interface does not exist (yet); it is relayed for once it appears");
-            }
-        }
-        let macs = names
-            .iter()
-            .map(|n| (n.clone(), hardware_address(n).unwrap_or_default()))
-            .collect();
-        Links {
+    /// The current configuration and its interfaces.
+    fn new(shared: &Shared, names: fn(&RelayConfig) -> Vec<String>) -> (Arc<RelayConfig>, Links) {
+        let generation = shared.generation.load(Ordering::Relaxed);
+        let cfg = shared.current();
+        let list = names(&cfg);
+        let mut links = Links {
             names,
-            table,
-            macs,
+            served: ServedInterfaces::new(&list, REFRESH),
+            macs: HashMap::new(),
             generation,
-            refreshed: Instant::now(),
-        }
+        };
+        links.read_macs();
+        (cfg, links)
     }
 
-    fn refresh(&mut self) {
-        if self.table.refresh() {
-            info!(
-                "downstream interfaces changed: {:?}",
-                self.table.iter().map(|i| &i.name).collect::<Vec<_>>()
-            );
-            for n in &self.names {
-                self.macs
-                    .insert(n.clone(), hardware_address(n).unwrap_or_default());
-            }
+    /// Picks up a reloaded configuration and its interfaces; whether there was one.
+    fn follow(&mut self, shared: &Shared, cfg: &mut Arc<RelayConfig>) -> bool {
+        if shared.generation.load(Ordering::Relaxed) == self.generation {
+            return false;
         }
-        self.refreshed = Instant::now();
+        (*cfg, *self) = Links::new(shared, self.names);
+        true
+    }
+
+    /// Reads the interfaces' hardware addresses, after the interfaces were re-read.
+    fn read_macs(&mut self) {
+        self.macs = self
+            .served
+            .iter()
+            .map(|i| {
+                (
+                    i.name.to_string(),
+                    hardware_address(&i.name).unwrap_or_default(),
+                )
+            })
+            .collect();
     }
 
     fn mac(&self, name: &str) -> &[u8] {
         self.macs.get(name).map_or(&[], Vec::as_slice)
     }
+}
+
+fn names4(c: &RelayConfig) -> Vec<String> {
+    c.relay4
+        .as_ref()
+        .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn names6(c: &RelayConfig) -> Vec<String> {
+    c.relay6
+        .as_ref()
+        .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn ifindex_of(name: &str) -> Option<u32> {
@@ -129,14 +148,7 @@ pub fn start4(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
 }
 
 fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
-    let names = |c: &RelayConfig| {
-        c.relay4
-            .as_ref()
-            .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
-            .unwrap_or_default()
-    };
-    let mut cfg = shared.current();
-    let mut links = Links::new(names(&cfg), shared.generation.load(Ordering::Relaxed));
+    let (mut cfg, mut links) = Links::new(shared, names4);
     let mut batch = RecvBatch::<V4>::new(64);
     let mut scratch = SendScratch::<V4>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
@@ -144,22 +156,17 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
         socket.recv_or_idle(&mut batch, "DHCPv4");
         // After the receive, which may have waited: what arrived during a reload is
         // relayed by the new configuration.
-        let generation = shared.generation.load(Ordering::Relaxed);
-        if generation != links.generation {
-            cfg = shared.current();
-            links = Links::new(names(&cfg), generation);
-        }
+        links.follow(shared, &mut cfg);
         let Some(relay) = cfg.relay4.as_ref() else {
             return;
         };
         let mut out: Vec<Outgoing<V4>> = Vec::new();
         for i in 0..batch.len() {
             let d = batch.get(i);
-            if links.table.get(d.ifindex).is_none()
-                && !v4::is_reply(d.data)
-                && links.refreshed.elapsed() > Duration::from_secs(1)
-            {
-                links.refresh();
+            // Replies arrive upstream, on interfaces not relayed for: not a reason to
+            // look again.
+            if !v4::is_reply(d.data) && links.served.refresh_for_unknown(d.ifindex) {
+                links.read_macs();
             }
             let action = if v4::is_reply(d.data) {
                 let giaddr = d
@@ -167,7 +174,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                     .get(24..28)
                     .map(|g| Ipv4Addr::new(g[0], g[1], g[2], g[3]));
                 let link = relay.downstream.iter().find_map(|c| {
-                    let interface = links.table.iter().find(|i| *i.name == *c.interface)?;
+                    let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
                     let link = v4::Link {
                         config: c,
                         interface,
@@ -183,7 +190,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                     },
                 }
             } else {
-                match links.table.get(d.ifindex).and_then(|interface| {
+                match links.served.get(d.ifindex).and_then(|interface| {
                     let c = relay
                         .downstream
                         .iter()
@@ -202,7 +209,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                 }
             };
             let arrived = links
-                .table
+                .served
                 .get(d.ifindex)
                 .map_or("upstream", |i| &*i.name)
                 .to_string();
@@ -231,8 +238,8 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                 warn!(suppressed, "cannot send a relayed DHCPv4 packet: {e}");
             }
         }
-        if links.refreshed.elapsed() > REFRESH {
-            links.refresh();
+        if links.served.refresh_if_due() {
+            links.read_macs();
         }
     }
 }
@@ -244,35 +251,9 @@ pub fn start6(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
         .spawn(move || run6(&shared, &socket))
 }
 
-/// Joins ff02::1:2 on the downstream interfaces not joined yet.
-fn join_groups(socket: &BatchSocket<V6>, links: &Links, joined: &mut HashSet<u32>) {
-    for i in links.table.iter() {
-        if joined.contains(&i.index) {
-            continue;
-        }
-        match socket.join_dhcp_servers(i.index) {
-            Ok(()) => {
-                joined.insert(i.index);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
-                joined.insert(i.index);
-            }
-            Err(e) => warn!(interface = %i.name, "cannot join ff02::1:2: {e}"),
-        }
-    }
-}
-
 fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
-    let names = |c: &RelayConfig| {
-        c.relay6
-            .as_ref()
-            .map(|r| r.downstream.iter().map(|d| d.interface.clone()).collect())
-            .unwrap_or_default()
-    };
-    let mut cfg = shared.current();
-    let mut links = Links::new(names(&cfg), shared.generation.load(Ordering::Relaxed));
-    let mut joined = HashSet::new();
-    join_groups(socket, &links, &mut joined);
+    let (mut cfg, mut links) = Links::new(shared, names6);
+    links.served.join_dhcp_servers(socket);
     let mut batch = RecvBatch::<V6>::new(64);
     let mut scratch = SendScratch::<V6>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
@@ -280,11 +261,8 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
         socket.recv_or_idle(&mut batch, "DHCPv6");
         // After the receive, which may have waited: what arrived during a reload is
         // relayed by the new configuration.
-        let generation = shared.generation.load(Ordering::Relaxed);
-        if generation != links.generation {
-            cfg = shared.current();
-            links = Links::new(names(&cfg), generation);
-            join_groups(socket, &links, &mut joined);
+        if links.follow(shared, &mut cfg) {
+            links.served.join_dhcp_servers(socket);
         }
         let Some(relay) = cfg.relay6.as_ref() else {
             return;
@@ -293,7 +271,7 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
             .downstream
             .iter()
             .filter_map(|c| {
-                let interface = links.table.iter().find(|i| *i.name == *c.interface)?;
+                let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
                 Some(v6::Link6 {
                     config: c,
                     interface,
@@ -302,7 +280,7 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
             })
             .collect();
         let mut out: Vec<Outgoing<V6>> = Vec::new();
-        let mut unknown_interface = false;
+        let mut unknown_interface = None;
         for i in 0..batch.len() {
             let d = batch.get(i);
             let is_reply = d.data.first() == Some(&13);
@@ -313,7 +291,7 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
                 match arrived {
                     Some(link) => v6::forward(relay, link, &shared.hostname, &d, ifindex_of),
                     None => {
-                        unknown_interface = true;
+                        unknown_interface = Some(d.ifindex);
                         v6::Action::Drop {
                             interface: "other".into(),
                             reason: "not_downstream",
@@ -339,11 +317,13 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
                 warn!(suppressed, "cannot send a relayed DHCPv6 packet: {e}");
             }
         }
-        if links.refreshed.elapsed() > REFRESH
-            || (unknown_interface && links.refreshed.elapsed() > Duration::from_secs(1))
-        {
-            links.refresh();
-            join_groups(socket, &links, &mut joined);
+        let refreshed = match unknown_interface {
+            Some(ifindex) => links.served.refresh_for_unknown(ifindex),
+            None => false,
+        } || links.served.refresh_if_due();
+        if refreshed {
+            links.read_macs();
+            links.served.join_dhcp_servers(socket);
         }
     }
 }

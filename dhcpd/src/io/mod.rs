@@ -3,8 +3,10 @@
 
 mod arp;
 mod interfaces;
+mod served;
 mod udp;
 
 pub use arp::set_arp_entry;
 pub use interfaces::{Interface, InterfaceTable, hardware_address};
+pub use served::ServedInterfaces;
 pub use udp::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};

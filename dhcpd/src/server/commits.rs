@@ -1,9 +1,10 @@
-//! What both packet loops do with finished commits and with their receive timeout.
+//! What both packet loops do with finished commits, with their receive timeout and
+//! with packets they drop.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tracing::error;
+use tracing::{debug, error, warn};
 
 use crate::io::{BatchSocket, IpFamily};
 use crate::lease::{CommitEvent, LeaseState};
@@ -78,6 +79,30 @@ impl ReceivePacer {
             if socket.set_recv_timeout(timeout).is_ok() {
                 self.busy = busy;
             }
+        }
+    }
+}
+
+/// Counts a dropped packet under its reason and logs it, rate-limited: malformed
+/// packets and exhausted pools at warn (operators should see them), the rest at debug.
+/// `family` prefixes the words "packet" and "reply" in the line ("" for DHCPv4, whose
+/// lines predate DHCPv6, "DHCPv6 ").
+pub fn report_drop(
+    counters: &Counters,
+    limiter: &mut LogLimiter,
+    family: &str,
+    reason: Reason,
+    detail: Option<String>,
+    from: &dyn std::fmt::Display,
+    interface: &str,
+) {
+    counters.count_no_reply(reason);
+    if let Verdict::Log { suppressed } = limiter.check(reason.as_str(), Instant::now()) {
+        let detail = detail.unwrap_or_default();
+        if reason.is_malformed() || reason == Reason::PoolExhausted {
+            warn!(reason = reason.as_str(), from = %from, interface, suppressed, "dropped {family}packet: {detail}");
+        } else {
+            debug!(reason = reason.as_str(), from = %from, interface, suppressed, "no {family}reply: {detail}");
         }
     }
 }

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
 use super::sender::ReplySender;
-use super::startup::{Service, load_leases, served_interfaces};
+use super::startup::{Service, load_leases};
 use crate::config::{Dhcp4, LeaseStoreConfig};
-use crate::io::{BatchSocket, InterfaceTable, RecvBatch};
+use crate::io::{BatchSocket, RecvBatch, ServedInterfaces};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
 use crate::plugin::{Pipeline, lease_info};
-use crate::ratelimit::{LogLimiter, Verdict};
+use crate::ratelimit::LogLimiter;
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
 
@@ -60,7 +60,7 @@ impl Dhcp4Service {
                     source: e,
                 })?,
             );
-        let interfaces = served_interfaces(&cfg.interfaces);
+        let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
         let packet_loop = PacketLoop {
             handler,
@@ -73,7 +73,6 @@ impl Dhcp4Service {
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
-            last_refresh: Instant::now(),
         };
         let reclaim_every = store_cfg.reclaim_interval;
         Service::spawn(
@@ -92,10 +91,9 @@ struct PacketLoop {
     commit: GroupCommit<Reply>,
     events: Vec<CommitEvent>,
     pacer: ReceivePacer,
-    interfaces: InterfaceTable,
+    interfaces: ServedInterfaces,
     counters: Arc<Counters>,
     limiter: LogLimiter,
-    last_refresh: Instant,
 }
 
 impl PacketLoop {
@@ -123,9 +121,7 @@ impl PacketLoop {
             self.report_commits();
             self.sender.send(&mut out);
             self.pacer.pace(&self.socket, self.commit.is_busy());
-            if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
-                self.refresh_interfaces();
-            }
+            self.interfaces.refresh_if_due();
         }
     }
 
@@ -147,31 +143,13 @@ impl PacketLoop {
         );
     }
 
-    fn refresh_interfaces(&mut self) {
-        if self.interfaces.refresh() {
-            info!(
-                "interface addresses changed: {:?}",
-                self.interfaces
-                    .iter()
-                    .map(|i| (&i.name, &i.addrs))
-                    .collect::<Vec<_>>()
-            );
-        }
-        self.last_refresh = Instant::now();
-    }
-
     fn process(&mut self, batch: &RecvBatch, out: &mut Vec<Reply>) {
         let now = unix_now();
         let received_at = Instant::now();
         for i in 0..batch.len() {
             let d = batch.get(i);
             self.counters.received.fetch_add(1, Ordering::Relaxed);
-            if self.interfaces.get(d.ifindex).is_none()
-                && self.last_refresh.elapsed() > Duration::from_secs(1)
-            {
-                // An interface may have appeared since the last look.
-                self.refresh_interfaces();
-            }
+            self.interfaces.refresh_for_unknown(d.ifindex);
             let Some(iface) = self.interfaces.get(d.ifindex) else {
                 self.counters.count_no_reply(Reason::NotServedInterface);
                 continue;
@@ -201,19 +179,15 @@ impl PacketLoop {
                         self.commit.add(lease, None, received_at);
                     }
                 }
-                Outcome::Drop { reason, detail } => {
-                    self.counters.count_no_reply(reason);
-                    if let Verdict::Log { suppressed } =
-                        self.limiter.check(reason.as_str(), Instant::now())
-                    {
-                        let detail = detail.unwrap_or_default();
-                        if reason.is_malformed() || reason == Reason::PoolExhausted {
-                            warn!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "dropped packet: {detail}");
-                        } else {
-                            debug!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "no reply: {detail}");
-                        }
-                    }
-                }
+                Outcome::Drop { reason, detail } => report_drop(
+                    &self.counters,
+                    &mut self.limiter,
+                    "",
+                    reason,
+                    detail,
+                    &d.src,
+                    &ingress.ifname,
+                ),
             }
         }
     }

@@ -2,7 +2,6 @@
 //! (batched receive, group commit, replies sent when their bindings are durable) on
 //! [::]:547, joined to ff02::1:2 on every served interface.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -10,10 +9,10 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
-use super::startup::{Service, load_leases, served_interfaces};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
+use super::startup::{Service, load_leases};
 use crate::config::{Dhcp6, LeaseStoreConfig};
-use crate::io::{BatchSocket, InterfaceTable, Outgoing, RecvBatch, SendScratch, V6};
+use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
 use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, unix_now};
 use crate::plugin::{Pipeline, lease_info6};
 use crate::ratelimit::{LogLimiter, Verdict};
@@ -50,7 +49,7 @@ impl Dhcp6Service {
                     source: e,
                 })?,
             );
-        let interfaces = served_interfaces(&cfg.interfaces);
+        let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let mut packet_loop = PacketLoop6 {
             handler,
@@ -61,12 +60,12 @@ impl Dhcp6Service {
             events: Vec::new(),
             pacer: ReceivePacer::default(),
             interfaces,
-            joined: HashSet::new(),
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
-            last_refresh: Instant::now(),
         };
-        packet_loop.join_groups();
+        packet_loop
+            .interfaces
+            .join_dhcp_servers(&packet_loop.socket);
         let reclaim_every = store_cfg.reclaim_interval;
         Service::spawn(
             "dhcp6",
@@ -84,12 +83,9 @@ struct PacketLoop6 {
     commit: GroupCommit<Reply6, Lease6>,
     events: Vec<CommitEvent<Lease6>>,
     pacer: ReceivePacer,
-    interfaces: InterfaceTable,
-    /// Interfaces (by index) joined to ff02::1:2.
-    joined: HashSet<u32>,
+    interfaces: ServedInterfaces,
     counters: Arc<Counters>,
     limiter: LogLimiter,
-    last_refresh: Instant,
 }
 
 impl PacketLoop6 {
@@ -113,8 +109,8 @@ impl PacketLoop6 {
             self.report_commits();
             self.send(&mut out);
             self.pacer.pace(&self.socket, self.commit.is_busy());
-            if self.last_refresh.elapsed() >= INTERFACE_REFRESH {
-                self.refresh_interfaces();
+            if self.interfaces.refresh_if_due() {
+                self.interfaces.join_dhcp_servers(&self.socket);
             }
         }
     }
@@ -134,46 +130,6 @@ impl PacketLoop6 {
             self.handler.plugins(),
             |l| (l.state, lease_info6(l)),
         );
-    }
-
-    /// Joins ff02::1:2 on served interfaces not joined yet (they may appear later).
-    fn join_groups(&mut self) {
-        let present: Vec<(u32, Arc<str>)> = self
-            .interfaces
-            .iter()
-            .map(|i| (i.index, i.name.clone()))
-            .collect();
-        self.joined.retain(|i| present.iter().any(|(p, _)| p == i));
-        for (index, name) in present {
-            if self.joined.contains(&index) {
-                continue;
-            }
-            match self.socket.join_dhcp_servers(index) {
-                Ok(()) => {
-                    self.joined.insert(index);
-                }
-                // Already a member (the interface went away and came back with the same
-                // index): nothing to do.
-                Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
-                    self.joined.insert(index);
-                }
-                Err(e) => warn!(interface = %name, "cannot join ff02::1:2: {e}"),
-            }
-        }
-    }
-
-    fn refresh_interfaces(&mut self) {
-        if self.interfaces.refresh() {
-            info!(
-                "interface addresses changed: {:?}",
-                self.interfaces
-                    .iter()
-                    .map(|i| (&i.name, &i.addrs6))
-                    .collect::<Vec<_>>()
-            );
-        }
-        self.join_groups();
-        self.last_refresh = Instant::now();
     }
 
     fn send(&mut self, replies: &mut Vec<Reply6>) {
@@ -214,10 +170,9 @@ impl PacketLoop6 {
         for i in 0..batch.len() {
             let d = batch.get(i);
             self.counters.received6.fetch_add(1, Ordering::Relaxed);
-            if self.interfaces.get(d.ifindex).is_none()
-                && self.last_refresh.elapsed() > Duration::from_secs(1)
-            {
-                self.refresh_interfaces();
+            if self.interfaces.refresh_for_unknown(d.ifindex) {
+                // An interface may have appeared: join the group there too.
+                self.interfaces.join_dhcp_servers(&self.socket);
             }
             let Some(iface) = self.interfaces.get(d.ifindex) else {
                 self.counters.count_no_reply(Reason::NotServedInterface);
@@ -241,19 +196,15 @@ impl PacketLoop6 {
                     }
                     self.commit.add_all(commit, None, received_at);
                 }
-                Outcome6::Drop { reason, detail } => {
-                    self.counters.count_no_reply(reason);
-                    if let Verdict::Log { suppressed } =
-                        self.limiter.check(reason.as_str(), Instant::now())
-                    {
-                        let detail = detail.unwrap_or_default();
-                        if reason.is_malformed() || reason == Reason::PoolExhausted {
-                            warn!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "dropped DHCPv6 packet: {detail}");
-                        } else {
-                            debug!(reason = reason.as_str(), from = %d.src, interface = %ingress.ifname, suppressed, "no DHCPv6 reply: {detail}");
-                        }
-                    }
-                }
+                Outcome6::Drop { reason, detail } => report_drop(
+                    &self.counters,
+                    &mut self.limiter,
+                    "DHCPv6 ",
+                    reason,
+                    detail,
+                    &d.src,
+                    &ingress.ifname,
+                ),
             }
         }
     }

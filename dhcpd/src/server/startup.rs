@@ -1,12 +1,11 @@
-//! What starting either packet loop takes: its leases read from the store, its
-//! interfaces looked up, and a named thread that commits what is pending when it stops.
+//! What starting either packet loop takes: its leases read from the store and a named
+//! thread that commits what is pending when it stops.
 
 use std::thread::JoinHandle;
 
 use tracing::{info, warn};
 
 use super::ServerError;
-use crate::io::InterfaceTable;
 use crate::lease::{LeaseStore, Loaded, StoreError};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
@@ -22,18 +21,6 @@ pub fn load_leases<L>(
         );
     }
     Ok(loaded.leases)
-}
-
-/// The table of the configured interfaces; those that do not exist yet are reported
-/// (they are served once they appear).
-pub fn served_interfaces(names: &[String]) -> InterfaceTable {
-    let interfaces = InterfaceTable::new(names);
-    for name in names {
-        if !interfaces.iter().any(|i| *i.name == **name) {
-            warn!(interface = %name, "interface does not exist (yet); it is served once it appears");
-        }
-    }
-    interfaces
 }
 
 /// A running packet loop on a thread of its own.
