@@ -180,6 +180,19 @@ struct Draft {
     notes: Vec<StatusCode>,
 }
 
+impl Draft {
+    /// `ia` in the reply, with status NoBinding (RFC 8415 §18.3.4, §18.3.7).
+    fn no_binding(&mut self, code: u16, mut ia: Ia) {
+        put_status(
+            &mut ia.options,
+            StatusCode::NoBinding,
+            "no binding for this IA",
+            &mut self.notes,
+        );
+        self.message.options.push(code, &ia.encode());
+    }
+}
+
 pub struct Dhcp6Handler {
     cfg: Arc<Dhcp6>,
     leases: LeaseIndex6,
@@ -562,20 +575,15 @@ impl Dhcp6Handler {
                     put_unit(&mut out, kind, r, 0, 0);
                 }
             }
-            if wanted.is_empty() {
-                out.t1 = 0;
-                out.t2 = 0;
-                put_status(
-                    &mut out.options,
-                    StatusCode::NoBinding,
-                    "no binding for this IA",
-                    &mut d.notes,
-                );
-            } else if kept == 0 {
+            if kept == 0 {
                 out.t1 = 0;
                 out.t2 = 0;
             }
-            d.message.options.push(ia.code, &out.encode());
+            if wanted.is_empty() {
+                d.no_binding(ia.code, out);
+            } else {
+                d.message.options.push(ia.code, &out.encode());
+            }
         }
         self.finish(cfg, ex, d)
     }
@@ -583,35 +591,13 @@ impl Dhcp6Handler {
     fn release(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
         let mut d = self.draft(ex, MessageType6::Reply);
         for (kind, _, ia) in ias.each() {
-            let key = Self::ia_key(ex, kind, ia);
-            let mut released = 0;
-            for r in requested(kind, ia) {
-                let Some(l) = self
-                    .leases
-                    .get(r)
-                    .filter(|l| l.ia.as_ref() == Some(&key) && l.state == LeaseState::Active)
-                else {
-                    continue;
-                };
-                let lease = Lease6 {
+            self.give_back(ex, kind, ia, &mut d, |_, l| {
+                (l.state == LeaseState::Active).then(|| Lease6 {
                     state: LeaseState::Released,
                     expires: ex.now,
                     ..l.clone()
-                };
-                self.leases.upsert(lease.clone());
-                d.commit.push(lease);
-                released += 1;
-            }
-            if released == 0 {
-                let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
-                put_status(
-                    &mut out.options,
-                    StatusCode::NoBinding,
-                    "no binding for this IA",
-                    &mut d.notes,
-                );
-                d.message.options.push(ia.code, &out.encode());
-            }
+                })
+            });
         }
         put_status(
             &mut d.message.options,
@@ -626,34 +612,15 @@ impl Dhcp6Handler {
         let mut d = self.draft(ex, MessageType6::Reply);
         let mut named = 0;
         for (kind, _, ia) in ias.each().filter(|(k, _, _)| *k == IaKind::Na) {
-            let key = Self::ia_key(ex, kind, ia);
-            let mut declined = 0;
-            for r in requested(kind, ia) {
-                named += 1;
-                let Some(l) = self.leases.get(r).filter(|l| l.ia.as_ref() == Some(&key)) else {
-                    continue;
-                };
-                let lease = Lease6 {
+            named += self.give_back(ex, kind, ia, &mut d, |key, l| {
+                info!(client = %key, "DECLINE {}: in use by another host, out of use for {}s", l.resource, cfg.decline_probation);
+                Some(Lease6 {
                     ia: None,
                     state: LeaseState::Declined,
                     expires: ex.now + cfg.decline_probation as u64,
                     ..l.clone()
-                };
-                info!(client = %key, "DECLINE {r}: in use by another host, out of use for {}s", cfg.decline_probation);
-                self.leases.upsert(lease.clone());
-                d.commit.push(lease);
-                declined += 1;
-            }
-            if declined == 0 {
-                let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
-                put_status(
-                    &mut out.options,
-                    StatusCode::NoBinding,
-                    "no binding for this IA",
-                    &mut d.notes,
-                );
-                d.message.options.push(ia.code, &out.encode());
-            }
+                })
+            });
         }
         if named == 0 {
             return Outcome6::drop(Reason::NoAddresses);
@@ -665,6 +632,39 @@ impl Dhcp6Handler {
             &mut d.notes,
         );
         self.finish(cfg, ex, d)
+    }
+
+    /// RELEASE and DECLINE: each address or prefix the IA names that is the IA's own
+    /// and that `change` turns into a new lease is recorded so and committed; an IA
+    /// with none gets NoBinding. Returns how many the IA named.
+    fn give_back(
+        &mut self,
+        ex: &Exchange6<'_>,
+        kind: IaKind,
+        ia: &Ia,
+        d: &mut Draft,
+        change: impl Fn(&IaKey, &Lease6) -> Option<Lease6>,
+    ) -> usize {
+        let key = Self::ia_key(ex, kind, ia);
+        let named = requested(kind, ia);
+        let mut changed = 0;
+        for &r in &named {
+            let Some(lease) = self
+                .leases
+                .get(r)
+                .filter(|l| l.ia.as_ref() == Some(&key))
+                .and_then(|l| change(&key, l))
+            else {
+                continue;
+            };
+            self.leases.upsert(lease.clone());
+            d.commit.push(lease);
+            changed += 1;
+        }
+        if changed == 0 {
+            d.no_binding(ia.code, Ia::new(ia.code, ia.iaid, 0, 0));
+        }
+        named.len()
     }
 
     /// CONFIRM: are the client's addresses still on its link (RFC 8415 §18.3.3)?
