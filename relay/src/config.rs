@@ -171,31 +171,14 @@ struct RawRemoteId {
 }
 
 pub fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            key: String::new(),
-            message: format!("cannot read the configuration: {e}"),
-        }])
-    })?;
+    let text = zerotouch_dhcpd::config::read(path)?;
     parse(&text, path)
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
     let src = SourceMap { file: path, text };
-    let de = toml::Deserializer::parse(text)
-        .map_err(|e| ConfigErrors(vec![src.error(e.span(), "", e.message().to_string())]))?;
-    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        let inner = e.into_inner();
-        ConfigErrors(vec![src.error(
-            inner.span(),
-            key,
-            inner.message().to_string(),
-        )])
-    })?;
+    let raw: RawConfig =
+        zerotouch_dhcpd::config::deserialize(&src).map_err(|e| ConfigErrors(vec![e]))?;
     let mut c = Compiler {
         src: &src,
         errors: Vec::new(),

@@ -485,20 +485,25 @@ impl Compiler<'_> {
     }
 
     fn ipv4(&mut self, v: &Spanned<String>, key: &str) -> Option<Ipv4Addr> {
-        match v.get_ref().trim().parse() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.err(
-                    v,
-                    key,
-                    format!(
-                        "got {:?}, expected an IPv4 address such as \"198.18.0.1\"",
-                        v.get_ref()
-                    ),
-                );
-                None
-            }
+        self.address(v, key, "an IPv4 address such as \"198.18.0.1\"")
+    }
+
+    /// An address of either family; `expected` describes it in the error.
+    pub(super) fn address<A: FromStr>(
+        &mut self,
+        v: &Spanned<String>,
+        key: &str,
+        expected: &str,
+    ) -> Option<A> {
+        let parsed = v.get_ref().trim().parse().ok();
+        if parsed.is_none() {
+            self.err(
+                v,
+                key,
+                format!("got {:?}, expected {expected}", v.get_ref()),
+            );
         }
+        parsed
     }
 
     fn boot_fields(&mut self, raw: RawBootFields<'_>, scope: &str) -> BootFields {

@@ -184,20 +184,7 @@ impl Compiler<'_> {
     }
 
     fn ipv6(&mut self, v: &Spanned<String>, key: &str) -> Option<Ipv6Addr> {
-        match v.get_ref().trim().parse() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.err(
-                    v,
-                    key,
-                    format!(
-                        "got {:?}, expected an IPv6 address such as \"2001:db8::1\"",
-                        v.get_ref()
-                    ),
-                );
-                None
-            }
-        }
+        self.address(v, key, "an IPv6 address such as \"2001:db8::1\"")
     }
 
     /// A prefix without host bits.

@@ -18,7 +18,13 @@ pub use model6::*;
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read(path)?;
+    parse(&text, path)
+}
+
+/// The text of configuration file `path`, or the error that names it.
+pub fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_path_buf(),
             line: 0,
@@ -26,8 +32,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             key: String::new(),
             message: format!("cannot read the configuration: {e}"),
         }])
-    })?;
-    parse(&text, path)
+    })
 }
 
 /// Validates configuration `text`, reporting errors against `path`.
@@ -37,7 +42,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     compile::compile(raw, &src).map_err(ConfigErrors)
 }
 
-fn deserialize(src: &SourceMap<'_>) -> Result<schema::RawConfig, ConfigError> {
+/// The TOML of `src` as `T`: a syntax error, or the first value of the wrong shape
+/// (unknown key, wrong type), named by line, column and dotted key. The server's and
+/// the relay's files are read this way.
+pub fn deserialize<T: serde::de::DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, ConfigError> {
     let de = toml::Deserializer::parse(src.text)
         .map_err(|e| src.error(e.span(), "", e.message().to_string()))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
