@@ -499,16 +499,7 @@ impl Dhcp6Handler {
                         put_unit(&mut out, kind, h, 0, 0);
                     }
                 }
-                let lease = Self::lease(
-                    ex,
-                    &key,
-                    r,
-                    LeaseState::Active,
-                    preferred,
-                    ex.now + valid as u64,
-                );
-                self.leases.upsert(lease.clone());
-                d.commit.push(lease);
+                self.bind(ex, &key, r, (preferred, valid), d);
             } else {
                 let holds_active = self.leases.get(r).is_some_and(|l| {
                     l.state == LeaseState::Active && l.ia.as_ref() == Some(&key) && l.in_use(ex.now)
@@ -529,6 +520,28 @@ impl Dhcp6Handler {
             d.bound.push((kind, r));
         }
         Ok(())
+    }
+
+    /// Binds `r` to `key` for (preferred, valid) seconds: recorded now, committed
+    /// before the reply leaves.
+    fn bind(
+        &mut self,
+        ex: &Exchange6<'_>,
+        key: &IaKey,
+        r: Resource,
+        (preferred, valid): (u32, u32),
+        d: &mut Draft,
+    ) {
+        let lease = Self::lease(
+            ex,
+            key,
+            r,
+            LeaseState::Active,
+            preferred,
+            ex.now + valid as u64,
+        );
+        self.leases.upsert(lease.clone());
+        d.commit.push(lease);
     }
 
     /// RENEW and REBIND: extend what the client still may have; what it may not have is
@@ -558,16 +571,7 @@ impl Dhcp6Handler {
                         return stop;
                     }
                     let (preferred, valid) = lifetimes;
-                    let lease = Self::lease(
-                        ex,
-                        &key,
-                        r,
-                        LeaseState::Active,
-                        preferred,
-                        ex.now + valid as u64,
-                    );
-                    self.leases.upsert(lease.clone());
-                    d.commit.push(lease);
+                    self.bind(ex, &key, r, lifetimes, &mut d);
                     put_unit(&mut out, kind, r, preferred, valid);
                     d.bound.push((kind, r));
                     kept += 1;
