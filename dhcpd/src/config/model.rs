@@ -148,13 +148,19 @@ impl Pool {
     }
 
     pub fn admits(&self, classes: &[usize]) -> bool {
-        self.classes.is_empty() || self.classes.iter().any(|c| classes.contains(c))
+        admits(&self.classes, classes)
     }
 
     /// Addresses in the range, exclusions included (what sizing and reports count).
     pub fn size(&self) -> u64 {
         u64::from(self.last - self.first) + 1
     }
+}
+
+/// Whether a pool restricted to `pool_classes` (none: everyone) admits a client in
+/// `classes`; pools of both families and prefix pools use it.
+pub fn admits(pool_classes: &[usize], classes: &[usize]) -> bool {
+    pool_classes.is_empty() || pool_classes.iter().any(|c| classes.contains(c))
 }
 
 /// How a reservation recognises its client.

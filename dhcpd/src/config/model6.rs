@@ -102,7 +102,7 @@ impl Pool6 {
     }
 
     pub fn admits(&self, classes: &[usize]) -> bool {
-        self.classes.is_empty() || self.classes.iter().any(|c| classes.contains(c))
+        super::model::admits(&self.classes, classes)
     }
 
     pub fn size(&self) -> u128 {
@@ -120,7 +120,7 @@ pub struct PdPool {
 
 impl PdPool {
     pub fn admits(&self, classes: &[usize]) -> bool {
-        self.classes.is_empty() || self.classes.iter().any(|c| classes.contains(c))
+        super::model::admits(&self.classes, classes)
     }
 
     /// Whether `prefix`/`len` is one this pool delegates.
