@@ -2,11 +2,15 @@
 //! simple cases. Errors name the file, line and key, like the server's.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
-use zerotouch_dhcpd::config::{ConfigError, ConfigErrors, SourceMap};
+use zerotouch_dhcpd::config::{
+    ConfigError, ConfigErrors, MatchSource, MatchSource6, MatchTest, PluginTables, RawMatch,
+    RawPlugin, RawPluginScopes, ScopeId, ScopeTables, SourceMap,
+};
+use zerotouch_plugin::PathStep;
 
 use crate::template::Template;
 
@@ -65,6 +69,18 @@ pub struct Relay4 {
     /// Requests that passed this many relays (hops) already are dropped.
     pub hop_limit: u8,
     pub downstream: Vec<Downstream4>,
+    /// Classes of devices, for plugin settings per class.
+    pub classes: Vec<RelayClass<MatchSource>>,
+}
+
+/// A class of devices, matched on the request as the relay forwards it (the client's
+/// options, and the relay information this relay adds): plugins get their
+/// `plugin.<instance>` settings of the classes a request belongs to.
+#[derive(Debug, Clone)]
+pub struct RelayClass<S> {
+    pub name: std::sync::Arc<str>,
+    pub source: S,
+    pub test: MatchTest,
 }
 
 /// Where a DHCPv6 relay sends: a unicast address, or a multicast group (ff05::1:3) on
@@ -94,13 +110,20 @@ pub struct Relay6 {
     /// HOP_COUNT_LIMIT, 8).
     pub hop_limit: u8,
     pub downstream: Vec<Downstream6>,
+    pub classes: Vec<RelayClass<MatchSource6>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RelayConfig {
     pub log_level: String,
     pub relay4: Option<Relay4>,
     pub relay6: Option<Relay6>,
+    /// `[[plugin]]` instances and their scope tables, run on relayed packets.
+    pub plugins: PluginTables,
+    /// The file and its text, where plugins read their settings; empty when configured
+    /// by flags.
+    pub file: PathBuf,
+    pub text: String,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +133,18 @@ struct RawConfig {
     log: RawLog,
     relay4: Option<RawRelay4>,
     relay6: Option<RawRelay6>,
+    #[serde(default)]
+    plugin: Vec<RawPlugin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClass {
+    name: Spanned<String>,
+    #[serde(rename = "match")]
+    matcher: Spanned<RawMatch>,
+    #[serde(default)]
+    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize, Default)]
@@ -123,6 +158,10 @@ struct RawLog {
 struct RawRelay4 {
     hop_limit: Option<Spanned<u8>>,
     downstream: Vec<RawDownstream4>,
+    #[serde(default)]
+    class: Vec<RawClass>,
+    #[serde(default)]
+    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +171,8 @@ struct RawDownstream4 {
     servers: Spanned<Vec<Spanned<String>>>,
     giaddr: Option<Spanned<String>>,
     agent_info: Option<Spanned<RawAgentInfo>>,
+    #[serde(default)]
+    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +192,10 @@ struct RawAgentInfo {
 struct RawRelay6 {
     hop_limit: Option<Spanned<u8>>,
     downstream: Vec<RawDownstream6>,
+    #[serde(default)]
+    class: Vec<RawClass>,
+    #[serde(default)]
+    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +206,8 @@ struct RawDownstream6 {
     interface_id: Option<Spanned<String>>,
     remote_id: Option<Spanned<RawRemoteId>>,
     subscriber_id: Option<Spanned<String>>,
+    #[serde(default)]
+    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize)]
@@ -224,11 +271,52 @@ impl Compiler<'_> {
                 "neither [relay4] nor [relay6]: nothing to relay",
             ));
         }
+        let plugins = match zerotouch_dhcpd::config::plugin_tables(
+            self.src,
+            &raw.plugin,
+            &scope_tables(&raw),
+        ) {
+            Ok(t) => t,
+            Err(mut e) => {
+                self.errors.append(&mut e);
+                PluginTables::default()
+            }
+        };
         RelayConfig {
             log_level,
             relay4: raw.relay4.map(|r| self.relay4(r)),
             relay6: raw.relay6.map(|r| self.relay6(r)),
+            plugins,
+            file: self.src.file.to_path_buf(),
+            text: self.src.text.to_string(),
         }
+    }
+
+    /// `relayN.class[i]`: its name (unique) and match.
+    fn classes<S>(
+        &mut self,
+        raw: &[RawClass],
+        section: &str,
+        matcher: ClassMatcher<S>,
+    ) -> Vec<RelayClass<S>> {
+        let mut classes: Vec<RelayClass<S>> = Vec::new();
+        for (i, c) in raw.iter().enumerate() {
+            let key = format!("{section}.class[{i}]");
+            if classes.iter().any(|k| *k.name == **c.name.get_ref()) {
+                let msg = format!("class {:?} is defined twice", c.name.get_ref());
+                self.err(&c.name, format!("{key}.name"), msg);
+                continue;
+            }
+            match matcher(self.src, &c.matcher, &format!("{key}.match")) {
+                Ok((source, test)) => classes.push(RelayClass {
+                    name: c.name.get_ref().as_str().into(),
+                    source,
+                    test,
+                }),
+                Err(mut e) => self.errors.append(&mut e),
+            }
+        }
+        classes
     }
 
     fn interface(&mut self, name: &Spanned<String>, key: &str) -> String {
@@ -321,6 +409,7 @@ impl Compiler<'_> {
         Relay4 {
             hop_limit: raw.hop_limit.map_or(10, |h| *h.get_ref()),
             downstream,
+            classes: self.classes(&raw.class, "relay4", zerotouch_dhcpd::config::class_match4),
         }
     }
 
@@ -385,7 +474,80 @@ impl Compiler<'_> {
         Relay6 {
             hop_limit,
             downstream,
+            classes: self.classes(&raw.class, "relay6", zerotouch_dhcpd::config::class_match6),
         }
+    }
+}
+
+/// Every scope that may hold `plugin.<instance>` tables: `[relayN]`, its downstream
+/// interfaces and its classes.
+fn scope_tables(raw: &RawConfig) -> Vec<ScopeTables<'_>> {
+    let mut out = Vec::new();
+    if let Some(r) = &raw.relay4 {
+        let downstream: Vec<_> = r.downstream.iter().map(|d| &d.plugin).collect();
+        section_tables(
+            &mut out,
+            "relay4",
+            SCOPES4,
+            &r.plugin,
+            &downstream,
+            &r.class,
+        );
+    }
+    if let Some(r) = &raw.relay6 {
+        let downstream: Vec<_> = r.downstream.iter().map(|d| &d.plugin).collect();
+        section_tables(
+            &mut out,
+            "relay6",
+            SCOPES6,
+            &r.plugin,
+            &downstream,
+            &r.class,
+        );
+    }
+    out
+}
+
+/// Checks a class's `match` for one family (the server's own check).
+type ClassMatcher<S> =
+    fn(&SourceMap<'_>, &Spanned<RawMatch>, &str) -> Result<(S, MatchTest), Vec<ConfigError>>;
+
+/// A section's scope ids: the section, a downstream interface, a class.
+pub type SectionIds = (ScopeId, fn(usize) -> ScopeId, fn(usize) -> ScopeId);
+
+pub const SCOPES4: SectionIds = (ScopeId::Relay4, ScopeId::Downstream4, ScopeId::RelayClass4);
+pub const SCOPES6: SectionIds = (ScopeId::Relay6, ScopeId::Downstream6, ScopeId::RelayClass6);
+
+fn section_tables<'a>(
+    out: &mut Vec<ScopeTables<'a>>,
+    section: &str,
+    (global, downstream_id, class_id): SectionIds,
+    tables: &'a RawPluginScopes,
+    downstream: &[&'a RawPluginScopes],
+    classes: &'a [RawClass],
+) {
+    let step = |k: &str| PathStep::Key(k.into());
+    out.push(ScopeTables {
+        scope: global,
+        path: vec![step(section)],
+        key: section.to_string(),
+        tables,
+    });
+    for (i, t) in downstream.iter().enumerate() {
+        out.push(ScopeTables {
+            scope: downstream_id(i),
+            path: vec![step(section), step("downstream"), PathStep::Index(i)],
+            key: format!("{section}.downstream[{i}]"),
+            tables: t,
+        });
+    }
+    for (i, c) in classes.iter().enumerate() {
+        out.push(ScopeTables {
+            scope: class_id(i),
+            path: vec![step(section), step("class"), PathStep::Index(i)],
+            key: format!("{section}.class[{i}]"),
+            tables: &c.plugin,
+        });
     }
 }
 
@@ -414,7 +576,11 @@ mod tests {
     fn the_example_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/relay.toml");
         let cfg = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let plugins = crate::plugins::load(&cfg, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plugins.instances().len(), 1);
+        assert_eq!(cfg.plugins.scopes.len(), 1, "the class's plugin.sztp");
         let r4 = cfg.relay4.unwrap();
+        assert_eq!(&*r4.classes[0].name, "acme-switches");
         assert_eq!(r4.downstream.len(), 2);
         assert_eq!(r4.downstream[0].servers.len(), 2);
         assert!(r4.downstream[1].agent_info.as_ref().unwrap().link_selection);

@@ -16,16 +16,38 @@ impl Counters {
         }
     }
 
-    /// `interface.event=value` for every counter, in order.
-    pub fn summary(&self) -> String {
+    /// `(interface.event, value)` for every counter, in order.
+    pub fn all(&self) -> Vec<(String, u64)> {
         self.by_interface
             .lock()
             .map(|m| {
                 m.iter()
-                    .map(|((i, e), v)| format!("{i}.{e}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                    .map(|((i, e), v)| (format!("{i}.{e}"), *v))
+                    .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// `interface.event=value` for every counter, in order.
+    pub fn summary(&self) -> String {
+        self.all()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// One counter's value (0 when never counted).
+    #[cfg(test)]
+    pub fn get(&self, interface: &str, event: &str) -> u64 {
+        self.by_interface
+            .lock()
+            .ok()
+            .and_then(|m| {
+                m.iter()
+                    .find(|((i, e), _)| i == interface && *e == event)
+                    .map(|(_, v)| *v)
+            })
+            .unwrap_or(0)
     }
 }

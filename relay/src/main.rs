@@ -5,6 +5,7 @@
 mod action;
 mod config;
 mod counters;
+mod plugins;
 mod service;
 mod template;
 mod v4;
@@ -12,6 +13,7 @@ mod v6;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -30,7 +32,7 @@ use service::Shared;
 )]
 struct Cli {
     /// Configuration file (when neither -4 nor -6 is given).
-    #[arg(long, default_value = "/etc/zerotouch/relay.toml")]
+    #[arg(long, global = true, default_value = "/etc/zerotouch/relay.toml")]
     config: PathBuf,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long)]
@@ -119,8 +121,10 @@ fn from_flags(cli: &Cli) -> anyhow::Result<RelayConfig> {
                         agent_info: agent_info.clone(),
                     })
                     .collect(),
+                classes: Vec::new(),
             }),
             relay6: None,
+            ..RelayConfig::default()
         });
     }
     anyhow::ensure!(!cli.lower.is_empty(), "-6 needs at least one -l INTERFACE");
@@ -151,7 +155,9 @@ fn from_flags(cli: &Cli) -> anyhow::Result<RelayConfig> {
                     subscriber_id: None,
                 })
                 .collect(),
+            classes: Vec::new(),
         }),
+        ..RelayConfig::default()
     })
 }
 
@@ -172,11 +178,17 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Check) = cli.command {
+        // Plugins read and check their settings as they are created.
+        if let Err(e) = plugins::load(&cfg, None) {
+            eprintln!("{e}\n{}: {} error(s)", cli.config.display(), e.0.len());
+            return ExitCode::from(1);
+        }
         println!(
-            "{}: ok ({} DHCPv4 and {} DHCPv6 downstream interfaces)",
+            "{}: ok ({} DHCPv4 and {} DHCPv6 downstream interfaces, {} plugins)",
             cli.config.display(),
             cfg.relay4.as_ref().map_or(0, |r| r.downstream.len()),
             cfg.relay6.as_ref().map_or(0, |r| r.downstream.len()),
+            cfg.plugins.entries.len(),
         );
         return ExitCode::SUCCESS;
     }
@@ -202,7 +214,23 @@ fn main() -> ExitCode {
 
 fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
     let (has4, has6) = (cfg.relay4.is_some(), cfg.relay6.is_some());
-    let shared = Shared::new(cfg);
+    // Plugins' services and bounded waits run here; the signal loop too.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let counters = Arc::new(counters::Counters::default());
+    let pipeline =
+        plugins::load(&cfg, Some(rt.handle().clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    plugins::start(&pipeline, rt.handle(), &cfg.file, counters.clone())?;
+    if !pipeline.instances().is_empty() {
+        info!(
+            plugins = pipeline.instances().len(),
+            "plugins run on relayed packets"
+        );
+    }
+    let shared = Shared::new(cfg, pipeline, counters.clone());
     let mut threads = Vec::new();
     if has4 {
         threads.push(service::start4(shared.clone()).context("binding UDP port 67")?);
@@ -212,10 +240,6 @@ fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
         threads.push(service::start6(shared.clone()).context("binding UDP port 547")?);
         info!("DHCPv6 relaying");
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the signal runtime")?;
     let watched = &threads;
     rt.block_on(async {
         let mut term = signal(SignalKind::terminate())?;
@@ -227,19 +251,10 @@ fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = usr1.recv() => info!("counters: {}", shared.counters.summary()),
+                _ = usr1.recv() => log_counters(&shared),
                 _ = hup.recv() => match &file {
                     None => info!("SIGHUP: configured by flags, nothing to reload"),
-                    Some(f) => match config::load(f) {
-                        Ok(new) => {
-                            if new.relay4.is_some() != has4 || new.relay6.is_some() != has6 {
-                                info!("SIGHUP: adding or removing [relay4] or [relay6] takes a restart; the rest is applied");
-                            }
-                            shared.replace(new);
-                            info!("SIGHUP: configuration reloaded from {}", f.display());
-                        }
-                        Err(e) => error!("SIGHUP: keeping the running configuration:\n{e}"),
-                    },
+                    Some(f) => reload(&shared, f, (has4, has6), rt.handle(), &counters),
                 },
                 _ = liveness.tick() => if watched.iter().any(|t| t.is_finished()) { break },
             }
@@ -253,8 +268,53 @@ fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
     for t in threads {
         let _ = t.join();
     }
-    info!("counters: {}", shared.counters.summary());
+    log_counters(&shared);
+    shared.current().plugins.stop();
     Ok(())
+}
+
+/// The relay's counters, and its plugins' when it runs any (SIGUSR1, and at stop).
+fn log_counters(shared: &Shared) {
+    info!("counters: {}", shared.counters.summary());
+    let plugins = shared.current().plugins.clone();
+    if !plugins.instances().is_empty() {
+        info!("plugin counters: {}", plugins.summary());
+    }
+}
+
+/// SIGHUP: the file again, with new plugin instances; on any error the running
+/// configuration and plugins stay.
+fn reload(
+    shared: &Shared,
+    file: &std::path::Path,
+    (has4, has6): (bool, bool),
+    runtime: &tokio::runtime::Handle,
+    counters: &Arc<counters::Counters>,
+) {
+    let loaded = config::load(file).and_then(|new| {
+        let pipeline = plugins::load(&new, Some(runtime.clone()))?;
+        Ok((new, pipeline))
+    });
+    let (new, pipeline) = match loaded {
+        Ok(n) => n,
+        Err(e) => {
+            error!("SIGHUP: keeping the running configuration:\n{e}");
+            return;
+        }
+    };
+    if new.relay4.is_some() != has4 || new.relay6.is_some() != has6 {
+        info!(
+            "SIGHUP: adding or removing [relay4] or [relay6] takes a restart; the rest is applied"
+        );
+    }
+    let old = shared.replace(new, pipeline.clone());
+    // The old instances' services stop before the new ones start (they may listen on
+    // the same ports).
+    old.plugins.stop();
+    if let Err(e) = plugins::start(&pipeline, runtime, file, counters.clone()) {
+        error!("SIGHUP: {e:#}; its hooks run without its services until restart");
+    }
+    info!("SIGHUP: configuration reloaded from {}", file.display());
 }
 
 #[cfg(test)]

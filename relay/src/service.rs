@@ -1,6 +1,7 @@
 //! The relay's packet loops, one thread per family, sharing the current configuration
-//! (swapped whole on SIGHUP; sockets stay open, so no traffic is dropped) and the
-//! counters. Downstream interfaces are looked up again when they change.
+//! and its plugins (swapped whole on SIGHUP; sockets stay open, so no traffic is
+//! dropped) and the counters. Downstream interfaces are looked up again when they
+//! change.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -15,6 +16,8 @@ use zerotouch_dhcpd::io::{
     BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V4, V6, hardware_address,
     set_arp_entry,
 };
+use zerotouch_dhcpd::lease::unix_now;
+use zerotouch_dhcpd::plugin::Pipeline;
 use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
 
 use crate::action::account;
@@ -25,42 +28,54 @@ use crate::{v4, v6};
 const TICK: Duration = Duration::from_millis(200);
 const REFRESH: Duration = Duration::from_secs(10);
 
+/// A configuration and the plugin instances created from it: swapped together.
+pub struct Active {
+    pub config: RelayConfig,
+    pub plugins: Arc<Pipeline>,
+}
+
 /// What the loops share with the main thread.
 pub struct Shared {
-    config: Mutex<Arc<RelayConfig>>,
+    active: Mutex<Arc<Active>>,
     generation: AtomicU64,
     pub stop: AtomicBool,
-    pub counters: Counters,
+    pub counters: Arc<Counters>,
     hostname: String,
 }
 
 impl Shared {
-    pub fn new(config: RelayConfig) -> Arc<Shared> {
+    pub fn new(
+        config: RelayConfig,
+        plugins: Arc<Pipeline>,
+        counters: Arc<Counters>,
+    ) -> Arc<Shared> {
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
         Arc::new(Shared {
-            config: Mutex::new(Arc::new(config)),
+            active: Mutex::new(Arc::new(Active { config, plugins })),
             generation: AtomicU64::new(0),
             stop: AtomicBool::new(false),
-            counters: Counters::default(),
+            counters,
             hostname,
         })
     }
 
-    pub fn current(&self) -> Arc<RelayConfig> {
-        self.config
+    pub fn current(&self) -> Arc<Active> {
+        self.active
             .lock()
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Swaps in a new configuration; the loops pick it up at their next pass.
-    pub fn replace(&self, config: RelayConfig) {
-        if let Ok(mut c) = self.config.lock() {
-            *c = Arc::new(config);
-            self.generation.fetch_add(1, Ordering::Relaxed);
-        }
+    /// Swaps in a new configuration and its plugins; the loops pick them up at their
+    /// next pass. Returns what was running.
+    pub fn replace(&self, config: RelayConfig, plugins: Arc<Pipeline>) -> Arc<Active> {
+        let new = Arc::new(Active { config, plugins });
+        let mut c = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut *c, new);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        old
     }
 }
 
@@ -77,10 +92,10 @@ struct Links {
 
 impl Links {
     /// The current configuration and its interfaces.
-    fn new(shared: &Shared, names: fn(&RelayConfig) -> Vec<String>) -> (Arc<RelayConfig>, Links) {
+    fn new(shared: &Shared, names: fn(&RelayConfig) -> Vec<String>) -> (Arc<Active>, Links) {
         let generation = shared.generation.load(Ordering::Relaxed);
         let cfg = shared.current();
-        let list = names(&cfg);
+        let list = names(&cfg.config);
         let mut links = Links {
             names,
             served: ServedInterfaces::new(&list, REFRESH),
@@ -92,7 +107,7 @@ impl Links {
     }
 
     /// Picks up a reloaded configuration and its interfaces; whether there was one.
-    fn follow(&mut self, shared: &Shared, cfg: &mut Arc<RelayConfig>) -> bool {
+    fn follow(&mut self, shared: &Shared, cfg: &mut Arc<Active>) -> bool {
         if shared.generation.load(Ordering::Relaxed) == self.generation {
             return false;
         }
@@ -152,14 +167,20 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
     let mut batch = RecvBatch::<V4>::new(64);
     let mut scratch = SendScratch::<V4>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
+    let mut hooks = v4::Hooks4::new();
     while !shared.stop.load(Ordering::Relaxed) {
         socket.recv_or_idle(&mut batch, "DHCPv4");
         // After the receive, which may have waited: what arrived during a reload is
         // relayed by the new configuration.
-        links.follow(shared, &mut cfg);
-        let Some(relay) = cfg.relay4.as_ref() else {
+        if links.follow(shared, &mut cfg) {
+            hooks.clear();
+        }
+        let Some(relay) = cfg.config.relay4.as_ref() else {
             return;
         };
+        let plugins = &*cfg.plugins;
+        let with_plugins = !plugins.instances().is_empty();
+        let now = unix_now();
         let mut out: Vec<Outgoing<V4>> = Vec::new();
         for i in 0..batch.len() {
             let d = batch.get(i);
@@ -173,9 +194,10 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                     .data
                     .get(24..28)
                     .map(|g| Ipv4Addr::new(g[0], g[1], g[2], g[3]));
-                let link = relay.downstream.iter().find_map(|c| {
+                let link = relay.downstream.iter().enumerate().find_map(|(index, c)| {
                     let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
                     let link = v4::Link {
+                        index,
                         config: c,
                         interface,
                         mac: links.mac(&c.interface),
@@ -183,7 +205,13 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                     (link.giaddr() == giaddr).then_some(link)
                 });
                 match link {
-                    Some(link) => v4::deliver(&link, &d),
+                    Some(link) if with_plugins => {
+                        match hooks.reply(plugins, &link, d.data, &shared.counters, now) {
+                            Ok(data) => v4::deliver(&link, &data),
+                            Err(dropped) => dropped,
+                        }
+                    }
+                    Some(link) => v4::deliver(&link, d.data),
                     None => v4::Action::Drop {
                         interface: "upstream".into(),
                         reason: "unknown_giaddr",
@@ -191,16 +219,21 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                 }
             } else {
                 match links.served.get(d.ifindex).and_then(|interface| {
-                    let c = relay
+                    let (index, c) = relay
                         .downstream
                         .iter()
-                        .find(|c| *c.interface == *interface.name)?;
+                        .enumerate()
+                        .find(|(_, c)| *c.interface == *interface.name)?;
                     Some(v4::Link {
+                        index,
                         config: c,
                         interface,
                         mac: links.mac(&c.interface),
                     })
                 }) {
+                    Some(link) if with_plugins => {
+                        hooks.request(plugins, relay, &link, &shared.hostname, &d, now)
+                    }
                     Some(link) => v4::forward(relay, &link, &shared.hostname, &d),
                     None => v4::Action::Drop {
                         interface: "other".into(),
@@ -257,22 +290,29 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
     let mut batch = RecvBatch::<V6>::new(64);
     let mut scratch = SendScratch::<V6>::default();
     let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
+    let mut hooks = v6::Hooks6::new();
     while !shared.stop.load(Ordering::Relaxed) {
         socket.recv_or_idle(&mut batch, "DHCPv6");
         // After the receive, which may have waited: what arrived during a reload is
         // relayed by the new configuration.
         if links.follow(shared, &mut cfg) {
             links.served.join_dhcp_servers(socket);
+            hooks.clear();
         }
-        let Some(relay) = cfg.relay6.as_ref() else {
+        let Some(relay) = cfg.config.relay6.as_ref() else {
             return;
         };
+        let plugins = &*cfg.plugins;
+        let with_plugins = !plugins.instances().is_empty();
+        let now = unix_now();
         let link_views: Vec<v6::Link6<'_>> = relay
             .downstream
             .iter()
-            .filter_map(|c| {
+            .enumerate()
+            .filter_map(|(index, c)| {
                 let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
                 Some(v6::Link6 {
+                    index,
                     config: c,
                     interface,
                     mac: links.mac(&c.interface),
@@ -285,10 +325,24 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
             let d = batch.get(i);
             let is_reply = d.data.first() == Some(&13);
             let arrived = link_views.iter().find(|l| l.interface.index == d.ifindex);
-            let action = if is_reply {
+            let action = if is_reply && with_plugins {
+                match v6::route(&link_views, &shared.hostname, d.data) {
+                    Ok((link, header, inner)) => {
+                        let peer = header.peer_address;
+                        match hooks.reply(plugins, link, peer, inner, &shared.counters, now) {
+                            Ok(inner) => v6::to_peer(link, &header, &inner),
+                            Err(dropped) => dropped,
+                        }
+                    }
+                    Err(dropped) => dropped,
+                }
+            } else if is_reply {
                 v6::deliver(&link_views, &shared.hostname, &d)
             } else {
                 match arrived {
+                    Some(link) if with_plugins => {
+                        hooks.request(plugins, relay, link, &shared.hostname, &d, now, ifindex_of)
+                    }
                     Some(link) => v6::forward(relay, link, &shared.hostname, &d, ifindex_of),
                     None => {
                         unknown_interface = Some(d.ifindex);

@@ -1,4 +1,5 @@
-//! The zerotouch-dhcpd command line: `check` and `default-config`.
+//! The command lines: zerotouch-dhcpd `check` and `default-config`, zerotouch-relay
+//! `check`.
 
 use std::process::Command;
 
@@ -76,4 +77,41 @@ fn check_creates_the_plugins_of_the_full_example() {
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
     assert!(list.contains("metrics") && list.contains("noop"), "{list}");
+}
+
+#[test]
+fn relay_check_validates_the_file_and_its_plugin_settings() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/relay.toml");
+    let out = Command::new(binary("zerotouch-relay"))
+        .args(["check", "--config", example])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 plugins"));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("relay.toml");
+    std::fs::write(
+        &bad,
+        "[[plugin]]\nname = \"sztp\"\nsettings = { uris = [\"ftp://x\"] }\n[relay4]\ndownstream = []\n",
+    )
+    .unwrap();
+    let out = Command::new(binary("zerotouch-relay"))
+        .args(["check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:3:22: plugin[0].settings.uris[0]: sztp (built-in plugin sztp): \"ftp://x\" is not an https URI",
+            bad.display()
+        )),
+        "{err}"
+    );
 }

@@ -159,9 +159,15 @@ servers = ["2001:db8:1::1"]
 
 /// Run `n` of dhclient -4 as device `device` (its MAC); the address it was given.
 fn dhclient4(lab: &Lab, cli: &str, n: u32, device: u8) -> String {
+    dhclient4_with(lab, cli, n, device, "").0
+}
+
+/// `dhclient4` with `conf` as dhclient.conf; the address and the lease file.
+fn dhclient4_with(lab: &Lab, cli: &str, n: u32, device: u8, conf: &str) -> (String, String) {
     lab.set_mac(cli, "c", &format!("02:00:00:00:05:{device:02x}"));
     let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
     let lf = lab.path(&format!("dhclient4-{n}.leases"));
+    let cf = lab.write(&format!("dhclient4-{n}.conf"), conf);
     let (code, out) = lab.run(
         cli,
         &[
@@ -169,6 +175,8 @@ fn dhclient4(lab: &Lab, cli: &str, n: u32, device: u8) -> String {
             "-4",
             "-1",
             "-v",
+            "-cf",
+            cf.to_str().unwrap(),
             "-sf",
             &script,
             "-lf",
@@ -190,7 +198,7 @@ fn dhclient4(lab: &Lab, cli: &str, n: u32, device: u8) -> String {
         &["ip", "-4", "addr", "flush", "dev", &lab.ifname("c")],
         Duration::from_secs(5),
     );
-    addr.trim_end_matches(';').to_string()
+    (addr.trim_end_matches(';').to_string(), text)
 }
 
 fn server_v4(lab: &Lab) -> Daemon {
@@ -263,6 +271,141 @@ fn sighup_applies_a_new_relay_configuration_and_flags_work_without_a_file() {
     assert_eq!(dhclient4(&lab, &cli, 4, 2), "198.19.0.77");
 }
 
+/// Kea in `srv` serving the relay's link in both families.
+fn start_kea(lab: &Lab, srv: &str) -> (Daemon, Daemon) {
+    let s = lab.ifname("s");
+    std::fs::create_dir_all("/run/kea").ok();
+    std::fs::create_dir_all("/var/lib/kea").ok();
+    let kea4 = lab.write(
+        "kea4.json",
+        &format!(
+            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{s}"]}},
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
+  "subnet4": [{{"id": 1, "subnet": "198.19.0.0/24", "pools": [{{"pool": "198.19.0.50 - 198.19.0.60"}}],
+    "option-data": [{{"name": "routers", "data": "198.19.0.1"}}]}}]}}}}"#,
+            db = lab.path("kea4.csv").display()
+        ),
+    );
+    let kea6 = lab.write(
+        "kea6.json",
+        &format!(
+            // Kea listens on a unicast address (where relays send) only when told.
+            r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["{s}/2001:db8:1::1"]}},
+  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
+  "subnet6": [{{"id": 1, "subnet": "2001:db8:2::/64", "pools": [{{"pool": "2001:db8:2::50 - 2001:db8:2::60"}}]}}]}}}}"#,
+            db = lab.path("kea6.csv").display()
+        ),
+    );
+    let mut k4 = Daemon::spawn(
+        "kea-dhcp4",
+        srv,
+        &["kea-dhcp4", "-c", kea4.to_str().unwrap()],
+        &lab.path("kea4.log"),
+    );
+    let mut k6 = Daemon::spawn(
+        "kea-dhcp6",
+        srv,
+        &["kea-dhcp6", "-c", kea6.to_str().unwrap()],
+        &lab.path("kea6.log"),
+    );
+    k4.wait_for_log("DHCP4_STARTED", Duration::from_secs(20));
+    k6.wait_for_log("DHCP6_STARTED", Duration::from_secs(20));
+    (k4, k6)
+}
+
+/// How dhclient writes a string option whose octets it cannot print: hex, no padding.
+fn dhclient_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The relay runs the `sztp` plugin on replies of a server that knows nothing of SZTP
+/// (Kea, configured without option 143/136): devices of a class (option 60 "ACME…")
+/// get option 143 without asking, others only when they ask; a DHCPv6 client that asks
+/// gets option 136 inside the relayed REPLY.
+#[test]
+fn zerotouch_relay_adds_sztp_redirect_options_to_replies_of_another_server() {
+    require_tools(&["ip", "dhclient", "kea-dhcp4", "kea-dhcp6"]);
+    let (lab, srv, relay, cli) = topology();
+    let r1 = lab.ifname("r1");
+    let mut relay_d = start_relay(
+        &lab,
+        &relay,
+        &format!(
+            r#"[[plugin]]
+name = "sztp"
+settings = {{ uris = ["https://bootstrap.example.net"] }}
+
+[relay4]
+[[relay4.downstream]]
+interface = "{r1}"
+servers = ["198.18.0.1"]
+
+[[relay4.class]]
+name = "acme"
+match = {{ option = 60, prefix = "ACME" }}
+plugin.sztp = {{ always = true }}
+
+[relay6]
+[[relay6.downstream]]
+interface = "{r1}"
+servers = ["2001:db8:1::1"]
+plugin.sztp = {{ uris = ["https://bs6.example.net"] }}
+"#
+        ),
+    );
+    relay_d.wait_for_log("DHCPv6 relaying", Duration::from_secs(5));
+    let (_k4, k6) = start_kea(&lab, &srv);
+    let list = |uri: &str| [&(uri.len() as u16).to_be_bytes()[..], uri.as_bytes()].concat();
+    let option143 = format!(
+        "option sztp-redirect {};",
+        dhclient_hex(&list("https://bootstrap.example.net"))
+    );
+    let declare = "option sztp-redirect code 143 = string;
+";
+    let (_, acme) = dhclient4_with(
+        &lab,
+        &cli,
+        1,
+        1,
+        &format!("{declare}send vendor-class-identifier \"ACME-SW-9\";\n"),
+    );
+    assert!(acme.contains(&option143), "{acme}\n{}", relay_d.log_text());
+    assert!(
+        acme.contains("fixed-address 198.19.0.5"),
+        "Kea's address: {acme}"
+    );
+    let (_, other) = dhclient4_with(&lab, &cli, 2, 2, declare);
+    assert!(!other.contains("sztp-redirect"), "{other}");
+    let (_, asking) = dhclient4_with(
+        &lab,
+        &cli,
+        3,
+        3,
+        &format!("{declare}also request sztp-redirect;\n"),
+    );
+    assert!(asking.contains(&option143), "{asking}");
+
+    let conf6 =
+        "option dhcp6.sztp-redirect code 136 = string;\nalso request dhcp6.sztp-redirect;\n";
+    let (code, out, leases) = lab.dhclient6_once("sztp-dhclient6", conf6, &[]);
+    assert_eq!(code, 0, "{out}\n{}\n{}", relay_d.log_text(), k6.log_text());
+    let option136 = format!(
+        "option dhcp6.sztp-redirect {};",
+        dhclient_hex(&list("https://bs6.example.net"))
+    );
+    assert!(leases.contains(&option136), "{leases}");
+    assert!(
+        leases.contains("iaaddr 2001:db8:2::5"),
+        "Kea's address: {leases}"
+    );
+    relay_d.signal(libc::SIGUSR1);
+    relay_d.wait_for_log("plugin_sztp_calls", Duration::from_secs(5));
+}
+
 /// Other servers behind zerotouch-relay: ISC dhcpd (DHCPv4) and Kea (DHCPv4 and
 /// DHCPv6) serve clients on the relay's link from the relay's giaddr and link-address.
 #[test]
@@ -324,42 +467,7 @@ fn zerotouch_relay_serves_clients_of_isc_dhcpd_and_kea() {
     drop(isc);
 
     // Kea, both families.
-    std::fs::create_dir_all("/run/kea").ok();
-    std::fs::create_dir_all("/var/lib/kea").ok();
-    let kea4 = lab.write(
-        "kea4.json",
-        &format!(
-            r#"{{"Dhcp4": {{"interfaces-config": {{"interfaces": ["{s}"]}},
-  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
-  "subnet4": [{{"id": 1, "subnet": "198.19.0.0/24", "pools": [{{"pool": "198.19.0.50 - 198.19.0.60"}}],
-    "option-data": [{{"name": "routers", "data": "198.19.0.1"}}]}}]}}}}"#,
-            db = lab.path("kea4.csv").display()
-        ),
-    );
-    let kea6 = lab.write(
-        "kea6.json",
-        &format!(
-            // Kea listens on a unicast address (where relays send) only when told.
-            r#"{{"Dhcp6": {{"interfaces-config": {{"interfaces": ["{s}/2001:db8:1::1"]}},
-  "lease-database": {{"type": "memfile", "persist": true, "name": "{db}"}},
-  "subnet6": [{{"id": 1, "subnet": "2001:db8:2::/64", "pools": [{{"pool": "2001:db8:2::50 - 2001:db8:2::60"}}]}}]}}}}"#,
-            db = lab.path("kea6.csv").display()
-        ),
-    );
-    let mut k4 = Daemon::spawn(
-        "kea-dhcp4",
-        &srv,
-        &["kea-dhcp4", "-c", kea4.to_str().unwrap()],
-        &lab.path("kea4.log"),
-    );
-    let mut k6 = Daemon::spawn(
-        "kea-dhcp6",
-        &srv,
-        &["kea-dhcp6", "-c", kea6.to_str().unwrap()],
-        &lab.path("kea6.log"),
-    );
-    k4.wait_for_log("DHCP4_STARTED", Duration::from_secs(20));
-    k6.wait_for_log("DHCP6_STARTED", Duration::from_secs(20));
+    let (k4, k6) = start_kea(&lab, &srv);
     let from_kea = dhclient4(&lab, &cli, 2, 2);
     let last: u8 = from_kea.rsplit('.').next().unwrap().parse().unwrap();
     assert!(

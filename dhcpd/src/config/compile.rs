@@ -84,18 +84,29 @@ struct Compiler<'a> {
 #[path = "compile6.rs"]
 mod compile6;
 
+// What other programs' files (zerotouch-relay) take from the server's: plugin tables
+// and class matches.
+#[path = "parts.rs"]
+pub(super) mod parts;
+
+impl<'a> Compiler<'a> {
+    fn new(src: &'a SourceMap<'a>) -> Self {
+        Compiler {
+            src,
+            errors: Vec::new(),
+            custom_by_name: HashMap::new(),
+            custom_by_code: HashMap::new(),
+            class_index: HashMap::new(),
+            custom6_by_name: HashMap::new(),
+            custom6_by_code: HashMap::new(),
+            class6_index: HashMap::new(),
+            plugin_scopes: Vec::new(),
+        }
+    }
+}
+
 pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
-    let mut c = Compiler {
-        src,
-        errors: Vec::new(),
-        custom_by_name: HashMap::new(),
-        custom_by_code: HashMap::new(),
-        class_index: HashMap::new(),
-        custom6_by_name: HashMap::new(),
-        custom6_by_code: HashMap::new(),
-        class6_index: HashMap::new(),
-        plugin_scopes: Vec::new(),
-    };
+    let mut c = Compiler::new(src);
     let log_level = c.log_level(&raw.log);
     let leases = c.leases(&raw.leases);
     let dhcp4 = raw.dhcp4.as_ref().map(|d| c.dhcp4(d));
@@ -727,34 +738,7 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let m = raw.matcher.get_ref();
-        let mkey = format!("{key}.match");
-        let source = match (m.option, m.relay.as_deref()) {
-            (Some(code), None) if code > 255 => {
-                self.err(
-                    &raw.matcher,
-                    format!("{mkey}.option"),
-                    format!("got {code}, expected a DHCPv4 option code from 0 to 255"),
-                );
-                return None;
-            }
-            (Some(code), None) => MatchSource::Option(code as u8),
-            (None, Some("circuit-id")) => MatchSource::RelayCircuitId,
-            (None, Some("remote-id")) => MatchSource::RelayRemoteId,
-            (None, Some(other)) => {
-                self.err(
-                    &raw.matcher,
-                    format!("{mkey}.relay"),
-                    format!("got {other:?}, expected \"circuit-id\" or \"remote-id\""),
-                );
-                return None;
-            }
-            _ => {
-                self.err(&raw.matcher, mkey, "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\"");
-                return None;
-            }
-        };
-        let test = self.match_test(&raw.matcher, &mkey)?;
+        let (source, test) = self.class_match4(&raw.matcher, &format!("{key}.match"))?;
         let options = self.options(&raw.options, &format!("{key}.options"));
         let boot = self.boot_fields(raw.boot(), &key);
         self.class_index.insert(name.clone(), i);
@@ -765,6 +749,41 @@ impl Compiler<'_> {
             options,
             boot,
         })
+    }
+
+    /// A DHCPv4 class's `match`: what it looks at and the test.
+    pub(super) fn class_match4(
+        &mut self,
+        matcher: &Spanned<RawMatch>,
+        mkey: &str,
+    ) -> Option<(MatchSource, MatchTest)> {
+        let m = matcher.get_ref();
+        let source = match (m.option, m.relay.as_deref()) {
+            (Some(code), None) if code > 255 => {
+                self.err(
+                    matcher,
+                    format!("{mkey}.option"),
+                    format!("got {code}, expected a DHCPv4 option code from 0 to 255"),
+                );
+                return None;
+            }
+            (Some(code), None) => MatchSource::Option(code as u8),
+            (None, Some("circuit-id")) => MatchSource::RelayCircuitId,
+            (None, Some("remote-id")) => MatchSource::RelayRemoteId,
+            (None, Some(other)) => {
+                self.err(
+                    matcher,
+                    format!("{mkey}.relay"),
+                    format!("got {other:?}, expected \"circuit-id\" or \"remote-id\""),
+                );
+                return None;
+            }
+            _ => {
+                self.err(matcher, mkey, "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\"");
+                return None;
+            }
+        };
+        Some((source, self.match_test(matcher, mkey)?))
     }
 
     /// The test of a class's `match` (exact, prefix, regex or hex), either family.

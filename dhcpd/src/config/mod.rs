@@ -12,9 +12,11 @@ mod schema6;
 
 use std::path::Path;
 
+pub use compile::parts::{PluginTables, ScopeTables, class_match4, class_match6, plugin_tables};
 pub use error::{ConfigError, ConfigErrors, SourceMap};
 pub use model::*;
 pub use model6::*;
+pub use schema::{RawMatch, RawPlugin, RawPluginScopes};
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

@@ -202,6 +202,21 @@ pub enum MatchSource {
     RelayRemoteId,
 }
 
+impl MatchSource {
+    /// The value of `request` the class looks at; `relay` is its option 82.
+    pub fn value<'a>(
+        &self,
+        request: &'a zerotouch_proto::v4::Message,
+        relay: Option<&'a zerotouch_proto::v4::RelayAgentInfo>,
+    ) -> Option<&'a [u8]> {
+        match *self {
+            MatchSource::Option(code) => request.options.get(code),
+            MatchSource::RelayCircuitId => relay.and_then(|r| r.circuit_id()),
+            MatchSource::RelayRemoteId => relay.and_then(|r| r.remote_id()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum MatchTest {
     Exact(Vec<u8>),
@@ -310,6 +325,18 @@ pub enum ScopeId {
     Class6(usize),
     /// `dhcp6.host[i]`
     Host6(usize),
+    /// zerotouch-relay's `[relay4]`
+    Relay4,
+    /// `relay4.downstream[i]`
+    Downstream4(usize),
+    /// `relay4.class[i]`
+    RelayClass4(usize),
+    /// zerotouch-relay's `[relay6]`
+    Relay6,
+    /// `relay6.downstream[i]`
+    Downstream6(usize),
+    /// `relay6.class[i]`
+    RelayClass6(usize),
 }
 
 /// A `plugin.<instance>` table in a scope, read by that instance when plugins load.

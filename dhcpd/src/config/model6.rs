@@ -177,6 +177,26 @@ pub enum MatchSource6 {
     RelayRemoteId,
 }
 
+impl MatchSource6 {
+    /// The value of the client `message` the class looks at; `relay` is the relay
+    /// nearest the client.
+    pub fn value<'a>(
+        &self,
+        message: &'a zerotouch_proto::v6::Message6,
+        relay: Option<&'a zerotouch_proto::v6::RelayHeader>,
+    ) -> Option<&'a [u8]> {
+        /// Relay agent remote-id (RFC 4649): enterprise number, then the identifier.
+        const REMOTE_ID: u16 = 37;
+        match *self {
+            MatchSource6::Option(code) => message.options.get(code),
+            MatchSource6::RelayInterfaceId => relay.and_then(|r| r.interface_id()),
+            MatchSource6::RelayRemoteId => relay
+                .and_then(|r| r.options.get(REMOTE_ID))
+                .and_then(|v| v.get(4..)),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Class6 {
     pub name: String,

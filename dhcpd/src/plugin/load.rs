@@ -10,7 +10,9 @@ use zerotouch_plugin::{Document, Registration, Settings, SettingsError};
 
 use super::dynamic::{CreateError, DynamicPlugin};
 use super::pipeline::{Instance, InstanceStats, Pipeline};
-use crate::config::{Config, ConfigError, ConfigErrors, PluginEntry, PluginScope, SourceMap};
+use crate::config::{
+    Config, ConfigError, ConfigErrors, PluginEntry, PluginScope, PluginTables, SourceMap,
+};
 
 /// Creates every enabled `[[plugin]]` instance of `cfg`, reporting every failure.
 pub fn load_plugins(
@@ -22,16 +24,32 @@ pub fn load_plugins(
         file: &cfg.file,
         text: &cfg.text,
     };
+    let tables = PluginTables {
+        entries: cfg.plugins.clone(),
+        scopes: cfg.plugin_scopes.clone(),
+    };
+    load_plugin_tables(&src, &tables, builtins, runtime)
+}
+
+/// Creates the instances of `tables`, checked in the file `src` (the server's, or
+/// another program's that has `[[plugin]]` tables).
+pub fn load_plugin_tables(
+    src: &SourceMap<'_>,
+    tables: &PluginTables,
+    builtins: &[Registration],
+    runtime: Option<tokio::runtime::Handle>,
+) -> Result<Arc<Pipeline>, ConfigErrors> {
+    let file = src.file;
     let mut instances = Vec::new();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     // Parsed once for every entry's and scope's settings.
-    let doc = Document::parse(&cfg.text);
-    for entry in &cfg.plugins {
-        let settings = Settings::for_entry(&cfg.file, &doc, entry.index, &entry.instance);
+    let doc = Document::parse(src.text);
+    for entry in &tables.entries {
+        let settings = Settings::for_entry(file, &doc, entry.index, &entry.instance);
         let created = create(entry, &settings, builtins);
         for w in settings.take_warnings() {
-            warnings.push(settings_error(&src, entry, w));
+            warnings.push(settings_error(src, entry, w));
         }
         match created {
             Ok(plugin) => {
@@ -44,7 +62,7 @@ pub fn load_plugins(
                     stats: InstanceStats::default(),
                 });
             }
-            Err(Failure::Settings(e)) => errors.push(settings_error(&src, entry, e)),
+            Err(Failure::Settings(e)) => errors.push(settings_error(src, entry, e)),
             Err(Failure::Entry { key, message }) => errors.push(src.error(
                 Some(entry.span.clone()),
                 format!("plugin[{}].{key}", entry.index),
@@ -52,14 +70,14 @@ pub fn load_plugins(
             )),
         }
     }
-    for scope in &cfg.plugin_scopes {
+    for scope in &tables.scopes {
         let Some(inst) = instances
             .iter_mut()
             .find(|i| i.entry.instance == scope.instance)
         else {
             continue; // the instance failed to load: reported above
         };
-        let settings = Settings::at(&cfg.file, &doc, scope.path.clone(), &scope.instance);
+        let settings = Settings::at(file, &doc, scope.path.clone(), &scope.instance);
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inst.plugin.scope(&settings)
         }))
@@ -70,13 +88,13 @@ pub fn load_plugins(
             ))
         });
         for w in settings.take_warnings() {
-            warnings.push(scope_error(&src, scope, w));
+            warnings.push(scope_error(src, scope, w));
         }
         match parsed {
             Ok(data) => {
                 inst.scopes.insert(scope.scope, data);
             }
-            Err(e) => errors.push(scope_error(&src, scope, e)),
+            Err(e) => errors.push(scope_error(src, scope, e)),
         }
     }
     if errors.is_empty() {

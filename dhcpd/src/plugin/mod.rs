@@ -11,7 +11,7 @@ mod registry;
 pub use host::{
     ServerViewImpl, SqliteLeaseReader, lease_event, lease_info, lease_info6, subnet_infos,
 };
-pub use load::{load_plugins, settings_error};
+pub use load::{load_plugin_tables, load_plugins, settings_error};
 pub use pipeline::{Flow, Instance, InstanceStats, Pipeline};
 pub use registry::builtins;
 

@@ -2,7 +2,7 @@
 
 use zerotouch_proto::v4::{Message, RelayAgentInfo};
 
-use crate::config::{Dhcp4, HostIdentifier, MatchSource};
+use crate::config::{Dhcp4, HostIdentifier};
 
 /// Indices of every class whose match holds for the request.
 pub fn classify(cfg: &Dhcp4, request: &Message, relay: Option<&RelayAgentInfo>) -> Vec<usize> {
@@ -10,12 +10,9 @@ pub fn classify(cfg: &Dhcp4, request: &Message, relay: Option<&RelayAgentInfo>) 
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            let value = match c.source {
-                MatchSource::Option(code) => request.options.get(code),
-                MatchSource::RelayCircuitId => relay.and_then(|r| r.circuit_id()),
-                MatchSource::RelayRemoteId => relay.and_then(|r| r.remote_id()),
-            };
-            value.is_some_and(|v| c.test.matches(v))
+            c.source
+                .value(request, relay)
+                .is_some_and(|v| c.test.matches(v))
         })
         .map(|(i, _)| i)
         .collect()

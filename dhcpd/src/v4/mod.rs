@@ -15,6 +15,7 @@ mod select;
 pub use addressing::{ArpEntry, Destination};
 pub use context::{Exchange, Ingress};
 pub use handler::{Dhcp4Handler, Outcome, Reply};
+pub use reply::encode_draft;
 
 #[cfg(test)]
 mod plugin_tests;

@@ -9,10 +9,7 @@ use zerotouch_proto::v6::ia::Duid;
 use zerotouch_proto::v6::{OptionCode6, Packet6};
 
 use super::context::Ingress6;
-use crate::config::{Dhcp6, HostIdentifier6, MatchSource6};
-
-/// Relay agent remote-id (RFC 4649).
-const REMOTE_ID: u16 = 37;
+use crate::config::{Dhcp6, HostIdentifier6};
 
 pub fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Option<usize> {
     if let Some(relay) = packet.innermost_relay() {
@@ -65,14 +62,9 @@ pub fn classify(cfg: &Dhcp6, packet: &Packet6) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            let value = match c.source {
-                MatchSource6::Option(code) => packet.message.options.get(code),
-                MatchSource6::RelayInterfaceId => relay.and_then(|r| r.interface_id()),
-                MatchSource6::RelayRemoteId => relay
-                    .and_then(|r| r.options.get(REMOTE_ID))
-                    .and_then(|v| v.get(4..)),
-            };
-            value.is_some_and(|v| c.test.matches(v))
+            c.source
+                .value(&packet.message, relay)
+                .is_some_and(|v| c.test.matches(v))
         })
         .map(|(i, _)| i)
         .collect()

@@ -4,6 +4,9 @@
 //! they belong to, option 82 removed, addressed per the broadcast flag and ciaddr.
 
 pub mod agent_info;
+mod hooks;
+
+pub use hooks::Hooks4;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -28,6 +31,8 @@ pub type Action = crate::action::Action<V4>;
 
 /// The relay's view of one downstream interface for this packet.
 pub struct Link<'a> {
+    /// The position of `config` among the section's downstream interfaces.
+    pub index: usize,
     pub config: &'a Downstream4,
     pub interface: &'a Interface,
     /// The interface's hardware address, for templates.
@@ -132,12 +137,12 @@ fn to_servers(cfg: &Downstream4, data: &[u8]) -> Vec<Outgoing<V4>> {
 }
 
 /// A reply from a server to `link`'s giaddr: to the client, without option 82.
-pub fn deliver(link: &Link<'_>, d: &Datagram<'_, V4>) -> Action {
+pub fn deliver(link: &Link<'_>, data: &[u8]) -> Action {
     let name = &*link.interface.name;
-    let Ok(reply) = v4::decode(d.data) else {
+    let Ok(reply) = v4::decode(data) else {
         return dropped(name, "malformed_reply");
     };
-    let data = without_agent_info(d.data);
+    let data = without_agent_info(data);
     let ifindex = link.interface.index;
     let to = |ip: Ipv4Addr| Outgoing {
         data: data.clone(),

@@ -38,6 +38,7 @@ fn relay() -> Relay4 {
     Relay4 {
         hop_limit: 4,
         downstream: vec![],
+        classes: vec![],
     }
 }
 
@@ -74,6 +75,7 @@ fn sent(a: Action) -> Vec<zerotouch_dhcpd::io::Outgoing<V4>> {
 fn requests_go_to_every_server_with_giaddr_hops_and_option_82() {
     let (cfg, iface) = (downstream(Policy::Replace), interface());
     let link = Link {
+        index: 0,
         config: &cfg,
         interface: &iface,
         mac: &[2, 0, 0, 0, 0, 1],
@@ -105,6 +107,7 @@ fn the_option_82_policy_decides_for_requests_that_carry_one() {
     let run = |p: Policy| {
         let cfg = downstream(p);
         let link = Link {
+            index: 0,
             config: &cfg,
             interface: &iface,
             mac: &[],
@@ -134,6 +137,7 @@ fn the_option_82_policy_decides_for_requests_that_carry_one() {
     // At the hop limit: dropped.
     let cfg = downstream(Policy::Replace);
     let link = Link {
+        index: 0,
         config: &cfg,
         interface: &iface,
         mac: &[],
@@ -158,6 +162,7 @@ fn the_option_82_policy_decides_for_requests_that_carry_one() {
 fn replies_reach_the_client_by_ciaddr_broadcast_or_new_address_without_option_82() {
     let (cfg, iface) = (downstream(Policy::Replace), interface());
     let link = Link {
+        index: 0,
         config: &cfg,
         interface: &iface,
         mac: &[],
@@ -174,7 +179,7 @@ fn replies_reach_the_client_by_ciaddr_broadcast_or_new_address_without_option_82
         m.to_bytes()
     };
     let data = reply(Ipv4Addr::new(198, 19, 0, 50), 0, 5);
-    let out = sent(deliver(&link, &datagram(&data)));
+    let out = sent(deliver(&link, &data));
     assert_eq!(
         out[0].dst,
         SocketAddrV4::new(Ipv4Addr::new(198, 19, 0, 50), 68)
@@ -188,17 +193,17 @@ fn replies_reach_the_client_by_ciaddr_broadcast_or_new_address_without_option_82
     );
     let data = reply(Ipv4Addr::UNSPECIFIED, BROADCAST_FLAG, 2);
     assert_eq!(
-        sent(deliver(&link, &datagram(&data)))[0].dst.ip(),
+        sent(deliver(&link, &data))[0].dst.ip(),
         &Ipv4Addr::BROADCAST
     );
     let data = reply(Ipv4Addr::new(198, 19, 0, 50), 0, 6);
     assert_eq!(
-        sent(deliver(&link, &datagram(&data)))[0].dst.ip(),
+        sent(deliver(&link, &data))[0].dst.ip(),
         &Ipv4Addr::BROADCAST,
         "a NAK is broadcast"
     );
     let data = reply(Ipv4Addr::UNSPECIFIED, 0, 2);
-    match deliver(&link, &datagram(&data)) {
+    match deliver(&link, &data) {
         Action::SendToNewClient { out, hwaddr, .. } => {
             assert_eq!(out.dst.ip(), &Ipv4Addr::new(198, 19, 0, 50));
             assert_eq!(hwaddr, [2, 0, 0, 0, 0, 7]);

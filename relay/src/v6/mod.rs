@@ -13,6 +13,10 @@ use crate::action::dropped;
 use crate::config::{Downstream6, Relay6};
 use crate::template::Fill;
 
+mod hooks;
+
+pub use hooks::Hooks6;
+
 /// Relay agent remote-id (RFC 4649) and subscriber-id (RFC 4580).
 const REMOTE_ID: u16 = 37;
 const SUBSCRIBER_ID: u16 = 38;
@@ -21,6 +25,8 @@ pub type Action = crate::action::Action<V6>;
 
 /// One downstream interface as the relay sees it now.
 pub struct Link6<'a> {
+    /// The position of `config` among the section's downstream interfaces.
+    pub index: usize,
     pub config: &'a Downstream6,
     pub interface: &'a Interface,
     pub mac: &'a [u8],
@@ -141,8 +147,21 @@ pub fn forward(
 /// A RELAY-REPL from a server: its message to the peer on the link it names. `links`
 /// are the downstream interfaces; the interface-id decides, else the link-address.
 pub fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Action {
-    let Ok((header, inner)) = RelayHeader::decode_level(d.data) else {
-        return dropped("upstream", "malformed_reply");
+    match route(links, hostname, d.data) {
+        Ok((link, header, inner)) => to_peer(link, &header, inner),
+        Err(dropped) => dropped,
+    }
+}
+
+/// The link a RELAY-REPL is for, its header and the message it carries (for the client,
+/// or a RELAY-REPL for a relay below).
+pub fn route<'l, 'a, 'd>(
+    links: &'l [Link6<'a>],
+    hostname: &str,
+    data: &'d [u8],
+) -> Result<(&'l Link6<'a>, RelayHeader, &'d [u8]), Action> {
+    let Ok((header, inner)) = RelayHeader::decode_level(data) else {
+        return Err(dropped("upstream", "malformed_reply"));
     };
     let link = match header.interface_id() {
         Some(id) => links
@@ -157,8 +176,16 @@ pub fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Act
         }),
     };
     let Some(link) = link else {
-        return dropped("upstream", "unknown_link");
+        return Err(dropped("upstream", "unknown_link"));
     };
+    if inner.is_empty() {
+        return Err(dropped(&link.interface.name, "malformed_reply"));
+    }
+    Ok((link, header, inner))
+}
+
+/// `inner` to the peer `header` names, on `link`.
+pub fn to_peer(link: &Link6<'_>, header: &RelayHeader, inner: &[u8]) -> Action {
     let Some(&first) = inner.first() else {
         return dropped(&link.interface.name, "malformed_reply");
     };

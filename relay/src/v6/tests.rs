@@ -42,6 +42,7 @@ fn relay() -> Relay6 {
     Relay6 {
         hop_limit: 8,
         downstream: vec![],
+        classes: vec![],
     }
 }
 
@@ -82,11 +83,13 @@ fn client_messages_go_up_in_a_relay_forw_and_replies_come_back_to_their_link() {
     );
     let links = [
         Link6 {
+            index: 0,
             config: &c1,
             interface: &i1,
             mac: &[],
         },
         Link6 {
+            index: 1,
             config: &c2,
             interface: &i2,
             mac: &[],
@@ -142,6 +145,7 @@ fn relay_messages_from_below_nest_with_hop_counts_up_to_the_limit() {
     let c = downstream("eth1");
     let i = interface("eth1", 3, "2001:db8:2::1/64");
     let link = Link6 {
+        index: 0,
         config: &c,
         interface: &i,
         mac: &[],
@@ -189,6 +193,7 @@ fn what_cannot_be_relayed_is_dropped_with_a_reason() {
     let c = downstream("eth1");
     let i = interface("eth1", 3, "2001:db8:2::1/64");
     let link = Link6 {
+        index: 0,
         config: &c,
         interface: &i,
         mac: &[],

@@ -1,0 +1,231 @@
+//! zerotouch plugins on relayed packets: the same `[[plugin]]` tables as the server's,
+//! run at the hook points that exist on a relay — `packet_received` when a request
+//! arrives (drop it, or answer it here), `classes_assigned` once the relay's classes
+//! of the request are known, `reply_ready` on each reply from a server, with the
+//! request it answers — so a segment router can, say, add the SZTP redirect option for
+//! a class of devices where the upstream server (someone else's) cannot.
+
+mod host;
+pub mod pending;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tracing::warn;
+use zerotouch_dhcpd::config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
+use zerotouch_dhcpd::io::IpFamily;
+use zerotouch_dhcpd::plugin::{Flow, Pipeline, builtins, load_plugin_tables};
+use zerotouch_plugin::{
+    ClassSet, Context, HookPoint, HookSet, Packet, Reply, Request, ServiceHost,
+};
+
+use crate::action::{Action, dropped};
+use crate::config::{RelayClass, RelayConfig, SectionIds};
+use crate::counters::Counters;
+
+pub use host::RelayView;
+
+/// The hook points a relay calls.
+pub fn relay_hooks() -> HookSet {
+    HookSet::EMPTY
+        .with(HookPoint::PacketReceived)
+        .with(HookPoint::ClassesAssigned)
+        .with(HookPoint::ReplyReady)
+}
+
+/// Creates the plugin instances `cfg` names (none for a configuration from flags). An
+/// instance that serves none of the relay's hook points is an error: it would never
+/// run.
+pub fn load(
+    cfg: &RelayConfig,
+    runtime: Option<tokio::runtime::Handle>,
+) -> Result<Arc<Pipeline>, ConfigErrors> {
+    if cfg.plugins.entries.is_empty() {
+        return Ok(Arc::new(Pipeline::empty()));
+    }
+    let src = SourceMap {
+        file: &cfg.file,
+        text: &cfg.text,
+    };
+    let pipeline = load_plugin_tables(&src, &cfg.plugins, &builtins(), runtime)?;
+    let idle: Vec<ConfigError> = pipeline
+        .instances()
+        .iter()
+        .filter(|i| i.hooks.intersection(relay_hooks()).is_empty())
+        .map(|i| {
+            let serves: Vec<&str> = i.hooks.iter().map(HookPoint::name).collect();
+            src.error(
+                Some(i.entry.span.clone()),
+                format!("plugin[{}].name", i.entry.index),
+                format!(
+                    "{} serves only {} here, and a relay calls only packet_received, classes_assigned and reply_ready",
+                    i.entry.instance,
+                    if serves.is_empty() { "no hook point".to_string() } else { serves.join(", ") }
+                ),
+            )
+        })
+        .collect();
+    if !idle.is_empty() {
+        return Err(ConfigErrors(idle));
+    }
+    Ok(pipeline)
+}
+
+/// Starts the instances' services: a relay holds no leases, and its view shows its own
+/// counters.
+pub fn start(
+    pipeline: &Pipeline,
+    runtime: &tokio::runtime::Handle,
+    file: &std::path::Path,
+    counters: Arc<Counters>,
+) -> anyhow::Result<()> {
+    let host = ServiceHost {
+        runtime: runtime.clone(),
+        leases: Arc::new(host::NoLeases),
+        server: Arc::new(RelayView::new(file, counters)),
+    };
+    for inst in pipeline.instances() {
+        inst.plugin
+            .start(&host)
+            .map_err(|e| anyhow::anyhow!("plugin {}: {e}", inst.entry.instance))?;
+    }
+    for w in pipeline.warnings() {
+        warn!("{w}");
+    }
+    Ok(())
+}
+
+/// The scopes whose `plugin.<instance>` settings apply to a request, most specific
+/// first: its classes, its downstream interface, the family's section.
+pub fn scopes(
+    classes: &[usize],
+    class: fn(usize) -> ScopeId,
+    downstream: ScopeId,
+    section: ScopeId,
+) -> Vec<ScopeId> {
+    let mut out: Vec<ScopeId> = classes.iter().map(|&i| class(i)).collect();
+    out.push(downstream);
+    out.push(section);
+    out
+}
+
+/// Indices of the classes whose match holds; `value` reads what a class looks at.
+pub fn classify<'v, S>(
+    classes: &[RelayClass<S>],
+    value: impl Fn(&S) -> Option<&'v [u8]>,
+) -> Vec<usize> {
+    classes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| value(&c.source).is_some_and(|v| c.test.matches(v)))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// A request as remembered for the plugins that see its replies.
+pub struct Remembered<R> {
+    /// The decoded request (a DHCPv4 message, or a DHCPv6 message with the relays
+    /// below).
+    pub request: R,
+    pub wire: Vec<u8>,
+    pub interface: String,
+    pub source: SocketAddr,
+    /// The scopes that applied to it, most specific first.
+    pub scopes: Vec<ScopeId>,
+    /// Its context since `packet_received`.
+    pub ctx: Context,
+}
+
+/// The plugin side of a request from downstream interface `downstream`, either family:
+/// `packet_received`, then `forward`, then classes (`classify` reads the first
+/// datagram forwarded) and `classes_assigned`. A `Drop` drops the request, a `Respond`
+/// is sent by `answer`. With the action, the context and scopes to remember the
+/// request by when plugins will see its replies.
+#[allow(clippy::too_many_arguments)]
+pub fn on_request<F: IpFamily, S>(
+    plugins: &Pipeline,
+    packet: &Packet<'_>,
+    ids: SectionIds,
+    downstream: usize,
+    defined: &[RelayClass<S>],
+    forward: impl FnOnce() -> Action<F>,
+    classify: impl FnOnce(&[u8]) -> Vec<usize>,
+    answer: impl Fn(Reply) -> Action<F>,
+) -> (Action<F>, Option<(Context, Vec<ScopeId>)>) {
+    let (section, downstream_id, class_id) = ids;
+    let mut ctx = plugins.new_context();
+    let verdict = |flow: Flow| match flow {
+        Flow::Continue => None,
+        Flow::Drop(_) => Some(dropped(packet.interface, "plugin_drop")),
+        Flow::Respond(reply) => Some(answer(*reply)),
+    };
+    if plugins.wants(HookPoint::PacketReceived) {
+        let at = scopes(&[], class_id, downstream_id(downstream), section);
+        let flow = plugins.run(HookPoint::PacketReceived, &mut ctx, &at, |p, ctx| {
+            p.packet_received(ctx, packet)
+        });
+        if let Some(action) = verdict(flow) {
+            return (action, None);
+        }
+    }
+    let action = forward();
+    let mut classes = match &action {
+        Action::Send { out, .. } if !out.is_empty() => classify(&out[0].data),
+        _ => return (action, None),
+    };
+    if plugins.wants(HookPoint::ClassesAssigned) {
+        let names: Vec<Arc<str>> = defined.iter().map(|c| c.name.clone()).collect();
+        let at = scopes(&classes, class_id, downstream_id(downstream), section);
+        let flow = plugins.run(HookPoint::ClassesAssigned, &mut ctx, &at, |p, ctx| {
+            p.classes_assigned(ctx, packet, &mut ClassSet::new(&names, &mut classes))
+        });
+        if let Some(action) = verdict(flow) {
+            return (action, None);
+        }
+    }
+    let remember = plugins.wants(HookPoint::ReplyReady).then(|| {
+        let at = scopes(&classes, class_id, downstream_id(downstream), section);
+        (ctx, at)
+    });
+    (action, remember)
+}
+
+/// What `reply_ready` made of a reply.
+pub enum Edit {
+    /// Deliver the server's reply as it came.
+    Unchanged,
+    /// Deliver this one instead (edited, or a plugin's own).
+    Changed(Box<Reply>),
+    Drop,
+}
+
+/// `reply_ready` on a server's reply `draft` of type `msg_type`, with the remembered
+/// request (`as_request` reads it) as the packet.
+pub fn reply_ready<R>(
+    plugins: &Pipeline,
+    r: &mut Remembered<R>,
+    as_request: fn(&R) -> Request<'_>,
+    mut draft: Reply,
+    msg_type: u8,
+    now: u64,
+) -> Edit {
+    let packet = Packet::new(
+        as_request(&r.request),
+        &r.wire,
+        msg_type,
+        &r.interface,
+        r.source,
+        now,
+    );
+    match plugins.run(HookPoint::ReplyReady, &mut r.ctx, &r.scopes, |p, ctx| {
+        p.reply_ready(ctx, &packet, &mut draft)
+    }) {
+        Flow::Continue if !draft.is_touched() => Edit::Unchanged,
+        Flow::Continue => Edit::Changed(Box::new(draft)),
+        Flow::Drop(_) => Edit::Drop,
+        Flow::Respond(reply) => Edit::Changed(reply),
+    }
+}
+
+#[cfg(test)]
+mod tests;

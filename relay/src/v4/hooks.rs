@@ -1,0 +1,154 @@
+//! Plugins on relayed DHCPv4: `packet_received` and `classes_assigned` on a client's
+//! request, `reply_ready` on each reply to it. The relay remembers the request until
+//! its replies come back (a reply says nothing of what the client asked for), keyed by
+//! transaction id and client hardware address.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use zerotouch_dhcpd::io::{Datagram, V4};
+use zerotouch_dhcpd::plugin::Pipeline;
+use zerotouch_dhcpd::v4::encode_draft;
+use zerotouch_plugin::{HookPoint, Packet, Reply, Reply4, Request};
+use zerotouch_proto::v4::{self, Message, OptionCode, RelayAgentInfo};
+
+use super::agent_info::agent_info;
+use super::{Action, Link, deliver, forward};
+use crate::action::dropped;
+use crate::config::{Relay4, SCOPES4};
+use crate::counters::Counters;
+use crate::plugins::pending::{CAPACITY, Pending, TTL};
+use crate::plugins::{Edit, Remembered, classify, on_request, reply_ready};
+
+/// What a reply shares with its request: transaction id and client hardware address.
+type Key = (u32, [u8; 16]);
+
+fn key(m: &Message) -> Key {
+    (m.xid, m.chaddr)
+}
+
+pub struct Hooks4 {
+    pending: Pending<Key, Remembered<Message>>,
+}
+
+impl Hooks4 {
+    pub fn new() -> Self {
+        Hooks4 {
+            pending: Pending::new(TTL, CAPACITY),
+        }
+    }
+
+    /// Forgets every request: their contexts and scopes belong to a configuration that
+    /// was replaced.
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// A request from `link`: `packet_received` (which may drop it or answer it here),
+    /// then forwarding, then `classes_assigned` on the request as forwarded (the
+    /// client's options and the option 82 this relay adds); remembered when a plugin
+    /// will see its replies.
+    pub fn request(
+        &mut self,
+        plugins: &Pipeline,
+        relay: &Relay4,
+        link: &Link<'_>,
+        hostname: &str,
+        d: &Datagram<'_, V4>,
+        now: u64,
+    ) -> Action {
+        let name = &*link.interface.name;
+        let Ok(request) = v4::decode(d.data) else {
+            // Counted as malformed there.
+            return forward(relay, link, hostname, d);
+        };
+        let msg_type = request.message_type().map_or(0, |t| t.to_u8());
+        let source = SocketAddr::V4(d.src);
+        let packet = Packet::new(Request::V4(&request), d.data, msg_type, name, source, now);
+        let (action, remember) = on_request(
+            plugins,
+            &packet,
+            SCOPES4,
+            link.index,
+            &relay.classes,
+            || forward(relay, link, hostname, d),
+            |sent| {
+                let info = agent_info(sent).and_then(|v| RelayAgentInfo::parse(&v));
+                classify(&relay.classes, |s| s.value(&request, info.as_ref()))
+            },
+            |reply| answer(link, &request, reply),
+        );
+        if let Some((ctx, scopes)) = remember {
+            let r = Remembered {
+                wire: d.data.to_vec(),
+                interface: name.to_string(),
+                source,
+                scopes,
+                ctx,
+                request,
+            };
+            self.pending.insert(key(&r.request), r, Instant::now());
+        }
+        action
+    }
+
+    /// A server's reply for `link`, edited by `reply_ready` with the request it
+    /// answers; unchanged when no plugin changed it or the request is not remembered.
+    pub fn reply<'d>(
+        &mut self,
+        plugins: &Pipeline,
+        link: &Link<'_>,
+        data: &'d [u8],
+        counters: &Counters,
+        now: u64,
+    ) -> Result<Cow<'d, [u8]>, Action> {
+        let name = &*link.interface.name;
+        if !plugins.wants(HookPoint::ReplyReady) {
+            return Ok(Cow::Borrowed(data));
+        }
+        let Ok(mut message) = v4::decode(data) else {
+            return Ok(Cow::Borrowed(data)); // delivery drops it as malformed
+        };
+        let Some(r) = self.pending.get_mut(&key(&message), Instant::now()) else {
+            counters.count(name, "reply_without_remembered_request");
+            return Ok(Cow::Borrowed(data));
+        };
+        // The server's options all stay; only what plugins add may give way to the
+        // client's size limit. Option 82 is the relay's to remove.
+        message.options.remove(OptionCode::RELAY_AGENT_INFORMATION);
+        let required = message.options.iter().map(|(c, _)| c).collect();
+        let msg_type = message.message_type().map_or(0, |t| t.to_u8());
+        let draft = Reply::from_v4(Reply4 { message, required });
+        let edited = match reply_ready(plugins, r, |m| Request::V4(m), draft, msg_type, now) {
+            Edit::Unchanged => return Ok(Cow::Borrowed(data)),
+            Edit::Changed(reply) => *reply,
+            Edit::Drop => return Err(dropped(name, "plugin_drop")),
+        };
+        let Some((bytes, outcome)) = encode(edited, &r.request) else {
+            return Err(dropped(name, "plugin_reply_not_dhcpv4"));
+        };
+        if !outcome.dropped.is_empty() {
+            counters.count(name, "plugin_option_over_size_limit");
+        }
+        Ok(Cow::Owned(bytes))
+    }
+}
+
+/// A plugin's reply (or edited reply) in wire format, fitted to the client's size
+/// limit; `None` for a reply of the other family.
+fn encode(reply: Reply, request: &Message) -> Option<(Vec<u8>, v4::EncodeOutcome)> {
+    let draft = reply.into_v4()?;
+    let mut out = Vec::with_capacity(576);
+    let outcome = encode_draft(&draft, request, &mut out);
+    Some((out, outcome))
+}
+
+/// A plugin answered the request itself: its reply goes to the client as a server's
+/// would.
+fn answer(link: &Link<'_>, request: &Message, reply: Reply) -> Action {
+    match encode(reply, request) {
+        Some((bytes, _)) => deliver(link, &bytes),
+        None => dropped(&link.interface.name, "plugin_reply_not_dhcpv4"),
+    }
+}

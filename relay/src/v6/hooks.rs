@@ -1,0 +1,150 @@
+//! Plugins on relayed DHCPv6: `packet_received` and `classes_assigned` on a message from
+//! downstream, `reply_ready` on the client message inside each RELAY-REPL for it. The
+//! relay remembers the request until its replies come back, keyed by link, peer and the
+//! client message's transaction id.
+
+use std::borrow::Cow;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::time::Instant;
+
+use zerotouch_dhcpd::io::{Datagram, Outgoing, V6};
+use zerotouch_dhcpd::plugin::Pipeline;
+use zerotouch_plugin::{HookPoint, Packet, Reply, Request};
+use zerotouch_proto::v6::{Packet6, RelayHeader};
+
+use super::{Action, Link6, forward};
+use crate::action::dropped;
+use crate::config::{Relay6, SCOPES6};
+use crate::counters::Counters;
+use crate::plugins::pending::{CAPACITY, Pending, TTL};
+use crate::plugins::{Edit, Remembered, classify, on_request, reply_ready};
+
+/// Downstream interface, the peer the message came from, the client's transaction id.
+type Key = (usize, Ipv6Addr, u32);
+
+pub struct Hooks6 {
+    /// Requests as they arrived: a client's message, or a relay's below with the
+    /// client's inside.
+    pending: Pending<Key, Remembered<Packet6>>,
+}
+
+impl Hooks6 {
+    pub fn new() -> Self {
+        Hooks6 {
+            pending: Pending::new(TTL, CAPACITY),
+        }
+    }
+
+    /// Forgets every request (the configuration was replaced).
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// A message from `link`: `packet_received` (which may drop it or answer it here),
+    /// forwarding, then `classes_assigned` (the client's options and the relay options
+    /// this relay adds); remembered when a plugin will see its replies.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        &mut self,
+        plugins: &Pipeline,
+        relay: &Relay6,
+        link: &Link6<'_>,
+        hostname: &str,
+        d: &Datagram<'_, V6>,
+        now: u64,
+        ifindex_of: impl Fn(&str) -> Option<u32>,
+    ) -> Action {
+        let name = &*link.interface.name;
+        let Ok(request) = Packet6::decode(d.data) else {
+            // Counted as malformed there.
+            return forward(relay, link, hostname, d, ifindex_of);
+        };
+        let msg_type = request.message.msg_type.to_u8();
+        let source = SocketAddr::V6(d.src);
+        let packet = Packet::new(Request::V6(&request), d.data, msg_type, name, source, now);
+        let (action, remember) = on_request(
+            plugins,
+            &packet,
+            SCOPES6,
+            link.index,
+            &relay.classes,
+            || forward(relay, link, hostname, d, ifindex_of),
+            |sent| {
+                let ours = RelayHeader::decode_level(sent).ok().map(|(h, _)| h);
+                classify(&relay.classes, |s| s.value(&request.message, ours.as_ref()))
+            },
+            |reply| answer(link, &request, d, reply),
+        );
+        if let Some((ctx, scopes)) = remember {
+            let key = (link.index, *d.src.ip(), request.message.xid);
+            let r = Remembered {
+                request,
+                wire: d.data.to_vec(),
+                interface: name.to_string(),
+                source,
+                scopes,
+                ctx,
+            };
+            self.pending.insert(key, r, Instant::now());
+        }
+        action
+    }
+
+    /// The message inside a RELAY-REPL for `link`'s `peer`, edited by `reply_ready` with
+    /// the request it answers; unchanged when no plugin changed it or the request is
+    /// not remembered.
+    pub fn reply<'d>(
+        &mut self,
+        plugins: &Pipeline,
+        link: &Link6<'_>,
+        peer: Ipv6Addr,
+        inner: &'d [u8],
+        counters: &Counters,
+        now: u64,
+    ) -> Result<Cow<'d, [u8]>, Action> {
+        let name = &*link.interface.name;
+        if !plugins.wants(HookPoint::ReplyReady) {
+            return Ok(Cow::Borrowed(inner));
+        }
+        let Ok(reply6) = Packet6::decode(inner) else {
+            return Ok(Cow::Borrowed(inner)); // passed on as the server sent it
+        };
+        let key = (link.index, peer, reply6.message.xid);
+        let Some(r) = self.pending.get_mut(&key, Instant::now()) else {
+            counters.count(name, "reply_without_remembered_request");
+            return Ok(Cow::Borrowed(inner));
+        };
+        let Packet6 { relays, message } = reply6;
+        let msg_type = message.msg_type.to_u8();
+        let draft = Reply::from_v6(message);
+        let edited = match reply_ready(plugins, r, |p| Request::V6(p), draft, msg_type, now) {
+            Edit::Unchanged => return Ok(Cow::Borrowed(inner)),
+            Edit::Changed(reply) => *reply,
+            Edit::Drop => return Err(dropped(name, "plugin_drop")),
+        };
+        let Some(message) = edited.into_v6() else {
+            return Err(dropped(name, "plugin_reply_not_dhcpv6"));
+        };
+        // Back inside the relays below, as the server wrapped it.
+        Ok(Cow::Owned(Packet6 { relays, message }.to_bytes()))
+    }
+}
+
+/// A plugin answered the request itself: its reply goes back the way the request came,
+/// through the relays below if any.
+fn answer(link: &Link6<'_>, request: &Packet6, d: &Datagram<'_, V6>, reply: Reply) -> Action {
+    let Some(message) = reply.into_v6() else {
+        return dropped(&link.interface.name, "plugin_reply_not_dhcpv6");
+    };
+    let ifindex = link.interface.index;
+    Action::Send {
+        interface: link.interface.name.to_string(),
+        event: "answered_by_plugin",
+        out: vec![Outgoing {
+            data: request.encode_reply(&message),
+            dst: SocketAddrV6::new(*d.src.ip(), d.src.port(), 0, ifindex),
+            ifindex,
+            src: Ipv6Addr::UNSPECIFIED,
+        }],
+    }
+}
