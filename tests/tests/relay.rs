@@ -164,7 +164,19 @@ fn dhclient4(lab: &Lab, cli: &str, n: u32, device: u8) -> String {
 
 /// `dhclient4` with `conf` as dhclient.conf; the address and the lease file.
 fn dhclient4_with(lab: &Lab, cli: &str, n: u32, device: u8, conf: &str) -> (String, String) {
-    lab.set_mac(cli, "c", &format!("02:00:00:00:05:{device:02x}"));
+    dhclient4_on(lab, cli, "c", n, device, conf)
+}
+
+/// `dhclient4_with` on the client's interface `suffix`.
+fn dhclient4_on(
+    lab: &Lab,
+    cli: &str,
+    suffix: &str,
+    n: u32,
+    device: u8,
+    conf: &str,
+) -> (String, String) {
+    lab.set_mac(cli, suffix, &format!("02:00:00:00:05:{device:02x}"));
     let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
     let lf = lab.path(&format!("dhclient4-{n}.leases"));
     let cf = lab.write(&format!("dhclient4-{n}.conf"), conf);
@@ -183,7 +195,7 @@ fn dhclient4_with(lab: &Lab, cli: &str, n: u32, device: u8, conf: &str) -> (Stri
             lf.to_str().unwrap(),
             "-pf",
             "/dev/null",
-            &lab.ifname("c"),
+            &lab.ifname(suffix),
         ],
         Duration::from_secs(40),
     );
@@ -195,10 +207,84 @@ fn dhclient4_with(lab: &Lab, cli: &str, n: u32, device: u8, conf: &str) -> (Stri
         .unwrap_or_else(|| panic!("no address in {text}"));
     let _ = lab.run(
         cli,
-        &["ip", "-4", "addr", "flush", "dev", &lab.ifname("c")],
+        &["ip", "-4", "addr", "flush", "dev", &lab.ifname(suffix)],
         Duration::from_secs(5),
     );
     (addr.trim_end_matches(';').to_string(), text)
+}
+
+/// A downstream interface that does not exist when the relay starts is relayed for
+/// once it appears, a new address on it becomes its giaddr, and it is relayed for again
+/// after it disappears and comes back: all without a restart.
+#[test]
+fn interfaces_that_appear_or_change_address_after_start_are_picked_up() {
+    require_tools(&["ip", "dhclient"]);
+    let (lab, srv, relay, cli) = topology();
+    let text = format!(
+        r#"[leases]
+database = "{db}"
+[dhcp4]
+interfaces = ["{s}"]
+authoritative = true
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet]]
+subnet = "198.19.1.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.19.1.10 - 198.19.1.20"
+[[dhcp4.subnet]]
+subnet = "198.19.2.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.19.2.10 - 198.19.2.20"
+"#,
+        db = lab.path("leases.sqlite").display(),
+        s = lab.ifname("s"),
+    );
+    let cfg = lab.write("dhcpd.toml", &text);
+    let _server = lab.start_dhcpd(&cfg, "server.log");
+    lab.route(&srv, "198.19.1.0/24", "198.18.0.2");
+    lab.route(&srv, "198.19.2.0/24", "198.18.0.2");
+    let r3 = lab.ifname("r3");
+    let relay_d = start_relay(
+        &lab,
+        &relay,
+        &format!(
+            "[relay4]\n[[relay4.downstream]]\ninterface = \"{r3}\"\nservers = [\"198.18.0.1\"]\n"
+        ),
+    );
+    // The interface appears after the relay started.
+    lab.link(&relay, "r3", &cli, "c3");
+    lab.addr(&relay, "r3", "198.19.1.1/24");
+    let (first, _) = dhclient4_on(&lab, &cli, "c3", 1, 1, "");
+    assert!(
+        first.starts_with("198.19.1."),
+        "{first}\n{}",
+        relay_d.log_text()
+    );
+    // Its address changes: the new one is the giaddr after the periodic re-read.
+    let _ = lab.run(
+        &relay,
+        &["ip", "-4", "addr", "flush", "dev", &r3],
+        Duration::from_secs(5),
+    );
+    lab.addr(&relay, "r3", "198.19.2.1/24");
+    std::thread::sleep(Duration::from_secs(11));
+    let (second, _) = dhclient4_on(&lab, &cli, "c3", 2, 2, "");
+    assert!(
+        second.starts_with("198.19.2."),
+        "{second}\n{}",
+        relay_d.log_text()
+    );
+    // It disappears and comes back (a new ifindex): relayed for again.
+    let _ = lab.run(&relay, &["ip", "link", "del", &r3], Duration::from_secs(5));
+    lab.link(&relay, "r3", &cli, "c3");
+    lab.addr(&relay, "r3", "198.19.1.1/24");
+    let (third, _) = dhclient4_on(&lab, &cli, "c3", 3, 3, "");
+    assert!(
+        third.starts_with("198.19.1."),
+        "{third}\n{}",
+        relay_d.log_text()
+    );
 }
 
 fn server_v4(lab: &Lab) -> Daemon {
