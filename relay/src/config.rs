@@ -153,16 +153,20 @@ struct RawLog {
     level: Option<Spanned<String>>,
 }
 
+/// `[relay4]` or `[relay6]`: the same keys around each family's downstream tables.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRelay4 {
+struct RawSection<D> {
     hop_limit: Option<Spanned<u8>>,
-    downstream: Vec<RawDownstream4>,
+    downstream: Vec<D>,
     #[serde(default)]
     class: Vec<RawClass>,
     #[serde(default)]
     plugin: RawPluginScopes,
 }
+
+type RawRelay4 = RawSection<RawDownstream4>;
+type RawRelay6 = RawSection<RawDownstream6>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,17 +189,6 @@ struct RawAgentInfo {
     #[serde(default)]
     server_id_override: bool,
     policy: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRelay6 {
-    hop_limit: Option<Spanned<u8>>,
-    downstream: Vec<RawDownstream6>,
-    #[serde(default)]
-    class: Vec<RawClass>,
-    #[serde(default)]
-    plugin: RawPluginScopes,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +324,35 @@ impl Compiler<'_> {
         n.clone()
     }
 
+    /// A downstream interface's `servers`: each parsed by `parse` (`expected` says what
+    /// it takes), and at least one.
+    fn servers<T>(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<String>>>,
+        key: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Vec<T> {
+        let mut servers = Vec::new();
+        for (j, s) in raw.get_ref().iter().enumerate() {
+            match parse(s.get_ref()) {
+                Some(a) => servers.push(a),
+                None => {
+                    let msg = format!("got {:?}, expected {expected}", s.get_ref());
+                    self.err(s, format!("{key}.servers[{j}]"), msg);
+                }
+            }
+        }
+        if raw.get_ref().is_empty() {
+            self.err(
+                raw,
+                format!("{key}.servers"),
+                "is empty, expected the addresses of the DHCP servers to relay to",
+            );
+        }
+        servers
+    }
+
     fn template(&mut self, at: &Spanned<impl Sized>, text: &str, key: &str) -> Option<Template> {
         match Template::parse(text) {
             Ok(t) => Some(t),
@@ -346,27 +368,12 @@ impl Compiler<'_> {
         for (i, d) in raw.downstream.iter().enumerate() {
             let key = format!("relay4.downstream[{i}]");
             let interface = self.interface(&d.interface, &format!("{key}.interface"));
-            let mut servers = Vec::new();
-            for (j, s) in d.servers.get_ref().iter().enumerate() {
-                match s.get_ref().parse::<Ipv4Addr>() {
-                    Ok(a) => servers.push(a),
-                    Err(_) => self.err(
-                        s,
-                        format!("{key}.servers[{j}]"),
-                        format!(
-                            "got {:?}, expected an IPv4 address of a DHCP server",
-                            s.get_ref()
-                        ),
-                    ),
-                }
-            }
-            if d.servers.get_ref().is_empty() {
-                self.err(
-                    &d.servers,
-                    format!("{key}.servers"),
-                    "is empty, expected the addresses of the DHCP servers to relay to",
-                );
-            }
+            let servers = self.servers(
+                &d.servers,
+                &key,
+                |s| s.parse::<Ipv4Addr>().ok(),
+                "an IPv4 address of a DHCP server",
+            );
             let giaddr = d.giaddr.as_ref().and_then(|g| match g.get_ref().parse() {
                 Ok(a) => Some(a),
                 Err(_) => {
@@ -436,20 +443,12 @@ impl Compiler<'_> {
         for (i, d) in raw.downstream.iter().enumerate() {
             let key = format!("relay6.downstream[{i}]");
             let interface = self.interface(&d.interface, &format!("{key}.interface"));
-            let mut servers = Vec::new();
-            for (j, s) in d.servers.get_ref().iter().enumerate() {
-                match parse_upstream6(s.get_ref()) {
-                    Some(u) => servers.push(u),
-                    None => self.err(s, format!("{key}.servers[{j}]"), format!("got {:?}, expected an IPv6 address, or a multicast group with its interface such as \"ff05::1:3%eth0\"", s.get_ref())),
-                }
-            }
-            if d.servers.get_ref().is_empty() {
-                self.err(
-                    &d.servers,
-                    format!("{key}.servers"),
-                    "is empty, expected the addresses of the DHCP servers to relay to",
-                );
-            }
+            let servers = self.servers(
+                &d.servers,
+                &key,
+                parse_upstream6,
+                "an IPv6 address, or a multicast group with its interface such as \"ff05::1:3%eth0\"",
+            );
             let interface_id = match &d.interface_id {
                 None => Some(Template::interface()),
                 Some(t) if t.get_ref().is_empty() => None,
@@ -484,26 +483,10 @@ impl Compiler<'_> {
 fn scope_tables(raw: &RawConfig) -> Vec<ScopeTables<'_>> {
     let mut out = Vec::new();
     if let Some(r) = &raw.relay4 {
-        let downstream: Vec<_> = r.downstream.iter().map(|d| &d.plugin).collect();
-        section_tables(
-            &mut out,
-            "relay4",
-            SCOPES4,
-            &r.plugin,
-            &downstream,
-            &r.class,
-        );
+        section_tables(&mut out, "relay4", SCOPES4, r, |d| &d.plugin);
     }
     if let Some(r) = &raw.relay6 {
-        let downstream: Vec<_> = r.downstream.iter().map(|d| &d.plugin).collect();
-        section_tables(
-            &mut out,
-            "relay6",
-            SCOPES6,
-            &r.plugin,
-            &downstream,
-            &r.class,
-        );
+        section_tables(&mut out, "relay6", SCOPES6, r, |d| &d.plugin);
     }
     out
 }
@@ -518,30 +501,29 @@ pub type SectionIds = (ScopeId, fn(usize) -> ScopeId, fn(usize) -> ScopeId);
 pub const SCOPES4: SectionIds = (ScopeId::Relay4, ScopeId::Downstream4, ScopeId::RelayClass4);
 pub const SCOPES6: SectionIds = (ScopeId::Relay6, ScopeId::Downstream6, ScopeId::RelayClass6);
 
-fn section_tables<'a>(
+fn section_tables<'a, D>(
     out: &mut Vec<ScopeTables<'a>>,
     section: &str,
     (global, downstream_id, class_id): SectionIds,
-    tables: &'a RawPluginScopes,
-    downstream: &[&'a RawPluginScopes],
-    classes: &'a [RawClass],
+    raw: &'a RawSection<D>,
+    plugin: fn(&D) -> &RawPluginScopes,
 ) {
     let step = |k: &str| PathStep::Key(k.into());
     out.push(ScopeTables {
         scope: global,
         path: vec![step(section)],
         key: section.to_string(),
-        tables,
+        tables: &raw.plugin,
     });
-    for (i, t) in downstream.iter().enumerate() {
+    for (i, d) in raw.downstream.iter().enumerate() {
         out.push(ScopeTables {
             scope: downstream_id(i),
             path: vec![step(section), step("downstream"), PathStep::Index(i)],
             key: format!("{section}.downstream[{i}]"),
-            tables: t,
+            tables: plugin(d),
         });
     }
-    for (i, c) in classes.iter().enumerate() {
+    for (i, c) in raw.class.iter().enumerate() {
         out.push(ScopeTables {
             scope: class_id(i),
             path: vec![step(section), step("class"), PathStep::Index(i)],
