@@ -5,6 +5,7 @@
 mod action;
 mod config;
 mod counters;
+mod link;
 mod plugins;
 mod service;
 mod template;

@@ -23,6 +23,7 @@ use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
 use crate::action::account;
 use crate::config::RelayConfig;
 use crate::counters::Counters;
+use crate::link::Link;
 use crate::{v4, v6};
 
 const TICK: Duration = Duration::from_millis(200);
@@ -132,6 +133,18 @@ impl Links {
     fn mac(&self, name: &str) -> &[u8] {
         self.macs.get(name).map_or(&[], Vec::as_slice)
     }
+
+    /// Downstream interface `index` (configured as `config`) as a link, when an
+    /// interface of that name exists now.
+    fn link<'a, C>(&'a self, index: usize, config: &'a C, name: &str) -> Option<Link<'a, C>> {
+        let interface = self.served.iter().find(|i| *i.name == *name)?;
+        Some(Link {
+            index,
+            config,
+            interface,
+            mac: self.mac(name),
+        })
+    }
 }
 
 fn names4(c: &RelayConfig) -> Vec<String> {
@@ -195,13 +208,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                     .get(24..28)
                     .map(|g| Ipv4Addr::new(g[0], g[1], g[2], g[3]));
                 let link = relay.downstream.iter().enumerate().find_map(|(index, c)| {
-                    let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
-                    let link = v4::Link {
-                        index,
-                        config: c,
-                        interface,
-                        mac: links.mac(&c.interface),
-                    };
+                    let link = links.link(index, c, &c.interface)?;
                     (link.giaddr() == giaddr).then_some(link)
                 });
                 match link {
@@ -224,12 +231,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
                         .iter()
                         .enumerate()
                         .find(|(_, c)| *c.interface == *interface.name)?;
-                    Some(v4::Link {
-                        index,
-                        config: c,
-                        interface,
-                        mac: links.mac(&c.interface),
-                    })
+                    links.link(index, c, &c.interface)
                 }) {
                     Some(link) if with_plugins => {
                         hooks.request(plugins, relay, &link, &shared.hostname, &d, now)
@@ -309,15 +311,7 @@ fn run6(shared: &Shared, socket: &BatchSocket<V6>) {
             .downstream
             .iter()
             .enumerate()
-            .filter_map(|(index, c)| {
-                let interface = links.served.iter().find(|i| *i.name == *c.interface)?;
-                Some(v6::Link6 {
-                    index,
-                    config: c,
-                    interface,
-                    mac: links.mac(&c.interface),
-                })
-            })
+            .filter_map(|(index, c)| links.link(index, c, &c.interface))
             .collect();
         let mut out: Vec<Outgoing<V6>> = Vec::new();
         let mut unknown_interface = None;

@@ -10,7 +10,7 @@ pub use hooks::Hooks4;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V4};
+use zerotouch_dhcpd::io::{Datagram, Outgoing, V4};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, MessageType, Op};
 
 use crate::action::dropped;
@@ -29,15 +29,8 @@ const SERVER_ID_OVERRIDE: u8 = 11;
 
 pub type Action = crate::action::Action<V4>;
 
-/// The relay's view of one downstream interface for this packet.
-pub struct Link<'a> {
-    /// The position of `config` among the section's downstream interfaces.
-    pub index: usize,
-    pub config: &'a Downstream4,
-    pub interface: &'a Interface,
-    /// The interface's hardware address, for templates.
-    pub mac: &'a [u8],
-}
+/// A DHCPv4 downstream interface for this packet.
+pub type Link<'a> = crate::link::Link<'a, Downstream4>;
 
 impl Link<'_> {
     /// giaddr: configured, else the interface's first IPv4 address.

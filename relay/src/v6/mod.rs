@@ -6,7 +6,7 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
-use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V6};
+use zerotouch_dhcpd::io::{Datagram, Outgoing, V6};
 use zerotouch_proto::v6::{CLIENT_PORT, MessageType6, Options6, RelayHeader, SERVER_PORT};
 
 use crate::action::dropped;
@@ -23,14 +23,8 @@ const SUBSCRIBER_ID: u16 = 38;
 
 pub type Action = crate::action::Action<V6>;
 
-/// One downstream interface as the relay sees it now.
-pub struct Link6<'a> {
-    /// The position of `config` among the section's downstream interfaces.
-    pub index: usize,
-    pub config: &'a Downstream6,
-    pub interface: &'a Interface,
-    pub mac: &'a [u8],
-}
+/// A DHCPv6 downstream interface for this packet.
+pub type Link6<'a> = crate::link::Link<'a, Downstream6>;
 
 impl Link6<'_> {
     /// A global address of the interface: the link-address of its RELAY-FORWs.
