@@ -220,15 +220,9 @@ fn dhclient4_on(
 fn interfaces_that_appear_or_change_address_after_start_are_picked_up() {
     require_tools(&["ip", "dhclient"]);
     let (lab, srv, relay, cli) = topology();
-    let text = format!(
-        r#"[leases]
-database = "{db}"
-[dhcp4]
-interfaces = ["{s}"]
-authoritative = true
-[[dhcp4.subnet]]
-subnet = "198.18.0.0/24"
-[[dhcp4.subnet]]
+    let _server = server_v4_with(
+        &lab,
+        r#"[[dhcp4.subnet]]
 subnet = "198.19.1.0/24"
 [[dhcp4.subnet.pool]]
 range = "198.19.1.10 - 198.19.1.20"
@@ -237,11 +231,7 @@ subnet = "198.19.2.0/24"
 [[dhcp4.subnet.pool]]
 range = "198.19.2.10 - 198.19.2.20"
 "#,
-        db = lab.path("leases.sqlite").display(),
-        s = lab.ifname("s"),
     );
-    let cfg = lab.write("dhcpd.toml", &text);
-    let _server = lab.start_dhcpd(&cfg, "server.log");
     lab.route(&srv, "198.19.1.0/24", "198.18.0.2");
     lab.route(&srv, "198.19.2.0/24", "198.18.0.2");
     let r3 = lab.ifname("r3");
@@ -288,6 +278,25 @@ range = "198.19.2.10 - 198.19.2.20"
 }
 
 fn server_v4(lab: &Lab) -> Daemon {
+    let circuit = lab.ifname("r1");
+    server_v4_with(
+        lab,
+        &format!(
+            r#"[[dhcp4.subnet]]
+subnet = "198.19.0.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.19.0.10 - 198.19.0.20"
+[[dhcp4.host]]
+circuit_id = "{circuit}"
+address = "198.19.0.77"
+"#
+        ),
+    )
+}
+
+/// zerotouch-dhcpd in `srv` on its link's subnet, with `more` (subnets, hosts) for the
+/// relayed links.
+fn server_v4_with(lab: &Lab, more: &str) -> Daemon {
     let text = format!(
         r#"[leases]
 database = "{db}"
@@ -296,17 +305,9 @@ interfaces = ["{s}"]
 authoritative = true
 [[dhcp4.subnet]]
 subnet = "198.18.0.0/24"
-[[dhcp4.subnet]]
-subnet = "198.19.0.0/24"
-[[dhcp4.subnet.pool]]
-range = "198.19.0.10 - 198.19.0.20"
-[[dhcp4.host]]
-circuit_id = "{circuit}"
-address = "198.19.0.77"
-"#,
+{more}"#,
         db = lab.path("leases.sqlite").display(),
         s = lab.ifname("s"),
-        circuit = lab.ifname("r1"),
     );
     let cfg = lab.write("dhcpd.toml", &text);
     lab.start_dhcpd(&cfg, "server.log")
