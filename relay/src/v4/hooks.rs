@@ -14,7 +14,7 @@ use zerotouch_plugin::{HookPoint, Packet, Reply, Reply4, Request};
 use zerotouch_proto::v4::{self, Message, OptionCode, RelayAgentInfo};
 
 use super::agent_info::agent_info;
-use super::{Action, Link, deliver, forward};
+use super::{Action, Link, deliver, forward, forward_decoded};
 use crate::action::dropped;
 use crate::config::{Relay4, SCOPES4};
 use crate::counters::Counters;
@@ -72,7 +72,7 @@ impl Hooks4 {
             SCOPES4,
             link.index,
             &relay.classes,
-            || forward(relay, link, hostname, d),
+            || forward_decoded(relay, link, hostname, d, &request),
             |sent| {
                 let info = agent_info(sent).and_then(|v| RelayAgentInfo::parse(&v));
                 classify(&relay.classes, |s| s.value(&request, info.as_ref()))

@@ -43,10 +43,21 @@ impl Link<'_> {
 
 /// A request from a client (or a relay below) on downstream `link`.
 pub fn forward(cfg: &Relay4, link: &Link<'_>, hostname: &str, d: &Datagram<'_, V4>) -> Action {
+    match v4::decode(d.data) {
+        Ok(request) => forward_decoded(cfg, link, hostname, d, &request),
+        Err(_) => dropped(&link.interface.name, "malformed"),
+    }
+}
+
+/// `forward` of a request already decoded (`request` is `d.data`).
+pub fn forward_decoded(
+    cfg: &Relay4,
+    link: &Link<'_>,
+    hostname: &str,
+    d: &Datagram<'_, V4>,
+    request: &v4::Message,
+) -> Action {
     let name = &*link.interface.name;
-    let Ok(request) = v4::decode(d.data) else {
-        return dropped(name, "malformed");
-    };
     if request.hops >= cfg.hop_limit {
         return dropped(name, "hop_limit");
     }
