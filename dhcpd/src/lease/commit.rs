@@ -9,6 +9,7 @@
 //! several milliseconds under load, and a packet thread stalled that long lets requests
 //! pile up and leave as a burst.
 
+use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -72,6 +73,8 @@ pub struct GroupCommit<R, L = Lease4> {
     window: Duration,
     leases: Vec<L>,
     replies: Vec<R>,
+    /// Replies whose leases are durable, handed out `RELEASED_PER_POLL` at a time.
+    durable: VecDeque<R>,
     since: Option<Instant>,
     in_flight: bool,
     to_worker: Option<Sender<Batch<L, R>>>,
@@ -109,6 +112,7 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
             window,
             leases: Vec::new(),
             replies: Vec::new(),
+            durable: VecDeque::new(),
             since: None,
             in_flight: false,
             to_worker: Some(to_worker),
@@ -117,6 +121,14 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
         })
     }
 }
+
+/// Replies `poll` hands out per call. A commit may make hundreds of replies durable at
+/// once (one fsync's worth at thousands per second); sent in one burst they overflow
+/// the socket buffer of the relay (or load generator) they go to, and the clients
+/// retry. The packet loops poll on every pass, and at least every busy tick while
+/// replies wait, so they still leave within a few milliseconds, between the replies
+/// to what arrives meanwhile.
+pub const RELEASED_PER_POLL: usize = 16;
 
 impl<R, L> GroupCommit<R, L> {
     /// Queues a lease change and the reply (if any) that must wait for it.
@@ -136,18 +148,21 @@ impl<R, L> GroupCommit<R, L> {
         self.replies.extend(reply);
     }
 
-    /// Whether leases are queued or being written: the caller should call `poll` again
-    /// soon.
+    /// Whether leases are queued or being written, or replies wait to be handed out:
+    /// the caller should call `poll` again soon.
     pub fn is_busy(&self) -> bool {
-        self.in_flight || !self.leases.is_empty()
+        self.in_flight || !self.leases.is_empty() || !self.durable.is_empty()
     }
 
-    /// Collects finished commits (appending their replies to `released`) and starts the
-    /// next one when the window has passed and none is in flight.
+    /// Collects finished commits, appends up to `RELEASED_PER_POLL` of the replies they
+    /// made durable to `released` (in order), and starts the next commit when the
+    /// window has passed and none is in flight.
     pub fn poll(&mut self, now: Instant, released: &mut Vec<R>, events: &mut Vec<CommitEvent<L>>) {
         while let Ok(done) = self.from_worker.try_recv() {
-            self.finish(done, released, events);
+            self.finish(done, events);
         }
+        let n = self.durable.len().min(RELEASED_PER_POLL);
+        released.extend(self.durable.drain(..n));
         let due = self.since.is_some_and(|s| now >= s + self.window);
         if !self.in_flight && due && !self.leases.is_empty() {
             self.dispatch();
@@ -161,14 +176,16 @@ impl<R, L> GroupCommit<R, L> {
         for round in 0..3 {
             if self.in_flight {
                 match self.from_worker.recv() {
-                    Ok(done) => self.finish(done, released, events),
-                    Err(_) => return,
+                    Ok(done) => self.finish(done, events),
+                    Err(_) => break,
                 }
             }
             if round < 2 && !self.leases.is_empty() {
                 self.dispatch();
             }
         }
+        // Shutting down: every durable reply leaves now.
+        released.extend(self.durable.drain(..));
     }
 
     fn dispatch(&mut self) {
@@ -184,12 +201,7 @@ impl<R, L> GroupCommit<R, L> {
         }
     }
 
-    fn finish(
-        &mut self,
-        done: Done<L, R>,
-        released: &mut Vec<R>,
-        events: &mut Vec<CommitEvent<L>>,
-    ) {
+    fn finish(&mut self, done: Done<L, R>, events: &mut Vec<CommitEvent<L>>) {
         self.in_flight = false;
         match done {
             Done::Stored {
@@ -200,7 +212,7 @@ impl<R, L> GroupCommit<R, L> {
                     leases,
                     replies: replies.len(),
                 });
-                released.append(&mut replies);
+                self.durable.extend(replies.drain(..));
             }
             Done::Failed {
                 mut leases,
@@ -304,6 +316,31 @@ mod tests {
         for i in 0..10 {
             assert!(reader.get(Ipv4Addr::new(198, 18, 1, i)).unwrap().is_some());
         }
+    }
+
+    #[test]
+    fn durable_replies_are_handed_out_a_share_per_poll_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LeaseStore::open(&dir.path().join("l.sqlite"), Synchronous::Full).unwrap();
+        let mut gc = GroupCommit::start(store, Duration::ZERO).unwrap();
+        let t0 = Instant::now();
+        for i in 0..40u8 {
+            gc.add(lease(i), Some(i), t0);
+        }
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        gc.poll(t0, &mut out, &mut events);
+        while events.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+            gc.poll(Instant::now(), &mut out, &mut events);
+        }
+        assert_eq!(out, (0..16).collect::<Vec<u8>>(), "one share");
+        assert!(gc.is_busy(), "replies still wait");
+        gc.poll(Instant::now(), &mut out, &mut events);
+        assert_eq!(out, (0..32).collect::<Vec<u8>>());
+        gc.add(lease(40), Some(40), Instant::now());
+        gc.flush(&mut out, &mut events);
+        assert_eq!(out, (0..41).collect::<Vec<u8>>(), "all of them at shutdown");
+        assert!(!gc.is_busy());
     }
 
     #[test]

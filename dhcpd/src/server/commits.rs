@@ -1,7 +1,6 @@
 //! What both packet loops do with finished commits, with their receive timeout and
 //! with packets they drop.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -64,46 +63,6 @@ pub fn report_commits<L>(
     }
 }
 
-/// Replies a commit released leave a few at a time, one share per pass of the packet
-/// loop, between the replies to what arrives meanwhile. A commit may release hundreds
-/// of ACKs at once (one fsync's worth at thousands per second); sent in one burst they
-/// overflow the socket buffer of the relay (or load generator) they go to, and the
-/// clients retry. The loop passes at least every busy tick while any wait, so they
-/// leave within a few milliseconds.
-#[derive(Debug)]
-pub struct ReleasePacer<R> {
-    waiting: VecDeque<R>,
-}
-
-impl<R> Default for ReleasePacer<R> {
-    fn default() -> Self {
-        ReleasePacer {
-            waiting: VecDeque::new(),
-        }
-    }
-}
-
-impl<R> ReleasePacer<R> {
-    /// Replies that leave per pass of the loop.
-    pub const PER_PASS: usize = 16;
-
-    /// Queues what `released` holds and moves this pass's share to `out`.
-    pub fn release(&mut self, released: &mut Vec<R>, out: &mut Vec<R>) {
-        self.waiting.extend(released.drain(..));
-        let n = self.waiting.len().min(Self::PER_PASS);
-        out.extend(self.waiting.drain(..n));
-    }
-
-    /// Everything waiting, at shutdown.
-    pub fn release_all(&mut self, out: &mut Vec<R>) {
-        out.extend(self.waiting.drain(..));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
-    }
-}
-
 /// While lease changes are queued or being committed, a receive returns within the
 /// busy tick so that replies leave soon after their commit; otherwise it may wait the
 /// idle tick. The timeout changes only when the state does, so a busy server makes no
@@ -145,27 +104,5 @@ pub fn report_drop(
         } else {
             debug!(reason = reason.as_str(), from = %from, interface, suppressed, "no {family}reply: {detail}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn released_replies_leave_a_share_per_pass_in_order() {
-        let mut pacer = ReleasePacer::default();
-        let mut released: Vec<u32> = (0..40).collect();
-        let mut out = Vec::new();
-        pacer.release(&mut released, &mut out);
-        assert!(released.is_empty());
-        assert_eq!(out, (0..16).collect::<Vec<_>>());
-        out.clear();
-        pacer.release(&mut vec![40], &mut out);
-        assert_eq!(out, (16..32).collect::<Vec<_>>());
-        out.clear();
-        pacer.release_all(&mut out);
-        assert_eq!(out, (32..41).collect::<Vec<_>>());
-        assert!(pacer.is_empty());
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, ReleasePacer, report_commits, report_drop};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
 use super::sender::ReplySender;
 use super::startup::{Service, load_leases};
 use crate::config::{Dhcp4, LeaseStoreConfig};
@@ -70,8 +70,6 @@ impl Dhcp4Service {
                 .map_err(ServerError::Thread)?,
             events: Vec::new(),
             pacer: ReceivePacer::default(),
-            released: Vec::new(),
-            release_pacer: ReleasePacer::default(),
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
@@ -93,9 +91,6 @@ struct PacketLoop {
     commit: GroupCommit<Reply>,
     events: Vec<CommitEvent>,
     pacer: ReceivePacer,
-    /// Replies whose commit finished, on their way through `release_pacer`.
-    released: Vec<Reply>,
-    release_pacer: ReleasePacer<Reply>,
     interfaces: ServedInterfaces,
     counters: Arc<Counters>,
     limiter: LogLimiter,
@@ -122,12 +117,10 @@ impl PacketLoop {
             }
             // Replies that need no commit and ACKs whose commit finished leave together:
             // one sendmmsg per pass of the loop.
-            self.commit.poll(now, &mut self.released, &mut self.events);
-            self.release_pacer.release(&mut self.released, &mut out);
+            self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
             self.sender.send(&mut out);
-            let busy = self.commit.is_busy() || !self.release_pacer.is_empty();
-            self.pacer.pace(&self.socket, busy);
+            self.pacer.pace(&self.socket, self.commit.is_busy());
             self.interfaces.refresh_if_due();
         }
     }
@@ -135,7 +128,6 @@ impl PacketLoop {
     /// Commits and sends whatever is pending, at shutdown.
     fn flush(&mut self) {
         let mut out = Vec::new();
-        self.release_pacer.release_all(&mut out);
         self.commit.flush(&mut out, &mut self.events);
         self.report_commits();
         self.sender.send(&mut out);

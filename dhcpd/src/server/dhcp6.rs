@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, ReleasePacer, report_commits, report_drop};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
 use super::startup::{Service, load_leases};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
@@ -59,8 +59,6 @@ impl Dhcp6Service {
                 .map_err(ServerError::Thread)?,
             events: Vec::new(),
             pacer: ReceivePacer::default(),
-            released: Vec::new(),
-            release_pacer: ReleasePacer::default(),
             interfaces,
             counters,
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
@@ -85,9 +83,6 @@ struct PacketLoop6 {
     commit: GroupCommit<Reply6, Lease6>,
     events: Vec<CommitEvent<Lease6>>,
     pacer: ReceivePacer,
-    /// Replies whose commit finished, on their way through `release_pacer`.
-    released: Vec<Reply6>,
-    release_pacer: ReleasePacer<Reply6>,
     interfaces: ServedInterfaces,
     counters: Arc<Counters>,
     limiter: LogLimiter,
@@ -110,12 +105,10 @@ impl PacketLoop6 {
                 }
                 self.commit.add_all(expired, None, now);
             }
-            self.commit.poll(now, &mut self.released, &mut self.events);
-            self.release_pacer.release(&mut self.released, &mut out);
+            self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
             self.send(&mut out);
-            let busy = self.commit.is_busy() || !self.release_pacer.is_empty();
-            self.pacer.pace(&self.socket, busy);
+            self.pacer.pace(&self.socket, self.commit.is_busy());
             if self.interfaces.refresh_if_due() {
                 self.interfaces.join_dhcp_servers(&self.socket);
             }
@@ -124,7 +117,6 @@ impl PacketLoop6 {
 
     fn flush(&mut self) {
         let mut out = Vec::new();
-        self.release_pacer.release_all(&mut out);
         self.commit.flush(&mut out, &mut self.events);
         self.report_commits();
         self.send(&mut out);
