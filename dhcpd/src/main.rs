@@ -215,6 +215,7 @@ fn run(
         runtime: rt.handle().clone(),
         leases: Arc::new(plugin::SqliteLeaseReader::new(&cfg.leases.database)),
         server: view,
+        events: Default::default(),
     };
     for inst in plugins.instances() {
         inst.plugin

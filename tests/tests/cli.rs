@@ -115,3 +115,76 @@ fn relay_check_validates_the_file_and_its_plugin_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sztp-bootstrap.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sztp-bootstrap.toml");
+    std::fs::copy(&example, &cfg).unwrap();
+    let out = Command::new(binary("zerotouchctl"))
+        .args([
+            "pki",
+            "lab",
+            "--server-name",
+            "198.18.0.1",
+            "--device",
+            "SN-0001",
+            "--dir",
+        ])
+        .arg(dir.path().join("pki"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in ["files", "devices", "images"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    std::fs::write(dir.path().join("files/edge-switch.xml"), "<config/>").unwrap();
+    std::fs::write(dir.path().join("files/post.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::write(dir.path().join("images/acme-os-2.1.img"), "image").unwrap();
+    let check = || {
+        let out = Command::new(binary("zerotouch-dhcpd"))
+            .args(["check", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (code, text) = check();
+    assert_eq!(code, Some(0), "{text}");
+    // A missing file, a key that is not the certificate's, a dangling response name:
+    // each named with file, line and key.
+    let example_text = std::fs::read_to_string(&example).unwrap();
+    for (from, to, needle) in [
+        (
+            "files/post.sh",
+            "files/missing.sh",
+            ":60:29: plugin[1].settings.response[0].onboarding.post_configuration_script: bootstrap (built-in plugin bootstrap): ",
+        ),
+        (
+            "owner_key = \"pki/owner.key\"",
+            "owner_key = \"pki/server.key\"",
+            "plugin[1].settings.signing.owner_key: bootstrap (built-in plugin bootstrap): the key does not belong to the first certificate",
+        ),
+        (
+            "response = \"edge-switch\"",
+            "response = \"core\"",
+            ":50:12: plugin[1].settings.device[0].response: bootstrap (built-in plugin bootstrap): \"core\" is not the name of a [[response]]",
+        ),
+    ] {
+        std::fs::write(&cfg, example_text.replace(from, to)).unwrap();
+        let (code, text) = check();
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains(&format!("{}", cfg.display())) && text.contains(needle),
+            "{needle}\n{text}"
+        );
+    }
+}

@@ -12,5 +12,7 @@ pub fn builtins() -> Vec<Registration> {
         zerotouch_plugin_metrics::REGISTRATION,
         #[cfg(feature = "plugin-sztp")]
         zerotouch_plugin_sztp::REGISTRATION,
+        #[cfg(feature = "plugin-bootstrap")]
+        zerotouch_plugin_bootstrap::REGISTRATION,
     ]
 }

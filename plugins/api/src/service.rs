@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{LeaseInfo, PluginError, SubnetInfo};
+use crate::{EventBus, LeaseInfo, PluginError, SubnetInfo};
 
 /// Read access to the lease table (the durable store, not the packet thread's index:
 /// reading never slows the packet path).
@@ -30,4 +30,6 @@ pub struct ServiceHost {
     pub runtime: tokio::runtime::Handle,
     pub leases: Arc<dyn LeaseReader>,
     pub server: Arc<dyn ServerView>,
+    /// Events between plugins (progress of SZTP devices ...): publish and subscribe.
+    pub events: EventBus,
 }

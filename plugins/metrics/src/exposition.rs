@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use zerotouch_plugin::{LeaseInfo, ServiceHost, SubnetInfo};
 
-pub fn render(host: &ServiceHost) -> String {
+use crate::ProgressCounts;
+
+pub fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
     let mut out = String::new();
     out.push_str("# HELP zerotouch_events_total Server counters by event (packets, replies, reasons for no reply, commits, plugin calls).\n");
     out.push_str("# TYPE zerotouch_events_total counter\n");
@@ -40,6 +42,18 @@ pub fn render(host: &ServiceHost) -> String {
         }
         Err(_) => {
             out.push_str("# HELP zerotouch_lease_store_up Whether the lease store could be read.\n# TYPE zerotouch_lease_store_up gauge\nzerotouch_lease_store_up 0\n");
+        }
+    }
+    let progress = progress.lock().map(|p| p.clone()).unwrap_or_default();
+    if !progress.is_empty() {
+        out.push_str("# HELP zerotouch_sztp_progress_total Progress reports of SZTP devices to the bootstrap server, by type.\n");
+        out.push_str("# TYPE zerotouch_sztp_progress_total counter\n");
+        for (kind, n) in progress {
+            let _ = writeln!(
+                out,
+                "zerotouch_sztp_progress_total{{type=\"{}\"}} {n}",
+                escape(&kind)
+            );
         }
     }
     out

@@ -3,27 +3,35 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use zerotouch_plugin::ServiceHost;
 
+use crate::ProgressCounts;
+
 const MAX_REQUEST: usize = 8192;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn serve(listener: TcpListener, host: ServiceHost) {
+pub async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<ProgressCounts>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let host = host.clone();
+        let (host, progress) = (host.clone(), progress.clone());
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(READ_TIMEOUT, answer(stream, host)).await;
+            let _ = tokio::time::timeout(READ_TIMEOUT, answer(stream, host, progress)).await;
         });
     }
 }
 
-async fn answer(mut stream: TcpStream, host: ServiceHost) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    host: ServiceHost,
+    progress: Arc<ProgressCounts>,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -43,7 +51,9 @@ async fn answer(mut stream: TcpStream, host: ServiceHost) -> std::io::Result<()>
         (b"GET", b"/metrics") => {
             // Reading the lease table is blocking I/O.
             let h = host.clone();
-            match tokio::task::spawn_blocking(move || super::exposition::render(&h)).await {
+            match tokio::task::spawn_blocking(move || super::exposition::render(&h, &progress))
+                .await
+            {
                 Ok(body) => ("200 OK", body),
                 Err(_) => ("500 Internal Server Error", "rendering failed\n".into()),
             }

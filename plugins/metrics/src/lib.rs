@@ -1,17 +1,22 @@
-//! `metrics`: a service plugin serving the server's counters, lease counts by state and
-//! pool sizes per subnet in the Prometheus text format (`GET /metrics`).
+//! `metrics`: a service plugin serving the server's counters, lease counts by state,
+//! pool sizes per subnet and the progress reports of SZTP devices (from the server's
+//! event bus) in the Prometheus text format (`GET /metrics`).
 
 mod exposition;
 mod http;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 use zerotouch_plugin::{
-    HookSet, Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError,
+    HookSet, Plugin, PluginError, Registration, ServiceEvent, ServiceHost, Settings, SettingsError,
 };
+
+/// SZTP progress reports seen on the event bus, by progress type.
+pub type ProgressCounts = Mutex<BTreeMap<String, u64>>;
 
 pub const REGISTRATION: Registration = Registration {
     name: "metrics",
@@ -36,11 +41,33 @@ fn default_listen() -> SocketAddr {
 pub struct Metrics {
     listen: Mutex<SocketAddr>,
     running: Mutex<Option<Running>>,
+    progress: Arc<ProgressCounts>,
 }
 
 struct Running {
     host: ServiceHost,
     task: JoinHandle<()>,
+    /// Counts the events other plugins publish.
+    subscriber: JoinHandle<()>,
+}
+
+/// Counts SZTP progress reports until the bus closes.
+async fn count_progress(
+    mut events: tokio::sync::broadcast::Receiver<ServiceEvent>,
+    progress: Arc<ProgressCounts>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(ServiceEvent::BootstrapProgress(p)) => {
+                if let Ok(mut counts) = progress.lock() {
+                    *counts.entry(p.progress_type.clone()).or_insert(0) += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 impl Metrics {
@@ -49,6 +76,7 @@ impl Metrics {
         Ok(Box::new(Metrics {
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
+            progress: Arc::default(),
         }))
     }
 
@@ -59,7 +87,9 @@ impl Metrics {
         std_listener.set_nonblocking(true)?;
         let _guard = host.runtime.enter();
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        Ok(host.runtime.spawn(http::serve(listener, host.clone())))
+        Ok(host
+            .runtime
+            .spawn(http::serve(listener, host.clone(), self.progress.clone())))
     }
 }
 
@@ -74,12 +104,17 @@ impl Plugin for Metrics {
             .lock()
             .map_err(|_| PluginError::new("poisoned"))?;
         let task = self.spawn(host, listen)?;
+        let subscriber = host.runtime.spawn(count_progress(
+            host.events.subscribe(),
+            self.progress.clone(),
+        ));
         *self
             .running
             .lock()
             .map_err(|_| PluginError::new("poisoned"))? = Some(Running {
             host: host.clone(),
             task,
+            subscriber,
         });
         Ok(())
     }
@@ -112,6 +147,7 @@ impl Plugin for Metrics {
             && let Some(r) = running.take()
         {
             r.task.abort();
+            r.subscriber.abort();
         }
     }
 }

@@ -83,6 +83,7 @@ pub fn start(
         runtime: runtime.clone(),
         leases: Arc::new(host::NoLeases),
         server: Arc::new(RelayView::new(file, counters)),
+        events: Default::default(),
     };
     for inst in pipeline.instances() {
         inst.plugin

@@ -1,0 +1,303 @@
+//! Progress reports (RFC 8572 §7.3) kept per device in SQLite, so operators can list
+//! them (`zerotouchctl reports`, the status endpoint) and inspect them with sqlite3.
+//! Each device keeps its latest reports, at most [`KEEP_PER_DEVICE`].
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::UNIX_EPOCH;
+
+use rusqlite::{Connection, OpenFlags, params};
+use serde::{Deserialize, Serialize};
+use zerotouch_plugin::BootstrapProgress;
+
+use crate::pki::date_and_time;
+
+/// Reports kept per device; older ones are deleted as new ones arrive.
+pub const KEEP_PER_DEVICE: i64 = 1000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS progress (
+    id INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL,
+    received TEXT NOT NULL,
+    progress_type TEXT NOT NULL,
+    message TEXT,
+    ssh_host_keys TEXT NOT NULL,
+    trust_anchor_certs TEXT NOT NULL,
+    peer TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS progress_by_serial ON progress (serial, id);
+";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SshHostKey {
+    pub algorithm: String,
+    pub key_data: String,
+}
+
+/// One stored report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StoredReport {
+    pub received: String,
+    pub progress_type: String,
+    pub message: Option<String>,
+    pub ssh_host_keys: Vec<SshHostKey>,
+    pub trust_anchor_certs: Vec<String>,
+    pub peer: String,
+}
+
+/// Where a device stands, from its reports since its last `bootstrap-initiated`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub serial: String,
+    /// `in-progress`, `complete`, `rebooting` (a new image is being booted) or `error`.
+    pub state: &'static str,
+    pub last_progress_type: String,
+    pub last_message: Option<String>,
+    pub last_received: String,
+    pub reports: usize,
+}
+
+/// The state a sequence of progress types leads to.
+pub fn state<'a>(types: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let mut state = "in-progress";
+    for t in types {
+        state = match t {
+            "bootstrap-initiated" => "in-progress",
+            "bootstrap-complete" => "complete",
+            "boot-image-installed-rebooting" => "rebooting",
+            t if t.ends_with("-error") => "error",
+            _ if state == "rebooting" => "in-progress",
+            _ => state,
+        };
+    }
+    state
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("progress reports in {path}: {source}")]
+pub struct ReportsError {
+    path: String,
+    source: rusqlite::Error,
+}
+
+pub struct Reports {
+    path: String,
+    conn: Mutex<Connection>,
+}
+
+impl Reports {
+    /// Opens (creating if needed) the database for writing.
+    pub fn open(path: &Path) -> Result<Self, ReportsError> {
+        let err = |source| ReportsError {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Reports {
+            path: path.display().to_string(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens an existing database to read (the command line, while the server runs).
+    pub fn open_read_only(path: &Path) -> Result<Self, ReportsError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(
+            |source| ReportsError {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
+        Ok(Reports {
+            path: path.display().to_string(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> ReportsError {
+        ReportsError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a report. Blocking.
+    pub fn add(
+        &self,
+        r: &BootstrapProgress,
+        trust_anchor_certs: &[String],
+    ) -> Result<(), ReportsError> {
+        let keys: Vec<SshHostKey> = r
+            .ssh_host_keys
+            .iter()
+            .map(|(a, k)| SshHostKey {
+                algorithm: a.clone(),
+                key_data: k.clone(),
+            })
+            .collect();
+        let received = date_and_time(r.received).unwrap_or_else(|_| {
+            let secs = r
+                .received
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            secs.to_string()
+        });
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO progress (serial, received, progress_type, message, ssh_host_keys, trust_anchor_certs, peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.serial,
+                received,
+                r.progress_type,
+                r.message,
+                serde_json::to_string(&keys).unwrap_or_default(),
+                serde_json::to_string(trust_anchor_certs).unwrap_or_default(),
+                r.peer.to_string(),
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.execute(
+            "DELETE FROM progress WHERE serial = ?1 AND id <= (SELECT id FROM progress WHERE serial = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            params![r.serial, KEEP_PER_DEVICE],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A device's reports, oldest first.
+    pub fn reports(&self, serial: &str) -> Result<Vec<StoredReport>, ReportsError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT received, progress_type, message, ssh_host_keys, trust_anchor_certs, peer FROM progress WHERE serial = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([serial], |row| {
+                let keys: String = row.get(3)?;
+                let anchors: String = row.get(4)?;
+                Ok(StoredReport {
+                    received: row.get(0)?,
+                    progress_type: row.get(1)?,
+                    message: row.get(2)?,
+                    ssh_host_keys: serde_json::from_str(&keys).unwrap_or_default(),
+                    trust_anchor_certs: serde_json::from_str(&anchors).unwrap_or_default(),
+                    peer: row.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Each device that reported, with where it stands, by serial number.
+    pub fn devices(&self) -> Result<Vec<DeviceStatus>, ReportsError> {
+        let serials: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare_cached("SELECT DISTINCT serial FROM progress ORDER BY serial")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |row| row.get(0))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))?
+        };
+        let mut out = Vec::with_capacity(serials.len());
+        for serial in serials {
+            if let Some(s) = self.status(&serial)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where one device stands, if it ever reported.
+    pub fn status(&self, serial: &str) -> Result<Option<DeviceStatus>, ReportsError> {
+        let reports = self.reports(serial)?;
+        let Some(last) = reports.last() else {
+            return Ok(None);
+        };
+        Ok(Some(DeviceStatus {
+            serial: serial.to_string(),
+            state: state(reports.iter().map(|r| r.progress_type.as_str())),
+            last_progress_type: last.progress_type.clone(),
+            last_message: last.message.clone(),
+            last_received: last.received.clone(),
+            reports: reports.len(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn states_follow_the_device_algorithm() {
+        assert_eq!(
+            state(["bootstrap-initiated", "parsing-complete"]),
+            "in-progress"
+        );
+        assert_eq!(state(["bootstrap-initiated", "config-error"]), "error");
+        assert_eq!(
+            state(["bootstrap-initiated", "config-error", "bootstrap-initiated"]),
+            "in-progress"
+        );
+        assert_eq!(
+            state(["bootstrap-initiated", "bootstrap-complete", "informational"]),
+            "complete"
+        );
+        assert_eq!(state(["boot-image-installed-rebooting"]), "rebooting");
+    }
+
+    #[test]
+    fn reports_are_stored_per_device_and_listed() {
+        let path = std::env::temp_dir().join(format!("zt-reports-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let reports = Reports::open(&path).unwrap();
+        let report = |serial: &str, t: &str| BootstrapProgress {
+            serial: serial.into(),
+            progress_type: t.into(),
+            message: Some(format!("{t} now")),
+            ssh_host_keys: vec![("ssh-ed25519".into(), "AAAA".into())],
+            peer: "198.18.0.2:40000".parse().unwrap(),
+            received: SystemTime::now(),
+        };
+        reports
+            .add(&report("SN1", "bootstrap-initiated"), &[])
+            .unwrap();
+        reports
+            .add(&report("SN1", "bootstrap-complete"), &["bXlz".into()])
+            .unwrap();
+        reports
+            .add(&report("SN2", "bootstrap-initiated"), &[])
+            .unwrap();
+        let ro = Reports::open_read_only(&path).unwrap();
+        let devices = ro.devices().unwrap();
+        assert_eq!(devices.len(), 2);
+        assert_eq!(
+            (devices[0].serial.as_str(), devices[0].state),
+            ("SN1", "complete")
+        );
+        assert_eq!(devices[1].state, "in-progress");
+        let r = ro.reports("SN1").unwrap();
+        assert_eq!(r[1].ssh_host_keys[0].algorithm, "ssh-ed25519");
+        assert_eq!(r[1].trust_anchor_certs, vec!["bXlz".to_string()]);
+        assert_eq!(ro.status("SN3").unwrap(), None);
+        drop((reports, ro));
+        std::fs::remove_file(&path).unwrap();
+    }
+}

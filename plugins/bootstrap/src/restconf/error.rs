@@ -1,0 +1,160 @@
+//! RESTCONF errors (RFC 8040 §7.1): an `error-tag` chooses the HTTP status, and the body
+//! is `ietf-restconf:errors` in the encoding the client reads.
+
+use hyper::StatusCode;
+
+use super::Encoding;
+use super::xml::escape;
+
+/// RFC 8040 `error-tag` values this server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorTag {
+    AccessDenied,
+    MalformedMessage,
+    InvalidValue,
+    UnknownElement,
+    MissingElement,
+    TooBig,
+    DataMissing,
+    OperationNotSupported,
+    OperationFailed,
+}
+
+impl ErrorTag {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorTag::AccessDenied => "access-denied",
+            ErrorTag::MalformedMessage => "malformed-message",
+            ErrorTag::InvalidValue => "invalid-value",
+            ErrorTag::UnknownElement => "unknown-element",
+            ErrorTag::MissingElement => "missing-element",
+            ErrorTag::TooBig => "too-big",
+            ErrorTag::DataMissing => "data-missing",
+            ErrorTag::OperationNotSupported => "operation-not-supported",
+            ErrorTag::OperationFailed => "operation-failed",
+        }
+    }
+
+    /// `error-type`: where in the stack the error arose.
+    fn error_type(self) -> &'static str {
+        match self {
+            ErrorTag::AccessDenied | ErrorTag::MalformedMessage | ErrorTag::TooBig => "protocol",
+            _ => "application",
+        }
+    }
+}
+
+/// An error answered to the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestconfError {
+    pub status: StatusCode,
+    pub tag: ErrorTag,
+    pub message: String,
+}
+
+impl RestconfError {
+    fn new(status: StatusCode, tag: ErrorTag, message: impl Into<String>) -> Self {
+        RestconfError {
+            status,
+            tag,
+            message: message.into(),
+        }
+    }
+
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorTag::AccessDenied, message)
+    }
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorTag::MalformedMessage, message)
+    }
+    pub fn invalid_value(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorTag::InvalidValue, message)
+    }
+    pub fn unknown_element(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorTag::UnknownElement, message)
+    }
+    pub fn missing_element(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorTag::MissingElement, message)
+    }
+    pub fn too_big(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorTag::TooBig, message)
+    }
+    pub fn data_missing(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorTag::DataMissing, message)
+    }
+    /// An unknown RPC or resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorTag::InvalidValue, message)
+    }
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorTag::OperationNotSupported,
+            message,
+        )
+    }
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, ErrorTag::InvalidValue, message)
+    }
+    pub fn unsupported_media(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorTag::InvalidValue,
+            message,
+        )
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorTag::OperationFailed,
+            message,
+        )
+    }
+
+    /// The `ietf-restconf:errors` document.
+    pub fn body(&self, encoding: Encoding) -> String {
+        match encoding {
+            Encoding::Json => serde_json::json!({
+                "ietf-restconf:errors": { "error": [{
+                    "error-type": self.tag.error_type(),
+                    "error-tag": self.tag.name(),
+                    "error-message": self.message,
+                }]}
+            })
+            .to_string(),
+            Encoding::Xml => format!(
+                "<errors xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\"><error><error-type>{}</error-type><error-tag>{}</error-tag><error-message>{}</error-message></error></errors>",
+                self.tag.error_type(),
+                self.tag.name(),
+                escape(&self.message)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_in_both_encodings_with_their_status() {
+        let e = RestconfError::access_denied("unknown device <x>");
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+        let json: serde_json::Value = serde_json::from_str(&e.body(Encoding::Json)).unwrap();
+        assert_eq!(
+            json["ietf-restconf:errors"]["error"][0]["error-tag"],
+            "access-denied"
+        );
+        assert_eq!(
+            json["ietf-restconf:errors"]["error"][0]["error-type"],
+            "protocol"
+        );
+        let xml = e.body(Encoding::Xml);
+        assert!(
+            xml.contains("<error-tag>access-denied</error-tag>"),
+            "{xml}"
+        );
+        assert!(xml.contains("unknown device &lt;x&gt;"), "{xml}");
+        assert_eq!(RestconfError::too_big("x").status.as_u16(), 413);
+    }
+}

@@ -1,0 +1,417 @@
+//! The two RPCs of `ietf-sztp-bootstrap-server`: who is asking (certificate and/or
+//! Basic), the body (bounded), then `get-bootstrapping-data` (choose the response,
+//! sign it when the device wants or the operator says so) or `report-progress` (store,
+//! hand to other plugins, 204).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{HeaderMap, Request, Response, StatusCode};
+use tracing::{error, info};
+use zerotouch_plugin::{BootstrapProgress, ServiceEvent};
+
+use super::body::{Body, empty, with_body};
+use super::routes::{error_encoding, error_response};
+use super::{Active, Peer, Shared};
+use crate::cms;
+use crate::identity::{self, Presented};
+use crate::pki::voucher_claims;
+use crate::responses::{Device, ReportingLevel, choose};
+use crate::restconf::input::{BootstrapInput, ProgressInput};
+use crate::restconf::output::BootstrapOutput;
+use crate::restconf::{Encoding, RestconfError};
+use crate::settings::{BootstrapConfig, SignPolicy, file_safe_serial, read_device_file};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rpc {
+    GetBootstrappingData,
+    ReportProgress,
+}
+
+impl Rpc {
+    fn name(self) -> &'static str {
+        match self {
+            Rpc::GetBootstrappingData => "get-bootstrapping-data",
+            Rpc::ReportProgress => "report-progress",
+        }
+    }
+}
+
+/// What the connection and the headers present.
+fn presented(
+    active: &Active,
+    peer: &Peer,
+    headers: &HeaderMap,
+) -> Result<Presented, RestconfError> {
+    let certificate = peer.certificates.as_ref().map(|chain| {
+        peer.checked
+            .get_or_init(|| {
+                active.tls.check_device(chain)?;
+                identity::certificate_serial(&chain[0], active.config.serial_fallback)
+            })
+            .clone()
+    });
+    let basic = match headers.get(AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(identity::basic_credentials(v.to_str().map_err(|_| {
+            RestconfError::access_denied("malformed Authorization header")
+        })?)?),
+    };
+    Ok(Presented { certificate, basic })
+}
+
+/// The operator's entry for a device: its record file, else its `[[device]]` entry.
+fn lookup(config: &BootstrapConfig, serial: &str) -> Result<Option<Device>, RestconfError> {
+    if let Some(dir) = &config.devices_dir
+        && file_safe_serial(serial)
+    {
+        let path = dir.join(format!("{serial}.toml"));
+        if path.exists() {
+            return read_device_file(&path, serial).map(Some).map_err(|e| {
+                error!("bootstrap: device record unusable: {e}");
+                RestconfError::failed(
+                    "this device's record cannot be read; the server's log says why",
+                )
+            });
+        }
+    }
+    Ok(config.devices.get(serial).cloned())
+}
+
+fn authenticate(
+    active: &Active,
+    presented: &Presented,
+) -> Result<(String, Option<Device>), RestconfError> {
+    let c = &active.config;
+    identity::authenticate(
+        presented,
+        c.client_certificate,
+        c.accept_unlisted_devices,
+        |s| lookup(c, s),
+    )
+}
+
+/// Authentication alone (boot images). Blocking work runs off the reactor.
+pub async fn authenticate_only(
+    shared: &Arc<Shared>,
+    peer: &Arc<Peer>,
+    headers: &HeaderMap,
+) -> Result<String, RestconfError> {
+    let active = shared.active();
+    let presented = presented(&active, peer, headers)?;
+    tokio::task::spawn_blocking(move || authenticate(&active, &presented).map(|(s, _)| s))
+        .await
+        .map_err(|_| RestconfError::failed("authentication failed to run"))?
+}
+
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Vec<u8>, RestconfError> {
+    let too_big = || RestconfError::too_big(format!("the request body exceeds {limit} octets"));
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(b) => Ok(b.to_bytes().to_vec()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_big())
+        }
+        Err(e) => Err(RestconfError::malformed(format!("reading the body: {e}"))),
+    }
+}
+
+pub async fn call(
+    rpc: Rpc,
+    req: Request<Incoming>,
+    shared: &Arc<Shared>,
+    peer: &Arc<Peer>,
+) -> Response<Body> {
+    let mut encoding = error_encoding(req.headers());
+    let mut serial = None;
+    match exchange(rpc, req, shared, peer, &mut encoding, &mut serial).await {
+        Ok((response, detail)) => {
+            let serial = serial.as_deref().unwrap_or("-");
+            info!(peer = %peer.address, serial, rpc = rpc.name(), status = response.status().as_u16(), "bootstrap: {detail}");
+            response
+        }
+        Err(e) => {
+            log_refusal(shared, peer, serial.as_deref().unwrap_or("-"), rpc, &e);
+            error_response(shared, &e, encoding)
+        }
+    }
+}
+
+/// One RPC exchange; sets the reply's `encoding` and the device's `serial` as soon as
+/// they are known, for the error reply and the log line.
+async fn exchange(
+    rpc: Rpc,
+    req: Request<Incoming>,
+    shared: &Arc<Shared>,
+    peer: &Arc<Peer>,
+    encoding: &mut Encoding,
+    serial_out: &mut Option<String>,
+) -> Result<(Response<Body>, String), RestconfError> {
+    let active = shared.active();
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &hyper::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (content_type, accept) = (header(CONTENT_TYPE), header(ACCEPT));
+    let presented = presented(&active, peer, req.headers())?;
+    let body = read_body(req, active.config.max_body_bytes).await?;
+    // Who is asking comes first: an unauthenticated device learns nothing more.
+    let auth = active.clone();
+    let (serial, device) = tokio::task::spawn_blocking(move || authenticate(&auth, &presented))
+        .await
+        .map_err(|_| RestconfError::failed("the request handler failed"))??;
+    *serial_out = Some(serial.clone());
+    let request_encoding = Encoding::of_request(content_type.as_deref(), &body)?;
+    let reply_encoding = Encoding::for_reply(accept.as_deref(), request_encoding)?;
+    *encoding = reply_encoding;
+    let (shared, address) = (shared.clone(), peer.address);
+    tokio::task::spawn_blocking(move || match rpc {
+        Rpc::GetBootstrappingData => {
+            BootstrapInput::parse(&body, request_encoding).and_then(|input| {
+                bootstrapping_data(
+                    &active,
+                    &shared,
+                    &serial,
+                    device.as_ref(),
+                    &input,
+                    reply_encoding,
+                )
+            })
+        }
+        Rpc::ReportProgress => ProgressInput::parse(&body, request_encoding)
+            .and_then(|input| progress(&shared, &serial, address, input)),
+    })
+    .await
+    .map_err(|_| RestconfError::failed("the request handler failed"))?
+}
+
+fn log_refusal(shared: &Shared, peer: &Peer, serial: &str, rpc: Rpc, e: &RestconfError) {
+    if e.status.is_server_error() {
+        error!(peer = %peer.address, serial, rpc = rpc.name(), status = e.status.as_u16(), "bootstrap: {}", e.message);
+    } else if let Some(held) = shared.refusals.allow() {
+        info!(peer = %peer.address, serial, rpc = rpc.name(), status = e.status.as_u16(), suppressed = held, "bootstrap: refused: {}", e.message);
+    }
+}
+
+/// `get-bootstrapping-data`: the response for the device, as CMS, signed when the
+/// device prefers signed data or the operator signs always.
+fn bootstrapping_data(
+    active: &Active,
+    shared: &Shared,
+    serial: &str,
+    device: Option<&Device>,
+    input: &BootstrapInput,
+    encoding: Encoding,
+) -> Result<(Response<Body>, String), RestconfError> {
+    let config = &active.config;
+    let chosen = choose(device, &config.responses, serial, input)
+        .map_err(|e| {
+            error!("bootstrap: {e}");
+            RestconfError::failed(
+                "this device's response is misconfigured; the server's log says why",
+            )
+        })?
+        .ok_or_else(|| {
+            RestconfError::data_missing(format!("no response is configured for device {serial:?}"))
+        })?;
+    let conveyed = chosen.content.conveyed(&shared.images).map_err(|e| {
+        error!(serial, response = %chosen.name, "bootstrap: building the response: {e}");
+        RestconfError::failed("building the response failed; the server's log says why")
+    })?;
+    let wants_signed = input.signed_data_preferred
+        || config
+            .signing
+            .as_ref()
+            .is_some_and(|s| s.policy == SignPolicy::Always);
+    let signing = config.signing.as_ref().filter(|_| wants_signed);
+    let voucher = match signing {
+        Some(s) if file_safe_serial(serial) => {
+            let path = s.vouchers_dir.join(format!("{serial}.vcj"));
+            std::fs::read(&path).ok()
+        }
+        _ => None,
+    };
+    let document = conveyed.render(encoding);
+    let content_type = cms::conveyed_content_type(encoding);
+    let (conveyed_information, pair) = match (signing, voucher) {
+        (Some(s), Some(voucher)) => {
+            check_voucher(&voucher, serial, &s.signer.chain)?;
+            let signed = active
+                .signed
+                .get_or_sign(content_type, &document, || {
+                    let signed = s.signer.sign(content_type, &document).map_err(|e| {
+                        error!(serial, "bootstrap: signing failed: {e}");
+                        RestconfError::failed("signing failed")
+                    })?;
+                    // What is signed here is verified here before it leaves.
+                    cms::open_signed(&signed)
+                        .and_then(|o| o.verify(&s.signer.chain[0]))
+                        .map_err(|e| {
+                            error!(serial, "bootstrap: the signed data does not verify: {e}");
+                            RestconfError::failed("signing failed")
+                        })?;
+                    Ok(signed)
+                })?
+                .to_vec();
+            (
+                signed,
+                Some((
+                    active.owner_certificate.clone().unwrap_or_default(),
+                    voucher,
+                )),
+            )
+        }
+        _ => {
+            if input.signed_data_preferred && conveyed.is_onboarding() {
+                return Err(RestconfError::data_missing(format!(
+                    "device {serial:?} prefers signed data, and {}: onboarding information is never sent unsigned to it",
+                    if config.signing.is_none() {
+                        "no owner signing key is configured"
+                    } else {
+                        "it has no ownership voucher"
+                    }
+                )));
+            }
+            let unsigned = cms::unsigned(content_type, &document)
+                .map_err(|e| RestconfError::failed(format!("encoding failed: {e}")))?;
+            (unsigned, None)
+        }
+    };
+    let signed = pair.is_some();
+    let level = chosen.reporting_level.unwrap_or(config.reporting_level);
+    let (owner_certificate, ownership_voucher) = pair.unzip();
+    let output = BootstrapOutput {
+        reporting_level: (conveyed.is_onboarding() && level == ReportingLevel::Verbose)
+            .then_some(level.name()),
+        conveyed_information,
+        owner_certificate,
+        ownership_voucher,
+    };
+    shared
+        .counters
+        .bootstrapping_data_sent
+        .fetch_add(1, Ordering::Relaxed);
+    if signed {
+        shared
+            .counters
+            .signed_data_sent
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    let kind = if conveyed.is_onboarding() {
+        "onboarding"
+    } else {
+        "redirect"
+    };
+    Ok((
+        with_body(
+            StatusCode::OK,
+            encoding.content_type(),
+            output.render(encoding),
+        ),
+        format!(
+            "sent {} {kind} information from response {:?}",
+            if signed { "signed" } else { "unsigned" },
+            chosen.name
+        ),
+    ))
+}
+
+/// A voucher must name the device and pin a certificate of the owner's chain.
+fn check_voucher(
+    voucher: &[u8],
+    serial: &str,
+    owner_chain: &[x509_cert::Certificate],
+) -> Result<(), RestconfError> {
+    let bad = |why: String| {
+        error!(
+            serial,
+            "bootstrap: the ownership voucher is unusable: {why}"
+        );
+        RestconfError::failed(
+            "the device's ownership voucher is unusable; the server's log says why",
+        )
+    };
+    let opened = cms::open_signed(voucher).map_err(|e| bad(e.to_string()))?;
+    if opened.content_type != cms::VOUCHER_JSON {
+        return Err(bad(format!(
+            "content type {} is not a JSON voucher",
+            opened.content_type
+        )));
+    }
+    let (named, pinned) = voucher_claims(&opened.content).map_err(bad)?;
+    if named != serial {
+        return Err(bad(format!("it is for serial number {named:?}")));
+    }
+    let pinned_in_chain = owner_chain
+        .iter()
+        .any(|c| der::Encode::to_der(c).is_ok_and(|d| d == pinned));
+    if !pinned_in_chain {
+        return Err(bad(
+            "its pinned-domain-cert is not in the owner certificate's chain".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `report-progress`: stored, handed to other plugins, 204.
+fn progress(
+    shared: &Shared,
+    serial: &str,
+    peer: std::net::SocketAddr,
+    input: ProgressInput,
+) -> Result<(Response<Body>, String), RestconfError> {
+    let report = BootstrapProgress {
+        serial: serial.to_string(),
+        progress_type: input.progress_type.to_string(),
+        message: input.message,
+        ssh_host_keys: input
+            .ssh_host_keys
+            .into_iter()
+            .map(|k| (k.algorithm, k.key_data))
+            .collect(),
+        peer,
+        received: SystemTime::now(),
+    };
+    shared
+        .reports
+        .add(&report, &input.trust_anchor_certs)
+        .map_err(|e| {
+            error!("bootstrap: {e}");
+            RestconfError::failed("the report could not be stored")
+        })?;
+    shared
+        .counters
+        .progress_reports_stored
+        .fetch_add(1, Ordering::Relaxed);
+    let detail = format!(
+        "progress {}{}",
+        report.progress_type,
+        report
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
+    );
+    shared
+        .events
+        .publish(ServiceEvent::BootstrapProgress(Arc::new(report)));
+    let mut r = Response::new(empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok((r, detail))
+}
