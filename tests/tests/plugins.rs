@@ -332,7 +332,7 @@ name = "nosuch"
             "{f}:19:10: plugin[2].settings.listen: metrics (built-in plugin metrics): invalid socket address syntax"
         ),
         format!(
-            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp)"
+            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp, bootstrap)"
         ),
         "4 error(s)".to_string(),
     ] {
