@@ -1,6 +1,6 @@
 //! What a plugin's own services (listeners, tasks) get from the server.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,4 +32,16 @@ pub struct ServiceHost {
     pub server: Arc<dyn ServerView>,
     /// Events between plugins (progress of SZTP devices ...): publish and subscribe.
     pub events: EventBus,
+}
+
+impl ServiceHost {
+    /// A TCP listener for a service on the shared runtime. It is bound here, not in the
+    /// service's task, so an address in use fails the start (or reload) with a reason.
+    pub fn bind_tcp(&self, address: SocketAddr) -> Result<tokio::net::TcpListener, PluginError> {
+        let listener = std::net::TcpListener::bind(address)
+            .map_err(|e| PluginError::new(format!("cannot listen on {address}: {e}")))?;
+        listener.set_nonblocking(true)?;
+        let _guard = self.runtime.enter();
+        Ok(tokio::net::TcpListener::from_std(listener)?)
+    }
 }

@@ -79,15 +79,6 @@ fn activate(settings: &Settings) -> Result<Active, SettingsError> {
     })
 }
 
-fn bind(host: &ServiceHost, address: SocketAddr) -> Result<tokio::net::TcpListener, PluginError> {
-    // Bound here, not in the task, so an address in use fails the start with a reason.
-    let listener = std::net::TcpListener::bind(address)
-        .map_err(|e| PluginError::new(format!("bootstrap: cannot listen on {address}: {e}")))?;
-    listener.set_nonblocking(true)?;
-    let _guard = host.runtime.enter();
-    Ok(tokio::net::TcpListener::from_std(listener)?)
-}
-
 impl Bootstrap {
     pub fn create(settings: &Settings) -> Result<Box<dyn Plugin>, SettingsError> {
         Ok(Box::new(Bootstrap {
@@ -107,9 +98,9 @@ impl Bootstrap {
             Reports::open(&c.reports_database).map_err(|e| PluginError::new(e.to_string()))?;
         let mut listeners = Vec::new();
         for a in &c.listen {
-            listeners.push(bind(host, *a)?);
+            listeners.push(host.bind_tcp(*a)?);
         }
-        let status = c.status_listen.map(|a| bind(host, a)).transpose()?;
+        let status = c.status_listen.map(|a| host.bind_tcp(a)).transpose()?;
         info!(listen = ?c.listen, status = ?c.status_listen, devices = c.devices.len(), responses = c.responses.len(), signing = c.signing.is_some(), "bootstrap: serving");
         let shared = Arc::new(Shared::new(active, Arc::new(reports), host.events.clone()));
         let mut tasks: Vec<JoinHandle<()>> = listeners

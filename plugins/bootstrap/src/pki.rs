@@ -389,11 +389,6 @@ pub fn add_device(dir: &Path, serial: &str) -> Result<(), PkiError> {
     write(&dir.join("vouchers").join(format!("{serial}.vcj")), &der)
 }
 
-/// The public key of a certificate in DER, for comparisons.
-pub fn spki_der(cert: &Certificate) -> Vec<u8> {
-    der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap_or_default()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

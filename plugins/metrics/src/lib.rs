@@ -81,12 +81,7 @@ impl Metrics {
     }
 
     fn spawn(&self, host: &ServiceHost, listen: SocketAddr) -> Result<JoinHandle<()>, PluginError> {
-        // Bind here, not in the task, so a port in use fails the start with a reason.
-        let std_listener = std::net::TcpListener::bind(listen)
-            .map_err(|e| PluginError::new(format!("cannot listen on {listen}: {e}")))?;
-        std_listener.set_nonblocking(true)?;
-        let _guard = host.runtime.enter();
-        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        let listener = host.bind_tcp(listen)?;
         Ok(host
             .runtime
             .spawn(http::serve(listener, host.clone(), self.progress.clone())))

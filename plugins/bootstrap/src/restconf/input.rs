@@ -137,12 +137,22 @@ fn text(name: &str, node: Node) -> Result<String, RestconfError> {
     }
 }
 
-fn binary(name: &str, node: Node) -> Result<Vec<u8>, RestconfError> {
-    let s = text(name, node)?;
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+fn decode_base64(name: &str, text: &str) -> Result<Vec<u8>, RestconfError> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     BASE64
         .decode(compact)
         .map_err(|_| RestconfError::invalid_value(format!("{name}: not base64")))
+}
+
+fn binary(name: &str, node: Node) -> Result<Vec<u8>, RestconfError> {
+    decode_base64(name, &text(name, node)?)
+}
+
+/// A binary leaf kept as the base64 text received, once it is known to decode.
+fn base64_text(name: &str, node: Node) -> Result<String, RestconfError> {
+    let s = text(name, node)?;
+    decode_base64(name, &s)?;
+    Ok(s)
 }
 
 fn once(seen: &mut Vec<String>, name: &str) -> Result<(), RestconfError> {
@@ -276,11 +286,7 @@ fn ssh_host_key(node: Node) -> Result<SshHostKey, RestconfError> {
     for (name, value) in members("ssh-host-key", node)? {
         match name.as_str() {
             "algorithm" => algorithm = Some(text("ssh-host-key/algorithm", value)?),
-            "key-data" => {
-                let s = text("ssh-host-key/key-data", value.clone())?;
-                binary("ssh-host-key/key-data", value)?;
-                key_data = Some(s);
-            }
+            "key-data" => key_data = Some(base64_text("ssh-host-key/key-data", value)?),
             other => {
                 return Err(RestconfError::unknown_element(format!(
                     "ssh-host-key has no member {other:?}"
@@ -342,9 +348,7 @@ impl ProgressInput {
                                 "trust-anchor-certs has no member {n:?}"
                             )));
                         }
-                        let s = text("trust-anchor-cert", cert.clone())?;
-                        binary("trust-anchor-cert", cert)?;
-                        trust_anchor_certs.push(s);
+                        trust_anchor_certs.push(base64_text("trust-anchor-cert", cert)?);
                     }
                 }
                 other => {

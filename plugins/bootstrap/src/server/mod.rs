@@ -17,7 +17,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::pki_types::CertificateDer;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
@@ -43,7 +42,7 @@ pub struct Active {
 }
 
 /// Counters of the bootstrap server, shown by the status endpoint and logged at stop.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct Counters {
     pub connections: AtomicU64,
     pub tls_handshake_failed: AtomicU64,
@@ -147,6 +146,17 @@ pub struct Peer {
     pub checked: OnceLock<Result<String, String>>,
 }
 
+/// HTTP/1.1 with keep-alive for both listeners; a connection whose request head takes
+/// longer than [`HANDSHAKE_TIMEOUT`] is dropped.
+fn http1_builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .keep_alive(true);
+    builder
+}
+
 /// Accepts connections on `listener` until the task is aborted.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
@@ -205,11 +215,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                     Ok::<_, std::convert::Infallible>(routes::handle(req, &shared, &peer).await)
                 }
             });
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HANDSHAKE_TIMEOUT)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(tls), service);
+            let conn = http1_builder().serve_connection(TokioIo::new(tls), service);
             if let Err(e) = conn.await {
                 debug!(peer = %address, error = %e, "bootstrap: connection ended with an error");
             }

@@ -82,20 +82,26 @@ fn lookup(config: &BootstrapConfig, serial: &str) -> Result<Option<Device>, Rest
     Ok(config.devices.get(serial).cloned())
 }
 
-fn authenticate(
-    active: &Active,
-    presented: &Presented,
+/// Who the device is: what it presented, checked against the operator's devices. The
+/// lookup reads record files, so it runs off the reactor.
+async fn authenticate(
+    active: Arc<Active>,
+    presented: Presented,
 ) -> Result<(String, Option<Device>), RestconfError> {
-    let c = &active.config;
-    identity::authenticate(
-        presented,
-        c.client_certificate,
-        c.accept_unlisted_devices,
-        |s| lookup(c, s),
-    )
+    tokio::task::spawn_blocking(move || {
+        let c = &active.config;
+        identity::authenticate(
+            &presented,
+            c.client_certificate,
+            c.accept_unlisted_devices,
+            |s| lookup(c, s),
+        )
+    })
+    .await
+    .map_err(|_| RestconfError::failed("authentication failed to run"))?
 }
 
-/// Authentication alone (boot images). Blocking work runs off the reactor.
+/// Authentication alone (boot images): the device's serial number.
 pub async fn authenticate_only(
     shared: &Arc<Shared>,
     peer: &Arc<Peer>,
@@ -103,9 +109,9 @@ pub async fn authenticate_only(
 ) -> Result<String, RestconfError> {
     let active = shared.active();
     let presented = presented(&active, peer, headers)?;
-    tokio::task::spawn_blocking(move || authenticate(&active, &presented).map(|(s, _)| s))
+    authenticate(active, presented)
         .await
-        .map_err(|_| RestconfError::failed("authentication failed to run"))?
+        .map(|(serial, _)| serial)
 }
 
 async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Vec<u8>, RestconfError> {
@@ -172,10 +178,7 @@ async fn exchange(
     let presented = presented(&active, peer, req.headers())?;
     let body = read_body(req, active.config.max_body_bytes).await?;
     // Who is asking comes first: an unauthenticated device learns nothing more.
-    let auth = active.clone();
-    let (serial, device) = tokio::task::spawn_blocking(move || authenticate(&auth, &presented))
-        .await
-        .map_err(|_| RestconfError::failed("the request handler failed"))??;
+    let (serial, device) = authenticate(active.clone(), presented).await?;
     *serial_out = Some(serial.clone());
     let request_encoding = Encoding::of_request(content_type.as_deref(), &body)?;
     let reply_encoding = Encoding::for_reply(accept.as_deref(), request_encoding)?;
