@@ -89,6 +89,24 @@ pub(crate) fn push_hex_colon(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Appends `address` as a dotted quad to `out`: the same text as its `Display`, without
+/// the formatting machinery, which cost a thousand instructions a lease write (a tenth
+/// of the write).
+pub(crate) fn push_dotted_quad(out: &mut String, address: std::net::Ipv4Addr) {
+    for (i, octet) in address.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push((b'0' + octet / 100) as char);
+        }
+        if octet >= 10 {
+            out.push((b'0' + octet / 10 % 10) as char);
+        }
+        out.push((b'0' + octet % 10) as char);
+    }
+}
+
 impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -155,4 +173,28 @@ pub struct Lease4 {
     /// Unix seconds: end of the lease, of the offer hold or of the decline probation.
     pub expires: u64,
     pub hostname: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::push_dotted_quad;
+
+    #[test]
+    fn dotted_quads_match_display() {
+        let mut s = String::new();
+        for octet in 0..=255u8 {
+            for a in [
+                Ipv4Addr::new(octet, 0, 9, 255),
+                Ipv4Addr::new(10, octet, 100, 1),
+                Ipv4Addr::new(198, 18, octet, 99),
+                Ipv4Addr::new(255, 10, 0, octet),
+            ] {
+                s.clear();
+                push_dotted_quad(&mut s, a);
+                assert_eq!(s, a.to_string());
+            }
+        }
+    }
 }

@@ -1,13 +1,12 @@
 //! The durable lease store: SQLite in WAL mode, so operators can inspect leases with
 //! the `sqlite3` tool while the server runs.
 
-use std::fmt::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::model::{ClientKey, Lease4, LeaseState, push_hex_colon};
+use super::model::{ClientKey, Lease4, LeaseState, push_dotted_quad, push_hex_colon};
 use crate::config::Synchronous;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -171,7 +170,7 @@ impl LeaseStore {
             );
             for l in leases {
                 address.clear();
-                write!(address, "{}", l.address).expect("formatting into a String cannot fail");
+                push_dotted_quad(&mut address, l.address);
                 client_id.clear();
                 let id = match &l.client {
                     Some(ClientKey::ClientId(id)) => {
