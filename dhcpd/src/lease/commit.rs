@@ -14,6 +14,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
 use super::model::Lease4;
 use super::model6::Lease6;
 use super::store::{LeaseStore, StoreError};
@@ -80,12 +81,15 @@ pub struct GroupCommit<R, L = Lease4> {
     to_worker: Option<Sender<Batch<L, R>>>,
     from_worker: Receiver<Done<L, R>>,
     worker: Option<JoinHandle<()>>,
+    /// Dropped after the worker has stopped: its last checkpoint follows the last commit.
+    _checkpointer: Checkpointer,
 }
 
 impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
     /// Starts the commit worker, which owns `store`. Leases are gathered for at least
     /// `window` before a commit starts.
-    pub fn start(mut store: LeaseStore, window: Duration) -> std::io::Result<Self> {
+    pub fn start(mut store: LeaseStore, window: Duration) -> Result<Self, StoreError> {
+        let checkpointer = Checkpointer::start(&store, CHECKPOINT_INTERVAL)?;
         let (to_worker, batches) = channel::<Batch<L, R>>();
         let (done, from_worker) = channel::<Done<L, R>>();
         let worker = std::thread::Builder::new()
@@ -107,7 +111,8 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
                         break;
                     }
                 }
-            })?;
+            })
+            .map_err(StoreError::Thread)?;
         Ok(GroupCommit {
             window,
             leases: Vec::new(),
@@ -118,6 +123,7 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
             to_worker: Some(to_worker),
             from_worker,
             worker: Some(worker),
+            _checkpointer: checkpointer,
         })
     }
 }

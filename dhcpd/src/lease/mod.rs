@@ -1,8 +1,10 @@
 //! Leases (DHCPv4, and DHCPv6 in the `*6` files): the in-memory index that allocation decisions read (`index`), the durable
 //! store (`store`, SQLite in WAL mode) and the group-commit buffer between the two
-//! (`commit`), which lets an ACK leave only after its lease is on disk.
+//! (`commit`), which lets an ACK leave only after its lease is on disk, with the WAL
+//! checkpoints beside it (`checkpoint`).
 
 mod bindings;
+mod checkpoint;
 mod commit;
 mod index;
 mod index6;

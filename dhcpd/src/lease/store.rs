@@ -49,6 +49,8 @@ pub enum StoreError {
     Version { path: PathBuf, found: i64 },
     #[error("lease database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot start the lease database checkpoint thread: {0}")]
+    Thread(std::io::Error),
 }
 
 pub struct LeaseStore {
@@ -125,6 +127,24 @@ impl LeaseStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         Ok(LeaseStore::on(conn, path))
+    }
+
+    /// A second connection to this store's database with the same durability, for the
+    /// checkpoints that run beside the writer.
+    pub(super) fn checkpoint_connection(&self) -> Result<Connection, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        };
+        let synchronous: i64 = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        let conn = Connection::open(&self.path).map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        Ok(conn)
     }
 
     pub fn path(&self) -> &Path {

@@ -66,8 +66,7 @@ impl Dhcp4Service {
             handler,
             sender: ReplySender::new(socket.clone(), cfg.client_port, counters.clone()),
             socket,
-            commit: GroupCommit::start(store, store_cfg.commit_window)
-                .map_err(ServerError::Thread)?,
+            commit: GroupCommit::start(store, store_cfg.commit_window)?,
             events: Vec::new(),
             pacer: ReceivePacer::default(),
             interfaces,

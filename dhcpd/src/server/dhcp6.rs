@@ -55,8 +55,7 @@ impl Dhcp6Service {
             handler,
             socket,
             scratch: SendScratch::default(),
-            commit: GroupCommit::start(store, store_cfg.commit_window)
-                .map_err(ServerError::Thread)?,
+            commit: GroupCommit::start(store, store_cfg.commit_window)?,
             events: Vec::new(),
             pacer: ReceivePacer::default(),
             interfaces,
