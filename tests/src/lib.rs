@@ -10,4 +10,4 @@ pub mod pcap;
 pub mod process;
 
 pub use lab::Lab;
-pub use process::{Daemon, binary, require_tools};
+pub use process::{Daemon, binary, check_config, require_tools};

@@ -21,6 +21,16 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// Runs `program check --config CONFIG` (zerotouch-dhcpd or zerotouch-relay) and
+/// returns what it printed and its exit status.
+pub fn check_config(program: &str, config: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    Command::new(binary(program))
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .expect("run check")
+}
+
 /// Fails the test unless it runs as root with every named program on PATH.
 pub fn require_tools(tools: &[&str]) {
     // SAFETY: geteuid has no preconditions.

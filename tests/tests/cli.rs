@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use zerotouch_tests::binary;
+use zerotouch_tests::{binary, check_config};
 
 #[test]
 fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1() {
@@ -15,11 +15,7 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
         .unwrap();
     assert!(out.status.success());
     std::fs::write(&good, &out.stdout).unwrap();
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .args(["check", "--config"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-dhcpd", &good);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -30,11 +26,7 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 600\nrenew_time = 900\n\n[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n[[dhcp4.subnet.pool]]\nrange = \"198.18.1.1 - 198.18.1.9\"\n").unwrap();
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .args(["check", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-dhcpd", &bad);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let path = bad.display();
@@ -47,10 +39,7 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
     assert!(err.contains(&format!("{path}:9:9: dhcp4.subnet[0].pool[0].range: \"198.18.1.1 - 198.18.1.9\" is not inside the subnet 198.18.0.0/24")), "{err}");
     assert!(err.contains("2 error(s)"), "{err}");
 
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .args(["check", "--config", "/nonexistent/dhcpd.toml"])
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-dhcpd", "/nonexistent/dhcpd.toml");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -61,11 +50,7 @@ fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1()
 #[test]
 fn check_creates_the_plugins_of_the_full_example() {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/full.toml");
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .args(["check", "--config"])
-        .arg(&full)
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-dhcpd", &full);
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -82,10 +67,7 @@ fn check_creates_the_plugins_of_the_full_example() {
 #[test]
 fn relay_check_validates_the_file_and_its_plugin_settings() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/relay.toml");
-    let out = Command::new(binary("zerotouch-relay"))
-        .args(["check", "--config", example])
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-relay", example);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -100,11 +82,7 @@ fn relay_check_validates_the_file_and_its_plugin_settings() {
         "[[plugin]]\nname = \"sztp\"\nsettings = { uris = [\"ftp://x\"] }\n[relay4]\ndownstream = []\n",
     )
     .unwrap();
-    let out = Command::new(binary("zerotouch-relay"))
-        .args(["check", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = check_config("zerotouch-relay", &bad);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -148,11 +126,7 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
     std::fs::write(dir.path().join("files/post.sh"), "#!/bin/sh\n").unwrap();
     std::fs::write(dir.path().join("images/acme-os-2.1.img"), "image").unwrap();
     let check = || {
-        let out = Command::new(binary("zerotouch-dhcpd"))
-            .args(["check", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap();
+        let out = check_config("zerotouch-dhcpd", &cfg);
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.code(), text)

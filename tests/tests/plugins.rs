@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::write_script;
-use zerotouch_tests::{Daemon, Lab, binary, leases, require_tools};
+use zerotouch_tests::{Daemon, Lab, binary, check_config, leases, require_tools};
 
 /// udhcpc's script, recording the options the plugins set.
 const SCRIPT: &str = r#"#!/bin/sh
@@ -224,11 +224,7 @@ fn check_text(config: &Path, text: impl AsRef<str>) -> (i32, String) {
 }
 
 fn check(config: &Path) -> (i32, String) {
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .args(["check", "--config"])
-        .arg(config)
-        .output()
-        .expect("run check");
+    let out = check_config("zerotouch-dhcpd", config);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),

@@ -242,15 +242,19 @@ range = "198.19.2.10 - 198.19.2.20"
             "[relay4]\n[[relay4.downstream]]\ninterface = \"{r3}\"\nservers = [\"198.18.0.1\"]\n"
         ),
     );
+    // Client number `n` behind r3 gets a lease from the subnet starting with `prefix`.
+    let leased_in = |n: u8, prefix: &str| {
+        let (address, _) = dhclient4_on(&lab, &cli, "c3", n.into(), n, "");
+        assert!(
+            address.starts_with(prefix),
+            "{address}\n{}",
+            relay_d.log_text()
+        );
+    };
     // The interface appears after the relay started.
     lab.link(&relay, "r3", &cli, "c3");
     lab.addr(&relay, "r3", "198.19.1.1/24");
-    let (first, _) = dhclient4_on(&lab, &cli, "c3", 1, 1, "");
-    assert!(
-        first.starts_with("198.19.1."),
-        "{first}\n{}",
-        relay_d.log_text()
-    );
+    leased_in(1, "198.19.1.");
     // Its address changes: the new one is the giaddr after the periodic re-read.
     let _ = lab.run(
         &relay,
@@ -259,22 +263,12 @@ range = "198.19.2.10 - 198.19.2.20"
     );
     lab.addr(&relay, "r3", "198.19.2.1/24");
     std::thread::sleep(Duration::from_secs(11));
-    let (second, _) = dhclient4_on(&lab, &cli, "c3", 2, 2, "");
-    assert!(
-        second.starts_with("198.19.2."),
-        "{second}\n{}",
-        relay_d.log_text()
-    );
+    leased_in(2, "198.19.2.");
     // It disappears and comes back (a new ifindex): relayed for again.
     let _ = lab.run(&relay, &["ip", "link", "del", &r3], Duration::from_secs(5));
     lab.link(&relay, "r3", &cli, "c3");
     lab.addr(&relay, "r3", "198.19.1.1/24");
-    let (third, _) = dhclient4_on(&lab, &cli, "c3", 3, 3, "");
-    assert!(
-        third.starts_with("198.19.1."),
-        "{third}\n{}",
-        relay_d.log_text()
-    );
+    leased_in(3, "198.19.1.");
 }
 
 fn server_v4(lab: &Lab) -> Daemon {

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{DHCLIENT_SCRIPT, write_script};
-use zerotouch_tests::{Daemon, Lab, binary, require_tools};
+use zerotouch_tests::{Daemon, Lab, binary, check_config, require_tools};
 
 /// RFC 8572 §8.3 list of the two URIs below, as hex.
 const PAYLOAD_HEX: &str = "001968747470733a2f2f737a7470312e6578616d706c652e636f6d\
@@ -168,11 +168,7 @@ name = "sztp"
 "#;
     std::fs::write(&cfg, base).unwrap();
     let check = || {
-        let out = Command::new(binary("zerotouch-dhcpd"))
-            .args(["check", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap();
+        let out = check_config("zerotouch-dhcpd", &cfg);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

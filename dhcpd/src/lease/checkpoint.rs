@@ -94,31 +94,13 @@ impl Drop for Checkpointer {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
     use super::*;
     use crate::config::Synchronous;
-    use crate::lease::{ClientKey, Lease4, LeaseState};
+    use crate::lease::Lease4;
+    use crate::lease::model::numbered_lease;
 
     fn leases(from: u32, n: u32) -> Vec<Lease4> {
-        (from..from + n)
-            .map(|i| {
-                let hw = [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1];
-                Lease4 {
-                    address: Ipv4Addr::from(0xc612_0000 + i),
-                    client: Some(ClientKey::HwAddr {
-                        htype: 1,
-                        addr: hw.as_slice().into(),
-                    }),
-                    htype: 1,
-                    hwaddr: hw.as_slice().into(),
-                    state: LeaseState::Active,
-                    starts: 1,
-                    expires: 100,
-                    hostname: None,
-                }
-            })
-            .collect()
+        (from..from + n).map(numbered_lease).collect()
     }
 
     /// A new store in a temporary directory, and its database file's size.

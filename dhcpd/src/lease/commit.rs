@@ -258,22 +258,10 @@ mod tests {
 
     use super::*;
     use crate::config::Synchronous;
-    use crate::lease::{ClientKey, LeaseState};
+    use crate::lease::model::numbered_lease;
 
     fn lease(i: u8) -> Lease4 {
-        Lease4 {
-            address: Ipv4Addr::new(198, 18, 1, i),
-            client: Some(ClientKey::HwAddr {
-                htype: 1,
-                addr: vec![2, 0, 0, 0, 1, i].into(),
-            }),
-            htype: 1,
-            hwaddr: vec![2, 0, 0, 0, 1, i].into(),
-            state: LeaseState::Active,
-            starts: 1,
-            expires: 100,
-            hostname: None,
-        }
+        numbered_lease(i.into())
     }
 
     /// Polls until nothing is in flight or queued.

@@ -175,6 +175,26 @@ pub struct Lease4 {
     pub hostname: Option<String>,
 }
 
+/// Lease number `i` for tests: active, address 198.18.1.0 + `i`, a hardware address
+/// made from `i`.
+#[cfg(test)]
+pub(crate) fn numbered_lease(i: u32) -> Lease4 {
+    let hw = [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1];
+    Lease4 {
+        address: std::net::Ipv4Addr::from(0xc612_0100 + i),
+        client: Some(ClientKey::HwAddr {
+            htype: 1,
+            addr: hw.as_slice().into(),
+        }),
+        htype: 1,
+        hwaddr: hw.as_slice().into(),
+        state: LeaseState::Active,
+        starts: 1,
+        expires: 100,
+        hostname: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
