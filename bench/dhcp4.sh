@@ -22,8 +22,11 @@
 # Near the ceiling single runs still vary by several percent: every step runs REPEAT
 # times and the medians count.
 #
+# perfdhcp and the server each run pinned to one of the two cores (PIN=0: both float;
+# bench/sweep.sh says why).
+#
 # usage: sudo bench/dhcp4.sh   env: RATES, SECS (3), REPEAT (3), CPU_RATE (8000), SERVERS,
-#                                   PERF_THREADS (single)
+#                                   PERF_THREADS (single), PIN (1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"5000 10000 15000 18000 20000 22000 24000 26000 28000 30000 32000 34000 36000 38000 40000"}
@@ -93,9 +96,9 @@ start_server() {
   stop_server
   rm -f "$work"/leases.sqlite* "$work"/leases4.csv*
   case $1 in
-    null) ip netns exec "$srv" target/release/zerotouch-null-responder 198.18.0.1 >"$work/null.log" 2>&1 & ;;
-    zerotouch|zt-normal|zt-plugins) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
-    kea) ip netns exec "$srv" kea-dhcp4 -c "$work/kea4.json" >"$work/kea.out" 2>&1 & ;;
+    null) "${SERVER_CPU[@]}" ip netns exec "$srv" target/release/zerotouch-null-responder 198.18.0.1 >"$work/null.log" 2>&1 & ;;
+    zerotouch|zt-normal|zt-plugins) "${SERVER_CPU[@]}" ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
+    kea) "${SERVER_CPU[@]}" ip netns exec "$srv" kea-dhcp4 -c "$work/kea4.json" >"$work/kea.out" 2>&1 & ;;
   esac
   started "$1"
 }

@@ -10,11 +10,11 @@
 # and the server's CPU time per exchange at CPU_RATE, and the ratios zerotouch/null
 # (rate) and zerotouch/Kea (CPU). Medians of REPEAT runs.
 #
-# usage: sudo bench/dhcp6.sh   env: RATES, SECS (8), REPEAT (3), CPU_RATE (4000), SERVERS, LEASE
+# usage: sudo bench/dhcp6.sh   env: RATES, SECS (3), REPEAT (3), CPU_RATE (4000), SERVERS, PERF_THREADS, PIN, LEASE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"4000 8000 10000 12000 14000 16000 18000 20000 22000"}
-SECS=${SECS:-8}
+RATES=${RATES:-"4000 8000 12000 16000 20000 22000 24000 26000 28000 30000 32000 34000 36000"}
+SECS=${SECS:-3}
 REPEAT=${REPEAT:-3}
 CPU_RATE=${CPU_RATE:-4000}
 SERVERS=${SERVERS:-"null zerotouch zt-normal kea"}
@@ -58,13 +58,13 @@ start_server() {
   stop_server
   rm -f "$work"/leases.sqlite* "$work"/leases6.csv*
   case $1 in
-    null) ip netns exec "$srv" target/release/zerotouch-null-responder -6 "${p}s" >"$work/null.log" 2>&1 & ;;
-    zerotouch|zt-normal) ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
-    kea) ip netns exec "$srv" kea-dhcp6 -c "$work/kea6.json" >"$work/kea.out" 2>&1 & ;;
+    null) "${SERVER_CPU[@]}" ip netns exec "$srv" target/release/zerotouch-null-responder -6 "${p}s" >"$work/null.log" 2>&1 & ;;
+    zerotouch|zt-normal) "${SERVER_CPU[@]}" ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/$1.toml" >"$work/$1.log" 2>&1 & ;;
+    kea) "${SERVER_CPU[@]}" ip netns exec "$srv" kea-dhcp6 -c "$work/kea6.json" >"$work/kea.out" 2>&1 & ;;
   esac
   started "$1"
 }
 
-PERF_ARGS="-6 -e $LEASE"
+PERF_ARGS="-6 -g ${PERF_THREADS:-single} -e $LEASE"
 sweep
 report "zerotouch zt-normal"

@@ -9,11 +9,11 @@
 # (DHCPv4 is not benchmarked this way: perfdhcp -4 always acts as a relay itself, so the
 # server's replies would bypass the relay under test.)
 #
-# usage: sudo bench/relay.sh   env: RATES, SECS (8), REPEAT (3), CPU_RATE (4000), SERVERS
+# usage: sudo bench/relay.sh   env: RATES, SECS (3), REPEAT (3), CPU_RATE (4000), SERVERS, PERF_THREADS, PIN
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"4000 8000 10000 12000 14000 16000 18000 20000"}
-SECS=${SECS:-8}
+RATES=${RATES:-"4000 8000 12000 16000 20000 22000 24000 26000 28000 30000 32000 34000 36000"}
+SECS=${SECS:-3}
 REPEAT=${REPEAT:-3}
 CPU_RATE=${CPU_RATE:-4000}
 SERVERS=${SERVERS:-"zerotouch-relay dhcrelay"}
@@ -44,19 +44,21 @@ ip -n "$rly" addr add 2001:db8:1::2/64 dev "${p}u" nodad
 ip -n "$rly" addr add 2001:db8:2::1/64 dev "${p}d" nodad
 for x in "$srv ${p}s" "$rly ${p}u" "$rly ${p}d" "$cli ${p}c"; do set -- $x; ip -n "$1" link set "$2" up; done
 sleep 1
+# The upstream null responder is not pinned: with the relay on one core and perfdhcp on
+# the other it takes what either leaves idle, as a server on a third machine would.
 ip netns exec "$srv" target/release/zerotouch-null-responder -6 "${p}s" >"$work/null.log" 2>&1 &
 null_pid=$!
 
 start_server() {
   stop_server
   case $1 in
-    zerotouch-relay) ip netns exec "$rly" target/release/zerotouch-relay -6 -l "${p}d" -u 2001:db8:1::1 --log-level warn >"$work/$1.log" 2>&1 & ;;
-    dhcrelay) ip netns exec "$rly" dhcrelay -6 -d -q -I -l "${p}d" -u "2001:db8:1::1%${p}u" >"$work/$1.log" 2>&1 & ;;
+    zerotouch-relay) "${SERVER_CPU[@]}" ip netns exec "$rly" target/release/zerotouch-relay -6 -l "${p}d" -u 2001:db8:1::1 --log-level warn >"$work/$1.log" 2>&1 & ;;
+    dhcrelay) "${SERVER_CPU[@]}" ip netns exec "$rly" dhcrelay -6 -d -q -I -l "${p}d" -u "2001:db8:1::1%${p}u" >"$work/$1.log" 2>&1 & ;;
   esac
   started "$1"
 }
 
-PERF_ARGS="-6"
+PERF_ARGS="-6 -g ${PERF_THREADS:-single}"
 sweep
 echo
 echo "relay            best rate (<1% drops)   CPU us/exchange at ${CPU_RATE}/s"

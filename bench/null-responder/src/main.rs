@@ -1,8 +1,9 @@
 //! A DHCPv4 responder with no state: it answers DISCOVER with OFFER and REQUEST with
 //! ACK for an address derived from the client's hardware address, keeps nothing and
-//! writes nothing. It uses the same batched socket as zerotouch-dhcpd, so a benchmark
-//! comparing the two measures what allocation, durability and option handling cost,
-//! and its best rate is the ceiling of the load generator and the kernel.
+//! writes nothing. It uses the same batched socket as zerotouch-dhcpd and sends the
+//! same options as the server with bench/zerotouch.toml, so a benchmark comparing the
+//! two measures what allocation, durability and option handling cost, and its best
+//! rate is the ceiling of the load generator and the kernel for the same replies.
 //!
 //! `-6` answers DHCPv6 the same way (see `v6.rs`).
 //!
@@ -15,7 +16,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use zerotouch_dhcpd::io::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch};
-use zerotouch_proto::v4::{self, MessageType, Op, ReplyEncoder, ReplyOption};
+use zerotouch_proto::v4::{self, Message, MessageType, ReplyEncoder, ReplyOption};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,8 +64,7 @@ fn answer(d: &Datagram<'_>, server_id: Ipv4Addr, port: u16) -> Option<Outgoing> 
         Some(MessageType::Request) => MessageType::Ack,
         _ => return None,
     };
-    let mut header = req.clone();
-    header.op = Op::BootReply;
+    let mut header = Message::reply_header(&req, reply_type);
     let h = req.hwaddr();
     // 198.18.1.0 and up, from the last three octets of the hardware address.
     let n = h
@@ -74,12 +74,25 @@ fn answer(d: &Datagram<'_>, server_id: Ipv4Addr, port: u16) -> Option<Outgoing> 
         .enumerate()
         .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (8 * i));
     header.yiaddr = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 1, 0)) + n % 130_000);
-    let opts = [
+    // The options zerotouch-dhcpd sends with bench/zerotouch.toml, in its order: the
+    // load generator parses every option of every reply, so a responder sending fewer
+    // would raise the ceiling it is measured against with work the server cannot skip.
+    let mut opts = Vec::with_capacity(8);
+    opts.extend([
         ReplyOption::required(53, [reply_type.to_u8()]),
         ReplyOption::required(54, server_id.octets()),
         ReplyOption::required(51, 4000u32.to_be_bytes()),
+        ReplyOption::required(58, 2000u32.to_be_bytes()),
+        ReplyOption::required(59, 3500u32.to_be_bytes()),
+    ]);
+    // RFC 6842, as the server does.
+    if let Some(id) = req.client_identifier() {
+        opts.push(ReplyOption::required(61, id));
+    }
+    opts.extend([
         ReplyOption::required(1, [255, 254, 0, 0]),
-    ];
+        ReplyOption::optional(3, server_id.octets()),
+    ]);
     let mut bytes = Vec::with_capacity(300);
     ReplyEncoder::encode(&header, &opts, None, 548, &mut bytes);
     let relayed = !req.giaddr.is_unspecified();

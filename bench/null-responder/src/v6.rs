@@ -1,7 +1,9 @@
 //! The DHCPv6 null responder: SOLICIT → ADVERTISE (REPLY with Rapid Commit), REQUEST /
 //! RENEW / REBIND → REPLY, every IA_NA given an address and every IA_PD a /56 derived
 //! from the client's DUID and IAID, relayed messages answered through their relays;
-//! nothing kept. The ceiling of perfdhcp -6 and the kernel, as the DHCPv4 one is.
+//! nothing kept. The ceiling of perfdhcp -6 and the kernel, as the DHCPv4 one is; its
+//! replies carry what zerotouch-dhcpd's carry with bench/zerotouch6.toml (the same
+//! lifetimes and option 136), so perfdhcp does the same work per reply for both.
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
@@ -9,6 +11,9 @@ use std::time::Duration;
 use zerotouch_dhcpd::io::{BatchSocket, Outgoing};
 use zerotouch_proto::v6::ia::{Duid, Ia, IaAddr, IaPrefix};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6, SERVER_PORT};
+
+/// bench/zerotouch6.toml's option 136: one URI, https://bs1.example.com:8080.
+const BENCH_SZTP_REDIRECT: &[u8] = b"\x00\x1chttps://bs1.example.com:8080";
 
 fn index_of(name: &str) -> u32 {
     let Ok(c) = std::ffi::CString::new(name) else {
@@ -75,7 +80,7 @@ fn answer(req: &Message6, server_duid: &[u8]) -> Option<Message6> {
     for data in req.options.get_all(OptionCode6::IA_NA) {
         let asked = Ia::decode(OptionCode6::IA_NA, data).ok()?;
         let n = hash(client, asked.iaid);
-        let mut ia = Ia::new(OptionCode6::IA_NA, asked.iaid, 2000, 3200);
+        let mut ia = Ia::new(OptionCode6::IA_NA, asked.iaid, 1500, 2400);
         let address = Ipv6Addr::from((0x2001_0db8_0001_0000u128 << 64) | (n & 0xffff_ffff) as u128);
         ia.options.push(
             OptionCode6::IAADDR,
@@ -91,7 +96,7 @@ fn answer(req: &Message6, server_duid: &[u8]) -> Option<Message6> {
     for data in req.options.get_all(OptionCode6::IA_PD) {
         let asked = Ia::decode(OptionCode6::IA_PD, data).ok()?;
         let n = hash(client, asked.iaid) & 0xffff;
-        let mut ia = Ia::new(OptionCode6::IA_PD, asked.iaid, 2000, 3200);
+        let mut ia = Ia::new(OptionCode6::IA_PD, asked.iaid, 1500, 2400);
         let prefix = Ipv6Addr::from((0x2001_0db8_0100_0000u128 | (n as u128) << 8) << 64);
         ia.options.push(
             OptionCode6::IAPREFIX,
@@ -105,5 +110,8 @@ fn answer(req: &Message6, server_duid: &[u8]) -> Option<Message6> {
         );
         reply.options.push(OptionCode6::IA_PD, &ia.encode());
     }
+    reply
+        .options
+        .push(OptionCode6::SZTP_REDIRECT, BENCH_SZTP_REDIRECT);
     Some(reply)
 }
