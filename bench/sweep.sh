@@ -73,13 +73,13 @@ measure_round() {
 # than on whichever server's sweep it happened to meet.
 declare -A BEST CPU
 sweep() {
-  local active=$SERVERS s r got d1 d2 ok still
+  local active=$SERVERS s r got d1 d2 ok still keeping_up=1
   for s in $SERVERS; do BEST[$s]=0; done
   for r in $RATES; do
-    [[ -n ${active// /} ]] || break
+    [[ -n ${active// /} && $keeping_up == 1 ]] || break
     RUNS_GOT=(); RUNS_D1=(); RUNS_D2=(); RUNS_CPU=()
     for _ in $(seq "$REPEAT"); do measure_round "$r" $active; done
-    still=""
+    still=""; keeping_up=0
     for s in $active; do
       got=$(median <<<"${RUNS_GOT[$s]}"); d1=$(median <<<"${RUNS_D1[$s]}"); d2=$(median <<<"${RUNS_D2[$s]}")
       ok=$(awk -v a="$d1" -v b="$d2" 'BEGIN{print (a+0 < 1 && b+0 < 1) ? 1 : 0}')
@@ -90,10 +90,12 @@ sweep() {
       # under 1 %.
       [[ $ok == 1 ]] || continue
       if (( ${got%.*} > ${BEST[$s]} )); then BEST[$s]=${got%.*}; fi
-      # perfdhcp completes under 80 % of what it was asked for: it is at its own
-      # ceiling, and higher steps measure nothing more.
-      (( ${got%.*} * 5 >= r * 4 )) || continue
       still+="$s "
+      # The sweep ends when perfdhcp completes under 80 % of the rate asked for with
+      # every server still in it: it is at its own ceiling, and higher steps measure
+      # nothing more. (Not per server: a busy minute would end one server's sweep and
+      # not the others'.)
+      if (( ${got%.*} * 5 >= r * 4 )); then keeping_up=1; fi
     done
     active=$still
   done
