@@ -47,6 +47,15 @@ impl<L: Binding> Default for Bindings<L> {
     }
 }
 
+/// Leases a table is sized for at start: every pool entry (and what the store already
+/// holds), up to a bound, so that neither family's table rehashes under load, while a
+/// /8 pool or a DHCPv6 /64 does not reserve memory for millions of leases at start.
+pub fn start_capacity(pool_sizes: impl IntoIterator<Item = u128>, loaded: usize) -> usize {
+    const MAX_PRESIZE: u128 = 1 << 20;
+    let pools = pool_sizes.into_iter().fold(0u128, u128::saturating_add);
+    pools.max(loaded as u128).min(MAX_PRESIZE) as usize
+}
+
 impl<L: Binding> Bindings<L> {
     /// A table with room for `leases` leases. Growing a hash table rehashes every entry
     /// at once, which stalls the packet thread for milliseconds once it holds tens of
@@ -145,5 +154,21 @@ impl<L: Binding> Bindings<L> {
 
     pub fn iter(&self) -> impl Iterator<Item = &L> {
         self.leases.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_capacity;
+
+    #[test]
+    fn start_capacity_covers_the_pools_and_the_store_up_to_a_bound() {
+        assert_eq!(start_capacity([100, 28], 0), 128);
+        // The store holds more than the pools (a pool was shrunk): room for all of it.
+        assert_eq!(start_capacity([100], 5000), 5000);
+        // A /8 pool, or a DHCPv6 /64 and a /33 of /56 prefixes: bounded.
+        assert_eq!(start_capacity([1 << 24], 0), 1 << 20);
+        assert_eq!(start_capacity([u128::MAX, 1 << 23], 0), 1 << 20);
+        assert_eq!(start_capacity([], 0), 0);
     }
 }

@@ -118,10 +118,11 @@ impl DerefMut for LeaseIndex6 {
 }
 
 impl LeaseIndex6 {
-    /// Builds the index from stored leases, keeping for each IA its newest one.
-    pub fn from_leases(leases: Vec<Lease6>) -> Self {
+    /// Builds the index from stored leases, keeping for each IA its newest one, with
+    /// room for `capacity` bindings.
+    pub fn from_leases(capacity: usize, leases: Vec<Lease6>) -> Self {
         LeaseIndex6 {
-            table: Bindings::from_leases(leases.len(), leases, |l| l.starts),
+            table: Bindings::from_leases(capacity, leases, |l| l.starts),
             cursors: HashMap::default(),
         }
     }

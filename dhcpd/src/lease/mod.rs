@@ -13,7 +13,7 @@ mod model6;
 mod store;
 mod store6;
 
-pub use bindings::{Binding, Bindings};
+pub use bindings::{Binding, Bindings, start_capacity};
 pub use commit::{CommitEvent, GroupCommit, StoredLease};
 pub use index::{LeaseIndex, PoolRef};
 pub use index6::{LeaseIndex6, Slots};

@@ -15,7 +15,7 @@ use super::sender::ReplySender;
 use super::startup::{Service, load_leases};
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, RecvBatch, ServedInterfaces};
-use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, unix_now};
+use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, start_capacity, unix_now};
 use crate::plugin::{Pipeline, lease_info};
 use crate::ratelimit::LogLimiter;
 use crate::stats::{Counters, Reason};
@@ -39,16 +39,12 @@ impl Dhcp4Service {
     ) -> Result<Service, ServerError> {
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
         let loaded = load_leases(&store, LeaseStore::load)?;
-        // Room for every pool address (and what the store already holds), up to a
-        // bound: a /8 pool should not reserve memory for 16 million leases at start.
-        const MAX_PRESIZE: usize = 1 << 20;
-        let pool_addresses = cfg
+        let pool_sizes = cfg
             .subnets
             .iter()
             .flat_map(|s| &s.pools)
-            .map(|p| p.size() as usize)
-            .sum::<usize>();
-        let capacity = pool_addresses.max(loaded.len()).min(MAX_PRESIZE);
+            .map(|p| p.size().into());
+        let capacity = start_capacity(pool_sizes, loaded.len());
         let index = LeaseIndex::from_leases(capacity, loaded);
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);

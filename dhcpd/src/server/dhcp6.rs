@@ -13,7 +13,9 @@ use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
 use super::startup::{Service, load_leases};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
-use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, unix_now};
+use crate::lease::{
+    CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, start_capacity, unix_now,
+};
 use crate::plugin::{Pipeline, lease_info6};
 use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
@@ -38,7 +40,13 @@ impl Dhcp6Service {
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
         let loaded = load_leases(&store, LeaseStore::load6)?;
         let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &store)?;
-        let index = LeaseIndex6::from_leases(loaded);
+        // Sized like the DHCPv4 index: both bindings of every exchange are new entries
+        // under load, and a rehash of a table of 100 000 of them stalls the packet loop.
+        let pool_sizes = cfg.subnets.iter().flat_map(|s| {
+            let addresses = s.pools.iter().map(|p| p.size());
+            addresses.chain(s.pd_pools.iter().map(|p| p.size()))
+        });
+        let index = LeaseIndex6::from_leases(start_capacity(pool_sizes, loaded.len()), loaded);
         info!(leases = index.len(), database = %store.path().display(), "DHCPv6 leases loaded");
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
