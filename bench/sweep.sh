@@ -1,5 +1,6 @@
-# Shared by bench/dhcp4.sh and bench/dhcp6.sh (sourced, not run): the server process,
-# perfdhcp runs, the rate sweep with medians, the CPU measurement and the ratio report.
+# Shared by bench/dhcp4.sh, bench/dhcp6.sh and bench/relay.sh (sourced, not run): the
+# server process, perfdhcp runs, the rate sweep with medians, the CPU measurement and the
+# ratio report.
 # The caller sets srv, cli, p, work, SERVERS, RATES, SECS, REPEAT, CPU_RATE, PERF_ARGS
 # and defines start_server NAME (which starts the server in the background, through
 # "${SERVER_CPU[@]}").
