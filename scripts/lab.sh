@@ -23,10 +23,15 @@ cleanup() {
 trap cleanup EXIT
 
 if ! command -v dhclient >/dev/null || ! command -v sqlite3 >/dev/null; then
+  echo "== installing isc-dhcp-client and sqlite3 from Debian"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq isc-dhcp-client sqlite3 iproute2 >/dev/null
 fi
-cargo build --release --quiet --bin zerotouch-dhcpd
+# A first release build takes several minutes on a small machine: cargo shows its
+# progress (one line a crate) rather than nothing.
+echo "== building zerotouch-dhcpd (release; the first build takes a few minutes)"
+# pipefail: a failed build fails the lab, with cargo's error lines shown.
+cargo build --release --bin zerotouch-dhcpd 2>&1 | grep --line-buffered -E "^ *(Compiling|Finished)|^error|^ *-->"
 
 # The default configuration serves 198.18.0.0/24 on eth0; here the interface is the
 # lab's veth end and the database lives in a temporary directory.

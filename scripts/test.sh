@@ -12,21 +12,28 @@ cd "$(dirname "$0")/.."
 packages=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server udhcpc kea-admin kea-dhcp4-server kea-dhcp6-server tcpdump sqlite3 procps gcc libc6-dev curl openssl)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+
+# Logs of this run live here and go with it: nothing is left in /tmp.
+work=$(mktemp -d /tmp/zerotouch-test.XXXXXX)
+# An operator's own policy-rc.d (if any) is put back as it was.
+saved_policy=""
+restore_policy() {
+  if [[ -n "$saved_policy" ]]; then mv -f "$saved_policy" /usr/sbin/policy-rc.d; saved_policy=""
+  elif [[ -e "$work/policy-ours" ]]; then rm -f /usr/sbin/policy-rc.d "$work/policy-ours"; fi
+}
+trap 'restore_policy; rm -rf "$work"' EXIT
+
 if (( ${#missing[@]} )); then
   apt-get update -qq
+  # policy-rc.d exit 101: the packages' services are not started (the tests start
+  # each peer themselves, with their own configuration, and end it by PID).
+  if [[ -e /usr/sbin/policy-rc.d ]]; then saved_policy="$work/policy-rc.d.saved"; cp -p /usr/sbin/policy-rc.d "$saved_policy"; fi
+  : > "$work/policy-ours"
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
-  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
-  trap - EXIT
+  restore_policy
 fi
-# Debian's packages may have started a server anyway (or a previous run left one):
-# nothing but the tests' own may hold the DHCP ports.
-pkill -x kea-dhcp4 2>/dev/null || true
-pkill -x kea-dhcp6 2>/dev/null || true
-pkill -x dhcpd 2>/dev/null || true
-pkill -x dhcrelay 2>/dev/null || true
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -39,13 +46,14 @@ cargo check --quiet -p zerotouch-dhcpd --no-default-features
 echo "== build"
 cargo build --quiet --workspace --all-targets
 echo "== tests"
-cargo test --workspace 2>&1 | tee /tmp/zerotouch-test.log | grep -E "^(test result|running|test .*FAILED|failures:|---- )" || true
-grep -q "test result: FAILED" /tmp/zerotouch-test.log && { echo "tests failed; full output in /tmp/zerotouch-test.log" >&2; exit 1; }
-grep -q "^error" /tmp/zerotouch-test.log && { grep -A20 "^error" /tmp/zerotouch-test.log >&2; exit 1; }
+log="$work/test.log"
+cargo test --workspace 2>&1 | tee "$log" | grep -E "^(test result|running|test .*FAILED|failures:|---- )" || true
+grep -q "test result: FAILED" "$log" && { echo "tests failed; the failures:" >&2; sed -n '/^failures:/,/^test result/p' "$log" >&2; exit 1; }
+grep -q "^error" "$log" && { grep -A20 "^error" "$log" >&2; exit 1; }
 echo "== lab script"
-scripts/lab.sh > /tmp/zerotouch-lab.log 2>&1 || { cat /tmp/zerotouch-lab.log >&2; exit 1; }
-grep -q "bound to 198.18.0.1" /tmp/zerotouch-lab.log || { cat /tmp/zerotouch-lab.log >&2; echo "lab: no lease" >&2; exit 1; }
-passed=$(grep -h "^test result" /tmp/zerotouch-test.log | awk '{s+=$4} END{print s+0}')
-failed=$(grep -h "^test result" /tmp/zerotouch-test.log | awk '{s+=$6} END{print s+0}')
+scripts/lab.sh > "$work/lab.log" 2>&1 || { cat "$work/lab.log" >&2; exit 1; }
+grep -q "bound to 198.18.0.1" "$work/lab.log" || { cat "$work/lab.log" >&2; echo "lab: no lease" >&2; exit 1; }
+passed=$(grep -h "^test result" "$log" | awk '{s+=$4} END{print s+0}')
+failed=$(grep -h "^test result" "$log" | awk '{s+=$6} END{print s+0}')
 echo "lab: passed"
 echo "$passed passed, $failed failed"

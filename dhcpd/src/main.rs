@@ -16,30 +16,47 @@ use zerotouch_plugin::ServiceHost;
 #[command(
     name = "zerotouch-dhcpd",
     version,
-    about = "DHCP server for zero touch provisioning networks"
+    about = "DHCP server for zero touch provisioning networks",
+    after_help = "Test a configuration as with ISC dhcpd or Kea: zerotouch-dhcpd -t [FILE] \
+                  (also -t -c FILE, -t -cf FILE, or check --config FILE)."
 )]
 struct Cli {
-    /// Configuration file.
-    #[arg(
-        short,
-        long,
-        global = true,
-        default_value = "/etc/zerotouch/dhcpd.toml"
-    )]
-    config: PathBuf,
-    /// Log level (error, warn, info, debug, trace); overrides the file's [log] level.
-    #[arg(long, global = true)]
-    log_level: Option<String>,
+    #[command(flatten)]
+    file: FileArgs,
+    /// Check the configuration (FILE, else --config) and exit, like `check`.
+    #[arg(short = 't', long = "test", value_name = "FILE", num_args = 0..=1)]
+    test: Option<Option<PathBuf>>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The options of the commands that read the configuration.
+#[derive(clap::Args, Clone, Default)]
+struct FileArgs {
+    /// Configuration file [default: /etc/zerotouch/dhcpd.toml].
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Log level (error, warn, info, debug, trace); overrides the file's [log] level.
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+impl FileArgs {
+    /// These options given after the subcommand, else before it.
+    fn or(self, outer: FileArgs) -> FileArgs {
+        FileArgs {
+            config: self.config.or(outer.config),
+            log_level: self.log_level.or(outer.log_level),
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve (the default).
-    Run,
+    Run(FileArgs),
     /// Validate the configuration and exit: 0 when valid, 1 with every error otherwise.
-    Check,
+    Check(FileArgs),
     /// Print the default configuration, a starting point to edit.
     DefaultConfig,
     /// List the plugins built into this binary.
@@ -51,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         action: SztpCommand,
     },
+}
+
+/// The arguments, with ISC dhcpd's `-cf FILE` read as `--config FILE`.
+fn arguments() -> impl Iterator<Item = std::ffi::OsString> {
+    std::env::args_os().map(|a| if a == "-cf" { "--config".into() } else { a })
 }
 
 #[cfg(feature = "plugin-sztp")]
@@ -71,8 +93,8 @@ enum SztpCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match &cli.command {
+    let cli = Cli::parse_from(arguments());
+    let (command, args) = match cli.command {
         Some(Command::DefaultConfig) => {
             print!("{}", zerotouch_dhcpd::DEFAULT_CONFIG);
             return ExitCode::SUCCESS;
@@ -87,8 +109,8 @@ fn main() -> ExitCode {
         Some(Command::Sztp { action }) => {
             use zerotouch_plugin_sztp::tool;
             let report = match action {
-                SztpCommand::Encode { uris, encoding } => tool::encode_report(uris, encoding),
-                SztpCommand::Decode { hex } => tool::decode_report(hex),
+                SztpCommand::Encode { uris, encoding } => tool::encode_report(&uris, &encoding),
+                SztpCommand::Decode { hex } => tool::decode_report(&hex),
             };
             return match report {
                 Ok(text) => {
@@ -101,14 +123,24 @@ fn main() -> ExitCode {
                 }
             };
         }
-        _ => {}
-    }
-    let cfg = match config::load(&cli.config) {
-        Ok(c) => c,
-        Err(errors) => return config_failed(&cli.config, &errors),
+        Some(Command::Check(args)) => (Mode::Check, args.or(cli.file)),
+        Some(Command::Run(args)) if cli.test.is_none() => (Mode::Run, args.or(cli.file)),
+        Some(Command::Run(args)) => (Mode::Check, args.or(cli.file)),
+        None if cli.test.is_some() => (Mode::Check, cli.file),
+        None => (Mode::Run, cli.file),
     };
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Check => {
+    // `-t FILE` names the file as Kea's `-t` does.
+    let file = cli
+        .test
+        .flatten()
+        .or(args.config)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+    let cfg = match config::load(&file) {
+        Ok(c) => c,
+        Err(errors) => return config_failed(&file, &errors),
+    };
+    match command {
+        Mode::Check => {
             // Plugins are created too, so their settings are checked like the core's.
             match plugin::load_plugins(&cfg, &plugin::builtins(), None) {
                 Ok(p) => {
@@ -116,7 +148,7 @@ fn main() -> ExitCode {
                         eprintln!("warning: {w}");
                     }
                 }
-                Err(errors) => return config_failed(&cli.config, &errors),
+                Err(errors) => return config_failed(&file, &errors),
             }
             let mut parts = Vec::new();
             if let Some(d) = &cfg.dhcp4 {
@@ -139,17 +171,11 @@ fn main() -> ExitCode {
                 ));
             }
             parts.push(format!("{} plugins", cfg.plugins.len()));
-            println!("{}: ok ({})", cli.config.display(), parts.join("; "));
+            println!("{}: ok ({})", file.display(), parts.join("; "));
             ExitCode::SUCCESS
         }
-        Command::DefaultConfig | Command::Plugins => ExitCode::SUCCESS,
-        #[cfg(feature = "plugin-sztp")]
-        Command::Sztp { .. } => ExitCode::SUCCESS,
-        Command::Run => {
-            let level = cli
-                .log_level
-                .clone()
-                .unwrap_or_else(|| cfg.log_level.clone());
+        Mode::Run => {
+            let level = args.log_level.unwrap_or_else(|| cfg.log_level.clone());
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
             tracing_subscriber::fmt()
@@ -175,7 +201,7 @@ fn main() -> ExitCode {
             let plugins =
                 match plugin::load_plugins(&cfg, &plugin::builtins(), Some(rt.handle().clone())) {
                     Ok(p) => p,
-                    Err(errors) => return config_failed(&cli.config, &errors),
+                    Err(errors) => return config_failed(&file, &errors),
                 };
             match run(cfg, &rt, plugins) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -187,6 +213,15 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Where the configuration is read from when no file is named.
+const DEFAULT_CONFIG_PATH: &str = "/etc/zerotouch/dhcpd.toml";
+
+/// What a command that reads the configuration does with it.
+enum Mode {
+    Run,
+    Check,
 }
 
 fn config_failed(file: &std::path::Path, errors: &config::ConfigErrors) -> ExitCode {

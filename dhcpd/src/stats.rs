@@ -35,6 +35,8 @@ pub enum Reason {
     BadOption,
     /// DHCPv6: a message that must carry a client identifier has none.
     MissingClientId,
+    /// DHCPv6: a client identifier outside RFC 8415 §11.1's 3 to 130 octets.
+    BadClientId,
     /// DHCPv6: a server identifier where none may be, or none where one must be.
     BadServerId,
     /// DHCPv6: a message that must be multicast arrived by unicast.
@@ -44,7 +46,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 26] = [
+    pub const ALL: [Reason; 27] = [
         Reason::Truncated,
         Reason::BadMagicCookie,
         Reason::BadHlen,
@@ -68,6 +70,7 @@ impl Reason {
         Reason::RelayTooDeep,
         Reason::BadOption,
         Reason::MissingClientId,
+        Reason::BadClientId,
         Reason::BadServerId,
         Reason::Unicast,
         Reason::NoAddresses,
@@ -98,6 +101,7 @@ impl Reason {
             Reason::RelayTooDeep => "relay_too_deep",
             Reason::BadOption => "bad_option",
             Reason::MissingClientId => "missing_client_id",
+            Reason::BadClientId => "bad_client_id",
             Reason::BadServerId => "bad_server_id",
             Reason::Unicast => "unicast",
             Reason::NoAddresses => "no_addresses",
@@ -120,6 +124,7 @@ impl Reason {
                 | Reason::RelayTooDeep
                 | Reason::BadOption
                 | Reason::MissingClientId
+                | Reason::BadClientId
                 | Reason::BadServerId
                 | Reason::NoAddresses
         )

@@ -38,6 +38,9 @@ struct Cli {
     /// Log level (error, warn, info, debug, trace).
     #[arg(long)]
     log_level: Option<String>,
+    /// Check the configuration and exit, like `check` (as `dhcpd -t` and `kea-dhcp4 -t`).
+    #[arg(short = 't', long = "test")]
+    test: bool,
     /// Relay DHCPv4, configured by the flags below.
     #[arg(short = '4', conflicts_with = "v6")]
     v4: bool,
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Some(Command::Check) = cli.command {
+    if cli.test || matches!(cli.command, Some(Command::Check)) {
         // Plugins read and check their settings as they are created.
         if let Err(e) = plugins::load(&cfg, None) {
             eprintln!("{e}\n{}: {} error(s)", cli.config.display(), e.0.len());

@@ -162,3 +162,86 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
         );
     }
 }
+
+/// What ISC dhcpd and Kea users type to test a file (`dhcpd -t -cf F`, `kea-dhcp4 -t F`)
+/// checks it as `check` does: same verdict, same exit status.
+#[test]
+fn dash_t_tests_a_configuration_as_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .arg("default-config")
+        .output()
+        .unwrap();
+    std::fs::write(&good, &out.stdout).unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 0\n").unwrap();
+    for (file, code) in [(&good, 0), (&bad, 1)] {
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["-t", f],
+            vec!["--test", f],
+            vec!["-t", "-c", f],
+            vec!["-t", "-cf", f],
+            vec!["-c", f, "-t"],
+            vec!["--config", f, "check"],
+            vec!["check", "-c", f],
+        ] {
+            let out = Command::new(binary("zerotouch-dhcpd"))
+                .args(&args)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+            assert!(text.contains(f), "{args:?} names the file: {text}");
+            if code == 0 {
+                assert!(text.contains(": ok ("), "{args:?}: {text}");
+            }
+        }
+    }
+    let relay = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/relay.toml");
+    let out = Command::new(binary("zerotouch-relay"))
+        .arg("-t")
+        .arg("--config")
+        .arg(&relay)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
+}
+
+/// Every binary of the workspace answers `--help` with its usage and exits 0, without
+/// serving anything (the null responder once bound the host's port 67 when asked for
+/// help); subcommands list only the options they take.
+#[test]
+fn every_binary_answers_help_without_side_effects() {
+    for name in [
+        "zerotouch-dhcpd",
+        "zerotouch-relay",
+        "zerotouchctl",
+        "zerotouch-null-responder",
+        "zerotouch-replay",
+        "zerotouch-sztp-load",
+    ] {
+        let started = std::time::Instant::now();
+        let out = Command::new(binary(name)).arg("--help").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name} --help: {out:?}");
+        assert!(text.contains("Usage:"), "{name} --help: {text}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{name} --help did not return at once"
+        );
+    }
+    let out = Command::new(binary("zerotouch-dhcpd"))
+        .args(["default-config", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        !text.contains("--config") && !text.contains("--log-level"),
+        "default-config takes no --config or --log-level: {text}"
+    );
+}

@@ -9,26 +9,40 @@
 //!
 //! usage: zerotouch-null-responder [SERVER-ID] [PORT]
 //!        zerotouch-null-responder -6 INTERFACE...
+//!
+//! It serves on the host's DHCP port: benchmarks run it inside a network namespace.
 
 mod v6;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use clap::Parser;
 use zerotouch_dhcpd::io::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch};
 use zerotouch_proto::v4::{self, Message, MessageType, ReplyEncoder, ReplyOption};
 
+/// Stateless DHCP responder for benchmarks: the ceiling of the load generator and the
+/// kernel. It serves on the DHCP ports of the network namespace it runs in.
+#[derive(Parser)]
+#[command(name = "zerotouch-null-responder", version)]
+struct Args {
+    /// Answer DHCPv6 on port 547 of the named interfaces instead of DHCPv4.
+    #[arg(short = '6', value_name = "INTERFACE", num_args = 1.., conflicts_with_all = ["server_id", "port"])]
+    v6: Option<Vec<String>>,
+    /// DHCPv4 server identifier sent in every reply.
+    #[arg(default_value = "198.18.0.1")]
+    server_id: Ipv4Addr,
+    /// DHCPv4 UDP port to serve on.
+    #[arg(default_value_t = 67)]
+    port: u16,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("-6") {
-        v6::serve(&args[1..]);
+    let args = Args::parse();
+    if let Some(interfaces) = &args.v6 {
+        v6::serve(interfaces);
     }
-    let mut args = args.into_iter();
-    let server_id: Ipv4Addr = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(Ipv4Addr::new(198, 18, 0, 1));
-    let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(67);
+    let (server_id, port) = (args.server_id, args.port);
     let socket = BatchSocket::bind(port, Duration::from_secs(1)).unwrap_or_else(|e| {
         eprintln!("zerotouch-null-responder: cannot bind port {port}: {e}");
         std::process::exit(2)

@@ -13,6 +13,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::sync::Arc;
 
+use clap::Parser;
 use zerotouch_dhcpd::config::{self, Synchronous};
 use zerotouch_dhcpd::lease::{LeaseIndex, LeaseStore};
 use zerotouch_dhcpd::plugin;
@@ -23,13 +24,25 @@ use zerotouch_proto::v4::{self, Message};
 /// The configuration bench/dhcp4.sh measures under load.
 const CONFIG: &str = include_str!("../../zerotouch.toml");
 
+/// Replays DHCPv4 exchanges through the server's packet path without a network, for
+/// instruction counts under callgrind (bench/replay.sh).
+#[derive(Parser)]
+#[command(name = "zerotouch-replay", version)]
+struct Args {
+    /// Complete DISCOVER/OFFER/REQUEST/ACK exchanges to run, each a new client.
+    #[arg(default_value_t = 20_000)]
+    exchanges: u32,
+    /// Also run three no-op plugin instances on every hook: two built-in, one loaded
+    /// from this shared object (bench/noop-plugin) through the C ABI.
+    #[arg(long = "plugins", value_name = "NOOP_SO")]
+    noop_so: Option<String>,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let n: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let noop_so = args
-        .iter()
-        .position(|a| a == "--plugins")
-        .and_then(|i| args.get(i + 1));
+    let Args {
+        exchanges: n,
+        noop_so,
+    } = Args::parse();
     // The store is opened below, with no fsync: the replay counts instructions, not disk waits.
     let mut text = CONFIG
         .replace("@INTERFACE@", "veth0")

@@ -502,7 +502,9 @@ impl Compiler<'_> {
             };
             let idkey = format!("{key}.{kind}");
             let identifier = match (kind, options::parse_hex(value.get_ref())) {
-                ("duid", Ok(b)) if (3..=130).contains(&b.len()) => HostIdentifier6::Duid(b),
+                ("duid", Ok(b)) if zerotouch_proto::v6::ia::DUID_LENGTH.contains(&b.len()) => {
+                    HostIdentifier6::Duid(b)
+                }
                 ("hw_address", Ok(b)) if (1..=16).contains(&b.len()) => {
                     HostIdentifier6::HwAddress(b)
                 }

@@ -6,7 +6,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::Arc;
 
 use tracing::{debug, info};
-use zerotouch_proto::v6::ia::{self, Ia, IaAddr, IaPrefix};
+use zerotouch_proto::v6::ia::{self, DUID_LENGTH, Ia, IaAddr, IaPrefix};
 use zerotouch_proto::v6::{MessageType6, OptionCode6, Packet6, StatusCode};
 
 use super::allocate::{self, prefix_hint};
@@ -294,10 +294,22 @@ impl Dhcp6Handler {
             };
         }
         // RFC 8415 §16: which messages carry which identifiers.
-        let duid = msg.client_id().unwrap_or_default();
-        if duid.is_empty() && msg_type != InformationRequest {
-            return Outcome6::drop(Reason::MissingClientId);
-        }
+        // An INFORMATION-REQUEST may leave the client identifier out; one that is
+        // there, in any message, is a DUID of 3 to 130 octets (RFC 8415 §11.1).
+        let duid = match msg.client_id() {
+            None if msg_type == InformationRequest => &[][..],
+            None => return Outcome6::drop(Reason::MissingClientId),
+            Some(d) if !DUID_LENGTH.contains(&d.len()) => {
+                return Outcome6::Drop {
+                    reason: Reason::BadClientId,
+                    detail: Some(format!(
+                        "client identifier of {} octets (a DUID has 3 to 130)",
+                        d.len()
+                    )),
+                };
+            }
+            Some(d) => d,
+        };
         match (msg_type, msg.server_id()) {
             (Solicit | Confirm | Rebind, Some(_)) => {
                 return Outcome6::Drop {

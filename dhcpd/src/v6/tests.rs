@@ -626,6 +626,53 @@ fn malformed_and_misdirected_messages_are_dropped_with_a_reason() {
     assert!(matches!(h.handle(&good, &m, NOW), Outcome6::Reply { .. }));
 }
 
+/// RFC 8415 §11.1: a DUID has 3 to 130 octets. Shorter or longer client identifiers
+/// get nothing (no binding, no answer), in every message that can carry one, and are
+/// counted as `bad_client_id`; an INFORMATION-REQUEST without one is still answered.
+#[test]
+fn client_identifiers_outside_3_to_130_octets_are_dropped_and_counted() {
+    let mut h = handler("");
+    let m = multicast();
+    let with_client_id = |t: MessageType6, id: &[u8]| {
+        let mut msg = Message6::new(t, 0x77);
+        msg.options.push(OptionCode6::CLIENTID, id);
+        Client { msg }
+    };
+    let long = [0u8; 131];
+    for id in [&[][..], &[0][..], &[0, 3][..], &long[..]] {
+        for wire in [
+            with_client_id(MessageType6::Solicit, id).na(1, &[]).wire(),
+            with_client_id(MessageType6::Rebind, id)
+                .na(1, &["2001:db8:1::10"])
+                .wire(),
+            with_client_id(MessageType6::InformationRequest, id).wire(),
+            with_client_id(MessageType6::Request, id)
+                .server()
+                .na(1, &[])
+                .wire(),
+        ] {
+            match h.handle(&wire, &m, NOW) {
+                Outcome6::Drop { reason, detail } => {
+                    assert_eq!(reason, Reason::BadClientId);
+                    assert!(detail.unwrap().contains(&format!("{} octets", id.len())));
+                }
+                other => panic!("a {}-octet client id was not dropped: {other:?}", id.len()),
+            }
+        }
+    }
+    assert_eq!(h.leases().len(), 0, "no binding for a malformed DUID");
+    // The shortest and longest DUIDs are served.
+    for id in [&[0, 4, 7][..], &[0u8; 130][..]] {
+        let sol = with_client_id(MessageType6::Solicit, id).na(1, &[]).wire();
+        assert!(matches!(h.handle(&sol, &m, NOW), Outcome6::Reply { .. }));
+    }
+    let anonymous = Message6::new(MessageType6::InformationRequest, 9).to_bytes();
+    assert!(matches!(
+        h.handle(&anonymous, &m, NOW),
+        Outcome6::Reply { .. }
+    ));
+}
+
 #[test]
 fn config_errors_in_dhcp6_name_file_line_and_key() {
     let bad = r#"

@@ -162,6 +162,10 @@ pub fn decode_status(data: &[u8]) -> Result<(StatusCode, String), DecodeError6> 
     ))
 }
 
+/// The lengths a DUID may have, in octets (RFC 8415 §11.1): 2 for the type and 1 to
+/// 128 of identifier.
+pub const DUID_LENGTH: std::ops::RangeInclusive<usize> = 3..=130;
+
 /// A DUID (RFC 8415 §11).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Duid {
