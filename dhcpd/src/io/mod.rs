@@ -2,11 +2,13 @@
 //! table of served interfaces, and ARP entries for clients that have no address yet.
 
 mod arp;
+mod holder;
 mod interfaces;
 mod served;
 mod udp;
 
 pub use arp::set_arp_entry;
+pub use holder::{describe_process, udp_port_holders};
 pub use interfaces::{Interface, InterfaceTable, hardware_address};
 pub use served::ServedInterfaces;
 pub use udp::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};

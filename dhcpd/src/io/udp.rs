@@ -280,6 +280,20 @@ pub(crate) fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
     }
 }
 
+/// A bind error, naming the processes that hold the port when it is in use.
+fn port_in_use(e: io::Error, port: u16) -> io::Error {
+    if e.kind() != io::ErrorKind::AddrInUse {
+        return e;
+    }
+    let holders = super::udp_port_holders(port);
+    let by = if holders.is_empty() {
+        "another process".to_string()
+    } else {
+        holders.join(", ")
+    };
+    io::Error::new(e.kind(), format!("port {port} is in use by {by}"))
+}
+
 impl BatchSocket<V4> {
     /// Binds 0.0.0.0:`port` with broadcast and IP_PKTINFO enabled.
     pub fn bind(port: u16, recv_timeout: std::time::Duration) -> io::Result<Self> {
@@ -307,8 +321,9 @@ impl<F: IpFamily> BatchSocket<F> {
     /// a blocking receive returns after `recv_timeout` when nothing arrives, so the
     /// caller can run its timers and notice a shutdown.
     fn bind_family(port: u16, recv_timeout: std::time::Duration) -> io::Result<Self> {
+        // No SO_REUSEADDR: a second server (or relay) on the same port must fail to
+        // bind, as ISC dhcpd does, rather than share the clients with this one.
         let sock = Socket::new(F::DOMAIN, Type::DGRAM, Some(Protocol::UDP))?;
-        sock.set_reuse_address(true)?;
         F::configure(&sock)?;
         sock.set_read_timeout(Some(recv_timeout))?;
         sock.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
@@ -329,7 +344,9 @@ impl<F: IpFamily> BatchSocket<F> {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
-        sock.bind(&F::any(port).into())?;
+        if let Err(e) = sock.bind(&F::any(port).into()) {
+            return Err(port_in_use(e, port));
+        }
         Ok(BatchSocket {
             sock,
             family: std::marker::PhantomData,

@@ -49,6 +49,19 @@ pub enum StoreError {
     Version { path: PathBuf, found: i64 },
     #[error("lease database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "lease database {database} is in use by {}: one server per database (stop the other, or give this one a database of its own)",
+        holder.as_deref().unwrap_or("another process")
+    )]
+    InUse {
+        database: PathBuf,
+        holder: Option<String>,
+    },
     #[error("cannot start the lease database checkpoint thread: {0}")]
     Thread(std::io::Error),
 }

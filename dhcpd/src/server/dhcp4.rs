@@ -37,6 +37,14 @@ impl Dhcp4Service {
         plugins: Arc<Pipeline>,
         stop: Arc<AtomicBool>,
     ) -> Result<Service, ServerError> {
+        // The port first: a server refused it (another holds it) touches no database.
+        let socket =
+            Arc::new(
+                BatchSocket::bind(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
+                    port: cfg.port,
+                    source: e,
+                })?,
+            );
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
         let loaded = load_leases(&store, LeaseStore::load)?;
         let pool_sizes = cfg
@@ -49,13 +57,6 @@ impl Dhcp4Service {
         info!(leases = index.len(), database = %store.path().display(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
-        let socket =
-            Arc::new(
-                BatchSocket::bind(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
-                    port: cfg.port,
-                    source: e,
-                })?,
-            );
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
         let packet_loop = PacketLoop {

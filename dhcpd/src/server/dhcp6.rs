@@ -37,6 +37,14 @@ impl Dhcp6Service {
         plugins: Arc<Pipeline>,
         stop: Arc<AtomicBool>,
     ) -> Result<Service, ServerError> {
+        // The port first: a server refused it (another holds it) touches no database.
+        let socket =
+            Arc::new(
+                BatchSocket::bind_v6(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
+                    port: cfg.port,
+                    source: e,
+                })?,
+            );
         let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
         let loaded = load_leases(&store, LeaseStore::load6)?;
         let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &store)?;
@@ -50,13 +58,6 @@ impl Dhcp6Service {
         info!(leases = index.len(), database = %store.path().display(), "DHCPv6 leases loaded");
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
-        let socket =
-            Arc::new(
-                BatchSocket::bind_v6(cfg.port, IDLE_TICK).map_err(|e| ServerError::Bind {
-                    port: cfg.port,
-                    source: e,
-                })?,
-            );
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let mut packet_loop = PacketLoop6 {

@@ -17,7 +17,7 @@ pub use dhcp6::Dhcp6Service;
 pub use startup::Service;
 
 use crate::config::Config;
-use crate::lease::StoreError;
+use crate::lease::{DatabaseLock, StoreError};
 use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
@@ -33,11 +33,10 @@ pub enum ServerError {
     Thread(std::io::Error),
     #[error("a server thread panicked")]
     ThreadPanicked,
-    #[error("the configuration has neither a [dhcp4] nor a [dhcp6] section: nothing to serve")]
-    NothingToServe,
 }
 
-/// Starts every configured service; they run until `stop` is set.
+/// Starts every configured DHCP service (none for a file of plugins' services only);
+/// they run until `stop` is set.
 pub fn start(
     config: &Config,
     counters: Arc<Counters>,
@@ -45,17 +44,23 @@ pub fn start(
     stop: Arc<AtomicBool>,
 ) -> Result<Vec<Service>, ServerError> {
     if config.dhcp4.is_none() && config.dhcp6.is_none() {
-        return Err(ServerError::NothingToServe);
+        info!("no [dhcp4] or [dhcp6] section: only the plugins' services run");
+        return Ok(Vec::new());
     }
+    // Before anything is bound or loaded: one server per lease database.
+    let lock = Arc::new(DatabaseLock::acquire(&config.leases.database)?);
     let mut services = Vec::new();
     if let Some(dhcp4) = config.dhcp4.clone() {
-        services.push(Dhcp4Service::start(
-            Arc::new(dhcp4),
-            &config.leases,
-            counters.clone(),
-            plugins.clone(),
-            stop.clone(),
-        )?);
+        services.push(
+            Dhcp4Service::start(
+                Arc::new(dhcp4),
+                &config.leases,
+                counters.clone(),
+                plugins.clone(),
+                stop.clone(),
+            )?
+            .holding(lock.clone()),
+        );
     }
     if let Some(dhcp6) = config.dhcp6.clone() {
         let started = Dhcp6Service::start(
@@ -66,7 +71,7 @@ pub fn start(
             stop.clone(),
         );
         match started {
-            Ok(s) => services.push(s),
+            Ok(s) => services.push(s.holding(lock)),
             Err(e) => {
                 // Stop what already runs before reporting.
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);

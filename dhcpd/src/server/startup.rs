@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::ServerError;
-use crate::lease::{LeaseStore, Loaded, StoreError};
+use crate::lease::{DatabaseLock, LeaseStore, Loaded, StoreError};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
 pub fn load_leases<L>(
@@ -27,6 +27,8 @@ pub fn load_leases<L>(
 pub struct Service {
     name: &'static str,
     thread: JoinHandle<()>,
+    /// The lease database's lock, held while the service runs.
+    lock: Option<std::sync::Arc<DatabaseLock>>,
 }
 
 impl Service {
@@ -46,7 +48,17 @@ impl Service {
                 flush(&mut state);
             })
             .map_err(ServerError::Thread)?;
-        Ok(Service { name, thread })
+        Ok(Service {
+            name,
+            thread,
+            lock: None,
+        })
+    }
+
+    /// The service holds `lock` until it has stopped.
+    pub fn holding(mut self, lock: std::sync::Arc<DatabaseLock>) -> Service {
+        self.lock = Some(lock);
+        self
     }
 
     pub fn name(&self) -> &'static str {
@@ -59,6 +71,8 @@ impl Service {
 
     /// Waits for the service to stop (after the stop flag is set, or on a fatal error).
     pub fn join(self) -> Result<(), ServerError> {
-        self.thread.join().map_err(|_| ServerError::ThreadPanicked)
+        let joined = self.thread.join().map_err(|_| ServerError::ThreadPanicked);
+        drop(self.lock);
+        joined
     }
 }
