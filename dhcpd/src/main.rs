@@ -139,6 +139,20 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(errors) => return config_failed(&file, &errors),
     };
+    // A host may run plugins' services alone (an SZTP bootstrap server of its own),
+    // but a file with neither DHCP nor a plugin serves nothing: refused by check and
+    // at start alike.
+    if cfg.dhcp4.is_none() && cfg.dhcp6.is_none() && cfg.plugins.is_empty() {
+        let nothing = config::ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section"
+                .into(),
+        };
+        return config_failed(&file, &config::ConfigErrors(vec![nothing]));
+    }
     match command {
         Mode::Check => {
             // Plugins are created too, so their settings are checked like the core's.

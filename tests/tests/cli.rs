@@ -200,6 +200,19 @@ fn dash_t_tests_a_configuration_as_check_does() {
             }
         }
     }
+    // Neither DHCP nor a plugin: nothing to serve, for -t as at start.
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "[leases]\ndatabase = \"leases.sqlite\"\n").unwrap();
+    for args in [vec!["-t"], vec![]] {
+        let out = Command::new(binary("zerotouch-dhcpd"))
+            .args(&args)
+            .arg("--config")
+            .arg(&empty)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to serve"));
+    }
     let relay = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/relay.toml");
     let out = Command::new(binary("zerotouch-relay"))
         .arg("-t")

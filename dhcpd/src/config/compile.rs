@@ -113,15 +113,6 @@ pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<Config
     let dhcp6 = raw.dhcp6.as_ref().map(|d| c.dhcp6(d));
     let plugins = c.plugins(&raw.plugin);
     let plugin_scopes = c.check_plugin_scopes(&raw.plugin, &plugins);
-    // A host may run plugins' services alone (an SZTP bootstrap server of its own),
-    // but a file with neither DHCP nor a plugin serves nothing.
-    if dhcp4.is_none() && dhcp6.is_none() && plugins.is_empty() {
-        c.errors.push(src.error(
-            None,
-            "",
-            "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section",
-        ));
-    }
     if c.errors.is_empty() {
         Ok(Config {
             file: src.file.to_path_buf(),
