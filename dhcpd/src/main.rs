@@ -148,8 +148,7 @@ fn main() -> ExitCode {
             line: 0,
             column: 0,
             key: String::new(),
-            message: "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section"
-                .into(),
+            message: "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section".into(),
         };
         return config_failed(&file, &config::ConfigErrors(vec![nothing]));
     }

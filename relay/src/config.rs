@@ -217,8 +217,7 @@ pub fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
 
 pub fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
     let src = SourceMap { file: path, text };
-    let raw: RawConfig =
-        zerotouch_dhcpd::config::deserialize(&src).map_err(|e| ConfigErrors(vec![e]))?;
+    let raw: RawConfig = zerotouch_dhcpd::config::deserialize(&src).map_err(ConfigErrors)?;
     let mut c = Compiler {
         src: &src,
         errors: Vec::new(),

@@ -602,6 +602,26 @@ impl Compiler<'_> {
         Some(parsed)
     }
 
+    /// The known option name nearest to `name` in `section` (dhcp4 or dhcp6), built-in
+    /// or defined in this file, when `name` looks like a slip of it.
+    fn nearest_option(&self, section: &str, name: &str) -> Option<String> {
+        let names: Vec<String> = if section == "dhcp6" {
+            let custom = self.custom6_by_name.keys().cloned();
+            options::builtin6_names()
+                .map(str::to_string)
+                .chain(custom)
+                .collect()
+        } else {
+            let custom = self.custom_by_name.keys().cloned();
+            options::builtin_names()
+                .map(str::to_string)
+                .chain(custom)
+                .collect()
+        };
+        zerotouch_plugin::wording::did_you_mean(name, names.iter().map(String::as_str))
+            .map(str::to_string)
+    }
+
     fn resolve_option(&self, name: &str) -> Option<OptionDef> {
         if let Some(d) = self.custom_by_name.get(name) {
             return Some(d.clone());
@@ -679,7 +699,15 @@ impl Compiler<'_> {
                     continue;
                 }
                 OptionKey::Unknown => {
-                    self.err(spanned, key, format!("unknown option {name:?}, expected a name from docs/configuration.md or one given by an [[{section}.option_definition]]"));
+                    let message = match self.nearest_option(section, name) {
+                        Some(near) => format!(
+                            "unknown option {name:?}; did you mean {near:?}? (or give it an [[{section}.option_definition]])"
+                        ),
+                        None => format!(
+                            "unknown option {name:?}, expected a name from docs/configuration.md or one given by an [[{section}.option_definition]]"
+                        ),
+                    };
+                    self.err(spanned, key, message);
                     continue;
                 }
             };
@@ -718,7 +746,7 @@ impl Compiler<'_> {
                 Err(msg) => self.err(
                     spanned,
                     key,
-                    format!("{msg} (option {code} {def_name} is of type {ty:?})"),
+                    format!("{msg} (option {code} {def_name} is of type {})", ty.name()),
                 ),
             }
         }

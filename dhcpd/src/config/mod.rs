@@ -9,6 +9,7 @@ mod model;
 mod model6;
 mod schema;
 mod schema6;
+mod shape;
 
 use std::path::Path;
 
@@ -40,21 +41,17 @@ pub fn read(path: &Path) -> Result<String, ConfigErrors> {
 /// Validates configuration `text`, reporting errors against `path`.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let src = SourceMap { file: path, text };
-    let raw: schema::RawConfig = deserialize(&src).map_err(|e| ConfigErrors(vec![e]))?;
+    let raw: schema::RawConfig = deserialize(&src).map_err(ConfigErrors)?;
     compile::compile(raw, &src).map_err(ConfigErrors)
 }
 
-/// The TOML of `src` as `T`: a syntax error, or the first value of the wrong shape
-/// (unknown key, wrong type), named by line, column and dotted key. The server's and
-/// the relay's files are read this way.
-pub fn deserialize<T: serde::de::DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, ConfigError> {
-    let de = toml::Deserializer::parse(src.text)
-        .map_err(|e| src.error(e.span(), "", e.message().to_string()))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = zerotouch_plugin::key_path(e.path());
-        let inner = e.into_inner();
-        src.error(inner.span(), key, inner.message().to_string())
-    })
+/// The TOML of `src` as `T`: a syntax error, or every value of the wrong shape (unknown
+/// key, wrong type), each named by line, column and dotted key, in the docs' words. The
+/// server's and the relay's files are read this way.
+pub fn deserialize<T: serde::de::DeserializeOwned>(
+    src: &SourceMap<'_>,
+) -> Result<T, Vec<ConfigError>> {
+    shape::deserialize_all(src)
 }
 
 #[cfg(test)]

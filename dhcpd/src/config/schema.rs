@@ -65,6 +65,7 @@ pub struct RawLog {
 pub struct RawLeases {
     pub database: Option<String>,
     pub synchronous: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub reclaim_interval: Option<Spanned<u64>>,
     pub commit_window_ms: Option<Spanned<u64>>,
 }
@@ -78,12 +79,19 @@ pub struct RawDhcp4 {
     pub port: Option<u16>,
     pub client_port: Option<u16>,
     pub server_id: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub min_lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub max_lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub renew_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub rebind_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub offer_hold: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub decline_probation: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,
@@ -165,10 +173,15 @@ pub struct RawSubnet {
     pub shared_network: Option<String>,
     pub interface: Option<String>,
     pub server_id: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub min_lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub max_lease_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub renew_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub rebind_time: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,

@@ -14,11 +14,17 @@ pub struct RawDhcp6 {
     pub server_duid: Option<Spanned<RawDuid>>,
     #[serde(default = "yes")]
     pub rapid_commit: bool,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub preferred_lifetime: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub valid_lifetime: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub renew_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub rebind_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub advertise_hold: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub decline_probation: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,
@@ -91,9 +97,13 @@ pub struct RawSubnet6 {
     pub subnet: Spanned<String>,
     pub interface: Option<String>,
     pub interface_id: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub preferred_lifetime: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub valid_lifetime: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub renew_time: Option<Spanned<u32>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub rebind_time: Option<Spanned<u32>>,
     #[serde(default)]
     pub options: RawOptions,

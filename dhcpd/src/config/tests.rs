@@ -57,7 +57,108 @@ fn unknown_key_names_its_path_and_the_expected_keys() {
 fn type_error_points_at_the_value() {
     let e = &errors("[dhcp4]\ninterfaces = [\"eth0\"]\noffer_hold = \"long\"\n")[0];
     assert_eq!((e.line, e.key.as_str()), (3, "dhcp4.offer_hold"));
-    assert!(e.message.contains("expected u32"), "{e}");
+    assert!(
+        e.message
+            .contains("\"long\" is not a time: expected a number of seconds or a duration"),
+        "{e}"
+    );
+}
+
+/// serde stops at the first unknown key or wrong type; `check` reports all of them,
+/// each with its line and key, in the docs' words, with the nearest allowed key.
+#[test]
+fn every_unknown_key_and_type_error_is_reported_in_one_run() {
+    let text = r#"
+[log]
+levl = "info"
+
+[dhcp4]
+interfaces = "eth0"
+lease_tme = 600
+port = 70000
+authoritative = "yes"
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+routers = ["198.18.0.1"]
+[[dhcp4.subnet.pool]]
+range = ["198.18.0.10", "198.18.0.20"]
+
+[[dhcp4.subnet]]
+subnet = 5
+interface = ["eth1"]
+
+[dhcp4.unknown_table]
+a = 1
+"#;
+    let e = errors(text);
+    let found: Vec<String> = e
+        .iter()
+        .map(|e| format!("{}:{}: {}: {}", e.line, e.column, e.key, e.message))
+        .collect();
+    let expect = [
+        "3:1: log.levl: unknown field `levl`; did you mean `level`?",
+        "6:14: dhcp4.interfaces: expected a list of interface names such as [\"eth0\"], found the string \"eth0\"",
+        "7:1: dhcp4.lease_tme: unknown field `lease_tme`; did you mean `lease_time`?",
+        "8:8: dhcp4.port: the number 70000 is out of range: expected a whole number from 0 to 65535",
+        "9:17: dhcp4.authoritative: expected true or false, found the string \"yes\"",
+        "13:1: dhcp4.subnet[0].routers: unknown field `routers`: routers is an option, set in this scope's options table",
+        "15:9: dhcp4.subnet[0].pool[0].range: expected a string, found a list",
+        "18:10: dhcp4.subnet[1].subnet: expected a string, found the number 5",
+        "19:13: dhcp4.subnet[1].interface: expected a string, found a list",
+        "21:8: dhcp4.unknown_table: unknown field `unknown_table`",
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for (f, x) in found.iter().zip(expect) {
+        assert!(f.starts_with(x), "{f}\n  expected to start with\n{x}");
+    }
+    // No Rust type names leak.
+    for f in &found {
+        for rust in ["u16", "u32", "sequence", "struct Raw", "IpList"] {
+            assert!(!f.contains(rust), "{f}");
+        }
+    }
+}
+
+/// Option names and types in the docs' words, with the nearest known name.
+#[test]
+fn option_errors_suggest_names_and_use_the_docs_type_names() {
+    let e = errors(&format!(
+        "{BASE}options = {{ domain-name-server = [\"198.18.0.53\"], routers = \"x\" }}\n"
+    ));
+    let text: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains("dhcp4.options.domain-name-server: unknown option \"domain-name-server\"; did you mean \"domain-name-servers\"?"),
+        "{text:#?}"
+    );
+    assert!(
+        text[1].contains("(option 3 routers is of type ip-list)"),
+        "{text:#?}"
+    );
+}
+
+/// Times take units wherever a time is configured; plain numbers stay seconds.
+#[test]
+fn times_accept_durations_with_units() {
+    let c = parse(
+        "[leases]\nreclaim_interval = \"1m\"\n[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = \"1h\"\nmax_lease_time = \"7d\"\noffer_hold = 45\ndecline_probation = \"1h30m\"\n\
+         [dhcp6]\ninterfaces = [\"eth0\"]\npreferred_lifetime = \"30m\"\nvalid_lifetime = \"1h\"\n",
+        Path::new("/etc/zt/dhcpd.toml"),
+    )
+    .unwrap();
+    let d = c.dhcp4.unwrap();
+    assert_eq!(d.times.lease_time, 3600);
+    assert_eq!(d.times.max_lease_time, 7 * 86_400);
+    assert_eq!(d.offer_hold, 45);
+    assert_eq!(d.decline_probation, 5400);
+    assert_eq!(
+        c.leases.reclaim_interval,
+        std::time::Duration::from_secs(60)
+    );
+    let d6 = c.dhcp6.unwrap();
+    assert_eq!(d6.lifetimes.preferred, 1800);
+    assert_eq!(d6.lifetimes.valid, 3600);
 }
 
 #[test]

@@ -50,6 +50,28 @@ impl OptionType {
 
     pub const NAMES: &'static str = "ip, ip-list, u8, u16, u32, i32, bool, string, hex, domain-list, routes, u16-list, ipv6, ipv6-list";
 
+    /// The type's name in docs/configuration.md (and in `option_definition`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ip => "ip",
+            Self::IpList => "ip-list",
+            Self::U8 => "u8",
+            Self::U16 => "u16",
+            Self::U32 => "u32",
+            Self::I32 => "i32",
+            Self::Bool => "bool",
+            Self::String => "string",
+            Self::Hex => "hex",
+            Self::DomainList => "domain-list",
+            Self::Routes => "routes",
+            Self::U16List => "u16-list",
+            Self::Ip6 => "ipv6",
+            Self::Ip6List => "ipv6-list",
+            Self::Ntp6 => "ntp-server (addresses and names)",
+            Self::Vendor6 => "vendor-opts (enterprise and sub-options)",
+        }
+    }
+
     /// What a value of this type looks like in TOML, for error messages.
     pub fn expected(self) -> &'static str {
         match self {
@@ -179,6 +201,11 @@ fn def(&(name, code, ty): &(&str, u8, OptionType)) -> OptionDef {
         code,
         ty,
     }
+}
+
+/// The names of the built-in DHCPv4 options.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(n, _, _)| *n)
 }
 
 pub fn builtin_by_name(name: &str) -> Option<OptionDef> {

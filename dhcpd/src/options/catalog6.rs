@@ -62,6 +62,11 @@ fn def(&(name, code, ty): &(&str, u16, OptionType)) -> OptionDef6 {
     }
 }
 
+/// The names of the built-in DHCPv6 options.
+pub fn builtin6_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN6.iter().map(|(n, _, _)| *n)
+}
+
 pub fn builtin6_by_name(name: &str) -> Option<OptionDef6> {
     BUILTIN6.iter().find(|(n, _, _)| *n == name).map(def)
 }

@@ -5,6 +5,10 @@ mod catalog;
 mod catalog6;
 mod value;
 
-pub use catalog::{OptionDef, OptionType, RESERVED_CODES, builtin_by_code, builtin_by_name};
-pub use catalog6::{OptionDef6, RESERVED_CODES6, builtin6_by_code, builtin6_by_name, reserved6};
+pub use catalog::{
+    OptionDef, OptionType, RESERVED_CODES, builtin_by_code, builtin_by_name, builtin_names,
+};
+pub use catalog6::{
+    OptionDef6, RESERVED_CODES6, builtin6_by_code, builtin6_by_name, builtin6_names, reserved6,
+};
 pub use value::{encode_value, parse_hex};

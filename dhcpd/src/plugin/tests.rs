@@ -94,7 +94,7 @@ fn scope_errors_name_line_and_key() {
         ),
         "{e:?}"
     );
-    assert!(e[1].starts_with("t.toml:15:15: dhcp4.subnet[0].pool[0].plugin.scoped.valu: scoped: unknown field `valu`, expected `value`"), "{e:?}");
+    assert!(e[1].starts_with("t.toml:15:15: dhcp4.subnet[0].pool[0].plugin.scoped.valu: scoped: unknown field `valu`; did you mean `value`?"), "{e:?}");
 }
 
 #[test]

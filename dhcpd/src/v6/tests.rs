@@ -699,7 +699,7 @@ duid = "zz"
         .to_string();
     for want in [
         "t.toml:4:22: dhcp6.preferred_lifetime: 900 is above valid_lifetime 600",
-        "t.toml:6:27: dhcp6.options.dns-servers: got array [\"198.18.0.1\"], expected an IPv6 address or an array of them (option 23 dns-servers is of type Ip6List)",
+        "t.toml:6:27: dhcp6.options.dns-servers: got array [\"198.18.0.1\"], expected an IPv6 address or an array of them (option 23 dns-servers is of type ipv6-list)",
         "t.toml:6:51: dhcp6.options.200: option code 200 has no type, expected an [[dhcp6.option_definition]]",
         "t.toml:7:15: dhcp6.server_duid: type \"en\" needs enterprise",
         "t.toml:10:10: dhcp6.subnet[0].subnet: 2001:db8:1::1/64 has host bits set",

@@ -17,6 +17,7 @@ pub mod abi;
 mod action;
 mod choice;
 mod context;
+pub mod duration;
 mod error;
 mod events;
 mod hook;
@@ -28,6 +29,7 @@ mod reply;
 pub mod sdk;
 mod service;
 mod settings;
+pub mod wording;
 
 pub use action::{Action, HookResult};
 pub use choice::{ClassSet, HostChoice, HostInfo, LeaseOffer, SubnetChoice, SubnetInfo};

@@ -165,9 +165,9 @@ impl<'d> Settings<'d> {
             let inner = e.into_inner();
             let span = inner.span().or_else(|| self.locate(&key));
             SettingsError {
+                message: crate::wording::plain_message(inner.message(), &key),
                 key,
                 span,
-                message: inner.message().to_string(),
             }
         })
     }
