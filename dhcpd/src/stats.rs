@@ -108,6 +108,45 @@ impl Reason {
         }
     }
 
+    /// What the reason means, for a log line that has no more detail.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Truncated => "shorter than its header or options say",
+            Reason::BadMagicCookie => "no DHCP magic cookie",
+            Reason::BadHlen => "hardware address length over 16",
+            Reason::OptionOverrun => "an option runs past the end of the packet",
+            Reason::BadOverload => "option 52 overloads a field wrongly",
+            Reason::NotBootRequest => {
+                "not a BOOTREQUEST (op is not 1): a reply or another protocol on the server port"
+            }
+            Reason::NoMessageType => "no DHCP message type (option 53): BOOTP is not served",
+            Reason::UnexpectedMessageType => "a message type a server does not answer",
+            Reason::NotServedInterface => "arrived on an interface that is not served",
+            Reason::NoSubnet => {
+                "no subnet for the client's link (none names the interface or holds its addresses, the relay's or the client's)"
+            }
+            Reason::PoolExhausted => "no free address in the client's pools",
+            Reason::RequestWithoutAddress => "a REQUEST that names no address",
+            Reason::OtherServerSelected => "the client chose another server",
+            Reason::NotAuthoritative => "the server is not authoritative for the requested address",
+            Reason::UnknownLease => "no lease for this client",
+            Reason::CommitFailed => "the lease could not be stored",
+            Reason::SendFailed => "the reply could not be sent",
+            Reason::PluginDrop => "a plugin dropped it",
+            Reason::PluginError => "a plugin failed and its instance drops on error",
+            Reason::RelayWithoutMessage => "a relay message without a relayed message",
+            Reason::RelayTooDeep => "more relay levels than the hop limit",
+            Reason::BadOption => "a malformed option",
+            Reason::MissingClientId => "no client identifier",
+            Reason::BadClientId => "a client identifier that is not a DUID of 3 to 130 octets",
+            Reason::BadServerId => {
+                "a server identifier where none may be, or none where one must be"
+            }
+            Reason::Unicast => "sent by unicast where multicast is required",
+            Reason::NoAddresses => "names no address",
+        }
+    }
+
     /// Malformed input, as opposed to a well-formed request the server chose not to answer.
     pub fn is_malformed(self) -> bool {
         matches!(

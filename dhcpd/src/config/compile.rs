@@ -355,8 +355,31 @@ impl Compiler<'_> {
         }
     }
 
+    /// `relayed_only = [...]`: names out of `interfaces`.
+    fn relayed_only(
+        &mut self,
+        relayed: &Option<Spanned<Vec<String>>>,
+        interfaces: &Spanned<Vec<String>>,
+        section: &str,
+    ) -> Vec<String> {
+        let Some(relayed) = relayed else {
+            return Vec::new();
+        };
+        for name in relayed.get_ref() {
+            if !interfaces.get_ref().contains(name) {
+                self.err(
+                    relayed,
+                    format!("{section}.relayed_only"),
+                    format!("{name:?} is not in {section}.interfaces, expected names of served interfaces"),
+                );
+            }
+        }
+        relayed.get_ref().clone()
+    }
+
     fn dhcp4(&mut self, raw: &RawDhcp4) -> Dhcp4 {
         self.interface_names(&raw.interfaces, "dhcp4.interfaces");
+        let relayed_only = self.relayed_only(&raw.relayed_only, &raw.interfaces, "dhcp4");
         let defaults = LeaseTimes {
             lease_time: 3600,
             min_lease_time: 3600,
@@ -399,6 +422,7 @@ impl Compiler<'_> {
         );
         Dhcp4 {
             interfaces: raw.interfaces.get_ref().clone(),
+            relayed_only,
             authoritative: raw.authoritative,
             port: raw.port.unwrap_or(67),
             client_port: raw.client_port.unwrap_or(68),

@@ -18,6 +18,7 @@ use crate::options::{self, OptionDef6};
 impl Compiler<'_> {
     pub(super) fn dhcp6(&mut self, raw: &RawDhcp6) -> Dhcp6 {
         self.interface_names(&raw.interfaces, "dhcp6.interfaces");
+        let relayed_only = self.relayed_only(&raw.relayed_only, &raw.interfaces, "dhcp6");
         let defaults = Lifetimes {
             preferred: 3600,
             valid: 7200,
@@ -57,6 +58,7 @@ impl Compiler<'_> {
         );
         Dhcp6 {
             interfaces: raw.interfaces.get_ref().clone(),
+            relayed_only,
             port: raw.port.unwrap_or(zerotouch_proto::v6::SERVER_PORT),
             client_port: raw.client_port.unwrap_or(zerotouch_proto::v6::CLIENT_PORT),
             server_duid,

@@ -49,6 +49,9 @@ pub struct LeaseStoreConfig {
 #[derive(Debug, Clone)]
 pub struct Dhcp4 {
     pub interfaces: Vec<String>,
+    /// Served interfaces that receive relayed requests only: no warning at start that
+    /// no subnet matches them.
+    pub relayed_only: Vec<String>,
     pub authoritative: bool,
     pub port: u16,
     pub client_port: u16,

@@ -10,6 +10,9 @@ use super::model::MatchTest;
 #[derive(Debug, Clone)]
 pub struct Dhcp6 {
     pub interfaces: Vec<String>,
+    /// Served interfaces that receive relayed requests only: no warning at start that
+    /// no subnet matches them.
+    pub relayed_only: Vec<String>,
     pub port: u16,
     pub client_port: u16,
     pub server_duid: DuidSetting,

@@ -74,6 +74,9 @@ pub struct RawLeases {
 #[serde(deny_unknown_fields)]
 pub struct RawDhcp4 {
     pub interfaces: Spanned<Vec<String>>,
+    /// Served interfaces that receive relayed requests only (no subnet on their link).
+    #[serde(default)]
+    pub relayed_only: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub authoritative: bool,
     pub port: Option<u16>,

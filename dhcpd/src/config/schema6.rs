@@ -9,6 +9,9 @@ use super::schema::{RawMatch, RawOptions, RawPluginScopes};
 #[serde(deny_unknown_fields)]
 pub struct RawDhcp6 {
     pub interfaces: Spanned<Vec<String>>,
+    /// Served interfaces that receive relayed requests only (no subnet on their link).
+    #[serde(default)]
+    pub relayed_only: Option<Spanned<Vec<String>>>,
     pub port: Option<u16>,
     pub client_port: Option<u16>,
     pub server_duid: Option<Spanned<RawDuid>>,

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use tracing::{debug, warn};
+use tracing::{trace, warn};
 
 use super::store::{LeaseStore, StoreError};
 use crate::ratelimit::{LogLimiter, Verdict};
@@ -70,7 +70,7 @@ fn checkpoint(conn: &Connection, limiter: &mut LogLimiter) {
     });
     match result {
         Ok((busy, wal_pages, copied)) => {
-            debug!(busy, wal_pages, copied, "lease database checkpoint");
+            trace!(busy, wal_pages, copied, "lease database checkpoint");
         }
         Err(e) => {
             if let Verdict::Log { suppressed } = limiter.check("checkpoint", Instant::now()) {

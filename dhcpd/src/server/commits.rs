@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::io::{BatchSocket, IpFamily};
 use crate::lease::{CommitEvent, LeaseState};
@@ -98,9 +98,12 @@ pub fn report_drop(
 ) {
     counters.count_no_reply(reason);
     if let Verdict::Log { suppressed } = limiter.check(reason.as_str(), Instant::now()) {
-        let detail = detail.unwrap_or_default();
+        let detail = detail.unwrap_or_else(|| reason.describe().to_string());
         if reason.is_malformed() || reason == Reason::PoolExhausted {
             warn!(reason = reason.as_str(), from = %from, interface, suppressed, "dropped {family}packet: {detail}");
+        } else if reason == Reason::NoSubnet {
+            // A misconfiguration more often than a stray client: said at info, limited.
+            info!(reason = reason.as_str(), from = %from, interface, suppressed, "no {family}reply: {detail}");
         } else {
             debug!(reason = reason.as_str(), from = %from, interface, suppressed, "no {family}reply: {detail}");
         }

@@ -12,7 +12,7 @@ use tracing::{debug, info};
 use super::ServerError;
 use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
 use super::sender::ReplySender;
-use super::startup::{Service, load_leases};
+use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::io::{BatchSocket, RecvBatch, ServedInterfaces};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, start_capacity, unix_now};
@@ -58,6 +58,14 @@ impl Dhcp4Service {
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
+        warn_unmatched_interfaces(&interfaces, &cfg.relayed_only, "DHCPv4", |i| {
+            cfg.subnets
+                .iter()
+                .any(|s| s.interface.as_deref() == Some(&*i.name))
+                || i.addrs
+                    .iter()
+                    .any(|a| cfg.subnet_containing(a.addr()).is_some())
+        });
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
         let packet_loop = PacketLoop {
             handler,

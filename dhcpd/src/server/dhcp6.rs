@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::ServerError;
 use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
-use super::startup::{Service, load_leases};
+use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
 use crate::lease::{
@@ -59,6 +59,14 @@ impl Dhcp6Service {
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
+        warn_unmatched_interfaces(&interfaces, &cfg.relayed_only, "DHCPv6", |i| {
+            cfg.subnets
+                .iter()
+                .any(|s| s.interface.as_deref() == Some(&*i.name))
+                || i.addrs6.iter().any(|a| {
+                    !a.addr().is_unicast_link_local() && cfg.subnet_containing(a.addr()).is_some()
+                })
+        });
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let mut packet_loop = PacketLoop6 {
             handler,

@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::ServerError;
+use crate::io::{Interface, ServedInterfaces};
 use crate::lease::{DatabaseLock, LeaseStore, Loaded, StoreError};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
@@ -21,6 +22,26 @@ pub fn load_leases<L>(
         );
     }
     Ok(loaded.leases)
+}
+
+/// Warns, at start, of each served interface on which a client that is not relayed
+/// would get no answer: no subnet names it (`interface = ...`) or holds one of its
+/// addresses. Interfaces listed in `relayed_only` are meant to be so.
+pub fn warn_unmatched_interfaces(
+    served: &ServedInterfaces,
+    relayed_only: &[String],
+    family: &str,
+    has_subnet: impl Fn(&Interface) -> bool,
+) {
+    for i in served.iter() {
+        if relayed_only.iter().any(|r| **r == *i.name) || has_subnet(i) {
+            continue;
+        }
+        warn!(
+            interface = %i.name,
+            "{family}: no subnet matches this interface (none names it, none holds one of its addresses): clients on its link get no answer (counted as no_subnet); add a subnet for the link, or list the interface in relayed_only if it serves relayed clients only"
+        );
+    }
 }
 
 /// A running packet loop on a thread of its own.
