@@ -101,30 +101,40 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("sztp-bootstrap.toml");
     std::fs::copy(&example, &cfg).unwrap();
-    let out = Command::new(binary("zerotouchctl"))
-        .args([
-            "pki",
-            "lab",
-            "--server-name",
-            "198.18.0.1",
-            "--device",
-            "SN-0001",
-            "--dir",
-        ])
-        .arg(dir.path().join("pki"))
-        .output()
-        .unwrap();
+    // The steps the example's header gives, run as written in a shell, with the
+    // workspace's binaries on PATH: the last one is `zerotouch-dhcpd -t`.
+    let steps: Vec<String> = std::fs::read_to_string(&example)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.contains("To try it"))
+        .skip(2)
+        .take_while(|l| *l != "#")
+        .map(|l| l.trim_start_matches("#   ").to_string())
+        .collect();
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        steps.len() >= 5 && steps.last().unwrap().starts_with("zerotouch-dhcpd -t"),
+        "{steps:?}"
     );
-    for d in ["files", "devices", "images"] {
-        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    let bin_dir = binary("zerotouch-dhcpd").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for step in &steps {
+        let out = Command::new("sh")
+            .args(["-c", step])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{step}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    std::fs::write(dir.path().join("files/edge-switch.xml"), "<config/>").unwrap();
-    std::fs::write(dir.path().join("files/post.sh"), "#!/bin/sh\n").unwrap();
-    std::fs::write(dir.path().join("images/acme-os-2.1.img"), "image").unwrap();
     let check = || {
         let out = check_config("zerotouch-dhcpd", &cfg);
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -140,7 +150,7 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
         (
             "files/post.sh",
             "files/missing.sh",
-            ":60:29: plugin[1].settings.response[0].onboarding.post_configuration_script: bootstrap (built-in plugin bootstrap): ",
+            ":68:29: plugin[1].settings.response[0].onboarding.post_configuration_script: bootstrap (built-in plugin bootstrap): ",
         ),
         (
             "owner_key = \"pki/owner.key\"",
@@ -150,7 +160,7 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
         (
             "response = \"edge-switch\"",
             "response = \"core\"",
-            ":50:12: plugin[1].settings.device[0].response: bootstrap (built-in plugin bootstrap): \"core\" is not the name of a [[response]]",
+            ":58:12: plugin[1].settings.device[0].response: bootstrap (built-in plugin bootstrap): \"core\" is not the name of a [[response]]",
         ),
     ] {
         std::fs::write(&cfg, example_text.replace(from, to)).unwrap();
