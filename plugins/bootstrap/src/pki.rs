@@ -407,8 +407,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_lab_has_every_file_and_its_voucher_names_the_device() {
-        let dir = std::env::temp_dir().join(format!("zt-pki-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("pki");
         create_lab(
             &dir,
             &["SN-1".into()],
@@ -433,6 +433,5 @@ pub(crate) mod tests {
         let owner_ca = Party::load(&dir, "owner-ca").unwrap();
         assert_eq!(pinned, der::Encode::to_der(&owner_ca.cert).unwrap());
         assert!(add_device(&dir, "../x").is_err());
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

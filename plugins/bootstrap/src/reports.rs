@@ -265,8 +265,9 @@ mod tests {
 
     #[test]
     fn reports_are_stored_per_device_and_listed() {
-        let path = std::env::temp_dir().join(format!("zt-reports-{}.sqlite", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        // The folder goes with the test, the database's -wal and -shm files with it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reports.sqlite");
         let reports = Reports::open(&path).unwrap();
         let report = |serial: &str, t: &str| BootstrapProgress {
             serial: serial.into(),
@@ -298,6 +299,5 @@ mod tests {
         assert_eq!(r[1].trust_anchor_certs, vec!["bXlz".to_string()]);
         assert_eq!(ro.status("SN3").unwrap(), None);
         drop((reports, ro));
-        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -379,13 +379,13 @@ mod tests {
 
     #[test]
     fn image_hashes_follow_the_file() {
-        let path = std::env::temp_dir().join(format!("zt-img-{}", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image");
         std::fs::write(&path, b"abc").unwrap();
         let hashes = ImageHashes::default();
         let first = hashes.sha256(&path).unwrap();
         assert_eq!(first[..4], [0xba, 0x78, 0x16, 0xbf]);
         std::fs::write(&path, b"abcd").unwrap();
         assert_ne!(hashes.sha256(&path).unwrap(), first);
-        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -141,7 +141,8 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_the_directory() {
-        let base = std::env::temp_dir().join(format!("zt-images-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().to_path_buf();
         let root = base.join("images");
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join("sub/a.img"), b"x").unwrap();
@@ -161,6 +162,5 @@ mod tests {
         ] {
             assert!(resolve(&root, bad).is_none(), "{bad}");
         }
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }
