@@ -206,6 +206,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
+        // Colour for a person at a terminal, never into a redirected log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cfg, (!flags).then_some(cli.config)) {
         Ok(()) => ExitCode::SUCCESS,

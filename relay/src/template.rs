@@ -1,6 +1,10 @@
 //! Values the relay fills in per packet (circuit-id, remote-id, interface-id …):
 //! text with `{interface}`, `{vlan}`, `{hostname}`, `{relay_mac}` and `{client_mac}`,
 //! or fixed octets written `hex:01:02`.
+//!
+//! A hardware address alone (`{relay_mac}`, `{client_mac}`) is its 6 raw octets, as
+//! switches send a remote-id and as a server matches it (`remote_id = "hex:…"`); within
+//! other text, or written `{relay_mac:text}`, it is text (`02:00:5e:00:00:01`).
 
 /// What a template can refer to, for one packet.
 pub struct Fill<'a> {
@@ -22,12 +26,18 @@ enum Part {
     Hostname,
     RelayMac,
     ClientMac,
+    RelayMacText,
+    ClientMacText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     Parts(Vec<Part>),
     Octets(Vec<u8>),
+    /// `{relay_mac}` alone: the interface's hardware address as raw octets.
+    RelayMacOctets,
+    /// `{client_mac}` alone: the client's hardware address as raw octets.
+    ClientMacOctets,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +76,11 @@ impl Template {
                 "hostname" => Part::Hostname,
                 "relay_mac" => Part::RelayMac,
                 "client_mac" => Part::ClientMac,
+                "relay_mac:text" => Part::RelayMacText,
+                "client_mac:text" => Part::ClientMacText,
                 other => {
                     return Err(format!(
-                        "unknown field {{{other}}}, expected {{interface}}, {{vlan}}, {{hostname}}, {{relay_mac}} or {{client_mac}}"
+                        "unknown field {{{other}}}, expected {{interface}}, {{vlan}}, {{hostname}}, {{relay_mac}}, {{client_mac}} (raw octets alone, text within text) or {{relay_mac:text}}, {{client_mac:text}}"
                     ));
                 }
             });
@@ -77,10 +89,12 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
         }
-        if parts.is_empty() {
-            return Err("is empty, expected text, {fields} or hex:OCTETS".into());
+        match parts.as_slice() {
+            [] => Err("is empty, expected text, {fields} or hex:OCTETS".into()),
+            [Part::RelayMac] => Ok(Template(Kind::RelayMacOctets)),
+            [Part::ClientMac] => Ok(Template(Kind::ClientMacOctets)),
+            _ => Ok(Template(Kind::Parts(parts))),
         }
-        Ok(Template(Kind::Parts(parts)))
     }
 
     /// The octets for one packet. `{vlan}` is the number after the last '.' of the
@@ -88,6 +102,8 @@ impl Template {
     pub fn render(&self, f: &Fill<'_>) -> Vec<u8> {
         match &self.0 {
             Kind::Octets(o) => o.clone(),
+            Kind::RelayMacOctets => f.relay_mac.to_vec(),
+            Kind::ClientMacOctets => f.client_mac.to_vec(),
             Kind::Parts(parts) => {
                 let mut out = String::new();
                 for p in parts {
@@ -100,8 +116,12 @@ impl Template {
                             }
                         }
                         Part::Hostname => out.push_str(f.hostname),
-                        Part::RelayMac => out.push_str(&hex_colon(f.relay_mac)),
-                        Part::ClientMac => out.push_str(&hex_colon(f.client_mac)),
+                        Part::RelayMac | Part::RelayMacText => {
+                            out.push_str(&hex_colon(f.relay_mac))
+                        }
+                        Part::ClientMac | Part::ClientMacText => {
+                            out.push_str(&hex_colon(f.client_mac))
+                        }
                     }
                 }
                 out.into_bytes()
@@ -124,9 +144,29 @@ mod tests {
         };
         let t = Template::parse("{hostname}:{interface}:vlan{vlan}").unwrap();
         assert_eq!(t.render(&f), b"leaf1:eth0.100:vlan100");
+        // Alone: the raw octets a server matches with remote_id = "hex:…".
         assert_eq!(
             Template::parse("{client_mac}").unwrap().render(&f),
+            [2, 0, 0, 0, 0, 9]
+        );
+        assert_eq!(
+            Template::parse("{relay_mac}").unwrap().render(&f),
+            [2, 0, 0, 0, 0, 1]
+        );
+        // Text by choice, or within text.
+        assert_eq!(
+            Template::parse("{client_mac:text}").unwrap().render(&f),
             b"02:00:00:00:00:09"
+        );
+        assert_eq!(
+            Template::parse("{relay_mac:text}").unwrap().render(&f),
+            b"02:00:00:00:00:01"
+        );
+        assert_eq!(
+            Template::parse("{hostname}-{relay_mac}")
+                .unwrap()
+                .render(&f),
+            b"leaf1-02:00:00:00:00:01"
         );
         assert_eq!(Template::parse("hex:01:02").unwrap().render(&f), [1, 2]);
         assert!(

@@ -352,6 +352,59 @@ fn sighup_applies_a_new_relay_configuration_and_flags_work_without_a_file() {
     assert_eq!(dhclient4(&lab, &cli, 4, 2), "198.19.0.77");
 }
 
+/// The remote-id the relay adds is its interface's hardware address as 6 raw octets
+/// (as switches send it), so the server's `remote_id = "hex:…"` reservation matches it:
+/// from a TOML `{relay_mac}` template and from dhcrelay-style `-a`.
+#[test]
+fn a_remote_id_reservation_matches_the_relays_hardware_address_end_to_end() {
+    require_tools(&["ip", "dhclient"]);
+    let (lab, _srv, relay, cli) = topology();
+    let (mac, mac2) = ("02:00:5e:10:00:01", "02:00:5e:10:00:02");
+    lab.set_mac(&relay, "r1", mac);
+    let _server = server_v4_with(
+        &lab,
+        &format!(
+            "[[dhcp4.subnet]]\nsubnet = \"198.19.0.0/24\"\n[[dhcp4.subnet.pool]]\nrange = \"198.19.0.10 - 198.19.0.20\"\n\
+             [[dhcp4.host]]\nremote_id = \"hex:{mac}\"\naddress = \"198.19.0.88\"\n\
+             [[dhcp4.host]]\nremote_id = \"hex:{mac2}\"\naddress = \"198.19.0.89\"\n"
+        ),
+    );
+    let r1 = lab.ifname("r1");
+    let relay_d = start_relay(
+        &lab,
+        &relay,
+        &format!(
+            "[relay4]\n[[relay4.downstream]]\ninterface = \"{r1}\"\nservers = [\"198.18.0.1\"]\nagent_info = {{ remote_id = \"{{relay_mac}}\" }}\n"
+        ),
+    );
+    assert_eq!(
+        dhclient4(&lab, &cli, 1, 1),
+        "198.19.0.88",
+        "{}\n{}",
+        relay_d.log_text(),
+        std::fs::read_to_string(lab.path("server.log")).unwrap_or_default()
+    );
+    // Logs redirected to a file carry no terminal colour codes.
+    for log in [
+        relay_d.log_text(),
+        std::fs::read_to_string(lab.path("server.log")).unwrap(),
+    ] {
+        assert!(log.contains("INFO") && !log.contains('\x1b'), "{log:?}");
+    }
+    drop(relay_d);
+    // Another relay port (another hardware address), another device: -a's remote-id.
+    lab.set_mac(&relay, "r1", mac2);
+    let bin = binary("zerotouch-relay");
+    let mut flags = Daemon::spawn(
+        "zerotouch-relay",
+        &relay,
+        &[bin.to_str().unwrap(), "-4", "-i", &r1, "-a", "198.18.0.1"],
+        &lab.path("relay-flags.log"),
+    );
+    flags.wait_for_log("relaying", Duration::from_secs(10));
+    assert_eq!(dhclient4(&lab, &cli, 2, 2), "198.19.0.89");
+}
+
 /// Kea in `srv` serving the relay's link in both families.
 fn start_kea(lab: &Lab, srv: &str) -> (Daemon, Daemon) {
     let s = lab.ifname("s");

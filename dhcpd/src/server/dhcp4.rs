@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
+use super::drops::report_drop;
 use super::sender::ReplySender;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};

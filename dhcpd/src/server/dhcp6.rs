@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, report_commits, report_drop};
+use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
+use super::drops::report_drop;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};

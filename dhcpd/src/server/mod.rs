@@ -4,6 +4,7 @@
 mod commits;
 mod dhcp4;
 mod dhcp6;
+mod drops;
 mod sender;
 mod startup;
 
