@@ -40,7 +40,7 @@ fn problems(path: &Path, text: &str) -> Vec<String> {
                 let last = block.lines().last().unwrap_or_default().trim();
                 if block.lines().count() < 2
                     || !last.starts_with(&fence)
-                    || last.trim_matches(|c| c == '`' || c == '~') != ""
+                    || !last.trim_matches(|c| c == '`' || c == '~').is_empty()
                 {
                     found.push(format!(
                         "{}:{}: a code block that no fence closes (it runs to line {})",

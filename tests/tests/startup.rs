@@ -110,14 +110,8 @@ fn an_interface_no_subnet_matches_is_reported_at_start_and_its_drops_at_info() {
     };
     let cfg = lab.write("unmatched.toml", &text(""));
     let mut server = lab.start_dhcpd(&cfg, "unmatched.log");
-    let warning = format!(
-        "DHCPv4: no subnet matches this interface (none names it, none holds one of its addresses): clients on its link get no answer"
-    );
-    assert!(
-        server.log_text().contains(&warning),
-        "{}",
-        server.log_text()
-    );
+    let warning = "DHCPv4: no subnet matches this interface (none names it, none holds one of its addresses): clients on its link get no answer";
+    assert!(server.log_text().contains(warning), "{}", server.log_text());
     assert!(
         server.log_text().contains(&format!("interface={ifs}")),
         "{}",
