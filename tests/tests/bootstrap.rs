@@ -58,6 +58,11 @@ struct Bootstrap {
 const IMAGE_LEN: usize = 100_000;
 
 fn start() -> Bootstrap {
+    start_with(true)
+}
+
+/// The lab with the server's file holding DHCPv4 too (`dhcp`) or only the plugins.
+fn start_with(dhcp: bool) -> Bootstrap {
     require_tools(&["ip", "curl", "openssl"]);
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
@@ -162,6 +167,7 @@ certificate = "pki/server.pem"
 private_key = "pki/server.key"
 device_ca = ["pki/manufacturer-ca.pem"]
 reports_database = "strict.sqlite"
+auth_failures_per_minute = 4
 [[plugin.settings.device]]
 serial = "BASIC-1"
 secret = "{basic_secret}"
@@ -169,8 +175,16 @@ secret = "{basic_secret}"
         secret = secret.trim(),
         basic_secret = basic_secret.trim(),
     );
-    let cfg = lab.basic_config("", "", &plugin);
-    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    let (cfg, mut server) = if dhcp {
+        let cfg = lab.basic_config("", "", &plugin);
+        let server = lab.start_dhcpd(&cfg, "server.log");
+        (cfg, server)
+    } else {
+        // A bootstrap server on a host of its own: no [dhcp4] or [dhcp6] at all.
+        let cfg = lab.write("dhcpd.toml", &plugin);
+        let server = lab.start_dhcpd_until(&cfg, "server.log", "only the plugins' services run");
+        (cfg, server)
+    };
     server.wait_for_log("bootstrap: serving", Duration::from_secs(10));
     lab.run(
         &lab.srv(),
@@ -837,12 +851,19 @@ fn wrong_or_missing_credentials_get_401_and_bad_input_is_refused_while_serving_c
     assert_eq!(r.status, 404, "{}", r.text());
     assert!(r.text().contains("never sent unsigned"), "{}", r.text());
 
-    // Nothing was stored, and the server still serves.
+    // No progress report was stored; the refused requests were, each with its reason
+    // (issue 17: an operator sees why a device failed). The server still serves.
     let status = bs.local_get("http://127.0.0.1:9269/devices");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&status).unwrap()["devices"],
-        serde_json::json!([])
-    );
+    let devices = serde_json::from_str::<serde_json::Value>(&status).unwrap()["devices"].clone();
+    let devices = devices.as_array().unwrap();
+    assert!(!devices.is_empty(), "{status}");
+    for d in devices {
+        assert_eq!(d["reports"], 0, "{d}");
+        assert_eq!(d["state"], "refused", "{d}");
+    }
+    let sn9 = devices.iter().find(|d| d["serial"] == "SN-9").unwrap();
+    assert_eq!(sn9["last_request"]["status"], 401);
+    assert_eq!(sn9["last_request"]["outcome"], "unknown device \"SN-9\"");
     let r = bs.post(
         Some("SN-1"),
         "get-bootstrapping-data",
@@ -861,4 +882,141 @@ fn wrong_or_missing_credentials_get_401_and_bad_input_is_refused_while_serving_c
         counters["refused_bad_request"].as_u64().unwrap() >= 9,
         "{counters}"
     );
+}
+
+/// The bootstrap server on a host of its own (no DHCP section: `check` and the start
+/// agree), the Basic challenge on every 401, a verified secret remembered (PBKDF2 once),
+/// a source that keeps failing answered 429, and every device's requests kept with
+/// their status and outcome, refusals included.
+#[test]
+fn alone_it_challenges_remembers_secrets_limits_failures_and_logs_each_request() {
+    let bs = start_with(false);
+    let out = zerotouch_tests::check_config("zerotouch-dhcpd", &bs.cfg);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let input = r#"{"ietf-sztp-bootstrap-server:input":{}}"#;
+
+    // 401 carries the challenge a device may wait for before it sends Basic.
+    let r = bs.post(None, "get-bootstrapping-data", JSON, input, &[]);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(
+        r.headers
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic realm=\"sztp-bootstrap\""),
+        "{}",
+        r.headers
+    );
+    // curl's own answer to the challenge: Basic after the 401 (--anyauth).
+    let user = basic("BASIC-1", "basic-pass");
+    let r = bs.post(
+        None,
+        "get-bootstrapping-data",
+        JSON,
+        input,
+        &["--anyauth", "-u", &user],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Basic with a secret: PBKDF2 once, then remembered.
+    for _ in 0..5 {
+        let r = bs.post(None, "get-bootstrapping-data", JSON, input, &["-u", &user]);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let counters: serde_json::Value =
+        serde_json::from_str(&bs.local_get("http://127.0.0.1:9269/counters")).unwrap();
+    assert_eq!(counters["secrets_checked"], 1, "{counters}");
+    assert_eq!(counters["secrets_remembered"], 5, "{counters}");
+
+    // The strict instance allows 4 failed authentications a minute per address.
+    let strict = "https://198.18.0.1:8444/restconf/operations/ietf-sztp-bootstrap-server:get-bootstrapping-data";
+    let post_strict = |extra: &[&str]| {
+        let mut args = vec![
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/yang-data+json",
+            "-d",
+            input,
+        ];
+        args.extend_from_slice(extra);
+        args.push(strict);
+        bs.curl(None, &args)
+    };
+    for _ in 0..4 {
+        assert_eq!(post_strict(&["-u", "BASIC-1:wrong"]).status, 401);
+    }
+    let r = post_strict(&["-u", "BASIC-1:basic-pass"]);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.headers.to_ascii_lowercase().contains("retry-after: "),
+        "{}",
+        r.headers
+    );
+    assert_eq!(
+        r.json()["ietf-restconf:errors"]["error"][0]["error-tag"],
+        "resource-denied"
+    );
+    // The other instance (another address's limit table) still serves this device.
+    let r = bs.post(
+        Some("SN-1"),
+        "get-bootstrapping-data",
+        JSON,
+        input,
+        &["-u", &basic("SN-1", "s3cret-1")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Each device's requests are kept with their status and why, refusals included.
+    let strict_db = bs.lab.path("strict.sqlite");
+    let listing = zerotouchctl(
+        &["reports", "--database", strict_db.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        listing.contains("BASIC-1") && listing.contains("refused"),
+        "{listing}"
+    );
+    let one = zerotouchctl(
+        &[
+            "reports",
+            "--database",
+            strict_db.to_str().unwrap(),
+            "BASIC-1",
+            "--json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let requests = v["requests"].as_array().unwrap();
+    let statuses: Vec<u64> = requests
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 429], "{v}");
+    assert!(
+        requests[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("client certificate"),
+        "{v}"
+    );
+    assert!(
+        requests[4]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed authentications"),
+        "{v}"
+    );
+    assert_eq!(v["device"]["state"], "refused");
+    // And on the status endpoint, for the main instance's devices.
+    let status: serde_json::Value =
+        serde_json::from_str(&bs.local_get("http://127.0.0.1:9269/devices/BASIC-1")).unwrap();
+    // (The first 401 named no device: it is in the log line and the counters only.)
+    let kept = status["requests"].as_array().unwrap();
+    assert_eq!(kept.len(), 6, "{status}");
+    assert!(
+        kept.iter()
+            .all(|r| r["status"] == 200 && r["rpc"] == "get-bootstrapping-data"),
+        "{status}"
+    );
+    assert_eq!(status["device"]["state"], "contacted", "{status}");
 }

@@ -10,7 +10,7 @@ use der::oid::ObjectIdentifier;
 use x509_cert::Certificate;
 
 use crate::restconf::RestconfError;
-use crate::settings::{ClientCertificate, SerialFallback};
+use crate::settings::{ClientCertificate, SerialFallback, SerialFallbacks};
 
 const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
@@ -33,9 +33,10 @@ fn attribute_text(value: &der::Any) -> Option<String> {
         .ok()
 }
 
-/// The serial number a certificate names: the subject's `serialNumber` attribute, else
-/// what `fallback` says.
-pub fn certificate_serial(der: &[u8], fallback: SerialFallback) -> Result<String, String> {
+/// The serial number a certificate names: the subject's `serialNumber` attribute (of a
+/// Cisco SUDI's `PID:C9300-24T SN:FCW2123L0N3`, the `SN:` part: the chassis serial),
+/// else the first of `fallbacks` the subject has.
+pub fn certificate_serial(der: &[u8], fallbacks: &SerialFallbacks) -> Result<String, String> {
     let cert = Certificate::from_der(der).map_err(|e| format!("unreadable certificate: {e}"))?;
     let rdns = &cert.tbs_certificate.subject.0;
     let find = |oid: ObjectIdentifier| {
@@ -44,20 +45,32 @@ pub fn certificate_serial(der: &[u8], fallback: SerialFallback) -> Result<String
             .find(|atv| atv.oid == oid)
             .and_then(|atv| attribute_text(&atv.value))
     };
-    let serial = find(SERIAL_NUMBER).or_else(|| match fallback {
-        SerialFallback::None => None,
-        SerialFallback::CommonName => find(COMMON_NAME),
-        SerialFallback::LastRdn => rdns
-            .last()
-            .and_then(|rdn| rdn.0.iter().next())
-            .and_then(|atv| attribute_text(&atv.value)),
-    });
+    let serial = find(SERIAL_NUMBER)
+        .map(|s| sudi_serial(&s).unwrap_or(s))
+        .or_else(|| {
+            fallbacks.0.iter().find_map(|f| match f {
+                SerialFallback::CommonName => find(COMMON_NAME),
+                SerialFallback::LastRdn => rdns
+                    .last()
+                    .and_then(|rdn| rdn.0.iter().next())
+                    .and_then(|atv| attribute_text(&atv.value)),
+            })
+        });
     serial.filter(|s| !s.is_empty()).ok_or_else(|| {
         format!(
             "the certificate's subject {} names no serial number",
             cert.tbs_certificate.subject
         )
     })
+}
+
+/// The chassis serial of a Cisco SUDI `serialNumber` (`PID:C9300-24T SN:FCW2123L0N3`).
+fn sudi_serial(value: &str) -> Option<String> {
+    let rest = value.strip_prefix("PID:")?;
+    let sn = rest
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("SN:"))?;
+    (!sn.is_empty()).then(|| sn.to_string())
 }
 
 /// HTTP Basic credentials from an `Authorization` header.
@@ -95,11 +108,13 @@ pub trait KnownDevice {
 
 /// The authenticated serial number, or 401 with the reason. `lookup` finds the
 /// operator's entry for a serial number.
+/// `verify` checks a Basic password against a device's stored secret.
 pub fn authenticate<D: KnownDevice>(
     presented: &Presented,
     policy: ClientCertificate,
     accept_unlisted: bool,
     lookup: impl FnOnce(&str) -> Result<Option<D>, RestconfError>,
+    verify: impl FnOnce(&crate::secret::SecretHash, &str) -> bool,
 ) -> Result<(String, Option<D>), RestconfError> {
     let cert_serial = match &presented.certificate {
         Some(Ok(serial)) => Some(serial.clone()),
@@ -131,7 +146,7 @@ pub fn authenticate<D: KnownDevice>(
     let device = lookup(&serial)?;
     match device.as_ref().and_then(|d| d.secret()) {
         Some(hash) => match &presented.basic {
-            Some((_, password)) if hash.verify(password) => {}
+            Some((_, password)) if verify(hash, password) => {}
             Some(_) => {
                 return Err(RestconfError::access_denied(format!(
                     "wrong secret for device {serial:?}"
@@ -175,20 +190,33 @@ mod tests {
     #[test]
     fn serial_from_serial_number_attribute_or_the_configured_fallback() {
         let key = pki::new_key().unwrap();
-        let with = pki::issue(Role::Client, "CN=dev,serialNumber=SN-9", &key, None, 1).unwrap();
-        let der = der::Encode::to_der(&with).unwrap();
-        assert_eq!(
-            certificate_serial(&der, SerialFallback::None).unwrap(),
-            "SN-9"
-        );
-        let cn_only = pki::issue(Role::Client, "O=acme,CN=SN-7", &key, None, 1).unwrap();
-        let der = der::Encode::to_der(&cn_only).unwrap();
-        assert!(certificate_serial(&der, SerialFallback::None).is_err());
-        assert_eq!(
-            certificate_serial(&der, SerialFallback::CommonName).unwrap(),
-            "SN-7"
-        );
-        assert!(certificate_serial(b"junk", SerialFallback::None).is_err());
+        let der = |subject: &str| {
+            der::Encode::to_der(&pki::issue(Role::Client, subject, &key, None, 1).unwrap()).unwrap()
+        };
+        let none = SerialFallbacks(Vec::new());
+        let default = SerialFallbacks::default();
+        let cn = SerialFallbacks(vec![SerialFallback::CommonName]);
+        let last = SerialFallbacks(vec![SerialFallback::LastRdn]);
+        // serialNumber first, whatever the fallbacks.
+        let with = der("CN=dev,serialNumber=SN-9");
+        for f in [&none, &default, &cn, &last] {
+            assert_eq!(certificate_serial(&with, f).unwrap(), "SN-9");
+        }
+        // A Cisco SUDI: the SN: part of serialNumber, the chassis serial.
+        let sudi = der("O=Cisco,CN=C9300-24T,serialNumber=PID:C9300-24T SN:FCW2123L0N3");
+        assert_eq!(certificate_serial(&sudi, &default).unwrap(), "FCW2123L0N3");
+        // Common name only: refused with "none", read by default.
+        let cn_only = der("O=acme,CN=SN-7");
+        assert!(certificate_serial(&cn_only, &none).is_err());
+        assert_eq!(certificate_serial(&cn_only, &default).unwrap(), "SN-7");
+        assert_eq!(certificate_serial(&cn_only, &cn).unwrap(), "SN-7");
+        // The serial in the last RDN of the subject as encoded (the first in RFC 4514
+        // string order), as sztpd reads it.
+        let last_only = der("UID=SN-5,OU=switches,O=acme");
+        assert!(certificate_serial(&last_only, &cn).is_err());
+        assert_eq!(certificate_serial(&last_only, &default).unwrap(), "SN-5");
+        assert_eq!(certificate_serial(&last_only, &last).unwrap(), "SN-5");
+        assert!(certificate_serial(b"junk", &default).is_err());
     }
 
     #[test]
@@ -200,7 +228,7 @@ mod tests {
         let req = ClientCertificate::Required;
         let opt = ClientCertificate::Optional;
         let ok = |p: &Presented, policy, secret: Option<SecretHash>| {
-            authenticate(p, policy, false, known(secret)).map(|(s, _)| s)
+            authenticate(p, policy, false, known(secret), SecretHash::verify).map(|(s, _)| s)
         };
         // Certificate alone.
         let p = Presented {
@@ -256,8 +284,8 @@ mod tests {
             basic: None,
         };
         let none = |_: &str| Ok(None::<Dev>);
-        assert!(authenticate(&p, req, false, none).is_err());
-        assert!(authenticate(&p, req, true, none).is_ok());
+        assert!(authenticate(&p, req, false, none, SecretHash::verify).is_err());
+        assert!(authenticate(&p, req, true, none, SecretHash::verify).is_ok());
         assert!(basic_credentials("Bearer x").is_err());
         assert_eq!(
             basic_credentials("Basic U04xOnB3").unwrap(),

@@ -1,6 +1,8 @@
-//! Progress reports (RFC 8572 §7.3) kept per device in SQLite, so operators can list
-//! them (`zerotouchctl reports`, the status endpoint) and inspect them with sqlite3.
-//! Each device keeps its latest reports, at most [`KEEP_PER_DEVICE`].
+//! Progress reports (RFC 8572 §7.3) and the requests each device made (with their
+//! status code and outcome, refusals included) kept per device in SQLite, so operators
+//! can list them (`zerotouchctl reports`, the status endpoint), see why a device failed,
+//! and inspect them with sqlite3. Each device keeps its latest reports, at most
+//! [`KEEP_PER_DEVICE`], and its latest requests, at most [`KEEP_REQUESTS_PER_DEVICE`].
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -14,6 +16,10 @@ use crate::pki::date_and_time;
 
 /// Reports kept per device; older ones are deleted as new ones arrive.
 pub const KEEP_PER_DEVICE: i64 = 1000;
+/// Requests kept per device.
+pub const KEEP_REQUESTS_PER_DEVICE: i64 = 100;
+/// Requests kept in all: serials named by unauthenticated requests cannot fill the disk.
+pub const KEEP_REQUESTS: i64 = 100_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS progress (
@@ -27,7 +33,30 @@ CREATE TABLE IF NOT EXISTS progress (
     peer TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS progress_by_serial ON progress (serial, id);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL,
+    received TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    rpc TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_by_serial ON requests (serial, id);
 ";
+
+/// One request a device made: what it asked, what it was answered and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StoredRequest {
+    pub received: String,
+    pub peer: String,
+    /// `get-bootstrapping-data` or `report-progress`.
+    pub rpc: String,
+    /// The HTTP status code of the answer.
+    pub status: u16,
+    /// What was sent, or why the request was refused.
+    pub outcome: String,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SshHostKey {
@@ -46,16 +75,25 @@ pub struct StoredReport {
     pub peer: String,
 }
 
-/// Where a device stands, from its reports since its last `bootstrap-initiated`.
+/// Where a device stands, from its reports since its last `bootstrap-initiated`, and
+/// its last request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DeviceStatus {
     pub serial: String,
-    /// `in-progress`, `complete`, `rebooting` (a new image is being booted) or `error`.
+    /// `in-progress`, `complete`, `rebooting` (a new image is being booted) or `error`
+    /// from its reports; with no report yet, `refused` when its last request was
+    /// refused, else `contacted`.
     pub state: &'static str,
+    /// `-` when it has not reported.
     pub last_progress_type: String,
     pub last_message: Option<String>,
+    /// When it last reported, else when it last asked.
     pub last_received: String,
     pub reports: usize,
+    /// Requests kept for it.
+    pub requests: usize,
+    /// Its last request, with the status code and outcome.
+    pub last_request: Option<StoredRequest>,
 }
 
 /// The state a sequence of progress types leads to.
@@ -176,6 +214,49 @@ impl Reports {
         Ok(())
     }
 
+    /// Stores a request a device (or something naming it) made. Blocking.
+    pub fn add_request(&self, serial: &str, r: &StoredRequest) -> Result<(), ReportsError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO requests (serial, received, peer, rpc, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![serial, r.received, r.peer, r.rpc, r.status, r.outcome],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.execute(
+            "DELETE FROM requests WHERE serial = ?1 AND id <= (SELECT id FROM requests WHERE serial = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            params![serial, KEEP_REQUESTS_PER_DEVICE],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.execute(
+            "DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?1",
+            params![KEEP_REQUESTS],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A device's requests, oldest first.
+    pub fn requests(&self, serial: &str) -> Result<Vec<StoredRequest>, ReportsError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT received, peer, rpc, status, outcome FROM requests WHERE serial = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([serial], |row| {
+                Ok(StoredRequest {
+                    received: row.get(0)?,
+                    peer: row.get(1)?,
+                    rpc: row.get(2)?,
+                    status: row.get(3)?,
+                    outcome: row.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// A device's reports, oldest first.
     pub fn reports(&self, serial: &str) -> Result<Vec<StoredReport>, ReportsError> {
         let conn = self.conn();
@@ -206,7 +287,9 @@ impl Reports {
         let serials: Vec<String> = {
             let conn = self.conn();
             let mut stmt = conn
-                .prepare_cached("SELECT DISTINCT serial FROM progress ORDER BY serial")
+                .prepare_cached(
+                    "SELECT serial FROM progress UNION SELECT serial FROM requests ORDER BY serial",
+                )
                 .map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map([], |row| row.get(0))
@@ -223,20 +306,39 @@ impl Reports {
         Ok(out)
     }
 
-    /// Where one device stands, if it ever reported.
+    /// Where one device stands, if it ever reported or asked.
     pub fn status(&self, serial: &str) -> Result<Option<DeviceStatus>, ReportsError> {
         let reports = self.reports(serial)?;
-        let Some(last) = reports.last() else {
-            return Ok(None);
+        let requests = self.requests(serial)?;
+        let last_request = requests.last().cloned();
+        let status = match (reports.last(), &last_request) {
+            (None, None) => return Ok(None),
+            (Some(last), _) => DeviceStatus {
+                serial: serial.to_string(),
+                state: state(reports.iter().map(|r| r.progress_type.as_str())),
+                last_progress_type: last.progress_type.clone(),
+                last_message: last.message.clone(),
+                last_received: last.received.clone(),
+                reports: reports.len(),
+                requests: requests.len(),
+                last_request,
+            },
+            (None, Some(r)) => DeviceStatus {
+                serial: serial.to_string(),
+                state: if r.status >= 400 {
+                    "refused"
+                } else {
+                    "contacted"
+                },
+                last_progress_type: "-".into(),
+                last_message: None,
+                last_received: r.received.clone(),
+                reports: 0,
+                requests: requests.len(),
+                last_request,
+            },
         };
-        Ok(Some(DeviceStatus {
-            serial: serial.to_string(),
-            state: state(reports.iter().map(|r| r.progress_type.as_str())),
-            last_progress_type: last.progress_type.clone(),
-            last_message: last.message.clone(),
-            last_received: last.received.clone(),
-            reports: reports.len(),
-        }))
+        Ok(Some(status))
     }
 }
 
@@ -299,5 +401,38 @@ mod tests {
         assert_eq!(r[1].trust_anchor_certs, vec!["bXlz".to_string()]);
         assert_eq!(ro.status("SN3").unwrap(), None);
         drop((reports, ro));
+    }
+
+    #[test]
+    fn requests_are_kept_per_device_refusals_included_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = Reports::open(&dir.path().join("reports.sqlite")).unwrap();
+        let request = |status: u16, outcome: &str| StoredRequest {
+            received: "2026-12-04T09:00:00Z".into(),
+            peer: "198.18.0.2:40000".into(),
+            rpc: "get-bootstrapping-data".into(),
+            status,
+            outcome: outcome.into(),
+        };
+        reports
+            .add_request("SN-R", &request(401, "unknown device \"SN-R\""))
+            .unwrap();
+        // A device that only ever was refused is listed, and says why.
+        let s = reports.status("SN-R").unwrap().unwrap();
+        assert_eq!((s.state, s.reports, s.requests), ("refused", 0, 1));
+        assert_eq!(s.last_request.unwrap().outcome, "unknown device \"SN-R\"");
+        assert_eq!(reports.devices().unwrap().len(), 1);
+        for i in 0..(KEEP_REQUESTS_PER_DEVICE + 5) {
+            reports
+                .add_request("SN-R", &request(200, &format!("onboarding {i}")))
+                .unwrap();
+        }
+        let kept = reports.requests("SN-R").unwrap();
+        assert_eq!(kept.len() as i64, KEEP_REQUESTS_PER_DEVICE);
+        assert_eq!(
+            kept.last().unwrap().outcome,
+            format!("onboarding {}", KEEP_REQUESTS_PER_DEVICE + 4)
+        );
+        assert_eq!(reports.status("SN-R").unwrap().unwrap().state, "contacted");
     }
 }

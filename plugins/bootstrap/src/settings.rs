@@ -30,14 +30,46 @@ pub enum ClientCertificate {
     Optional,
 }
 
-/// Where the serial number comes from when the subject has no `serialNumber`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// Where the serial number may come from when the subject has no `serialNumber`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SerialFallback {
-    #[default]
-    None,
+    /// The subject's common name (CN).
     CommonName,
+    /// The value of the subject's last RDN (as sztpd reads it).
     LastRdn,
+}
+
+/// The fallbacks tried in turn: `serial_fallback = "none"`, one name, or a list. The
+/// default, common name then last RDN, accepts the vendor certificates seen in the
+/// field (serialNumber, CN=serial, or the serial last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialFallbacks(pub Vec<SerialFallback>);
+
+impl Default for SerialFallbacks {
+    fn default() -> Self {
+        SerialFallbacks(vec![SerialFallback::CommonName, SerialFallback::LastRdn])
+    }
+}
+
+impl<'de> Deserialize<'de> for SerialFallbacks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<SerialFallback>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Many(list) => Ok(SerialFallbacks(list)),
+            Raw::One(s) if s == "none" => Ok(SerialFallbacks(Vec::new())),
+            Raw::One(s) => {
+                let one = SerialFallback::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&s))
+                    .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a serial fallback, expected \"none\", \"common-name\", \"last-rdn\" or a list of the last two")))?;
+                Ok(SerialFallbacks(vec![one]))
+            }
+        }
+    }
 }
 
 /// When conveyed information is signed.
@@ -63,7 +95,7 @@ struct Raw {
     #[serde(default)]
     client_certificate: ClientCertificate,
     #[serde(default)]
-    serial_fallback: SerialFallback,
+    serial_fallback: SerialFallbacks,
     #[serde(default)]
     accept_unlisted_devices: bool,
     #[serde(default)]
@@ -78,9 +110,18 @@ struct Raw {
     images_dir: Option<String>,
     #[serde(default = "default_max_body")]
     max_body_bytes: usize,
+    #[serde(default = "default_auth_failures")]
+    auth_failures_per_minute: u32,
     #[serde(default)]
     reporting_level: ReportingLevel,
 }
+
+fn default_auth_failures() -> u32 {
+    DEFAULT_AUTH_FAILURES
+}
+
+/// Failed authentications an address may have in a minute before it is answered 429.
+pub const DEFAULT_AUTH_FAILURES: u32 = 10;
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![DEFAULT_LISTEN.parse().expect("valid default")]
@@ -188,7 +229,7 @@ pub struct BootstrapConfig {
     pub private_key: PathBuf,
     pub device_ca: Vec<PathBuf>,
     pub client_certificate: ClientCertificate,
-    pub serial_fallback: SerialFallback,
+    pub serial_fallback: SerialFallbacks,
     pub accept_unlisted_devices: bool,
     pub devices: HashMap<String, Device>,
     pub devices_dir: Option<PathBuf>,
@@ -198,6 +239,8 @@ pub struct BootstrapConfig {
     pub status_listen: Option<SocketAddr>,
     pub images_dir: Option<PathBuf>,
     pub max_body_bytes: usize,
+    /// Failed authentications per source address and minute before 429 (0: no limit).
+    pub auth_failures_per_minute: u32,
     pub reporting_level: ReportingLevel,
 }
 
@@ -535,6 +578,7 @@ impl BootstrapConfig {
                 .transpose()
                 .map_err(fail)?,
             max_body_bytes: raw.max_body_bytes,
+            auth_failures_per_minute: raw.auth_failures_per_minute,
             reporting_level: raw.reporting_level,
         })
     }

@@ -37,7 +37,8 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_ITERATIONS)]
         iterations: u32,
     },
-    /// Lists devices that reported progress, or one device's reports.
+    /// Lists the devices that reported progress or made requests, or one device's
+    /// requests (status code and outcome, refusals included) and progress reports.
     Reports {
         /// The server's configuration: the database is the bootstrap plugin's
         /// `reports_database`.
@@ -126,12 +127,16 @@ fn reports(
                 );
             } else {
                 println!(
-                    "{:<24} {:<12} {:<32} {:<21} {:>7}",
+                    "{:<24} {:<12} {:<32} {:<21} {:>7}  LAST REQUEST",
                     "SERIAL", "STATE", "LAST REPORT", "RECEIVED", "REPORTS"
                 );
                 for d in devices {
+                    let last = d
+                        .last_request
+                        .map(|r| format!("{} {}: {}", r.rpc, r.status, r.outcome))
+                        .unwrap_or_default();
                     println!(
-                        "{:<24} {:<12} {:<32} {:<21} {:>7}",
+                        "{:<24} {:<12} {:<32} {:<21} {:>7}  {last}",
                         d.serial, d.state, d.last_progress_type, d.last_received, d.reports
                     );
                 }
@@ -139,22 +144,35 @@ fn reports(
         }
         Some(serial) => {
             let Some(status) = store.status(&serial)? else {
-                eprintln!("no reports from device {serial:?}");
+                eprintln!("no reports or requests from device {serial:?}");
                 return Ok(ExitCode::from(1));
             };
             let reports = store.reports(&serial)?;
+            let requests = store.requests(&serial)?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({ "device": status, "reports": reports })
-                    )?
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "device": status,
+                        "reports": reports,
+                        "requests": requests,
+                    }))?
                 );
             } else {
                 println!(
-                    "device {} is {} ({} reports)",
-                    status.serial, status.state, status.reports
+                    "device {} is {} ({} reports, {} requests)",
+                    status.serial, status.state, status.reports, status.requests
                 );
+                println!("requests:");
+                for r in &requests {
+                    println!(
+                        "{}  {:<22} {:<22} {} {}",
+                        r.received, r.peer, r.rpc, r.status, r.outcome
+                    );
+                }
+                if !reports.is_empty() {
+                    println!("progress reports:");
+                }
                 for r in reports {
                     println!(
                         "{}  {:<32} {}",

@@ -18,6 +18,7 @@ pub enum ErrorTag {
     DataMissing,
     OperationNotSupported,
     OperationFailed,
+    ResourceDenied,
 }
 
 impl ErrorTag {
@@ -32,6 +33,7 @@ impl ErrorTag {
             ErrorTag::DataMissing => "data-missing",
             ErrorTag::OperationNotSupported => "operation-not-supported",
             ErrorTag::OperationFailed => "operation-failed",
+            ErrorTag::ResourceDenied => "resource-denied",
         }
     }
 
@@ -101,6 +103,17 @@ impl RestconfError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorTag::InvalidValue,
             message,
+        )
+    }
+    /// 429: this source failed to authenticate too often; `wait` until it may try again.
+    pub fn too_many_failures(wait: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorTag::ResourceDenied,
+            format!(
+                "too many failed authentications from this address: try again in {} s",
+                wait.as_secs().max(1)
+            ),
         )
     }
     pub fn failed(message: impl Into<String>) -> Self {

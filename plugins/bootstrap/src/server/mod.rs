@@ -2,6 +2,7 @@
 //! HTTP/1.1 with keep-alive; each request goes through [`routes`].
 
 mod body;
+mod credentials;
 pub mod images;
 mod routes;
 mod rpc;
@@ -50,6 +51,12 @@ pub struct Counters {
     pub signed_data_sent: AtomicU64,
     pub progress_reports_stored: AtomicU64,
     pub refused_unauthenticated: AtomicU64,
+    /// Requests from an address that failed to authenticate too often (429).
+    pub refused_too_many_failures: AtomicU64,
+    /// Basic secrets checked with PBKDF2 (first use, or a wrong secret).
+    pub secrets_checked: AtomicU64,
+    /// Basic secrets found among the ones that verified before.
+    pub secrets_remembered: AtomicU64,
     pub refused_bad_request: AtomicU64,
     pub no_response_configured: AtomicU64,
     pub server_errors: AtomicU64,
@@ -66,6 +73,12 @@ impl Counters {
             ("signed_data_sent", v(&self.signed_data_sent)),
             ("progress_reports_stored", v(&self.progress_reports_stored)),
             ("refused_unauthenticated", v(&self.refused_unauthenticated)),
+            (
+                "refused_too_many_failures",
+                v(&self.refused_too_many_failures),
+            ),
+            ("secrets_checked", v(&self.secrets_checked)),
+            ("secrets_remembered", v(&self.secrets_remembered)),
             ("refused_bad_request", v(&self.refused_bad_request)),
             ("no_response_configured", v(&self.no_response_configured)),
             ("server_errors", v(&self.server_errors)),
@@ -114,6 +127,10 @@ pub struct Shared {
     pub images: ImageHashes,
     pub counters: Counters,
     pub refusals: LogLimit,
+    /// Basic secrets that verified, remembered (bounded) so PBKDF2 runs once.
+    pub secrets: credentials::VerifiedSecrets,
+    /// Authentication failures per source address.
+    pub failed_logins: credentials::FailedLogins,
     connections: Arc<Semaphore>,
 }
 
@@ -126,6 +143,8 @@ impl Shared {
             images: ImageHashes::default(),
             counters: Counters::default(),
             refusals: LogLimit::new(10),
+            secrets: Default::default(),
+            failed_logins: Default::default(),
             connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         }
     }

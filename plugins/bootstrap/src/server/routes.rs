@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::{Body, with_body};
@@ -34,14 +34,30 @@ pub fn error_response(shared: &Shared, e: &RestconfError, encoding: Encoding) ->
     let c = &shared.counters;
     match e.status.as_u16() {
         401 => c.refused_unauthenticated.fetch_add(1, Ordering::Relaxed),
+        429 => c.refused_too_many_failures.fetch_add(1, Ordering::Relaxed),
         404 if e.tag == crate::restconf::error::ErrorTag::DataMissing => {
             c.no_response_configured.fetch_add(1, Ordering::Relaxed)
         }
         500.. => c.server_errors.fetch_add(1, Ordering::Relaxed),
         _ => c.refused_bad_request.fetch_add(1, Ordering::Relaxed),
     };
-    with_body(e.status, encoding.content_type(), e.body(encoding))
+    let mut response = with_body(e.status, encoding.content_type(), e.body(encoding));
+    let headers = response.headers_mut();
+    match e.status.as_u16() {
+        // The challenge a device may wait for before it sends Basic (RFC 9110 §11.6.1).
+        401 => {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+        }
+        429 => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        _ => {}
+    }
+    response
 }
+
+/// The HTTP Basic challenge of every 401.
+const CHALLENGE: &str = "Basic realm=\"sztp-bootstrap\", charset=\"UTF-8\"";
 
 pub async fn handle(
     req: Request<Incoming>,

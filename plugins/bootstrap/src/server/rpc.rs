@@ -19,7 +19,8 @@ use super::routes::{error_encoding, error_response};
 use super::{Active, Peer, Shared};
 use crate::cms;
 use crate::identity::{self, Presented};
-use crate::pki::voucher_claims;
+use crate::pki::{date_and_time, voucher_claims};
+use crate::reports::StoredRequest;
 use crate::responses::{Device, ReportingLevel, choose};
 use crate::restconf::input::{BootstrapInput, ProgressInput};
 use crate::restconf::output::BootstrapOutput;
@@ -51,7 +52,7 @@ fn presented(
         peer.checked
             .get_or_init(|| {
                 active.tls.check_device(chain)?;
-                identity::certificate_serial(&chain[0], active.config.serial_fallback)
+                identity::certificate_serial(&chain[0], &active.config.serial_fallback)
             })
             .clone()
     });
@@ -83,22 +84,38 @@ fn lookup(config: &BootstrapConfig, serial: &str) -> Result<Option<Device>, Rest
 }
 
 /// Who the device is: what it presented, checked against the operator's devices. The
-/// lookup reads record files, so it runs off the reactor.
+/// lookup reads record files and a first Basic check runs PBKDF2, so it runs off the
+/// reactor. An address that failed too often in the last minute is refused (429)
+/// before any of that; a 401 counts as a failure.
 async fn authenticate(
+    shared: &Arc<Shared>,
     active: Arc<Active>,
+    source: std::net::IpAddr,
     presented: Presented,
 ) -> Result<(String, Option<Device>), RestconfError> {
-    tokio::task::spawn_blocking(move || {
+    let per_minute = active.config.auth_failures_per_minute;
+    if let Some(wait) = shared.failed_logins.blocked(source, per_minute) {
+        return Err(RestconfError::too_many_failures(wait));
+    }
+    let verifier = shared.clone();
+    let result = tokio::task::spawn_blocking(move || {
         let c = &active.config;
         identity::authenticate(
             &presented,
             c.client_certificate,
             c.accept_unlisted_devices,
             |s| lookup(c, s),
+            |hash, password| verifier.secrets.verify(hash, password, &verifier.counters),
         )
     })
     .await
-    .map_err(|_| RestconfError::failed("authentication failed to run"))?
+    .map_err(|_| RestconfError::failed("authentication failed to run"))?;
+    if let Err(e) = &result
+        && e.status == StatusCode::UNAUTHORIZED
+    {
+        shared.failed_logins.failed(source, per_minute);
+    }
+    result
 }
 
 /// Authentication alone (boot images): the device's serial number.
@@ -109,7 +126,7 @@ pub async fn authenticate_only(
 ) -> Result<String, RestconfError> {
     let active = shared.active();
     let presented = presented(&active, peer, headers)?;
-    authenticate(active, presented)
+    authenticate(shared, active, peer.address.ip(), presented)
         .await
         .map(|(serial, _)| serial)
 }
@@ -144,17 +161,78 @@ pub async fn call(
 ) -> Response<Body> {
     let mut encoding = error_encoding(req.headers());
     let mut serial = None;
-    match exchange(rpc, req, shared, peer, &mut encoding, &mut serial).await {
+    let (response, outcome) = match exchange(rpc, req, shared, peer, &mut encoding, &mut serial)
+        .await
+    {
         Ok((response, detail)) => {
             let serial = serial.as_deref().unwrap_or("-");
             info!(peer = %peer.address, serial, rpc = rpc.name(), status = response.status().as_u16(), "bootstrap: {detail}");
-            response
+            (response, detail)
         }
         Err(e) => {
             log_refusal(shared, peer, serial.as_deref().unwrap_or("-"), rpc, &e);
-            error_response(shared, &e, encoding)
+            (error_response(shared, &e, encoding), e.message)
         }
+    };
+    if let Some(serial) = serial {
+        record_request(
+            shared,
+            serial,
+            peer,
+            rpc,
+            response.status().as_u16(),
+            outcome,
+        );
     }
+    response
+}
+
+/// Keeps the request in the device's log (`zerotouchctl reports SERIAL`), refusals
+/// included, off the reactor; a failure to store is logged, rate-limited.
+fn record_request(
+    shared: &Arc<Shared>,
+    serial: String,
+    peer: &Peer,
+    rpc: Rpc,
+    status: u16,
+    outcome: String,
+) {
+    let request = StoredRequest {
+        received: date_and_time(SystemTime::now()).unwrap_or_default(),
+        peer: peer.address.to_string(),
+        rpc: rpc.name().to_string(),
+        status,
+        outcome,
+    };
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = shared.reports.add_request(&serial, &request)
+            && let Some(held) = shared.refusals.allow()
+        {
+            error!(
+                serial,
+                suppressed = held,
+                "bootstrap: cannot keep the request: {e}"
+            );
+        }
+    });
+}
+
+/// The serial number a request claims before it is authenticated: its certificate's
+/// (checked or not), else its Basic user. Refusals are kept under it.
+fn claimed_serial(active: &Active, peer: &Peer, presented: &Presented) -> Option<String> {
+    match &presented.certificate {
+        Some(Ok(serial)) => Some(serial.clone()),
+        _ => presented
+            .basic
+            .as_ref()
+            .map(|(user, _)| user.clone())
+            .or_else(|| {
+                let chain = peer.certificates.as_ref()?;
+                identity::certificate_serial(chain.first()?, &active.config.serial_fallback).ok()
+            }),
+    }
+    .filter(|s| !s.is_empty() && s.len() <= 128)
 }
 
 /// One RPC exchange; sets the reply's `encoding` and the device's `serial` as soon as
@@ -176,9 +254,11 @@ async fn exchange(
     };
     let (content_type, accept) = (header(CONTENT_TYPE), header(ACCEPT));
     let presented = presented(&active, peer, req.headers())?;
+    *serial_out = claimed_serial(&active, peer, &presented);
     let body = read_body(req, active.config.max_body_bytes).await?;
     // Who is asking comes first: an unauthenticated device learns nothing more.
-    let (serial, device) = authenticate(active.clone(), presented).await?;
+    let (serial, device) =
+        authenticate(shared, active.clone(), peer.address.ip(), presented).await?;
     *serial_out = Some(serial.clone());
     let request_encoding = Encoding::of_request(content_type.as_deref(), &body)?;
     let reply_encoding = Encoding::for_reply(accept.as_deref(), request_encoding)?;

@@ -44,7 +44,11 @@ async fn answer(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         None => reports.devices().map(|d| Some(json!({ "devices": d }))),
         Some(serial) => Ok(match reports.status(&serial)? {
             None => None,
-            Some(status) => Some(json!({ "device": status, "reports": reports.reports(&serial)? })),
+            Some(status) => Some(json!({
+                "device": status,
+                "reports": reports.reports(&serial)?,
+                "requests": reports.requests(&serial)?,
+            })),
         }),
     })
     .await;
@@ -52,7 +56,7 @@ async fn answer(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         Ok(Ok(Some(v))) => json_response(StatusCode::OK, v),
         Ok(Ok(None)) => json_response(
             StatusCode::NOT_FOUND,
-            json!({"error": "no reports from this device"}),
+            json!({"error": "no reports or requests from this device"}),
         ),
         Ok(Err(e)) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
