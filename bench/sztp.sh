@@ -32,6 +32,8 @@ ip -n "$srv" addr add 198.18.0.1/24 dev "${p}s"; ip -n "$cli" addr add 198.18.0.
 ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
 
 target/release/zerotouchctl pki lab --dir "$work/pki" --server-name 198.18.0.1 --device SN-1 >/dev/null
+# SN-1 also has a secret (HTTP Basic), hashed as in production (PBKDF2, 100 000 iterations).
+secret=$(printf 's3cret\n' | target/release/zerotouchctl hash-secret)
 mkdir -p "$work/files"
 head -c 2048 /dev/urandom | base64 > "$work/files/config.txt"
 cat > "$work/dhcpd.toml" <<TOML
@@ -60,6 +62,7 @@ owner_key = "pki/owner.key"
 vouchers_dir = "pki/vouchers"
 [[plugin.settings.device]]
 serial = "SN-1"
+secret = "$secret"
 [[plugin.settings.response]]
 name = "onboard"
 [plugin.settings.response.onboarding]
@@ -70,6 +73,28 @@ os_name = "acme-os"
 os_version = "2.1"
 download_uri = ["https://198.18.0.1:8443/images/acme-os-2.1.img"]
 sha256 = "$(printf 'ab%.0s' {1..32})"
+
+# The same device on an instance without a limit on failed authentications: every wrong
+# secret pays PBKDF2, as every Basic request did before verified secrets were remembered.
+[[plugin]]
+name = "bootstrap"
+instance = "unlimited"
+[plugin.settings]
+listen = ["198.18.0.1:8444"]
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+device_ca = ["pki/manufacturer-ca.pem"]
+reports_database = "unlimited.sqlite"
+auth_failures_per_minute = 0
+[[plugin.settings.device]]
+serial = "SN-1"
+secret = "$secret"
+response = "onboard"
+[[plugin.settings.response]]
+name = "onboard"
+[plugin.settings.response.onboarding]
+configuration_handling = "merge"
+configuration = "files/config.txt"
 TOML
 ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/dhcpd.toml" >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -82,7 +107,7 @@ run() { # label, extra flags
   for _ in $(seq "$REPEAT"); do
     local t0 out n t1
     t0=$(cpu_ticks)
-    out=$(ip netns exec "$cli" target/release/zerotouch-sztp-load --server 198.18.0.1:8443 \
+    out=$(ip netns exec "$cli" target/release/zerotouch-sztp-load --server "${SERVER:-198.18.0.1:8443}" \
       --ca "$work/pki/server-ca.pem" --cert "$work/pki/devices/SN-1.pem" --key "$work/pki/devices/SN-1.key" \
       --clients "$CLIENTS" --seconds "$SECS" "${@:2}")
     t1=$(cpu_ticks)
@@ -102,3 +127,10 @@ run "keep-alive, unsigned"
 run "keep-alive, signed"                 --signed
 run "new connection, unsigned"           --new-connection
 run "new connection, signed"             --new-connection --signed
+# HTTP Basic: the device's secret is checked with PBKDF2 once, then remembered.
+run "keep-alive, certificate + secret"    --basic SN-1:s3cret
+run "new connection, certificate + secret" --new-connection --basic SN-1:s3cret
+# Wrong secrets: with the default limit (10 a minute per address) answered 429 at once;
+# without a limit each one pays PBKDF2 (what every Basic request cost before).
+run "keep-alive, wrong secret, limited"   --basic SN-1:wrong --expect 429
+SERVER=198.18.0.1:8444 run "keep-alive, wrong secret, no limit" --basic SN-1:wrong --expect 401

@@ -37,13 +37,20 @@ struct Args {
     /// Ask for signed data (the response is then signed with the owner's key).
     #[arg(long)]
     signed: bool,
+    /// HTTP Basic credentials USER:PASSWORD sent with every request.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    basic: Option<String>,
+    /// The status code that counts as an answer (401 or 429 to measure refusals).
+    #[arg(long, default_value_t = 200)]
+    expect: u16,
 }
 
-/// Sends one request and reads its response; `Ok(true)` for a 200.
+/// Sends one request and reads its response; `Ok(true)` when its status is `expect`.
 async fn exchange(
     tls: &mut TlsStream<TcpStream>,
     request: &[u8],
     buf: &mut Vec<u8>,
+    expect: u16,
 ) -> anyhow::Result<bool> {
     tls.write_all(request).await?;
     buf.clear();
@@ -68,7 +75,7 @@ async fn exchange(
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(head.starts_with("http/1.1 200"));
+            return Ok(head.starts_with(&format!("http/1.1 {expect}")));
         }
     }
 }
@@ -97,11 +104,21 @@ async fn main() -> anyhow::Result<()> {
     } else {
         r#"{"ietf-sztp-bootstrap-server:input":{}}"#
     };
+    let authorization = args
+        .basic
+        .as_ref()
+        .map(|b| {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(b);
+            format!("Authorization: Basic {b64}\r\n")
+        })
+        .unwrap_or_default();
     let request = format!(
-        "POST /restconf/operations/ietf-sztp-bootstrap-server:get-bootstrapping-data HTTP/1.1\r\nHost: {}\r\nContent-Type: application/yang-data+json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /restconf/operations/ietf-sztp-bootstrap-server:get-bootstrapping-data HTTP/1.1\r\nHost: {}\r\n{authorization}Content-Type: application/yang-data+json\r\nContent-Length: {}\r\n\r\n{body}",
         args.server,
         body.len()
     );
+    let expect = args.expect;
     let request = Arc::new(request.into_bytes());
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let stop = Arc::new(AtomicBool::new(false));
@@ -133,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
                 let Some(tls) = conn.as_mut() else { continue };
-                match exchange(tls, &request, &mut buf).await {
+                match exchange(tls, &request, &mut buf, expect).await {
                     Ok(true) => ok.fetch_add(1, Ordering::Relaxed),
                     _ => {
                         conn = None;

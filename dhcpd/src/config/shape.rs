@@ -53,6 +53,8 @@ fn read<T: DeserializeOwned>(text: &str) -> Reading<T> {
 pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Vec<ConfigError>> {
     let mut text = src.text.to_string();
     let mut errors: Vec<ConfigError> = Vec::new();
+    // Keys whose whole entry was blanked out.
+    let mut removed: Vec<String> = Vec::new();
     while errors.len() < MAX_ERRORS {
         let (key, span, message) = match read::<T>(&text) {
             Reading::Read(value) if errors.is_empty() => return Ok(value),
@@ -66,6 +68,15 @@ pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Ve
             }
             Reading::Shape { key, span, message } => (key, span, message),
         };
+        // A required key reported missing because its entry was taken out below:
+        // already reported, and nothing more can be read.
+        if let Some(name) = message.strip_prefix("missing field ")
+            && removed
+                .iter()
+                .any(|r| *r == format!("{key}.{}", name.trim_matches('`')))
+        {
+            break;
+        }
         errors.push(src.error(span.clone(), key.as_str(), described(&message, &key)));
         let Some(span) = span else { break };
         if message.starts_with("missing field ") {
@@ -85,12 +96,15 @@ pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Ve
                     } => k != key && s.is_none_or(|s| s.start != span.start),
                 })
         };
-        match next.or_else(|| {
+        let next = next.or_else(|| {
             let range = entry_around(&text, span.start)?;
             let mut t = text.clone();
             blank(&mut t, range);
+            // The entry's key (an element's array) is gone.
+            removed.push(key.split('[').next().unwrap_or(&key).to_string());
             Some(t)
-        }) {
+        });
+        match next {
             Some(t) => text = t,
             None => break,
         }
@@ -126,6 +140,18 @@ fn replaced(text: &str, span: &Range<usize>, value: &str) -> Option<String> {
     if room >= value.len() && text.is_char_boundary(span.start + value.len()) {
         t.replace_range(span.start..span.start + value.len(), value);
         blank(&mut t, span.start + value.len()..span.end);
+        return Some(t);
+    }
+    // The spaces before the value make room too (`, 5]` holds `""`).
+    let spaces = text[..span.start]
+        .bytes()
+        .rev()
+        .take_while(|b| *b == b' ' || *b == b'\t')
+        .count();
+    if spaces > 0 && room + spaces >= value.len() {
+        let start = span.start - spaces;
+        blank(&mut t, start..span.end);
+        t.replace_range(start..start + value.len(), value);
         return Some(t);
     }
     let entry = entry_around(text, span.start)?;

@@ -87,6 +87,9 @@ range = ["198.18.0.10", "198.18.0.20"]
 [[dhcp4.subnet]]
 subnet = 5
 interface = ["eth1"]
+[[dhcp4.subnet.pool]]
+range = "198.18.1.10 - 198.18.1.20"
+exclude = ["198.18.1.11", 12]
 
 [dhcp4.unknown_table]
 a = 1
@@ -106,7 +109,8 @@ a = 1
         "15:9: dhcp4.subnet[0].pool[0].range: expected a string, found a list",
         "18:10: dhcp4.subnet[1].subnet: expected a string, found the number 5",
         "19:13: dhcp4.subnet[1].interface: expected a string, found a list",
-        "21:8: dhcp4.unknown_table: unknown field `unknown_table`",
+        "22:27: dhcp4.subnet[1].pool[0].exclude[1]: expected a string, found the number 12",
+        "24:8: dhcp4.unknown_table: unknown field `unknown_table`",
     ];
     assert_eq!(found.len(), expect.len(), "{found:#?}");
     for (f, x) in found.iter().zip(expect) {
@@ -117,6 +121,20 @@ a = 1
         for rust in ["u16", "u32", "sequence", "struct Raw", "IpList"] {
             assert!(!f.contains(rust), "{f}");
         }
+    }
+}
+
+/// A required key whose value had to be taken out is not reported missing as well.
+#[test]
+fn a_required_key_taken_out_is_not_reported_twice() {
+    for text in [
+        "[dhcp4]\ninterfaces = [5]\n",
+        "[dhcp4]\ninterfaces = [\"eth0\", 5]\n",
+    ] {
+        let e = errors(text);
+        assert_eq!(e.len(), 1, "{text}: {e:?}");
+        assert!(e[0].key.starts_with("dhcp4.interfaces["), "{e:?}");
+        assert_eq!(e[0].message, "expected a string, found the number 5");
     }
 }
 
