@@ -18,6 +18,8 @@ use crate::pki::date_and_time;
 pub const KEEP_PER_DEVICE: i64 = 1000;
 /// Requests kept per device.
 pub const KEEP_REQUESTS_PER_DEVICE: i64 = 100;
+/// Requests are pruned once every this many inserts.
+const PRUNE_EVERY: i64 = 64;
 /// Requests kept in all: serials named by unauthenticated requests cannot fill the disk.
 pub const KEEP_REQUESTS: i64 = 100_000;
 
@@ -217,19 +219,28 @@ impl Reports {
     /// Stores a request a device (or something naming it) made. Blocking.
     pub fn add_request(&self, serial: &str, r: &StoredRequest) -> Result<(), ReportsError> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO requests (serial, received, peer, rpc, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![serial, r.received, r.peer, r.rpc, r.status, r.outcome],
         )
+        .and_then(|mut insert| {
+            insert.execute(params![serial, r.received, r.peer, r.rpc, r.status, r.outcome])
+        })
         .map_err(|e| self.err(e))?;
+        // Old requests go in one pass every PRUNE_EVERY inserts, not on each: a request
+        // costs one insert. Readers see at most that many more than the bound.
+        if conn.last_insert_rowid() % PRUNE_EVERY == 0 {
+            self.prune_requests(&conn)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes all but each device's last [`KEEP_REQUESTS_PER_DEVICE`] requests and all
+    /// but the last [`KEEP_REQUESTS`].
+    fn prune_requests(&self, conn: &Connection) -> Result<(), ReportsError> {
         conn.execute(
-            "DELETE FROM requests WHERE serial = ?1 AND id <= (SELECT id FROM requests WHERE serial = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            params![serial, KEEP_REQUESTS_PER_DEVICE],
-        )
-        .map_err(|e| self.err(e))?;
-        conn.execute(
-            "DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?1",
-            params![KEEP_REQUESTS],
+            "DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?1
+             OR id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY serial ORDER BY id DESC) AS n FROM requests) WHERE n > ?2)",
+            params![KEEP_REQUESTS, KEEP_REQUESTS_PER_DEVICE],
         )
         .map_err(|e| self.err(e))?;
         Ok(())
@@ -427,11 +438,24 @@ mod tests {
                 .add_request("SN-R", &request(200, &format!("onboarding {i}")))
                 .unwrap();
         }
+        // Pruned in passes: never more than PRUNE_EVERY over the bound.
+        let bound = KEEP_REQUESTS_PER_DEVICE..KEEP_REQUESTS_PER_DEVICE + PRUNE_EVERY;
+        let kept = reports.requests("SN-R").unwrap().len() as i64;
+        assert!(bound.contains(&kept), "{kept}");
+        for i in 0..PRUNE_EVERY * 3 {
+            reports
+                .add_request("SN-R", &request(200, &format!("more {i}")))
+                .unwrap();
+            reports
+                .add_request("SN-S", &request(200, &format!("other {i}")))
+                .unwrap();
+        }
         let kept = reports.requests("SN-R").unwrap();
-        assert_eq!(kept.len() as i64, KEEP_REQUESTS_PER_DEVICE);
+        assert!(bound.contains(&(kept.len() as i64)), "{}", kept.len());
+        assert!(bound.contains(&(reports.requests("SN-S").unwrap().len() as i64)));
         assert_eq!(
             kept.last().unwrap().outcome,
-            format!("onboarding {}", KEEP_REQUESTS_PER_DEVICE + 4)
+            format!("more {}", PRUNE_EVERY * 3 - 1)
         );
         assert_eq!(reports.status("SN-R").unwrap().unwrap().state, "contacted");
     }
