@@ -5,16 +5,22 @@ use std::process::Command;
 
 use zerotouch_tests::{binary, check_config};
 
-#[test]
-fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.toml");
+/// `zerotouch-dhcpd default-config` written to `good.toml` in `dir`.
+fn default_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let good = dir.join("good.toml");
     let out = Command::new(binary("zerotouch-dhcpd"))
         .arg("default-config")
         .output()
         .unwrap();
     assert!(out.status.success());
     std::fs::write(&good, &out.stdout).unwrap();
+    good
+}
+
+#[test]
+fn check_accepts_a_valid_config_and_lists_every_error_of_a_bad_one_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = default_config(dir.path());
     let out = check_config("zerotouch-dhcpd", &good);
     assert_eq!(
         out.status.code(),
@@ -178,12 +184,7 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
 #[test]
 fn dash_t_tests_a_configuration_as_check_does() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.toml");
-    let out = Command::new(binary("zerotouch-dhcpd"))
-        .arg("default-config")
-        .output()
-        .unwrap();
-    std::fs::write(&good, &out.stdout).unwrap();
+    let good = default_config(dir.path());
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[dhcp4]\ninterfaces = [\"eth0\"]\nlease_time = 0\n").unwrap();
     for (file, code) in [(&good, 0), (&bad, 1)] {

@@ -36,6 +36,27 @@ fn topology() -> (Lab, String, String, String) {
     (lab, srv, relay, cli)
 }
 
+/// zerotouch-relay from dhcrelay-style flags: DHCPv4 on `downstream` with option 82
+/// (`-a`: circuit-id the interface name, remote-id its hardware address).
+fn start_relay_with_flags(lab: &Lab, relay_ns: &str, downstream: &str) -> Daemon {
+    let bin = binary("zerotouch-relay");
+    let mut flags = Daemon::spawn(
+        "zerotouch-relay",
+        relay_ns,
+        &[
+            bin.to_str().unwrap(),
+            "-4",
+            "-i",
+            downstream,
+            "-a",
+            "198.18.0.1",
+        ],
+        &lab.path("relay-flags.log"),
+    );
+    flags.wait_for_log("relaying", Duration::from_secs(10));
+    flags
+}
+
 fn start_relay(lab: &Lab, relay_ns: &str, config: &str) -> Daemon {
     let cfg = lab.write("relay.toml", config);
     let bin = binary("zerotouch-relay");
@@ -341,14 +362,7 @@ fn sighup_applies_a_new_relay_configuration_and_flags_work_without_a_file() {
     drop(relay_d);
 
     // dhcrelay-style flags: -a puts the interface name in the circuit-id.
-    let bin = binary("zerotouch-relay");
-    let mut flags = Daemon::spawn(
-        "zerotouch-relay",
-        &relay,
-        &[bin.to_str().unwrap(), "-4", "-i", &r1, "-a", "198.18.0.1"],
-        &lab.path("relay-flags.log"),
-    );
-    flags.wait_for_log("relaying", Duration::from_secs(10));
+    let _flags = start_relay_with_flags(&lab, &relay, &r1);
     assert_eq!(dhclient4(&lab, &cli, 4, 2), "198.19.0.77");
 }
 
@@ -394,14 +408,7 @@ fn a_remote_id_reservation_matches_the_relays_hardware_address_end_to_end() {
     drop(relay_d);
     // Another relay port (another hardware address), another device: -a's remote-id.
     lab.set_mac(&relay, "r1", mac2);
-    let bin = binary("zerotouch-relay");
-    let mut flags = Daemon::spawn(
-        "zerotouch-relay",
-        &relay,
-        &[bin.to_str().unwrap(), "-4", "-i", &r1, "-a", "198.18.0.1"],
-        &lab.path("relay-flags.log"),
-    );
-    flags.wait_for_log("relaying", Duration::from_secs(10));
+    let _flags = start_relay_with_flags(&lab, &relay, &r1);
     assert_eq!(dhclient4(&lab, &cli, 2, 2), "198.19.0.89");
 }
 

@@ -7,6 +7,28 @@ use std::time::Duration;
 
 use zerotouch_tests::{Daemon, Lab, binary, leases, require_tools};
 
+/// busybox udhcpc in the client namespace: `tries` DISCOVERs a second apart, then its
+/// exit code (0: it got a lease) and output.
+fn udhcpc_once(lab: &Lab, tries: u32) -> (i32, String) {
+    let tries = tries.to_string();
+    let args = [
+        "udhcpc",
+        "-f",
+        "-q",
+        "-n",
+        "-t",
+        &tries,
+        "-T",
+        "1",
+        "-s",
+        "/bin/true",
+        "-i",
+    ];
+    let ifc = lab.ifname("c");
+    let argv: Vec<&str> = args.iter().copied().chain([ifc.as_str()]).collect();
+    lab.run(&lab.cli(), &argv, Duration::from_secs(20))
+}
+
 #[test]
 fn a_second_server_on_the_same_database_or_port_refuses_to_start() {
     require_tools(&["ip", "udhcpc"]);
@@ -53,24 +75,7 @@ fn a_second_server_on_the_same_database_or_port_refuses_to_start() {
     );
 
     // The first server still serves, alone.
-    let (code, out) = lab.run(
-        &lab.cli(),
-        &[
-            "udhcpc",
-            "-f",
-            "-q",
-            "-n",
-            "-t",
-            "3",
-            "-T",
-            "1",
-            "-s",
-            "/bin/true",
-            "-i",
-            &lab.ifname("c"),
-        ],
-        Duration::from_secs(20),
-    );
+    let (code, out) = udhcpc_once(&lab, 3);
     assert_eq!(code, 0, "{out}");
     assert_eq!(leases::all(&lab.path("leases.sqlite")).len(), 1);
     assert!(
@@ -117,24 +122,7 @@ fn an_interface_no_subnet_matches_is_reported_at_start_and_its_drops_at_info() {
         "{}",
         server.log_text()
     );
-    let (code, _) = lab.run(
-        &lab.cli(),
-        &[
-            "udhcpc",
-            "-f",
-            "-q",
-            "-n",
-            "-t",
-            "2",
-            "-T",
-            "1",
-            "-s",
-            "/bin/true",
-            "-i",
-            &lab.ifname("c"),
-        ],
-        Duration::from_secs(20),
-    );
+    let (code, _) = udhcpc_once(&lab, 2);
     assert_ne!(code, 0, "no lease on an unmatched link");
     server.wait_for_log("reason=\"no_subnet\"", Duration::from_secs(5));
     let log = server.log_text();
