@@ -62,7 +62,12 @@ pub fn load_plugin_tables(
                     stats: InstanceStats::default(),
                 });
             }
-            Err(Failure::Settings(e)) => errors.push(settings_error(src, entry, e)),
+            Err(Failure::Settings(e)) => {
+                errors.push(settings_error(src, entry, e));
+                for more in settings.take_errors() {
+                    errors.push(settings_error(src, entry, more));
+                }
+            }
             Err(Failure::Entry { key, message }) => errors.push(src.error(
                 Some(entry.span.clone()),
                 format!("plugin[{}].{key}", entry.index),
@@ -94,7 +99,12 @@ pub fn load_plugin_tables(
             Ok(data) => {
                 inst.scopes.insert(scope.scope, data);
             }
-            Err(e) => errors.push(scope_error(src, scope, e)),
+            Err(e) => {
+                errors.push(scope_error(src, scope, e));
+                for more in settings.take_errors() {
+                    errors.push(scope_error(src, scope, more));
+                }
+            }
         }
     }
     if errors.is_empty() {

@@ -93,6 +93,9 @@ pub struct Settings<'d> {
     /// What the plugin found questionable but accepted; the server prints them with
     /// their place in the file (`check`) or logs them (at start).
     warnings: std::cell::RefCell<Vec<SettingsError>>,
+    /// Shape errors after the first that `parse` returns (unknown keys, wrong types):
+    /// the server reports them all in one run.
+    more_errors: std::cell::RefCell<Vec<SettingsError>>,
 }
 
 impl<'d> Settings<'d> {
@@ -133,6 +136,7 @@ impl<'d> Settings<'d> {
             source,
             instance: instance.to_string(),
             warnings: Default::default(),
+            more_errors: Default::default(),
         }
     }
 
@@ -154,22 +158,78 @@ impl<'d> Settings<'d> {
 
     /// Deserializes the settings into the plugin's type. An absent `settings` table is an
     /// empty one, so `#[serde(default)]` fields work and required ones are reported.
+    ///
+    /// Every unknown key and wrong type is found in one call: each is taken out of a copy
+    /// of the table and the rest read again. The first is returned; the server reads
+    /// the others with [`Settings::take_errors`].
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, SettingsError> {
-        let value = match self.target()? {
+        const MAX_ERRORS: usize = 100;
+        let mut value = match self.target()? {
             (Some(v), _) => v.clone(),
             (None, span) => Spanned::new(span, DeValue::Table(DeTable::new())),
         };
-        let de = toml::de::ValueDeserializer::from(value).into_deserializer();
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut errors: Vec<SettingsError> = Vec::new();
+        let mut removed: Vec<String> = Vec::new();
+        while errors.len() < MAX_ERRORS {
+            let de = toml::de::ValueDeserializer::from(value.clone()).into_deserializer();
+            let e = match serde_path_to_error::deserialize::<_, T>(de) {
+                Ok(v) if errors.is_empty() => return Ok(v),
+                Ok(_) => break,
+                Err(e) => e,
+            };
             let key = key_path(e.path());
+            let steps: Vec<PathStep> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } if key != SPANNED_VALUE => {
+                        Some(PathStep::Key(key.clone()))
+                    }
+                    serde_path_to_error::Segment::Seq { index } => Some(PathStep::Index(*index)),
+                    _ => None,
+                })
+                .collect();
             let inner = e.into_inner();
-            let span = inner.span().or_else(|| self.locate(&key));
-            SettingsError {
-                message: crate::wording::plain_message(inner.message(), &key),
-                key,
-                span,
+            let message = inner.message();
+            if let Some(name) = message.strip_prefix("missing field ") {
+                let name = name.trim_matches('`');
+                let full = if key.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{key}.{name}")
+                };
+                // Missing because an earlier error took it out: already reported.
+                if !removed.contains(&full) {
+                    errors.push(self.shape_error(&key, inner.span(), message));
+                }
+                break;
             }
-        })
+            errors.push(self.shape_error(&key, inner.span(), message));
+            match remove_entry(&mut value, &steps) {
+                Some(gone) => removed.push(gone),
+                None => break,
+            }
+        }
+        let mut errors = errors.into_iter();
+        let first = errors
+            .next()
+            .unwrap_or_else(|| SettingsError::new("", "the settings cannot be read"));
+        self.more_errors.borrow_mut().extend(errors);
+        Err(first)
+    }
+
+    fn shape_error(&self, key: &str, span: Option<Range<usize>>, message: &str) -> SettingsError {
+        SettingsError {
+            message: crate::wording::plain_message(message, key),
+            key: key.to_string(),
+            span: span.or_else(|| self.locate(key)),
+        }
+    }
+
+    /// The errors `parse` found after the one it returned.
+    #[doc(hidden)]
+    pub fn take_errors(&self) -> Vec<SettingsError> {
+        std::mem::take(&mut self.more_errors.borrow_mut())
     }
 
     /// An error about a value the plugin read through `toml::Spanned`.
@@ -286,6 +346,43 @@ impl<'d> Settings<'d> {
 
 /// The dotted key a deserialization error is about, as an operator writes it:
 /// `toml::Spanned` adds an internal path segment, which ends before it.
+/// The key serde uses inside `toml::Spanned`, which is not the file's.
+const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
+
+/// Takes out of `value` the entry that `steps` leads into (the whole array when the path
+/// ends in an element, so that later indices stay the file's), and says its dotted key.
+fn remove_entry(value: &mut Spanned<DeValue<'_>>, steps: &[PathStep]) -> Option<String> {
+    let last_key = steps.iter().rposition(|s| matches!(s, PathStep::Key(_)))?;
+    let (parent, name) = (&steps[..last_key], &steps[last_key]);
+    let PathStep::Key(name) = name else {
+        return None;
+    };
+    let mut at = value;
+    for step in parent {
+        at = match (step, at.get_mut()) {
+            (PathStep::Key(k), DeValue::Table(t)) => t.get_mut(k.as_str())?,
+            (PathStep::Index(i), DeValue::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    let DeValue::Table(table) = at.get_mut() else {
+        return None;
+    };
+    table.remove(name.as_str())?;
+    let mut key = String::new();
+    for s in &steps[..=last_key] {
+        match s {
+            PathStep::Key(k) if key.is_empty() => key.push_str(k),
+            PathStep::Key(k) => {
+                key.push('.');
+                key.push_str(k);
+            }
+            PathStep::Index(i) => key.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(key)
+}
+
 pub fn key_path(path: &serde_path_to_error::Path) -> String {
     let key = path
         .to_string()
@@ -382,6 +479,31 @@ port = 70000
             "{missing}"
         );
         assert_eq!(line_of(missing.span.unwrap()), 5);
+    }
+
+    /// Every unknown key and wrong type in one parse: the first returned, the others
+    /// kept for the server; a required key taken out is not reported missing too.
+    #[test]
+    fn every_shape_error_is_found_in_one_parse() {
+        let text = "[[plugin]]\nname = \"x\"\n[plugin.settings]\nurls = [\"a\", 5]\nport = \"x\"\nprot = 1\nextra = true\n";
+        let doc = Document::parse(text);
+        let s = Settings::for_entry(Path::new("x.toml"), &doc, 0, "x");
+        let first = s.parse::<Demo>().unwrap_err();
+        let mut all = vec![first];
+        all.extend(s.take_errors());
+        let mut found: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "extra: unknown field `extra` (allowed here: urls, port)",
+                "port: expected a whole number from 0 to 65535, found the string \"x\"",
+                "prot: unknown field `prot`; did you mean `port`?",
+                "urls[1]: expected a string, found the number 5",
+            ],
+            "{found:#?}"
+        );
+        assert!(s.take_errors().is_empty());
     }
 
     #[test]
