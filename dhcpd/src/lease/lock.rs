@@ -23,12 +23,7 @@ impl DatabaseLock {
         let mut name = database.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: database.to_path_buf(),
-                source,
-            })?;
-        }
+        super::store::create_database_dir(database)?;
         let lock_err = |source| StoreError::Lock {
             path: path.clone(),
             source,

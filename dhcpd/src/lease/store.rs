@@ -79,14 +79,20 @@ pub struct Loaded<L = Lease4> {
     pub bad_rows: Vec<String>,
 }
 
+/// Makes the directory lease database `path` lives in, if it does not exist.
+pub(super) fn create_database_dir(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl LeaseStore {
     pub fn open(path: &Path, synchronous: Synchronous) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
+        create_database_dir(path)?;
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
