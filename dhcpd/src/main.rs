@@ -124,10 +124,9 @@ fn main() -> ExitCode {
             };
         }
         Some(Command::Check(args)) => (Mode::Check, args.or(cli.file)),
-        Some(Command::Run(args)) if cli.test.is_none() => (Mode::Run, args.or(cli.file)),
-        Some(Command::Run(args)) => (Mode::Check, args.or(cli.file)),
-        None if cli.test.is_some() => (Mode::Check, cli.file),
-        None => (Mode::Run, cli.file),
+        // `-t` makes any run a check.
+        Some(Command::Run(args)) => (Mode::with_test(&cli.test), args.or(cli.file)),
+        None => (Mode::with_test(&cli.test), cli.file),
     };
     // `-t FILE` names the file as Kea's `-t` does.
     let file = cli
@@ -235,6 +234,17 @@ const DEFAULT_CONFIG_PATH: &str = "/etc/zerotouch/dhcpd.toml";
 enum Mode {
     Run,
     Check,
+}
+
+impl Mode {
+    /// Check when `-t` was given, else run.
+    fn with_test(test: &Option<Option<PathBuf>>) -> Mode {
+        if test.is_some() {
+            Mode::Check
+        } else {
+            Mode::Run
+        }
+    }
 }
 
 fn config_failed(file: &std::path::Path, errors: &config::ConfigErrors) -> ExitCode {
