@@ -78,6 +78,8 @@ pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Ve
             break;
         }
         errors.push(src.error(span.clone(), key.as_str(), described(&message, &key)));
+        // A misspelt key stands for the one it was meant to be: not missing as well.
+        removed.extend(zerotouch_plugin::wording::meant_key(&message, &key));
         let Some(span) = span else { break };
         if message.starts_with("missing field ") {
             break;

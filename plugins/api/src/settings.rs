@@ -205,6 +205,8 @@ impl<'d> Settings<'d> {
                 break;
             }
             errors.push(self.shape_error(&key, inner.span(), message));
+            // A misspelt key stands for the one it was meant to be.
+            removed.extend(crate::wording::meant_key(message, &key));
             match remove_entry(&mut value, &steps) {
                 Some(gone) => removed.push(gone),
                 None => break,

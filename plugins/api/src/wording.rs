@@ -42,15 +42,40 @@ pub fn plain_message(message: &str, key: &str) -> String {
     message.to_string()
 }
 
-/// "unknown field `x`, expected one of `a`, `b`" with the nearest allowed name.
-fn unknown(what: &str, rest: &str) -> String {
-    let (name, allowed) = match rest.split_once(", expected ") {
+/// For serde's "unknown field `x`, expected …" at dotted `key`: the dotted key of the
+/// allowed field `x` is a slip of. A "missing field" for that key is the same mistake,
+/// not a second one.
+pub fn meant_key(message: &str, key: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field ")?;
+    let (name, allowed) = split_unknown(rest);
+    let allowed = allowed.replace("` or `", "`, `");
+    let near = did_you_mean(
+        name.trim_matches('`'),
+        allowed
+            .trim_start_matches("one of ")
+            .split(", ")
+            .map(|s| s.trim_matches('`')),
+    )?;
+    Some(match key.rsplit_once('.') {
+        Some((parent, _)) => format!("{parent}.{near}"),
+        None => near.to_string(),
+    })
+}
+
+/// serde's "`x`, expected one of …" as the name and the list of allowed ones.
+fn split_unknown(rest: &str) -> (&str, &str) {
+    match rest.split_once(", expected ") {
         Some((name, list)) => (name, list),
         None => match rest.split_once(", there are no fields") {
             Some((name, _)) => (name, ""),
             None => (rest, ""),
         },
-    };
+    }
+}
+
+/// "unknown field `x`, expected one of `a`, `b`" with the nearest allowed name.
+fn unknown(what: &str, rest: &str) -> String {
+    let (name, allowed) = split_unknown(rest);
     let allowed = allowed.replace("` or `", "`, `");
     let allowed: Vec<&str> = allowed
         .trim_start_matches("one of ")
