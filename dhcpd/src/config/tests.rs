@@ -136,6 +136,12 @@ fn a_required_key_taken_out_is_not_reported_twice() {
         assert!(e[0].key.starts_with("dhcp4.interfaces["), "{e:?}");
         assert_eq!(e[0].message, "expected a string, found the number 5");
     }
+    // A misspelt required key: the slip, not also "missing field `subnet`".
+    let e = errors(&format!(
+        "{BASE}[[dhcp4.subnet]]\nsubent = \"198.18.0.0/24\"\n"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].message.contains("did you mean `subnet`?"), "{e:?}");
 }
 
 /// Option names and types in the docs' words, with the nearest known name.
