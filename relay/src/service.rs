@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use tracing::warn;
 use zerotouch_dhcpd::io::{
     BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V4, V6, hardware_address,
@@ -37,8 +38,8 @@ pub struct Active {
 
 /// What the loops share with the main thread.
 pub struct Shared {
-    active: Mutex<Arc<Active>>,
-    generation: AtomicU64,
+    /// Swapped whole on reload; the loops compare it with theirs on each pass.
+    active: ArcSwap<Active>,
     pub stop: AtomicBool,
     pub counters: Arc<Counters>,
     hostname: String,
@@ -54,8 +55,7 @@ impl Shared {
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
         Arc::new(Shared {
-            active: Mutex::new(Arc::new(Active { config, plugins })),
-            generation: AtomicU64::new(0),
+            active: ArcSwap::from_pointee(Active { config, plugins }),
             stop: AtomicBool::new(false),
             counters,
             hostname,
@@ -63,20 +63,13 @@ impl Shared {
     }
 
     pub fn current(&self) -> Arc<Active> {
-        self.active
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        self.active.load_full()
     }
 
     /// Swaps in a new configuration and its plugins; the loops pick them up at their
     /// next pass. Returns what was running.
     pub fn replace(&self, config: RelayConfig, plugins: Arc<Pipeline>) -> Arc<Active> {
-        let new = Arc::new(Active { config, plugins });
-        let mut c = self.active.lock().unwrap_or_else(|p| p.into_inner());
-        let old = std::mem::replace(&mut *c, new);
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        old
+        self.active.swap(Arc::new(Active { config, plugins }))
     }
 }
 
@@ -88,20 +81,17 @@ struct Links {
     names: fn(&RelayConfig) -> Vec<String>,
     served: ServedInterfaces,
     macs: HashMap<String, Vec<u8>>,
-    generation: u64,
 }
 
 impl Links {
     /// The current configuration and its interfaces.
     fn new(shared: &Shared, names: fn(&RelayConfig) -> Vec<String>) -> (Arc<Active>, Links) {
-        let generation = shared.generation.load(Ordering::Relaxed);
         let cfg = shared.current();
         let list = names(&cfg.config);
         let mut links = Links {
             names,
             served: ServedInterfaces::new(&list, REFRESH),
             macs: HashMap::new(),
-            generation,
         };
         links.read_macs();
         (cfg, links)
@@ -109,7 +99,7 @@ impl Links {
 
     /// Picks up a reloaded configuration and its interfaces; whether there was one.
     fn follow(&mut self, shared: &Shared, cfg: &mut Arc<Active>) -> bool {
-        if shared.generation.load(Ordering::Relaxed) == self.generation {
+        if Arc::ptr_eq(&shared.active.load(), cfg) {
             return false;
         }
         (*cfg, *self) = Links::new(shared, self.names);

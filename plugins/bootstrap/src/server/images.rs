@@ -13,26 +13,11 @@ use tokio::io::AsyncSeekExt;
 
 use super::body::{Body, FileBody, empty};
 
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
 /// The file a request path (below `/images/`) names inside `root`, if it is safe.
 pub fn resolve(root: &Path, rest: &str) -> Option<PathBuf> {
-    let decoded = String::from_utf8(percent_decode(rest)?).ok()?;
+    let decoded = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?;
     let mut path = root.to_path_buf();
     for seg in decoded.split('/') {
         if seg.is_empty() || seg == "." || seg == ".." || seg.contains(['\\', '\0']) {
