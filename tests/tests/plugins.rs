@@ -429,6 +429,25 @@ fn metrics_service_answers_curl_and_follows_sighup() {
     ] {
         assert!(body.contains(line), "missing {line:?} in:\n{body}");
     }
+    // Another path is 404, another method 405.
+    for (args, status) in [
+        (vec!["http://127.0.0.1:9267/nope"], "404"),
+        (vec!["-X", "POST", "http://127.0.0.1:9267/metrics"], "405"),
+    ] {
+        let mut argv = vec![
+            "curl",
+            "-sS",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ];
+        argv.extend(args);
+        let (_, out) = lab.run(&lab.srv(), &argv, Duration::from_secs(10));
+        assert_eq!(out.trim(), status);
+    }
 
     // SIGHUP with a new port: the listener moves.
     std::fs::write(

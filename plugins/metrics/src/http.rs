@@ -1,18 +1,27 @@
-//! A minimal HTTP/1.1 responder: `GET /metrics` answers the exposition, anything else
-//! 404; one request per connection, bounded in size and time.
+//! The metrics listener: HTTP/1.1 (hyper, keep-alive), `GET /metrics` (or `HEAD`)
+//! answers the exposition, any other path 404, other methods 405; a connection whose
+//! request head takes longer than [`READ_TIMEOUT`] is dropped.
 
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
 use zerotouch_plugin::ServiceHost;
 
 use crate::ProgressCounts;
 
-const MAX_REQUEST: usize = 8192;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Prometheus text exposition format.
+const EXPOSITION: &str = "text/plain; version=0.0.4";
 
 pub async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<ProgressCounts>) {
     loop {
@@ -22,50 +31,48 @@ pub async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<Progr
         };
         let (host, progress) = (host.clone(), progress.clone());
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(READ_TIMEOUT, answer(stream, host, progress)).await;
+            let service = service_fn(move |req| {
+                let (host, progress) = (host.clone(), progress.clone());
+                async move { Ok::<_, Infallible>(answer(req, host, progress).await) }
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(EXPOSITION));
+    r
+}
+
 async fn answer(
-    mut stream: TcpStream,
+    req: Request<Incoming>,
     host: ServiceHost,
     progress: Arc<ProgressCounts>,
-) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 || buf.len() + n > MAX_REQUEST {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = buf.split(|b| *b == b'\r').next().unwrap_or_default();
-    let mut parts = line.split(|b| *b == b' ');
-    let (method, path) = (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    );
-    let (status, body) = match (method, path) {
-        (b"GET", b"/metrics") => {
+) -> Response<Full<Bytes>> {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => {
             // Reading the lease table is blocking I/O.
-            let h = host.clone();
-            match tokio::task::spawn_blocking(move || super::exposition::render(&h, &progress))
+            match tokio::task::spawn_blocking(move || super::exposition::render(&host, &progress))
                 .await
             {
-                Ok(body) => ("200 OK", body),
-                Err(_) => ("500 Internal Server Error", "rendering failed\n".into()),
+                Ok(body) => text(StatusCode::OK, body),
+                Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
             }
         }
-        (b"GET", _) => ("404 Not Found", "try /metrics\n".into()),
-        _ => ("405 Method Not Allowed", "GET only\n".into()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
+        (&Method::GET | &Method::HEAD, _) => text(StatusCode::NOT_FOUND, "try /metrics\n"),
+        _ => {
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            r
+        }
+    }
 }
