@@ -33,8 +33,8 @@ pub fn check_config(program: &str, config: impl AsRef<std::ffi::OsStr>) -> std::
 
 /// Fails the test unless it runs as root with every named program on PATH.
 pub fn require_tools(tools: &[&str]) {
-    // SAFETY: geteuid has no preconditions.
     assert_eq!(
+        // SAFETY: geteuid has no preconditions.
         unsafe { libc::geteuid() },
         0,
         "integration tests need root (network namespaces): run the README's test command"

@@ -22,6 +22,20 @@ esac
 exit 0
 "#;
 
+/// The client script's event log once it holds `needle` (or after 10 s, for the
+/// assertion to show what it holds).
+fn events_with(lab: &Lab, needle: &str) -> String {
+    let path = lab.path("dhclient6-events.log");
+    let start = std::time::Instant::now();
+    loop {
+        let events = std::fs::read_to_string(&path).unwrap_or_default();
+        if events.contains(needle) || start.elapsed() > Duration::from_secs(10) {
+            return events;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn dhclient_6_obtains_renews_and_releases_an_address() {
     require_tools(&["ip", "dhclient"]);
@@ -49,7 +63,8 @@ options = { dns-servers = ["2001:db8:1::53"], domain-search = ["lab.example"] }"
         r.kind == "na" && r.state == "active"
     });
     assert_eq!(bound.resource, "2001:db8:1::100/128");
-    let events = std::fs::read_to_string(lab.path("dhclient6-events.log")).unwrap();
+    // dhclient may log its lease before its script has written the event.
+    let events = events_with(&lab, "BOUND6");
     assert!(
         events.contains("BOUND6 ip6=2001:db8:1::100/128")
             && events.contains("dns=2001:db8:1::53 search=lab.example."),
@@ -117,7 +132,7 @@ fn dhclient_6_gets_an_address_and_a_delegated_prefix_in_one_exchange() {
         r.kind == "na" && r.state == "active"
     });
     assert_eq!(na.duid, pd.duid, "both IAs are the one client's");
-    let events = std::fs::read_to_string(lab.path("dhclient6-events.log")).unwrap();
+    let events = events_with(&lab, "prefix=");
     assert!(events.contains("prefix=2001:db8:100::/56"), "{events}");
     assert!(
         server

@@ -327,10 +327,14 @@ name = "nosuch"
         format!(
             "{f}:19:10: plugin[2].settings.listen: metrics (built-in plugin metrics): invalid socket address syntax"
         ),
+        // Every shape error of a plugin's settings in one run (issue 17), not the first.
+        format!(
+            "{f}:20:1: plugin[2].settings.lsten: metrics (built-in plugin metrics): unknown field `lsten`; did you mean `listen`?"
+        ),
         format!(
             "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp, bootstrap)"
         ),
-        "4 error(s)".to_string(),
+        "5 error(s)".to_string(),
     ] {
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }

@@ -102,8 +102,8 @@ fn addresses() -> Addresses {
         if ifa.ifa_addr.is_null() || ifa.ifa_netmask.is_null() {
             continue;
         }
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
         let name = || {
+            // SAFETY: ifa_name is a NUL-terminated string owned by the list.
             unsafe { CStr::from_ptr(ifa.ifa_name) }
                 .to_string_lossy()
                 .into_owned()

@@ -193,7 +193,9 @@ impl<F: IpFamily> RecvBatch<F> {
             // SAFETY: sockaddr_in, iovec and mmsghdr are plain old data.
             names: vec![unsafe { zeroed() }; capacity],
             cmsgs: vec![[0u8; CMSG_LEN]; capacity],
+            // SAFETY: iovec is plain old data; all zeroes is a valid (empty) value.
             iovs: vec![unsafe { zeroed() }; capacity],
+            // SAFETY: mmsghdr is plain old data; all zeroes is a valid (empty) value.
             hdrs: vec![unsafe { zeroed() }; capacity],
             count: 0,
         }

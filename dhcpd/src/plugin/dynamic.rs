@@ -54,8 +54,11 @@ pub struct DynamicPlugin {
     name: String,
 }
 
-// The ABI requires instances to be callable from any thread (docs/plugins.md).
+// SAFETY: the ABI requires instances to be callable from any thread (docs/plugins.md);
+// the raw pointers are the plugin's instance and its static table, never freed while
+// this value lives.
 unsafe impl Send for DynamicPlugin {}
+// SAFETY: as for Send: the ABI makes every instance function safe to call concurrently.
 unsafe impl Sync for DynamicPlugin {}
 
 pub enum CreateError {
@@ -71,6 +74,8 @@ impl DynamicPlugin {
         settings: &Settings,
     ) -> Result<Self, CreateError> {
         let table = open_table(path).map_err(CreateError::Load)?;
+        // SAFETY: the table passed the version and size checks; `name` is the ABI's
+        // NUL-terminated static string.
         let found = unsafe { CStr::from_ptr(table.name) }
             .to_string_lossy()
             .into_owned();
@@ -96,6 +101,8 @@ impl DynamicPlugin {
             log_handle: log_name.as_ptr() as *const c_void,
         });
         let mut err = ErrorBuf::new();
+        // SAFETY: `host` and `text` outlive the call (the host is kept in the instance),
+        // `text` is NUL-terminated with its length given, `err` is a valid ErrorBuf.
         let created =
             unsafe { (table.create)(&*host, text.as_ptr(), text.as_bytes().len(), &mut err) };
         if created.is_null() {
@@ -108,6 +115,7 @@ impl DynamicPlugin {
             return Err(CreateError::Settings(settings.error(err.key(), message)));
         }
         let bits = match table.instance_hooks {
+            // SAFETY: `created` is the non-null instance this table's `create` returned.
             Some(f) => unsafe { f(created) },
             None => table.hooks,
         };
@@ -131,10 +139,14 @@ impl DynamicPlugin {
 }
 
 fn open_table(path: &Path) -> Result<&'static PluginVtable, LoadError> {
+    // SAFETY: loading runs the library's initialisers; a plugin is trusted code the
+    // operator named in the configuration, as with any shared object a server loads.
     let lib = unsafe { libloading::Library::new(path) }.map_err(|e| LoadError::Open {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    // SAFETY: the ABI defines `ENTRY_SYMBOL` as an `EntryFn`; the library is never
+    // unloaded (forgotten below), so the function pointer stays valid.
     let entry: EntryFn = unsafe {
         *lib.get::<EntryFn>(ENTRY_SYMBOL.as_bytes())
             .map_err(|_| LoadError::NoEntry {
@@ -143,6 +155,7 @@ fn open_table(path: &Path) -> Result<&'static PluginVtable, LoadError> {
     };
     // Never unloaded: see `DynamicPlugin`.
     std::mem::forget(lib);
+    // SAFETY: the entry point takes no arguments and returns a static table or null.
     let table = unsafe { entry() };
     if table.is_null() {
         return Err(LoadError::NullTable {
@@ -152,6 +165,7 @@ fn open_table(path: &Path) -> Result<&'static PluginVtable, LoadError> {
     // Version and size are the first two fields of every version's table: read them
     // before relying on anything else.
     let head = table as *const u32;
+    // SAFETY: `table` is non-null, and every ABI version's table starts with two u32s.
     let (version, size) = unsafe { (head.read(), head.add(1).read()) };
     if version != ABI_VERSION {
         return Err(LoadError::Version {
@@ -167,11 +181,14 @@ fn open_table(path: &Path) -> Result<&'static PluginVtable, LoadError> {
             expected,
         });
     }
+    // SAFETY: non-null, this ABI version, and at least as large as `PluginVtable`; the
+    // table is static data of a library that is never unloaded.
     Ok(unsafe { &*table })
 }
 
 impl Drop for DynamicPlugin {
     fn drop(&mut self) {
+        // SAFETY: the instance came from this table's `create` and is destroyed once.
         unsafe { (self.table.destroy)(self.instance) };
     }
 }
@@ -256,6 +273,8 @@ impl Plugin for DynamicPlugin {
                 len: 0,
                 capacity: s.out.len(),
             };
+            // SAFETY: the instance is live; the context, packet and buffers outlive the
+            // call and `response` describes `s.out` with its real capacity.
             let code = unsafe {
                 f(
                     self.instance,
@@ -295,6 +314,7 @@ impl Plugin for DynamicPlugin {
                 len: n,
                 capacity: s.out.len(),
             };
+            // SAFETY: as for packet_received; `msg` describes `s.out` and its capacity.
             let code = unsafe { f(self.instance, ctx_ref(ctx), &pref, &mut msg, &mut s.err) };
             if code == ZT_ERROR {
                 return Err(failure(&s.err));
@@ -348,6 +368,8 @@ impl Plugin for DynamicPlugin {
         };
         SCRATCH.with_borrow_mut(|s| {
             s.err.message[0] = 0;
+            // SAFETY: the instance is live; `lref` and the strings it points to (client
+            // id, hostname) outlive the call.
             let code = unsafe { f(self.instance, event as u32, &lref, &mut s.err) };
             if code == ZT_ERROR {
                 return Err(failure(&s.err));
@@ -377,14 +399,21 @@ impl std::fmt::Debug for DynamicPlugin {
 
 // ---- callbacks the server offers plugins (HostApi) ----
 
+/// # Safety
+/// `ctx` is null or the `ContextRef` the server handed to the hook being run.
 unsafe fn context<'a>(ctx: *mut ContextRef) -> Option<&'a mut Context> {
+    // SAFETY: a ContextRef is a `Context` the server passed by pointer (`ctx_ref`),
+    // valid and not otherwise borrowed while the hook runs.
     unsafe { (ctx as *mut Context).as_mut() }
 }
 
+/// # Safety
+/// `name` is null or a NUL-terminated string that outlives `'a`.
 unsafe fn c_name<'a>(name: *const c_char) -> Option<&'a str> {
     if name.is_null() {
         return None;
     }
+    // SAFETY: non-null and NUL-terminated, as the caller promises.
     unsafe { CStr::from_ptr(name) }.to_str().ok()
 }
 
@@ -393,11 +422,14 @@ unsafe extern "C" fn context_get(
     name: *const c_char,
     len: *mut usize,
 ) -> *const u8 {
+    // SAFETY: the ABI passes the hook's context and a NUL-terminated name.
     let value = unsafe { context(ctx) }
+        // SAFETY: as above.
         .zip(unsafe { c_name(name) })
         .and_then(|(c, n)| c.value(n));
     match value {
         Some(v) => {
+            // SAFETY: `len` is null or points to a usize the caller owns.
             if let Some(len) = unsafe { len.as_mut() } {
                 *len = v.len();
             }
@@ -413,10 +445,15 @@ unsafe extern "C" fn context_set(
     data: *const u8,
     len: usize,
 ) {
-    if let (Some(c), Some(n)) = (unsafe { context(ctx) }, unsafe { c_name(name) }) {
+    // SAFETY: the ABI passes the hook's context and a NUL-terminated name.
+    let c = unsafe { context(ctx) };
+    // SAFETY: as above.
+    let n = unsafe { c_name(name) };
+    if let (Some(c), Some(n)) = (c, n) {
         let value = if data.is_null() {
             &[][..]
         } else {
+            // SAFETY: the ABI: `data` points to `len` readable octets for the call.
             unsafe { std::slice::from_raw_parts(data, len) }
         };
         c.set_value(n, value);
@@ -428,18 +465,23 @@ unsafe extern "C" fn context_each(
     each: unsafe extern "C" fn(*mut c_void, *const c_char, *const u8, usize),
     user: *mut c_void,
 ) {
+    // SAFETY: the ABI passes the hook's context.
     let Some(c) = (unsafe { context(ctx) }) else {
         return;
     };
     for (name, value) in c.values() {
         if let Ok(name) = CString::new(name) {
+            // SAFETY: the plugin's callback with its own `user`; the name and value
+            // live until it returns.
             unsafe { each(user, name.as_ptr(), value.as_ptr(), value.len()) };
         }
     }
 }
 
 unsafe extern "C" fn host_log(handle: *const c_void, level: u32, message: *const c_char) {
+    // SAFETY: the handle is the instance's NUL-terminated name the server gave it.
     let plugin = unsafe { c_name(handle as *const c_char) }.unwrap_or("?");
+    // SAFETY: the ABI: a NUL-terminated message, or null.
     let Some(message) = (unsafe { c_name(message) }) else {
         return;
     };
@@ -476,11 +518,15 @@ mod tests {
     fn context_callbacks_round_trip() {
         let mut c = Context::new();
         let name = CString::new("site").unwrap();
+        // SAFETY: a live context, a NUL-terminated name and 3 readable octets.
         unsafe { context_set(ctx_ref(&mut c), name.as_ptr(), b"lab".as_ptr(), 3) };
         let mut len = 0;
+        // SAFETY: as above; `len` is a live usize.
         let p = unsafe { context_get(ctx_ref(&mut c), name.as_ptr(), &mut len) };
+        // SAFETY: context_get returned the value's pointer and length, still owned by `c`.
         assert_eq!(unsafe { std::slice::from_raw_parts(p, len) }, b"lab");
         let missing = CString::new("none").unwrap();
+        // SAFETY: as above.
         assert!(unsafe { context_get(ctx_ref(&mut c), missing.as_ptr(), &mut len) }.is_null());
     }
 }

@@ -264,9 +264,13 @@ impl PluginVtable {
     }
 }
 
-// The table is immutable static data; its pointers are to static strings and functions.
+// SAFETY: the table is immutable static data; its pointers are to static strings and
+// functions.
 unsafe impl Sync for PluginVtable {}
+// SAFETY: the host table is written once before any plugin sees it and never changed;
+// its functions may be called from any thread (docs/plugins.md).
 unsafe impl Sync for HostApi {}
+// SAFETY: as for Sync: immutable after creation, its log handle a string it outlives.
 unsafe impl Send for HostApi {}
 
 /// Space the server gives `response` and `reply` buffers: the largest DHCPv4 message it

@@ -21,13 +21,17 @@ pub struct Instance {
 pub type Factory = fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>;
 
 /// Runs `f`, turning a panic into [`ZT_ERROR`].
-fn guarded(err: *mut ErrorBuf, f: impl FnOnce() -> Result<i32, PluginError>) -> i32 {
+///
+/// # Safety
+/// `err` is null or the server's [`ErrorBuf`] for this call.
+unsafe fn guarded(err: *mut ErrorBuf, f: impl FnOnce() -> Result<i32, PluginError>) -> i32 {
     let outcome = catch_unwind(AssertUnwindSafe(f));
     let message = match outcome {
         Ok(Ok(code)) => return code,
         Ok(Err(e)) => e.message().to_string(),
         Err(p) => PluginError::panicked(&*p).message().to_string(),
     };
+    // SAFETY: null or the server's buffer, as the caller promises.
     if let Some(err) = unsafe { err.as_mut() } {
         err.set("", &message);
     }
@@ -48,6 +52,7 @@ pub unsafe fn create(
         let bytes = if settings.is_null() {
             &[][..]
         } else {
+            // SAFETY: the ABI: `settings` points to `len` readable octets for the call.
             unsafe { std::slice::from_raw_parts(settings as *const u8, len) }
         };
         let text = std::str::from_utf8(bytes)
@@ -64,6 +69,7 @@ pub unsafe fn create(
             PluginError::panicked(&*p).message().to_string(),
         ),
     };
+    // SAFETY: the ABI: `err` is null or the server's buffer for this call.
     if let Some(err) = unsafe { err.as_mut() } {
         err.set(&failure.0, &failure.1);
     }
@@ -74,6 +80,7 @@ pub unsafe fn create(
 /// `instance` comes from [`create`] and is not used afterwards.
 pub unsafe fn destroy(instance: *mut c_void) {
     if !instance.is_null() {
+        // SAFETY: `instance` is the Box `create` leaked, handed back once.
         let instance = unsafe { Box::from_raw(instance as *mut Instance) };
         let _ = catch_unwind(AssertUnwindSafe(|| {
             instance.plugin.stop();
@@ -85,6 +92,7 @@ pub unsafe fn destroy(instance: *mut c_void) {
 /// # Safety
 /// `instance` comes from [`create`].
 pub unsafe fn instance_hooks(instance: *mut c_void) -> u32 {
+    // SAFETY: a live instance from `create`, as the caller promises.
     let instance = unsafe { &*(instance as *const Instance) };
     catch_unwind(AssertUnwindSafe(|| {
         // Unmasked: the server logs hooks this ABI does not carry, then ignores them.
@@ -104,7 +112,10 @@ struct PacketParts<'a> {
     now: u64,
 }
 
+/// # Safety
+/// `p` is null or the server's [`PacketRef`], whose pointers live for `'a`.
 unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, PluginError> {
+    // SAFETY: null or the server's PacketRef, as the caller promises.
     let p = unsafe { p.as_ref() }.ok_or_else(|| PluginError::new("no packet"))?;
     let family = match p.family {
         4 => Family::V4,
@@ -114,6 +125,7 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
     let interface = if p.interface.is_null() {
         ""
     } else {
+        // SAFETY: the ABI: a NUL-terminated interface name.
         unsafe { CStr::from_ptr(p.interface) }
             .to_str()
             .unwrap_or("")
@@ -129,6 +141,7 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
     };
     Ok(PacketParts {
         family,
+        // SAFETY: the ABI: `wire` points to `wire_len` readable octets.
         wire: unsafe { std::slice::from_raw_parts(p.wire, p.wire_len) },
         interface,
         source: SocketAddr::new(source_ip, p.source_port),
@@ -152,36 +165,52 @@ impl<'a> PacketParts<'a> {
 }
 
 /// The server's named context values, copied in before a hook and back after it.
+///
+/// # Safety
+/// `host` is null or the server's [`HostApi`]; `ctx` the hook's context.
 unsafe fn context_in(host: *const HostApi, ctx: *mut ContextRef) -> Context {
     unsafe extern "C" fn add(user: *mut c_void, name: *const c_char, data: *const u8, len: usize) {
+        // SAFETY: `user` is the `Context` context_in passed to context_each below.
         let c = unsafe { &mut *(user as *mut Context) };
+        // SAFETY: the ABI: a NUL-terminated name.
         let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
         let data = if data.is_null() {
             &[][..]
         } else {
+            // SAFETY: the ABI: `data` points to `len` readable octets for the call.
             unsafe { std::slice::from_raw_parts(data, len) }
         };
         c.set_value(&name, data);
     }
     let mut c = Context::new();
+    // SAFETY: null or the server's HostApi, as the caller promises.
     if let Some(host) = unsafe { host.as_ref() } {
+        // SAFETY: the server's callback with the hook's context; `c` outlives the call.
         unsafe { (host.context_each)(ctx, add, &mut c as *mut Context as *mut c_void) };
     }
     c
 }
 
+/// # Safety
+/// As for [`context_in`].
 unsafe fn context_out(host: *const HostApi, ctx: *mut ContextRef, c: &Context) {
+    // SAFETY: null or the server's HostApi, as the caller promises.
     let Some(host) = (unsafe { host.as_ref() }) else {
         return;
     };
     for (name, value) in c.values() {
         if let Ok(name) = std::ffi::CString::new(name) {
+            // SAFETY: the server's callback with the hook's context; name and value
+            // live until it returns (it copies them).
             unsafe { (host.context_set)(ctx, name.as_ptr(), value.as_ptr(), value.len()) };
         }
     }
 }
 
-fn write_message(buf: *mut MessageBuf, wire: &[u8]) -> Result<(), PluginError> {
+/// # Safety
+/// `buf` is null or the server's [`MessageBuf`], `capacity` writable octets at `data`.
+unsafe fn write_message(buf: *mut MessageBuf, wire: &[u8]) -> Result<(), PluginError> {
+    // SAFETY: null or the server's buffer, as the caller promises.
     let buf = unsafe { buf.as_mut() }.ok_or_else(|| PluginError::new("no message buffer"))?;
     if wire.len() > buf.capacity {
         return Err(PluginError::new(format!(
@@ -190,6 +219,8 @@ fn write_message(buf: *mut MessageBuf, wire: &[u8]) -> Result<(), PluginError> {
             buf.capacity
         )));
     }
+    // SAFETY: `wire.len()` <= `capacity` writable octets at `data`; the plugin's own
+    // `wire` cannot overlap the server's buffer.
     unsafe { std::ptr::copy_nonoverlapping(wire.as_ptr(), buf.data, wire.len()) };
     buf.len = wire.len();
     Ok(())
@@ -219,17 +250,27 @@ pub unsafe fn packet_received(
     response: *mut MessageBuf,
     err: *mut ErrorBuf,
 ) -> i32 {
-    guarded(err, || {
+    // SAFETY (for each block below): the server calls with the arguments the ABI
+    // describes: a live instance from `create`, the hook's context, its packet, its
+    // buffers and error buffer, all valid for the call.
+    let hook = || {
+        // SAFETY: see above.
         let instance = unsafe { &*(instance as *const Instance) };
+        // SAFETY: see above.
         let parts = unsafe { packet_parts(packet) }?;
         let cell = LazyRequest::default();
+        // SAFETY: see above.
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin
             .packet_received(&mut c, &parts.packet(&cell))?;
+        // SAFETY: see above.
         unsafe { context_out(instance.host, ctx, &c) };
-        code_of(action, |r| write_message(response, &r.to_wire()))
-    })
+        // SAFETY: see above.
+        code_of(action, |r| unsafe { write_message(response, &r.to_wire()) })
+    };
+    // SAFETY: `err` is the server's buffer.
+    unsafe { guarded(err, hook) }
 }
 
 /// # Safety
@@ -241,23 +282,36 @@ pub unsafe fn reply_ready(
     reply: *mut MessageBuf,
     err: *mut ErrorBuf,
 ) -> i32 {
-    guarded(err, || {
+    // SAFETY (for each block below): the server calls with the arguments the ABI
+    // describes: a live instance from `create`, the hook's context, its packet, the
+    // reply buffer (`len` octets written, `capacity` writable) and the error buffer.
+    let hook = || {
+        // SAFETY: see above.
         let instance = unsafe { &*(instance as *const Instance) };
+        // SAFETY: see above.
         let parts = unsafe { packet_parts(packet) }?;
+        // SAFETY: see above.
         let buf = unsafe { reply.as_ref() }.ok_or_else(|| PluginError::new("no reply"))?;
+        // SAFETY: see above.
         let wire = unsafe { std::slice::from_raw_parts(buf.data, buf.len) };
         let mut draft = Reply::lazy(parts.family, wire.to_vec());
         let cell = LazyRequest::default();
+        // SAFETY: see above.
         let mut c = unsafe { context_in(instance.host, ctx) };
         let action = instance
             .plugin
             .reply_ready(&mut c, &parts.packet(&cell), &mut draft)?;
+        // SAFETY: see above.
         unsafe { context_out(instance.host, ctx, &c) };
         if draft.is_touched() {
-            write_message(reply, &draft.to_wire())?;
+            // SAFETY: see above.
+            unsafe { write_message(reply, &draft.to_wire()) }?;
         }
-        code_of(action, |r| write_message(reply, &r.to_wire()))
-    })
+        // SAFETY: see above.
+        code_of(action, |r| unsafe { write_message(reply, &r.to_wire()) })
+    };
+    // SAFETY: `err` is the server's buffer.
+    unsafe { guarded(err, hook) }
 }
 
 /// # Safety
@@ -268,8 +322,12 @@ pub unsafe fn lease_event(
     lease: *const LeaseRef,
     err: *mut ErrorBuf,
 ) -> i32 {
-    guarded(err, || {
+    // SAFETY (for each block below): a live instance from `create`, the server's
+    // LeaseRef (its pointers valid for the call) and error buffer.
+    let hook = || {
+        // SAFETY: see above.
         let instance = unsafe { &*(instance as *const Instance) };
+        // SAFETY: see above.
         let l = unsafe { lease.as_ref() }.ok_or_else(|| PluginError::new("no lease"))?;
         let event = match event {
             6 => LeaseEvent::Committed,
@@ -278,12 +336,18 @@ pub unsafe fn lease_event(
             9 => LeaseEvent::Expired,
             other => return Err(PluginError::new(format!("unknown lease event {other}"))),
         };
+        // SAFETY: see above.
         let info = unsafe { lease_info(l) };
         instance.plugin.lease_event(event, &info)?;
         Ok(ZT_CONTINUE)
-    })
+    };
+    // SAFETY: `err` is the server's buffer.
+    unsafe { guarded(err, hook) }
 }
 
+/// # Safety
+/// `l` is the server's [`LeaseRef`]: its client id and hostname pointers are null or
+/// valid for the call.
 unsafe fn lease_info(l: &LeaseRef) -> LeaseInfo {
     let a = l.address;
     LeaseInfo {
@@ -300,12 +364,14 @@ unsafe fn lease_info(l: &LeaseRef) -> LeaseInfo {
             _ => LeaseState::Expired,
         },
         client_id: (!l.client_id.is_null())
+            // SAFETY: non-null: `client_id_len` readable octets, as the caller promises.
             .then(|| unsafe { std::slice::from_raw_parts(l.client_id, l.client_id_len) }.to_vec()),
         htype: l.htype,
         hwaddr: l.hwaddr[..(l.hwaddr_len as usize).min(16)].to_vec(),
         starts: l.starts,
         expires: l.expires,
         hostname: (!l.hostname.is_null()).then(|| {
+            // SAFETY: non-null: a NUL-terminated string, as the caller promises.
             unsafe { CStr::from_ptr(l.hostname) }
                 .to_string_lossy()
                 .into_owned()
@@ -335,14 +401,17 @@ macro_rules! export_plugin {
                 len: usize,
                 err: *mut ErrorBuf,
             ) -> *mut c_void {
+                // SAFETY: the server calls with the arguments the ABI describes.
                 unsafe {
                     $crate::sdk::create(host, settings, len, err, $name, super::__ZEROTOUCH_FACTORY)
                 }
             }
             unsafe extern "C" fn destroy(instance: *mut c_void) {
+                // SAFETY: an instance from `create`, handed back once.
                 unsafe { $crate::sdk::destroy(instance) }
             }
             unsafe extern "C" fn instance_hooks(instance: *mut c_void) -> u32 {
+                // SAFETY: a live instance from `create`.
                 unsafe { $crate::sdk::instance_hooks(instance) }
             }
             unsafe extern "C" fn packet_received(
@@ -352,6 +421,7 @@ macro_rules! export_plugin {
                 r: *mut MessageBuf,
                 e: *mut ErrorBuf,
             ) -> i32 {
+                // SAFETY: the server calls with the arguments the ABI describes.
                 unsafe { $crate::sdk::packet_received(i, c, p, r, e) }
             }
             unsafe extern "C" fn reply_ready(
@@ -361,6 +431,7 @@ macro_rules! export_plugin {
                 r: *mut MessageBuf,
                 e: *mut ErrorBuf,
             ) -> i32 {
+                // SAFETY: the server calls with the arguments the ABI describes.
                 unsafe { $crate::sdk::reply_ready(i, c, p, r, e) }
             }
             unsafe extern "C" fn lease_event(
@@ -369,6 +440,7 @@ macro_rules! export_plugin {
                 l: *const LeaseRef,
                 e: *mut ErrorBuf,
             ) -> i32 {
+                // SAFETY: the server calls with the arguments the ABI describes.
                 unsafe { $crate::sdk::lease_event(i, ev, l, e) }
             }
 
