@@ -41,6 +41,39 @@ impl Lab {
         lab
     }
 
+    /// A client behind a relay, in three namespaces; returns the lab and the server's,
+    /// the relay's and the client's namespace:
+    ///
+    /// ```text
+    ///   cli [c] ── [r1] relay [r2] ── [s] srv
+    ///   198.19.0.0/24, 2001:db8:2::/64    198.18.0.0/24, 2001:db8:1::/64
+    /// ```
+    ///
+    /// The relay forwards both families, the server routes 198.19.0.0/24 back through
+    /// it, duplicate address detection is off and the link-local addresses the DHCPv6
+    /// client and relay use are ready.
+    pub fn relayed() -> (Lab, String, String, String) {
+        let mut lab = Lab::empty();
+        let (srv, relay, cli) = (lab.ns("srv"), lab.ns("rly"), lab.ns("cli"));
+        for ns in [&srv, &relay, &cli] {
+            lab.no_dad(ns);
+        }
+        lab.link(&srv, "s", &relay, "r2");
+        lab.link(&relay, "r1", &cli, "c");
+        lab.addr(&srv, "s", "198.18.0.1/24");
+        lab.addr(&relay, "r2", "198.18.0.2/24");
+        lab.addr(&relay, "r1", "198.19.0.1/24");
+        lab.route(&srv, "198.19.0.0/24", "198.18.0.2");
+        lab.addr6(&srv, "s", "2001:db8:1::1/64");
+        lab.addr6(&relay, "r2", "2001:db8:1::2/64");
+        lab.addr6(&relay, "r1", "2001:db8:2::1/64");
+        lab.sysctl(&relay, "net.ipv4.ip_forward=1");
+        lab.sysctl(&relay, "net.ipv6.conf.all.forwarding=1");
+        lab.wait_link_local(&cli, "c");
+        lab.wait_link_local(&relay, "r1");
+        (lab, srv, relay, cli)
+    }
+
     /// A lab with no namespaces yet.
     pub fn empty() -> Lab {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);

@@ -15,15 +15,7 @@ use zerotouch_tests::{Daemon, Lab, leases, require_tools};
 #[test]
 fn relayed_client_gets_an_address_of_the_giaddr_subnet_and_its_circuit_id_reservation() {
     require_tools(&["ip", "dhclient", "dhcrelay"]);
-    let mut lab = Lab::empty();
-    let (srv, relay, cli) = (lab.ns("srv"), lab.ns("rly"), lab.ns("cli"));
-    lab.link(&srv, "s", &relay, "r2");
-    lab.link(&relay, "r1", &cli, "c");
-    lab.addr(&srv, "s", "198.18.0.1/24");
-    lab.addr(&relay, "r2", "198.18.0.2/24");
-    lab.addr(&relay, "r1", "198.19.0.1/24");
-    lab.route(&srv, "198.19.0.0/24", "198.18.0.2");
-    lab.sysctl(&relay, "net.ipv4.ip_forward=1");
+    let (lab, _srv, relay, cli) = Lab::relayed();
 
     let db = lab.path("leases.sqlite");
     let circuit = lab.ifname("r1");

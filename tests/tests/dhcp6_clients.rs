@@ -148,19 +148,7 @@ fn a_client_behind_dhcrelay_6_gets_an_address_of_its_relays_link() {
     require_tools(&["ip", "dhclient", "dhcrelay"]);
     //   cli [c] ── [r1] relay [r2] ── [s] srv
     //   2001:db8:2::/64        2001:db8:1::/64
-    let mut lab = Lab::empty();
-    let (srv, relay, cli) = (lab.ns("srv"), lab.ns("rly"), lab.ns("cli"));
-    for ns in [&srv, &relay, &cli] {
-        lab.no_dad(ns);
-    }
-    lab.link(&srv, "s", &relay, "r2");
-    lab.link(&relay, "r1", &cli, "c");
-    lab.addr6(&srv, "s", "2001:db8:1::1/64");
-    lab.addr6(&relay, "r2", "2001:db8:1::2/64");
-    lab.addr6(&relay, "r1", "2001:db8:2::1/64");
-    lab.sysctl(&relay, "net.ipv6.conf.all.forwarding=1");
-    lab.wait_link_local(&cli, "c");
-    lab.wait_link_local(&relay, "r1");
+    let (lab, _srv, relay, cli) = Lab::relayed();
     let cfg = lab.basic_config6(
         "",
         r#"
