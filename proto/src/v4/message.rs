@@ -8,19 +8,26 @@ use super::relay_info::RelayAgentInfo;
 
 /// op, htype ... file: everything before the magic cookie (RFC 2131 §2).
 pub const FIXED_HEADER_LEN: usize = 236;
+/// The four octets that open the options field of a DHCP message (RFC 2131 §3).
 pub const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+/// The size of the chaddr field.
 pub const CHADDR_LEN: usize = 16;
 /// The flags bit asking for broadcast replies (RFC 2131 §2, figure 2).
 pub const BROADCAST_FLAG: u16 = 0x8000;
 
+/// The `op` field: who sent the message (RFC 951).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// 1: from a client (or a relay on its behalf).
     BootRequest,
+    /// 2: from a server.
     BootReply,
+    /// Anything else: not a BOOTP message.
     Other(u8),
 }
 
 impl Op {
+    /// The op of octet `v`.
     pub fn from_u8(v: u8) -> Self {
         match v {
             1 => Op::BootRequest,
@@ -28,6 +35,7 @@ impl Op {
             v => Op::Other(v),
         }
     }
+    /// The op octet.
     pub fn to_u8(self) -> u8 {
         match self {
             Op::BootRequest => 1,
@@ -37,19 +45,32 @@ impl Op {
     }
 }
 
+/// A DHCPv4 message: the BOOTP header fields (RFC 2131 §2, figure 1) and its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    /// Request or reply.
     pub op: Op,
+    /// Hardware address type (1: Ethernet).
     pub htype: u8,
+    /// Hardware address length.
     pub hlen: u8,
+    /// Relay agents passed.
     pub hops: u8,
+    /// Transaction ID, chosen by the client.
     pub xid: u32,
+    /// Seconds since the client began.
     pub secs: u16,
+    /// Flags; only [`BROADCAST_FLAG`] is defined.
     pub flags: u16,
+    /// The client's address, when it has one and can answer ARP.
     pub ciaddr: Ipv4Addr,
+    /// "Your" address: what the server gives the client.
     pub yiaddr: Ipv4Addr,
+    /// The next server in bootstrap (TFTP), set by the server.
     pub siaddr: Ipv4Addr,
+    /// The relay agent's address, set by the first relay.
     pub giaddr: Ipv4Addr,
+    /// The client hardware address, padded to 16 octets.
     pub chaddr: [u8; CHADDR_LEN],
     /// Server host name field, as received (NUL-padded); zeroed when option 52 used it
     /// for options.
@@ -57,6 +78,7 @@ pub struct Message {
     /// Boot file field, as received (NUL-padded); zeroed when option 52 used it for
     /// options.
     pub file: [u8; 128],
+    /// The options, joined across fields and repeats (RFC 3396).
     pub options: Options,
 }
 
@@ -85,7 +107,6 @@ impl Message {
         }
     }
 
-    /// The client hardware address: the first `hlen` octets of chaddr.
     /// The header of a `msg_type` reply to `request`, as RFC 2131 table 3 has it: xid,
     /// htype, hlen, chaddr, flags and giaddr copied, ciaddr echoed in an ACK only;
     /// yiaddr, siaddr, sname, file and the options left for the caller.
@@ -103,6 +124,7 @@ impl Message {
         header
     }
 
+    /// The client hardware address: the first `hlen` octets of chaddr.
     pub fn hwaddr(&self) -> &[u8] {
         &self.chaddr[..(self.hlen as usize).min(CHADDR_LEN)]
     }
@@ -117,10 +139,12 @@ impl Message {
         set_field(&mut self.file, name);
     }
 
+    /// Whether the client asked for broadcast replies.
     pub fn broadcast_flag(&self) -> bool {
         self.flags & BROADCAST_FLAG != 0
     }
 
+    /// Option 53, when present and one octet long.
     pub fn message_type(&self) -> Option<MessageType> {
         match self.options.get(OptionCode::MESSAGE_TYPE) {
             Some([t]) => Some(MessageType::from_u8(*t)),

@@ -19,14 +19,20 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
 /// status code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ia {
+    /// The option code: [`OptionCode6::IA_NA`] or [`OptionCode6::IA_PD`].
     pub code: u16,
+    /// The client's identifier for this IA.
     pub iaid: u32,
+    /// Seconds until the client renews (T1).
     pub t1: u32,
+    /// Seconds until the client rebinds (T2).
     pub t2: u32,
+    /// The IA's own options: IAADDR or IAPREFIX, STATUS_CODE.
     pub options: Options6,
 }
 
 impl Ia {
+    /// An IA of option `code` with no options yet.
     pub fn new(code: u16, iaid: u32, t1: u32, t2: u32) -> Self {
         Ia {
             code,
@@ -37,6 +43,7 @@ impl Ia {
         }
     }
 
+    /// The IA in the value `data` of option `code`.
     pub fn decode(code: u16, data: &[u8]) -> Result<Self, DecodeError6> {
         if data.len() < 12 {
             return Err(bad(code, "shorter than iaid, T1 and T2"));
@@ -50,6 +57,7 @@ impl Ia {
         })
     }
 
+    /// The option's value (without its code and length).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(12 + 32);
         out.extend_from_slice(&self.iaid.to_be_bytes());
@@ -77,12 +85,16 @@ impl Ia {
 /// IAADDR (5): an address with its lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IaAddr {
+    /// The address.
     pub address: Ipv6Addr,
+    /// Preferred lifetime, seconds.
     pub preferred: u32,
+    /// Valid lifetime, seconds.
     pub valid: u32,
 }
 
 impl IaAddr {
+    /// The IAADDR in an option value.
     pub fn decode(data: &[u8]) -> Result<Self, DecodeError6> {
         if data.len() < 24 {
             return Err(bad(OptionCode6::IAADDR, "shorter than 24 octets"));
@@ -97,6 +109,7 @@ impl IaAddr {
         })
     }
 
+    /// The option's value (without its code and length).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(24);
         out.extend_from_slice(&self.address.octets());
@@ -109,13 +122,18 @@ impl IaAddr {
 /// IAPREFIX (26): a delegated prefix with its lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IaPrefix {
+    /// Preferred lifetime, seconds.
     pub preferred: u32,
+    /// Valid lifetime, seconds.
     pub valid: u32,
+    /// The prefix length.
     pub prefix_len: u8,
+    /// The prefix.
     pub prefix: Ipv6Addr,
 }
 
 impl IaPrefix {
+    /// The IAPREFIX in an option value.
     pub fn decode(data: &[u8]) -> Result<Self, DecodeError6> {
         if data.len() < 25 {
             return Err(bad(OptionCode6::IAPREFIX, "shorter than 25 octets"));
@@ -134,6 +152,7 @@ impl IaPrefix {
         })
     }
 
+    /// The option's value (without its code and length).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(25);
         out.extend_from_slice(&self.preferred.to_be_bytes());
@@ -152,6 +171,7 @@ pub fn status(code: StatusCode, message: &str) -> Vec<u8> {
     out
 }
 
+/// The code and message of a STATUS_CODE option's value.
 pub fn decode_status(data: &[u8]) -> Result<(StatusCode, String), DecodeError6> {
     if data.len() < 2 {
         return Err(bad(OptionCode6::STATUS_CODE, "shorter than its code"));
@@ -171,26 +191,35 @@ pub const DUID_LENGTH: std::ops::RangeInclusive<usize> = 3..=130;
 pub enum Duid {
     /// Link-layer address plus time (type 1).
     Llt {
+        /// Hardware type (IANA ARP parameters; 1 is Ethernet).
         hw_type: u16,
+        /// Seconds since 2000-01-01 UTC, mod 2^32, when it was made.
         time: u32,
+        /// The link-layer address.
         address: Vec<u8>,
     },
     /// Enterprise number and identifier (type 2).
     En {
+        /// The vendor's IANA enterprise number.
         enterprise: u32,
+        /// The vendor's identifier.
         id: Vec<u8>,
     },
     /// Link-layer address (type 3).
     Ll {
+        /// Hardware type (IANA ARP parameters; 1 is Ethernet).
         hw_type: u16,
+        /// The link-layer address.
         address: Vec<u8>,
     },
     /// UUID (type 4, RFC 6355).
     Uuid([u8; 16]),
+    /// Another type: the whole DUID, type included.
     Other(Vec<u8>),
 }
 
 impl Duid {
+    /// The DUID in `data` (a CLIENTID or SERVERID value).
     pub fn parse(data: &[u8]) -> Result<Self, DecodeError6> {
         let err = |r| bad(OptionCode6::CLIENTID, r);
         if data.len() < 2 {
@@ -233,6 +262,7 @@ impl Duid {
         }
     }
 
+    /// The DUID's octets, type first.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16);
         match self {
