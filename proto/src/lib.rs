@@ -7,5 +7,7 @@
 //! same way and includes the relay layer: nested RELAY-FORW messages decoded down to
 //! the client message, and replies wrapped back out as RELAY-REPL.
 
+#![warn(missing_docs)]
+
 pub mod v4;
 pub mod v6;

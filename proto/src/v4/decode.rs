@@ -10,18 +10,41 @@ use super::options::Options;
 const SNAME: std::ops::Range<usize> = 44..108;
 const FILE: std::ops::Range<usize> = 108..236;
 
+/// Why a datagram is not a DHCPv4 message this crate reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// Shorter than the fixed header and the magic cookie.
     #[error("packet of {len} octets is shorter than the 240 of a DHCP header and cookie")]
-    Truncated { len: usize },
+    Truncated {
+        /// The datagram's length.
+        len: usize,
+    },
+    /// The four octets after the header are not the DHCP magic cookie.
     #[error("magic cookie is {found:02x?}, expected 63:82:53:63")]
-    BadCookie { found: [u8; 4] },
+    BadCookie {
+        /// What stood where the cookie belongs.
+        found: [u8; 4],
+    },
+    /// `hlen` larger than the 16-octet chaddr field.
     #[error("hardware address length {hlen} is over 16")]
-    BadHlen { hlen: u8 },
+    BadHlen {
+        /// The hlen field.
+        hlen: u8,
+    },
+    /// An option's length runs past the end of the field that holds it.
     #[error("option {code} at offset {offset} runs past the end of its field")]
-    OptionOverrun { code: u8, offset: usize },
+    OptionOverrun {
+        /// The option's code.
+        code: u8,
+        /// Where the option starts in the datagram.
+        offset: usize,
+    },
+    /// Option 52 is not one octet 1, 2 or 3.
     #[error("option 52 (overload) holds {value:?}, expected one octet 1, 2 or 3")]
-    BadOverload { value: Vec<u8> },
+    BadOverload {
+        /// Option 52's value.
+        value: Vec<u8>,
+    },
 }
 
 impl DecodeError {

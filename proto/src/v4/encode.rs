@@ -10,8 +10,16 @@ use super::message::{FIXED_HEADER_LEN, MAGIC_COOKIE, Message};
 /// type, addresses, lifetimes: no allocation per reply), or owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OptionData<'a> {
+    /// Octets that live elsewhere (the configuration).
     Borrowed(&'a [u8]),
-    Inline { len: u8, bytes: [u8; 16] },
+    /// Up to 16 octets kept in place.
+    Inline {
+        /// How many of `bytes` are the value.
+        len: u8,
+        /// The value, then padding.
+        bytes: [u8; 16],
+    },
+    /// Octets of their own.
     Owned(Vec<u8>),
 }
 
@@ -57,13 +65,16 @@ impl<const N: usize> From<[u8; N]> for OptionData<'_> {
 /// first when the reply would exceed the client's budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyOption<'a> {
+    /// The option's code.
     pub code: u8,
+    /// Its value.
     pub data: OptionData<'a>,
     /// Never dropped for size: message type, server identifier, lease times, ...
     pub required: bool,
 }
 
 impl<'a> ReplyOption<'a> {
+    /// An option the encoder never drops for size.
     pub fn required(code: u8, data: impl Into<OptionData<'a>>) -> Self {
         ReplyOption {
             code,
@@ -71,6 +82,7 @@ impl<'a> ReplyOption<'a> {
             required: true,
         }
     }
+    /// An option the encoder drops, last first, when the reply would not fit.
     pub fn optional(code: u8, data: impl Into<OptionData<'a>>) -> Self {
         ReplyOption {
             code,
@@ -158,6 +170,7 @@ impl Message {
         finish(out, start);
     }
 
+    /// [`Message::encode`] into a new buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(BOOTP_MIN_LEN);
         self.encode(&mut out);

@@ -41,6 +41,7 @@ impl Options {
         self.entries.iter().position(|(c, _, _)| *c == code)
     }
 
+    /// The value of `code` (joined across instances, RFC 3396).
     pub fn get(&self, code: u8) -> Option<&[u8]> {
         self.entries
             .iter()
@@ -48,6 +49,7 @@ impl Options {
             .map(|e| self.value(e))
     }
 
+    /// Whether option `code` is present.
     pub fn contains(&self, code: u8) -> bool {
         self.position(code).is_some()
     }
@@ -87,6 +89,7 @@ impl Options {
         }
     }
 
+    /// Takes option `code` out; its value, if it was there.
     pub fn remove(&mut self, code: u8) -> Option<Vec<u8>> {
         let i = self.position(code)?;
         self.revision = self.revision.wrapping_add(1);
@@ -95,14 +98,17 @@ impl Options {
         Some(value)
     }
 
+    /// Every option with its value, in stored order.
     pub fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> {
         self.entries.iter().map(|e| (e.0, self.value(e)))
     }
 
+    /// How many options there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -2,20 +2,46 @@
 
 use super::options::Options6;
 
+/// Why a datagram is not a DHCPv6 message this crate reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError6 {
+    /// Shorter than its header.
     #[error("message of {len} octets is shorter than its header")]
-    Truncated { len: usize },
+    Truncated {
+        /// The message's length.
+        len: usize,
+    },
+    /// An option's length runs past the end of its message.
     #[error("option {code} at offset {at} runs past the end of its message")]
-    OptionOverrun { code: u16, at: usize },
+    OptionOverrun {
+        /// The option's code.
+        code: u16,
+        /// Where the option starts.
+        at: usize,
+    },
+    /// Octets left over that cannot be an option header.
     #[error("a lone octet at offset {at} where an option header was expected")]
-    TrailingOctets { at: usize },
+    TrailingOctets {
+        /// Where they start.
+        at: usize,
+    },
+    /// A RELAY-FORW or RELAY-REPL without the message it relays.
     #[error("relay message without a relay-message option (9)")]
     RelayWithoutMessage,
+    /// More relay levels than [`HOP_COUNT_LIMIT`](super::HOP_COUNT_LIMIT).
     #[error("relay chain deeper than the hop limit ({depth} levels)")]
-    RelayTooDeep { depth: usize },
+    RelayTooDeep {
+        /// How deep it went.
+        depth: usize,
+    },
+    /// An option the server reads whose value is malformed.
     #[error("option {code} is malformed: {reason}")]
-    BadOption { code: u16, reason: &'static str },
+    BadOption {
+        /// The option's code.
+        code: u16,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl DecodeError6 {

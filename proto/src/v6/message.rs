@@ -10,13 +10,16 @@ use super::options::{Options6, put_option};
 /// A client or server message: type, 24-bit transaction id, options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message6 {
+    /// The message type.
     pub msg_type: MessageType6,
     /// Transaction id (the low 24 bits).
     pub xid: u32,
+    /// The options, in order.
     pub options: Options6,
 }
 
 impl Message6 {
+    /// A message with no options (`xid` cut to 24 bits).
     pub fn new(msg_type: MessageType6, xid: u32) -> Self {
         Message6 {
             msg_type,
@@ -25,6 +28,7 @@ impl Message6 {
         }
     }
 
+    /// The message in `buf`; `base` is its offset in the datagram, for error offsets.
     pub fn decode(buf: &[u8], base: usize) -> Result<Self, DecodeError6> {
         if buf.len() < 4 {
             return Err(DecodeError6::Truncated { len: buf.len() });
@@ -36,12 +40,14 @@ impl Message6 {
         })
     }
 
+    /// Appends the message's octets to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.push(self.msg_type.to_u8());
         out.extend_from_slice(&self.xid.to_be_bytes()[1..]);
         self.options.encode(out);
     }
 
+    /// The message's octets.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
         self.encode(&mut out);
@@ -53,6 +59,7 @@ impl Message6 {
         self.options.get(OptionCode6::CLIENTID)
     }
 
+    /// The server's DUID (option 2), when the client names one.
     pub fn server_id(&self) -> Option<&[u8]> {
         self.options.get(OptionCode6::SERVERID)
     }
@@ -62,12 +69,15 @@ impl Message6 {
 /// those other than the relayed message (option 9), which the chain holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayHeader {
+    /// RELAY-FORW or RELAY-REPL.
     pub msg_type: MessageType6,
+    /// Relays passed before this one.
     pub hop_count: u8,
     /// An address on the client's link (unspecified when the relay has none).
     pub link_address: Ipv6Addr,
     /// The address of the client or relay the message came from.
     pub peer_address: Ipv6Addr,
+    /// The relay's options (interface-id, remote-id …), the relayed message aside.
     pub options: Options6,
 }
 
@@ -141,11 +151,14 @@ impl RelayHeader {
 /// server) first, and the client message inside them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet6 {
+    /// The relays, outermost first; empty for a message straight from a client.
     pub relays: Vec<RelayHeader>,
+    /// The client's message.
     pub message: Message6,
 }
 
 impl Packet6 {
+    /// The packet in datagram `buf`: relay layers unwrapped to the client message.
     pub fn decode(buf: &[u8]) -> Result<Self, DecodeError6> {
         let mut relays = Vec::new();
         let mut at = buf;

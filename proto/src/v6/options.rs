@@ -12,6 +12,7 @@ pub struct Options6 {
 }
 
 impl Options6 {
+    /// No options, with room for `options` of `bytes` octets in all.
     pub fn with_capacity(options: usize, bytes: usize) -> Self {
         Options6 {
             buf: Vec::with_capacity(bytes),
@@ -39,6 +40,7 @@ impl Options6 {
             .map(|e| self.value(e))
     }
 
+    /// Whether option `code` is present.
     pub fn contains(&self, code: u16) -> bool {
         self.entries.iter().any(|e| e.0 == code)
     }
@@ -57,14 +59,17 @@ impl Options6 {
         before - self.entries.len()
     }
 
+    /// Every option with its value, in order.
     pub fn iter(&self) -> impl Iterator<Item = (u16, &[u8])> {
         self.entries.iter().map(|e| (e.0, self.value(e)))
     }
 
+    /// How many options there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
