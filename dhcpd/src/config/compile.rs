@@ -165,6 +165,7 @@ impl Compiler<'_> {
             .to_path_buf();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut entries = Vec::new();
+        let mut after = HashMap::new();
         for (index, p) in raw.iter().enumerate() {
             let key = |k: &str| format!("plugin[{index}].{k}");
             let name = p.name.get_ref().clone();
@@ -215,6 +216,9 @@ impl Compiler<'_> {
             if !p.enabled {
                 continue;
             }
+            if let Some(a) = &p.after {
+                after.insert(index, a.clone());
+            }
             entries.push(PluginEntry {
                 index,
                 name,
@@ -225,6 +229,10 @@ impl Compiler<'_> {
                 span: p.name.span(),
             });
         }
+        let configured: Vec<&str> = raw.iter().map(RawPlugin::instance_name).collect();
+        let (entries, errors) =
+            super::plugin_order::ordered(self.src, entries, &after, &configured);
+        self.errors.extend(errors);
         entries
     }
 

@@ -7,6 +7,7 @@ mod compile;
 mod error;
 mod model;
 mod model6;
+mod plugin_order;
 mod schema;
 mod schema6;
 mod shape;

@@ -39,6 +39,8 @@ pub struct RawPlugin {
     pub hook_timeout_ms: Option<Spanned<u64>>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Instances this one runs after (else table order).
+    pub after: Option<Spanned<Vec<Spanned<String>>>>,
     #[allow(dead_code)] // read by the plugin through `Settings`, with its own spans
     pub settings: Option<toml::Value>,
 }

@@ -382,3 +382,63 @@ fn the_benchmark_configuration_loads() {
         Some(30)
     );
 }
+
+fn instances(text: &str) -> Vec<String> {
+    parse(text, Path::new("/etc/zt/dhcpd.toml"))
+        .unwrap()
+        .plugins
+        .iter()
+        .map(|p| p.instance.clone())
+        .collect()
+}
+
+/// Instances run in table order, except that `after` puts an instance after the ones
+/// it names; a disabled instance named in `after` is no constraint.
+#[test]
+fn plugins_run_in_table_order_unless_after_says_otherwise() {
+    let table = |instance: &str, extra: &str| {
+        format!("[[plugin]]\nname = \"noop\"\ninstance = \"{instance}\"\n{extra}\n")
+    };
+    let text = format!(
+        "{BASE}{}{}{}{}",
+        table("a", "after = [\"c\"]"),
+        table("b", ""),
+        table("c", ""),
+        table("d", "after = [\"off\"]\n[plugin.settings]\n"),
+    ) + &table("off", "enabled = false");
+    assert_eq!(instances(&text), ["b", "c", "a", "d"]);
+    let text = format!("{BASE}{}{}", table("a", ""), table("b", ""));
+    assert_eq!(instances(&text), ["a", "b"]);
+}
+
+#[test]
+fn plugin_order_errors_name_the_unknown_instance_and_the_cycle() {
+    let table = |instance: &str, after: &str| {
+        format!("[[plugin]]\nname = \"noop\"\ninstance = \"{instance}\"\nafter = [{after}]\n")
+    };
+    let text = format!(
+        "{BASE}{}{}{}{}",
+        table("a", "\"b\""),
+        table("b", "\"c\""),
+        table("c", "\"a\""),
+        table("d", "\"sitee\", \"d\""),
+    ) + "[[plugin]]\nname = \"noop\"\ninstance = \"site\"\n";
+    let e: Vec<String> = errors(&text).iter().map(|e| e.to_string()).collect();
+    assert_eq!(e.len(), 5, "{e:#?}");
+    assert!(e.iter().any(|l| l.contains("plugin[3].after: \"sitee\" is not a plugin instance of this file; did you mean \"site\"?")), "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|l| l.contains("plugin[3].after: instance \"d\" cannot run after itself")),
+        "{e:#?}"
+    );
+    let cycle: Vec<&String> = e
+        .iter()
+        .filter(|l| l.contains("the plugin order has a cycle: a after b after c after a"))
+        .collect();
+    assert_eq!(
+        cycle.len(),
+        3,
+        "one error at each instance of the cycle: {e:#?}"
+    );
+    assert!(cycle[0].starts_with("/etc/zt/dhcpd.toml:7:"), "{e:#?}");
+}
