@@ -134,3 +134,28 @@ fn scope_tables_need_a_configured_instance_and_a_plugin_that_takes_them() {
         "{e}"
     );
 }
+
+/// The pipeline runs instances in the order `after` gives, each with its own table's
+/// settings (the entry keeps its place in the file for errors and settings).
+#[test]
+fn instances_run_in_the_order_after_gives_with_their_own_settings() {
+    let text = format!(
+        "{}instance = \"first-in-file\"\nafter = [\"second-in-file\"]\n\n[[plugin]]\nname = \"scoped\"\ninstance = \"second-in-file\"\n",
+        BASE.replace("plugin.scoped", "plugin.second-in-file")
+            .replace(
+                "[dhcp4.subnet.plugin.scoped]",
+                "[dhcp4.subnet.plugin.second-in-file]"
+            )
+    );
+    let cfg = config::parse(&text, Path::new("t.toml")).unwrap();
+    let p = load_plugins(&cfg, &REGISTRY, None).unwrap();
+    let order: Vec<(&str, usize)> = p
+        .instances()
+        .iter()
+        .map(|i| (i.entry.instance.as_str(), i.entry.index))
+        .collect();
+    assert_eq!(order, [("second-in-file", 1), ("first-in-file", 0)]);
+    // The scope tables went to the instance they name, wherever it runs.
+    assert!(p.instances()[0].scopes.contains_key(&ScopeId::Pool(0, 0)));
+    assert!(p.instances()[1].scopes.is_empty());
+}
