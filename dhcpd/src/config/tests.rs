@@ -383,6 +383,11 @@ fn the_benchmark_configuration_loads() {
     );
 }
 
+/// A `[[plugin]]` table of the noop plugin as `instance`, with `extra` lines.
+fn noop_table(instance: &str, extra: &str) -> String {
+    format!("[[plugin]]\nname = \"noop\"\ninstance = \"{instance}\"\n{extra}\n")
+}
+
 fn instances(text: &str) -> Vec<String> {
     parse(text, Path::new("/etc/zt/dhcpd.toml"))
         .unwrap()
@@ -396,9 +401,7 @@ fn instances(text: &str) -> Vec<String> {
 /// it names; a disabled instance named in `after` is no constraint.
 #[test]
 fn plugins_run_in_table_order_unless_after_says_otherwise() {
-    let table = |instance: &str, extra: &str| {
-        format!("[[plugin]]\nname = \"noop\"\ninstance = \"{instance}\"\n{extra}\n")
-    };
+    let table = noop_table;
     let text = format!(
         "{BASE}{}{}{}{}",
         table("a", "after = [\"c\"]"),
@@ -413,16 +416,14 @@ fn plugins_run_in_table_order_unless_after_says_otherwise() {
 
 #[test]
 fn plugin_order_errors_name_the_unknown_instance_and_the_cycle() {
-    let table = |instance: &str, after: &str| {
-        format!("[[plugin]]\nname = \"noop\"\ninstance = \"{instance}\"\nafter = [{after}]\n")
-    };
+    let table = |instance: &str, after: &str| noop_table(instance, &format!("after = [{after}]"));
     let text = format!(
         "{BASE}{}{}{}{}",
         table("a", "\"b\""),
         table("b", "\"c\""),
         table("c", "\"a\""),
         table("d", "\"sitee\", \"d\""),
-    ) + "[[plugin]]\nname = \"noop\"\ninstance = \"site\"\n";
+    ) + &noop_table("site", "");
     let e: Vec<String> = errors(&text).iter().map(|e| e.to_string()).collect();
     assert_eq!(e.len(), 5, "{e:#?}");
     assert!(e.iter().any(|l| l.contains("plugin[3].after: \"sitee\" is not a plugin instance of this file; did you mean \"site\"?")), "{e:#?}");
