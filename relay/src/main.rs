@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info};
 
-use config::{AgentInfo, Downstream4, Downstream6, Policy, Relay4, Relay6, RelayConfig};
+use config::RelayConfig;
 use service::Shared;
 
 #[derive(Parser)]
@@ -81,95 +81,26 @@ enum Command {
     Check,
 }
 
-/// The configuration the flags describe.
-fn from_flags(cli: &Cli) -> anyhow::Result<RelayConfig> {
-    let level = cli.log_level.clone().unwrap_or_else(|| "info".into());
-    if cli.v4 {
-        anyhow::ensure!(
-            !cli.interfaces.is_empty(),
-            "-4 needs at least one -i INTERFACE"
-        );
-        let servers = cli
-            .servers
-            .iter()
-            .map(|s| {
-                s.parse()
-                    .with_context(|| format!("{s:?} is not an IPv4 server address"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        anyhow::ensure!(!servers.is_empty(), "-4 needs at least one server address");
-        let policy = Policy::parse(&cli.policy).with_context(|| {
-            format!(
-                "-m {:?}: expected append, replace, forward or discard",
-                cli.policy
-            )
-        })?;
-        let agent_info = cli.agent_info.then(|| AgentInfo {
-            circuit_id: template::Template::parse("{interface}").ok(),
-            remote_id: template::Template::parse("{relay_mac}").ok(),
-            link_selection: false,
-            server_id_override: false,
-            policy,
-        });
-        return Ok(RelayConfig {
-            log_level: level,
-            relay4: Some(Relay4 {
-                hop_limit: cli.hop_limit,
-                downstream: cli
-                    .interfaces
-                    .iter()
-                    .map(|i| Downstream4 {
-                        interface: i.clone(),
-                        servers: servers.clone(),
-                        giaddr: None,
-                        agent_info: agent_info.clone(),
-                    })
-                    .collect(),
-                classes: Vec::new(),
-            }),
-            relay6: None,
-            ..RelayConfig::default()
-        });
+/// The flags of the command line that configure the relay without a file.
+fn flags_of(cli: &Cli) -> config::Flags {
+    config::Flags {
+        log_level: cli.log_level.clone(),
+        v4: cli.v4,
+        interfaces: cli.interfaces.clone(),
+        agent_info: cli.agent_info,
+        policy: cli.policy.clone(),
+        hop_limit: cli.hop_limit,
+        servers: cli.servers.clone(),
+        lower: cli.lower.clone(),
+        upper: cli.upper.clone(),
     }
-    anyhow::ensure!(!cli.lower.is_empty(), "-6 needs at least one -l INTERFACE");
-    let servers = cli
-        .upper
-        .iter()
-        .map(|u| {
-            config::parse_upstream6(u)
-                .with_context(|| format!("-u {u:?}: expected ADDR or GROUP%INTERFACE"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    anyhow::ensure!(!servers.is_empty(), "-6 needs at least one -u SERVER");
-    Ok(RelayConfig {
-        log_level: level,
-        relay4: None,
-        relay6: Some(Relay6 {
-            hop_limit: zerotouch_proto::v6::HOP_COUNT_LIMIT,
-            downstream: cli
-                .lower
-                .iter()
-                .map(|l| Downstream6 {
-                    interface: l.clone(),
-                    servers: servers.clone(),
-                    // -I asks for it; without, it is added all the same: the relay
-                    // needs it to find the link of a reply whatever its addresses.
-                    interface_id: Some(template::Template::interface()),
-                    remote_id: None,
-                    subscriber_id: None,
-                })
-                .collect(),
-            classes: Vec::new(),
-        }),
-        ..RelayConfig::default()
-    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let flags = cli.v4 || cli.v6;
     let loaded = if flags {
-        from_flags(&cli).map_err(|e| format!("zerotouch-relay: {e:#}"))
+        config::from_flags(&flags_of(&cli)).map_err(|e| format!("zerotouch-relay: {e:#}"))
     } else {
         config::load(&cli.config)
             .map_err(|e| format!("{e}\n{}: {} error(s)", cli.config.display(), e.0.len()))
@@ -342,12 +273,12 @@ mod tests {
             "append",
             "198.18.0.1",
         ]);
-        let cfg = from_flags(&cli).unwrap();
+        let cfg = config::from_flags(&flags_of(&cli)).unwrap();
         let r = cfg.relay4.unwrap();
         assert_eq!(r.downstream[0].interface, "eth1");
         assert_eq!(
             r.downstream[0].agent_info.as_ref().unwrap().policy,
-            Policy::Append
+            config::Policy::Append
         );
         let cli = Cli::parse_from([
             "zerotouch-relay",
@@ -357,12 +288,15 @@ mod tests {
             "-u",
             "ff05::1:3%eth0",
         ]);
-        let r = from_flags(&cli).unwrap().relay6.unwrap();
+        let r = config::from_flags(&flags_of(&cli)).unwrap().relay6.unwrap();
         assert_eq!(
             r.downstream[0].servers[0].interface.as_deref(),
             Some("eth0")
         );
         let cli = Cli::parse_from(["zerotouch-relay", "-6", "-l", "eth1", "-u", "ff05::1:3"]);
-        assert!(format!("{:#}", from_flags(&cli).unwrap_err()).contains("GROUP%INTERFACE"));
+        assert!(
+            format!("{:#}", config::from_flags(&flags_of(&cli)).unwrap_err())
+                .contains("GROUP%INTERFACE")
+        );
     }
 }

@@ -1,130 +1,19 @@
-//! The relay's configuration: a TOML file (`--config`), or dhcrelay-style flags for the
-//! simple cases. Errors name the file, line and key, like the server's.
+//! The relay's TOML file: its schema, read with every error named by file, line and
+//! key like the server's, and compiled into a [`RelayConfig`].
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::net::Ipv4Addr;
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 use zerotouch_dhcpd::config::{
-    ConfigError, ConfigErrors, MatchSource, MatchSource6, MatchTest, PluginTables, RawMatch,
-    RawPlugin, RawPluginScopes, ScopeId, ScopeTables, SourceMap,
+    ConfigError, ConfigErrors, MatchTest, PluginTables, RawMatch, RawPlugin, RawPluginScopes,
+    ScopeTables, SourceMap,
 };
 use zerotouch_plugin::PathStep;
 
+use super::*;
 use crate::template::Template;
-
-/// What to do with a request that already carries option 82 (from a relay below, or a
-/// client trying to pass as one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// Add this relay's sub-options after those present.
-    Append,
-    /// Remove what is there and add this relay's.
-    Replace,
-    /// Forward the request as it is, adding nothing.
-    Forward,
-    /// Drop the request.
-    Discard,
-}
-
-impl Policy {
-    pub fn parse(s: &str) -> Option<Policy> {
-        Some(match s {
-            "append" => Policy::Append,
-            "replace" => Policy::Replace,
-            "forward" => Policy::Forward,
-            "discard" => Policy::Discard,
-            _ => return None,
-        })
-    }
-}
-
-/// Option 82 (RFC 3046) as this relay adds it.
-#[derive(Debug, Clone)]
-pub struct AgentInfo {
-    pub circuit_id: Option<Template>,
-    pub remote_id: Option<Template>,
-    /// Link-selection sub-option (RFC 3527) with the giaddr's subnet address: for
-    /// servers that cannot reach the giaddr, giaddr is then set to the relay's upstream
-    /// address by routing.
-    pub link_selection: bool,
-    /// Server-identifier-override sub-option (RFC 5107) with the giaddr: renewals then
-    /// come through the relay too.
-    pub server_id_override: bool,
-    pub policy: Policy,
-}
-
-#[derive(Debug, Clone)]
-pub struct Downstream4 {
-    pub interface: String,
-    pub servers: Vec<Ipv4Addr>,
-    /// giaddr; the interface's first IPv4 address when unset.
-    pub giaddr: Option<Ipv4Addr>,
-    pub agent_info: Option<AgentInfo>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Relay4 {
-    /// Requests that passed this many relays (hops) already are dropped.
-    pub hop_limit: u8,
-    pub downstream: Vec<Downstream4>,
-    /// Classes of devices, for plugin settings per class.
-    pub classes: Vec<RelayClass<MatchSource>>,
-}
-
-/// A class of devices, matched on the request as the relay forwards it (the client's
-/// options, and the relay information this relay adds): plugins get their
-/// `plugin.<instance>` settings of the classes a request belongs to.
-#[derive(Debug, Clone)]
-pub struct RelayClass<S> {
-    pub name: std::sync::Arc<str>,
-    pub source: S,
-    pub test: MatchTest,
-}
-
-/// Where a DHCPv6 relay sends: a unicast address, or a multicast group (ff05::1:3) on
-/// an interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upstream6 {
-    pub address: Ipv6Addr,
-    pub interface: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Downstream6 {
-    pub interface: String,
-    pub servers: Vec<Upstream6>,
-    /// Interface-id option (18); `None` leaves it out (the link-address must then name
-    /// the link: the interface needs a global address).
-    pub interface_id: Option<Template>,
-    /// Remote-id (37): enterprise number and identifier.
-    pub remote_id: Option<(u32, Template)>,
-    /// Subscriber-id (38).
-    pub subscriber_id: Option<Template>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Relay6 {
-    /// RELAY-FORW messages whose hop count reached this are dropped (RFC 8415
-    /// HOP_COUNT_LIMIT, 8).
-    pub hop_limit: u8,
-    pub downstream: Vec<Downstream6>,
-    pub classes: Vec<RelayClass<MatchSource6>>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RelayConfig {
-    pub log_level: String,
-    pub relay4: Option<Relay4>,
-    pub relay6: Option<Relay6>,
-    /// `[[plugin]]` instances and their scope tables, run on relayed packets.
-    pub plugins: PluginTables,
-    /// The file and its text, where plugins read their settings; empty when configured
-    /// by flags.
-    pub file: PathBuf,
-    pub text: String,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -494,12 +383,6 @@ fn scope_tables(raw: &RawConfig) -> Vec<ScopeTables<'_>> {
 type ClassMatcher<S> =
     fn(&SourceMap<'_>, &Spanned<RawMatch>, &str) -> Result<(S, MatchTest), Vec<ConfigError>>;
 
-/// A section's scope ids: the section, a downstream interface, a class.
-pub type SectionIds = (ScopeId, fn(usize) -> ScopeId, fn(usize) -> ScopeId);
-
-pub const SCOPES4: SectionIds = (ScopeId::Relay4, ScopeId::Downstream4, ScopeId::RelayClass4);
-pub const SCOPES6: SectionIds = (ScopeId::Relay6, ScopeId::Downstream6, ScopeId::RelayClass6);
-
 fn section_tables<'a, D>(
     out: &mut Vec<ScopeTables<'a>>,
     section: &str,
@@ -530,23 +413,6 @@ fn section_tables<'a, D>(
             tables: &c.plugin,
         });
     }
-}
-
-/// `ADDR` or `ADDR%IFACE` (the interface is needed for a multicast group).
-pub fn parse_upstream6(s: &str) -> Option<Upstream6> {
-    let (addr, iface) = match s.split_once('%') {
-        Some((a, i)) if !i.is_empty() => (a, Some(i.to_string())),
-        Some(_) => return None,
-        None => (s, None),
-    };
-    let address: Ipv6Addr = addr.trim().parse().ok()?;
-    if address.is_multicast() && iface.is_none() {
-        return None;
-    }
-    Some(Upstream6 {
-        address,
-        interface: iface,
-    })
 }
 
 #[cfg(test)]
