@@ -1,0 +1,135 @@
+//! `[leases]` (the database, its sync mode and intervals) and the lease-time keys of a
+//! scope.
+
+use super::*;
+
+impl Compiler<'_> {
+    pub(super) fn leases(&mut self, raw: &RawLeases) -> LeaseStoreConfig {
+        let database = raw.database.as_deref().unwrap_or(DEFAULT_DATABASE);
+        // Relative paths are relative to the configuration file, not to the working
+        // directory the server happened to start in.
+        let base = self.src.file.parent().unwrap_or(Path::new("."));
+        let synchronous = match raw.synchronous.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("full") => Synchronous::Full,
+            Some("normal") => Synchronous::Normal,
+            Some(other) => {
+                let msg = format!(
+                    "got {other:?}, expected \"full\" (durable across power loss) or \"normal\""
+                );
+                self.err(
+                    raw.synchronous.as_ref().expect("matched Some"),
+                    "leases.synchronous",
+                    msg,
+                );
+                Synchronous::Full
+            }
+        };
+        let reclaim = raw.reclaim_interval.as_ref().map_or(10, |r| *r.get_ref());
+        if let Some(r) = raw.reclaim_interval.as_ref().filter(|r| *r.get_ref() == 0) {
+            self.err(
+                r,
+                "leases.reclaim_interval",
+                "got 0, expected seconds between reclaim passes, at least 1",
+            );
+        }
+        let window = raw
+            .commit_window_ms
+            .as_ref()
+            .map_or(DEFAULT_COMMIT_WINDOW_MS, |w| *w.get_ref());
+        if let Some(w) = raw
+            .commit_window_ms
+            .as_ref()
+            .filter(|w| *w.get_ref() > 1000)
+        {
+            self.err(
+                w,
+                "leases.commit_window_ms",
+                format!("got {}, expected 0 to 1000 milliseconds", w.get_ref()),
+            );
+        }
+        LeaseStoreConfig {
+            database: base.join(database),
+            synchronous,
+            reclaim_interval: Duration::from_secs(reclaim.max(1)),
+            commit_window: Duration::from_millis(window.min(1000)),
+        }
+    }
+
+    pub(super) fn lease_times(
+        &mut self,
+        raw: &RawLeaseTimes,
+        inherit: &LeaseTimes,
+        scope: &str,
+    ) -> LeaseTimes {
+        let get = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| *v.get_ref());
+        let lease_time = get(&raw.lease_time).unwrap_or(inherit.lease_time);
+        // Without explicit bounds the client's requested lifetime is not honoured:
+        // the operator's lease_time is what every client gets.
+        let t = LeaseTimes {
+            lease_time,
+            min_lease_time: get(&raw.min_lease_time).unwrap_or(if raw.lease_time.is_some() {
+                lease_time.min(inherit.min_lease_time)
+            } else {
+                inherit.min_lease_time
+            }),
+            max_lease_time: get(&raw.max_lease_time).unwrap_or(if raw.lease_time.is_some() {
+                lease_time.max(inherit.max_lease_time)
+            } else {
+                inherit.max_lease_time
+            }),
+            renew_time: get(&raw.renew_time).or(inherit.renew_time),
+            rebind_time: get(&raw.rebind_time).or(inherit.rebind_time),
+        };
+        if let Some(v) = &raw.lease_time
+            && *v.get_ref() == 0
+        {
+            self.err(
+                v,
+                format!("{scope}.lease_time"),
+                "got 0, expected a lease lifetime in seconds of at least 1",
+            );
+        }
+        if let Some(v) = &raw.min_lease_time
+            && t.min_lease_time > t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.min_lease_time"),
+                format!(
+                    "{} is above lease_time {}, expected min_lease_time <= lease_time",
+                    t.min_lease_time, t.lease_time
+                ),
+            );
+        }
+        if let Some(v) = &raw.max_lease_time
+            && t.max_lease_time < t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.max_lease_time"),
+                format!(
+                    "{} is below lease_time {}, expected max_lease_time >= lease_time",
+                    t.max_lease_time, t.lease_time
+                ),
+            );
+        }
+        if let (Some(v), Some(t1)) = (&raw.renew_time, t.renew_time)
+            && t1 >= t.rebind_time.unwrap_or(t.lease_time)
+        {
+            self.err(v, format!("{scope}.renew_time"), format!("{t1} is not below rebind_time and lease_time, expected renew_time < rebind_time < lease_time"));
+        }
+        if let (Some(v), Some(t2)) = (&raw.rebind_time, t.rebind_time)
+            && t2 >= t.lease_time
+        {
+            self.err(
+                v,
+                format!("{scope}.rebind_time"),
+                format!(
+                    "{t2} is not below lease_time {}, expected rebind_time < lease_time",
+                    t.lease_time
+                ),
+            );
+        }
+        t
+    }
+}
