@@ -24,11 +24,7 @@ use crate::lease::{Binding, ClientKey, Lease4, LeaseIndex, LeaseState};
 use crate::plugin::{Flow, Pipeline, subnet_infos};
 use crate::stats::{Counters, Reason};
 
-// The plugin side of the handler, in a file of its own; a child module, so it reaches
-// the handler's fields.
-#[path = "hooks.rs"]
-mod hooks;
-use hooks::{host_from_plugin, host_info};
+use super::hooks::{host_from_plugin, host_info};
 
 /// A reply ready for the wire.
 #[derive(Debug, Clone)]
@@ -61,7 +57,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn drop(reason: Reason) -> Self {
+    pub(super) fn drop(reason: Reason) -> Self {
         Outcome::Drop {
             reason,
             detail: None,
@@ -83,14 +79,14 @@ pub struct Dhcp4Handler {
     leases: LeaseIndex,
     /// Received message types are counted here, where the message is decoded.
     counters: Arc<Counters>,
-    plugins: Arc<Pipeline>,
+    pub(super) plugins: Arc<Pipeline>,
     /// Class names and subnets as plugins see them, built once.
     class_names: Vec<Arc<str>>,
     subnet_infos: Vec<SubnetInfo>,
     /// The current packet's plugin context.
-    ctx: Context,
+    pub(super) ctx: Context,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
-    scoped: bool,
+    pub(super) scoped: bool,
 }
 
 impl Dhcp4Handler {

@@ -8,9 +8,11 @@ use tracing::info;
 use zerotouch_plugin::{HookPoint, HostInfo, LeaseOffer, Reply as PluginReply};
 use zerotouch_proto::v4::{Message, MessageType, OptionCode};
 
-use super::*;
+use super::handler::*;
+use super::{Exchange, Ingress};
 use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, ScopeId};
 use crate::plugin::Flow;
+use crate::stats::Reason;
 use crate::v4::addressing::destination;
 use crate::v4::reply::encode_draft;
 

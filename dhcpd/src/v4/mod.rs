@@ -9,6 +9,7 @@ mod allocate;
 mod classify;
 mod context;
 mod handler;
+mod hooks;
 mod reply;
 mod select;
 

@@ -18,11 +18,7 @@ use crate::lease::{Binding, IaKey, IaKind, Lease6, LeaseIndex6, LeaseState, Reso
 use crate::plugin::Pipeline;
 use crate::stats::{Counters, Reason};
 
-// The plugin side of the handler, in a file of its own; a child module, so it reaches
-// the handler's fields.
-#[path = "hooks.rs"]
-mod hooks;
-pub use hooks::subnet_infos6;
+pub use super::hooks::subnet_infos6;
 
 pub type Message6 = zerotouch_proto::v6::Message6;
 
@@ -52,7 +48,7 @@ pub enum Outcome6 {
 }
 
 impl Outcome6 {
-    fn drop(reason: Reason) -> Self {
+    pub(super) fn drop(reason: Reason) -> Self {
         Outcome6::Drop {
             reason,
             detail: None,
@@ -198,19 +194,19 @@ pub struct Dhcp6Handler {
     leases: LeaseIndex6,
     counters: Arc<Counters>,
     server_duid: Vec<u8>,
-    plugins: Arc<Pipeline>,
+    pub(super) plugins: Arc<Pipeline>,
     /// Class names and subnets as plugins see them, built once.
-    class_names: Arc<[Arc<str>]>,
-    subnet_infos: Arc<[zerotouch_plugin::SubnetInfo]>,
+    pub(super) class_names: Arc<[Arc<str>]>,
+    pub(super) subnet_infos: Arc<[zerotouch_plugin::SubnetInfo]>,
     /// The current packet's plugin context.
-    ctx: zerotouch_plugin::Context,
+    pub(super) ctx: zerotouch_plugin::Context,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
-    scoped: bool,
+    pub(super) scoped: bool,
 }
 
 /// The interface a reply leaves by: the ingress one for a client or relay on the link;
 /// routing decides for a relay further away.
-fn reply_ifindex(ex: &Exchange6<'_>) -> u32 {
+pub(super) fn reply_ifindex(ex: &Exchange6<'_>) -> u32 {
     if ex.ingress.src.ip().is_unicast_link_local() || ex.is_direct() {
         ex.ingress.ifindex
     } else {

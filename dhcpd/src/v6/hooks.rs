@@ -10,9 +10,12 @@ use zerotouch_plugin::{
     SubnetChoice, SubnetInfo,
 };
 
-use super::*;
+use super::context::{Exchange6, Ingress6};
+use super::handler::*;
 use crate::config::{ConfiguredOption6, Dhcp6, Host6, HostIdentifier6, OptionSet6, ScopeId};
+use crate::lease::{IaKind, Resource};
 use crate::plugin::Flow;
+use crate::stats::Reason;
 
 /// The DHCPv6 subnets, in configuration order, as plugins see them.
 pub fn subnet_infos6(cfg: &Dhcp6) -> Vec<SubnetInfo> {

@@ -9,6 +9,7 @@ mod allocate;
 mod context;
 mod duid;
 mod handler;
+mod hooks;
 mod reply;
 mod select;
 
