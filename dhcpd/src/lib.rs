@@ -9,11 +9,9 @@
 //! IA_NA and IA_PD bindings, options by ORO) on a thread and socket of its own.
 
 pub mod config;
-pub mod io;
 pub mod lease;
 pub mod options;
 pub mod plugin;
-pub mod ratelimit;
 pub mod server;
 pub mod stats;
 pub mod v4;

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use tracing::debug;
-use zerotouch_dhcpd::io::{IpFamily, Outgoing};
-use zerotouch_dhcpd::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::{IpFamily, Outgoing};
 
 use crate::counters::Counters;
 

@@ -1,7 +1,7 @@
 //! One downstream interface as the relay sees it for a packet: its configuration (of
 //! either family), the interface as it is now and its hardware address.
 
-use zerotouch_dhcpd::io::Interface;
+use zerotouch_net::Interface;
 
 pub struct Link<'a, C> {
     /// The position of `config` among the section's downstream interfaces.

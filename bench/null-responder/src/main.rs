@@ -18,7 +18,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use clap::Parser;
-use zerotouch_dhcpd::io::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch};
+use zerotouch_net::{BatchSocket, Datagram, IpFamily, Outgoing, RecvBatch, SendScratch};
 use zerotouch_proto::v4::{self, Message, MessageType, ReplyEncoder, ReplyOption};
 
 /// Stateless DHCP responder for benchmarks: the ceiling of the load generator and the

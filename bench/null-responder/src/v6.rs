@@ -8,7 +8,7 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
 
-use zerotouch_dhcpd::io::{BatchSocket, Outgoing};
+use zerotouch_net::{BatchSocket, Outgoing};
 use zerotouch_proto::v6::ia::{Duid, Ia, IaAddr, IaPrefix};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6, SERVER_PORT};
 

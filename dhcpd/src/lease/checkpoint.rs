@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use tracing::{trace, warn};
 
 use super::store::{LeaseStore, StoreError};
-use crate::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// Between checkpoints. At 30 000 lease writes a second the WAL grows by about 1500
 /// pages a second, so it stays within a few megabytes.

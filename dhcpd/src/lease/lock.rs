@@ -46,7 +46,11 @@ impl DatabaseLock {
             let _ = file.read_to_string(&mut text);
             return Err(StoreError::InUse {
                 database: database.to_path_buf(),
-                holder: text.trim().parse().ok().map(crate::io::describe_process),
+                holder: text
+                    .trim()
+                    .parse()
+                    .ok()
+                    .map(zerotouch_net::describe_process),
             });
         }
         file.set_len(0).map_err(lock_err)?;

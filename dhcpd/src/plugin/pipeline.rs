@@ -15,8 +15,8 @@ use zerotouch_plugin::{
 };
 
 use crate::config::{OnError, PluginEntry, ScopeId};
-use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::Reason;
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// One plugin instance and its counters.
 pub struct Instance {

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
-use crate::io::{BatchSocket, IpFamily};
 use crate::lease::{CommitEvent, LeaseState};
 use crate::plugin::{Pipeline, lease_event};
-use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::{BatchSocket, IpFamily};
 
 /// How long an idle receive waits before the loop looks at its timers and stop flag.
 pub const IDLE_TICK: Duration = Duration::from_millis(200);

@@ -15,12 +15,12 @@ use super::drops::report_drop;
 use super::sender::ReplySender;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
-use crate::io::{BatchSocket, RecvBatch, ServedInterfaces};
 use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, start_capacity, unix_now};
 use crate::plugin::{Pipeline, lease_info};
-use crate::ratelimit::LogLimiter;
 use crate::stats::{Counters, Reason};
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
+use zerotouch_net::ratelimit::LogLimiter;
+use zerotouch_net::{BatchSocket, RecvBatch, ServedInterfaces};
 
 const BATCH: usize = 64;
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);

@@ -13,14 +13,14 @@ use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
 use super::drops::report_drop;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp6, LeaseStoreConfig};
-use crate::io::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
 use crate::lease::{
     CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, start_capacity, unix_now,
 };
 use crate::plugin::{Pipeline, lease_info6};
-use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::{BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V6};
 
 const BATCH: usize = 64;
 const INTERFACE_REFRESH: Duration = Duration::from_secs(30);

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use tracing::{debug, info, warn};
 
-use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// Counts a dropped packet under its reason and logs it, rate-limited: malformed
 /// packets and exhausted pools at warn (operators should see them), the rest at debug.

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
-use crate::io::{BatchSocket, Outgoing, SendScratch, set_arp_entry};
-use crate::ratelimit::{LogLimiter, Verdict};
 use crate::stats::{Counters, Reason};
 use crate::v4::Reply;
+use zerotouch_net::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::{BatchSocket, Outgoing, SendScratch, set_arp_entry};
 
 pub struct ReplySender {
     socket: Arc<BatchSocket>,

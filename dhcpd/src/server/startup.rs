@@ -6,8 +6,8 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::ServerError;
-use crate::io::{Interface, ServedInterfaces};
 use crate::lease::{DatabaseLock, LeaseStore, Loaded, StoreError};
+use zerotouch_net::{Interface, ServedInterfaces};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
 pub fn load_leases<L>(

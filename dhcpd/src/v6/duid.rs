@@ -6,8 +6,8 @@ use tracing::{info, warn};
 use zerotouch_proto::v6::ia::Duid;
 
 use crate::config::DuidSetting;
-use crate::io::hardware_address;
 use crate::lease::{LeaseStore, StoreError};
+use zerotouch_net::hardware_address;
 
 const KEY: &str = "duid";
 /// Seconds from the Unix epoch to 2000-01-01, the DUID-LLT epoch.

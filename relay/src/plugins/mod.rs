@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use tracing::warn;
 use zerotouch_dhcpd::config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
-use zerotouch_dhcpd::io::IpFamily;
 use zerotouch_dhcpd::plugin::{Flow, Pipeline, builtins, load_plugin_tables};
+use zerotouch_net::IpFamily;
 use zerotouch_plugin::{
     ClassSet, Context, HookPoint, HookSet, Packet, Reply, Request, ServiceHost,
 };

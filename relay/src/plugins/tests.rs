@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 
-use zerotouch_dhcpd::io::{Datagram, Interface, Outgoing, V4, V6};
 use zerotouch_dhcpd::plugin::Pipeline;
+use zerotouch_net::{Datagram, Interface, Outgoing, V4, V6};
 use zerotouch_proto::v4::{self, Message, MessageType, Op};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6};
 
@@ -59,7 +59,7 @@ fn interface() -> Interface {
     }
 }
 
-fn sent<F: zerotouch_dhcpd::io::IpFamily>(a: Action<F>) -> Vec<Outgoing<F>> {
+fn sent<F: zerotouch_net::IpFamily>(a: Action<F>) -> Vec<Outgoing<F>> {
     match a {
         Action::Send { out, .. } => out,
         Action::SendToNewClient { out, .. } => vec![out],

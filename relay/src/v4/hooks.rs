@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use zerotouch_dhcpd::io::{Datagram, V4};
 use zerotouch_dhcpd::plugin::Pipeline;
 use zerotouch_dhcpd::v4::encode_draft;
+use zerotouch_net::{Datagram, V4};
 use zerotouch_plugin::{HookPoint, Packet, Reply, Reply4, Request};
 use zerotouch_proto::v4::{self, Message, OptionCode, RelayAgentInfo};
 

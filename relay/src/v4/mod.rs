@@ -10,7 +10,7 @@ pub use hooks::Hooks4;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use zerotouch_dhcpd::io::{Datagram, Outgoing, V4};
+use zerotouch_net::{Datagram, Outgoing, V4};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, MessageType, Op};
 
 use crate::action::dropped;

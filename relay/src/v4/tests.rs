@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use zerotouch_dhcpd::io::{Datagram, Interface, V4};
+use zerotouch_net::{Datagram, Interface, V4};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, Message, Op};
 
 use super::*;
@@ -64,7 +64,7 @@ fn datagram(data: &[u8]) -> Datagram<'_, V4> {
     }
 }
 
-fn sent(a: Action) -> Vec<zerotouch_dhcpd::io::Outgoing<V4>> {
+fn sent(a: Action) -> Vec<zerotouch_net::Outgoing<V4>> {
     match a {
         Action::Send { out, .. } => out,
         other => panic!("expected a send, got {other:?}"),

@@ -6,7 +6,7 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
-use zerotouch_dhcpd::io::{Datagram, Outgoing, V6};
+use zerotouch_net::{Datagram, Outgoing, V6};
 use zerotouch_proto::v6::{CLIENT_PORT, MessageType6, Options6, RelayHeader, SERVER_PORT};
 
 use crate::action::dropped;

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
-use zerotouch_dhcpd::io::{Datagram, Interface, V6};
+use zerotouch_net::{Datagram, Interface, V6};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6, RelayHeader};
 
 use super::*;
@@ -67,7 +67,7 @@ fn from_server(data: &[u8]) -> Datagram<'_, V6> {
     }
 }
 
-fn sent(a: Action) -> Vec<zerotouch_dhcpd::io::Outgoing<V6>> {
+fn sent(a: Action) -> Vec<zerotouch_net::Outgoing<V6>> {
     match a {
         Action::Send { out, .. } => out,
         other => panic!("expected a send, got {other:?}"),
