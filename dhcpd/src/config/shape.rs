@@ -1,8 +1,9 @@
 //! Reading a TOML file into its schema types with every unknown key and wrong type
 //! reported in one run. serde stops at the first value of the wrong shape; here each
-//! such entry is recorded, blanked out of a copy of the text (spaces, so every later
-//! line and column stays where it was) and the file read again, until it reads or
-//! nothing more can be taken out. Messages are in the docs' words
+//! is recorded, then in a copy of the text its value is replaced by a placeholder of
+//! another type (so that a required key keeps one) or its entry is blanked out (spaces,
+//! so every later line and column stays where it was), and the file is read again,
+//! until it reads or nothing more can be taken out. Messages are in the docs' words
 //! (`zerotouch_plugin::wording`).
 
 use std::ops::Range;
@@ -102,8 +103,8 @@ pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Ve
             let range = entry_around(&text, span.start)?;
             let mut t = text.clone();
             blank(&mut t, range);
-            // The entry's key (an element's array) is gone.
-            removed.push(key.split('[').next().unwrap_or(&key).to_string());
+            // The entry is gone: for an element, its whole array.
+            removed.push(entry_key(&key).to_string());
             Some(t)
         });
         match next {
@@ -113,6 +114,18 @@ pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Ve
     }
     errors.sort_by_key(|e| (e.line, e.column));
     Err(errors)
+}
+
+/// The key of the entry that holds `key`: `a.b[1].c[0]` → `a.b[1].c`.
+fn entry_key(key: &str) -> &str {
+    let mut k = key;
+    while k.ends_with(']') {
+        match k.rfind('[') {
+            Some(i) => k = &k[..i],
+            None => break,
+        }
+    }
+    k
 }
 
 /// The message in the docs' words; an unknown key that is an option's name is told
@@ -312,6 +325,16 @@ mod tests {
         assert_eq!(entry(text, "m ["), "s = \"\"\"\nm [\n\"\"\"");
         assert_eq!(entry(text, "v = 2"), "k = { v = 2 }");
         assert_eq!(entry(text, "[[b]]"), "[[b]]\nk = { v = 2 }\n");
+    }
+
+    #[test]
+    fn an_element_stands_for_its_array_entry() {
+        assert_eq!(
+            entry_key("dhcp4.subnet[1].interfaces[0]"),
+            "dhcp4.subnet[1].interfaces"
+        );
+        assert_eq!(entry_key("dhcp4.subnet[1]"), "dhcp4.subnet");
+        assert_eq!(entry_key("log.level"), "log.level");
     }
 
     #[test]
