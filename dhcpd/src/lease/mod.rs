@@ -20,6 +20,8 @@ pub use index::{LeaseIndex, PoolRef};
 pub use index6::{LeaseIndex6, Slots};
 pub use lock::DatabaseLock;
 pub(crate) use model::hex_colon;
+#[cfg(test)]
+pub(crate) use model::numbered_lease;
 pub use model::{ClientKey, HwAddr, Lease4, LeaseState};
 pub use model6::{IaKey, IaKind, Lease6, Resource};
 pub use store::{LeaseStore, Loaded, StoreError};

@@ -10,6 +10,9 @@ use super::model::{LeaseState, push_hex_colon};
 use super::model6::{IaKey, IaKind, Lease6, Resource};
 use super::store::{LeaseStore, Loaded, StoreError, parse_hex_colon};
 
+/// The columns `decode_row` reads, in its order.
+const SELECT6: &str = "SELECT resource, address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address";
+
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS leases6 (
     resource    TEXT PRIMARY KEY,         -- address, or prefix/length for a delegated prefix
@@ -85,9 +88,7 @@ impl LeaseStore {
     }
 
     pub fn load6(&self) -> Result<Loaded<Lease6>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT resource, address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM leases6",
-        )?;
+        let mut stmt = self.conn.prepare(&format!("{SELECT6} FROM leases6"))?;
         let mut rows = stmt.query([])?;
         let mut loaded = Loaded {
             leases: Vec::new(),
@@ -101,6 +102,18 @@ impl LeaseStore {
             }
         }
         Ok(loaded)
+    }
+
+    /// The lease of address `address` (an IA_NA's; a delegated prefix is not an
+    /// address), if any and readable.
+    pub fn get6(&self, address: Ipv6Addr) -> Result<Option<Lease6>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT6} FROM leases6 WHERE resource = ?1"))?;
+        let lease = stmt
+            .query_row([format!("{address}/128")], |row| Ok(decode_row(row)))
+            .optional()?;
+        Ok(lease.and_then(Result::ok))
     }
 
     /// A value of the server's identity (`"duid"`), as stored.

@@ -91,22 +91,32 @@ impl SqliteLeaseReader {
 }
 
 impl LeaseReader for SqliteLeaseReader {
+    /// Both families: the DHCPv4 leases, then the DHCPv6 addresses and delegated
+    /// prefixes (a prefix as its first address).
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError> {
         let now = unix_now();
-        let loaded = self.with(|s| s.load())?;
-        Ok(loaded
+        let current =
+            |expires: u64, state: LeaseState| expires > now && state != LeaseState::Expired;
+        let (v4, v6) = self.with(|s| Ok((s.load()?, s.load6()?)))?;
+        let v4 = v4
             .leases
             .iter()
-            .filter(|l| l.expires > now && l.state != LeaseState::Expired)
-            .map(lease_info)
-            .collect())
+            .filter(|l| current(l.expires, l.state))
+            .map(lease_info);
+        let v6 = v6
+            .leases
+            .iter()
+            .filter(|l| current(l.expires, l.state))
+            .map(lease_info6);
+        Ok(v4.chain(v6).collect())
     }
 
+    /// A DHCPv4 lease, or the lease of a DHCPv6 address (IA_NA).
     fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError> {
-        let IpAddr::V4(a) = address else {
-            return Ok(None);
-        };
-        Ok(self.with(|s| s.get(a))?.as_ref().map(lease_info))
+        Ok(match address {
+            IpAddr::V4(a) => self.with(|s| s.get(a))?.as_ref().map(lease_info),
+            IpAddr::V6(a) => self.with(|s| s.get6(a))?.as_ref().map(lease_info6),
+        })
     }
 }
 
@@ -168,5 +178,89 @@ impl ServerView for ServerViewImpl {
         let mut all = self.counters.values();
         all.extend(self.pipeline.counters());
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+    use crate::config::Synchronous;
+    use crate::lease::{IaKey, IaKind, Lease6, Resource};
+
+    fn lease6(address: &str, prefix_len: u8, kind: IaKind, expires: u64) -> Lease6 {
+        Lease6 {
+            resource: Resource {
+                address: address.parse().unwrap(),
+                prefix_len,
+            },
+            ia: Some(IaKey {
+                kind,
+                duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 7].into(),
+                iaid: 1,
+            }),
+            kind,
+            state: LeaseState::Active,
+            starts: 1,
+            preferred: 100,
+            expires,
+            hw_address: Some(vec![2, 0, 0, 0, 0, 7]),
+        }
+    }
+
+    /// Service plugins see both families: every current lease, and a lease looked up by
+    /// an IPv4 address or an IPv6 (IA_NA) address.
+    #[test]
+    fn the_lease_reader_answers_for_both_families() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("leases.sqlite");
+        let mut store = LeaseStore::open(&db, Synchronous::Normal).unwrap();
+        let far = unix_now() + 3600;
+        let mut v4 = crate::lease::numbered_lease(5);
+        v4.expires = far;
+        store.write(&[v4.clone()]).unwrap();
+        store
+            .write6(&[
+                lease6("2001:db8:1::10", 128, IaKind::Na, far),
+                lease6("2001:db8:100::", 56, IaKind::Pd, far),
+                lease6("2001:db8:1::11", 128, IaKind::Na, 1), // long expired
+            ])
+            .unwrap();
+        let reader = SqliteLeaseReader::new(&db);
+        // In no promised order; the expired lease is not current.
+        let mut current: Vec<IpAddr> = reader
+            .current()
+            .unwrap()
+            .iter()
+            .map(|l| l.address)
+            .collect();
+        current.sort();
+        let mut expected: Vec<IpAddr> = vec![
+            IpAddr::V4(v4.address),
+            "2001:db8:1::10".parse().unwrap(),
+            "2001:db8:100::".parse().unwrap(),
+        ];
+        expected.sort();
+        assert_eq!(current, expected);
+        let na = reader
+            .by_address("2001:db8:1::10".parse().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            na.client_id.as_deref(),
+            Some(&[0, 3, 0, 1, 2, 0, 0, 0, 0, 7][..])
+        );
+        assert_eq!(na.hwaddr, [2, 0, 0, 0, 0, 7]);
+        let four = reader.by_address(IpAddr::V4(v4.address)).unwrap().unwrap();
+        assert_eq!(four.hwaddr, v4.hwaddr.to_vec());
+        let none: Ipv6Addr = "2001:db8:1::99".parse().unwrap();
+        assert!(reader.by_address(IpAddr::V6(none)).unwrap().is_none());
+        assert!(
+            reader
+                .by_address(IpAddr::V4(Ipv4Addr::new(198, 18, 9, 9)))
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -9,8 +9,10 @@ use crate::{EventBus, LeaseInfo, PluginError, SubnetInfo};
 /// Read access to the lease table (the durable store, not the packet thread's index:
 /// reading never slows the packet path).
 pub trait LeaseReader: Send + Sync {
-    /// Every lease that is not expired.
+    /// Every lease that is not expired, of both families (a delegated prefix as its
+    /// first address).
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError>;
+    /// The lease of an IPv4 address, or of an IPv6 address given by IA_NA.
     fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError>;
 }
 
