@@ -273,7 +273,7 @@ fn run(
         runtime: rt.handle().clone(),
         leases: Arc::new(plugin::SqliteLeaseReader::new(&cfg.leases.database)),
         server: view,
-        events: Default::default(),
+        events: plugins.events().clone(),
     };
     for inst in plugins.instances() {
         inst.plugin

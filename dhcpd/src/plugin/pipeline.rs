@@ -55,6 +55,8 @@ pub struct Pipeline {
     limiter: Mutex<LogLimiter>,
     /// What plugins found questionable in their settings, located in the file.
     warnings: Vec<crate::config::ConfigError>,
+    /// The server's event bus, handed to services; lease changes are published here.
+    events: zerotouch_plugin::EventBus,
 }
 
 impl Pipeline {
@@ -75,7 +77,13 @@ impl Pipeline {
             runtime,
             limiter: Mutex::new(LogLimiter::new(10, std::time::Duration::from_secs(60))),
             warnings: Vec::new(),
+            events: Default::default(),
         }
+    }
+
+    /// The server's event bus.
+    pub fn events(&self) -> &zerotouch_plugin::EventBus {
+        &self.events
     }
 
     pub fn with_warnings(mut self, warnings: Vec<crate::config::ConfigError>) -> Self {

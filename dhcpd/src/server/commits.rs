@@ -34,11 +34,26 @@ pub fn report_commits<L>(
                 counters
                     .leases_committed
                     .fetch_add(leases.len() as u64, Ordering::Relaxed);
-                if plugins.wants_lease_events() {
+                let (hooks, follow) = (
+                    plugins.wants_lease_events(),
+                    plugins.events().follows_leases(),
+                );
+                if hooks || follow {
                     for lease in &leases {
                         let (state, info) = describe(lease);
-                        if let Some(event) = lease_event(state) {
+                        let Some(event) = lease_event(state) else {
+                            continue;
+                        };
+                        if hooks {
                             plugins.lease_event(event, &info);
+                        }
+                        if follow {
+                            plugins
+                                .events()
+                                .publish_lease(zerotouch_plugin::LeaseChange {
+                                    event,
+                                    lease: info,
+                                });
                         }
                     }
                 }
@@ -80,5 +95,42 @@ impl ReceivePacer {
                 self.busy = busy;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lease::{Lease4, numbered_lease};
+    use crate::plugin::lease_info;
+
+    /// A service that follows lease changes gets each durable one, once; a server with
+    /// none publishes nothing.
+    #[test]
+    fn durable_lease_changes_reach_services_that_follow_them() {
+        let plugins = Pipeline::empty();
+        let counters = Counters::default();
+        let mut limiter = LogLimiter::new(10, Duration::from_secs(60));
+        let describe = |l: &Lease4| (l.state, lease_info(l));
+        let mut released = numbered_lease(2);
+        released.state = LeaseState::Released;
+        let batch = || {
+            vec![CommitEvent::Stored {
+                leases: vec![numbered_lease(1), released.clone()],
+                replies: 2,
+            }]
+        };
+        // Nobody follows: nothing is published (and nothing is kept for later).
+        report_commits(&mut batch(), &counters, &mut limiter, &plugins, describe);
+        let mut follower = plugins.events().subscribe_leases();
+        assert!(follower.try_recv().is_err());
+        report_commits(&mut batch(), &counters, &mut limiter, &plugins, describe);
+        let first = follower.try_recv().unwrap();
+        assert_eq!(first.event, zerotouch_plugin::LeaseEvent::Committed);
+        assert_eq!(first.lease, lease_info(&numbered_lease(1)));
+        let second = follower.try_recv().unwrap();
+        assert_eq!(second.event, zerotouch_plugin::LeaseEvent::Released);
+        assert!(follower.try_recv().is_err());
+        assert_eq!(counters.leases_committed.load(Ordering::Relaxed), 4);
     }
 }

@@ -31,19 +31,37 @@ pub struct BootstrapProgress {
     pub received: SystemTime,
 }
 
+/// A lease change, once it is in the lease database: what happened and the lease as
+/// it now stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseChange {
+    /// Committed (new or extended), released, declined or expired.
+    pub event: crate::LeaseEvent,
+    /// The lease after the change.
+    pub lease: crate::LeaseInfo,
+}
+
 /// The server's event bus; cloning shares it.
+///
+/// Lease changes have a channel of their own ([`EventBus::subscribe_leases`]): the
+/// packet threads publish there only while a service listens, so a server without
+/// such a service pays nothing per lease.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<ServiceEvent>,
+    leases: broadcast::Sender<Arc<LeaseChange>>,
 }
 
 /// Events kept for a slow subscriber before the oldest are dropped.
 const CAPACITY: usize = 1024;
+/// Lease changes kept for a slow subscriber (a busy server commits thousands a second).
+const LEASE_CAPACITY: usize = 16_384;
 
 impl Default for EventBus {
     fn default() -> Self {
         EventBus {
             sender: broadcast::channel(CAPACITY).0,
+            leases: broadcast::channel(LEASE_CAPACITY).0,
         }
     }
 }
@@ -57,6 +75,23 @@ impl EventBus {
     /// Events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ServiceEvent> {
         self.sender.subscribe()
+    }
+
+    /// Lease changes from now on, each once it is durable: a service (DNS, syslog …)
+    /// follows the lease table without reading it again. A subscriber that falls
+    /// behind by more than 16 384 changes loses the oldest and is told how many.
+    pub fn subscribe_leases(&self) -> broadcast::Receiver<Arc<LeaseChange>> {
+        self.leases.subscribe()
+    }
+
+    /// Whether any service follows lease changes.
+    pub fn follows_leases(&self) -> bool {
+        self.leases.receiver_count() > 0
+    }
+
+    /// Hands a lease change to every service that follows them; returns how many.
+    pub fn publish_lease(&self, change: LeaseChange) -> usize {
+        self.leases.send(Arc::new(change)).unwrap_or(0)
     }
 }
 

@@ -35,7 +35,7 @@ pub use action::{Action, HookResult};
 pub use choice::{ClassSet, HostChoice, HostInfo, LeaseOffer, SubnetChoice, SubnetInfo};
 pub use context::Context;
 pub use error::PluginError;
-pub use events::{BootstrapProgress, EventBus, ServiceEvent};
+pub use events::{BootstrapProgress, EventBus, LeaseChange, ServiceEvent};
 pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
 pub use packet::{Family, LazyRequest, Packet, Request};
