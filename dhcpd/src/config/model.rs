@@ -74,6 +74,16 @@ impl Dhcp4 {
         self.subnets.iter().find(|s| s.net.contains(&addr))
     }
 
+    /// The subnet of a directly attached client that arrived on interface `name` with
+    /// addresses `addrs`: the one bound to it by name, else the one holding one of its
+    /// addresses.
+    pub fn interface_subnet(&self, name: &str, addrs: &[Ipv4Net]) -> Option<&Subnet> {
+        self.subnets
+            .iter()
+            .find(|s| s.interface.as_deref() == Some(name))
+            .or_else(|| addrs.iter().find_map(|a| self.subnet_containing(a.addr())))
+    }
+
     /// `subnet` and the other subnets of its shared network, `subnet` first.
     pub fn link_subnets<'a>(&'a self, subnet: &'a Subnet) -> impl Iterator<Item = &'a Subnet> + 'a {
         std::iter::once(subnet).chain(self.subnets.iter().filter(move |s| {

@@ -33,6 +33,21 @@ impl Dhcp6 {
     pub fn subnet_containing(&self, addr: Ipv6Addr) -> Option<&Subnet6> {
         self.subnets.iter().find(|s| s.net.contains(&addr))
     }
+
+    /// The subnet of a client that is not relayed, arrived on interface `name` with
+    /// addresses `addrs`: the one bound to it by name, else the one holding one of its
+    /// global addresses (link-local ones name no subnet).
+    pub fn interface_subnet(&self, name: &str, addrs: &[Ipv6Net]) -> Option<&Subnet6> {
+        self.subnets
+            .iter()
+            .find(|s| s.interface.as_deref() == Some(name))
+            .or_else(|| {
+                addrs
+                    .iter()
+                    .filter(|a| !a.addr().is_unicast_link_local())
+                    .find_map(|a| self.subnet_containing(a.addr()))
+            })
+    }
 }
 
 /// How the server's DUID is made, the first time (it is kept in the lease database).

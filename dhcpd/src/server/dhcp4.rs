@@ -60,12 +60,7 @@ impl Dhcp4Service {
 
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         warn_unmatched_interfaces(&interfaces, &cfg.relayed_only, "DHCPv4", |i| {
-            cfg.subnets
-                .iter()
-                .any(|s| s.interface.as_deref() == Some(&*i.name))
-                || i.addrs
-                    .iter()
-                    .any(|a| cfg.subnet_containing(a.addr()).is_some())
+            cfg.interface_subnet(&i.name, &i.addrs).is_some()
         });
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
         let packet_loop = PacketLoop {

@@ -61,12 +61,7 @@ impl Dhcp6Service {
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);
         warn_unmatched_interfaces(&interfaces, &cfg.relayed_only, "DHCPv6", |i| {
-            cfg.subnets
-                .iter()
-                .any(|s| s.interface.as_deref() == Some(&*i.name))
-                || i.addrs6.iter().any(|a| {
-                    !a.addr().is_unicast_link_local() && cfg.subnet_containing(a.addr()).is_some()
-                })
+            cfg.interface_subnet(&i.name, &i.addrs6).is_some()
         });
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let mut packet_loop = PacketLoop6 {

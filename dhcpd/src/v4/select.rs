@@ -37,13 +37,5 @@ pub fn select_subnet<'c>(
 
 /// The subnet bound to the interface by name, else the one holding one of its addresses.
 pub fn interface_subnet<'c>(cfg: &'c Dhcp4, ingress: &Ingress) -> Option<&'c Subnet> {
-    cfg.subnets
-        .iter()
-        .find(|s| s.interface.as_deref() == Some(&*ingress.ifname))
-        .or_else(|| {
-            ingress
-                .if_addrs
-                .iter()
-                .find_map(|a| cfg.subnet_containing(a.addr()))
-        })
+    cfg.interface_subnet(&ingress.ifname, &ingress.if_addrs)
 }

@@ -26,18 +26,7 @@ pub fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Optio
         }
         return cfg.subnet_containing(relay.link_address).map(|s| s.index);
     }
-    if let Some(s) = cfg
-        .subnets
-        .iter()
-        .find(|s| s.interface.as_deref() == Some(&*ingress.ifname))
-    {
-        return Some(s.index);
-    }
-    ingress
-        .if_addrs
-        .iter()
-        .filter(|a| !a.addr().is_unicast_link_local())
-        .find_map(|a| cfg.subnet_containing(a.addr()))
+    cfg.interface_subnet(&ingress.ifname, &ingress.if_addrs)
         .map(|s| s.index)
 }
 
