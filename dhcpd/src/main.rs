@@ -142,13 +142,10 @@ fn main() -> ExitCode {
     // but a file with neither DHCP nor a plugin serves nothing: refused by check and
     // at start alike.
     if cfg.dhcp4.is_none() && cfg.dhcp6.is_none() && cfg.plugins.is_empty() {
-        let nothing = config::ConfigError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            key: String::new(),
-            message: "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section".into(),
-        };
+        let nothing = config::ConfigError::about_file(
+            &file,
+            "nothing to serve: no [dhcp4], [dhcp6] or enabled [[plugin]] section",
+        );
         return config_failed(&file, &config::ConfigErrors(vec![nothing]));
     }
     match command {

@@ -29,13 +29,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// The text of configuration file `path`, or the error that names it.
 pub fn read(path: &Path) -> Result<String, ConfigErrors> {
     std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            key: String::new(),
-            message: format!("cannot read the configuration: {e}"),
-        }])
+        ConfigErrors(vec![ConfigError::about_file(
+            path,
+            format!("cannot read the configuration: {e}"),
+        )])
     })
 }
 
