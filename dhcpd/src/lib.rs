@@ -8,14 +8,13 @@
 //! A DHCPv6 packet takes the same path through `v6` (relay chain, subnet by link,
 //! IA_NA and IA_PD bindings, options by ORO) on a thread and socket of its own.
 
-pub mod config;
-pub mod lease;
-pub mod options;
-pub mod plugin;
 pub mod server;
+pub mod services;
 pub mod stats;
 pub mod v4;
 pub mod v6;
 
-/// The starter configuration printed by `zerotouch-dhcpd default-config`.
-pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.toml");
+pub use zerotouch_config as config;
+pub use zerotouch_config::{DEFAULT_CONFIG, options};
+pub use zerotouch_lease as lease;
+pub use zerotouch_plugin_host as plugin;

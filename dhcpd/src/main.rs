@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
-use zerotouch_dhcpd::{config, plugin, server, stats::Counters};
+use zerotouch_dhcpd::{config, plugin, server, services, stats::Counters};
 use zerotouch_plugin::ServiceHost;
 
 #[derive(Parser)]
@@ -261,14 +261,14 @@ fn run(
     for w in plugins.warnings() {
         warn!("{w}");
     }
-    let view = Arc::new(plugin::ServerViewImpl::new(
+    let view = Arc::new(services::ServerViewImpl::new(
         &cfg,
         counters.clone(),
         plugins.clone(),
     ));
     let host = ServiceHost {
         runtime: rt.handle().clone(),
-        leases: Arc::new(plugin::SqliteLeaseReader::new(&cfg.leases.database)),
+        leases: Arc::new(services::SqliteLeaseReader::new(&cfg.leases.database)),
         server: view,
         events: plugins.events().clone(),
     };

@@ -45,6 +45,15 @@ pub enum Reason {
     NoAddresses,
 }
 
+impl From<zerotouch_plugin_host::DropReason> for Reason {
+    fn from(r: zerotouch_plugin_host::DropReason) -> Self {
+        match r {
+            zerotouch_plugin_host::DropReason::Asked => Reason::PluginDrop,
+            zerotouch_plugin_host::DropReason::Failed => Reason::PluginError,
+        }
+    }
+}
+
 impl Reason {
     pub const ALL: [Reason; 27] = [
         Reason::Truncated,

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tracing::warn;
-use zerotouch_dhcpd::lease::unix_now;
-use zerotouch_dhcpd::plugin::Pipeline;
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
+use zerotouch_net::unix_now;
 use zerotouch_net::{
     BatchSocket, Outgoing, RecvBatch, SendScratch, ServedInterfaces, V4, V6, hardware_address,
     set_arp_entry,
 };
+use zerotouch_plugin_host::Pipeline;
 
 use crate::action::account;
 use crate::config::RelayConfig;

@@ -58,7 +58,7 @@ impl Template {
 
     pub fn parse(text: &str) -> Result<Template, String> {
         if let Some(hex) = text.strip_prefix("hex:") {
-            return zerotouch_dhcpd::options::parse_hex(hex).map(|o| Template(Kind::Octets(o)));
+            return zerotouch_config::options::parse_hex(hex).map(|o| Template(Kind::Octets(o)));
         }
         let mut parts = Vec::new();
         let mut rest = text;

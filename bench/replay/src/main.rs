@@ -16,8 +16,8 @@ use std::sync::Arc;
 use clap::Parser;
 use zerotouch_dhcpd::config::{self, Synchronous};
 use zerotouch_dhcpd::lease::{LeaseIndex, LeaseStore};
-use zerotouch_dhcpd::plugin;
 use zerotouch_dhcpd::v4::{Dhcp4Handler, Ingress, Outcome};
+use zerotouch_dhcpd::{plugin, services};
 use zerotouch_plugin::LeaseEvent;
 use zerotouch_proto::v4::{self, Message};
 
@@ -103,7 +103,7 @@ fn main() {
             panic!("no ACK")
         };
         if plugins.wants_lease_events() {
-            plugins.lease_event(LeaseEvent::Committed, &plugin::lease_info(&lease));
+            plugins.lease_event(LeaseEvent::Committed, &services::lease_info(&lease));
         }
         pending.push(lease);
         acks += 1;

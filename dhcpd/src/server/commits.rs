@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tracing::error;
 
 use crate::lease::{CommitEvent, LeaseState};
-use crate::plugin::{Pipeline, lease_event};
+use crate::plugin::Pipeline;
+use crate::services::lease_event;
 use crate::stats::{Counters, Reason};
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 use zerotouch_net::{BatchSocket, IpFamily};
@@ -102,7 +103,7 @@ impl ReceivePacer {
 mod tests {
     use super::*;
     use crate::lease::{Lease4, numbered_lease};
-    use crate::plugin::lease_info;
+    use crate::services::lease_info;
 
     /// A service that follows lease changes gets each durable one, once; a server with
     /// none publishes nothing.

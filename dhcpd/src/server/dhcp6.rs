@@ -16,7 +16,8 @@ use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::lease::{
     CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, start_capacity, unix_now,
 };
-use crate::plugin::{Pipeline, lease_info6};
+use crate::plugin::Pipeline;
+use crate::services::lease_info6;
 use crate::stats::{Counters, Reason};
 use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};

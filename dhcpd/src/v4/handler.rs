@@ -12,8 +12,9 @@ use super::addressing::{Destination, destination};
 use super::allocate;
 use super::classify::{classify, find_host};
 use super::context::{Exchange, Ingress};
-use super::reply::{ReplySpec, budget as budget_of, build, draft, encode_draft};
+use super::reply::{ReplySpec, build, draft};
 use super::select::select_subnet;
+use crate::plugin::encode_draft;
 use zerotouch_plugin::{
     ClassSet, Context, HookPoint, HostChoice, Packet, Reply as PluginReply, Request, SubnetChoice,
     SubnetInfo,
@@ -21,7 +22,8 @@ use zerotouch_plugin::{
 
 use crate::config::{Dhcp4, Subnet};
 use crate::lease::{Binding, ClientKey, Lease4, LeaseIndex, LeaseState};
-use crate::plugin::{Flow, Pipeline, subnet_infos};
+use crate::plugin::{Flow, Pipeline};
+use crate::services::subnet_infos;
 use crate::stats::{Counters, Reason};
 
 use super::hooks::{host_from_plugin, host_info};
@@ -579,7 +581,7 @@ impl Dhcp4Handler {
             self.counters
                 .options_dropped_for_size
                 .fetch_add(outcome.dropped.len() as u64, Ordering::Relaxed);
-            info!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, budget = budget_of(ex.request), "reply trimmed to the client's maximum message size: options left out");
+            info!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, budget = ex.request.reply_budget(), "reply trimmed to the client's maximum message size: options left out");
         }
         let dest = destination(
             ex.request,

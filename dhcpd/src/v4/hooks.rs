@@ -12,9 +12,9 @@ use super::handler::*;
 use super::{Exchange, Ingress};
 use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, ScopeId};
 use crate::plugin::Flow;
+use crate::plugin::encode_draft;
 use crate::stats::Reason;
 use crate::v4::addressing::destination;
-use crate::v4::reply::encode_draft;
 
 impl Dhcp4Handler {
     /// The configuration scopes that apply so far, most specific first (host
@@ -88,7 +88,7 @@ impl Dhcp4Handler {
     ) -> Option<Outcome> {
         match flow {
             Flow::Continue => None,
-            Flow::Drop(reason) => Some(Outcome::drop(reason)),
+            Flow::Drop(reason) => Some(Outcome::drop(reason.into())),
             Flow::Respond(reply) => Some(self.respond(cfg, *reply, request, ingress)),
         }
     }

@@ -16,7 +16,6 @@ mod select;
 pub use addressing::{ArpEntry, Destination};
 pub use context::{Exchange, Ingress};
 pub use handler::{Dhcp4Handler, Outcome, Reply};
-pub use reply::encode_draft;
 
 #[cfg(test)]
 mod plugin_tests;

@@ -4,8 +4,7 @@
 use std::net::Ipv4Addr;
 
 use zerotouch_proto::v4::{
-    EncodeOutcome, MIN_MAX_MESSAGE_SIZE, Message, MessageType, OptionCode, ReplyEncoder,
-    ReplyOption,
+    EncodeOutcome, Message, MessageType, OptionCode, ReplyEncoder, ReplyOption,
 };
 
 use zerotouch_plugin::Reply4;
@@ -25,14 +24,6 @@ pub struct ReplySpec<'s> {
     pub message: Option<&'s str>,
 }
 
-/// Largest DHCP message the client accepts: option 57 less IP and UDP headers, else 548;
-/// never more than fits an Ethernet frame, since the server does not fragment.
-pub fn budget(request: &Message) -> usize {
-    request
-        .max_message_size()
-        .map_or(MIN_MAX_MESSAGE_SIZE, |m| (m as usize).min(1500) - 28)
-}
-
 /// Encodes the reply `spec` describes into `out`, fitted to the client's budget.
 pub fn build(
     cfg: &Dhcp4,
@@ -42,7 +33,7 @@ pub fn build(
 ) -> EncodeOutcome {
     let (header, opts) = assemble(cfg, ex, spec);
     let relay_info = ex.request.options.get(OptionCode::RELAY_AGENT_INFORMATION);
-    ReplyEncoder::encode(&header, &opts, relay_info, budget(ex.request), out)
+    ReplyEncoder::encode(&header, &opts, relay_info, ex.request.reply_budget(), out)
 }
 
 /// The reply `spec` describes as an editable draft, for plugins (`reply_ready`).
@@ -58,31 +49,6 @@ pub fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
         }
     }
     Reply4 { message, required }
-}
-
-/// Encodes a draft (a plugin's edit, or its own answer) into `out`, fitted to the
-/// client's budget: options in the draft's order, those the server required kept (and
-/// the message type and server identifier always, whoever built the draft),
-/// plugin-added ones dropped first from the end; option 82 echoed from the request.
-pub fn encode_draft(draft: &Reply4, request: &Message, out: &mut Vec<u8>) -> EncodeOutcome {
-    let mut opts: Vec<ReplyOption<'_>> = Vec::with_capacity(draft.message.options.len());
-    opts.extend(
-        draft
-            .message
-            .options
-            .iter()
-            .filter(|(code, _)| *code != OptionCode::RELAY_AGENT_INFORMATION)
-            .map(|(code, data)| ReplyOption {
-                code,
-                data: data.into(),
-                required: matches!(
-                    code,
-                    OptionCode::MESSAGE_TYPE | OptionCode::SERVER_IDENTIFIER
-                ) || draft.required.contains(&code),
-            }),
-    );
-    let relay_info = request.options.get(OptionCode::RELAY_AGENT_INFORMATION);
-    ReplyEncoder::encode(&draft.message, &opts, relay_info, budget(request), out)
 }
 
 /// The reply's header and its options in priority order.

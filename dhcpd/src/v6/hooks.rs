@@ -246,7 +246,7 @@ impl Dhcp6Handler {
     fn early_flow(&mut self, flow: Flow, ex: &Exchange6<'_>) -> Result<(), Outcome6> {
         match flow {
             Flow::Continue => Ok(()),
-            Flow::Drop(reason) => Err(Outcome6::drop(reason)),
+            Flow::Drop(reason) => Err(Outcome6::drop(reason.into())),
             Flow::Respond(reply) => {
                 let Some(message) = reply.into_v6() else {
                     return Err(Outcome6::drop(Reason::PluginError));

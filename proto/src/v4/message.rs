@@ -196,6 +196,13 @@ impl Message {
         Some(u16::from_be_bytes(v)).filter(|&s| s >= 576)
     }
 
+    /// Largest reply the client accepts: option 57 less IP and UDP headers, else 548;
+    /// never more than fits an Ethernet frame, since a server does not fragment.
+    pub fn reply_budget(&self) -> usize {
+        self.max_message_size()
+            .map_or(super::MIN_MAX_MESSAGE_SIZE, |m| (m as usize).min(1500) - 28)
+    }
+
     /// Option 51.
     pub fn lease_time(&self) -> Option<u32> {
         let v: [u8; 4] = self.options.get(OptionCode::LEASE_TIME)?.try_into().ok()?;

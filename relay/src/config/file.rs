@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
-use zerotouch_dhcpd::config::{
+use zerotouch_config::{
     ConfigError, ConfigErrors, MatchTest, PluginTables, RawMatch, RawPlugin, RawPluginScopes,
     ScopeTables, SourceMap,
 };
@@ -100,13 +100,13 @@ struct RawRemoteId {
 }
 
 pub fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
-    let text = zerotouch_dhcpd::config::read(path)?;
+    let text = zerotouch_config::read(path)?;
     parse(&text, path)
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
     let src = SourceMap { file: path, text };
-    let raw: RawConfig = zerotouch_dhcpd::config::deserialize(&src).map_err(ConfigErrors)?;
+    let raw: RawConfig = zerotouch_config::deserialize(&src).map_err(ConfigErrors)?;
     let mut c = Compiler {
         src: &src,
         errors: Vec::new(),
@@ -152,17 +152,14 @@ impl Compiler<'_> {
                 "neither [relay4] nor [relay6]: nothing to relay",
             ));
         }
-        let plugins = match zerotouch_dhcpd::config::plugin_tables(
-            self.src,
-            &raw.plugin,
-            &scope_tables(&raw),
-        ) {
-            Ok(t) => t,
-            Err(mut e) => {
-                self.errors.append(&mut e);
-                PluginTables::default()
-            }
-        };
+        let plugins =
+            match zerotouch_config::plugin_tables(self.src, &raw.plugin, &scope_tables(&raw)) {
+                Ok(t) => t,
+                Err(mut e) => {
+                    self.errors.append(&mut e);
+                    PluginTables::default()
+                }
+            };
         RelayConfig {
             log_level,
             relay4: raw.relay4.map(|r| self.relay4(r)),
@@ -304,7 +301,7 @@ impl Compiler<'_> {
         Relay4 {
             hop_limit: raw.hop_limit.map_or(10, |h| *h.get_ref()),
             downstream,
-            classes: self.classes(&raw.class, "relay4", zerotouch_dhcpd::config::class_match4),
+            classes: self.classes(&raw.class, "relay4", zerotouch_config::class_match4),
         }
     }
 
@@ -361,7 +358,7 @@ impl Compiler<'_> {
         Relay6 {
             hop_limit,
             downstream,
-            classes: self.classes(&raw.class, "relay6", zerotouch_dhcpd::config::class_match6),
+            classes: self.classes(&raw.class, "relay6", zerotouch_config::class_match6),
         }
     }
 }

@@ -8,7 +8,7 @@ mod flags;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use zerotouch_dhcpd::config::{MatchSource, MatchSource6, MatchTest, PluginTables, ScopeId};
+use zerotouch_config::{MatchSource, MatchSource6, MatchTest, PluginTables, ScopeId};
 
 use crate::template::Template;
 

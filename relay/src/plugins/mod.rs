@@ -12,12 +12,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tracing::warn;
-use zerotouch_dhcpd::config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
-use zerotouch_dhcpd::plugin::{Flow, Pipeline, builtins, load_plugin_tables};
+use zerotouch_config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
 use zerotouch_net::IpFamily;
 use zerotouch_plugin::{
     ClassSet, Context, HookPoint, HookSet, Packet, Reply, Request, ServiceHost,
 };
+use zerotouch_plugin_host::{Flow, Pipeline, builtins, load_plugin_tables};
 
 use crate::action::{Action, dropped};
 use crate::config::{RelayClass, RelayConfig, SectionIds};

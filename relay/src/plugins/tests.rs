@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 
-use zerotouch_dhcpd::plugin::Pipeline;
 use zerotouch_net::{Datagram, Interface, Outgoing, V4, V6};
+use zerotouch_plugin_host::Pipeline;
 use zerotouch_proto::v4::{self, Message, MessageType, Op};
 use zerotouch_proto::v6::{Message6, MessageType6, OptionCode6, Packet6};
 
@@ -281,8 +281,8 @@ impl zerotouch_plugin::Plugin for Gatekeeper {
 }
 
 fn gatekeeper() -> Pipeline {
-    use zerotouch_dhcpd::config::{OnError, PluginEntry};
-    use zerotouch_dhcpd::plugin::{Instance, InstanceStats};
+    use zerotouch_config::{OnError, PluginEntry};
+    use zerotouch_plugin_host::{Instance, InstanceStats};
     let plugin: Box<dyn zerotouch_plugin::Plugin> = Box::new(Gatekeeper);
     Pipeline::new(
         vec![Instance {

@@ -7,10 +7,10 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use zerotouch_dhcpd::plugin::Pipeline;
-use zerotouch_dhcpd::v4::encode_draft;
 use zerotouch_net::{Datagram, V4};
 use zerotouch_plugin::{HookPoint, Packet, Reply, Reply4, Request};
+use zerotouch_plugin_host::Pipeline;
+use zerotouch_plugin_host::encode_draft;
 use zerotouch_proto::v4::{self, Message, OptionCode, RelayAgentInfo};
 
 use super::agent_info::agent_info;

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Instant;
 
-use zerotouch_dhcpd::plugin::Pipeline;
 use zerotouch_net::{Datagram, Outgoing, V6};
 use zerotouch_plugin::{HookPoint, Packet, Reply, Request};
+use zerotouch_plugin_host::Pipeline;
 use zerotouch_proto::v6::{Packet6, RelayHeader};
 
 use super::{Action, Link6, forward};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{ClientKey, Lease4, LeaseState, push_dotted_quad, push_hex_colon};
-use crate::config::Synchronous;
+use zerotouch_config::Synchronous;
 
 const SCHEMA_VERSION: i64 = 1;
 

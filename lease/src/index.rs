@@ -8,7 +8,7 @@ use foldhash::HashMap;
 
 use super::bindings::{Binding, Bindings};
 use super::model::{ClientKey, Lease4, LeaseState};
-use crate::config::Pool;
+use zerotouch_config::Pool;
 
 impl Binding for Lease4 {
     type Key = Ipv4Addr;

@@ -10,7 +10,7 @@ use zerotouch_plugin::{Document, Registration, Settings, SettingsError};
 
 use super::dynamic::{CreateError, DynamicPlugin};
 use super::pipeline::{Instance, InstanceStats, Pipeline};
-use crate::config::{
+use zerotouch_config::{
     Config, ConfigError, ConfigErrors, PluginEntry, PluginScope, PluginTables, SourceMap,
 };
 

@@ -1,4 +1,4 @@
-//! Leases (DHCPv4, and DHCPv6 in the `*6` files): the in-memory index that allocation decisions read (`index`), the durable
+//! zerotouch-lease: lease storage. Leases (DHCPv4, and DHCPv6 in the `*6` files): the in-memory index that allocation decisions read (`index`), the durable
 //! store (`store`, SQLite in WAL mode) and the group-commit buffer between the two
 //! (`commit`), which lets an ACK leave only after its lease is on disk, with the WAL
 //! checkpoints beside it (`checkpoint`).
@@ -19,17 +19,11 @@ pub use commit::{CommitEvent, GroupCommit, StoredLease};
 pub use index::{LeaseIndex, PoolRef};
 pub use index6::{LeaseIndex6, Slots};
 pub use lock::DatabaseLock;
-pub(crate) use model::hex_colon;
-#[cfg(test)]
-pub(crate) use model::numbered_lease;
+pub use model::hex_colon;
+#[cfg(any(test, feature = "testing"))]
+pub use model::numbered_lease;
 pub use model::{ClientKey, HwAddr, Lease4, LeaseState};
 pub use model6::{IaKey, IaKind, Lease6, Resource};
 pub use store::{LeaseStore, Loaded, StoreError};
 
-/// Seconds since the Unix epoch: leases are stored in wall-clock time so that they
-/// mean the same after a restart.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use zerotouch_net::unix_now;

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
-use super::Pipeline;
 use crate::config::{Config, Dhcp4, Pool};
 use crate::lease::{ClientKey, Lease4, LeaseState, LeaseStore, unix_now};
+use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
 /// The lease event a stored lease change stands for; offers are never stored.

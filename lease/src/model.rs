@@ -71,7 +71,7 @@ impl ClientKey {
     }
 }
 
-pub(crate) fn hex_colon(bytes: &[u8]) -> String {
+pub fn hex_colon(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
     push_hex_colon(&mut s, bytes);
     s
@@ -177,8 +177,8 @@ pub struct Lease4 {
 
 /// Lease number `i` for tests: active, address 198.18.1.0 + `i`, a hardware address
 /// made from `i`.
-#[cfg(test)]
-pub(crate) fn numbered_lease(i: u32) -> Lease4 {
+#[cfg(any(test, feature = "testing"))]
+pub fn numbered_lease(i: u32) -> Lease4 {
     let hw = [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1];
     Lease4 {
         address: std::net::Ipv4Addr::from(0xc612_0100 + i),

@@ -14,8 +14,7 @@ use zerotouch_plugin::{
     Reply, ScopeData,
 };
 
-use crate::config::{OnError, PluginEntry, ScopeId};
-use crate::stats::Reason;
+use zerotouch_config::{OnError, PluginEntry, ScopeId};
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// One plugin instance and its counters.
@@ -41,10 +40,19 @@ pub struct InstanceStats {
 #[derive(Debug)]
 pub enum Flow {
     Continue,
-    /// No reply; counted under the reason.
-    Drop(Reason),
+    /// No reply; the server counts it under the reason.
+    Drop(DropReason),
     /// Send this reply now.
     Respond(Box<Reply>),
+}
+
+/// Why the plugins left a packet without a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// A hook answered `Drop`.
+    Asked,
+    /// A hook failed and its instance is configured `on_error = "drop"`.
+    Failed,
 }
 
 pub struct Pipeline {
@@ -54,7 +62,7 @@ pub struct Pipeline {
     runtime: Option<tokio::runtime::Handle>,
     limiter: Mutex<LogLimiter>,
     /// What plugins found questionable in their settings, located in the file.
-    warnings: Vec<crate::config::ConfigError>,
+    warnings: Vec<zerotouch_config::ConfigError>,
     /// The server's event bus, handed to services; lease changes are published here.
     events: zerotouch_plugin::EventBus,
 }
@@ -86,12 +94,12 @@ impl Pipeline {
         &self.events
     }
 
-    pub fn with_warnings(mut self, warnings: Vec<crate::config::ConfigError>) -> Self {
+    pub fn with_warnings(mut self, warnings: Vec<zerotouch_config::ConfigError>) -> Self {
         self.warnings = warnings;
         self
     }
 
-    pub fn warnings(&self) -> &[crate::config::ConfigError] {
+    pub fn warnings(&self) -> &[zerotouch_config::ConfigError] {
         &self.warnings
     }
 
@@ -150,7 +158,7 @@ impl Pipeline {
                 Ok(Action::Drop) => {
                     inst.stats.drops.fetch_add(1, Ordering::Relaxed);
                     debug!(plugin = %inst.entry.instance, hook = hook.name(), "plugin dropped the packet");
-                    return Flow::Drop(Reason::PluginDrop);
+                    return Flow::Drop(DropReason::Asked);
                 }
                 Ok(Action::Respond(reply)) => {
                     inst.stats.responses.fetch_add(1, Ordering::Relaxed);
@@ -193,7 +201,7 @@ impl Pipeline {
             let then = if drop { "packet dropped" } else { "continuing" };
             warn!(plugin = %inst.entry.instance, hook = hook.name(), suppressed, "plugin failed ({then}): {message}");
         }
-        drop.then_some(Flow::Drop(Reason::PluginError))
+        drop.then_some(Flow::Drop(DropReason::Failed))
     }
 
     /// `name=value` counters of every instance that did something.

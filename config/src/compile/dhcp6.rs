@@ -281,7 +281,7 @@ impl Compiler<'_> {
     }
 
     /// A DHCPv6 class's `match`: what it looks at and the test.
-    pub(in crate::config) fn class_match6(
+    pub(crate) fn class_match6(
         &mut self,
         matcher: &Spanned<RawMatch>,
         mkey: &str,

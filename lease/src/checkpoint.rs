@@ -95,9 +95,9 @@ impl Drop for Checkpointer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Synchronous;
-    use crate::lease::Lease4;
-    use crate::lease::model::numbered_lease;
+    use crate::Lease4;
+    use crate::model::numbered_lease;
+    use zerotouch_config::Synchronous;
 
     fn leases(from: u32, n: u32) -> Vec<Lease4> {
         (from..from + n).map(numbered_lease).collect()

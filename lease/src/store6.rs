@@ -195,7 +195,7 @@ fn decode_row(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Synchronous;
+    use zerotouch_config::Synchronous;
 
     #[test]
     fn v6_leases_and_the_server_duid_survive_reopening() {

@@ -1,7 +1,11 @@
-//! Loading and validating the TOML configuration.
+//! zerotouch-config: loading and validating the TOML configuration.
 //!
 //! `schema` is the file as written, `compile` checks it and builds `model`, the
-//! immutable snapshot the server runs on.
+//! immutable snapshot the server runs on; `options` is the catalogue of DHCP options
+//! the configuration names. The relay reads its own file with the same machinery
+//! ([`deserialize`], [`SourceMap`], [`plugin_tables`]).
+
+pub mod options;
 
 mod compile;
 mod error;
@@ -13,6 +17,9 @@ mod schema6;
 mod shape;
 
 use std::path::Path;
+
+/// The starter configuration printed by `zerotouch-dhcpd default-config`.
+pub const DEFAULT_CONFIG: &str = include_str!("../default.toml");
 
 pub use compile::parts::{PluginTables, ScopeTables, class_match4, class_match6, plugin_tables};
 pub use error::{ConfigError, ConfigErrors, SourceMap};

@@ -257,8 +257,8 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::config::Synchronous;
-    use crate::lease::model::numbered_lease;
+    use crate::model::numbered_lease;
+    use zerotouch_config::Synchronous;
 
     fn lease(i: u8) -> Lease4 {
         numbered_lease(i.into())

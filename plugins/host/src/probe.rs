@@ -9,8 +9,8 @@ use zerotouch_plugin::{
     Plugin, Reply, SubnetChoice,
 };
 
-use crate::config::{OnError, PluginEntry};
-use crate::plugin::{Instance, InstanceStats, Pipeline};
+use crate::{Instance, InstanceStats, Pipeline};
+use zerotouch_config::{OnError, PluginEntry};
 
 /// A plugin whose hooks are closures.
 #[derive(Default)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use zerotouch_plugin::{HookSet, Plugin, Registration, ScopeData, Settings, SettingsError};
 
 use super::load_plugins;
-use crate::config::{self, ScopeId};
+use zerotouch_config::{self as config, ScopeId};
 
 /// A plugin that takes a `value` in scopes.
 struct Scoped;
@@ -125,7 +125,7 @@ fn scope_tables_need_a_configured_instance_and_a_plugin_that_takes_them() {
         "name = \"noop\"\ninstance = \"scoped\"\n",
     );
     let cfg = config::parse(&noop, Path::new("t.toml")).unwrap();
-    let Err(e) = load_plugins(&cfg, &super::builtins(), None) else {
+    let Err(e) = load_plugins(&cfg, &[zerotouch_plugin_noop::REGISTRATION], None) else {
         panic!("noop accepted scope settings");
     };
     assert!(
