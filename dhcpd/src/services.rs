@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
 use crate::config::{Config, Dhcp4, Pool};
-use crate::lease::{ClientKey, Lease4, LeaseState, LeaseStore, unix_now};
+use crate::lease::{ClientKey, Lease4, LeaseBackend, LeaseState, SqliteStore, unix_now};
 use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
@@ -63,7 +63,7 @@ pub fn lease_info6(l: &crate::lease::Lease6) -> LeaseInfo {
 /// opened on first use (the server creates the database at start).
 pub struct SqliteLeaseReader {
     path: PathBuf,
-    conn: Mutex<Option<LeaseStore>>,
+    conn: Mutex<Option<SqliteStore>>,
 }
 
 impl SqliteLeaseReader {
@@ -76,14 +76,14 @@ impl SqliteLeaseReader {
 
     fn with<T>(
         &self,
-        f: impl FnOnce(&LeaseStore) -> Result<T, crate::lease::StoreError>,
+        f: impl FnOnce(&SqliteStore) -> Result<T, crate::lease::StoreError>,
     ) -> Result<T, PluginError> {
         let mut guard = self
             .conn
             .lock()
             .map_err(|_| PluginError::new("lease reader poisoned"))?;
         if guard.is_none() {
-            *guard = Some(LeaseStore::open_reader(&self.path)?);
+            *guard = Some(SqliteStore::open_reader(&self.path)?);
         }
         let store = guard.as_ref().expect("opened above");
         Ok(f(store)?)
@@ -97,7 +97,7 @@ impl LeaseReader for SqliteLeaseReader {
         let now = unix_now();
         let current =
             |expires: u64, state: LeaseState| expires > now && state != LeaseState::Expired;
-        let (v4, v6) = self.with(|s| Ok((s.load()?, s.load6()?)))?;
+        let (v4, v6) = self.with(|s| Ok((s.load4()?, s.load6()?)))?;
         let v4 = v4
             .leases
             .iter()
@@ -114,7 +114,7 @@ impl LeaseReader for SqliteLeaseReader {
     /// A DHCPv4 lease, or the lease of a DHCPv6 address (IA_NA).
     fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError> {
         Ok(match address {
-            IpAddr::V4(a) => self.with(|s| s.get(a))?.as_ref().map(lease_info),
+            IpAddr::V4(a) => self.with(|s| s.get4(a))?.as_ref().map(lease_info),
             IpAddr::V6(a) => self.with(|s| s.get6(a))?.as_ref().map(lease_info6),
         })
     }
@@ -215,11 +215,11 @@ mod tests {
     fn the_lease_reader_answers_for_both_families() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("leases.sqlite");
-        let mut store = LeaseStore::open(&db, Synchronous::Normal).unwrap();
+        let mut store = SqliteStore::open(&db, Synchronous::Normal).unwrap();
         let far = unix_now() + 3600;
         let mut v4 = crate::lease::numbered_lease(5);
         v4.expires = far;
-        store.write(&[v4.clone()]).unwrap();
+        store.write4(&[v4.clone()]).unwrap();
         store
             .write6(&[
                 lease6("2001:db8:1::10", 128, IaKind::Na, far),

@@ -14,25 +14,24 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::checkpoint::{CHECKPOINT_INTERVAL, Checkpointer};
+use super::backend::{LeaseBackend, StoreError, Upkeep};
 use super::model::Lease4;
 use super::model6::Lease6;
-use super::store::{LeaseStore, StoreError};
 
 /// A lease record the store can write in batches: DHCPv4 and DHCPv6 leases go through
 /// the same group commit, each to its own table.
 pub trait StoredLease: Clone + Send + 'static {
-    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError>;
+    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError>;
 }
 
 impl StoredLease for Lease4 {
-    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError> {
-        store.write(batch)
+    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError> {
+        store.write4(batch)
     }
 }
 
 impl StoredLease for Lease6 {
-    fn write_batch(store: &mut LeaseStore, batch: &[Self]) -> Result<(), StoreError> {
+    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError> {
         store.write6(batch)
     }
 }
@@ -81,22 +80,23 @@ pub struct GroupCommit<R, L = Lease4> {
     to_worker: Option<Sender<Batch<L, R>>>,
     from_worker: Receiver<Done<L, R>>,
     worker: Option<JoinHandle<()>>,
-    /// Dropped after the worker has stopped: its last checkpoint follows the last commit.
-    _checkpointer: Checkpointer,
+    /// The backend's housekeeping (SQLite: WAL checkpoints), dropped after the worker
+    /// has stopped, so that its last round follows the last commit.
+    _upkeep: Upkeep,
 }
 
 impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
     /// Starts the commit worker, which owns `store`. Leases are gathered for at least
     /// `window` before a commit starts.
-    pub fn start(mut store: LeaseStore, window: Duration) -> Result<Self, StoreError> {
-        let checkpointer = Checkpointer::start(&store, CHECKPOINT_INTERVAL)?;
+    pub fn start(mut store: Box<dyn LeaseBackend>, window: Duration) -> Result<Self, StoreError> {
+        let upkeep = store.start_upkeep()?;
         let (to_worker, batches) = channel::<Batch<L, R>>();
         let (done, from_worker) = channel::<Done<L, R>>();
         let worker = std::thread::Builder::new()
             .name("lease-commit".into())
             .spawn(move || {
                 for batch in batches {
-                    let result = match L::write_batch(&mut store, &batch.leases) {
+                    let result = match L::write_batch(&mut *store, &batch.leases) {
                         Ok(()) => Done::Stored {
                             leases: batch.leases,
                             replies: batch.replies,
@@ -123,7 +123,7 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
             to_worker: Some(to_worker),
             from_worker,
             worker: Some(worker),
-            _checkpointer: checkpointer,
+            _upkeep: upkeep,
         })
     }
 }
@@ -258,6 +258,7 @@ mod tests {
 
     use super::*;
     use crate::model::numbered_lease;
+    use crate::{MemoryStore, SqliteStore};
     use zerotouch_config::Synchronous;
 
     fn lease(i: u8) -> Lease4 {
@@ -282,11 +283,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
         let mut gc = GroupCommit::start(
-            LeaseStore::open(&path, Synchronous::Full).unwrap(),
+            Box::new(SqliteStore::open(&path, Synchronous::Full).unwrap()),
             Duration::from_millis(50),
         )
         .unwrap();
-        let reader = LeaseStore::open(&path, Synchronous::Full).unwrap();
+        let reader = SqliteStore::open(&path, Synchronous::Full).unwrap();
         let t0 = Instant::now();
         for i in 0..10 {
             gc.add(lease(i), Some(i), t0);
@@ -298,7 +299,7 @@ mod tests {
             "the window has not passed"
         );
         assert!(
-            reader.get(Ipv4Addr::new(198, 18, 1, 0)).unwrap().is_none(),
+            reader.get4(Ipv4Addr::new(198, 18, 1, 0)).unwrap().is_none(),
             "nothing is written before the commit"
         );
         settle(&mut gc, &mut out, &mut events);
@@ -308,15 +309,15 @@ mod tests {
             [CommitEvent::Stored { ref leases, replies: 10 }] if leases.len() == 10
         ));
         for i in 0..10 {
-            assert!(reader.get(Ipv4Addr::new(198, 18, 1, i)).unwrap().is_some());
+            assert!(reader.get4(Ipv4Addr::new(198, 18, 1, i)).unwrap().is_some());
         }
     }
 
     #[test]
     fn durable_replies_are_handed_out_a_share_per_poll_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LeaseStore::open(&dir.path().join("l.sqlite"), Synchronous::Full).unwrap();
-        let mut gc = GroupCommit::start(store, Duration::ZERO).unwrap();
+        let store = SqliteStore::open(&dir.path().join("l.sqlite"), Synchronous::Full).unwrap();
+        let mut gc = GroupCommit::start(Box::new(store), Duration::ZERO).unwrap();
         let t0 = Instant::now();
         for i in 0..40u8 {
             gc.add(lease(i), Some(i), t0);
@@ -339,12 +340,11 @@ mod tests {
 
     #[test]
     fn a_failed_commit_withholds_the_replies_and_retries_the_leases() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("l.sqlite");
-        let store = LeaseStore::open(&path, Synchronous::Full).unwrap();
+        let store = MemoryStore::new();
+        let reader = store.clone();
         let failing = store.failure_switch();
         failing.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut gc = GroupCommit::start(store, Duration::ZERO).unwrap();
+        let mut gc = GroupCommit::start(Box::new(store), Duration::ZERO).unwrap();
         let (mut out, mut events) = (Vec::new(), Vec::new());
         gc.add(lease(1), Some(1u8), Instant::now());
         gc.poll(Instant::now(), &mut out, &mut events);
@@ -369,9 +369,8 @@ mod tests {
             events[1],
             CommitEvent::Stored { ref leases, replies: 1 } if leases.len() == 2
         ));
-        let reader = LeaseStore::open(&path, Synchronous::Full).unwrap();
         assert!(
-            reader.get(Ipv4Addr::new(198, 18, 1, 1)).unwrap().is_some(),
+            reader.get4(Ipv4Addr::new(198, 18, 1, 1)).unwrap().is_some(),
             "the failed lease was written by the retry"
         );
     }
@@ -381,7 +380,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
         let mut gc = GroupCommit::start(
-            LeaseStore::open(&path, Synchronous::Full).unwrap(),
+            Box::new(SqliteStore::open(&path, Synchronous::Full).unwrap()),
             Duration::from_secs(60),
         )
         .unwrap();

@@ -23,7 +23,7 @@ impl DatabaseLock {
         let mut name = database.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
-        super::store::create_database_dir(database)?;
+        crate::sqlite::create_database_dir(database)?;
         let lock_err = |source| StoreError::Lock {
             path: path.clone(),
             source,

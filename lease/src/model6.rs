@@ -40,6 +40,26 @@ pub struct IaKey {
     pub iaid: u32,
 }
 
+impl IaKey {
+    /// The identity association a stored lease belongs to; a declined address belongs to
+    /// none.
+    pub fn of_stored(
+        state: LeaseState,
+        kind: IaKind,
+        duid: Option<Vec<u8>>,
+        iaid: u32,
+    ) -> Option<IaKey> {
+        match (state, duid) {
+            (LeaseState::Declined, _) | (_, None) => None,
+            (_, Some(duid)) => Some(IaKey {
+                kind,
+                duid: duid.into(),
+                iaid,
+            }),
+        }
+    }
+}
+
 impl fmt::Display for IaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

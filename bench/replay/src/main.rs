@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use zerotouch_dhcpd::config::{self, Synchronous};
-use zerotouch_dhcpd::lease::{LeaseIndex, LeaseStore};
+use zerotouch_dhcpd::lease::{LeaseBackend, LeaseIndex, SqliteStore};
 use zerotouch_dhcpd::v4::{Dhcp4Handler, Ingress, Outcome};
 use zerotouch_dhcpd::{plugin, services};
 use zerotouch_plugin::LeaseEvent;
@@ -57,7 +57,7 @@ fn main() {
     let dhcp4 = cfg.dhcp4.clone().expect("dhcp4 section");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store =
-        LeaseStore::open(&dir.path().join("leases.sqlite"), Synchronous::Normal).expect("store");
+        SqliteStore::open(&dir.path().join("leases.sqlite"), Synchronous::Normal).expect("store");
     let mut handler = Dhcp4Handler::new(
         Arc::new(dhcp4),
         LeaseIndex::with_capacity(1 << 17),
@@ -108,10 +108,10 @@ fn main() {
         pending.push(lease);
         acks += 1;
         if pending.len() == 32 {
-            store.write(&pending).expect("write");
+            store.write4(&pending).expect("write");
             pending.clear();
         }
     }
-    store.write(&pending).expect("write");
+    store.write4(&pending).expect("write");
     println!("{acks} exchanges");
 }

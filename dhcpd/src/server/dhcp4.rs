@@ -15,7 +15,7 @@ use super::drops::report_drop;
 use super::sender::ReplySender;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
-use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, LeaseStore, start_capacity, unix_now};
+use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, start_capacity, unix_now};
 use crate::plugin::Pipeline;
 use crate::services::lease_info;
 use crate::stats::{Counters, Reason};
@@ -47,8 +47,8 @@ impl Dhcp4Service {
                     source: e,
                 })?,
             );
-        let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
-        let loaded = load_leases(&store, LeaseStore::load)?;
+        let store = crate::lease::open(store_cfg)?;
+        let loaded = load_leases(&*store, |s| s.load4())?;
         let pool_sizes = cfg
             .subnets
             .iter()
@@ -56,7 +56,7 @@ impl Dhcp4Service {
             .map(|p| p.size().into());
         let capacity = start_capacity(pool_sizes, loaded.len());
         let index = LeaseIndex::from_leases(capacity, loaded);
-        info!(leases = index.len(), database = %store.path().display(), "leases loaded");
+        info!(leases = index.len(), store = %store.describe(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);

@@ -13,9 +13,7 @@ use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
 use super::drops::report_drop;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp6, LeaseStoreConfig};
-use crate::lease::{
-    CommitEvent, GroupCommit, Lease6, LeaseIndex6, LeaseStore, start_capacity, unix_now,
-};
+use crate::lease::{CommitEvent, GroupCommit, Lease6, LeaseIndex6, start_capacity, unix_now};
 use crate::plugin::Pipeline;
 use crate::services::lease_info6;
 use crate::stats::{Counters, Reason};
@@ -47,9 +45,9 @@ impl Dhcp6Service {
                     source: e,
                 })?,
             );
-        let store = LeaseStore::open(&store_cfg.database, store_cfg.synchronous)?;
-        let loaded = load_leases(&store, LeaseStore::load6)?;
-        let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &store)?;
+        let mut store = crate::lease::open(store_cfg)?;
+        let loaded = load_leases(&*store, |s| s.load6())?;
+        let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &mut *store)?;
         // Sized like the DHCPv4 index: both bindings of every exchange are new entries
         // under load, and a rehash of a table of 100 000 of them stalls the packet loop.
         let pool_sizes = cfg.subnets.iter().flat_map(|s| {
@@ -57,7 +55,7 @@ impl Dhcp6Service {
             addresses.chain(s.pd_pools.iter().map(|p| p.size()))
         });
         let index = LeaseIndex6::from_leases(start_capacity(pool_sizes, loaded.len()), loaded);
-        info!(leases = index.len(), database = %store.path().display(), "DHCPv6 leases loaded");
+        info!(leases = index.len(), store = %store.describe(), "DHCPv6 leases loaded");
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
         let interfaces = ServedInterfaces::new(&cfg.interfaces, INTERFACE_REFRESH);

@@ -6,19 +6,19 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::ServerError;
-use crate::lease::{DatabaseLock, LeaseStore, Loaded, StoreError};
+use crate::lease::{DatabaseLock, LeaseBackend, Loaded, StoreError};
 use zerotouch_net::{Interface, ServedInterfaces};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
 pub fn load_leases<L>(
-    store: &LeaseStore,
-    load: impl FnOnce(&LeaseStore) -> Result<Loaded<L>, StoreError>,
+    store: &dyn LeaseBackend,
+    load: impl FnOnce(&dyn LeaseBackend) -> Result<Loaded<L>, StoreError>,
 ) -> Result<Vec<L>, ServerError> {
     let loaded = load(store)?;
     for bad in &loaded.bad_rows {
         warn!(
-            "lease database {}: skipping unreadable row {bad} (left in place)",
-            store.path().display()
+            "{}: skipping unreadable row {bad} (left in place)",
+            store.describe()
         );
     }
     Ok(loaded.leases)

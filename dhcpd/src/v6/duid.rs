@@ -6,7 +6,7 @@ use tracing::{info, warn};
 use zerotouch_proto::v6::ia::Duid;
 
 use crate::config::DuidSetting;
-use crate::lease::{LeaseStore, StoreError};
+use crate::lease::{LeaseBackend, StoreError};
 use zerotouch_net::hardware_address;
 
 const KEY: &str = "duid";
@@ -50,10 +50,9 @@ fn link_layer(interface: &Option<String>, served: &[String]) -> Option<(u16, Vec
         .find_map(|i| hardware_address(i).map(|a| (hw_type(i), a)))
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    s.split(':')
-        .map(|b| u8::from_str_radix(b, 16).ok())
-        .collect()
+/// The stored DUID, `aa:bb:cc` as `hex_colon` wrote it.
+fn parse_stored(s: &str) -> Option<Vec<u8>> {
+    hex::decode(s.replace(':', "")).ok()
 }
 
 /// The server's DUID for `setting`: the stored one while it is of the configured type
@@ -61,9 +60,9 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
 pub fn server_duid(
     setting: &DuidSetting,
     served: &[String],
-    store: &LeaseStore,
+    store: &mut dyn LeaseBackend,
 ) -> Result<Vec<u8>, DuidError> {
-    let stored = store.identity(KEY)?.and_then(|s| parse_hex(&s));
+    let stored = store.identity(KEY)?.and_then(|s| parse_stored(&s));
     let explicit = match setting {
         DuidSetting::En {
             enterprise,
@@ -161,30 +160,32 @@ fn fill_random(out: &mut [u8]) {
 mod tests {
     use super::*;
     use crate::config::Synchronous;
+    use crate::lease::SqliteStore;
 
     #[test]
     fn the_duid_is_made_once_and_kept_until_its_type_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LeaseStore::open(&dir.path().join("l.sqlite"), Synchronous::Full).unwrap();
+        let store =
+            &mut SqliteStore::open(&dir.path().join("l.sqlite"), Synchronous::Full).unwrap();
         let llt = DuidSetting::Llt { interface: None };
         // "lo" has no hardware address: a DUID-UUID, kept.
-        let first = server_duid(&llt, &["lo".into()], &store).unwrap();
+        let first = server_duid(&llt, &["lo".into()], store).unwrap();
         assert_eq!(&first[..2], [0, 4]);
-        let again = server_duid(&llt, &["lo".into()], &store).unwrap();
+        let again = server_duid(&llt, &["lo".into()], store).unwrap();
         assert_eq!(first, again, "a random DUID is made once");
         let en = DuidSetting::En {
             enterprise: 32473,
             identifier: vec![1, 2, 3],
         };
-        let e = server_duid(&en, &[], &store).unwrap();
+        let e = server_duid(&en, &[], store).unwrap();
         assert_eq!(e, [0, 2, 0, 0, 0x7e, 0xd9, 1, 2, 3]);
-        assert_eq!(server_duid(&en, &[], &store).unwrap(), e);
+        assert_eq!(server_duid(&en, &[], store).unwrap(), e);
         let ll = DuidSetting::Ll {
             interface: None,
             hw_address: Some(vec![2, 0, 0, 0, 0, 9]),
         };
         assert_eq!(
-            server_duid(&ll, &[], &store).unwrap(),
+            server_duid(&ll, &[], store).unwrap(),
             [0, 3, 0, 1, 2, 0, 0, 0, 0, 9]
         );
         assert_eq!(
@@ -195,9 +196,10 @@ mod tests {
             interface: Some("lo".into()),
             hw_address: None,
         };
-        let fresh = LeaseStore::open(&dir.path().join("m.sqlite"), Synchronous::Full).unwrap();
+        let fresh =
+            &mut SqliteStore::open(&dir.path().join("m.sqlite"), Synchronous::Full).unwrap();
         assert!(matches!(
-            server_duid(&missing, &[], &fresh),
+            server_duid(&missing, &[], fresh),
             Err(DuidError::NoHardwareAddress(_))
         ));
     }

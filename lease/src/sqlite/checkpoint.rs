@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tracing::{trace, warn};
 
-use super::store::{LeaseStore, StoreError};
+use super::SqliteStore;
+use crate::backend::StoreError;
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// Between checkpoints. At 30 000 lease writes a second the WAL grows by about 1500
@@ -29,7 +30,7 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Takes the automatic checkpoint away from `writer` and starts checkpointing its
     /// database every `interval`, and once more when dropped.
-    pub fn start(writer: &LeaseStore, interval: Duration) -> Result<Self, StoreError> {
+    pub fn start(writer: &SqliteStore, interval: Duration) -> Result<Self, StoreError> {
         let conn = writer.checkpoint_connection()?;
         let (stop, stopped) = channel::<()>();
         let thread = std::thread::Builder::new()
@@ -96,6 +97,7 @@ impl Drop for Checkpointer {
 mod tests {
     use super::*;
     use crate::Lease4;
+    use crate::backend::LeaseBackend;
     use crate::model::numbered_lease;
     use zerotouch_config::Synchronous;
 
@@ -104,18 +106,18 @@ mod tests {
     }
 
     /// A new store in a temporary directory, and its database file's size.
-    fn fresh_store(sync: Synchronous) -> (tempfile::TempDir, std::path::PathBuf, LeaseStore, u64) {
+    fn fresh_store(sync: Synchronous) -> (tempfile::TempDir, std::path::PathBuf, SqliteStore, u64) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
-        let store = LeaseStore::open(&path, sync).unwrap();
+        let store = SqliteStore::open(&path, sync).unwrap();
         let size = std::fs::metadata(&path).unwrap().len();
         (dir, path, store, size)
     }
 
     /// Writes 4000 leases in 80 transactions; returns the database file's size.
-    fn write_many(store: &mut LeaseStore, path: &std::path::Path) -> u64 {
+    fn write_many(store: &mut SqliteStore, path: &std::path::Path) -> u64 {
         for batch in 0..80 {
-            store.write(&leases(batch * 50, 50)).unwrap();
+            store.write4(&leases(batch * 50, 50)).unwrap();
         }
         std::fs::metadata(path).unwrap().len()
     }
@@ -135,8 +137,8 @@ mod tests {
             after > before + 100_000,
             "the last checkpoint copied the leases into the database ({before} -> {after})"
         );
-        let reader = LeaseStore::open_reader(&path).unwrap();
-        assert_eq!(reader.load().unwrap().leases.len(), 4000);
+        let reader = SqliteStore::open_reader(&path).unwrap();
+        assert_eq!(reader.load4().unwrap().leases.len(), 4000);
     }
 
     #[test]

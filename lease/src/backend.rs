@@ -1,0 +1,134 @@
+//! The lease backend interface: what the server needs of durable lease storage. The
+//! embedded SQLite store (`sqlite/`) and the in-memory store (`memory.rs`) implement it;
+//! a database server shared by several DHCP servers will be another implementation.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use super::model::Lease4;
+use super::model6::Lease6;
+
+/// Durable lease storage. The group commit's worker owns one and writes batches to it;
+/// the server loads its leases from it at start; services read it through a second one
+/// opened for reading.
+pub trait LeaseBackend: Send {
+    /// Where the leases are, for messages (a file, a database's name).
+    fn describe(&self) -> String;
+
+    /// Every DHCPv4 lease, and a description of each record that could not be read
+    /// (left in place).
+    fn load4(&self) -> Result<Loaded<Lease4>, StoreError>;
+
+    /// Every DHCPv6 lease, and a description of each record that could not be read.
+    fn load6(&self) -> Result<Loaded<Lease6>, StoreError>;
+
+    /// Writes `leases` in one transaction: when this returns `Ok` they are durable.
+    fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError>;
+
+    /// Writes DHCPv6 `leases` in one transaction.
+    fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError>;
+
+    /// The lease of `address`, if any and readable.
+    fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError>;
+
+    /// The lease of IA_NA address `address` (a delegated prefix is not an address).
+    fn get6(&self, address: Ipv6Addr) -> Result<Option<Lease6>, StoreError>;
+
+    /// A value of the server's identity (`"duid"`), as stored.
+    fn identity(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a value of the server's identity.
+    fn set_identity(&mut self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Starts what the backend runs beside its writer for as long as the returned guard
+    /// lives (SQLite: the WAL checkpoints). The group commit holds it and drops it after
+    /// its last commit.
+    fn start_upkeep(&mut self) -> Result<Upkeep, StoreError> {
+        Ok(Upkeep::none())
+    }
+}
+
+/// Housekeeping a backend runs beside its writer; it stops (after one last round) when
+/// dropped.
+pub struct Upkeep {
+    _running: Option<Box<dyn Send>>,
+}
+
+impl Upkeep {
+    /// No housekeeping.
+    pub fn none() -> Self {
+        Upkeep { _running: None }
+    }
+
+    /// Housekeeping that stops when `guard` is dropped.
+    pub fn running(guard: impl Send + 'static) -> Self {
+        Upkeep {
+            _running: Some(Box::new(guard)),
+        }
+    }
+}
+
+/// Leases that could be read, and a description of each record that could not.
+#[derive(Debug)]
+pub struct Loaded<L = Lease4> {
+    pub leases: Vec<L>,
+    pub bad_rows: Vec<String>,
+}
+
+impl<L> Default for Loaded<L> {
+    fn default() -> Self {
+        Loaded {
+            leases: Vec::new(),
+            bad_rows: Vec::new(),
+        }
+    }
+}
+
+/// What went wrong with the lease storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open lease database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the directory of lease database {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "lease database {path} has schema version {found}, this server knows versions up to {known}: it was written by a newer server"
+    )]
+    Version {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot upgrade lease database {path} from schema version {from}: {source}")]
+    Upgrade {
+        path: PathBuf,
+        from: i64,
+        source: rusqlite::Error,
+    },
+    #[error("lease database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "lease database {database} is in use by {}: one server per database (stop the other, or give this one a database of its own)",
+        holder.as_deref().unwrap_or("another process")
+    )]
+    InUse {
+        database: PathBuf,
+        holder: Option<String>,
+    },
+    #[error("cannot start the lease database checkpoint thread: {0}")]
+    Thread(std::io::Error),
+    /// A write the in-memory store was told to fail (tests of failure handling).
+    #[error("lease store: write refused (failure switch on)")]
+    Refused,
+}

@@ -1,0 +1,288 @@
+//! Bringing a lease database to this build's schema, in place and in one transaction:
+//! a new file gets the schema, an older one is upgraded a version at a time, a newer
+//! one is refused (its writer knows columns this build does not).
+//!
+//! Version 1 kept addresses and identifiers as text (`aa:bb:cc`). Its rows are read with
+//! the version-1 rules and written to the binary tables; a row those rules cannot read
+//! stays where it was (`leases4_v1`, `leases6_v1`), reported at every start as
+//! unreadable, never dropped.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Transaction};
+use tracing::info;
+
+use super::rows4::{self, Row4};
+use super::rows6::{self, Row6};
+use super::schema::{self, VERSION};
+use crate::backend::{Loaded, StoreError};
+use crate::model::Lease4;
+use crate::model6::Lease6;
+
+/// Where version 1's rows that could not be upgraded are kept.
+const LEFT4: &str = "leases4_v1";
+const LEFT6: &str = "leases6_v1";
+
+/// Gives the database behind `conn` this build's schema.
+pub(super) fn to_current(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let upgrade_err = |source| StoreError::Upgrade {
+        path: path.to_path_buf(),
+        from: found,
+        source,
+    };
+    match found {
+        VERSION => return Ok(()),
+        v if v > VERSION => {
+            return Err(StoreError::Version {
+                path: path.to_path_buf(),
+                found,
+                known: VERSION,
+            });
+        }
+        _ => {}
+    }
+    let tx = conn.transaction()?;
+    if found == 1 {
+        let (moved, left) = from_v1(&tx).map_err(|e| match e {
+            StoreError::Sql(source) => upgrade_err(source),
+            other => other,
+        })?;
+        info!(
+            database = %path.display(),
+            moved, left, "lease database upgraded from schema version 1 to {VERSION} (binary columns)"
+        );
+    } else {
+        tx.execute_batch(&schema::create())?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit().map_err(upgrade_err)?;
+    Ok(())
+}
+
+/// Version 1 to 2: the text tables renamed aside, the binary tables and the views made,
+/// every readable row moved. Returns the rows moved and left.
+fn from_v1(tx: &Transaction<'_>) -> Result<(usize, usize), StoreError> {
+    tx.execute_batch(&format!(
+        "ALTER TABLE leases4 RENAME TO {LEFT4}; ALTER TABLE leases6 RENAME TO {LEFT6};"
+    ))?;
+    tx.execute_batch(&schema::create())?;
+    let (mut moved, mut left) = (0, 0);
+
+    let mut delete = tx.prepare(&format!("DELETE FROM {LEFT4} WHERE address_key = ?1"))?;
+    for Left { key, lease, .. } in read_v1_4(tx)? {
+        match lease {
+            Ok(lease) => {
+                rows4::insert(tx, std::slice::from_ref(&lease))?;
+                delete.execute([key])?;
+                moved += 1;
+            }
+            Err(_) => left += 1,
+        }
+    }
+    let mut delete = tx.prepare(&format!("DELETE FROM {LEFT6} WHERE resource = ?1"))?;
+    for Left { key, lease, .. } in read_v1_6(tx)? {
+        match lease {
+            Ok(lease) => {
+                rows6::insert(tx, std::slice::from_ref(&lease))?;
+                delete.execute([key])?;
+                moved += 1;
+            }
+            Err(_) => left += 1,
+        }
+    }
+    for table in [LEFT4, LEFT6] {
+        if !has_rows(tx, table)? {
+            tx.execute_batch(&format!("DROP TABLE {table}"))?;
+        }
+    }
+    Ok((moved, left))
+}
+
+fn has_rows(conn: &Connection, table: &str) -> Result<bool, StoreError> {
+    Ok(
+        conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn table_exists(conn: &Connection, table: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [table],
+        |r| r.get(0),
+    )?)
+}
+
+/// Reports the DHCPv4 rows version 1 left behind as unreadable.
+pub(super) fn report_left4(
+    conn: &Connection,
+    loaded: &mut Loaded<Lease4>,
+) -> Result<(), StoreError> {
+    if table_exists(conn, LEFT4)? {
+        report(read_v1_4(conn)?, loaded);
+    }
+    Ok(())
+}
+
+/// Reports the DHCPv6 rows version 1 left behind as unreadable.
+pub(super) fn report_left6(
+    conn: &Connection,
+    loaded: &mut Loaded<Lease6>,
+) -> Result<(), StoreError> {
+    if table_exists(conn, LEFT6)? {
+        report(read_v1_6(conn)?, loaded);
+    }
+    Ok(())
+}
+
+fn report<K, L>(rows: Vec<Left<K, L>>, loaded: &mut Loaded<L>) {
+    for Left { name, lease, .. } in rows {
+        let problem = lease.err().unwrap_or_else(|| "left by the upgrade".into());
+        loaded.bad_rows.push(format!("{name}: {problem}"));
+    }
+}
+
+/// A row of version 1: its key, the name it is reported by, and the lease read from it
+/// or why it cannot be.
+struct Left<K, L> {
+    key: K,
+    name: String,
+    lease: Result<L, String>,
+}
+
+/// Version 1's `aa:bb:cc`.
+fn octets(text: &str) -> Option<Vec<u8>> {
+    hex::decode(text.replace(':', "")).ok()
+}
+
+/// The rows of version 1's DHCPv4 table (renamed aside) by key, each read or the reason it cannot be
+/// (named by the address as written).
+fn read_v1_4(conn: &Connection) -> Result<Vec<Left<i64, Lease4>>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT address_key, address, client_id, htype, hw_address, state, starts, expires, hostname FROM {LEFT4}"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(Left {
+            key: row.get(0)?,
+            name: row.get(1).unwrap_or_default(),
+            lease: decode_v1_4(row),
+        });
+    }
+    Ok(out)
+}
+
+fn decode_v1_4(row: &rusqlite::Row<'_>) -> Result<Lease4, String> {
+    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
+    use Value::*;
+    let (
+        Text(address),
+        client_id,
+        Integer(htype),
+        Text(hw),
+        Text(state),
+        Integer(starts),
+        Integer(expires),
+        hostname,
+    ) = (
+        get(1)?,
+        get(2)?,
+        get(3)?,
+        get(4)?,
+        get(5)?,
+        get(6)?,
+        get(7)?,
+        get(8)?,
+    )
+    else {
+        return Err("a column has the wrong type".into());
+    };
+    let address: Ipv4Addr = address
+        .parse()
+        .map_err(|_| format!("address {address:?} is not IPv4"))?;
+    let hwaddr = octets(&hw).ok_or_else(|| format!("hw_address {hw:?} is not hex"))?;
+    let client_id = match client_id {
+        Null => None,
+        Text(t) => Some(octets(&t).ok_or_else(|| format!("client_id {t:?} is not hex"))?),
+        _ => return Err("client_id has the wrong type".into()),
+    };
+    let hostname = match hostname {
+        Text(t) => Some(t),
+        _ => None,
+    };
+    Row4 {
+        address,
+        client_id,
+        htype,
+        hwaddr,
+        state,
+        starts,
+        expires,
+        hostname,
+    }
+    .lease()
+}
+
+/// The rows of version 1's DHCPv6 table (renamed aside) by key (`resource`), each read or the reason it
+/// cannot be.
+fn read_v1_6(conn: &Connection) -> Result<Vec<Left<String, Lease6>>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT resource, address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM {LEFT6}"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0).unwrap_or_default();
+        out.push(Left {
+            name: key.clone(),
+            key,
+            lease: decode_v1_6(row),
+        });
+    }
+    Ok(out)
+}
+
+fn decode_v1_6(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
+    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
+    use Value::*;
+    let (Text(address), Integer(prefix_len), Text(kind), duid, Integer(iaid), Text(state)) =
+        (get(1)?, get(2)?, get(3)?, get(4)?, get(5)?, get(6)?)
+    else {
+        return Err("a column has the wrong type".into());
+    };
+    let (Integer(starts), Integer(preferred), Integer(expires), hw) =
+        (get(7)?, get(8)?, get(9)?, get(10)?)
+    else {
+        return Err("a column has the wrong type".into());
+    };
+    let address: Ipv6Addr = address
+        .parse()
+        .map_err(|_| format!("address {address:?} is not IPv6"))?;
+    let duid = match duid {
+        Null => None,
+        Text(t) => Some(octets(&t).ok_or_else(|| format!("duid {t:?} is not hex"))?),
+        _ => return Err("duid has the wrong type".into()),
+    };
+    let hw_address = match hw {
+        Text(t) => Some(octets(&t).ok_or_else(|| format!("hw_address {t:?} is not hex"))?),
+        _ => None,
+    };
+    Row6 {
+        address,
+        prefix_len,
+        kind,
+        duid,
+        iaid,
+        state,
+        starts,
+        preferred,
+        expires,
+        hw_address,
+    }
+    .lease()
+}
