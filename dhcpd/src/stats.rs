@@ -4,13 +4,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Why a packet got no reply. Malformed packets and requests the server cannot serve
 /// are both counted, each under its own reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
     Truncated,
     BadMagicCookie,
     BadHlen,
     OptionOverrun,
     BadOverload,
+    #[strum(serialize = "not_bootrequest")]
     NotBootRequest,
     NoMessageType,
     UnexpectedMessageType,
@@ -55,66 +59,14 @@ impl From<zerotouch_plugin_host::DropReason> for Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 27] = [
-        Reason::Truncated,
-        Reason::BadMagicCookie,
-        Reason::BadHlen,
-        Reason::OptionOverrun,
-        Reason::BadOverload,
-        Reason::NotBootRequest,
-        Reason::NoMessageType,
-        Reason::UnexpectedMessageType,
-        Reason::NotServedInterface,
-        Reason::NoSubnet,
-        Reason::PoolExhausted,
-        Reason::RequestWithoutAddress,
-        Reason::OtherServerSelected,
-        Reason::NotAuthoritative,
-        Reason::UnknownLease,
-        Reason::CommitFailed,
-        Reason::SendFailed,
-        Reason::PluginDrop,
-        Reason::PluginError,
-        Reason::RelayWithoutMessage,
-        Reason::RelayTooDeep,
-        Reason::BadOption,
-        Reason::MissingClientId,
-        Reason::BadClientId,
-        Reason::BadServerId,
-        Reason::Unicast,
-        Reason::NoAddresses,
-    ];
+    /// Every reason, in counter order.
+    pub fn all() -> impl Iterator<Item = Reason> {
+        <Reason as strum::IntoEnumIterator>::iter()
+    }
 
+    /// The reason's name in counters and logs (`no_subnet`, ...).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Truncated => "truncated",
-            Reason::BadMagicCookie => "bad_magic_cookie",
-            Reason::BadHlen => "bad_hlen",
-            Reason::OptionOverrun => "option_overrun",
-            Reason::BadOverload => "bad_overload",
-            Reason::NotBootRequest => "not_bootrequest",
-            Reason::NoMessageType => "no_message_type",
-            Reason::UnexpectedMessageType => "unexpected_message_type",
-            Reason::NotServedInterface => "not_served_interface",
-            Reason::NoSubnet => "no_subnet",
-            Reason::PoolExhausted => "pool_exhausted",
-            Reason::RequestWithoutAddress => "request_without_address",
-            Reason::OtherServerSelected => "other_server_selected",
-            Reason::NotAuthoritative => "not_authoritative",
-            Reason::UnknownLease => "unknown_lease",
-            Reason::CommitFailed => "commit_failed",
-            Reason::SendFailed => "send_failed",
-            Reason::PluginDrop => "plugin_drop",
-            Reason::PluginError => "plugin_error",
-            Reason::RelayWithoutMessage => "relay_without_message",
-            Reason::RelayTooDeep => "relay_too_deep",
-            Reason::BadOption => "bad_option",
-            Reason::MissingClientId => "missing_client_id",
-            Reason::BadClientId => "bad_client_id",
-            Reason::BadServerId => "bad_server_id",
-            Reason::Unicast => "unicast",
-            Reason::NoAddresses => "no_addresses",
-        }
+        self.into()
     }
 
     /// What the reason means, for a log line that has no more detail.
@@ -218,7 +170,7 @@ pub struct Counters {
     pub received6: AtomicU64,
     received6_by_type: [AtomicU64; TYPES6],
     sent6_by_type: [AtomicU64; TYPES6],
-    no_reply: [AtomicU64; Reason::ALL.len()],
+    no_reply: [AtomicU64; <Reason as strum::EnumCount>::COUNT],
     pub leases_committed: AtomicU64,
     pub commit_batches: AtomicU64,
     pub options_dropped_for_size: AtomicU64,
@@ -323,7 +275,7 @@ impl Counters {
                 self.sent6_by_type[i].load(Ordering::Relaxed),
             ));
         }
-        for r in Reason::ALL {
+        for r in Reason::all() {
             out.push((r.as_str().to_string(), self.no_reply(r)));
         }
         for (n, v) in [

@@ -118,7 +118,8 @@ impl fmt::Display for ClientKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum LeaseState {
     /// Offered and held for `offer_hold` seconds; kept in memory only.
     Offered,
@@ -132,25 +133,13 @@ pub enum LeaseState {
 }
 
 impl LeaseState {
+    /// The state's name in the lease database (`active`, ...).
     pub fn as_str(self) -> &'static str {
-        match self {
-            LeaseState::Offered => "offered",
-            LeaseState::Active => "active",
-            LeaseState::Released => "released",
-            LeaseState::Expired => "expired",
-            LeaseState::Declined => "declined",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "offered" => LeaseState::Offered,
-            "active" => LeaseState::Active,
-            "released" => LeaseState::Released,
-            "expired" => LeaseState::Expired,
-            "declined" => LeaseState::Declined,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 
     /// States whose address is in use until `expires`.

@@ -7,7 +7,19 @@ use std::net::Ipv6Addr;
 use super::model::{LeaseState, hex_colon};
 
 /// What an identity association holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum IaKind {
     /// IA_NA: non-temporary addresses.
     Na,
@@ -16,19 +28,13 @@ pub enum IaKind {
 }
 
 impl IaKind {
+    /// The kind's name in the lease database (`na`, `pd`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            IaKind::Na => "na",
-            IaKind::Pd => "pd",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "na" => Some(IaKind::Na),
-            "pd" => Some(IaKind::Pd),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

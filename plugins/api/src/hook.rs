@@ -2,7 +2,10 @@
 
 /// A point on the packet path (DHCPv4 and DHCPv6 alike) where plugins run, in the order
 /// a packet meets them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[repr(u32)]
 pub enum HookPoint {
     /// A well-formed request, before anything is decided about it.
@@ -30,33 +33,17 @@ pub enum HookPoint {
 }
 
 impl HookPoint {
-    pub const ALL: [HookPoint; 10] = [
-        HookPoint::PacketReceived,
-        HookPoint::ClassesAssigned,
-        HookPoint::SubnetSelected,
-        HookPoint::HostLookedUp,
-        HookPoint::LeaseChosen,
-        HookPoint::ReplyReady,
-        HookPoint::LeaseCommitted,
-        HookPoint::LeaseReleased,
-        HookPoint::LeaseDeclined,
-        HookPoint::LeaseExpired,
-    ];
+    /// How many hook points there are.
+    pub const COUNT: usize = <HookPoint as strum::EnumCount>::COUNT;
 
-    /// The name used in logs, counters and the documentation.
+    /// Every hook point, in the order a packet meets them.
+    pub fn all() -> impl Iterator<Item = HookPoint> {
+        <HookPoint as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The name used in logs, counters and the documentation (`reply_ready`, ...).
     pub fn name(self) -> &'static str {
-        match self {
-            HookPoint::PacketReceived => "packet_received",
-            HookPoint::ClassesAssigned => "classes_assigned",
-            HookPoint::SubnetSelected => "subnet_selected",
-            HookPoint::HostLookedUp => "host_looked_up",
-            HookPoint::LeaseChosen => "lease_chosen",
-            HookPoint::ReplyReady => "reply_ready",
-            HookPoint::LeaseCommitted => "lease_committed",
-            HookPoint::LeaseReleased => "lease_released",
-            HookPoint::LeaseDeclined => "lease_declined",
-            HookPoint::LeaseExpired => "lease_expired",
-        }
+        self.into()
     }
 
     pub const fn bit(self) -> u32 {
@@ -83,9 +70,7 @@ impl HookSet {
     pub const EMPTY: HookSet = HookSet(0);
 
     pub fn all() -> HookSet {
-        HookPoint::ALL
-            .iter()
-            .fold(HookSet::EMPTY, |s, &h| s.with(h))
+        HookPoint::all().fold(HookSet::EMPTY, HookSet::with)
     }
 
     /// All four lease events.
@@ -132,9 +117,7 @@ impl HookSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = HookPoint> {
-        HookPoint::ALL
-            .into_iter()
-            .filter(move |h| self.contains(*h))
+        HookPoint::all().filter(move |h| self.contains(*h))
     }
 }
 

@@ -4,7 +4,8 @@ use std::net::IpAddr;
 
 use crate::HookPoint;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 #[repr(u8)]
 pub enum LeaseState {
     Offered = 1,
@@ -15,14 +16,9 @@ pub enum LeaseState {
 }
 
 impl LeaseState {
+    /// The state's name (`active`, ...).
     pub fn name(self) -> &'static str {
-        match self {
-            LeaseState::Offered => "offered",
-            LeaseState::Active => "active",
-            LeaseState::Released => "released",
-            LeaseState::Declined => "declined",
-            LeaseState::Expired => "expired",
-        }
+        self.into()
     }
 }
 

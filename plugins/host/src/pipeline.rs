@@ -58,7 +58,7 @@ pub enum DropReason {
 pub struct Pipeline {
     instances: Vec<Instance>,
     /// Indices into `instances` per hook point, in configuration order.
-    by_hook: [Vec<usize>; HookPoint::ALL.len()],
+    by_hook: [Vec<usize>; HookPoint::COUNT],
     runtime: Option<tokio::runtime::Handle>,
     limiter: Mutex<LogLimiter>,
     /// What plugins found questionable in their settings, located in the file.
@@ -73,7 +73,7 @@ impl Pipeline {
     }
 
     pub fn new(instances: Vec<Instance>, runtime: Option<tokio::runtime::Handle>) -> Self {
-        let mut by_hook: [Vec<usize>; HookPoint::ALL.len()] = Default::default();
+        let mut by_hook: [Vec<usize>; HookPoint::COUNT] = Default::default();
         for (i, inst) in instances.iter().enumerate() {
             for hook in inst.hooks.iter() {
                 by_hook[hook as usize].push(i);
@@ -124,9 +124,7 @@ impl Pipeline {
     }
 
     pub fn wants_lease_events(&self) -> bool {
-        HookPoint::ALL
-            .iter()
-            .any(|h| h.is_lease_event() && self.wants(*h))
+        HookPoint::all().any(|h| h.is_lease_event() && self.wants(h))
     }
 
     /// Whether any instance has settings in configuration scopes: only then does the

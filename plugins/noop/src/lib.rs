@@ -34,14 +34,14 @@ impl Noop {
             Some(names) => {
                 let mut set = HookSet::EMPTY;
                 for (i, n) in names.iter().enumerate() {
-                    let Some(h) = HookPoint::ALL.iter().find(|h| h.name() == n) else {
-                        let all: Vec<&str> = HookPoint::ALL.iter().map(|h| h.name()).collect();
+                    let Some(h) = HookPoint::all().find(|h| h.name() == n) else {
+                        let all: Vec<&str> = HookPoint::all().map(HookPoint::name).collect();
                         return Err(settings.error(
                             format!("hooks[{i}]"),
                             format!("got {n:?}, expected one of {}", all.join(", ")),
                         ));
                     };
-                    set = set.with(*h);
+                    set = set.with(h);
                 }
                 set
             }

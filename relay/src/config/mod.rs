@@ -19,7 +19,8 @@ pub use flags::{Flags, from_flags};
 
 /// What to do with a request that already carries option 82 (from a relay below, or a
 /// client trying to pass as one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum Policy {
     /// Add this relay's sub-options after those present.
     Append,
@@ -32,14 +33,9 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// The policy named `s` (`append`, `replace`, `forward`, `discard`).
     pub fn parse(s: &str) -> Option<Policy> {
-        Some(match s {
-            "append" => Policy::Append,
-            "replace" => Policy::Replace,
-            "forward" => Policy::Forward,
-            "discard" => Policy::Discard,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
