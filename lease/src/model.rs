@@ -91,23 +91,7 @@ impl ClientKey {
     }
 }
 
-pub fn hex_colon(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 3);
-    push_hex_colon(&mut s, bytes);
-    s
-}
-
-/// Appends `bytes` as `aa:bb:cc` to `out`.
-pub(crate) fn push_hex_colon(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(':');
-        }
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-}
+pub use zerotouch_proto::hex::colon as hex_colon;
 
 impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

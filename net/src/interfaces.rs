@@ -149,12 +149,9 @@ fn addresses() -> Addresses {
 /// The hardware address of interface `name` (from sysfs), for a server DUID.
 pub fn hardware_address(name: &str) -> Option<Vec<u8>> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
-    let bytes: Option<Vec<u8>> = text
-        .trim()
-        .split(':')
-        .map(|b| u8::from_str_radix(b, 16).ok())
-        .collect();
-    bytes.filter(|b| !b.is_empty() && b.iter().any(|&x| x != 0))
+    zerotouch_proto::hex::decode(text.trim())
+        .ok()
+        .filter(|b| !b.is_empty() && b.iter().any(|&x| x != 0))
 }
 
 #[cfg(test)]

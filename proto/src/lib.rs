@@ -9,5 +9,6 @@
 
 #![warn(missing_docs)]
 
+pub mod hex;
 pub mod v4;
 pub mod v6;

@@ -43,13 +43,6 @@ enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template(Kind);
 
-fn hex_colon(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 impl Template {
     /// The downstream interface's name: the default interface-id.
     pub fn interface() -> Template {
@@ -117,10 +110,10 @@ impl Template {
                         }
                         Part::Hostname => out.push_str(f.hostname),
                         Part::RelayMac | Part::RelayMacText => {
-                            out.push_str(&hex_colon(f.relay_mac))
+                            zerotouch_proto::hex::push_colon(&mut out, f.relay_mac)
                         }
                         Part::ClientMac | Part::ClientMacText => {
-                            out.push_str(&hex_colon(f.client_mac))
+                            zerotouch_proto::hex::push_colon(&mut out, f.client_mac)
                         }
                     }
                 }

@@ -10,13 +10,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zerotouch_proto::v4::MessageType;
 use zerotouch_tests::{Daemon, Lab, leases, pcap, require_tools};
 
-fn hex_colon(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[test]
 fn every_ack_on_the_wire_survives_kill_9_with_synchronous_full() {
     ack_survives_kill_9("full");
@@ -134,7 +127,7 @@ fn ack_survives_kill_9(synchronous: &str) {
     let mut holder: HashMap<String, String> = HashMap::new();
     for (_, ack) in &acks {
         let addr = ack.yiaddr.to_string();
-        let hw = hex_colon(ack.hwaddr());
+        let hw = zerotouch_proto::hex::colon(ack.hwaddr());
         let row = rows.get(&addr).unwrap_or_else(|| {
             panic!("ACK for {addr} to {hw} on the wire, but no lease in the database")
         });

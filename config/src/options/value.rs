@@ -157,18 +157,12 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
         .collect();
-    if digits.is_empty()
-        || !digits.len().is_multiple_of(2)
-        || !digits.chars().all(|c| c.is_ascii_hexdigit())
-    {
-        return Err(format!(
+    match hex::decode(&digits) {
+        Ok(octets) if !octets.is_empty() => Ok(octets),
+        _ => Err(format!(
             "got {s:?}, expected an even number of hex digits such as \"01:02:ab\""
-        ));
+        )),
     }
-    Ok((0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap_or(0))
-        .collect())
 }
 
 /// Appends `name` in RFC 1035 label form.

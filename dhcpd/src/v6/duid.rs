@@ -52,7 +52,7 @@ fn link_layer(interface: &Option<String>, served: &[String]) -> Option<(u16, Vec
 
 /// The stored DUID, `aa:bb:cc` as `hex_colon` wrote it.
 fn parse_stored(s: &str) -> Option<Vec<u8>> {
-    hex::decode(s.replace(':', "")).ok()
+    zerotouch_proto::hex::decode(s).ok()
 }
 
 /// The server's DUID for `setting`: the stored one while it is of the configured type

@@ -58,7 +58,9 @@ pub(super) fn load(conn: &Connection, loaded: &mut Loaded<Lease6>) -> Result<(),
             Ok(l) => loaded.leases.push(l),
             Err(problem) => {
                 let key = match (row.get::<_, Value>(0)?, row.get::<_, Value>(1)?) {
-                    (Value::Blob(a), Value::Integer(len)) => format!("{}/{len}", hex::encode(a)),
+                    (Value::Blob(a), Value::Integer(len)) => {
+                        format!("{}/{len}", zerotouch_proto::hex::colon(&a))
+                    }
                     _ => "a row".to_string(),
                 };
                 loaded.bad_rows.push(format!("{key}: {problem}"));

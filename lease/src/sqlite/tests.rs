@@ -130,7 +130,7 @@ fn v6_leases_and_the_server_duid_survive_reopening() {
     assert_eq!(loaded.leases, vec![na.clone(), pd]);
     assert_eq!(
         loaded.bad_rows,
-        vec!["20010db8/128: address of 4 octets is not IPv6"]
+        vec!["20:01:0d:b8/128: address of 4 octets is not IPv6"]
     );
     assert_eq!(
         s.identity("duid").unwrap().as_deref(),

@@ -156,7 +156,7 @@ struct Left<K, L> {
 
 /// Version 1's `aa:bb:cc`.
 fn octets(text: &str) -> Option<Vec<u8>> {
-    hex::decode(text.replace(':', "")).ok()
+    zerotouch_proto::hex::decode(text).ok()
 }
 
 /// The rows of version 1's DHCPv4 table (renamed aside) by key, each read or the reason it cannot be

@@ -46,11 +46,7 @@ pub enum Conveyed {
 
 /// `aa:bb:…`, the YANG `hex-string` of a hash.
 fn hex_string(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    zerotouch_plugin::proto::hex::colon(bytes)
 }
 
 impl Conveyed {

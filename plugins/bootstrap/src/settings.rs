@@ -258,18 +258,15 @@ fn existing(base: &Path, path: &str, key: &str) -> Result<PathBuf, KeyError> {
 
 fn sha256_hex(text: &str, key: &str) -> Result<[u8; 32], KeyError> {
     let hex: String = text.chars().filter(|c| *c != ':').collect();
-    let mut out = [0u8; 32];
     if hex.len() != 64 {
         return Err((
             key.into(),
             "expected 64 hex digits (SHA-256), colons allowed".into(),
         ));
     }
-    for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(chunk).unwrap_or("");
-        out[i] = u8::from_str_radix(s, 16)
-            .map_err(|_| (key.to_string(), format!("{s:?} is not hex")))?;
-    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(&hex, &mut out)
+        .map_err(|e| (key.to_string(), format!("{text:?} is not hex: {e}")))?;
     Ok(out)
 }
 

@@ -35,11 +35,7 @@ pub fn encode_report(uris: &[String], encoding: &str) -> Result<String, ToolErro
         .collect::<Result<Vec<_>, _>>()?;
     let payload = codec::encode(&parsed, encoding);
     let hex = hex::encode(&payload);
-    let colons = payload
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let colons = zerotouch_plugin::proto::hex::colon(&payload);
     let cisco = hex
         .as_bytes()
         .chunks(4)
