@@ -5,6 +5,7 @@
 //! upgraded in place when it is opened (`upgrade.rs`).
 
 mod checkpoint;
+mod row;
 mod rows4;
 mod rows6;
 mod schema;

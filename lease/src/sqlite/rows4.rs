@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::row::{WRONG_TYPE, load_into, octets_or_null, text, values};
 use crate::backend::{Loaded, StoreError};
 use crate::model::{ClientKey, Lease4, LeaseState};
 
@@ -48,20 +49,10 @@ pub(super) fn insert(conn: &Connection, leases: &[Lease4]) -> Result<(), StoreEr
 }
 
 pub(super) fn load(conn: &Connection, loaded: &mut Loaded<Lease4>) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(SELECT)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        match decode(row) {
-            Ok(l) => loaded.leases.push(l),
-            Err(problem) => {
-                let key: i64 = row.get(0)?;
-                let address =
-                    u32::try_from(key).map_or(key.to_string(), |a| Ipv4Addr::from(a).to_string());
-                loaded.bad_rows.push(format!("{address}: {problem}"));
-            }
-        }
-    }
-    Ok(())
+    load_into(conn, SELECT, loaded, decode, |row| {
+        let key: i64 = row.get(0)?;
+        Ok(u32::try_from(key).map_or(key.to_string(), |a| Ipv4Addr::from(a).to_string()))
+    })
 }
 
 pub(super) fn get(conn: &Connection, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {
@@ -73,83 +64,58 @@ pub(super) fn get(conn: &Connection, address: Ipv4Addr) -> Result<Option<Lease4>
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<Lease4, String> {
-    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
+    lease_of(values(row, 0)?, address_of_key, octets_or_null)
+}
+
+/// The address key of table `lease4`.
+fn address_of_key(v: Value) -> Result<Ipv4Addr, String> {
+    match v {
+        Value::Integer(key) => u32::try_from(key)
+            .map(Ipv4Addr::from)
+            .map_err(|_| format!("address {key} is not an IPv4 address")),
+        _ => Err(WRONG_TYPE.into()),
+    }
+}
+
+/// How a schema version stores an address, and octets (NULL or not).
+pub(super) type AddressColumn<A> = fn(Value) -> Result<A, String>;
+pub(super) type OctetsColumn = fn(Value, &str) -> Result<Option<Vec<u8>>, String>;
+
+/// The DHCPv4 lease in `columns` (address, client_id, htype, hw_address, state, starts,
+/// expires, hostname), each checked; the schema versions differ only in how they store
+/// the address and the octets.
+pub(super) fn lease_of(
+    columns: [Value; 8],
+    address: AddressColumn<Ipv4Addr>,
+    octets: OctetsColumn,
+) -> Result<Lease4, String> {
     use Value::*;
-    let (
-        Integer(address),
+    let [
+        address_col,
         client_id,
         Integer(htype),
-        Blob(hwaddr),
+        hwaddr,
         Text(state),
         Integer(starts),
         Integer(expires),
         hostname,
-    ) = (
-        get(0)?,
-        get(1)?,
-        get(2)?,
-        get(3)?,
-        get(4)?,
-        get(5)?,
-        get(6)?,
-        get(7)?,
-    )
+    ] = columns
     else {
-        return Err("a column has the wrong type".into());
+        return Err(WRONG_TYPE.into());
     };
-    let address = u32::try_from(address)
-        .map(Ipv4Addr::from)
-        .map_err(|_| format!("address {address} is not an IPv4 address"))?;
-    let client_id = match client_id {
-        Null => None,
-        Blob(id) => Some(id),
-        _ => return Err("client_id has the wrong type".into()),
-    };
-    let hostname = match hostname {
-        Text(t) => Some(t),
-        _ => None,
-    };
-    Row4 {
+    let address = address(address_col)?;
+    let hwaddr = octets(hwaddr, "hw_address")?.ok_or(WRONG_TYPE)?;
+    let client_id = octets(client_id, "client_id")?;
+    let htype = u8::try_from(htype).map_err(|_| format!("htype {htype} is out of range"))?;
+    let state = LeaseState::parse(&state).ok_or_else(|| format!("state {state:?} is unknown"))?;
+    Ok(Lease4 {
         address,
-        client_id,
+        client: ClientKey::of_stored(state, client_id, htype, &hwaddr),
         htype,
-        hwaddr,
+        hwaddr: hwaddr.into(),
         state,
-        starts,
-        expires,
-        hostname,
-    }
-    .lease()
-}
-
-/// The values of a stored DHCPv4 lease, before they are checked (the rows of either
-/// schema version end here).
-pub(super) struct Row4 {
-    pub address: Ipv4Addr,
-    pub client_id: Option<Vec<u8>>,
-    pub htype: i64,
-    pub hwaddr: Vec<u8>,
-    pub state: String,
-    pub starts: i64,
-    pub expires: i64,
-    pub hostname: Option<String>,
-}
-
-impl Row4 {
-    pub fn lease(self) -> Result<Lease4, String> {
-        let htype = u8::try_from(self.htype)
-            .map_err(|_| format!("htype {} is out of range", self.htype))?;
-        let state = LeaseState::parse(&self.state)
-            .ok_or_else(|| format!("state {:?} is unknown", self.state))?;
-        Ok(Lease4 {
-            address: self.address,
-            client: ClientKey::of_stored(state, self.client_id, htype, &self.hwaddr),
-            htype,
-            hwaddr: self.hwaddr.into(),
-            state,
-            starts: self.starts as u64,
-            expires: self.expires as u64,
-            hostname: self.hostname,
-        })
-    }
+        starts: starts as u64,
+        expires: expires as u64,
+        hostname: text(hostname),
+    })
 }

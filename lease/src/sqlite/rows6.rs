@@ -6,6 +6,8 @@ use std::net::Ipv6Addr;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::row::{WRONG_TYPE, load_into, octets_or_null, values};
+use super::rows4::{AddressColumn, OctetsColumn};
 use crate::backend::{Loaded, StoreError};
 use crate::model::LeaseState;
 use crate::model6::{IaKey, IaKind, Lease6, Resource};
@@ -51,23 +53,14 @@ pub(super) fn insert(conn: &Connection, leases: &[Lease6]) -> Result<(), StoreEr
 }
 
 pub(super) fn load(conn: &Connection, loaded: &mut Loaded<Lease6>) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(SELECT)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        match decode(row) {
-            Ok(l) => loaded.leases.push(l),
-            Err(problem) => {
-                let key = match (row.get::<_, Value>(0)?, row.get::<_, Value>(1)?) {
-                    (Value::Blob(a), Value::Integer(len)) => {
-                        format!("{}/{len}", zerotouch_proto::hex::colon(&a))
-                    }
-                    _ => "a row".to_string(),
-                };
-                loaded.bad_rows.push(format!("{key}: {problem}"));
+    load_into(conn, SELECT, loaded, decode, |row| {
+        Ok(match values(row, 0) {
+            Ok([Value::Blob(a), Value::Integer(len)]) => {
+                format!("{}/{len}", zerotouch_proto::hex::colon(&a))
             }
-        }
-    }
-    Ok(())
+            _ => "a row".to_string(),
+        })
+    })
 }
 
 pub(super) fn get(conn: &Connection, address: Ipv6Addr) -> Result<Option<Lease6>, StoreError> {
@@ -98,94 +91,67 @@ pub(super) fn set_identity(conn: &Connection, name: &str, value: &str) -> Result
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
-    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
-    use Value::*;
-    let (Blob(address), Integer(prefix_len), Text(kind), duid, Integer(iaid)) =
-        (get(0)?, get(1)?, get(2)?, get(3)?, get(4)?)
-    else {
-        return Err("a column has the wrong type".into());
-    };
-    let (Text(state), Integer(starts), Integer(preferred), Integer(expires), hw) =
-        (get(5)?, get(6)?, get(7)?, get(8)?, get(9)?)
-    else {
-        return Err("a column has the wrong type".into());
-    };
-    let address = <[u8; 16]>::try_from(&address[..])
-        .map(Ipv6Addr::from)
-        .map_err(|_| format!("address of {} octets is not IPv6", address.len()))?;
-    let duid = match duid {
-        Null => None,
-        Blob(d) => Some(d),
-        _ => return Err("duid has the wrong type".into()),
-    };
-    let hw_address = match hw {
-        Blob(h) => Some(h),
-        _ => None,
-    };
-    Row6 {
-        address,
-        prefix_len,
-        kind,
-        duid,
-        iaid,
-        state,
-        starts,
-        preferred,
-        expires,
-        hw_address,
+    lease_of(values(row, 0)?, address_of_octets, octets_or_null)
+}
+
+/// The 16 octets of table `lease6`'s address.
+fn address_of_octets(v: Value) -> Result<Ipv6Addr, String> {
+    match v {
+        Value::Blob(a) => <[u8; 16]>::try_from(&a[..])
+            .map(Ipv6Addr::from)
+            .map_err(|_| format!("address of {} octets is not IPv6", a.len())),
+        _ => Err(WRONG_TYPE.into()),
     }
-    .lease()
 }
 
-/// The values of a stored DHCPv6 lease, before they are checked (the rows of either
-/// schema version end here).
-pub(super) struct Row6 {
-    pub address: Ipv6Addr,
-    pub prefix_len: i64,
-    pub kind: String,
-    pub duid: Option<Vec<u8>>,
-    pub iaid: i64,
-    pub state: String,
-    pub starts: i64,
-    pub preferred: i64,
-    pub expires: i64,
-    pub hw_address: Option<Vec<u8>>,
-}
-
-impl Row6 {
-    pub fn lease(self) -> Result<Lease6, String> {
-        let Row6 {
+/// The DHCPv6 lease in `columns` (address, prefix_len, type, duid, iaid, state, starts,
+/// preferred, expires, hw_address), each checked; the schema versions differ only in
+/// how they store the address and the octets.
+pub(super) fn lease_of(
+    columns: [Value; 10],
+    address: AddressColumn<Ipv6Addr>,
+    octets: OctetsColumn,
+) -> Result<Lease6, String> {
+    use Value::*;
+    let [
+        address_col,
+        Integer(prefix_len),
+        Text(kind),
+        duid,
+        Integer(iaid),
+        Text(state),
+        Integer(starts),
+        Integer(preferred),
+        Integer(expires),
+        hw,
+    ] = columns
+    else {
+        return Err(WRONG_TYPE.into());
+    };
+    let address = address(address_col)?;
+    let duid = octets(duid, "duid")?;
+    let hw_address = match hw {
+        Null => None,
+        hw => octets(hw, "hw_address")?,
+    };
+    let prefix_len = u8::try_from(prefix_len)
+        .ok()
+        .filter(|&l| l <= 128)
+        .ok_or_else(|| format!("prefix_len {prefix_len} is out of range"))?;
+    let kind = IaKind::parse(&kind).ok_or_else(|| format!("type {kind:?} is unknown"))?;
+    let state = LeaseState::parse(&state).ok_or_else(|| format!("state {state:?} is unknown"))?;
+    let iaid = u32::try_from(iaid).map_err(|_| format!("iaid {iaid} is out of range"))?;
+    Ok(Lease6 {
+        resource: Resource {
             address,
             prefix_len,
-            kind,
-            duid,
-            iaid,
-            state,
-            starts,
-            preferred,
-            expires,
-            hw_address,
-        } = self;
-        let prefix_len = u8::try_from(prefix_len)
-            .ok()
-            .filter(|&l| l <= 128)
-            .ok_or_else(|| format!("prefix_len {prefix_len} is out of range"))?;
-        let kind = IaKind::parse(&kind).ok_or_else(|| format!("type {kind:?} is unknown"))?;
-        let state =
-            LeaseState::parse(&state).ok_or_else(|| format!("state {state:?} is unknown"))?;
-        let iaid = u32::try_from(iaid).map_err(|_| format!("iaid {iaid} is out of range"))?;
-        Ok(Lease6 {
-            resource: Resource {
-                address,
-                prefix_len,
-            },
-            ia: IaKey::of_stored(state, kind, duid, iaid),
-            kind,
-            state,
-            starts: starts as u64,
-            preferred: u32::try_from(preferred).unwrap_or(0),
-            expires: expires as u64,
-            hw_address,
-        })
-    }
+        },
+        ia: IaKey::of_stored(state, kind, duid, iaid),
+        kind,
+        state,
+        starts: starts as u64,
+        preferred: u32::try_from(preferred).unwrap_or(0),
+        expires: expires as u64,
+        hw_address,
+    })
 }

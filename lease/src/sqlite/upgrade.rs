@@ -7,15 +7,15 @@
 //! stays where it was (`leases4_v1`, `leases6_v1`), reported at every start as
 //! unreadable, never dropped.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction};
 use tracing::info;
 
-use super::rows4::{self, Row4};
-use super::rows6::{self, Row6};
+use super::row::{WRONG_TYPE, each_row, values};
+use super::rows4;
+use super::rows6;
 use super::schema::{self, VERSION};
 use crate::backend::{Loaded, StoreError};
 use crate::model::Lease4;
@@ -154,135 +154,62 @@ struct Left<K, L> {
     lease: Result<L, String>,
 }
 
-/// Version 1's `aa:bb:cc`.
-fn octets(text: &str) -> Option<Vec<u8>> {
-    zerotouch_proto::hex::decode(text).ok()
+/// Version 1's `aa:bb:cc`, in a column that must hold it.
+fn octets_text(v: Value, column: &str) -> Result<Option<Vec<u8>>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Text(t) => zerotouch_proto::hex::decode(&t)
+            .map(Some)
+            .map_err(|_| format!("{column} {t:?} is not hex")),
+        _ => Err(format!("{column} has the wrong type")),
+    }
 }
 
-/// The rows of version 1's DHCPv4 table (renamed aside) by key, each read or the reason it cannot be
-/// (named by the address as written).
+/// The rows of version 1's DHCPv4 table (renamed aside) by key, each read or the reason
+/// it cannot be (named by the address as written).
 fn read_v1_4(conn: &Connection) -> Result<Vec<Left<i64, Lease4>>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let sql = format!(
         "SELECT address_key, address, client_id, htype, hw_address, state, starts, expires, hostname FROM {LEFT4}"
-    ))?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(Left {
+    );
+    each_row(conn, &sql, |row| {
+        Ok(Left {
             key: row.get(0)?,
             name: row.get(1).unwrap_or_default(),
             lease: decode_v1_4(row),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn decode_v1_4(row: &rusqlite::Row<'_>) -> Result<Lease4, String> {
-    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
-    use Value::*;
-    let (
-        Text(address),
-        client_id,
-        Integer(htype),
-        Text(hw),
-        Text(state),
-        Integer(starts),
-        Integer(expires),
-        hostname,
-    ) = (
-        get(1)?,
-        get(2)?,
-        get(3)?,
-        get(4)?,
-        get(5)?,
-        get(6)?,
-        get(7)?,
-        get(8)?,
-    )
-    else {
-        return Err("a column has the wrong type".into());
-    };
-    let address: Ipv4Addr = address
-        .parse()
-        .map_err(|_| format!("address {address:?} is not IPv4"))?;
-    let hwaddr = octets(&hw).ok_or_else(|| format!("hw_address {hw:?} is not hex"))?;
-    let client_id = match client_id {
-        Null => None,
-        Text(t) => Some(octets(&t).ok_or_else(|| format!("client_id {t:?} is not hex"))?),
-        _ => return Err("client_id has the wrong type".into()),
-    };
-    let hostname = match hostname {
-        Text(t) => Some(t),
-        _ => None,
-    };
-    Row4 {
-        address,
-        client_id,
-        htype,
-        hwaddr,
-        state,
-        starts,
-        expires,
-        hostname,
-    }
-    .lease()
+    rows4::lease_of(values(row, 1)?, |v| address_text(v, "IPv4"), octets_text)
 }
 
-/// The rows of version 1's DHCPv6 table (renamed aside) by key (`resource`), each read or the reason it
-/// cannot be.
+/// Version 1's address of `family` as text.
+fn address_text<A: std::str::FromStr>(v: Value, family: &str) -> Result<A, String> {
+    match v {
+        Value::Text(t) => t
+            .parse()
+            .map_err(|_| format!("address {t:?} is not {family}")),
+        _ => Err(WRONG_TYPE.into()),
+    }
+}
+
+/// The rows of version 1's DHCPv6 table (renamed aside) by key (`resource`), each read
+/// or the reason it cannot be.
 fn read_v1_6(conn: &Connection) -> Result<Vec<Left<String, Lease6>>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let sql = format!(
         "SELECT resource, address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM {LEFT6}"
-    ))?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    );
+    each_row(conn, &sql, |row| {
         let key: String = row.get(0).unwrap_or_default();
-        out.push(Left {
+        Ok(Left {
             name: key.clone(),
             key,
             lease: decode_v1_6(row),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn decode_v1_6(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
-    let get = |i: usize| -> Result<Value, String> { row.get(i).map_err(|e| e.to_string()) };
-    use Value::*;
-    let (Text(address), Integer(prefix_len), Text(kind), duid, Integer(iaid), Text(state)) =
-        (get(1)?, get(2)?, get(3)?, get(4)?, get(5)?, get(6)?)
-    else {
-        return Err("a column has the wrong type".into());
-    };
-    let (Integer(starts), Integer(preferred), Integer(expires), hw) =
-        (get(7)?, get(8)?, get(9)?, get(10)?)
-    else {
-        return Err("a column has the wrong type".into());
-    };
-    let address: Ipv6Addr = address
-        .parse()
-        .map_err(|_| format!("address {address:?} is not IPv6"))?;
-    let duid = match duid {
-        Null => None,
-        Text(t) => Some(octets(&t).ok_or_else(|| format!("duid {t:?} is not hex"))?),
-        _ => return Err("duid has the wrong type".into()),
-    };
-    let hw_address = match hw {
-        Text(t) => Some(octets(&t).ok_or_else(|| format!("hw_address {t:?} is not hex"))?),
-        _ => None,
-    };
-    Row6 {
-        address,
-        prefix_len,
-        kind,
-        duid,
-        iaid,
-        state,
-        starts,
-        preferred,
-        expires,
-        hw_address,
-    }
-    .lease()
+    rows6::lease_of(values(row, 1)?, |v| address_text(v, "IPv6"), octets_text)
 }
