@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tracing::{debug, info};
+use tracing::{debug, info, info_span};
 use zerotouch_proto::v4::{self, BROADCAST_FLAG, Message, MessageType, Op};
 
 use super::addressing::{Destination, destination};
@@ -155,6 +155,17 @@ impl Dhcp4Handler {
             return Outcome::drop(Reason::NoMessageType);
         };
         self.counters.count_received(msg_type.to_u8());
+        let client =
+            ClientKey::from_request(request.client_identifier(), request.htype, request.hwaddr());
+        // One span per exchange: every line it logs says which exchange, client and
+        // interface (nothing is formatted while info is off).
+        let span = info_span!(
+            "dhcp4",
+            xid = %format_args!("{:#010x}", request.xid),
+            client = %client,
+            interface = %ingress.ifname
+        );
+        let _exchange = span.enter();
         let cfg = self.cfg.clone();
         let plugins = self.plugins.clone();
         self.ctx = plugins.new_context();
@@ -264,11 +275,7 @@ impl Dhcp4Handler {
             request: &request,
             msg_type,
             ingress,
-            client: ClientKey::from_request(
-                request.client_identifier(),
-                request.htype,
-                request.hwaddr(),
-            ),
+            client,
             classes,
             host,
             plugin_host,
@@ -336,7 +343,7 @@ impl Dhcp4Handler {
             message: None,
         };
         let reply = self.reply(cfg, ex, &spec);
-        info!(xid = %format_args!("{:#010x}", ex.request.xid), client = %ex.client, interface = %ex.ingress.ifname, "DISCOVER -> OFFER {addr}");
+        info!("DISCOVER -> OFFER {addr}");
         Outcome::Reply {
             reply,
             commit: None,
@@ -349,7 +356,7 @@ impl Dhcp4Handler {
             (Some(sid), requested) => {
                 if !self.is_ours(cfg, ex, sid) {
                     self.forget_offer(ex);
-                    debug!(client = %ex.client, "REQUEST for server {sid}: client chose another server");
+                    debug!("REQUEST for server {sid}: client chose another server");
                     return Outcome::NoReply {
                         reason: Some(Reason::OtherServerSelected),
                         commit: None,
@@ -405,7 +412,7 @@ impl Dhcp4Handler {
                     message: None,
                 };
                 let reply = self.reply(cfg, ex, &spec);
-                info!(xid = %format_args!("{:#010x}", req.xid), client = %ex.client, interface = %ex.ingress.ifname, "REQUEST ({state:?}) -> ACK {addr} for {valid}s");
+                info!("REQUEST ({state:?}) -> ACK {addr} for {valid}s");
                 Outcome::Reply {
                     reply,
                     commit: Some(lease),
@@ -420,14 +427,14 @@ impl Dhcp4Handler {
                     message: Some(why),
                 };
                 let reply = self.reply(cfg, ex, &spec);
-                info!(xid = %format_args!("{:#010x}", req.xid), client = %ex.client, interface = %ex.ingress.ifname, "REQUEST ({state:?}) {addr} -> NAK: {why}");
+                info!("REQUEST ({state:?}) {addr} -> NAK: {why}");
                 Outcome::Reply {
                     reply,
                     commit: None,
                 }
             }
             Err(why) => {
-                debug!(client = %ex.client, "REQUEST ({state:?}) {addr}: {why}; silent (not authoritative)");
+                debug!("REQUEST ({state:?}) {addr}: {why}; silent (not authoritative)");
                 Outcome::NoReply {
                     reason: Some(Reason::NotAuthoritative),
                     commit: None,
@@ -461,7 +468,10 @@ impl Dhcp4Handler {
         );
         lease.client = None;
         self.leases.upsert(lease.clone());
-        info!(client = %ex.client, "DECLINE {addr}: in use by another host, out of use for {}s", cfg.decline_probation);
+        info!(
+            "DECLINE {addr}: in use by another host, out of use for {}s",
+            cfg.decline_probation
+        );
         Outcome::NoReply {
             reason: None,
             commit: Some(lease),
@@ -489,7 +499,7 @@ impl Dhcp4Handler {
             ..current.clone()
         };
         self.leases.upsert(lease.clone());
-        info!(client = %ex.client, "RELEASE {addr}");
+        info!("RELEASE {addr}");
         Outcome::NoReply {
             reason: None,
             commit: Some(lease),
@@ -506,7 +516,7 @@ impl Dhcp4Handler {
             message: None,
         };
         let reply = self.reply(cfg, ex, &spec);
-        info!(client = %ex.client, interface = %ex.ingress.ifname, "INFORM from {} -> ACK", ex.request.ciaddr);
+        info!("INFORM from {} -> ACK", ex.request.ciaddr);
         Outcome::Reply {
             reply,
             commit: None,
@@ -581,7 +591,7 @@ impl Dhcp4Handler {
             self.counters
                 .options_dropped_for_size
                 .fetch_add(outcome.dropped.len() as u64, Ordering::Relaxed);
-            info!(client = %ex.client, dropped = ?outcome.dropped, over_budget = outcome.over_budget, budget = ex.request.reply_budget(), "reply trimmed to the client's maximum message size: options left out");
+            info!(dropped = ?outcome.dropped, over_budget = outcome.over_budget, budget = ex.request.reply_budget(), "reply trimmed to the client's maximum message size: options left out");
         }
         let dest = destination(
             ex.request,

@@ -125,7 +125,11 @@ impl Dhcp4Handler {
             ingress,
             (cfg.port, cfg.client_port),
         );
-        info!(xid = %format_args!("{:#010x}", request.xid), interface = %ingress.ifname, "{} answered by a plugin: {}", request.message_type().map_or("request", |t| t.name()), msg_type.name());
+        info!(
+            "{} answered by a plugin: {}",
+            request.message_type().map_or("request", |t| t.name()),
+            msg_type.name()
+        );
         Outcome::Reply {
             reply: Reply {
                 bytes,

@@ -5,7 +5,7 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::Arc;
 
-use tracing::{debug, info};
+use tracing::{debug, info, info_span};
 use zerotouch_proto::v6::ia::{self, DUID_LENGTH, Ia, IaAddr, IaPrefix};
 use zerotouch_proto::v6::{MessageType6, OptionCode6, Packet6, StatusCode};
 
@@ -306,6 +306,16 @@ impl Dhcp6Handler {
             }
             Some(d) => d,
         };
+        // One span per exchange: every line it logs says which exchange, client and
+        // interface (nothing is formatted while info is off).
+        let span = info_span!(
+            "dhcp6",
+            xid = %format_args!("{:#08x}", msg.xid),
+            client = %crate::lease::hex_colon(duid),
+            interface = %ingress.ifname,
+            relays = packet.relays.len()
+        );
+        let _exchange = span.enter();
         match (msg_type, msg.server_id()) {
             (Solicit | Confirm | Rebind, Some(_)) => {
                 return Outcome6::Drop {
@@ -625,7 +635,7 @@ impl Dhcp6Handler {
         let mut named = 0;
         for (kind, _, ia) in ias.each().filter(|(k, _, _)| *k == IaKind::Na) {
             named += self.give_back(ex, kind, ia, &mut d, |key, l| {
-                info!(client = %key, "DECLINE {}: in use by another host, out of use for {}s", l.resource, cfg.decline_probation);
+                info!(ia = %key, "DECLINE {}: in use by another host, out of use for {}s", l.resource, cfg.decline_probation);
                 Some(Lease6 {
                     ia: None,
                     state: LeaseState::Declined,
@@ -731,10 +741,6 @@ impl Dhcp6Handler {
             let mut summary: Vec<String> = d.bound.iter().map(|(_, r)| r.to_string()).collect();
             summary.extend(d.notes.iter().map(|n| format!("{n:?}")));
             info!(
-                xid = %format_args!("{:#08x}", ex.packet.message.xid),
-                client = %crate::lease::hex_colon(ex.duid),
-                interface = %ex.ingress.ifname,
-                relays = ex.packet.relays.len(),
                 "{} -> {} {}",
                 ex.msg_type.name(),
                 d.message.msg_type.name(),

@@ -251,7 +251,11 @@ impl Dhcp6Handler {
                 let Some(message) = reply.into_v6() else {
                     return Err(Outcome6::drop(Reason::PluginError));
                 };
-                info!(xid = %format_args!("{:#08x}", ex.packet.message.xid), interface = %ex.ingress.ifname, "{} answered by a plugin: {}", ex.msg_type.name(), message.msg_type.name());
+                info!(
+                    "{} answered by a plugin: {}",
+                    ex.msg_type.name(),
+                    message.msg_type.name()
+                );
                 Err(Outcome6::Reply {
                     reply: Reply6 {
                         bytes: ex.packet.encode_reply(&message),
