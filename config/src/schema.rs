@@ -8,7 +8,7 @@ use toml::Spanned;
 
 /// Option values by name (`routers = ["198.18.0.1"]`) or by code (`"224" = ...` with an
 /// `option_definition`). A value may also be a table `{ value = ..., always = true }`.
-pub type RawOptions = BTreeMap<String, Spanned<toml::Value>>;
+pub(crate) type RawOptions = BTreeMap<String, Spanned<toml::Value>>;
 
 /// `plugin.<instance> = { ... }` in a scope: read by the plugin instance itself
 /// (`Plugin::scope`), with spans from the document.
@@ -16,7 +16,7 @@ pub type RawPluginScopes = BTreeMap<String, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
@@ -58,13 +58,13 @@ fn enabled_by_default() -> bool {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawLog {
+pub(crate) struct RawLog {
     pub level: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawLeases {
+pub(crate) struct RawLeases {
     pub database: Option<String>,
     pub synchronous: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
@@ -74,7 +74,7 @@ pub struct RawLeases {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDhcp4 {
+pub(crate) struct RawDhcp4 {
     pub interfaces: Spanned<Vec<String>>,
     /// Served interfaces that receive relayed requests only (no subnet on their link).
     #[serde(default)]
@@ -117,7 +117,7 @@ pub struct RawDhcp4 {
 }
 
 /// BOOTP header fields (`siaddr`, `sname`, `file`), allowed wherever options are.
-pub struct RawBootFields<'a> {
+pub(crate) struct RawBootFields<'a> {
     pub next_server: &'a Option<Spanned<String>>,
     pub server_hostname: &'a Option<Spanned<String>>,
     pub boot_file_name: &'a Option<Spanned<String>>,
@@ -126,7 +126,7 @@ pub struct RawBootFields<'a> {
 macro_rules! boot_fields {
     ($($t:ty),*) => {$(
         impl $t {
-            pub fn boot(&self) -> RawBootFields<'_> {
+            pub(crate) fn boot(&self) -> RawBootFields<'_> {
                 RawBootFields { next_server: &self.next_server, server_hostname: &self.server_hostname, boot_file_name: &self.boot_file_name }
             }
         }
@@ -136,7 +136,7 @@ boot_fields!(RawDhcp4, RawSubnet, RawPool, RawHost, RawClass);
 
 /// Lease-time keys, allowed at the `dhcp4` level and per subnet.
 #[derive(Debug, Default, Clone)]
-pub struct RawLeaseTimes {
+pub(crate) struct RawLeaseTimes {
     pub lease_time: Option<Spanned<u32>>,
     pub min_lease_time: Option<Spanned<u32>>,
     pub max_lease_time: Option<Spanned<u32>>,
@@ -147,7 +147,7 @@ pub struct RawLeaseTimes {
 macro_rules! lease_times {
     ($t:ty) => {
         impl $t {
-            pub fn times(&self) -> RawLeaseTimes {
+            pub(crate) fn times(&self) -> RawLeaseTimes {
                 RawLeaseTimes {
                     lease_time: self.lease_time.clone(),
                     min_lease_time: self.min_lease_time.clone(),
@@ -164,7 +164,7 @@ lease_times!(RawSubnet);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOptionDefinition {
+pub(crate) struct RawOptionDefinition {
     pub name: Spanned<String>,
     pub code: Spanned<u8>,
     #[serde(rename = "type")]
@@ -173,7 +173,7 @@ pub struct RawOptionDefinition {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSubnet {
+pub(crate) struct RawSubnet {
     pub subnet: Spanned<String>,
     pub shared_network: Option<String>,
     pub interface: Option<String>,
@@ -202,7 +202,7 @@ pub struct RawSubnet {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPool {
+pub(crate) struct RawPool {
     pub range: Spanned<String>,
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
@@ -220,7 +220,7 @@ pub struct RawPool {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHost {
+pub(crate) struct RawHost {
     pub hw_address: Option<Spanned<String>>,
     pub client_id: Option<Spanned<String>>,
     pub circuit_id: Option<Spanned<String>>,
@@ -239,7 +239,7 @@ pub struct RawHost {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawClass {
+pub(crate) struct RawClass {
     pub name: Spanned<String>,
     #[serde(rename = "match")]
     pub matcher: Spanned<RawMatch>,

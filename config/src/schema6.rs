@@ -7,7 +7,7 @@ use super::schema::{RawMatch, RawOptions, RawPluginScopes};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDhcp6 {
+pub(crate) struct RawDhcp6 {
     pub interfaces: Spanned<Vec<String>>,
     /// Served interfaces that receive relayed requests only (no subnet on their link).
     #[serde(default)]
@@ -51,7 +51,7 @@ fn yes() -> bool {
 /// "0102" }`, `{ type = "ll", interface = "eth0" }` …
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDuid {
+pub(crate) struct RawDuid {
     #[serde(rename = "type")]
     pub ty: String,
     pub interface: Option<String>,
@@ -62,7 +62,7 @@ pub struct RawDuid {
 
 /// Lifetime keys, allowed at the `dhcp6` level and per subnet.
 #[derive(Debug, Default, Clone)]
-pub struct RawLifetimes {
+pub(crate) struct RawLifetimes {
     pub preferred_lifetime: Option<Spanned<u32>>,
     pub valid_lifetime: Option<Spanned<u32>>,
     pub renew_time: Option<Spanned<u32>>,
@@ -72,7 +72,7 @@ pub struct RawLifetimes {
 macro_rules! lifetimes {
     ($($t:ty),*) => {$(
         impl $t {
-            pub fn lifetimes(&self) -> RawLifetimes {
+            pub(crate) fn lifetimes(&self) -> RawLifetimes {
                 RawLifetimes {
                     preferred_lifetime: self.preferred_lifetime.clone(),
                     valid_lifetime: self.valid_lifetime.clone(),
@@ -87,7 +87,7 @@ lifetimes!(RawDhcp6, RawSubnet6);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOptionDefinition6 {
+pub(crate) struct RawOptionDefinition6 {
     pub name: Spanned<String>,
     pub code: Spanned<u16>,
     #[serde(rename = "type")]
@@ -96,7 +96,7 @@ pub struct RawOptionDefinition6 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSubnet6 {
+pub(crate) struct RawSubnet6 {
     pub subnet: Spanned<String>,
     pub interface: Option<String>,
     pub interface_id: Option<Spanned<String>>,
@@ -120,7 +120,7 @@ pub struct RawSubnet6 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPool6 {
+pub(crate) struct RawPool6 {
     pub range: Spanned<String>,
     #[serde(default)]
     pub classes: Vec<Spanned<String>>,
@@ -132,7 +132,7 @@ pub struct RawPool6 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPdPool {
+pub(crate) struct RawPdPool {
     pub prefix: Spanned<String>,
     pub delegated_length: Spanned<u8>,
     #[serde(default)]
@@ -145,7 +145,7 @@ pub struct RawPdPool {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHost6 {
+pub(crate) struct RawHost6 {
     pub duid: Option<Spanned<String>>,
     pub hw_address: Option<Spanned<String>>,
     #[serde(default)]
@@ -161,7 +161,7 @@ pub struct RawHost6 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawClass6 {
+pub(crate) struct RawClass6 {
     pub name: Spanned<String>,
     #[serde(rename = "match")]
     pub matcher: Spanned<RawMatch>,

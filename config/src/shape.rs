@@ -51,7 +51,9 @@ fn read<T: DeserializeOwned>(text: &str) -> Reading<T> {
 }
 
 /// The file as `T`, or every syntax, unknown-key and type error in it.
-pub fn deserialize_all<T: DeserializeOwned>(src: &SourceMap<'_>) -> Result<T, Vec<ConfigError>> {
+pub(crate) fn deserialize_all<T: DeserializeOwned>(
+    src: &SourceMap<'_>,
+) -> Result<T, Vec<ConfigError>> {
     let mut text = src.text.to_string();
     let mut errors: Vec<ConfigError> = Vec::new();
     // Keys whose whole entry was blanked out.

@@ -134,7 +134,7 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
 /// retry. The packet loops poll on every pass, and at least every busy tick while
 /// replies wait, so they still leave within a few milliseconds, between the replies
 /// to what arrives meanwhile.
-pub const RELEASED_PER_POLL: usize = 16;
+pub(crate) const RELEASED_PER_POLL: usize = 16;
 
 impl<R, L> GroupCommit<R, L> {
     /// Queues a lease change and the reply (if any) that must wait for it.

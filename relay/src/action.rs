@@ -10,7 +10,7 @@ use zerotouch_net::{IpFamily, Outgoing};
 use crate::counters::Counters;
 
 #[derive(Debug)]
-pub enum Action<F: IpFamily> {
+pub(crate) enum Action<F: IpFamily> {
     /// Send these (to servers, or to the client), counted as `event` on `interface`.
     Send {
         interface: String,
@@ -31,7 +31,7 @@ pub enum Action<F: IpFamily> {
     },
 }
 
-pub fn dropped<F: IpFamily>(interface: &str, reason: &'static str) -> Action<F> {
+pub(crate) fn dropped<F: IpFamily>(interface: &str, reason: &'static str) -> Action<F> {
     Action::Drop {
         interface: interface.to_string(),
         reason,
@@ -40,7 +40,7 @@ pub fn dropped<F: IpFamily>(interface: &str, reason: &'static str) -> Action<F> 
 
 /// Counts `action` and queues what it sends on `out`; `new_client` prepares a reply to
 /// a client without an address (the ARP entry, or broadcast instead).
-pub fn account<F: IpFamily>(
+pub(crate) fn account<F: IpFamily>(
     action: Action<F>,
     counters: &Counters,
     limiter: &mut LogLimiter,

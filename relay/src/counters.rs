@@ -5,19 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 #[derive(Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     by_interface: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl Counters {
-    pub fn count(&self, interface: &str, event: &'static str) {
+    pub(crate) fn count(&self, interface: &str, event: &'static str) {
         if let Ok(mut m) = self.by_interface.lock() {
             *m.entry((interface.to_string(), event)).or_default() += 1;
         }
     }
 
     /// `(interface.event, value)` for every counter, in order.
-    pub fn all(&self) -> Vec<(String, u64)> {
+    pub(crate) fn all(&self) -> Vec<(String, u64)> {
         self.by_interface
             .lock()
             .map(|m| {
@@ -29,7 +29,7 @@ impl Counters {
     }
 
     /// `interface.event=value` for every counter, in order.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         self.all()
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -39,7 +39,7 @@ impl Counters {
 
     /// One counter's value (0 when never counted).
     #[cfg(test)]
-    pub fn get(&self, interface: &str, event: &str) -> u64 {
+    pub(crate) fn get(&self, interface: &str, event: &str) -> u64 {
         self.by_interface
             .lock()
             .ok()

@@ -3,7 +3,7 @@
 
 use zerotouch_net::Interface;
 
-pub struct Link<'a, C> {
+pub(crate) struct Link<'a, C> {
     /// The position of `config` among the section's downstream interfaces.
     pub index: usize,
     pub config: &'a C,

@@ -31,13 +31,13 @@ const TICK: Duration = Duration::from_millis(200);
 const REFRESH: Duration = Duration::from_secs(10);
 
 /// A configuration and the plugin instances created from it: swapped together.
-pub struct Active {
+pub(crate) struct Active {
     pub config: RelayConfig,
     pub plugins: Arc<Pipeline>,
 }
 
 /// What the loops share with the main thread.
-pub struct Shared {
+pub(crate) struct Shared {
     /// Swapped whole on reload; the loops compare it with theirs on each pass.
     active: ArcSwap<Active>,
     pub stop: AtomicBool,
@@ -46,7 +46,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(
+    pub(crate) fn new(
         config: RelayConfig,
         plugins: Arc<Pipeline>,
         counters: Arc<Counters>,
@@ -62,13 +62,13 @@ impl Shared {
         })
     }
 
-    pub fn current(&self) -> Arc<Active> {
+    pub(crate) fn current(&self) -> Arc<Active> {
         self.active.load_full()
     }
 
     /// Swaps in a new configuration and its plugins; the loops pick them up at their
     /// next pass. Returns what was running.
-    pub fn replace(&self, config: RelayConfig, plugins: Arc<Pipeline>) -> Arc<Active> {
+    pub(crate) fn replace(&self, config: RelayConfig, plugins: Arc<Pipeline>) -> Arc<Active> {
         self.active.swap(Arc::new(Active { config, plugins }))
     }
 }
@@ -158,7 +158,7 @@ fn ifindex_of(name: &str) -> Option<u32> {
     (i != 0).then_some(i)
 }
 
-pub fn start4(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+pub(crate) fn start4(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     let socket = BatchSocket::bind(v4::SERVER_PORT, TICK)?;
     std::thread::Builder::new()
         .name("relay4".into())
@@ -269,7 +269,7 @@ fn run4(shared: &Shared, socket: &BatchSocket<V4>) {
     }
 }
 
-pub fn start6(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+pub(crate) fn start6(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     let socket = BatchSocket::bind_v6(zerotouch_proto::v6::SERVER_PORT, TICK)?;
     std::thread::Builder::new()
         .name("relay6".into())

@@ -7,7 +7,7 @@
 //! other text, or written `{relay_mac:text}`, it is text (`02:00:5e:00:00:01`).
 
 /// What a template can refer to, for one packet.
-pub struct Fill<'a> {
+pub(crate) struct Fill<'a> {
     /// The downstream interface the request came in on.
     pub interface: &'a str,
     /// The relay's host name.
@@ -41,15 +41,15 @@ enum Kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template(Kind);
+pub(crate) struct Template(Kind);
 
 impl Template {
     /// The downstream interface's name: the default interface-id.
-    pub fn interface() -> Template {
+    pub(crate) fn interface() -> Template {
         Template(Kind::Parts(vec![Part::Interface]))
     }
 
-    pub fn parse(text: &str) -> Result<Template, String> {
+    pub(crate) fn parse(text: &str) -> Result<Template, String> {
         if let Some(hex) = text.strip_prefix("hex:") {
             return zerotouch_config::options::parse_hex(hex).map(|o| Template(Kind::Octets(o)));
         }
@@ -92,7 +92,7 @@ impl Template {
 
     /// The octets for one packet. `{vlan}` is the number after the last '.' of the
     /// interface name (`eth0.100`), empty when there is none.
-    pub fn render(&self, f: &Fill<'_>) -> Vec<u8> {
+    pub(crate) fn render(&self, f: &Fill<'_>) -> Vec<u8> {
         match &self.0 {
             Kind::Octets(o) => o.clone(),
             Kind::RelayMacOctets => f.relay_mac.to_vec(),

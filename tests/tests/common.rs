@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// A dhclient script that only configures the interface (the stock one would rewrite
 /// the host's /etc/resolv.conf) and records each event with its variables.
-pub const DHCLIENT_SCRIPT: &str = r#"#!/bin/sh
+pub(crate) const DHCLIENT_SCRIPT: &str = r#"#!/bin/sh
 echo "$reason ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers lease=$new_dhcp_lease_time" >> "$(dirname "$0")/dhclient-events.log"
 case "$reason" in
   PREINIT) ip link set "$interface" up ;;
@@ -19,7 +19,7 @@ exit 0
 "#;
 
 /// The same for busybox udhcpc.
-pub const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
+pub(crate) const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 echo "$1 ip=$ip subnet=$subnet router=$router dns=$dns lease=$lease" >> "$(dirname "$0")/udhcpc-events.log"
 case "$1" in
   deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
@@ -30,7 +30,7 @@ esac
 exit 0
 "#;
 
-pub fn write_script(dir: &Path, name: &str, text: &str) -> String {
+pub(crate) fn write_script(dir: &Path, name: &str, text: &str) -> String {
     use std::os::unix::fs::PermissionsExt;
     let p = dir.join(name);
     std::fs::write(&p, text).expect("script");

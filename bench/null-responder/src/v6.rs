@@ -32,7 +32,7 @@ fn hash(duid: &[u8], iaid: u32) -> u64 {
         })
 }
 
-pub fn serve(interfaces: &[String]) -> ! {
+pub(crate) fn serve(interfaces: &[String]) -> ! {
     let socket = BatchSocket::bind_v6(SERVER_PORT, Duration::from_secs(1)).unwrap_or_else(|e| {
         eprintln!("zerotouch-null-responder: cannot bind [::]:{SERVER_PORT}: {e}");
         std::process::exit(2)

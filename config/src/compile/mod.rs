@@ -108,7 +108,7 @@ impl<'a> Compiler<'a> {
     }
 }
 
-pub fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
+pub(crate) fn compile(raw: RawConfig, src: &SourceMap<'_>) -> Result<Config, Vec<ConfigError>> {
     let mut c = Compiler::new(src);
     let log_level = c.log_level(&raw.log);
     let leases = c.leases(&raw.leases);

@@ -13,7 +13,7 @@ use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 /// packets and exhausted pools at warn (operators should see them), the rest at debug.
 /// `family` prefixes the words "packet" and "reply" in the line ("" for DHCPv4, whose
 /// lines predate DHCPv6, "DHCPv6 ").
-pub fn report_drop(
+pub(super) fn report_drop(
     counters: &Counters,
     limiter: &mut LogLimiter,
     family: &str,

@@ -44,7 +44,7 @@ impl Destination {
 /// - broadcast bit set: broadcast;
 /// - else unicast to yiaddr at chaddr, through an ARP entry the server installs
 ///   (Ethernet only), falling back to broadcast.
-pub fn destination(
+pub(super) fn destination(
     request: &Message,
     msg_type: MessageType,
     yiaddr: Ipv4Addr,

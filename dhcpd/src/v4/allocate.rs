@@ -10,7 +10,7 @@ use crate::lease::{LeaseIndex, PoolRef};
 /// Whether `addr` may be given to the client on its link: in a link subnet, and either
 /// reserved for this client or in a pool its classes admit and reserved for nobody.
 /// Returns the subnet holding it.
-pub fn usable<'c>(
+pub(super) fn usable<'c>(
     cfg: &'c Dhcp4,
     ex: &Exchange<'_>,
     link: &[&'c Subnet],
@@ -35,7 +35,7 @@ pub fn usable<'c>(
 }
 
 /// The address to offer, or `None` when every admitted pool on the link is full.
-pub fn choose(
+pub(super) fn choose(
     cfg: &Dhcp4,
     ex: &Exchange<'_>,
     link: &[&Subnet],

@@ -5,7 +5,11 @@ use zerotouch_proto::v4::{Message, RelayAgentInfo};
 use crate::config::{Dhcp4, HostIdentifier};
 
 /// Indices of every class whose match holds for the request.
-pub fn classify(cfg: &Dhcp4, request: &Message, relay: Option<&RelayAgentInfo>) -> Vec<usize> {
+pub(super) fn classify(
+    cfg: &Dhcp4,
+    request: &Message,
+    relay: Option<&RelayAgentInfo>,
+) -> Vec<usize> {
     cfg.classes
         .iter()
         .enumerate()
@@ -20,7 +24,11 @@ pub fn classify(cfg: &Dhcp4, request: &Message, relay: Option<&RelayAgentInfo>) 
 
 /// The client's reservation: by client identifier, hardware address, then the relay's
 /// circuit-id and remote-id.
-pub fn find_host(cfg: &Dhcp4, request: &Message, relay: Option<&RelayAgentInfo>) -> Option<usize> {
+pub(super) fn find_host(
+    cfg: &Dhcp4,
+    request: &Message,
+    relay: Option<&RelayAgentInfo>,
+) -> Option<usize> {
     let hosts = &cfg.hosts;
     if hosts.list.is_empty() {
         return None;

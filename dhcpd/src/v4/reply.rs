@@ -13,7 +13,7 @@ use super::context::Exchange;
 use crate::config::{BootFields, Dhcp4, Host, OptionSet, Subnet};
 
 /// What distinguishes one reply from another beyond the exchange itself.
-pub struct ReplySpec<'s> {
+pub(super) struct ReplySpec<'s> {
     pub msg_type: MessageType,
     pub yiaddr: Ipv4Addr,
     /// The subnet the address (or, for INFORM, the client) is in.
@@ -25,7 +25,7 @@ pub struct ReplySpec<'s> {
 }
 
 /// Encodes the reply `spec` describes into `out`, fitted to the client's budget.
-pub fn build(
+pub(super) fn build(
     cfg: &Dhcp4,
     ex: &Exchange<'_>,
     spec: &ReplySpec<'_>,
@@ -37,7 +37,7 @@ pub fn build(
 }
 
 /// The reply `spec` describes as an editable draft, for plugins (`reply_ready`).
-pub fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
+pub(super) fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
     let (mut message, opts) = assemble(cfg, ex, spec);
     let bytes = opts.iter().map(|o| o.data.len()).sum();
     message.options = zerotouch_proto::v4::Options::with_capacity(opts.len(), bytes);

@@ -11,7 +11,7 @@ use crate::config::{Dhcp4, Subnet};
 /// link-selection (option 82 sub-option 5, RFC 3527), subnet-selection (option 118,
 /// RFC 3011), giaddr, ciaddr of a unicast request (a client renewing from a routed
 /// subnet), then the ingress interface.
-pub fn select_subnet<'c>(
+pub(super) fn select_subnet<'c>(
     cfg: &'c Dhcp4,
     request: &Message,
     relay: Option<&RelayAgentInfo>,
@@ -36,6 +36,6 @@ pub fn select_subnet<'c>(
 }
 
 /// The subnet bound to the interface by name, else the one holding one of its addresses.
-pub fn interface_subnet<'c>(cfg: &'c Dhcp4, ingress: &Ingress) -> Option<&'c Subnet> {
+pub(super) fn interface_subnet<'c>(cfg: &'c Dhcp4, ingress: &Ingress) -> Option<&'c Subnet> {
     cfg.interface_subnet(&ingress.ifname, &ingress.if_addrs)
 }

@@ -72,7 +72,7 @@ fn reserved_for_other(cfg: &Dhcp6, ex: &Exchange6<'_>, r: Resource) -> bool {
 
 /// Whether `ia` may hold `r` on `subnet`: reserved for the client, or in a pool its
 /// classes admit and not reserved for someone else; and not bound to another client.
-pub fn usable(
+pub(super) fn usable(
     cfg: &Dhcp6,
     ex: &Exchange6<'_>,
     subnet: &Subnet6,
@@ -98,7 +98,7 @@ pub fn usable(
 }
 
 /// What to bind to the client's `nth` IA of its kind; `None` when nothing is free.
-pub fn choose(
+pub(super) fn choose(
     cfg: &Dhcp6,
     ex: &Exchange6<'_>,
     subnet: &Subnet6,
@@ -146,7 +146,7 @@ pub fn choose(
 
 /// A client's hint for an IA_PD may give only a length (prefix ::): such hints name no
 /// prefix to look for.
-pub fn prefix_hint(address: Ipv6Addr, prefix_len: u8) -> Option<Resource> {
+pub(super) fn prefix_hint(address: Ipv6Addr, prefix_len: u8) -> Option<Resource> {
     (!address.is_unspecified()).then_some(Resource {
         address,
         prefix_len,

@@ -20,7 +20,7 @@ use crate::stats::{Counters, Reason};
 
 pub use super::hooks::subnet_infos6;
 
-pub type Message6 = zerotouch_proto::v6::Message6;
+pub(super) type Message6 = zerotouch_proto::v6::Message6;
 
 /// A reply ready for the wire (relay wrappers included).
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::lease::{IaKind, Resource};
 
 /// The option scopes for this exchange, most specific first. `bound` are the addresses
 /// and prefixes the reply carries: their pools are scopes too.
-pub fn scopes<'c>(
+pub(super) fn scopes<'c>(
     cfg: &'c Dhcp6,
     ex: &'c Exchange6<'_>,
     bound: &[(IaKind, Resource)],
@@ -45,7 +45,7 @@ pub fn scopes<'c>(
 }
 
 /// Appends the configured options the client gets to `reply`.
-pub fn add_options(scopes: &[&OptionSet6], request: &Message6, reply: &mut Message6) {
+pub(super) fn add_options(scopes: &[&OptionSet6], request: &Message6, reply: &mut Message6) {
     let mut added: Vec<u16> = Vec::new();
     for code in request.options.requested() {
         if added.contains(&code) {

@@ -11,7 +11,7 @@ use zerotouch_proto::v6::{OptionCode6, Packet6};
 use super::context::Ingress6;
 use crate::config::{Dhcp6, HostIdentifier6};
 
-pub fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Option<usize> {
+pub(super) fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Option<usize> {
     if let Some(relay) = packet.innermost_relay() {
         if let Some(id) = relay.interface_id()
             && let Some(s) = cfg
@@ -32,7 +32,7 @@ pub fn select_subnet(cfg: &Dhcp6, packet: &Packet6, ingress: &Ingress6) -> Optio
 
 /// The client's hardware address: from its DUID when that is a DUID-LL or DUID-LLT,
 /// else from the client link-layer address option (79) its first relay added.
-pub fn hardware_address(packet: &Packet6, duid: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn hardware_address(packet: &Packet6, duid: &[u8]) -> Option<Vec<u8>> {
     if let Ok(d) = Duid::parse(duid)
         && let Some((_, addr)) = d.link_layer_address()
     {
@@ -45,7 +45,7 @@ pub fn hardware_address(packet: &Packet6, duid: &[u8]) -> Option<Vec<u8>> {
     (lla.len() > 2).then(|| lla[2..].to_vec())
 }
 
-pub fn classify(cfg: &Dhcp6, packet: &Packet6) -> Vec<usize> {
+pub(super) fn classify(cfg: &Dhcp6, packet: &Packet6) -> Vec<usize> {
     let relay = packet.innermost_relay();
     cfg.classes
         .iter()
@@ -60,7 +60,7 @@ pub fn classify(cfg: &Dhcp6, packet: &Packet6) -> Vec<usize> {
 }
 
 /// The reservation for the client: by DUID, else by hardware address.
-pub fn find_host(cfg: &Dhcp6, duid: &[u8], hw_address: Option<&[u8]>) -> Option<usize> {
+pub(super) fn find_host(cfg: &Dhcp6, duid: &[u8], hw_address: Option<&[u8]>) -> Option<usize> {
     if cfg.hosts.list.is_empty() {
         return None;
     }

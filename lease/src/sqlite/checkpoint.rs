@@ -20,9 +20,9 @@ use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 
 /// Between checkpoints. At 30 000 lease writes a second the WAL grows by about 1500
 /// pages a second, so it stays within a few megabytes.
-pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
-pub struct Checkpointer {
+pub(super) struct Checkpointer {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -30,7 +30,7 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Takes the automatic checkpoint away from `writer` and starts checkpointing its
     /// database every `interval`, and once more when dropped.
-    pub fn start(writer: &SqliteStore, interval: Duration) -> Result<Self, StoreError> {
+    pub(super) fn start(writer: &SqliteStore, interval: Duration) -> Result<Self, StoreError> {
         let conn = writer.checkpoint_connection()?;
         let (stop, stopped) = channel::<()>();
         let thread = std::thread::Builder::new()

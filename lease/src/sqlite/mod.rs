@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-pub use checkpoint::CHECKPOINT_INTERVAL;
+pub(crate) use checkpoint::CHECKPOINT_INTERVAL;
 use checkpoint::Checkpointer;
 pub use schema::VERSION as SCHEMA_VERSION;
 

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS server_identity (
 ";
 
 /// The tables and the views of this version, for a new database or an upgrade.
-pub fn create() -> String {
+pub(super) fn create() -> String {
     format!(
         "{TABLES}
 DROP VIEW IF EXISTS leases4;

@@ -26,7 +26,9 @@ pub type EntryFn = unsafe extern "C" fn() -> *const PluginVtable;
 
 /// Hook return codes.
 pub const ZT_CONTINUE: i32 = 0;
+/// Hook result: continue, but skip the plugins after this one at this hook point.
 pub const ZT_SKIP_REST: i32 = 1;
+/// Hook result: drop the packet.
 pub const ZT_DROP: i32 = 2;
 /// `packet_received`: answer with the message written to `response`;
 /// `reply_ready`: send the reply as it is now, skipping the remaining plugins.
@@ -36,8 +38,11 @@ pub const ZT_ERROR: i32 = -1;
 
 /// Log levels for [`HostApi::log`].
 pub const ZT_LOG_ERROR: u32 = 1;
+/// Log level of `HostApi::log`: warning.
 pub const ZT_LOG_WARN: u32 = 2;
+/// Log level of `HostApi::log`: information.
 pub const ZT_LOG_INFO: u32 = 3;
+/// Log level of `HostApi::log`: debugging detail.
 pub const ZT_LOG_DEBUG: u32 = 4;
 
 /// Where a plugin writes why it failed: NUL-terminated, truncated to fit. `key` names
@@ -45,11 +50,14 @@ pub const ZT_LOG_DEBUG: u32 = 4;
 /// at the line.
 #[repr(C)]
 pub struct ErrorBuf {
+    /// What is wrong, NUL-terminated UTF-8.
     pub message: [c_char; 256],
+    /// The settings key it is about, NUL-terminated (empty when none).
     pub key: [c_char; 128],
 }
 
 impl ErrorBuf {
+    /// An empty error.
     pub fn new() -> Self {
         ErrorBuf {
             message: [0; 256],
@@ -57,15 +65,18 @@ impl ErrorBuf {
         }
     }
 
+    /// Fills in `key` and `message`, cut to fit.
     pub fn set(&mut self, key: &str, message: &str) {
         copy_c(&mut self.key, key);
         copy_c(&mut self.message, message);
     }
 
+    /// The message, as text.
     pub fn message(&self) -> String {
         read_c(&self.message)
     }
 
+    /// The key, as text.
     pub fn key(&self) -> String {
         read_c(&self.key)
     }
@@ -102,13 +113,17 @@ fn read_c(src: &[c_char]) -> String {
 pub struct PacketRef {
     /// 4 or 6.
     pub family: u8,
+    /// The message type (DHCPv4 option 53, DHCPv6 msg-type).
     pub message_type: u8,
     /// UDP source port of the sender (a relay, or the client).
     pub source_port: u16,
+    /// Zero.
     pub reserved: [u8; 4],
     /// Source address: IPv4 in the first 4 octets, or IPv6.
     pub source: [u8; 16],
+    /// The packet as received.
     pub wire: *const u8,
+    /// Length of `wire`.
     pub wire_len: usize,
     /// NUL-terminated interface name.
     pub interface: *const c_char,
@@ -119,8 +134,11 @@ pub struct PacketRef {
 /// A message buffer the plugin may rewrite in place: `len` octets of `capacity`.
 #[repr(C)]
 pub struct MessageBuf {
+    /// The octets.
     pub data: *mut u8,
+    /// How many octets of `data` are in use.
     pub len: usize,
+    /// How many octets `data` has room for.
     pub capacity: usize,
 }
 
@@ -131,15 +149,23 @@ pub struct LeaseRef {
     pub family: u8,
     /// 1 offered, 2 active, 3 released, 4 declined, 5 expired.
     pub state: u8,
+    /// Hardware type (1 is Ethernet).
     pub htype: u8,
+    /// How many octets of `hwaddr` are in use.
     pub hwaddr_len: u8,
+    /// Zero.
     pub reserved: [u8; 4],
     /// IPv4 in the first 4 octets, or IPv6.
     pub address: [u8; 16],
+    /// The client's hardware address.
     pub hwaddr: [u8; 16],
+    /// The client identifier, or null.
     pub client_id: *const u8,
+    /// Length of `client_id`.
     pub client_id_len: usize,
+    /// Unix seconds.
     pub starts: u64,
+    /// Unix seconds.
     pub expires: u64,
     /// NUL-terminated, or NULL.
     pub hostname: *const c_char,
@@ -154,7 +180,9 @@ pub struct ContextRef {
 /// Callbacks the server offers a plugin; valid from `create` to `destroy`.
 #[repr(C)]
 pub struct HostApi {
+    /// The ABI version the server speaks (`ZT_ABI_VERSION`).
     pub abi_version: u32,
+    /// The size of this table as the server knows it.
     pub struct_size: u32,
     /// A named context value: its octets (valid until the hook returns) and length
     /// through `len`, or NULL when unset.
@@ -163,6 +191,7 @@ pub struct HostApi {
         name: *const c_char,
         len: *mut usize,
     ) -> *const u8,
+    /// Stores the `len` octets at `data` under `name` in the packet's context.
     pub context_set: unsafe extern "C" fn(
         ctx: *mut ContextRef,
         name: *const c_char,
@@ -189,6 +218,7 @@ pub struct HostApi {
 /// What a plugin exports.
 #[repr(C)]
 pub struct PluginVtable {
+    /// The ABI version the plugin was built for (`ZT_ABI_VERSION`).
     pub abi_version: u32,
     /// `sizeof(PluginVtable)` as the plugin was built.
     pub struct_size: u32,
@@ -196,6 +226,7 @@ pub struct PluginVtable {
     pub name: *const c_char,
     /// Bits of [`crate::HookPoint`]s the plugin serves (`1 << hook`).
     pub hooks: u32,
+    /// Zero.
     pub reserved: u32,
     /// Creates an instance from its settings, a TOML document (NUL-terminated, `len`
     /// octets). NULL with `err` filled on failure.
@@ -205,6 +236,7 @@ pub struct PluginVtable {
         len: usize,
         err: *mut ErrorBuf,
     ) -> *mut c_void,
+    /// Frees the instance; called once, at shutdown.
     pub destroy: unsafe extern "C" fn(instance: *mut c_void),
     /// May write a whole reply into `response` and return [`ZT_RESPOND`].
     pub packet_received: Option<

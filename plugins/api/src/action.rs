@@ -16,4 +16,5 @@ pub enum Action {
     Respond(Box<Reply>),
 }
 
+/// What a hook returns: what the server does next, or why the hook failed.
 pub type HookResult = Result<Action, PluginError>;

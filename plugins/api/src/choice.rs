@@ -21,14 +21,17 @@ impl<'a> ClassSet<'a> {
         ClassSet { defined, members }
     }
 
+    /// The names of the classes the packet is in, configured ones first.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.members.iter().map(|&i| &*self.defined[i])
     }
 
+    /// Whether the packet is in class `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.names().any(|n| n == name)
     }
 
+    /// Puts the packet in configured class `name` (an unknown name is an error).
     pub fn add(&mut self, name: &str) -> Result<(), PluginError> {
         let Some(i) = self.defined.iter().position(|d| &**d == name) else {
             return Err(PluginError::new(format!(
@@ -43,6 +46,7 @@ impl<'a> ClassSet<'a> {
         Ok(())
     }
 
+    /// Takes the packet out of class `name`; whether it was in it.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.members.len();
         self.members.retain(|&i| &*self.defined[i] != name);
@@ -53,6 +57,7 @@ impl<'a> ClassSet<'a> {
 /// A configured subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubnetInfo {
+    /// The subnet's network.
     pub prefix: IpNet,
     /// Addresses in the subnet's pools.
     pub pool_size: u64,
@@ -65,10 +70,12 @@ pub struct SubnetChoice<'a> {
 }
 
 impl<'a> SubnetChoice<'a> {
+    /// The choice over `subnets` the server will use, `chosen` the index it holds.
     pub fn new(subnets: &'a [SubnetInfo], chosen: &'a mut Option<usize>) -> Self {
         SubnetChoice { subnets, chosen }
     }
 
+    /// The subnet chosen so far, if any.
     pub fn get(&self) -> Option<&SubnetInfo> {
         self.chosen.map(|i| &self.subnets[i])
     }
@@ -97,6 +104,7 @@ impl<'a> SubnetChoice<'a> {
 pub struct HostInfo {
     /// The reserved address; `None` for a reservation of options only.
     pub address: Option<IpAddr>,
+    /// The host name the reservation gives (option 12, or the DHCPv6 FQDN).
     pub hostname: Option<String>,
     /// Options for this client, by code, in wire format; they take precedence over
     /// every other scope.
@@ -110,6 +118,7 @@ pub struct HostChoice<'a> {
 }
 
 impl<'a> HostChoice<'a> {
+    /// The reservation the server found, which plugins may replace or clear.
     pub fn new(found: Option<&'a HostInfo>) -> Self {
         HostChoice {
             found,
@@ -125,10 +134,12 @@ impl<'a> HostChoice<'a> {
         }
     }
 
+    /// Uses `host` as the client's reservation instead of what the server found.
     pub fn set(&mut self, host: HostInfo) {
         self.replaced = Some(Some(host));
     }
 
+    /// Treats the client as having no reservation.
     pub fn clear(&mut self) {
         self.replaced = Some(None);
     }
@@ -143,6 +154,7 @@ impl<'a> HostChoice<'a> {
 /// The address and lifetime chosen for an offer or an ACK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseOffer {
+    /// The address (or, for a delegated prefix, its first address) chosen.
     pub address: IpAddr,
     /// Whether this is an ACK (the lease is committed next) or an offer.
     pub committing: bool,
@@ -150,6 +162,7 @@ pub struct LeaseOffer {
 }
 
 impl LeaseOffer {
+    /// An offer of `address` for `lifetime` seconds; `committing` when the lease will be stored (ACK, REPLY) rather than only offered.
     pub fn new(address: IpAddr, committing: bool, lifetime: u32) -> Self {
         LeaseOffer {
             address,

@@ -39,6 +39,7 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// An empty context.
     pub fn new() -> Self {
         Context::default()
     }
@@ -59,6 +60,7 @@ impl Context {
         }
     }
 
+    /// The value of type `T` a plugin stored, if any.
     pub fn get<T: Any + Send>(&self) -> Option<&T> {
         let id = TypeId::of::<T>();
         self.typed
@@ -67,6 +69,7 @@ impl Context {
             .and_then(|(_, v)| v.downcast_ref())
     }
 
+    /// The value of type `T` a plugin stored, to change in place.
     pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
         let id = TypeId::of::<T>();
         self.typed
@@ -75,6 +78,7 @@ impl Context {
             .and_then(|(_, v)| v.downcast_mut())
     }
 
+    /// Takes out the value of type `T`.
     pub fn remove<T: Any + Send>(&mut self) -> Option<T> {
         let id = TypeId::of::<T>();
         let i = self.typed.iter().position(|(t, _)| *t == id)?;
@@ -92,6 +96,7 @@ impl Context {
         }
     }
 
+    /// The octets stored under `name`, if any.
     pub fn value(&self, name: &str) -> Option<&[u8]> {
         self.named
             .iter()
@@ -99,6 +104,7 @@ impl Context {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// Every named value, in the order first stored.
     pub fn values(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.named.iter().map(|(k, v)| (&**k, v.as_slice()))
     }

@@ -24,10 +24,13 @@ pub struct BootstrapProgress {
     pub serial: String,
     /// The RFC's `progress-type` value, for instance `bootstrap-complete`.
     pub progress_type: String,
+    /// What the device said, when it said something.
     pub message: Option<String>,
     /// `(algorithm, key-data in base64)` sent with `bootstrap-complete`.
     pub ssh_host_keys: Vec<(String, String)>,
+    /// Where the report came from.
     pub peer: SocketAddr,
+    /// When the bootstrap server received it.
     pub received: SystemTime,
 }
 

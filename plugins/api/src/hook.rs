@@ -46,6 +46,7 @@ impl HookPoint {
         self.into()
     }
 
+    /// The hook point's bit in a [`HookSet`].
     pub const fn bit(self) -> u32 {
         1 << self as u32
     }
@@ -67,8 +68,10 @@ impl HookPoint {
 pub struct HookSet(u32);
 
 impl HookSet {
+    /// No hook point.
     pub const EMPTY: HookSet = HookSet(0);
 
+    /// Every hook point.
     pub fn all() -> HookSet {
         HookPoint::all().fold(HookSet::EMPTY, HookSet::with)
     }
@@ -82,18 +85,22 @@ impl HookSet {
             .with(HookPoint::LeaseExpired)
     }
 
+    /// This set and `hook`.
     pub const fn with(self, hook: HookPoint) -> HookSet {
         HookSet(self.0 | hook.bit())
     }
 
+    /// Whether `hook` is in the set.
     pub const fn contains(self, hook: HookPoint) -> bool {
         self.0 & hook.bit() != 0
     }
 
+    /// The hook points in either set.
     pub fn union(self, other: HookSet) -> HookSet {
         HookSet(self.0 | other.0)
     }
 
+    /// The hook points in both sets.
     pub fn intersection(self, other: HookSet) -> HookSet {
         HookSet(self.0 & other.0)
     }
@@ -103,10 +110,12 @@ impl HookSet {
         HookSet(self.0 & !other.0)
     }
 
+    /// Whether the set has no hook point.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// The set as bits (bit `n` is hook point `n`), as it crosses the C ABI.
     pub const fn bits(self) -> u32 {
         self.0
     }
@@ -116,6 +125,7 @@ impl HookSet {
         HookSet(bits & HookSet::all().0)
     }
 
+    /// The hook points of the set, in the order a packet meets them.
     pub fn iter(self) -> impl Iterator<Item = HookPoint> {
         HookPoint::all().filter(move |h| self.contains(*h))
     }

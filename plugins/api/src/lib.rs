@@ -13,6 +13,8 @@
 //! shared objects speak the C ABI in [`abi`]; [`export_plugin!`] exports a Rust plugin
 //! through it and `include/zerotouch_plugin.h` is the same ABI for C.
 
+#![warn(missing_docs)]
+
 pub mod abi;
 mod action;
 mod choice;

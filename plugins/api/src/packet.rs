@@ -9,7 +9,9 @@ use zerotouch_proto::{v4, v6};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Family {
+    /// DHCPv4 (RFC 2131).
     V4 = 4,
+    /// DHCPv6 (RFC 8415).
     V6 = 6,
 }
 
@@ -17,6 +19,7 @@ pub enum Family {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Request<'a> {
+    /// A DHCPv4 request.
     V4(&'a v4::Message),
     /// The client message and the relays it came through.
     V6(&'a v6::Packet6),
@@ -56,6 +59,7 @@ pub struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
+    /// A packet the server decoded already.
     pub fn new(
         request: Request<'a>,
         wire: &'a [u8],
@@ -95,6 +99,7 @@ impl<'a> Packet<'a> {
         }
     }
 
+    /// The protocol the packet belongs to.
     pub fn family(&self) -> Family {
         match self.decoded {
             Decoded::Ready(Request::V4(_)) => Family::V4,

@@ -16,12 +16,15 @@ use crate::{
 /// alike, and from the plugin's own service tasks: state that changes goes behind a
 /// lock or an atomic.
 pub trait Plugin: Send + Sync + 'static {
+    /// The hook points the server calls this instance at; the others are never called.
     fn hooks(&self) -> HookSet;
 
+    /// A well-formed request arrived, before anything is decided about it.
     fn packet_received(&self, _ctx: &mut Context, _packet: &Packet<'_>) -> HookResult {
         Ok(Action::Continue)
     }
 
+    /// The client's configured classes are known; plugins may add and remove classes.
     fn classes_assigned(
         &self,
         _ctx: &mut Context,
@@ -31,6 +34,7 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(Action::Continue)
     }
 
+    /// The subnet (the client's network) is chosen; plugins may choose another or none.
     fn subnet_selected(
         &self,
         _ctx: &mut Context,
@@ -40,6 +44,7 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(Action::Continue)
     }
 
+    /// The client's host reservation is looked up; plugins may replace or clear it.
     fn host_looked_up(
         &self,
         _ctx: &mut Context,
@@ -49,6 +54,7 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(Action::Continue)
     }
 
+    /// An address (or prefix) and lifetime are chosen; plugins may change the lifetime.
     fn lease_chosen(
         &self,
         _ctx: &mut Context,
@@ -58,6 +64,7 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(Action::Continue)
     }
 
+    /// The reply is built; plugins may edit it before it is fitted to the client's size budget and sent.
     fn reply_ready(
         &self,
         _ctx: &mut Context,
@@ -105,9 +112,11 @@ pub trait Plugin: Send + Sync + 'static {
 /// A built-in plugin: compiled in and enabled by `name` in `[[plugin]]`.
 #[derive(Clone, Copy)]
 pub struct Registration {
+    /// The name `[[plugin]] name = ...` enables it by.
     pub name: &'static str,
     /// One line for `zerotouch-dhcpd plugins`.
     pub summary: &'static str,
+    /// Creates an instance from its `[[plugin]]` table's settings.
     pub create: fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>,
 }
 

@@ -54,6 +54,7 @@ impl From<Reply4> for Reply {
 /// (option 82, the relay's, is echoed by the server after them all).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply4 {
+    /// The reply: header fields and options.
     pub message: v4::Message,
     /// Codes the server keeps even when the reply must shrink to the client's maximum
     /// message size (message type, server identifier, lease times ...). Options a plugin
@@ -78,6 +79,7 @@ impl Reply4 {
 }
 
 impl Reply {
+    /// A DHCPv4 reply, to be sent as it is unless a plugin edits it.
     pub fn from_v4(reply: Reply4) -> Reply {
         Reply {
             family: Family::V4,
@@ -138,6 +140,7 @@ impl Reply {
         self.touched
     }
 
+    /// The protocol the reply belongs to.
     pub fn family(&self) -> Family {
         self.family
     }
@@ -263,6 +266,7 @@ impl Reply {
         }
     }
 
+    /// The DHCPv4 reply, when it is one.
     pub fn into_v4(mut self) -> Option<Reply4> {
         self.get();
         match self.decoded.take() {
@@ -271,6 +275,7 @@ impl Reply {
         }
     }
 
+    /// The DHCPv6 reply (without relay wrappers), when it is one.
     pub fn into_v6(mut self) -> Option<v6::Message6> {
         self.get();
         match self.decoded.take() {

@@ -1,4 +1,4 @@
-//! The Rust side of the C ABI for plugins built as `cdylib`: [`export_plugin!`]
+//! The Rust side of the C ABI for plugins built as `cdylib`: [`export_plugin!`](crate::export_plugin)
 //! generates the exported table, these functions do the work behind it. Every call is
 //! wrapped in `catch_unwind`, so a panicking plugin returns an error instead of
 //! unwinding into the server (which would abort it).

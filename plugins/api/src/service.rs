@@ -18,6 +18,7 @@ pub trait LeaseReader: Send + Sync {
 
 /// Read access to the server's configuration and counters.
 pub trait ServerView: Send + Sync {
+    /// The configuration file the server runs from.
     fn config_file(&self) -> &Path;
     /// DHCPv4 subnets in configuration order.
     fn subnets(&self) -> &[SubnetInfo];
@@ -30,7 +31,9 @@ pub trait ServerView: Send + Sync {
 pub struct ServiceHost {
     /// A multi-threaded runtime shared by every plugin's services.
     pub runtime: tokio::runtime::Handle,
+    /// The leases of both families, read from the server's lease store.
     pub leases: Arc<dyn LeaseReader>,
+    /// The server's configuration and counters.
     pub server: Arc<dyn ServerView>,
     /// Events between plugins (progress of SZTP devices ...): publish and subscribe.
     pub events: EventBus,

@@ -14,12 +14,16 @@ use toml::de::{DeTable, DeValue};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{message}", if key.is_empty() { String::new() } else { format!("{key}: ") })]
 pub struct SettingsError {
+    /// The dotted key the error is about, relative to the plugin's table (empty for the table itself).
     pub key: String,
+    /// Where in the file, when known (a byte range).
     pub span: Option<Range<usize>>,
+    /// What is wrong, in the docs' words.
     pub message: String,
 }
 
 impl SettingsError {
+    /// An error about `key`, located by the server from the key.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         SettingsError {
             key: key.into(),
@@ -32,7 +36,9 @@ impl SettingsError {
 /// One step of a key path into the configuration document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathStep {
+    /// A table key.
     Key(String),
+    /// An array index.
     Index(usize),
 }
 
@@ -55,6 +61,7 @@ pub struct Document<'t> {
 }
 
 impl<'t> Document<'t> {
+    /// The TOML document `text`, keeping where each value is in it.
     pub fn parse(text: &'t str) -> Document<'t> {
         let root = DeTable::parse(text)
             .map(|table| Spanned::new(table.span(), DeValue::Table(table.into_inner())))
@@ -385,6 +392,7 @@ fn remove_entry(value: &mut Spanned<DeValue<'_>>, steps: &[PathStep]) -> Option<
     Some(key)
 }
 
+/// The dotted form (`a.b[1].c`) of a serde path, for error messages.
 pub fn key_path(path: &serde_path_to_error::Path) -> String {
     let key = path
         .to_string()

@@ -394,7 +394,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// An owner CA and owner certificate, as a signer.
-    pub fn owner() -> Signer {
+    pub(crate) fn owner() -> Signer {
         let ca_key = new_key().unwrap();
         let ca = issue(Role::Root, "CN=owner CA", &ca_key, None, 10).unwrap();
         let key = new_key().unwrap();

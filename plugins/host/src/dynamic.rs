@@ -15,7 +15,7 @@ use zerotouch_plugin::{
 };
 
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("cannot load plugin {path}: {message}")]
     Open { path: PathBuf, message: String },
     #[error("{path} is not a zerotouch plugin: it exports no `{ENTRY_SYMBOL}`")]
@@ -44,7 +44,7 @@ pub enum LoadError {
 
 /// A loaded plugin instance. The library is never unloaded (a plugin's threads or
 /// thread-local destructors may outlive `destroy`), so it is leaked on drop.
-pub struct DynamicPlugin {
+pub(crate) struct DynamicPlugin {
     table: &'static PluginVtable,
     instance: *mut c_void,
     hooks: HookSet,
@@ -61,13 +61,13 @@ unsafe impl Send for DynamicPlugin {}
 // SAFETY: as for Send: the ABI makes every instance function safe to call concurrently.
 unsafe impl Sync for DynamicPlugin {}
 
-pub enum CreateError {
+pub(crate) enum CreateError {
     Load(LoadError),
     Settings(SettingsError),
 }
 
 impl DynamicPlugin {
-    pub fn load(
+    pub(crate) fn load(
         path: &Path,
         name: &str,
         instance: &str,

@@ -7,7 +7,7 @@ use zerotouch_plugin::{LeaseInfo, ServiceHost, SubnetInfo};
 
 use crate::ProgressCounts;
 
-pub fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
+pub(crate) fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
     let mut out = String::new();
     out.push_str("# HELP zerotouch_events_total Server counters by event (packets, replies, reasons for no reply, commits, plugin calls).\n");
     out.push_str("# TYPE zerotouch_events_total counter\n");

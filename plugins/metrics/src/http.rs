@@ -23,7 +23,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The Prometheus text exposition format.
 const EXPOSITION: &str = "text/plain; version=0.0.4";
 
-pub async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<ProgressCounts>) {
+pub(crate) async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<ProgressCounts>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -18,14 +18,14 @@ struct Raw {
 
 /// Validated settings of one scope.
 #[derive(Debug, Clone, Default)]
-pub struct SztpSettings {
+pub(crate) struct SztpSettings {
     pub uris: Option<Vec<BootstrapUri>>,
     pub always: Option<bool>,
     pub encoding: Option<Encoding>,
 }
 
 impl SztpSettings {
-    pub fn read(settings: &Settings) -> Result<Self, SettingsError> {
+    pub(crate) fn read(settings: &Settings) -> Result<Self, SettingsError> {
         let raw: Raw = settings.parse()?;
         let uris = match raw.uris {
             None => None,

@@ -102,7 +102,7 @@ pub struct EncodeOutcome {
 }
 
 /// Octets an option takes on the wire, split into 255-octet pieces per RFC 3396.
-pub fn encoded_len(data_len: usize) -> usize {
+pub(super) fn encoded_len(data_len: usize) -> usize {
     if data_len == 0 {
         2
     } else {

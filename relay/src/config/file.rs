@@ -99,12 +99,12 @@ struct RawRemoteId {
     id: String,
 }
 
-pub fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
+pub(crate) fn load(path: &Path) -> Result<RelayConfig, ConfigErrors> {
     let text = zerotouch_config::read(path)?;
     parse(&text, path)
 }
 
-pub fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<RelayConfig, ConfigErrors> {
     let src = SourceMap { file: path, text };
     let raw: RawConfig = zerotouch_config::deserialize(&src).map_err(ConfigErrors)?;
     let mut c = Compiler {

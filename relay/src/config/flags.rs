@@ -10,7 +10,7 @@ use crate::template::Template;
 
 /// The flags as given on the command line.
 #[derive(Debug, Clone, Default)]
-pub struct Flags {
+pub(crate) struct Flags {
     /// `--log-level`.
     pub log_level: Option<String>,
     /// `-4`: relay DHCPv4 (else `-6`: DHCPv6).
@@ -33,7 +33,7 @@ pub struct Flags {
 }
 
 /// The configuration the flags describe.
-pub fn from_flags(flags: &Flags) -> anyhow::Result<RelayConfig> {
+pub(crate) fn from_flags(flags: &Flags) -> anyhow::Result<RelayConfig> {
     let level = flags.log_level.clone().unwrap_or_else(|| "info".into());
     if flags.v4 {
         anyhow::ensure!(

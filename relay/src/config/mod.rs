@@ -12,16 +12,16 @@ use zerotouch_config::{MatchSource, MatchSource6, MatchTest, PluginTables, Scope
 
 use crate::template::Template;
 
-pub use file::load;
+pub(crate) use file::load;
 #[cfg(test)]
-pub use file::parse;
-pub use flags::{Flags, from_flags};
+pub(crate) use file::parse;
+pub(crate) use flags::{Flags, from_flags};
 
 /// What to do with a request that already carries option 82 (from a relay below, or a
 /// client trying to pass as one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
 #[strum(serialize_all = "lowercase")]
-pub enum Policy {
+pub(crate) enum Policy {
     /// Add this relay's sub-options after those present.
     Append,
     /// Remove what is there and add this relay's.
@@ -34,14 +34,14 @@ pub enum Policy {
 
 impl Policy {
     /// The policy named `s` (`append`, `replace`, `forward`, `discard`).
-    pub fn parse(s: &str) -> Option<Policy> {
+    pub(crate) fn parse(s: &str) -> Option<Policy> {
         s.parse().ok()
     }
 }
 
 /// Option 82 (RFC 3046) as this relay adds it.
 #[derive(Debug, Clone)]
-pub struct AgentInfo {
+pub(crate) struct AgentInfo {
     pub circuit_id: Option<Template>,
     pub remote_id: Option<Template>,
     /// Link-selection sub-option (RFC 3527) with the giaddr's subnet address: for
@@ -55,7 +55,7 @@ pub struct AgentInfo {
 }
 
 #[derive(Debug, Clone)]
-pub struct Downstream4 {
+pub(crate) struct Downstream4 {
     pub interface: String,
     pub servers: Vec<Ipv4Addr>,
     /// giaddr; the interface's first IPv4 address when unset.
@@ -64,7 +64,7 @@ pub struct Downstream4 {
 }
 
 #[derive(Debug, Clone)]
-pub struct Relay4 {
+pub(crate) struct Relay4 {
     /// Requests that passed this many relays (hops) already are dropped.
     pub hop_limit: u8,
     pub downstream: Vec<Downstream4>,
@@ -76,7 +76,7 @@ pub struct Relay4 {
 /// options, and the relay information this relay adds): plugins get their
 /// `plugin.<instance>` settings of the classes a request belongs to.
 #[derive(Debug, Clone)]
-pub struct RelayClass<S> {
+pub(crate) struct RelayClass<S> {
     pub name: std::sync::Arc<str>,
     pub source: S,
     pub test: MatchTest,
@@ -85,13 +85,13 @@ pub struct RelayClass<S> {
 /// Where a DHCPv6 relay sends: a unicast address, or a multicast group (ff05::1:3) on
 /// an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upstream6 {
+pub(crate) struct Upstream6 {
     pub address: Ipv6Addr,
     pub interface: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Downstream6 {
+pub(crate) struct Downstream6 {
     pub interface: String,
     pub servers: Vec<Upstream6>,
     /// Interface-id option (18); `None` leaves it out (the link-address must then name
@@ -104,7 +104,7 @@ pub struct Downstream6 {
 }
 
 #[derive(Debug, Clone)]
-pub struct Relay6 {
+pub(crate) struct Relay6 {
     /// RELAY-FORW messages whose hop count reached this are dropped (RFC 8415
     /// HOP_COUNT_LIMIT, 8).
     pub hop_limit: u8,
@@ -113,7 +113,7 @@ pub struct Relay6 {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RelayConfig {
+pub(crate) struct RelayConfig {
     pub log_level: String,
     pub relay4: Option<Relay4>,
     pub relay6: Option<Relay6>,
@@ -126,13 +126,15 @@ pub struct RelayConfig {
 }
 
 /// A section's scope ids: the section, a downstream interface, a class.
-pub type SectionIds = (ScopeId, fn(usize) -> ScopeId, fn(usize) -> ScopeId);
+pub(crate) type SectionIds = (ScopeId, fn(usize) -> ScopeId, fn(usize) -> ScopeId);
 
-pub const SCOPES4: SectionIds = (ScopeId::Relay4, ScopeId::Downstream4, ScopeId::RelayClass4);
-pub const SCOPES6: SectionIds = (ScopeId::Relay6, ScopeId::Downstream6, ScopeId::RelayClass6);
+pub(crate) const SCOPES4: SectionIds =
+    (ScopeId::Relay4, ScopeId::Downstream4, ScopeId::RelayClass4);
+pub(crate) const SCOPES6: SectionIds =
+    (ScopeId::Relay6, ScopeId::Downstream6, ScopeId::RelayClass6);
 
 /// `ADDR` or `ADDR%IFACE` (the interface is needed for a multicast group).
-pub fn parse_upstream6(s: &str) -> Option<Upstream6> {
+pub(crate) fn parse_upstream6(s: &str) -> Option<Upstream6> {
     let (addr, iface) = match s.split_once('%') {
         Some((a, i)) if !i.is_empty() => (a, Some(i.to_string())),
         Some(_) => return None,

@@ -9,7 +9,7 @@ use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetIn
 use crate::counters::Counters;
 
 /// A relay holds no leases.
-pub struct NoLeases;
+pub(super) struct NoLeases;
 
 impl LeaseReader for NoLeases {
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError> {
@@ -21,13 +21,13 @@ impl LeaseReader for NoLeases {
     }
 }
 
-pub struct RelayView {
+pub(crate) struct RelayView {
     file: PathBuf,
     counters: Arc<Counters>,
 }
 
 impl RelayView {
-    pub fn new(file: &Path, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(file: &Path, counters: Arc<Counters>) -> Self {
         RelayView {
             file: file.to_path_buf(),
             counters,

@@ -6,7 +6,7 @@
 //! a class of devices where the upstream server (someone else's) cannot.
 
 mod host;
-pub mod pending;
+pub(crate) mod pending;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,10 +23,10 @@ use crate::action::{Action, dropped};
 use crate::config::{RelayClass, RelayConfig, SectionIds};
 use crate::counters::Counters;
 
-pub use host::RelayView;
+pub(crate) use host::RelayView;
 
 /// The hook points a relay calls.
-pub fn relay_hooks() -> HookSet {
+pub(crate) fn relay_hooks() -> HookSet {
     HookSet::EMPTY
         .with(HookPoint::PacketReceived)
         .with(HookPoint::ClassesAssigned)
@@ -36,7 +36,7 @@ pub fn relay_hooks() -> HookSet {
 /// Creates the plugin instances `cfg` names (none for a configuration from flags). An
 /// instance that serves none of the relay's hook points is an error: it would never
 /// run.
-pub fn load(
+pub(crate) fn load(
     cfg: &RelayConfig,
     runtime: Option<tokio::runtime::Handle>,
 ) -> Result<Arc<Pipeline>, ConfigErrors> {
@@ -73,7 +73,7 @@ pub fn load(
 
 /// Starts the instances' services: a relay holds no leases, and its view shows its own
 /// counters.
-pub fn start(
+pub(crate) fn start(
     pipeline: &Pipeline,
     runtime: &tokio::runtime::Handle,
     file: &std::path::Path,
@@ -98,7 +98,7 @@ pub fn start(
 
 /// The scopes whose `plugin.<instance>` settings apply to a request, most specific
 /// first: its classes, its downstream interface, the family's section.
-pub fn scopes(
+pub(crate) fn scopes(
     classes: &[usize],
     class: fn(usize) -> ScopeId,
     downstream: ScopeId,
@@ -111,7 +111,7 @@ pub fn scopes(
 }
 
 /// Indices of the classes whose match holds; `value` reads what a class looks at.
-pub fn classify<'v, S>(
+pub(crate) fn classify<'v, S>(
     classes: &[RelayClass<S>],
     value: impl Fn(&S) -> Option<&'v [u8]>,
 ) -> Vec<usize> {
@@ -124,7 +124,7 @@ pub fn classify<'v, S>(
 }
 
 /// A request as remembered for the plugins that see its replies.
-pub struct Remembered<R> {
+pub(crate) struct Remembered<R> {
     /// The decoded request (a DHCPv4 message, or a DHCPv6 message with the relays
     /// below).
     pub request: R,
@@ -143,7 +143,7 @@ pub struct Remembered<R> {
 /// is sent by `answer`. With the action, the context and scopes to remember the
 /// request by when plugins will see its replies.
 #[allow(clippy::too_many_arguments)]
-pub fn on_request<F: IpFamily, S>(
+pub(crate) fn on_request<F: IpFamily, S>(
     plugins: &Pipeline,
     packet: &Packet<'_>,
     ids: SectionIds,
@@ -192,7 +192,7 @@ pub fn on_request<F: IpFamily, S>(
 }
 
 /// What `reply_ready` made of a reply.
-pub enum Edit {
+pub(crate) enum Edit {
     /// Deliver the server's reply as it came.
     Unchanged,
     /// Deliver this one instead (edited, or a plugin's own).
@@ -202,7 +202,7 @@ pub enum Edit {
 
 /// `reply_ready` on a server's reply `draft` of type `msg_type`, with the remembered
 /// request (`as_request` reads it) as the packet.
-pub fn reply_ready<R>(
+pub(crate) fn reply_ready<R>(
     plugins: &Pipeline,
     r: &mut Remembered<R>,
     as_request: fn(&R) -> Request<'_>,

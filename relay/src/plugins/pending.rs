@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 /// How long a request waits for its replies: servers answer within a second or two; a
 /// client that retransmits is remembered again.
-pub const TTL: Duration = Duration::from_secs(30);
+pub(crate) const TTL: Duration = Duration::from_secs(30);
 /// At most this many requests are remembered: a flood of requests evicts the oldest,
 /// never grows memory without bound.
-pub const CAPACITY: usize = 65_536;
+pub(crate) const CAPACITY: usize = 65_536;
 
-pub struct Pending<K, V> {
+pub(crate) struct Pending<K, V> {
     entries: HashMap<K, (Instant, V)>,
     /// Insertion order, for expiry and eviction; a key inserted again appears twice
     /// and only its latest insertion counts.
@@ -23,7 +23,7 @@ pub struct Pending<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V> Pending<K, V> {
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
         Pending {
             entries: HashMap::new(),
             order: VecDeque::new(),
@@ -33,7 +33,7 @@ impl<K: Hash + Eq + Clone, V> Pending<K, V> {
     }
 
     /// Remembers `value` under `key`, replacing what was there (a retransmission).
-    pub fn insert(&mut self, key: K, value: V, now: Instant) {
+    pub(crate) fn insert(&mut self, key: K, value: V, now: Instant) {
         self.expire(now);
         while self.entries.len() >= self.capacity {
             let Some((at, oldest)) = self.order.pop_front() else {
@@ -47,17 +47,17 @@ impl<K: Hash + Eq + Clone, V> Pending<K, V> {
 
     /// The request `key` names, if it is still remembered. It stays: a request may get
     /// several replies (an OFFER from each server).
-    pub fn get_mut(&mut self, key: &K, now: Instant) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, key: &K, now: Instant) -> Option<&mut V> {
         self.expire(now);
         self.entries.get_mut(key).map(|(_, v)| v)
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();
     }

@@ -30,7 +30,7 @@ fn walk(buf: &[u8]) -> (Vec<(u8, usize, usize)>, usize) {
 }
 
 /// The contents of every option 82 of the packet, joined (RFC 3396).
-pub fn agent_info(buf: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn agent_info(buf: &[u8]) -> Option<Vec<u8>> {
     let (options, _) = walk(buf);
     let parts: Vec<&[u8]> = options
         .iter()
@@ -41,7 +41,7 @@ pub fn agent_info(buf: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The packet without its option 82 instances (a reply on its way to the client).
-pub fn without_agent_info(buf: &[u8]) -> Vec<u8> {
+pub(crate) fn without_agent_info(buf: &[u8]) -> Vec<u8> {
     let (options, end) = walk(buf);
     let mut out = buf[..OPTIONS].to_vec();
     for &(code, at, len) in &options {
@@ -56,7 +56,7 @@ pub fn without_agent_info(buf: &[u8]) -> Vec<u8> {
 /// The packet with option 82 holding `suboptions` (already encoded sub-options),
 /// replacing any option 82 there, placed last before the end option. `None` when
 /// the value does not fit one option or the packet would grow past `max_len`.
-pub fn with_agent_info(buf: &[u8], suboptions: &[u8], max_len: usize) -> Option<Vec<u8>> {
+pub(crate) fn with_agent_info(buf: &[u8], suboptions: &[u8], max_len: usize) -> Option<Vec<u8>> {
     if suboptions.is_empty() || suboptions.len() > 255 {
         return None;
     }
@@ -76,7 +76,7 @@ pub fn with_agent_info(buf: &[u8], suboptions: &[u8], max_len: usize) -> Option<
 }
 
 /// Sub-options in the RFC 3046 form: code, length, value.
-pub fn encode_suboptions(subs: &[(u8, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn encode_suboptions(subs: &[(u8, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (code, value) in subs {
         out.push(*code);

@@ -28,12 +28,12 @@ fn key(m: &Message) -> Key {
     (m.xid, m.chaddr)
 }
 
-pub struct Hooks4 {
+pub(crate) struct Hooks4 {
     pending: Pending<Key, Remembered<Message>>,
 }
 
 impl Hooks4 {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Hooks4 {
             pending: Pending::new(TTL, CAPACITY),
         }
@@ -41,7 +41,7 @@ impl Hooks4 {
 
     /// Forgets every request: their contexts and scopes belong to a configuration that
     /// was replaced.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.pending.clear();
     }
 
@@ -49,7 +49,7 @@ impl Hooks4 {
     /// then forwarding, then `classes_assigned` on the request as forwarded (the
     /// client's options and the option 82 this relay adds); remembered when a plugin
     /// will see its replies.
-    pub fn request(
+    pub(crate) fn request(
         &mut self,
         plugins: &Pipeline,
         relay: &Relay4,
@@ -95,7 +95,7 @@ impl Hooks4 {
 
     /// A server's reply for `link`, edited by `reply_ready` with the request it
     /// answers; unchanged when no plugin changed it or the request is not remembered.
-    pub fn reply<'d>(
+    pub(crate) fn reply<'d>(
         &mut self,
         plugins: &Pipeline,
         link: &Link<'_>,

@@ -3,10 +3,10 @@
 //! set; replies to one of this relay's giaddrs go back to the client on the interface
 //! they belong to, option 82 removed, addressed per the broadcast flag and ciaddr.
 
-pub mod agent_info;
+pub(crate) mod agent_info;
 mod hooks;
 
-pub use hooks::Hooks4;
+pub(crate) use hooks::Hooks4;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -18,8 +18,8 @@ use crate::config::{Downstream4, Policy, Relay4};
 use crate::template::Fill;
 use agent_info::{agent_info, encode_suboptions, with_agent_info, without_agent_info};
 
-pub const SERVER_PORT: u16 = 67;
-pub const CLIENT_PORT: u16 = 68;
+pub(crate) const SERVER_PORT: u16 = 67;
+pub(crate) const CLIENT_PORT: u16 = 68;
 
 /// Relay agent information sub-options (RFC 3046, 3527, 5107).
 const CIRCUIT_ID: u8 = 1;
@@ -27,14 +27,14 @@ const REMOTE_ID: u8 = 2;
 const LINK_SELECTION: u8 = 5;
 const SERVER_ID_OVERRIDE: u8 = 11;
 
-pub type Action = crate::action::Action<V4>;
+pub(crate) type Action = crate::action::Action<V4>;
 
 /// A DHCPv4 downstream interface for this packet.
-pub type Link<'a> = crate::link::Link<'a, Downstream4>;
+pub(crate) type Link<'a> = crate::link::Link<'a, Downstream4>;
 
 impl Link<'_> {
     /// giaddr: configured, else the interface's first IPv4 address.
-    pub fn giaddr(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn giaddr(&self) -> Option<Ipv4Addr> {
         self.config
             .giaddr
             .or_else(|| self.interface.addrs.first().map(|n| n.addr()))
@@ -42,7 +42,12 @@ impl Link<'_> {
 }
 
 /// A request from a client (or a relay below) on downstream `link`.
-pub fn forward(cfg: &Relay4, link: &Link<'_>, hostname: &str, d: &Datagram<'_, V4>) -> Action {
+pub(crate) fn forward(
+    cfg: &Relay4,
+    link: &Link<'_>,
+    hostname: &str,
+    d: &Datagram<'_, V4>,
+) -> Action {
     match v4::decode(d.data) {
         Ok(request) => forward_decoded(cfg, link, hostname, d, &request),
         Err(_) => dropped(&link.interface.name, "malformed"),
@@ -50,7 +55,7 @@ pub fn forward(cfg: &Relay4, link: &Link<'_>, hostname: &str, d: &Datagram<'_, V
 }
 
 /// `forward` of a request already decoded (`request` is `d.data`).
-pub fn forward_decoded(
+pub(crate) fn forward_decoded(
     cfg: &Relay4,
     link: &Link<'_>,
     hostname: &str,
@@ -141,7 +146,7 @@ fn to_servers(cfg: &Downstream4, data: &[u8]) -> Vec<Outgoing<V4>> {
 }
 
 /// A reply from a server to `link`'s giaddr: to the client, without option 82.
-pub fn deliver(link: &Link<'_>, data: &[u8]) -> Action {
+pub(crate) fn deliver(link: &Link<'_>, data: &[u8]) -> Action {
     let name = &*link.interface.name;
     let Ok(reply) = v4::decode(data) else {
         return dropped(name, "malformed_reply");
@@ -179,7 +184,7 @@ pub fn deliver(link: &Link<'_>, data: &[u8]) -> Action {
 }
 
 /// Whether a datagram is a request (to forward) or a reply (to deliver).
-pub fn is_reply(data: &[u8]) -> bool {
+pub(crate) fn is_reply(data: &[u8]) -> bool {
     data.first().map(|&op| Op::from_u8(op)) == Some(Op::BootReply)
 }
 

@@ -22,21 +22,21 @@ use crate::plugins::{Edit, Remembered, classify, on_request, reply_ready};
 /// Downstream interface, the peer the message came from, the client's transaction id.
 type Key = (usize, Ipv6Addr, u32);
 
-pub struct Hooks6 {
+pub(crate) struct Hooks6 {
     /// Requests as they arrived: a client's message, or a relay's below with the
     /// client's inside.
     pending: Pending<Key, Remembered<Packet6>>,
 }
 
 impl Hooks6 {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Hooks6 {
             pending: Pending::new(TTL, CAPACITY),
         }
     }
 
     /// Forgets every request (the configuration was replaced).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.pending.clear();
     }
 
@@ -44,7 +44,7 @@ impl Hooks6 {
     /// forwarding, then `classes_assigned` (the client's options and the relay options
     /// this relay adds); remembered when a plugin will see its replies.
     #[allow(clippy::too_many_arguments)]
-    pub fn request(
+    pub(crate) fn request(
         &mut self,
         plugins: &Pipeline,
         relay: &Relay6,
@@ -93,7 +93,7 @@ impl Hooks6 {
     /// The message inside a RELAY-REPL for `link`'s `peer`, edited by `reply_ready` with
     /// the request it answers; unchanged when no plugin changed it or the request is
     /// not remembered.
-    pub fn reply<'d>(
+    pub(crate) fn reply<'d>(
         &mut self,
         plugins: &Pipeline,
         link: &Link6<'_>,

@@ -15,20 +15,20 @@ use crate::template::Fill;
 
 mod hooks;
 
-pub use hooks::Hooks6;
+pub(crate) use hooks::Hooks6;
 
 /// Relay agent remote-id (RFC 4649) and subscriber-id (RFC 4580).
 const REMOTE_ID: u16 = 37;
 const SUBSCRIBER_ID: u16 = 38;
 
-pub type Action = crate::action::Action<V6>;
+pub(crate) type Action = crate::action::Action<V6>;
 
 /// A DHCPv6 downstream interface for this packet.
-pub type Link6<'a> = crate::link::Link<'a, Downstream6>;
+pub(crate) type Link6<'a> = crate::link::Link<'a, Downstream6>;
 
 impl Link6<'_> {
     /// A global address of the interface: the link-address of its RELAY-FORWs.
-    pub fn link_address(&self) -> Option<Ipv6Addr> {
+    pub(crate) fn link_address(&self) -> Option<Ipv6Addr> {
         self.interface
             .addrs6
             .iter()
@@ -37,7 +37,7 @@ impl Link6<'_> {
     }
 
     /// The interface-id this relay puts in (and expects back in) its messages.
-    pub fn interface_id(&self, hostname: &str) -> Option<Vec<u8>> {
+    pub(crate) fn interface_id(&self, hostname: &str) -> Option<Vec<u8>> {
         let fill = Fill {
             interface: &self.interface.name,
             hostname,
@@ -49,7 +49,7 @@ impl Link6<'_> {
 }
 
 /// A message from downstream `link`: wrapped in a RELAY-FORW for every server.
-pub fn forward(
+pub(crate) fn forward(
     cfg: &Relay6,
     link: &Link6<'_>,
     hostname: &str,
@@ -140,7 +140,7 @@ pub fn forward(
 
 /// A RELAY-REPL from a server: its message to the peer on the link it names. `links`
 /// are the downstream interfaces; the interface-id decides, else the link-address.
-pub fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Action {
+pub(crate) fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Action {
     match route(links, hostname, d.data) {
         Ok((link, header, inner)) => to_peer(link, &header, inner),
         Err(dropped) => dropped,
@@ -149,7 +149,7 @@ pub fn deliver(links: &[Link6<'_>], hostname: &str, d: &Datagram<'_, V6>) -> Act
 
 /// The link a RELAY-REPL is for, its header and the message it carries (for the client,
 /// or a RELAY-REPL for a relay below).
-pub fn route<'l, 'a, 'd>(
+pub(crate) fn route<'l, 'a, 'd>(
     links: &'l [Link6<'a>],
     hostname: &str,
     data: &'d [u8],
@@ -179,7 +179,7 @@ pub fn route<'l, 'a, 'd>(
 }
 
 /// `inner` to the peer `header` names, on `link`.
-pub fn to_peer(link: &Link6<'_>, header: &RelayHeader, inner: &[u8]) -> Action {
+pub(crate) fn to_peer(link: &Link6<'_>, header: &RelayHeader, inner: &[u8]) -> Action {
     let Some(&first) = inner.first() else {
         return dropped(&link.interface.name, "malformed_reply");
     };

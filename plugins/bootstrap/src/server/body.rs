@@ -10,20 +10,24 @@ use hyper::body::{Body as HttpBody, Bytes, Frame};
 use hyper::{Response, StatusCode};
 use tokio::io::{AsyncRead, ReadBuf};
 
-pub type Body = BoxBody<Bytes, io::Error>;
+pub(super) type Body = BoxBody<Bytes, io::Error>;
 
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub(super) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
 }
 
-pub fn empty() -> Body {
+pub(super) fn empty() -> Body {
     full(Bytes::new())
 }
 
 /// A response with a body and its content type.
-pub fn with_body(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+pub(super) fn with_body(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() = status;
     if let Ok(v) = content_type.parse() {
@@ -35,14 +39,14 @@ pub fn with_body(status: StatusCode, content_type: &str, body: impl Into<Bytes>)
 const CHUNK: usize = 64 * 1024;
 
 /// `remaining` bytes of an open file from its current position.
-pub struct FileBody {
+pub(super) struct FileBody {
     file: tokio::fs::File,
     remaining: u64,
     buf: Vec<u8>,
 }
 
 impl FileBody {
-    pub fn boxed_body(file: tokio::fs::File, remaining: u64) -> Body {
+    pub(super) fn boxed_body(file: tokio::fs::File, remaining: u64) -> Body {
         FileBody {
             file,
             remaining,

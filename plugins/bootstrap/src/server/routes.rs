@@ -22,7 +22,7 @@ const REPORT_PROGRESS: &str = "/restconf/operations/ietf-sztp-bootstrap-server:r
 const HOST_META: &str = "<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\"><Link rel=\"restconf\" href=\"/restconf\"/></XRD>";
 
 /// The encoding errors go out in: what `Accept` asks for, else JSON.
-pub fn error_encoding(req_headers: &hyper::HeaderMap) -> Encoding {
+pub(super) fn error_encoding(req_headers: &hyper::HeaderMap) -> Encoding {
     let accept = req_headers.get(ACCEPT).and_then(|v| v.to_str().ok());
     let content_type = req_headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let fallback = Encoding::of_request(content_type, b"").unwrap_or(Encoding::Json);
@@ -30,7 +30,11 @@ pub fn error_encoding(req_headers: &hyper::HeaderMap) -> Encoding {
 }
 
 /// An error response, counted.
-pub fn error_response(shared: &Shared, e: &RestconfError, encoding: Encoding) -> Response<Body> {
+pub(super) fn error_response(
+    shared: &Shared,
+    e: &RestconfError,
+    encoding: Encoding,
+) -> Response<Body> {
     let c = &shared.counters;
     match e.status.as_u16() {
         401 => c.refused_unauthenticated.fetch_add(1, Ordering::Relaxed),
@@ -59,7 +63,7 @@ pub fn error_response(shared: &Shared, e: &RestconfError, encoding: Encoding) ->
 /// The HTTP Basic challenge of every 401.
 const CHALLENGE: &str = "Basic realm=\"sztp-bootstrap\", charset=\"UTF-8\"";
 
-pub async fn handle(
+pub(super) async fn handle(
     req: Request<Incoming>,
     shared: &Arc<Shared>,
     peer: &Arc<Peer>,

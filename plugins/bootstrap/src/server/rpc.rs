@@ -28,7 +28,7 @@ use crate::restconf::{Encoding, RestconfError};
 use crate::settings::{BootstrapConfig, SignPolicy, file_safe_serial, read_device_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rpc {
+pub(super) enum Rpc {
     GetBootstrappingData,
     ReportProgress,
 }
@@ -119,7 +119,7 @@ async fn authenticate(
 }
 
 /// Authentication alone (boot images): the device's serial number.
-pub async fn authenticate_only(
+pub(super) async fn authenticate_only(
     shared: &Arc<Shared>,
     peer: &Arc<Peer>,
     headers: &HeaderMap,
@@ -153,7 +153,7 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Vec<u8>, Rest
     }
 }
 
-pub async fn call(
+pub(super) async fn call(
     rpc: Rpc,
     req: Request<Incoming>,
     shared: &Arc<Shared>,
