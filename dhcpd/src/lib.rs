@@ -8,6 +8,7 @@
 //! A DHCPv6 packet takes the same path through `v6` (relay chain, subnet by link,
 //! IA_NA and IA_PD bindings, options by ORO) on a thread and socket of its own.
 
+pub mod outcome;
 pub mod server;
 pub mod services;
 pub mod stats;

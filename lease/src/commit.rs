@@ -145,12 +145,15 @@ impl<R, L> GroupCommit<R, L> {
     }
 
     /// Queues lease changes and the reply (if any) that must wait for all of them.
-    pub fn add_all(&mut self, leases: Vec<L>, reply: Option<R>, now: Instant) {
-        if leases.is_empty() {
+    /// Nothing is queued when there are no leases (a reply that waits for nothing is
+    /// the caller's to send).
+    pub fn add_all(&mut self, leases: impl IntoIterator<Item = L>, reply: Option<R>, now: Instant) {
+        let before = self.leases.len();
+        self.leases.extend(leases);
+        if self.leases.len() == before {
             return;
         }
         self.since.get_or_insert(now);
-        self.leases.extend(leases);
         self.replies.extend(reply);
     }
 

@@ -20,7 +20,7 @@ const CMSG_LEN: usize = 64;
 /// What differs between the IPv4 and the IPv6 socket.
 pub trait IpFamily: 'static {
     type Ip: Copy + std::fmt::Debug + PartialEq;
-    type Addr: Copy + std::fmt::Debug;
+    type Addr: Copy + std::fmt::Debug + std::fmt::Display;
     /// `sockaddr_in` or `sockaddr_in6`.
     type Raw: Copy;
     /// `in_pktinfo` or `in6_pktinfo`.

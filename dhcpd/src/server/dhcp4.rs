@@ -1,30 +1,24 @@
-//! The DHCPv4 packet loop, on a thread of its own: receive a batch in one system call,
-//! run each packet through the handler, send the replies that need no commit at once,
-//! and hand lease changes to the group commit, whose ACKs it sends when their leases
-//! are durable. Every reply leaves from this thread, in batches (`sendmmsg`).
+//! The DHCPv4 service: its lease store, socket and handler, started as the shared
+//! packet loop (`packet_loop.rs`) with what is DHCPv4's in it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use tracing::{debug, info};
+use tracing::info;
+use zerotouch_plugin::LeaseInfo;
 
 use super::ServerError;
-use super::commits::{IDLE_TICK, ReceivePacer, report_commits};
-use super::drops::report_drop;
+use super::commits::IDLE_TICK;
+use super::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
 use super::sender::ReplySender;
 use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
-use crate::lease::{CommitEvent, GroupCommit, LeaseIndex, start_capacity, unix_now};
+use crate::lease::{GroupCommit, Lease4, LeaseIndex, LeaseState, start_capacity};
 use crate::plugin::Pipeline;
 use crate::services::lease_info;
-use crate::stats::{Counters, Reason};
+use crate::stats::Counters;
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
-use zerotouch_net::ratelimit::LogLimiter;
-use zerotouch_net::{BatchSocket, RecvBatch, ServedInterfaces};
-
-const BATCH: usize = 64;
-const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
+use zerotouch_net::{BatchSocket, Datagram, Interface, ServedInterfaces};
 
 /// The DHCPv4 service.
 pub struct Dhcp4Service;
@@ -64,132 +58,58 @@ impl Dhcp4Service {
             cfg.interface_subnet(&i.name, &i.addrs).is_some()
         });
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
-        let packet_loop = PacketLoop {
-            handler,
-            sender: ReplySender::new(socket.clone(), cfg.client_port, counters.clone()),
-            socket,
-            commit: GroupCommit::start(store, store_cfg.commit_window)?,
-            events: Vec::new(),
-            pacer: ReceivePacer::default(),
-            interfaces,
-            counters,
-            limiter: LogLimiter::new(10, Duration::from_secs(60)),
-        };
-        let reclaim_every = store_cfg.reclaim_interval;
-        Service::spawn(
+        let sender = ReplySender::new(socket.clone(), cfg.client_port, counters.clone());
+        let commit = GroupCommit::start(store, store_cfg.commit_window)?;
+        PacketLoop::<V4>::new(handler, socket, sender, commit, interfaces, counters).spawn(
             "dhcp4",
-            packet_loop,
-            move |l| l.run(&stop, reclaim_every),
-            PacketLoop::flush,
+            stop,
+            store_cfg.reclaim_interval,
         )
     }
 }
 
-struct PacketLoop {
-    handler: Dhcp4Handler,
-    socket: Arc<BatchSocket>,
-    sender: ReplySender,
-    commit: GroupCommit<Reply>,
-    events: Vec<CommitEvent>,
-    pacer: ReceivePacer,
-    interfaces: ServedInterfaces,
-    counters: Arc<Counters>,
-    limiter: LogLimiter,
-}
+/// DHCPv4 in the packet loop.
+pub(super) enum V4 {}
 
-impl PacketLoop {
-    fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) {
-        let mut batch = RecvBatch::new(BATCH);
-        let mut out: Vec<Reply> = Vec::with_capacity(2 * BATCH);
-        let mut last_reclaim = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            self.socket.recv_or_idle(&mut batch, "DHCPv4");
-            self.process(&batch, &mut out);
-            let now = Instant::now();
-            if now.duration_since(last_reclaim) >= reclaim_every {
-                last_reclaim = now;
-                let expired = self.handler.reclaim(unix_now());
-                if !expired.is_empty() {
-                    debug!(count = expired.len(), "leases reclaimed");
-                }
-                for lease in expired {
-                    self.commit.add(lease, None, now);
-                }
-            }
-            // Replies that need no commit and ACKs whose commit finished leave together:
-            // one sendmmsg per pass of the loop.
-            self.commit.poll(now, &mut out, &mut self.events);
-            self.report_commits();
-            self.sender.send(&mut out);
-            self.pacer.pace(&self.socket, self.commit.is_busy());
-            self.interfaces.refresh_if_due();
-        }
+impl Family for V4 {
+    const NAME: &'static str = "DHCPv4";
+    const DROPPED: &'static str = "";
+    type Socket = zerotouch_net::V4;
+    type Handler = Dhcp4Handler;
+    type Lease = Lease4;
+    type Commit = Option<Lease4>;
+    type Reply = Reply;
+    type Sender = ReplySender;
+
+    fn handle(h: &mut Dhcp4Handler, d: &Datagram<'_>, iface: &Interface, now: u64) -> Outcome {
+        let ingress = Ingress {
+            ifindex: d.ifindex,
+            ifname: iface.name.clone(),
+            if_addrs: iface.addrs.clone(),
+            local: d.local,
+            dst: d.dst,
+            src: d.src,
+        };
+        h.handle(d.data, &ingress, now)
     }
 
-    /// Commits and sends whatever is pending, at shutdown.
-    fn flush(&mut self) {
-        let mut out = Vec::new();
-        self.commit.flush(&mut out, &mut self.events);
-        self.report_commits();
-        self.sender.send(&mut out);
+    fn reclaim(h: &mut Dhcp4Handler, now: u64) -> Vec<Lease4> {
+        h.reclaim(now)
     }
 
-    fn report_commits(&mut self) {
-        report_commits(
-            &mut self.events,
-            &self.counters,
-            &mut self.limiter,
-            self.handler.plugins(),
-            |l| (l.state, lease_info(l)),
-        );
+    fn plugins(h: &Dhcp4Handler) -> &Arc<Pipeline> {
+        h.plugins()
     }
 
-    fn process(&mut self, batch: &RecvBatch, out: &mut Vec<Reply>) {
-        let now = unix_now();
-        let received_at = Instant::now();
-        for i in 0..batch.len() {
-            let d = batch.get(i);
-            self.counters.received.fetch_add(1, Ordering::Relaxed);
-            self.interfaces.refresh_for_unknown(d.ifindex);
-            let Some(iface) = self.interfaces.get(d.ifindex) else {
-                self.counters.count_no_reply(Reason::NotServedInterface);
-                continue;
-            };
-            let ingress = Ingress {
-                ifindex: d.ifindex,
-                ifname: iface.name.clone(),
-                if_addrs: iface.addrs.clone(),
-                local: d.local,
-                dst: d.dst,
-                src: d.src,
-            };
-            match self.handler.handle(d.data, &ingress, now) {
-                Outcome::Reply {
-                    reply,
-                    commit: None,
-                } => out.push(reply),
-                Outcome::Reply {
-                    reply,
-                    commit: Some(lease),
-                } => self.commit.add(lease, Some(reply), received_at),
-                Outcome::NoReply { reason, commit } => {
-                    if let Some(r) = reason {
-                        self.counters.count_no_reply(r);
-                    }
-                    if let Some(lease) = commit {
-                        self.commit.add(lease, None, received_at);
-                    }
-                }
-                Outcome::Drop { reason, detail } => report_drop(
-                    &self.counters,
-                    &mut self.limiter,
-                    "",
-                    reason,
-                    detail,
-                    &d.src,
-                    &ingress.ifname,
-                ),
-            }
-        }
+    fn describe(lease: &Lease4) -> (LeaseState, LeaseInfo) {
+        (lease.state, lease_info(lease))
+    }
+
+    fn count_received(counters: &Counters) {
+        counters.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn send(sender: &mut ReplySender, replies: &mut Vec<Reply>) {
+        sender.send(replies);
     }
 }

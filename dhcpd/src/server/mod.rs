@@ -5,7 +5,9 @@ mod commits;
 mod dhcp4;
 mod dhcp6;
 mod drops;
+mod packet_loop;
 mod sender;
+mod sender6;
 mod startup;
 
 use std::sync::Arc;

@@ -38,34 +38,8 @@ pub struct Reply {
     pub dropped_options: Vec<u8>,
 }
 
-#[derive(Debug)]
-pub enum Outcome {
-    /// Send `reply`; when `commit` is set, only after that lease is durable.
-    Reply {
-        reply: Reply,
-        commit: Option<Lease4>,
-    },
-    /// No reply, by design (RELEASE, DECLINE, a client that chose another server ...);
-    /// `commit` is a lease change to store.
-    NoReply {
-        reason: Option<Reason>,
-        commit: Option<Lease4>,
-    },
-    /// Dropped: malformed, or a request the server cannot serve.
-    Drop {
-        reason: Reason,
-        detail: Option<String>,
-    },
-}
-
-impl Outcome {
-    pub(super) fn drop(reason: Reason) -> Self {
-        Outcome::Drop {
-            reason,
-            detail: None,
-        }
-    }
-}
+/// What handling a DHCPv4 request comes to: at most one lease change.
+pub type Outcome = crate::outcome::Outcome<Reply, Option<Lease4>>;
 
 /// Whether a REQUEST answers an offer, confirms a remembered lease, or extends one
 /// (RFC 2131 §4.3.2).

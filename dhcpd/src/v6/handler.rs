@@ -31,37 +31,8 @@ pub struct Reply6 {
     pub msg_type: MessageType6,
 }
 
-#[derive(Debug)]
-pub enum Outcome6 {
-    /// Send `reply`, after `commit` is durable when it is not empty.
-    Reply { reply: Reply6, commit: Vec<Lease6> },
-    /// No reply, by design; `commit` are lease changes to store.
-    NoReply {
-        reason: Option<Reason>,
-        commit: Vec<Lease6>,
-    },
-    /// Dropped: malformed, or a message the server must not answer.
-    Drop {
-        reason: Reason,
-        detail: Option<String>,
-    },
-}
-
-impl Outcome6 {
-    pub(super) fn drop(reason: Reason) -> Self {
-        Outcome6::Drop {
-            reason,
-            detail: None,
-        }
-    }
-
-    fn silent(reason: Reason) -> Self {
-        Outcome6::NoReply {
-            reason: Some(reason),
-            commit: Vec::new(),
-        }
-    }
-}
+/// What handling a DHCPv6 request comes to: one lease change per binding.
+pub type Outcome6 = crate::outcome::Outcome<Reply6, Vec<Lease6>>;
 
 /// The identity associations of a message, decoded.
 struct Ias {

@@ -1,0 +1,216 @@
+//! The packet loop both families run, each on a thread and socket of its own: receive a
+//! batch in one system call, run each packet through the family's handler, send the
+//! replies that need no commit at once, and hand lease changes to the group commit,
+//! whose replies it sends when their leases are durable. Every reply leaves from this
+//! thread, in batches (`sendmmsg`). What differs between DHCPv4 and DHCPv6 is the
+//! [`Family`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tracing::debug;
+
+use super::ServerError;
+use super::commits::{ReceivePacer, report_commits};
+use super::drops::report_drop;
+use super::startup::Service;
+use crate::lease::{CommitEvent, GroupCommit, LeaseState, StoredLease, unix_now};
+use crate::outcome::{Commit, Outcome};
+use crate::plugin::Pipeline;
+use crate::stats::{Counters, Reason};
+use zerotouch_net::ratelimit::LogLimiter;
+use zerotouch_net::{BatchSocket, Datagram, Interface, IpFamily, RecvBatch, ServedInterfaces};
+
+/// Datagrams received per system call.
+pub(super) const BATCH: usize = 64;
+/// How often the served interfaces are looked up again.
+pub(super) const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
+
+/// What a packet loop needs of its family: its socket, handler, leases and replies.
+pub(super) trait Family: 'static {
+    /// `DHCPv4`, `DHCPv6`: in log lines.
+    const NAME: &'static str;
+    /// What drop lines call the packet (`""`, `"DHCPv6 "`).
+    const DROPPED: &'static str;
+    /// The socket's address family.
+    type Socket: IpFamily;
+    /// The protocol's handler: the state machine, the lease index, the plugins.
+    type Handler: Send + 'static;
+    /// A lease record.
+    type Lease: StoredLease;
+    /// The lease changes of one outcome.
+    type Commit: Commit<Self::Lease>;
+    /// A reply ready for the wire.
+    type Reply: Send + 'static;
+    /// What sends the replies.
+    type Sender: Send + 'static;
+
+    /// Handles one datagram that arrived on served interface `iface`.
+    fn handle(
+        handler: &mut Self::Handler,
+        d: &Datagram<'_, Self::Socket>,
+        iface: &Interface,
+        now: u64,
+    ) -> Outcome<Self::Reply, Self::Commit>;
+
+    /// Ends the leases, offers and probations that ran out; the changes to store.
+    fn reclaim(handler: &mut Self::Handler, now: u64) -> Vec<Self::Lease>;
+
+    /// The plugins the handler runs.
+    fn plugins(handler: &Self::Handler) -> &Arc<Pipeline>;
+
+    /// A stored lease as the plugins see it.
+    fn describe(lease: &Self::Lease) -> (LeaseState, zerotouch_plugin::LeaseInfo);
+
+    /// Counts a datagram received.
+    fn count_received(counters: &Counters);
+
+    /// Sends and empties `replies`.
+    fn send(sender: &mut Self::Sender, replies: &mut Vec<Self::Reply>);
+
+    /// After the served interfaces may have changed (DHCPv6 joins the servers'
+    /// multicast group on each).
+    fn interfaces_changed(_socket: &BatchSocket<Self::Socket>, _interfaces: &mut ServedInterfaces) {
+    }
+}
+
+/// One family's packet loop and what it owns.
+pub(super) struct PacketLoop<F: Family> {
+    pub(super) handler: F::Handler,
+    pub(super) socket: Arc<BatchSocket<F::Socket>>,
+    pub(super) sender: F::Sender,
+    pub(super) commit: GroupCommit<F::Reply, F::Lease>,
+    pub(super) interfaces: ServedInterfaces,
+    pub(super) counters: Arc<Counters>,
+    events: Vec<CommitEvent<F::Lease>>,
+    pacer: ReceivePacer,
+    limiter: LogLimiter,
+}
+
+impl<F: Family> PacketLoop<F> {
+    pub(super) fn new(
+        handler: F::Handler,
+        socket: Arc<BatchSocket<F::Socket>>,
+        sender: F::Sender,
+        commit: GroupCommit<F::Reply, F::Lease>,
+        mut interfaces: ServedInterfaces,
+        counters: Arc<Counters>,
+    ) -> Self {
+        F::interfaces_changed(&socket, &mut interfaces);
+        PacketLoop {
+            handler,
+            socket,
+            sender,
+            commit,
+            interfaces,
+            counters,
+            events: Vec::new(),
+            pacer: ReceivePacer::default(),
+            limiter: LogLimiter::new(10, Duration::from_secs(60)),
+        }
+    }
+
+    /// Runs the loop on thread `name` until `stop` is set, then commits and sends what
+    /// is pending.
+    pub(super) fn spawn(
+        self,
+        name: &'static str,
+        stop: Arc<AtomicBool>,
+        reclaim_every: Duration,
+    ) -> Result<Service, ServerError>
+    where
+        Self: Send,
+    {
+        Service::spawn(
+            name,
+            self,
+            move |l| l.run(&stop, reclaim_every),
+            PacketLoop::flush,
+        )
+    }
+
+    fn run(&mut self, stop: &AtomicBool, reclaim_every: Duration) {
+        let mut batch = RecvBatch::<F::Socket>::new(BATCH);
+        let mut out: Vec<F::Reply> = Vec::with_capacity(2 * BATCH);
+        let mut last_reclaim = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            self.socket.recv_or_idle(&mut batch, F::NAME);
+            self.process(&batch, &mut out);
+            let now = Instant::now();
+            if now.duration_since(last_reclaim) >= reclaim_every {
+                last_reclaim = now;
+                let expired = F::reclaim(&mut self.handler, unix_now());
+                if !expired.is_empty() {
+                    debug!(count = expired.len(), "{} leases reclaimed", F::NAME);
+                }
+                self.commit.add_all(expired, None, now);
+            }
+            // Replies that need no commit and those whose commit finished leave
+            // together: one sendmmsg per pass of the loop.
+            self.commit.poll(now, &mut out, &mut self.events);
+            self.report_commits();
+            F::send(&mut self.sender, &mut out);
+            self.pacer.pace(&self.socket, self.commit.is_busy());
+            if self.interfaces.refresh_if_due() {
+                F::interfaces_changed(&self.socket, &mut self.interfaces);
+            }
+        }
+    }
+
+    /// Commits and sends whatever is pending, at shutdown.
+    fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.commit.flush(&mut out, &mut self.events);
+        self.report_commits();
+        F::send(&mut self.sender, &mut out);
+    }
+
+    fn report_commits(&mut self) {
+        report_commits(
+            &mut self.events,
+            &self.counters,
+            &mut self.limiter,
+            F::plugins(&self.handler),
+            F::describe,
+        );
+    }
+
+    fn process(&mut self, batch: &RecvBatch<F::Socket>, out: &mut Vec<F::Reply>) {
+        let now = unix_now();
+        let received_at = Instant::now();
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            F::count_received(&self.counters);
+            if self.interfaces.refresh_for_unknown(d.ifindex) {
+                // An interface may have appeared.
+                F::interfaces_changed(&self.socket, &mut self.interfaces);
+            }
+            let Some(iface) = self.interfaces.get(d.ifindex) else {
+                self.counters.count_no_reply(Reason::NotServedInterface);
+                continue;
+            };
+            match F::handle(&mut self.handler, &d, iface, now) {
+                Outcome::Reply { reply, commit } if commit.is_empty() => out.push(reply),
+                Outcome::Reply { reply, commit } => {
+                    self.commit.add_all(commit, Some(reply), received_at)
+                }
+                Outcome::NoReply { reason, commit } => {
+                    if let Some(r) = reason {
+                        self.counters.count_no_reply(r);
+                    }
+                    self.commit.add_all(commit, None, received_at);
+                }
+                Outcome::Drop { reason, detail } => report_drop(
+                    &self.counters,
+                    &mut self.limiter,
+                    F::DROPPED,
+                    reason,
+                    detail,
+                    &d.src,
+                    &iface.name,
+                ),
+            }
+        }
+    }
+}
