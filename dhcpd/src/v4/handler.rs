@@ -2,6 +2,7 @@
 //! one lease write out. The handler owns the lease index; it does no I/O.
 
 use std::net::Ipv4Addr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -112,21 +113,35 @@ impl Dhcp4Handler {
     }
 
     pub fn handle(&mut self, packet: &[u8], ingress: &Ingress, now: u64) -> Outcome {
+        match self.stages(packet, ingress, now) {
+            ControlFlow::Continue(outcome) | ControlFlow::Break(outcome) => outcome,
+        }
+    }
+
+    /// The request's way through the server, a stage at a time with the plugins' hook
+    /// points between them: decode, classes, subnet, host reservation, then the message
+    /// type's own handling. `Break` ends the exchange early: a drop, or a plugin's answer.
+    fn stages(
+        &mut self,
+        packet: &[u8],
+        ingress: &Ingress,
+        now: u64,
+    ) -> ControlFlow<Outcome, Outcome> {
         let request = match v4::decode(packet) {
             Ok(m) => m,
             Err(e) => {
-                return Outcome::Drop {
+                return ControlFlow::Break(Outcome::Drop {
                     reason: Reason::from(&e),
                     detail: Some(e.to_string()),
-                };
+                });
             }
         };
         if request.op != Op::BootRequest {
-            return Outcome::drop(Reason::NotBootRequest);
+            return ControlFlow::Break(Outcome::drop(Reason::NotBootRequest));
         }
         let Some(msg_type) = request.message_type() else {
             // Plain BOOTP is not served.
-            return Outcome::drop(Reason::NoMessageType);
+            return ControlFlow::Break(Outcome::drop(Reason::NoMessageType));
         };
         self.counters.count_received(msg_type.to_u8());
         let client =
@@ -153,34 +168,23 @@ impl Dhcp4Handler {
             ingress.src.into(),
             now,
         );
+        let at = (&request, ingress);
         if plugins.wants(HookPoint::PacketReceived) {
             let scopes = self.scopes(&cfg, &[], None, None, None);
-            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, &scopes, |p, c| {
+            self.early_hook(&cfg, HookPoint::PacketReceived, &scopes, at, |p, c| {
                 p.packet_received(c, &early)
-            });
-            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
-                return outcome;
-            }
+            })?;
         }
+
         let mut classes = classify(&cfg, &request, relay_info.as_ref());
         if plugins.wants(HookPoint::ClassesAssigned) {
             let scopes = self.scopes(&cfg, &classes, None, None, None);
-            let flow = plugins.run(
-                HookPoint::ClassesAssigned,
-                &mut self.ctx,
-                &scopes,
-                |p, c| {
-                    p.classes_assigned(
-                        c,
-                        &early,
-                        &mut ClassSet::new(&self.class_names, &mut classes),
-                    )
-                },
-            );
-            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
-                return outcome;
-            }
+            let names = self.class_names.clone();
+            self.early_hook(&cfg, HookPoint::ClassesAssigned, &scopes, at, |p, c| {
+                p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes))
+            })?;
         }
+
         let subnet = if msg_type == MessageType::Inform
             && request.giaddr.is_unspecified()
             && !request.ciaddr.is_unspecified()
@@ -194,18 +198,13 @@ impl Dhcp4Handler {
         let mut subnet_index = subnet.map(|s| s.index);
         if plugins.wants(HookPoint::SubnetSelected) {
             let scopes = self.scopes(&cfg, &classes, subnet_index, None, None);
-            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, &scopes, |p, c| {
-                p.subnet_selected(
-                    c,
-                    &early,
-                    &mut SubnetChoice::new(&self.subnet_infos, &mut subnet_index),
-                )
-            });
-            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
-                return outcome;
-            }
+            let infos = self.subnet_infos.clone();
+            self.early_hook(&cfg, HookPoint::SubnetSelected, &scopes, at, |p, c| {
+                p.subnet_selected(c, &early, &mut SubnetChoice::new(&infos, &mut subnet_index))
+            })?;
         }
         let subnet = subnet_index.map(|i| &cfg.subnets[i]);
+
         let mut host = find_host(&cfg, &request, relay_info.as_ref());
         let mut plugin_host = None;
         if plugins.wants(HookPoint::HostLookedUp) {
@@ -213,7 +212,7 @@ impl Dhcp4Handler {
             let mut current = host.map(|h| host_info(&cfg.hosts.list[h]));
             let mut changed = false;
             let scopes = self.scopes(&cfg, &classes, subnet_index, None, host);
-            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, &scopes, |p, c| {
+            self.early_hook(&cfg, HookPoint::HostLookedUp, &scopes, at, |p, c| {
                 let mut choice = HostChoice::new(current.as_ref());
                 let r = p.host_looked_up(c, &early, &mut choice);
                 if let Some(change) = choice.into_change() {
@@ -221,10 +220,7 @@ impl Dhcp4Handler {
                     changed = true;
                 }
                 r
-            });
-            if let Some(outcome) = self.early_flow(&cfg, flow, &request, ingress) {
-                return outcome;
-            }
+            })?;
             if changed {
                 host = None;
                 plugin_host = current.map(|info| Box::new(host_from_plugin(&info, &request)));
@@ -259,14 +255,14 @@ impl Dhcp4Handler {
             server_id,
             now,
         };
-        match msg_type {
+        ControlFlow::Continue(match msg_type {
             MessageType::Discover => self.discover(&cfg, &ex),
             MessageType::Request => self.request(&cfg, &ex),
             MessageType::Decline => self.decline(&cfg, &ex),
             MessageType::Release => self.release(&cfg, &ex),
             MessageType::Inform => self.inform(&cfg, &ex),
             _ => Outcome::drop(Reason::UnexpectedMessageType),
-        }
+        })
     }
 
     fn link<'c>(cfg: &'c Dhcp4, ex: &Exchange<'_>) -> Option<Vec<&'c Subnet>> {

@@ -3,9 +3,12 @@
 //! plugin makes, and host reservations crossing to and from plugins.
 
 use std::net::Ipv4Addr;
+use std::ops::ControlFlow;
 
 use tracing::info;
-use zerotouch_plugin::{HookPoint, HostInfo, LeaseOffer, Reply as PluginReply};
+use zerotouch_plugin::{
+    Context, HookPoint, HookResult, HostInfo, LeaseOffer, Plugin, Reply as PluginReply,
+};
 use zerotouch_proto::v4::{Message, MessageType, OptionCode};
 
 use super::handler::*;
@@ -47,6 +50,25 @@ impl Dhcp4Handler {
         chain
     }
 
+    /// The one runner of the hooks before the reply exists: runs `hook` over the
+    /// instances that serve it with the `scopes` that apply; `Break` with the outcome
+    /// when a plugin ends the exchange (a drop, or its own answer to `at`'s request).
+    pub(super) fn early_hook(
+        &mut self,
+        cfg: &Dhcp4,
+        hook: HookPoint,
+        scopes: &[ScopeId],
+        at: (&Message, &Ingress),
+        call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
+    ) -> ControlFlow<Outcome> {
+        let plugins = self.plugins.clone();
+        let flow = plugins.run(hook, &mut self.ctx, scopes, call);
+        match self.early_flow(cfg, flow, at.0, at.1) {
+            None => ControlFlow::Continue(()),
+            Some(outcome) => ControlFlow::Break(outcome),
+        }
+    }
+
     /// Runs `lease_chosen`; `Err` carries the outcome when a plugin ends the exchange.
     pub(super) fn lease_chosen(
         &mut self,
@@ -59,7 +81,6 @@ impl Dhcp4Handler {
         if !self.plugins.wants(HookPoint::LeaseChosen) {
             return Ok(());
         }
-        let plugins = self.plugins.clone();
         let packet = ex.packet();
         let mut offer = LeaseOffer::new(addr.into(), committing, *valid);
         let scopes = if self.scoped {
@@ -68,13 +89,17 @@ impl Dhcp4Handler {
         } else {
             Vec::new()
         };
-        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
-            p.lease_chosen(c, &packet, &mut offer)
-        });
+        let ran = self.early_hook(
+            cfg,
+            HookPoint::LeaseChosen,
+            &scopes,
+            (ex.request, ex.ingress),
+            |p, c| p.lease_chosen(c, &packet, &mut offer),
+        );
         *valid = offer.lifetime();
-        match self.early_flow(cfg, flow, ex.request, ex.ingress) {
-            None => Ok(()),
-            Some(outcome) => Err(Box::new(outcome)),
+        match ran {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(outcome) => Err(Box::new(outcome)),
         }
     }
 
