@@ -395,6 +395,25 @@ fn metrics_service_answers_curl_and_follows_sighup() {
         &["ip", "link", "set", "lo", "up"],
         Duration::from_secs(5),
     );
+    let scrape = |port: u16| {
+        lab.run(
+            &lab.srv(),
+            &[
+                "curl",
+                "-sS",
+                "--max-time",
+                "5",
+                &format!("http://127.0.0.1:{port}/metrics"),
+            ],
+            Duration::from_secs(10),
+        )
+    };
+    // A scrape before any lease: the plugin reads the (empty) table now, and learns of
+    // the lease below from the server's lease changes, not from another read.
+    let (code, body) = scrape(9267);
+    assert_eq!(code, 0, "{body}");
+    assert!(body.contains("zerotouch_lease_store_up 1"), "{body}");
+    assert!(!body.contains("zerotouch_leases{"), "{body}");
     let mut client = udhcpc(&lab, "udhcpc.log", &[]);
     assert_eq!(
         client.wait_exit(Duration::from_secs(30)),
@@ -410,20 +429,15 @@ fn metrics_service_answers_curl_and_follows_sighup() {
         |r| r.state == "active",
     );
 
-    let scrape = |port: u16| {
-        lab.run(
-            &lab.srv(),
-            &[
-                "curl",
-                "-sS",
-                "--max-time",
-                "5",
-                &format!("http://127.0.0.1:{port}/metrics"),
-            ],
-            Duration::from_secs(10),
-        )
+    // The lease change reaches the plugin just after the commit the test saw.
+    let start = std::time::Instant::now();
+    let (code, body) = loop {
+        let (code, body) = scrape(9267);
+        if body.contains("state=\"active\"} 1") || start.elapsed() > Duration::from_secs(5) {
+            break (code, body);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     };
-    let (code, body) = scrape(9267);
     assert_eq!(code, 0, "{body}");
     for line in [
         "zerotouch_events_total{event=\"tx_ack\"} 1",

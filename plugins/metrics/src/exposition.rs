@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use zerotouch_plugin::{LeaseInfo, ServiceHost, SubnetInfo};
 
-use crate::ProgressCounts;
+use crate::Seen;
 
-pub(crate) fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
+pub(crate) fn render(host: &ServiceHost, seen: &Seen) -> String {
     let mut out = String::new();
     out.push_str("# HELP zerotouch_events_total Server counters by event (packets, replies, reasons for no reply, commits, plugin calls).\n");
     out.push_str("# TYPE zerotouch_events_total counter\n");
@@ -28,8 +28,11 @@ pub(crate) fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
             s.prefix, s.pool_size
         );
     }
-    match host.leases.current() {
-        Ok(leases) => {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match seen.leases.current(&*host.leases, now) {
+        Some(leases) => {
             out.push_str("# HELP zerotouch_leases Unexpired leases by subnet and state.\n");
             out.push_str("# TYPE zerotouch_leases gauge\n");
             for ((subnet, state), n) in count(subnets, &leases) {
@@ -40,11 +43,11 @@ pub(crate) fn render(host: &ServiceHost, progress: &ProgressCounts) -> String {
             }
             out.push_str("# HELP zerotouch_lease_store_up Whether the lease store could be read.\n# TYPE zerotouch_lease_store_up gauge\nzerotouch_lease_store_up 1\n");
         }
-        Err(_) => {
+        None => {
             out.push_str("# HELP zerotouch_lease_store_up Whether the lease store could be read.\n# TYPE zerotouch_lease_store_up gauge\nzerotouch_lease_store_up 0\n");
         }
     }
-    let progress = progress.lock().map(|p| p.clone()).unwrap_or_default();
+    let progress = seen.progress.lock().map(|p| p.clone()).unwrap_or_default();
     if !progress.is_empty() {
         out.push_str("# HELP zerotouch_sztp_progress_total Progress reports of SZTP devices to the bootstrap server, by type.\n");
         out.push_str("# TYPE zerotouch_sztp_progress_total counter\n");

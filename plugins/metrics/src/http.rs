@@ -16,24 +16,24 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use zerotouch_plugin::ServiceHost;
 
-use crate::ProgressCounts;
+use crate::Seen;
 
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The Prometheus text exposition format.
 const EXPOSITION: &str = "text/plain; version=0.0.4";
 
-pub(crate) async fn serve(listener: TcpListener, host: ServiceHost, progress: Arc<ProgressCounts>) {
+pub(crate) async fn serve(listener: TcpListener, host: ServiceHost, seen: Arc<Seen>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let (host, progress) = (host.clone(), progress.clone());
+        let (host, seen) = (host.clone(), seen.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let (host, progress) = (host.clone(), progress.clone());
-                async move { Ok::<_, Infallible>(answer(req, host, progress).await) }
+                let (host, seen) = (host.clone(), seen.clone());
+                async move { Ok::<_, Infallible>(answer(req, host, seen).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -55,13 +55,12 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 async fn answer(
     req: Request<Incoming>,
     host: ServiceHost,
-    progress: Arc<ProgressCounts>,
+    seen: Arc<Seen>,
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
-            // Reading the lease table is blocking I/O.
-            match tokio::task::spawn_blocking(move || super::exposition::render(&host, &progress))
-                .await
+            // Reading the lease table (the first time) is blocking I/O.
+            match tokio::task::spawn_blocking(move || super::exposition::render(&host, &seen)).await
             {
                 Ok(body) => text(StatusCode::OK, body),
                 Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),

@@ -1,9 +1,12 @@
 //! `metrics`: a service plugin serving the server's counters, lease counts by state,
 //! pool sizes per subnet and the progress reports of SZTP devices (from the server's
-//! event bus) in the Prometheus text format (`GET /metrics`).
+//! event bus) in the Prometheus text format (`GET /metrics`). The lease counts come
+//! from a copy of the lease table the plugin keeps by the server's lease changes
+//! (`leases.rs`), not from a read of the whole table at every scrape.
 
 mod exposition;
 mod http;
+mod leases;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +20,13 @@ use zerotouch_plugin::{
 
 /// SZTP progress reports seen on the event bus, by progress type.
 pub type ProgressCounts = Mutex<BTreeMap<String, u64>>;
+
+/// What the plugin learns from the server's event bus.
+#[derive(Default)]
+pub struct Seen {
+    progress: ProgressCounts,
+    leases: leases::LeaseTable,
+}
 
 pub const REGISTRATION: Registration = Registration {
     name: "metrics",
@@ -41,7 +51,7 @@ fn default_listen() -> SocketAddr {
 pub struct Metrics {
     listen: Mutex<SocketAddr>,
     running: Mutex<Option<Running>>,
-    progress: Arc<ProgressCounts>,
+    seen: Arc<Seen>,
 }
 
 struct Running {
@@ -49,17 +59,19 @@ struct Running {
     task: JoinHandle<()>,
     /// Counts the events other plugins publish.
     subscriber: JoinHandle<()>,
+    /// Applies the server's lease changes to the plugin's lease table.
+    follower: JoinHandle<()>,
 }
 
 /// Counts SZTP progress reports until the bus closes.
 async fn count_progress(
     mut events: tokio::sync::broadcast::Receiver<ServiceEvent>,
-    progress: Arc<ProgressCounts>,
+    seen: Arc<Seen>,
 ) {
     loop {
         match events.recv().await {
             Ok(ServiceEvent::BootstrapProgress(p)) => {
-                if let Ok(mut counts) = progress.lock() {
+                if let Ok(mut counts) = seen.progress.lock() {
                     *counts.entry(p.progress_type.clone()).or_insert(0) += 1;
                 }
             }
@@ -76,7 +88,7 @@ impl Metrics {
         Ok(Box::new(Metrics {
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
-            progress: Arc::default(),
+            seen: Arc::default(),
         }))
     }
 
@@ -84,7 +96,7 @@ impl Metrics {
         let listener = host.bind_tcp(listen)?;
         Ok(host
             .runtime
-            .spawn(http::serve(listener, host.clone(), self.progress.clone())))
+            .spawn(http::serve(listener, host.clone(), self.seen.clone())))
     }
 }
 
@@ -99,9 +111,12 @@ impl Plugin for Metrics {
             .lock()
             .map_err(|_| PluginError::new("poisoned"))?;
         let task = self.spawn(host, listen)?;
-        let subscriber = host.runtime.spawn(count_progress(
-            host.events.subscribe(),
-            self.progress.clone(),
+        let subscriber = host
+            .runtime
+            .spawn(count_progress(host.events.subscribe(), self.seen.clone()));
+        let follower = host.runtime.spawn(leases::follow(
+            host.events.subscribe_leases(),
+            self.seen.clone(),
         ));
         *self
             .running
@@ -110,6 +125,7 @@ impl Plugin for Metrics {
             host: host.clone(),
             task,
             subscriber,
+            follower,
         });
         Ok(())
     }
@@ -143,6 +159,7 @@ impl Plugin for Metrics {
         {
             r.task.abort();
             r.subscriber.abort();
+            r.follower.abort();
         }
     }
 }
