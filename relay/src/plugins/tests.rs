@@ -248,60 +248,35 @@ fn relay_plugin_tables_are_checked_like_the_servers() {
     );
 }
 
-/// Drops requests whose option 60 (DHCPv4) or 16 (DHCPv6) is "drop", answers those
-/// with "answer" itself.
-struct Gatekeeper;
-
-impl zerotouch_plugin::Plugin for Gatekeeper {
-    fn hooks(&self) -> zerotouch_plugin::HookSet {
-        zerotouch_plugin::HookSet::EMPTY.with(zerotouch_plugin::HookPoint::PacketReceived)
-    }
-
-    fn packet_received(
-        &self,
-        _ctx: &mut zerotouch_plugin::Context,
-        packet: &zerotouch_plugin::Packet<'_>,
-    ) -> zerotouch_plugin::HookResult {
-        use zerotouch_plugin::{Action as A, Reply, Reply4};
-        let code = if packet.v4().is_some() { 60 } else { 16 };
-        Ok(match packet.option(code) {
-            Some(b"drop") => A::Drop,
-            Some(b"answer") => A::Respond(Box::new(match (packet.v4(), packet.v6()) {
-                (Some(m), _) => {
-                    let mut r = Reply4::to_request(m, MessageType::Nak);
-                    r.message.options.set(54, vec![198, 19, 0, 1]);
-                    Reply::from_v4(r)
-                }
-                (_, Some(p)) => Reply::from_v6(Message6::new(MessageType6::Reply, p.message.xid)),
-                _ => return Ok(A::Continue),
-            })),
-            _ => A::Continue,
-        })
-    }
-}
-
-fn gatekeeper() -> Pipeline {
-    use zerotouch_config::{OnError, PluginEntry};
-    use zerotouch_plugin_host::{Instance, InstanceStats};
-    let plugin: Box<dyn zerotouch_plugin::Plugin> = Box::new(Gatekeeper);
-    Pipeline::new(
-        vec![Instance {
-            entry: PluginEntry {
-                index: 0,
-                name: "gatekeeper".into(),
-                instance: "gatekeeper".into(),
-                path: None,
-                on_error: OnError::Continue,
-                hook_timeout: std::time::Duration::from_millis(50),
-                span: 0..0,
-            },
-            hooks: plugin.hooks(),
-            plugin,
-            scopes: Default::default(),
-            stats: InstanceStats::default(),
-        }],
-        None,
-    )
+/// The probe plugin of the server's hook tests as a gatekeeper: drops requests whose
+/// option 60 (DHCPv4) or 16 (DHCPv6) is "drop", answers those with "answer" itself.
+fn gatekeeper() -> Arc<Pipeline> {
+    use zerotouch_config::OnError;
+    use zerotouch_plugin::{Action as A, HookPoint, Reply, Reply4};
+    use zerotouch_plugin_host::probe::{Probe, hook, pipeline};
+    let probe = Probe {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|_, packet| {
+            let code = if packet.v4().is_some() { 60 } else { 16 };
+            Ok(match packet.option(code) {
+                Some(b"drop") => A::Drop,
+                Some(b"answer") => A::Respond(Box::new(match (packet.v4(), packet.v6()) {
+                    (Some(m), _) => {
+                        let mut r = Reply4::to_request(m, MessageType::Nak);
+                        r.message.options.set(54, vec![198, 19, 0, 1]);
+                        Reply::from_v4(r)
+                    }
+                    (_, Some(p)) => {
+                        Reply::from_v6(Message6::new(MessageType6::Reply, p.message.xid))
+                    }
+                    _ => return Ok(A::Continue),
+                })),
+                _ => A::Continue,
+            })
+        })),
+        ..Probe::default()
+    };
+    pipeline(vec![(probe, OnError::Continue)])
 }
 
 #[test]
