@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use tracing::info;
 use zerotouch_plugin::{
-    ClassSet, HookPoint, HostChoice, HostInfo, LeaseOffer, Packet, Reply as PluginReply, Request,
-    SubnetChoice, SubnetInfo,
+    ClassSet, Context, HookPoint, HookResult, HostChoice, HostInfo, LeaseOffer, Packet, Plugin,
+    Reply as PluginReply, Request, SubnetChoice, SubnetInfo,
 };
 
 use super::context::{Exchange6, Ingress6};
@@ -139,39 +139,35 @@ impl Dhcp6Handler {
         let early = ex.plugin_packet();
         if plugins.wants(HookPoint::PacketReceived) {
             let scopes = self.scopes6(cfg, ex, &[]);
-            let flow = plugins.run(HookPoint::PacketReceived, &mut self.ctx, &scopes, |p, c| {
+            self.early_hook(HookPoint::PacketReceived, &scopes, ex, |p, c| {
                 p.packet_received(c, &early)
-            });
-            self.early_flow(flow, ex)?;
+            })?;
         }
         if plugins.wants(HookPoint::ClassesAssigned) {
             let scopes = self.scopes6(cfg, ex, &[]);
             let names = self.class_names.clone();
             let mut classes = std::mem::take(&mut ex.classes);
-            let flow = plugins.run(
-                HookPoint::ClassesAssigned,
-                &mut self.ctx,
-                &scopes,
-                |p, c| p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes)),
-            );
+            let ran = self.early_hook(HookPoint::ClassesAssigned, &scopes, ex, |p, c| {
+                p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes))
+            });
             ex.classes = classes;
-            self.early_flow(flow, ex)?;
+            ran?;
         }
         if plugins.wants(HookPoint::SubnetSelected) {
             let scopes = self.scopes6(cfg, ex, &[]);
             let infos = self.subnet_infos.clone();
             let mut subnet = ex.subnet;
-            let flow = plugins.run(HookPoint::SubnetSelected, &mut self.ctx, &scopes, |p, c| {
+            let ran = self.early_hook(HookPoint::SubnetSelected, &scopes, ex, |p, c| {
                 p.subnet_selected(c, &early, &mut SubnetChoice::new(&infos, &mut subnet))
             });
             ex.subnet = subnet;
-            self.early_flow(flow, ex)?;
+            ran?;
         }
         if plugins.wants(HookPoint::HostLookedUp) {
             let mut current = ex.host_entry(cfg).map(host_info);
             let mut changed = false;
             let scopes = self.scopes6(cfg, ex, &[]);
-            let flow = plugins.run(HookPoint::HostLookedUp, &mut self.ctx, &scopes, |p, c| {
+            self.early_hook(HookPoint::HostLookedUp, &scopes, ex, |p, c| {
                 let mut choice = HostChoice::new(current.as_ref());
                 let r = p.host_looked_up(c, &early, &mut choice);
                 if let Some(change) = choice.into_change() {
@@ -179,8 +175,7 @@ impl Dhcp6Handler {
                     changed = true;
                 }
                 r
-            });
-            self.early_flow(flow, ex)?;
+            })?;
             if changed {
                 ex.host = None;
                 ex.plugin_host = current.map(|info| Box::new(host_from_plugin(&info, ex.duid)));
@@ -202,16 +197,15 @@ impl Dhcp6Handler {
         if !self.plugins.wants(HookPoint::LeaseChosen) {
             return Ok(());
         }
-        let plugins = self.plugins.clone();
         let packet = ex.plugin_packet();
         let mut offer = LeaseOffer::new(IpAddr::V6(unit.1.address), committing, lifetimes.1);
         let scopes = self.scopes6(cfg, ex, &[unit]);
-        let flow = plugins.run(HookPoint::LeaseChosen, &mut self.ctx, &scopes, |p, c| {
+        let ran = self.early_hook(HookPoint::LeaseChosen, &scopes, ex, |p, c| {
             p.lease_chosen(c, &packet, &mut offer)
         });
         lifetimes.1 = offer.lifetime();
         lifetimes.0 = lifetimes.0.min(lifetimes.1);
-        self.early_flow(flow, ex)
+        ran
     }
 
     /// Runs `reply_ready` on the reply about to be sent; a plugin's `Respond` replaces
@@ -240,6 +234,21 @@ impl Dhcp6Handler {
         }
         // A `Drop` here cannot unsend what is decided: plugins drop at `lease_chosen`.
         reply.into_v6().unwrap_or(fallback)
+    }
+
+    /// The one runner of the hooks before the reply exists: runs `hook` over the
+    /// instances that serve it with the `scopes` that apply; `Err` with the outcome when
+    /// a plugin ends the exchange (a drop, or its own answer).
+    fn early_hook(
+        &mut self,
+        hook: HookPoint,
+        scopes: &[ScopeId],
+        ex: &Exchange6<'_>,
+        call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
+    ) -> Result<(), Outcome6> {
+        let plugins = self.plugins.clone();
+        let flow = plugins.run(hook, &mut self.ctx, scopes, call);
+        self.early_flow(flow, ex)
     }
 
     /// What the packet path does after a hook before the reply exists.
