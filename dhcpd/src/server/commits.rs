@@ -14,14 +14,14 @@ use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 use zerotouch_net::{BatchSocket, IpFamily};
 
 /// How long an idle receive waits before the loop looks at its timers and stop flag.
-pub(super) const IDLE_TICK: Duration = Duration::from_millis(200);
+pub(crate) const IDLE_TICK: Duration = Duration::from_millis(200);
 /// How long a receive waits while lease changes are queued or being committed, so that
 /// the replies leave soon after their commit even when no packet arrives.
-pub(super) const BUSY_TICK: Duration = Duration::from_millis(1);
+pub(crate) const BUSY_TICK: Duration = Duration::from_millis(1);
 
 /// Counts finished commits and logs failed ones (rate-limited); durable leases go to
 /// the plugins' lease-event hooks, described by `describe`.
-pub(super) fn report_commits<L>(
+pub(crate) fn report_commits<L>(
     events: &mut Vec<CommitEvent<L>>,
     counters: &Counters,
     limiter: &mut LogLimiter,
@@ -84,12 +84,12 @@ pub(super) fn report_commits<L>(
 /// idle tick. The timeout changes only when the state does, so a busy server makes no
 /// extra system calls for it.
 #[derive(Debug, Default)]
-pub(super) struct ReceivePacer {
+pub(crate) struct ReceivePacer {
     busy: bool,
 }
 
 impl ReceivePacer {
-    pub(super) fn pace<F: IpFamily>(&mut self, socket: &BatchSocket<F>, busy: bool) {
+    pub(crate) fn pace<F: IpFamily>(&mut self, socket: &BatchSocket<F>, busy: bool) {
         if busy != self.busy {
             let timeout = if busy { BUSY_TICK } else { IDLE_TICK };
             if socket.set_recv_timeout(timeout).is_ok() {

@@ -1,22 +1,18 @@
 //! The running server: its threads, started from a validated [`Config`] and stopped
 //! when the stop flag is set.
 
-mod commits;
-mod dhcp4;
-mod dhcp6;
+pub(crate) mod commits;
 mod drops;
-mod packet_loop;
-mod sender;
-mod sender6;
-mod startup;
+pub(crate) mod packet_loop;
+pub(crate) mod startup;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use tracing::info;
 
-pub use dhcp4::Dhcp4Service;
-pub use dhcp6::Dhcp6Service;
+pub use crate::v4::Dhcp4Service;
+pub use crate::v6::Dhcp6Service;
 pub use startup::Service;
 
 use crate::config::Config;

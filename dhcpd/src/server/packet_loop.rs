@@ -23,12 +23,12 @@ use zerotouch_net::ratelimit::LogLimiter;
 use zerotouch_net::{BatchSocket, Datagram, Interface, IpFamily, RecvBatch, ServedInterfaces};
 
 /// Datagrams received per system call.
-pub(super) const BATCH: usize = 64;
+pub(crate) const BATCH: usize = 64;
 /// How often the served interfaces are looked up again.
-pub(super) const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
+pub(crate) const INTERFACE_REFRESH: Duration = Duration::from_secs(30);
 
 /// What a packet loop needs of its family: its socket, handler, leases and replies.
-pub(super) trait Family: 'static {
+pub(crate) trait Family: 'static {
     /// `DHCPv4`, `DHCPv6`: in log lines.
     const NAME: &'static str;
     /// What drop lines call the packet (`""`, `"DHCPv6 "`).
@@ -76,20 +76,20 @@ pub(super) trait Family: 'static {
 }
 
 /// One family's packet loop and what it owns.
-pub(super) struct PacketLoop<F: Family> {
-    pub(super) handler: F::Handler,
-    pub(super) socket: Arc<BatchSocket<F::Socket>>,
-    pub(super) sender: F::Sender,
-    pub(super) commit: GroupCommit<F::Reply, F::Lease>,
-    pub(super) interfaces: ServedInterfaces,
-    pub(super) counters: Arc<Counters>,
+pub(crate) struct PacketLoop<F: Family> {
+    pub(crate) handler: F::Handler,
+    pub(crate) socket: Arc<BatchSocket<F::Socket>>,
+    pub(crate) sender: F::Sender,
+    pub(crate) commit: GroupCommit<F::Reply, F::Lease>,
+    pub(crate) interfaces: ServedInterfaces,
+    pub(crate) counters: Arc<Counters>,
     events: Vec<CommitEvent<F::Lease>>,
     pacer: ReceivePacer,
     limiter: LogLimiter,
 }
 
 impl<F: Family> PacketLoop<F> {
-    pub(super) fn new(
+    pub(crate) fn new(
         handler: F::Handler,
         socket: Arc<BatchSocket<F::Socket>>,
         sender: F::Sender,
@@ -113,7 +113,7 @@ impl<F: Family> PacketLoop<F> {
 
     /// Runs the loop on thread `name` until `stop` is set, then commits and sends what
     /// is pending.
-    pub(super) fn spawn(
+    pub(crate) fn spawn(
         self,
         name: &'static str,
         stop: Arc<AtomicBool>,

@@ -10,7 +10,7 @@ use crate::lease::{DatabaseLock, LeaseBackend, Loaded, StoreError};
 use zerotouch_net::{Interface, ServedInterfaces};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
-pub(super) fn load_leases<L>(
+pub(crate) fn load_leases<L>(
     store: &dyn LeaseBackend,
     load: impl FnOnce(&dyn LeaseBackend) -> Result<Loaded<L>, StoreError>,
 ) -> Result<Vec<L>, ServerError> {
@@ -27,7 +27,7 @@ pub(super) fn load_leases<L>(
 /// Warns, at start, of each served interface on which a client that is not relayed
 /// would get no answer: no subnet names it (`interface = ...`) or holds one of its
 /// addresses. Interfaces listed in `relayed_only` are meant to be so.
-pub(super) fn warn_unmatched_interfaces(
+pub(crate) fn warn_unmatched_interfaces(
     served: &ServedInterfaces,
     relayed_only: &[String],
     family: &str,

@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::info;
 use zerotouch_plugin::LeaseInfo;
 
-use super::ServerError;
-use super::commits::IDLE_TICK;
-use super::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
 use super::sender::ReplySender;
-use super::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::config::{Dhcp4, LeaseStoreConfig};
 use crate::lease::{GroupCommit, Lease4, LeaseIndex, LeaseState, start_capacity};
 use crate::plugin::Pipeline;
+use crate::server::ServerError;
+use crate::server::commits::IDLE_TICK;
+use crate::server::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
+use crate::server::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::services::lease_info;
 use crate::stats::Counters;
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
@@ -69,7 +69,7 @@ impl Dhcp4Service {
 }
 
 /// DHCPv4 in the packet loop.
-pub(super) enum V4 {}
+pub(crate) enum V4 {}
 
 impl Family for V4 {
     const NAME: &'static str = "DHCPv4";

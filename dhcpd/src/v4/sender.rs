@@ -12,7 +12,7 @@ use crate::v4::Reply;
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 use zerotouch_net::{BatchSocket, Outgoing, SendScratch, set_arp_entry};
 
-pub(super) struct ReplySender {
+pub(crate) struct ReplySender {
     socket: Arc<BatchSocket>,
     client_port: u16,
     counters: Arc<Counters>,
@@ -23,7 +23,7 @@ pub(super) struct ReplySender {
 }
 
 impl ReplySender {
-    pub(super) fn new(socket: Arc<BatchSocket>, client_port: u16, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(socket: Arc<BatchSocket>, client_port: u16, counters: Arc<Counters>) -> Self {
         ReplySender {
             socket,
             client_port,
@@ -42,7 +42,7 @@ impl ReplySender {
     }
 
     /// Sends and empties `replies`.
-    pub(super) fn send(&mut self, replies: &mut Vec<Reply>) {
+    pub(crate) fn send(&mut self, replies: &mut Vec<Reply>) {
         if replies.is_empty() {
             return;
         }

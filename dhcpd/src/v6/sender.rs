@@ -11,7 +11,7 @@ use crate::v6::Reply6;
 use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 use zerotouch_net::{BatchSocket, Outgoing, SendScratch, V6};
 
-pub(super) struct ReplySender6 {
+pub(crate) struct ReplySender6 {
     socket: Arc<BatchSocket<V6>>,
     scratch: SendScratch<V6>,
     counters: Arc<Counters>,
@@ -19,7 +19,7 @@ pub(super) struct ReplySender6 {
 }
 
 impl ReplySender6 {
-    pub(super) fn new(socket: Arc<BatchSocket<V6>>, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(socket: Arc<BatchSocket<V6>>, counters: Arc<Counters>) -> Self {
         ReplySender6 {
             socket,
             scratch: SendScratch::default(),
@@ -29,7 +29,7 @@ impl ReplySender6 {
     }
 
     /// Sends and empties `replies`.
-    pub(super) fn send(&mut self, replies: &mut Vec<Reply6>) {
+    pub(crate) fn send(&mut self, replies: &mut Vec<Reply6>) {
         if replies.is_empty() {
             return;
         }

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::info;
 use zerotouch_plugin::LeaseInfo;
 
-use super::ServerError;
-use super::commits::IDLE_TICK;
-use super::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
-use super::sender6::ReplySender6;
-use super::startup::{Service, load_leases, warn_unmatched_interfaces};
+use super::sender::ReplySender6;
 use crate::config::{Dhcp6, LeaseStoreConfig};
 use crate::lease::{GroupCommit, Lease6, LeaseIndex6, LeaseState, start_capacity};
 use crate::plugin::Pipeline;
+use crate::server::ServerError;
+use crate::server::commits::IDLE_TICK;
+use crate::server::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
+use crate::server::startup::{Service, load_leases, warn_unmatched_interfaces};
 use crate::services::lease_info6;
 use crate::stats::Counters;
 use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
@@ -71,7 +71,7 @@ impl Dhcp6Service {
 }
 
 /// DHCPv6 in the packet loop.
-pub(super) enum V6 {}
+pub(crate) enum V6 {}
 
 impl Family for V6 {
     const NAME: &'static str = "DHCPv6";
