@@ -5,8 +5,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use super::model::Lease4;
-use super::model6::Lease6;
+use crate::Lease4;
+use crate::Lease6;
 
 /// Durable lease storage. The group commit's worker owns one and writes batches to it;
 /// the server loads its leases from it at start; services read it through a second one

@@ -10,7 +10,7 @@ use std::hash::Hash;
 // identifiers cannot aim for collisions.
 use foldhash::HashMap;
 
-use super::model::LeaseState;
+use crate::LeaseState;
 
 /// A lease as the table sees it.
 pub trait Binding: Clone {
@@ -171,4 +171,11 @@ mod tests {
         assert_eq!(start_capacity([u128::MAX, 1 << 23], 0), 1 << 20);
         assert_eq!(start_capacity([], 0), 0);
     }
+}
+
+/// Names a pool for its allocation cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolRef {
+    pub subnet: usize,
+    pub pool: usize,
 }

@@ -15,8 +15,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::backend::{LeaseBackend, StoreError, Upkeep};
-use super::model::Lease4;
-use super::model6::Lease6;
+use crate::Lease4;
+use crate::Lease6;
 
 /// A lease record the store can write in batches: DHCPv4 and DHCPv6 leases go through
 /// the same group commit, each to its own table.
@@ -260,7 +260,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::model::numbered_lease;
+    use crate::numbered_lease;
     use crate::{MemoryStore, SqliteStore};
     use zerotouch_config::Synchronous;
 

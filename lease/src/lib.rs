@@ -1,5 +1,6 @@
-//! zerotouch-lease: lease storage. Leases (DHCPv4, and DHCPv6 in the `*6` files): the
-//! in-memory index that allocation decisions read (`index`), the durable store behind
+//! zerotouch-lease: lease storage. Leases of each family (`v4/`, `v6/`: the record and
+//! the in-memory index that allocation decisions read, over the table both share in
+//! `bindings`, with the states in `state`), the durable store behind
 //! the backend interface (`backend`: the SQLite file in `sqlite/`, or `memory` for
 //! tests), and the group-commit buffer between the two (`commit`), which lets an ACK
 //! leave only after its lease is durable.
@@ -7,27 +8,25 @@
 mod backend;
 mod bindings;
 mod commit;
-mod index;
-mod index6;
 mod lock;
 mod memory;
-mod model;
-mod model6;
 mod sqlite;
+mod state;
+mod v4;
+mod v6;
 
 pub use backend::{LeaseBackend, Loaded, StoreError, Upkeep};
-pub use bindings::{Binding, Bindings, start_capacity};
+pub use bindings::{Binding, Bindings, PoolRef, start_capacity};
 pub use commit::{CommitEvent, GroupCommit, StoredLease};
-pub use index::{LeaseIndex, PoolRef};
-pub use index6::{LeaseIndex6, Slots};
 pub use lock::DatabaseLock;
 pub use memory::MemoryStore;
-pub use model::hex_colon;
-#[cfg(any(test, feature = "testing"))]
-pub use model::numbered_lease;
-pub use model::{ClientKey, HwAddr, Lease4, LeaseState};
-pub use model6::{IaKey, IaKind, Lease6, Resource};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use state::LeaseState;
+#[cfg(any(test, feature = "testing"))]
+pub use v4::numbered_lease;
+pub use v4::{ClientKey, HwAddr, Lease4, LeaseIndex};
+pub use v6::{IaKey, IaKind, Lease6, LeaseIndex6, Resource, Slots};
+pub use zerotouch_proto::hex::colon as hex_colon;
 
 pub use zerotouch_net::unix_now;
 

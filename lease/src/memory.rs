@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::backend::{LeaseBackend, Loaded, StoreError};
-use super::model::Lease4;
-use super::model6::Lease6;
+use crate::Lease4;
+use crate::Lease6;
 
 #[derive(Default)]
 struct Tables {
@@ -109,7 +109,7 @@ impl LeaseBackend for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::numbered_lease;
+    use crate::numbered_lease;
 
     #[test]
     fn clones_share_the_table_and_the_switch_refuses_writes() {

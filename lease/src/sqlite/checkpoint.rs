@@ -98,7 +98,7 @@ mod tests {
     use super::*;
     use crate::Lease4;
     use crate::backend::LeaseBackend;
-    use crate::model::numbered_lease;
+    use crate::numbered_lease;
     use zerotouch_config::Synchronous;
 
     fn leases(from: u32, n: u32) -> Vec<Lease4> {

@@ -6,10 +6,10 @@
 
 mod checkpoint;
 mod row;
-mod rows4;
-mod rows6;
 mod schema;
 mod upgrade;
+mod v4;
+mod v6;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -20,9 +20,9 @@ pub(crate) use checkpoint::CHECKPOINT_INTERVAL;
 use checkpoint::Checkpointer;
 pub use schema::VERSION as SCHEMA_VERSION;
 
+use crate::Lease4;
+use crate::Lease6;
 use crate::backend::{LeaseBackend, Loaded, StoreError, Upkeep};
-use crate::model::Lease4;
-use crate::model6::Lease6;
 use zerotouch_config::Synchronous;
 
 /// A lease database file.
@@ -116,40 +116,40 @@ impl LeaseBackend for SqliteStore {
 
     fn load4(&self) -> Result<Loaded<Lease4>, StoreError> {
         let mut loaded = Loaded::default();
-        rows4::load(&self.conn, &mut loaded)?;
+        v4::load(&self.conn, &mut loaded)?;
         upgrade::report_left4(&self.conn, &mut loaded)?;
         Ok(loaded)
     }
 
     fn load6(&self) -> Result<Loaded<Lease6>, StoreError> {
         let mut loaded = Loaded::default();
-        rows6::load(&self.conn, &mut loaded)?;
+        v6::load(&self.conn, &mut loaded)?;
         upgrade::report_left6(&self.conn, &mut loaded)?;
         Ok(loaded)
     }
 
     fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
-        rows4::write(&mut self.conn, leases)
+        v4::write(&mut self.conn, leases)
     }
 
     fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError> {
-        rows6::write(&mut self.conn, leases)
+        v6::write(&mut self.conn, leases)
     }
 
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {
-        rows4::get(&self.conn, address)
+        v4::get(&self.conn, address)
     }
 
     fn get6(&self, address: Ipv6Addr) -> Result<Option<Lease6>, StoreError> {
-        rows6::get(&self.conn, address)
+        v6::get(&self.conn, address)
     }
 
     fn identity(&self, name: &str) -> Result<Option<String>, StoreError> {
-        rows6::identity(&self.conn, name)
+        v6::identity(&self.conn, name)
     }
 
     fn set_identity(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
-        rows6::set_identity(&self.conn, name, value)
+        v6::set_identity(&self.conn, name, value)
     }
 
     /// The WAL checkpoints, on a connection of their own; the writer's automatic

@@ -4,8 +4,8 @@
 use std::net::Ipv4Addr;
 
 use super::*;
-use crate::model::{ClientKey, LeaseState};
-use crate::model6::{IaKey, IaKind, Resource};
+use crate::{ClientKey, LeaseState};
+use crate::{IaKey, IaKind, Resource};
 
 fn lease_a() -> Lease4 {
     Lease4 {

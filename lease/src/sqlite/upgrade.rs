@@ -14,12 +14,12 @@ use rusqlite::{Connection, Transaction};
 use tracing::info;
 
 use super::row::{WRONG_TYPE, each_row, values};
-use super::rows4;
-use super::rows6;
 use super::schema::{self, VERSION};
+use super::v4;
+use super::v6;
+use crate::Lease4;
+use crate::Lease6;
 use crate::backend::{Loaded, StoreError};
-use crate::model::Lease4;
-use crate::model6::Lease6;
 
 /// Where version 1's rows that could not be upgraded are kept.
 const LEFT4: &str = "leases4_v1";
@@ -75,7 +75,7 @@ fn from_v1(tx: &Transaction<'_>) -> Result<(usize, usize), StoreError> {
     for Left { key, lease, .. } in read_v1_4(tx)? {
         match lease {
             Ok(lease) => {
-                rows4::insert(tx, std::slice::from_ref(&lease))?;
+                v4::insert(tx, std::slice::from_ref(&lease))?;
                 delete.execute([key])?;
                 moved += 1;
             }
@@ -86,7 +86,7 @@ fn from_v1(tx: &Transaction<'_>) -> Result<(usize, usize), StoreError> {
     for Left { key, lease, .. } in read_v1_6(tx)? {
         match lease {
             Ok(lease) => {
-                rows6::insert(tx, std::slice::from_ref(&lease))?;
+                v6::insert(tx, std::slice::from_ref(&lease))?;
                 delete.execute([key])?;
                 moved += 1;
             }
@@ -181,7 +181,7 @@ fn read_v1_4(conn: &Connection) -> Result<Vec<Left<i64, Lease4>>, StoreError> {
 }
 
 fn decode_v1_4(row: &rusqlite::Row<'_>) -> Result<Lease4, String> {
-    rows4::lease_of(values(row, 1)?, |v| address_text(v, "IPv4"), octets_text)
+    v4::lease_of(values(row, 1)?, |v| address_text(v, "IPv4"), octets_text)
 }
 
 /// Version 1's address of `family` as text.
@@ -211,5 +211,5 @@ fn read_v1_6(conn: &Connection) -> Result<Vec<Left<String, Lease6>>, StoreError>
 }
 
 fn decode_v1_6(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
-    rows6::lease_of(values(row, 1)?, |v| address_text(v, "IPv6"), octets_text)
+    v6::lease_of(values(row, 1)?, |v| address_text(v, "IPv6"), octets_text)
 }

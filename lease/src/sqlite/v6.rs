@@ -7,10 +7,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::row::{WRONG_TYPE, load_into, octets_or_null, values};
-use super::rows4::{AddressColumn, OctetsColumn};
+use super::v4::{AddressColumn, OctetsColumn};
+use crate::LeaseState;
 use crate::backend::{Loaded, StoreError};
-use crate::model::LeaseState;
-use crate::model6::{IaKey, IaKind, Lease6, Resource};
+use crate::{IaKey, IaKind, Lease6, Resource};
 
 /// The columns `decode` reads, in its order.
 const SELECT: &str = "SELECT address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM lease6";

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
-use super::model::{LeaseState, hex_colon};
+use crate::{LeaseState, hex_colon};
 
 /// What an identity association holds.
 #[derive(

@@ -6,10 +6,9 @@ use std::ops::{Deref, DerefMut};
 
 use foldhash::HashMap;
 
-use super::bindings::{Binding, Bindings};
-use super::index::PoolRef;
-use super::model::LeaseState;
-use super::model6::{IaKey, IaKind, Lease6, Resource};
+use crate::LeaseState;
+use crate::bindings::{Binding, Bindings, PoolRef};
+use crate::{IaKey, IaKind, Lease6, Resource};
 
 /// The allocatable units of a pool: `count` addresses or prefixes of length
 /// `prefix_len`, the i-th starting at `base + (i << shift)`.

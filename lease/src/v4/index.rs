@@ -6,8 +6,8 @@ use std::ops::{Deref, DerefMut};
 
 use foldhash::HashMap;
 
-use super::bindings::{Binding, Bindings};
-use super::model::{ClientKey, Lease4, LeaseState};
+use crate::bindings::{Binding, Bindings, PoolRef};
+use crate::{ClientKey, Lease4, LeaseState};
 use zerotouch_config::Pool;
 
 impl Binding for Lease4 {
@@ -28,13 +28,6 @@ impl Binding for Lease4 {
     fn expires(&self) -> u64 {
         self.expires
     }
-}
-
-/// Names a pool for its allocation cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PoolRef {
-    pub subnet: usize,
-    pub pool: usize,
 }
 
 #[derive(Default)]

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::row::{WRONG_TYPE, load_into, octets_or_null, text, values};
 use crate::backend::{Loaded, StoreError};
-use crate::model::{ClientKey, Lease4, LeaseState};
+use crate::{ClientKey, Lease4, LeaseState};
 
 /// The columns `decode` reads, in its order.
 const SELECT: &str =
