@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::Hash;
+use std::ops::{Deref, DerefMut};
 
 // foldhash: fast, and seeded per process, so clients choosing hardware addresses and
 // identifiers cannot aim for collisions.
@@ -178,4 +179,69 @@ mod tests {
 pub struct PoolRef {
     pub subnet: usize,
     pub pool: usize,
+}
+
+/// The accessors of a lease record as the table sees it: `binding!(Lease4, Ipv4Addr =
+/// address, ClientKey = client)`.
+macro_rules! binding {
+    ($lease:ty, $key:ty = $key_field:ident, $holder:ty = $holder_field:ident) => {
+        impl $crate::bindings::Binding for $lease {
+            type Key = $key;
+            type Holder = $holder;
+            fn key(&self) -> $key {
+                self.$key_field
+            }
+            fn holder(&self) -> Option<&$holder> {
+                self.$holder_field.as_ref()
+            }
+            fn state(&self) -> $crate::LeaseState {
+                self.state
+            }
+            fn set_state(&mut self, state: $crate::LeaseState) {
+                self.state = state;
+            }
+            fn expires(&self) -> u64 {
+                self.expires
+            }
+        }
+    };
+}
+pub(crate) use binding;
+
+/// A family's lease index: the table, and where the next free search in each pool
+/// starts (`cursors`, by `K`): allocation walks each pool round-robin, so never-used
+/// addresses go first and a released address stays with its last client as long as
+/// possible.
+pub struct Index<L: Binding, K, C> {
+    pub(crate) table: Bindings<L>,
+    pub(crate) cursors: HashMap<K, C>,
+}
+
+impl<L: Binding, K, C> Index<L, K, C> {
+    /// An index over `table`, every pool's search at its start.
+    pub(crate) fn of(table: Bindings<L>) -> Self {
+        Index {
+            table,
+            cursors: HashMap::default(),
+        }
+    }
+}
+
+impl<L: Binding, K, C> Default for Index<L, K, C> {
+    fn default() -> Self {
+        Index::of(Bindings::default())
+    }
+}
+
+impl<L: Binding, K, C> Deref for Index<L, K, C> {
+    type Target = Bindings<L>;
+    fn deref(&self) -> &Bindings<L> {
+        &self.table
+    }
+}
+
+impl<L: Binding, K, C> DerefMut for Index<L, K, C> {
+    fn deref_mut(&mut self) -> &mut Bindings<L> {
+        &mut self.table
+    }
 }

@@ -2,55 +2,15 @@
 //! table keyed by address, with an allocation cursor per pool.
 
 use std::net::Ipv4Addr;
-use std::ops::{Deref, DerefMut};
 
-use foldhash::HashMap;
-
-use crate::bindings::{Binding, Bindings, PoolRef};
-use crate::{ClientKey, Lease4, LeaseState};
+use crate::bindings::{Bindings, Index, PoolRef, binding};
+use crate::{ClientKey, Lease4};
 use zerotouch_config::Pool;
 
-impl Binding for Lease4 {
-    type Key = Ipv4Addr;
-    type Holder = ClientKey;
-    fn key(&self) -> Ipv4Addr {
-        self.address
-    }
-    fn holder(&self) -> Option<&ClientKey> {
-        self.client.as_ref()
-    }
-    fn state(&self) -> LeaseState {
-        self.state
-    }
-    fn set_state(&mut self, state: LeaseState) {
-        self.state = state;
-    }
-    fn expires(&self) -> u64 {
-        self.expires
-    }
-}
+binding!(Lease4, Ipv4Addr = address, ClientKey = client);
 
-#[derive(Default)]
-pub struct LeaseIndex {
-    table: Bindings<Lease4>,
-    /// Where the next free-address search in each pool starts: allocation walks each
-    /// pool round-robin, so never-used addresses go first and a released address stays
-    /// with its last client as long as possible.
-    cursors: HashMap<PoolRef, u32>,
-}
-
-impl Deref for LeaseIndex {
-    type Target = Bindings<Lease4>;
-    fn deref(&self) -> &Bindings<Lease4> {
-        &self.table
-    }
-}
-
-impl DerefMut for LeaseIndex {
-    fn deref_mut(&mut self) -> &mut Bindings<Lease4> {
-        &mut self.table
-    }
-}
+/// The DHCPv4 lease index: leases by address, a cursor per pool.
+pub type LeaseIndex = Index<Lease4, PoolRef, u32>;
 
 impl LeaseIndex {
     pub fn new() -> Self {
@@ -59,18 +19,16 @@ impl LeaseIndex {
 
     /// An index with room for `leases` leases (see `Bindings::with_capacity`).
     pub fn with_capacity(leases: usize) -> Self {
-        LeaseIndex {
-            table: Bindings::with_capacity(leases),
-            cursors: HashMap::default(),
-        }
+        Index::of(Bindings::with_capacity(leases))
     }
 
     /// Builds the index from stored leases, keeping for each client its newest one.
     pub fn from_leases(capacity: usize, leases: impl IntoIterator<Item = Lease4>) -> Self {
-        LeaseIndex {
-            table: Bindings::from_leases(capacity, leases.into_iter().collect(), |l| l.starts),
-            cursors: HashMap::default(),
-        }
+        Index::of(Bindings::from_leases(
+            capacity,
+            leases.into_iter().collect(),
+            |l| l.starts,
+        ))
     }
 
     /// The client's current or last lease, if its address has not gone to another client.
@@ -119,6 +77,7 @@ impl LeaseIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LeaseState;
 
     fn pool(first: [u8; 4], last: [u8; 4]) -> Pool {
         Pool {

@@ -2,12 +2,8 @@
 //! holder (identity association), with an allocation cursor per pool.
 
 use std::net::Ipv6Addr;
-use std::ops::{Deref, DerefMut};
 
-use foldhash::HashMap;
-
-use crate::LeaseState;
-use crate::bindings::{Binding, Bindings, PoolRef};
+use crate::bindings::{Bindings, Index, PoolRef, binding};
 use crate::{IaKey, IaKind, Lease6, Resource};
 
 /// The allocatable units of a pool: `count` addresses or prefixes of length
@@ -77,53 +73,16 @@ impl Slots {
     }
 }
 
-impl Binding for Lease6 {
-    type Key = Resource;
-    type Holder = IaKey;
-    fn key(&self) -> Resource {
-        self.resource
-    }
-    fn holder(&self) -> Option<&IaKey> {
-        self.ia.as_ref()
-    }
-    fn state(&self) -> LeaseState {
-        self.state
-    }
-    fn set_state(&mut self, state: LeaseState) {
-        self.state = state;
-    }
-    fn expires(&self) -> u64 {
-        self.expires
-    }
-}
+binding!(Lease6, Resource = resource, IaKey = ia);
 
-#[derive(Default)]
-pub struct LeaseIndex6 {
-    table: Bindings<Lease6>,
-    cursors: HashMap<(IaKind, PoolRef), u128>,
-}
-
-impl Deref for LeaseIndex6 {
-    type Target = Bindings<Lease6>;
-    fn deref(&self) -> &Bindings<Lease6> {
-        &self.table
-    }
-}
-
-impl DerefMut for LeaseIndex6 {
-    fn deref_mut(&mut self) -> &mut Bindings<Lease6> {
-        &mut self.table
-    }
-}
+/// The DHCPv6 lease index: bindings by address or prefix, a cursor per pool and kind.
+pub type LeaseIndex6 = Index<Lease6, (IaKind, PoolRef), u128>;
 
 impl LeaseIndex6 {
     /// Builds the index from stored leases, keeping for each IA its newest one, with
     /// room for `capacity` bindings.
     pub fn from_leases(capacity: usize, leases: Vec<Lease6>) -> Self {
-        LeaseIndex6 {
-            table: Bindings::from_leases(capacity, leases, |l| l.starts),
-            cursors: HashMap::default(),
-        }
+        Index::of(Bindings::from_leases(capacity, leases, |l| l.starts))
     }
 
     /// The IA's current or last binding, if it has not gone to another client.
@@ -170,6 +129,7 @@ impl LeaseIndex6 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LeaseState;
 
     fn ia(n: u8, kind: IaKind) -> IaKey {
         IaKey {
