@@ -10,10 +10,8 @@ pub mod options;
 mod compile;
 mod error;
 mod model;
-mod model6;
 mod plugin_order;
 mod schema;
-mod schema6;
 mod shape;
 
 use std::path::Path;
@@ -24,7 +22,6 @@ pub const DEFAULT_CONFIG: &str = include_str!("../default.toml");
 pub use compile::parts::{PluginTables, ScopeTables, class_match4, class_match6, plugin_tables};
 pub use error::{ConfigError, ConfigErrors, SourceMap};
 pub use model::*;
-pub use model6::*;
 pub use schema::{RawMatch, RawPlugin, RawPluginScopes};
 
 /// Reads and validates `path`.

@@ -8,10 +8,10 @@ use ipnet::Ipv6Net;
 use toml::Spanned;
 use zerotouch_plugin::PathStep;
 
+use super::super::model::*;
 use super::super::model::{MatchTest, ScopeId};
-use super::super::model6::*;
+use super::super::schema::*;
 use super::super::schema::{RawMatch, RawOptions};
-use super::super::schema6::*;
 use super::{Compiler, OptionKey, step};
 use crate::options::{self, OptionDef6};
 

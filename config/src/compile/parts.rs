@@ -6,8 +6,8 @@ use toml::Spanned;
 use zerotouch_plugin::PathStep;
 
 use super::super::error::{ConfigError, SourceMap};
+use super::super::model::MatchSource6;
 use super::super::model::{MatchSource, MatchTest, PluginEntry, PluginScope, ScopeId};
-use super::super::model6::MatchSource6;
 use super::super::schema::{RawMatch, RawPlugin, RawPluginScopes};
 use super::Compiler;
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::schema::{RawMatch, RawOptions, RawPluginScopes};
+use super::{RawMatch, RawOptions, RawPluginScopes};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,50 +1,11 @@
-//! The validated configuration the server runs on: addresses parsed, options encoded,
-//! references resolved. Built once per load and shared read-only, so a reload can
-//! swap it whole.
+//! The validated `[dhcp4]` section.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::ops::Range;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub file: PathBuf,
-    /// The configuration as read: plugins deserialize their `settings` from it, with
-    /// spans for their errors.
-    pub text: Arc<str>,
-    /// Enabled `[[plugin]]` entries, in the order they run.
-    pub plugins: Vec<PluginEntry>,
-    /// Plugin settings given in `[dhcp4]` and `[dhcp6]` scopes, for enabled instances.
-    pub plugin_scopes: Vec<PluginScope>,
-    pub log_level: String,
-    pub leases: LeaseStoreConfig,
-    pub dhcp4: Option<Dhcp4>,
-    pub dhcp6: Option<super::model6::Dhcp6>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Synchronous {
-    /// fsync the WAL on every commit: an ACK survives power loss.
-    Full,
-    /// Leave the WAL to the OS page cache: an ACK survives a crash of the server
-    /// process, not of the machine.
-    Normal,
-}
-
-#[derive(Debug, Clone)]
-pub struct LeaseStoreConfig {
-    pub database: PathBuf,
-    pub synchronous: Synchronous,
-    pub reclaim_interval: Duration,
-    /// How long lease changes are gathered after the first before they are written in
-    /// one transaction: more leases per fsync at the cost of that much ACK latency.
-    pub commit_window: Duration,
-}
+use super::*;
 
 #[derive(Debug, Clone)]
 pub struct Dhcp4 {
@@ -170,12 +131,6 @@ impl Pool {
     }
 }
 
-/// Whether a pool restricted to `pool_classes` (none: everyone) admits a client in
-/// `classes`; pools of both families and prefix pools use it.
-pub fn admits(pool_classes: &[usize], classes: &[usize]) -> bool {
-    pool_classes.is_empty() || pool_classes.iter().any(|c| classes.contains(c))
-}
-
 /// How a reservation recognises its client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostIdentifier {
@@ -231,23 +186,6 @@ impl MatchSource {
 }
 
 #[derive(Debug, Clone)]
-pub enum MatchTest {
-    Exact(Vec<u8>),
-    Prefix(Vec<u8>),
-    Regex(regex::bytes::Regex),
-}
-
-impl MatchTest {
-    pub fn matches(&self, value: &[u8]) -> bool {
-        match self {
-            MatchTest::Exact(v) => value == v.as_slice(),
-            MatchTest::Prefix(p) => value.starts_with(p),
-            MatchTest::Regex(r) => r.is_match(value),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
 pub struct Class {
     pub name: String,
     pub source: MatchSource,
@@ -284,82 +222,4 @@ impl OptionSet {
     pub fn get(&self, code: u8) -> Option<&ConfiguredOption> {
         self.0.iter().find(|o| o.code == code)
     }
-}
-
-/// What the server does with a packet when a plugin's hook fails (error, panic,
-/// timeout).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
-    /// Go on as if the hook had answered `Continue`.
-    Continue,
-    /// Drop the packet.
-    Drop,
-}
-
-/// One enabled `[[plugin]]` entry.
-#[derive(Debug, Clone)]
-pub struct PluginEntry {
-    /// Position among all `[[plugin]]` entries in the file (`plugin[i]` in errors).
-    pub index: usize,
-    pub name: String,
-    /// Unique per configuration; the name unless set.
-    pub instance: String,
-    /// A shared object to load; `None` for a built-in plugin.
-    pub path: Option<PathBuf>,
-    pub on_error: OnError,
-    /// Bound on `Context::wait` in a hook.
-    pub hook_timeout: Duration,
-    /// Byte span of the entry's `name`, for errors about the plugin as a whole.
-    pub span: Range<usize>,
-}
-
-/// A configuration scope, for plugin settings given per scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScopeId {
-    /// `[dhcp4]`
-    Global,
-    /// `dhcp4.subnet[i]`
-    Subnet(usize),
-    /// `dhcp4.subnet[i].pool[j]`
-    Pool(usize, usize),
-    /// `dhcp4.class[i]`
-    Class(usize),
-    /// `dhcp4.host[i]`
-    Host(usize),
-    /// `[dhcp6]`
-    Global6,
-    /// `dhcp6.subnet[i]`
-    Subnet6(usize),
-    /// `dhcp6.subnet[i].pool[j]`
-    Pool6(usize, usize),
-    /// `dhcp6.subnet[i].pd_pool[j]`
-    PdPool(usize, usize),
-    /// `dhcp6.class[i]`
-    Class6(usize),
-    /// `dhcp6.host[i]`
-    Host6(usize),
-    /// zerotouch-relay's `[relay4]`
-    Relay4,
-    /// `relay4.downstream[i]`
-    Downstream4(usize),
-    /// `relay4.class[i]`
-    RelayClass4(usize),
-    /// zerotouch-relay's `[relay6]`
-    Relay6,
-    /// `relay6.downstream[i]`
-    Downstream6(usize),
-    /// `relay6.class[i]`
-    RelayClass6(usize),
-}
-
-/// A `plugin.<instance>` table in a scope, read by that instance when plugins load.
-#[derive(Debug, Clone)]
-pub struct PluginScope {
-    pub scope: ScopeId,
-    pub instance: String,
-    /// Where the table is in the document.
-    pub path: Vec<zerotouch_plugin::PathStep>,
-    /// The dotted key of the table, for errors.
-    pub key: String,
-    pub span: Range<usize>,
 }

@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 
 use ipnet::Ipv6Net;
 
-use super::model::MatchTest;
+use super::MatchTest;
 
 #[derive(Debug, Clone)]
 pub struct Dhcp6 {
@@ -120,7 +120,7 @@ impl Pool6 {
     }
 
     pub fn admits(&self, classes: &[usize]) -> bool {
-        super::model::admits(&self.classes, classes)
+        super::admits(&self.classes, classes)
     }
 
     pub fn size(&self) -> u128 {
@@ -138,7 +138,7 @@ pub struct PdPool {
 
 impl PdPool {
     pub fn admits(&self, classes: &[usize]) -> bool {
-        super::model::admits(&self.classes, classes)
+        super::admits(&self.classes, classes)
     }
 
     /// Whether `prefix`/`len` is one this pool delegates.
