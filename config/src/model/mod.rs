@@ -51,6 +51,7 @@ pub struct LeaseStoreConfig {
 
 /// Whether a pool restricted to `pool_classes` (none: everyone) admits a client in
 /// `classes`; pools of both families and prefix pools use it.
+#[inline]
 pub fn admits(pool_classes: &[usize], classes: &[usize]) -> bool {
     pool_classes.is_empty() || pool_classes.iter().any(|c| classes.contains(c))
 }
@@ -63,6 +64,7 @@ pub enum MatchTest {
 }
 
 impl MatchTest {
+    #[inline]
     pub fn matches(&self, value: &[u8]) -> bool {
         match self {
             MatchTest::Exact(v) => value == v.as_slice(),

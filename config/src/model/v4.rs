@@ -116,16 +116,19 @@ pub struct Pool {
 }
 
 impl Pool {
+    #[inline]
     pub fn contains(&self, addr: u32) -> bool {
         (self.first..=self.last).contains(&addr)
             && !self.exclude.iter().any(|&(a, b)| (a..=b).contains(&addr))
     }
 
+    #[inline]
     pub fn admits(&self, classes: &[usize]) -> bool {
         admits(&self.classes, classes)
     }
 
     /// Addresses in the range, exclusions included (what sizing and reports count).
+    #[inline]
     pub fn size(&self) -> u64 {
         u64::from(self.last - self.first) + 1
     }
@@ -219,6 +222,7 @@ pub struct ConfiguredOption {
 pub struct OptionSet(pub Vec<ConfiguredOption>);
 
 impl OptionSet {
+    #[inline]
     pub fn get(&self, code: u8) -> Option<&ConfiguredOption> {
         self.0.iter().find(|o| o.code == code)
     }

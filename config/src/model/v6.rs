@@ -115,10 +115,12 @@ pub struct Pool6 {
 }
 
 impl Pool6 {
+    #[inline]
     pub fn contains(&self, a: Ipv6Addr) -> bool {
         (self.first..=self.last).contains(&a)
     }
 
+    #[inline]
     pub fn admits(&self, classes: &[usize]) -> bool {
         super::admits(&self.classes, classes)
     }
@@ -137,11 +139,13 @@ pub struct PdPool {
 }
 
 impl PdPool {
+    #[inline]
     pub fn admits(&self, classes: &[usize]) -> bool {
         super::admits(&self.classes, classes)
     }
 
     /// Whether `prefix`/`len` is one this pool delegates.
+    #[inline]
     pub fn contains(&self, prefix: Ipv6Addr, len: u8) -> bool {
         len == self.delegated_len && self.prefix.contains(&prefix)
     }
@@ -236,6 +240,7 @@ pub struct ConfiguredOption6 {
 pub struct OptionSet6(pub Vec<ConfiguredOption6>);
 
 impl OptionSet6 {
+    #[inline]
     pub fn get(&self, code: u16) -> Option<&ConfiguredOption6> {
         self.0.iter().find(|o| o.code == code)
     }

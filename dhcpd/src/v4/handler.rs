@@ -58,8 +58,9 @@ pub struct Dhcp4Handler {
     counters: Arc<Counters>,
     pub(super) plugins: Arc<Pipeline>,
     /// Class names and subnets as plugins see them, built once.
-    class_names: Vec<Arc<str>>,
-    subnet_infos: Vec<SubnetInfo>,
+    /// Shared with the hooks that read them (a clone per packet costs an increment).
+    class_names: Arc<[Arc<str>]>,
+    subnet_infos: Arc<[SubnetInfo]>,
     /// The current packet's plugin context.
     pub(super) ctx: Context,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
@@ -74,7 +75,7 @@ impl Dhcp4Handler {
                 .iter()
                 .map(|c| Arc::from(c.name.as_str()))
                 .collect(),
-            subnet_infos: subnet_infos(&cfg),
+            subnet_infos: subnet_infos(&cfg).into(),
             cfg,
             leases,
             counters,

@@ -15,6 +15,7 @@ pub struct HwAddr {
 
 impl HwAddr {
     /// The first 16 octets of `addr` (chaddr holds no more).
+    #[inline]
     pub fn new(addr: &[u8]) -> Self {
         let len = addr.len().min(16);
         let mut bytes = [0u8; 16];
@@ -28,6 +29,7 @@ impl HwAddr {
 
 impl Deref for HwAddr {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
@@ -60,6 +62,7 @@ pub enum ClientKey {
 }
 
 impl ClientKey {
+    #[inline]
     pub fn from_request(client_id: Option<&[u8]>, htype: u8, hwaddr: &[u8]) -> Self {
         match client_id {
             Some(id) => ClientKey::ClientId(id.into()),
