@@ -445,3 +445,66 @@ fn plugin_order_errors_name_the_unknown_instance_and_the_cycle() {
     );
     assert!(cycle[0].starts_with("/etc/zt/dhcpd.toml:7:"), "{e:#?}");
 }
+
+/// One check serves the class matches of both families; each family names its own relay
+/// fields and option codes in the errors.
+#[test]
+fn class_match_errors_of_both_families() {
+    let text = r#"
+[dhcp4]
+interfaces = ["eth0"]
+
+[[dhcp4.class]]
+name = "a"
+match = { option = 300, exact = "x" }
+
+[[dhcp4.class]]
+name = "b"
+match = { relay = "interface-id", exact = "x" }
+
+[[dhcp4.class]]
+name = "c"
+match = { exact = "x" }
+
+[dhcp6]
+interfaces = ["eth0"]
+
+[[dhcp6.class]]
+name = "d"
+match = { relay = "circuit-id", exact = "x" }
+
+[[dhcp6.class]]
+name = "e"
+match = { option = 300, relay = "remote-id", exact = "x" }
+"#;
+    let got: Vec<(String, String)> = errors(text)
+        .into_iter()
+        .map(|e| (e.key, e.message))
+        .collect();
+    let expect = |key: &str, message: &str| (key.to_string(), message.to_string());
+    assert_eq!(
+        got,
+        vec![
+            expect(
+                "dhcp4.class[0].match.option",
+                "got 300, expected a DHCPv4 option code from 0 to 255"
+            ),
+            expect(
+                "dhcp4.class[1].match.relay",
+                "got \"interface-id\", expected \"circuit-id\" or \"remote-id\""
+            ),
+            expect(
+                "dhcp4.class[2].match",
+                "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\""
+            ),
+            expect(
+                "dhcp6.class[0].match.relay",
+                "got \"circuit-id\", expected \"interface-id\" or \"remote-id\""
+            ),
+            expect(
+                "dhcp6.class[1].match",
+                "expected exactly one of option = CODE or relay = \"interface-id\" | \"remote-id\""
+            ),
+        ]
+    );
+}

@@ -1,6 +1,44 @@
-//! `[[dhcp4.class]]` and class matches (`option`, `relay`; exact, prefix, regex, hex).
+//! `[[dhcp4.class]]` and class matches of both families (`option`, `relay`; exact,
+//! prefix, regex, hex).
 
 use super::*;
+
+/// What a class's `match` can look at in one family.
+pub(crate) trait ClassSource: Sized + Copy {
+    /// `DHCPv4`, `DHCPv6`: in messages.
+    const FAMILY: &'static str;
+    /// The highest option code of the family.
+    const MAX_OPTION: u16;
+    /// The relay fields a class matches by name (`relay = "..."`).
+    const RELAY_FIELDS: [(&'static str, Self); 2];
+    /// An option of the request.
+    fn option(code: u16) -> Self;
+}
+
+impl ClassSource for MatchSource {
+    const FAMILY: &'static str = "DHCPv4";
+    const MAX_OPTION: u16 = 255;
+    const RELAY_FIELDS: [(&'static str, Self); 2] = [
+        ("circuit-id", MatchSource::RelayCircuitId),
+        ("remote-id", MatchSource::RelayRemoteId),
+    ];
+    fn option(code: u16) -> Self {
+        // Checked against MAX_OPTION first.
+        MatchSource::Option(code as u8)
+    }
+}
+
+impl ClassSource for MatchSource6 {
+    const FAMILY: &'static str = "DHCPv6";
+    const MAX_OPTION: u16 = u16::MAX;
+    const RELAY_FIELDS: [(&'static str, Self); 2] = [
+        ("interface-id", MatchSource6::RelayInterfaceId),
+        ("remote-id", MatchSource6::RelayRemoteId),
+    ];
+    fn option(code: u16) -> Self {
+        MatchSource6::Option(code)
+    }
+}
 
 impl Compiler<'_> {
     pub(super) fn class(&mut self, i: usize, raw: &RawClass) -> Option<Class> {
@@ -16,7 +54,7 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let (source, test) = self.class_match4(&raw.matcher, &format!("{key}.match"))?;
+        let (source, test) = self.class_match(&raw.matcher, &format!("{key}.match"))?;
         let options = self.options(&raw.options, &format!("{key}.options"));
         let boot = self.boot_fields(raw.boot(), &key);
         self.class_index.insert(name.clone(), i);
@@ -29,35 +67,48 @@ impl Compiler<'_> {
         })
     }
 
-    /// A DHCPv4 class's `match`: what it looks at and the test.
-    pub(super) fn class_match4(
+    /// A class's `match` in either family: what it looks at (an option, or a relay
+    /// field by name) and the test.
+    pub(crate) fn class_match<S: ClassSource>(
         &mut self,
         matcher: &Spanned<RawMatch>,
         mkey: &str,
-    ) -> Option<(MatchSource, MatchTest)> {
+    ) -> Option<(S, MatchTest)> {
         let m = matcher.get_ref();
+        let [(first, _), (second, _)] = S::RELAY_FIELDS;
         let source = match (m.option, m.relay.as_deref()) {
-            (Some(code), None) if code > 255 => {
+            (Some(code), None) if code > S::MAX_OPTION => {
                 self.err(
                     matcher,
                     format!("{mkey}.option"),
-                    format!("got {code}, expected a DHCPv4 option code from 0 to 255"),
+                    format!(
+                        "got {code}, expected a {} option code from 0 to {}",
+                        S::FAMILY,
+                        S::MAX_OPTION
+                    ),
                 );
                 return None;
             }
-            (Some(code), None) => MatchSource::Option(code as u8),
-            (None, Some("circuit-id")) => MatchSource::RelayCircuitId,
-            (None, Some("remote-id")) => MatchSource::RelayRemoteId,
-            (None, Some(other)) => {
+            (Some(code), None) => S::option(code),
+            (None, Some(name)) => match S::RELAY_FIELDS.into_iter().find(|(n, _)| *n == name) {
+                Some((_, source)) => source,
+                None => {
+                    self.err(
+                        matcher,
+                        format!("{mkey}.relay"),
+                        format!("got {name:?}, expected \"{first}\" or \"{second}\""),
+                    );
+                    return None;
+                }
+            },
+            _ => {
                 self.err(
                     matcher,
-                    format!("{mkey}.relay"),
-                    format!("got {other:?}, expected \"circuit-id\" or \"remote-id\""),
+                    mkey,
+                    format!(
+                        "expected exactly one of option = CODE or relay = \"{first}\" | \"{second}\""
+                    ),
                 );
-                return None;
-            }
-            _ => {
-                self.err(matcher, mkey, "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\"");
                 return None;
             }
         };

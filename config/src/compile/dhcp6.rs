@@ -8,10 +8,10 @@ use ipnet::Ipv6Net;
 use toml::Spanned;
 use zerotouch_plugin::PathStep;
 
+use super::super::model::ScopeId;
 use super::super::model::*;
-use super::super::model::{MatchTest, ScopeId};
+use super::super::schema::RawOptions;
 use super::super::schema::*;
-use super::super::schema::{RawMatch, RawOptions};
 use super::{Compiler, OptionKey, step};
 use crate::options::{self, OptionDef6};
 
@@ -269,7 +269,7 @@ impl Compiler<'_> {
             );
             return None;
         }
-        let (source, test) = self.class_match6(&raw.matcher, &format!("{key}.match"))?;
+        let (source, test) = self.class_match(&raw.matcher, &format!("{key}.match"))?;
         let options = self.options6(&raw.options, &format!("{key}.options"));
         self.class6_index.insert(name.clone(), i);
         Some(Class6 {
@@ -278,33 +278,6 @@ impl Compiler<'_> {
             test,
             options,
         })
-    }
-
-    /// A DHCPv6 class's `match`: what it looks at and the test.
-    pub(crate) fn class_match6(
-        &mut self,
-        matcher: &Spanned<RawMatch>,
-        mkey: &str,
-    ) -> Option<(MatchSource6, MatchTest)> {
-        let m = matcher.get_ref();
-        let source = match (m.option, m.relay.as_deref()) {
-            (Some(code), None) => MatchSource6::Option(code),
-            (None, Some("interface-id")) => MatchSource6::RelayInterfaceId,
-            (None, Some("remote-id")) => MatchSource6::RelayRemoteId,
-            (None, Some(other)) => {
-                self.err(
-                    matcher,
-                    format!("{mkey}.relay"),
-                    format!("got {other:?}, expected \"interface-id\" or \"remote-id\""),
-                );
-                return None;
-            }
-            _ => {
-                self.err(matcher, mkey, "expected exactly one of option = CODE or relay = \"interface-id\" | \"remote-id\"");
-                return None;
-            }
-        };
-        Some((source, self.match_test(matcher, mkey)?))
     }
 
     fn class_refs6(&mut self, raw: &[Spanned<String>], key: &str) -> Vec<usize> {

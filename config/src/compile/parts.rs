@@ -51,7 +51,7 @@ pub fn class_match4(
     key: &str,
 ) -> Result<(MatchSource, MatchTest), Vec<ConfigError>> {
     let mut c = Compiler::new(src);
-    let m = c.class_match4(matcher, key);
+    let m = c.class_match(matcher, key);
     c.finish(m).map(|m| m.expect("no errors: a match"))
 }
 
@@ -62,7 +62,7 @@ pub fn class_match6(
     key: &str,
 ) -> Result<(MatchSource6, MatchTest), Vec<ConfigError>> {
     let mut c = Compiler::new(src);
-    let m = c.class_match6(matcher, key);
+    let m = c.class_match(matcher, key);
     c.finish(m).map(|m| m.expect("no errors: a match"))
 }
 

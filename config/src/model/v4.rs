@@ -166,7 +166,7 @@ impl Hosts {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum MatchSource {
     Option(u8),
     RelayCircuitId,

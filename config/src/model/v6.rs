@@ -189,7 +189,7 @@ impl Hosts6 {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum MatchSource6 {
     /// An option of the client message.
     Option(u16),
