@@ -508,3 +508,35 @@ match = { option = 300, relay = "remote-id", exact = "x" }
         ]
     );
 }
+
+/// One check keeps the subnets of either section disjoint.
+#[test]
+fn overlapping_subnets_are_refused_in_both_families() {
+    let text = r#"
+[dhcp4]
+interfaces = ["eth0"]
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/16"
+
+[[dhcp4.subnet]]
+subnet = "198.18.4.0/24"
+
+[dhcp6]
+interfaces = ["eth0"]
+
+[[dhcp6.subnet]]
+subnet = "2001:db8:1::/64"
+
+[[dhcp6.subnet]]
+subnet = "2001:db8::/32"
+"#;
+    let got: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        vec![
+            "/etc/zt/dhcpd.toml:9:10: dhcp4.subnet[1].subnet: 198.18.4.0/24 overlaps dhcp4.subnet[0] 198.18.0.0/16, expected disjoint subnets",
+            "/etc/zt/dhcpd.toml:18:10: dhcp6.subnet[1].subnet: 2001:db8::/32 overlaps dhcp6.subnet[0] 2001:db8:1::/64, expected disjoint subnets",
+        ]
+    );
+}

@@ -236,21 +236,11 @@ impl Compiler<'_> {
     }
 
     pub(super) fn check_overlaps(&mut self, raw: &RawDhcp4, subnets: &[Subnet]) {
-        for (i, a) in subnets.iter().enumerate() {
-            if let Some(b) = subnets[..i]
-                .iter()
-                .find(|b| b.net.contains(&a.net.network()) || a.net.contains(&b.net.network()))
-            {
-                self.err(
-                    &raw.subnet[a.index].subnet,
-                    format!("dhcp4.subnet[{}].subnet", a.index),
-                    format!(
-                        "{} overlaps dhcp4.subnet[{}] {}, expected disjoint subnets",
-                        a.net, b.index, b.net
-                    ),
-                );
-            }
-        }
+        let nets: Vec<_> = subnets
+            .iter()
+            .map(|s| (s.index, s.net, &raw.subnet[s.index].subnet))
+            .collect();
+        self.check_disjoint("dhcp4", &nets);
     }
 
     pub(super) fn hosts(&mut self, raw: &[RawHost], subnets: &[Subnet]) -> Hosts {

@@ -419,21 +419,11 @@ impl Compiler<'_> {
     }
 
     fn check_overlaps6(&mut self, raw: &RawDhcp6, subnets: &[Subnet6]) {
-        for (i, a) in subnets.iter().enumerate() {
-            if let Some(b) = subnets[..i]
-                .iter()
-                .find(|b| b.net.contains(&a.net) || a.net.contains(&b.net))
-            {
-                self.err(
-                    &raw.subnet[a.index].subnet,
-                    format!("dhcp6.subnet[{}].subnet", a.index),
-                    format!(
-                        "{} overlaps dhcp6.subnet[{}] {}, expected disjoint subnets",
-                        a.net, b.index, b.net
-                    ),
-                );
-            }
-        }
+        let nets: Vec<_> = subnets
+            .iter()
+            .map(|s| (s.index, s.net, &raw.subnet[s.index].subnet))
+            .collect();
+        self.check_disjoint("dhcp6", &nets);
         let mut seen: HashMap<&[u8], usize> = HashMap::new();
         for s in subnets {
             if let Some(id) = &s.interface_id

@@ -23,6 +23,8 @@ use crate::options::{self, OptionDef, OptionType};
 pub(super) trait Prefix: FromStr + fmt::Display + Copy {
     fn is_network(&self) -> bool;
     fn truncated(&self) -> Self;
+    /// Whether the two share an address (one holds the other).
+    fn overlaps(&self, other: &Self) -> bool;
 }
 
 impl Prefix for Ipv4Net {
@@ -32,6 +34,9 @@ impl Prefix for Ipv4Net {
     fn truncated(&self) -> Self {
         self.trunc()
     }
+    fn overlaps(&self, other: &Self) -> bool {
+        self.contains(other) || other.contains(self)
+    }
 }
 
 impl Prefix for ipnet::Ipv6Net {
@@ -40,6 +45,9 @@ impl Prefix for ipnet::Ipv6Net {
     }
     fn truncated(&self) -> Self {
         self.trunc()
+    }
+    fn overlaps(&self, other: &Self) -> bool {
+        self.contains(other) || other.contains(self)
     }
 }
 

@@ -91,6 +91,27 @@ impl Compiler<'_> {
     }
 
     /// `hostname` of a reservation of either family: letters, digits, '-' and '.'.
+    /// The subnets of `section` (`(index, net, its value in the file)`) are disjoint:
+    /// each overlap is reported at the later subnet, naming the earlier one.
+    pub(super) fn check_disjoint<N: Prefix>(
+        &mut self,
+        section: &str,
+        subnets: &[(usize, N, &Spanned<String>)],
+    ) {
+        for (i, (index, net, value)) in subnets.iter().enumerate() {
+            if let Some((earlier, other, _)) = subnets[..i].iter().find(|(_, b, _)| net.overlaps(b))
+            {
+                self.err(
+                    value,
+                    format!("{section}.subnet[{index}].subnet"),
+                    format!(
+                        "{net} overlaps {section}.subnet[{earlier}] {other}, expected disjoint subnets"
+                    ),
+                );
+            }
+        }
+    }
+
     pub(super) fn hostname(&mut self, name: &Option<Spanned<String>>, key: &str) {
         let Some(name) = name else {
             return;
