@@ -540,3 +540,65 @@ subnet = "2001:db8::/32"
         ]
     );
 }
+
+/// Class names, in either section: defined once, and a pool names only its section's.
+#[test]
+fn class_names_are_unique_and_pools_name_their_sections_classes() {
+    let text = r#"
+[dhcp4]
+interfaces = ["eth0"]
+
+[[dhcp4.class]]
+name = "switches"
+match = { option = 60, prefix = "SW" }
+
+[[dhcp4.class]]
+name = "switches"
+match = { option = 60, prefix = "XX" }
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+
+[[dhcp4.subnet.pool]]
+range = "198.18.0.10 - 198.18.0.20"
+classes = ["routers"]
+
+[dhcp6]
+interfaces = ["eth0"]
+
+[[dhcp6.class]]
+name = "routers"
+match = { option = 16, prefix = "RT" }
+
+[[dhcp6.class]]
+name = "routers"
+match = { option = 16, prefix = "XX" }
+
+[[dhcp6.subnet]]
+subnet = "2001:db8:1::/64"
+
+[[dhcp6.subnet.pool]]
+range = "2001:db8:1::10 - 2001:db8:1::20"
+classes = ["switches"]
+"#;
+    let got: Vec<(String, String)> = errors(text)
+        .into_iter()
+        .map(|e| (e.key, e.message))
+        .collect();
+    let expect = |key: &str, message: &str| (key.to_string(), message.to_string());
+    for e in [
+        expect("dhcp4.class[1].name", "class \"switches\" is defined twice"),
+        expect(
+            "dhcp4.subnet[0].pool[0].classes[0]",
+            "unknown class \"routers\", expected the name of a [[dhcp4.class]]",
+        ),
+        expect("dhcp6.class[1].name", "class \"routers\" is defined twice"),
+        expect(
+            "dhcp6.subnet[0].pool[0].classes[0]",
+            "unknown class \"switches\", expected the name of a [[dhcp6.class]]",
+        ),
+    ] {
+        assert!(got.contains(&e), "missing {e:?} in {got:?}");
+    }
+    assert_eq!(got.len(), 4, "{got:?}");
+}

@@ -45,19 +45,11 @@ impl Compiler<'_> {
         let key = format!("dhcp4.class[{i}]");
         let path = [step("dhcp4"), step("class"), PathStep::Index(i)];
         self.plugin_scope(&raw.plugin, ScopeId::Class(i), &path, &key);
-        let name = raw.name.get_ref().clone();
-        if self.class_index.contains_key(&name) {
-            self.err(
-                &raw.name,
-                format!("{key}.name"),
-                format!("class {name:?} is defined twice"),
-            );
-            return None;
-        }
+        let name = self.new_class_name(Section::Dhcp4, &raw.name, &key)?;
         let (source, test) = self.class_match(&raw.matcher, &format!("{key}.match"))?;
         let options = self.options(&raw.options, &format!("{key}.options"));
         let boot = self.boot_fields(raw.boot(), &key);
-        self.class_index.insert(name.clone(), i);
+        self.class_index[Section::Dhcp4 as usize].insert(name.clone(), i);
         Some(Class {
             name,
             source,
@@ -65,6 +57,51 @@ impl Compiler<'_> {
             options,
             boot,
         })
+    }
+
+    /// The name of a class being defined in `section`, unless another class has it.
+    pub(super) fn new_class_name(
+        &mut self,
+        section: Section,
+        name: &Spanned<String>,
+        key: &str,
+    ) -> Option<String> {
+        let taken = self.class_index[section as usize].contains_key(name.get_ref());
+        if taken {
+            self.err(
+                name,
+                format!("{key}.name"),
+                format!("class {:?} is defined twice", name.get_ref()),
+            );
+            return None;
+        }
+        Some(name.get_ref().clone())
+    }
+
+    /// The classes a pool of `section` names (`classes = [...]` at `key`), each one
+    /// defined in that section.
+    pub(super) fn class_refs(
+        &mut self,
+        section: Section,
+        raw: &[Spanned<String>],
+        key: &str,
+    ) -> Vec<usize> {
+        let mut classes = Vec::new();
+        for (k, c) in raw.iter().enumerate() {
+            match self.class_index[section as usize].get(c.get_ref()) {
+                Some(&ci) => classes.push(ci),
+                None => self.err(
+                    c,
+                    format!("{key}.classes[{k}]"),
+                    format!(
+                        "unknown class {:?}, expected the name of a [[{}.class]]",
+                        c.get_ref(),
+                        section.name()
+                    ),
+                ),
+            }
+        }
+        classes
     }
 
     /// A class's `match` in either family: what it looks at (an option, or a relay

@@ -180,20 +180,7 @@ impl Compiler<'_> {
                     exclude.push((a, b));
                 }
             }
-            let mut classes = Vec::new();
-            for (k, c) in p.classes.iter().enumerate() {
-                match self.class_index.get(c.get_ref()) {
-                    Some(&ci) => classes.push(ci),
-                    None => self.err(
-                        c,
-                        format!("{pkey}.classes[{k}]"),
-                        format!(
-                            "unknown class {:?}, expected the name of a [[dhcp4.class]]",
-                            c.get_ref()
-                        ),
-                    ),
-                }
-            }
+            let classes = self.class_refs(Section::Dhcp4, &p.classes, &pkey);
             let options = self.options(&p.options, &format!("{pkey}.options"));
             let boot = self.boot_fields(p.boot(), &pkey);
             pools.push(Pool {

@@ -12,7 +12,7 @@ use super::super::model::ScopeId;
 use super::super::model::*;
 use super::super::schema::RawOptions;
 use super::super::schema::*;
-use super::{Compiler, OptionKey, step};
+use super::{Compiler, OptionKey, Section, step};
 use crate::options::{self, OptionDef6};
 
 impl Compiler<'_> {
@@ -260,42 +260,16 @@ impl Compiler<'_> {
         let key = format!("dhcp6.class[{i}]");
         let path = [step("dhcp6"), step("class"), PathStep::Index(i)];
         self.plugin_scope(&raw.plugin, ScopeId::Class6(i), &path, &key);
-        let name = raw.name.get_ref().clone();
-        if self.class6_index.contains_key(&name) {
-            self.err(
-                &raw.name,
-                format!("{key}.name"),
-                format!("class {name:?} is defined twice"),
-            );
-            return None;
-        }
+        let name = self.new_class_name(Section::Dhcp6, &raw.name, &key)?;
         let (source, test) = self.class_match(&raw.matcher, &format!("{key}.match"))?;
         let options = self.options6(&raw.options, &format!("{key}.options"));
-        self.class6_index.insert(name.clone(), i);
+        self.class_index[Section::Dhcp6 as usize].insert(name.clone(), i);
         Some(Class6 {
             name,
             source,
             test,
             options,
         })
-    }
-
-    fn class_refs6(&mut self, raw: &[Spanned<String>], key: &str) -> Vec<usize> {
-        let mut classes = Vec::new();
-        for (k, c) in raw.iter().enumerate() {
-            match self.class6_index.get(c.get_ref()) {
-                Some(&ci) => classes.push(ci),
-                None => self.err(
-                    c,
-                    format!("{key}.classes[{k}]"),
-                    format!(
-                        "unknown class {:?}, expected the name of a [[dhcp6.class]]",
-                        c.get_ref()
-                    ),
-                ),
-            }
-        }
-        classes
     }
 
     fn subnet6(&mut self, i: usize, raw: &RawSubnet6, global: &Lifetimes) -> Option<Subnet6> {
@@ -341,7 +315,7 @@ impl Compiler<'_> {
                     format!("overlaps {key}.pool[{other}], expected disjoint pools"),
                 );
             }
-            let classes = self.class_refs6(&p.classes, &pkey);
+            let classes = self.class_refs(Section::Dhcp6, &p.classes, &pkey);
             let options = self.options6(&p.options, &format!("{pkey}.options"));
             pools.push(Pool6 {
                 first,
@@ -381,7 +355,7 @@ impl Compiler<'_> {
                     format!("overlaps {key}.pd_pool[{other}], expected disjoint prefixes"),
                 );
             }
-            let classes = self.class_refs6(&p.classes, &pkey);
+            let classes = self.class_refs(Section::Dhcp6, &p.classes, &pkey);
             let options = self.options6(&p.options, &format!("{pkey}.options"));
             pd_pools.push(PdPool {
                 prefix,

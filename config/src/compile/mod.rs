@@ -75,15 +75,31 @@ pub(super) fn step(k: &str) -> PathStep {
 const DEFAULT_DATABASE: &str = "/var/lib/zerotouch/leases.sqlite";
 const DEFAULT_COMMIT_WINDOW_MS: u64 = 2;
 
+/// The section of the file a pass works in, where both have the same kind of table.
+#[derive(Debug, Clone, Copy)]
+enum Section {
+    Dhcp4 = 0,
+    Dhcp6 = 1,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Dhcp4 => "dhcp4",
+            Section::Dhcp6 => "dhcp6",
+        }
+    }
+}
+
 struct Compiler<'a> {
     src: &'a SourceMap<'a>,
     errors: Vec<ConfigError>,
     custom_by_name: HashMap<String, OptionDef>,
     custom_by_code: HashMap<u8, OptionDef>,
-    class_index: HashMap<String, usize>,
+    /// Class names to their index, per section (`Section`).
+    class_index: [HashMap<String, usize>; 2],
     custom6_by_name: HashMap<String, options::OptionDef6>,
     custom6_by_code: HashMap<u16, options::OptionDef6>,
-    class6_index: HashMap<String, usize>,
     plugin_scopes: Vec<PluginScope>,
 }
 
@@ -107,10 +123,9 @@ impl<'a> Compiler<'a> {
             errors: Vec::new(),
             custom_by_name: HashMap::new(),
             custom_by_code: HashMap::new(),
-            class_index: HashMap::new(),
+            class_index: Default::default(),
             custom6_by_name: HashMap::new(),
             custom6_by_code: HashMap::new(),
-            class6_index: HashMap::new(),
             plugin_scopes: Vec::new(),
         }
     }
