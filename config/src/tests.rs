@@ -6,6 +6,18 @@ fn errors(text: &str) -> Vec<ConfigError> {
     parse(text, Path::new("/etc/zt/dhcpd.toml")).unwrap_err().0
 }
 
+/// The errors of `text` as (key, message).
+fn keyed_errors(text: &str) -> Vec<(String, String)> {
+    errors(text)
+        .into_iter()
+        .map(|e| (e.key, e.message))
+        .collect()
+}
+
+fn pair(key: &str, message: &str) -> (String, String) {
+    (key.to_string(), message.to_string())
+}
+
 const BASE: &str = r#"
 [dhcp4]
 interfaces = ["eth0"]
@@ -477,31 +489,27 @@ match = { relay = "circuit-id", exact = "x" }
 name = "e"
 match = { option = 300, relay = "remote-id", exact = "x" }
 "#;
-    let got: Vec<(String, String)> = errors(text)
-        .into_iter()
-        .map(|e| (e.key, e.message))
-        .collect();
-    let expect = |key: &str, message: &str| (key.to_string(), message.to_string());
+    let got = keyed_errors(text);
     assert_eq!(
         got,
         vec![
-            expect(
+            pair(
                 "dhcp4.class[0].match.option",
                 "got 300, expected a DHCPv4 option code from 0 to 255"
             ),
-            expect(
+            pair(
                 "dhcp4.class[1].match.relay",
                 "got \"interface-id\", expected \"circuit-id\" or \"remote-id\""
             ),
-            expect(
+            pair(
                 "dhcp4.class[2].match",
                 "expected exactly one of option = CODE or relay = \"circuit-id\" | \"remote-id\""
             ),
-            expect(
+            pair(
                 "dhcp6.class[0].match.relay",
                 "got \"circuit-id\", expected \"interface-id\" or \"remote-id\""
             ),
-            expect(
+            pair(
                 "dhcp6.class[1].match",
                 "expected exactly one of option = CODE or relay = \"interface-id\" | \"remote-id\""
             ),
@@ -581,19 +589,15 @@ subnet = "2001:db8:1::/64"
 range = "2001:db8:1::10 - 2001:db8:1::20"
 classes = ["switches"]
 "#;
-    let got: Vec<(String, String)> = errors(text)
-        .into_iter()
-        .map(|e| (e.key, e.message))
-        .collect();
-    let expect = |key: &str, message: &str| (key.to_string(), message.to_string());
+    let got = keyed_errors(text);
     for e in [
-        expect("dhcp4.class[1].name", "class \"switches\" is defined twice"),
-        expect(
+        pair("dhcp4.class[1].name", "class \"switches\" is defined twice"),
+        pair(
             "dhcp4.subnet[0].pool[0].classes[0]",
             "unknown class \"routers\", expected the name of a [[dhcp4.class]]",
         ),
-        expect("dhcp6.class[1].name", "class \"routers\" is defined twice"),
-        expect(
+        pair("dhcp6.class[1].name", "class \"routers\" is defined twice"),
+        pair(
             "dhcp6.subnet[0].pool[0].classes[0]",
             "unknown class \"switches\", expected the name of a [[dhcp6.class]]",
         ),
