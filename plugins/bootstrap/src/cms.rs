@@ -14,7 +14,6 @@ use der::{Any, Decode, Encode, Tag};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
@@ -230,7 +229,7 @@ impl Signed {
     /// matches, and the signature over the signed attributes verifies.
     pub fn verify(&self, signer: &Certificate) -> Result<(), CmsError> {
         let key = public_key(signer)?;
-        let digest = Sha256::digest(&self.content);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.content);
         for info in self.signed_data.signer_infos.0.iter() {
             let SignerIdentifier::IssuerAndSerialNumber(id) = &info.sid else {
                 continue;
@@ -252,7 +251,7 @@ impl Signed {
                     .ok_or_else(|| invalid(format!("signed attribute {oid} missing")))
             };
             let md = OctetString::from_der(&attr(ID_MESSAGE_DIGEST)?.to_der()?)?;
-            if md.as_bytes() != digest.as_slice() {
+            if md.as_bytes() != digest.as_ref() {
                 return Err(invalid("message digest does not match the content"));
             }
             let ct: ObjectIdentifier = attr(ID_CONTENT_TYPE)?.decode_as()?;

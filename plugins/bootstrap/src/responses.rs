@@ -5,12 +5,13 @@
 //! a device asks, so editing them needs no restart.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use ring::digest::{Context, SHA256};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use crate::cms;
@@ -208,9 +209,16 @@ impl ImageHashes {
             return Ok(*hash);
         }
         let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        let hash: [u8; 32] = hasher.finalize().into();
+        let mut hasher = Context::new(&SHA256);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf)? {
+                0 => break,
+                n => hasher.update(&buf[..n]),
+            }
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(hasher.finish().as_ref());
         if let Ok(mut known) = self.known.lock() {
             known.insert(path.clone(), (stamp, hash));
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use der::oid::ObjectIdentifier;
-use sha2::{Digest, Sha256};
+use ring::digest::{Context, SHA256};
 
 /// Distinct documents kept; when full, the cache starts over.
 const CAPACITY: usize = 4096;
@@ -25,11 +25,12 @@ impl SignedCache {
         document: &[u8],
         sign: impl FnOnce() -> Result<Vec<u8>, E>,
     ) -> Result<Arc<Vec<u8>>, E> {
-        let mut h = Sha256::new();
+        let mut h = Context::new(&SHA256);
         h.update(content_type.as_bytes());
-        h.update([0]);
+        h.update(&[0]);
         h.update(document);
-        let key: [u8; 32] = h.finalize().into();
+        let mut key = [0u8; 32];
+        key.copy_from_slice(h.finish().as_ref());
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
