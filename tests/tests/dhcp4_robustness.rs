@@ -26,9 +26,8 @@ fn malformed_packets_are_counted_by_reason_and_the_server_keeps_serving() {
         sock.set_broadcast(true).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let server = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
-        let mut discover = Message::new_request(0xfeed, &[2, 0, 0, 0, 4, 4]);
+        let mut discover = Message::client(MessageType::Discover, 0xfeed, &[2, 0, 0, 0, 4, 4]);
         discover.flags = v4::BROADCAST_FLAG;
-        discover.options.set(53, vec![1]);
         let good = discover.to_bytes();
         let mut bad: Vec<Vec<u8>> = Vec::new();
         bad.push(good[..120].to_vec()); // truncated

@@ -19,7 +19,7 @@ use zerotouch_dhcpd::lease::{LeaseBackend, LeaseIndex, SqliteStore};
 use zerotouch_dhcpd::v4::{Dhcp4Handler, Ingress, Outcome};
 use zerotouch_dhcpd::{plugin, services};
 use zerotouch_plugin::LeaseEvent;
-use zerotouch_proto::v4::{self, Message};
+use zerotouch_proto::v4::{self, Message, MessageType};
 
 /// The configuration bench/dhcp4.sh measures under load.
 const CONFIG: &str = include_str!("../../zerotouch.toml");
@@ -77,9 +77,8 @@ fn main() {
     for i in 0..n {
         // What perfdhcp sends: relayed (giaddr), a new hardware address each time.
         let mac = [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1];
-        let mut m = Message::new_request(i, &mac);
+        let mut m = Message::client(MessageType::Discover, i, &mac);
         m.giaddr = Ipv4Addr::new(198, 18, 0, 2);
-        m.options.set(53, vec![1]);
         m.options.set(55, vec![1, 3, 6, 15, 143]);
         let Outcome::Reply { reply, .. } = handler.handle(&m.to_bytes(), &ingress, 1000) else {
             panic!("no OFFER")

@@ -97,8 +97,7 @@ pub(super) fn ingress() -> Ingress {
 pub(super) const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 
 pub(super) fn msg(t: MessageType, mac: u8) -> Message {
-    let mut m = Message::new_request(0x1000 + mac as u32, &[2, 0, 0, 0, 0, mac]);
-    m.options.set(53, vec![t.to_u8()]);
+    let mut m = Message::client(t, 0x1000 + mac as u32, &[2, 0, 0, 0, 0, mac]);
     m.options.set(55, vec![1, 3, 6, 15, 12]);
     m
 }

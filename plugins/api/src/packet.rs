@@ -158,8 +158,7 @@ mod tests {
 
     #[test]
     fn lazy_packets_decode_on_first_use() {
-        let mut m = v4::Message::new_request(9, &[2, 0, 0, 0, 0, 1]);
-        m.options.set(53, vec![1]);
+        let mut m = v4::Message::client(v4::MessageType::Discover, 9, &[2, 0, 0, 0, 0, 1]);
         m.options.set(12, b"sw1".to_vec());
         let wire = m.to_bytes();
         let cells = LazyRequest::default();

@@ -83,6 +83,15 @@ pub struct Message {
 }
 
 impl Message {
+    /// A client's message of type `msg_type` (option 53 set, nothing else) from
+    /// hardware address `hwaddr`: what tests, tools and load generators start from.
+    pub fn client(msg_type: super::MessageType, xid: u32, hwaddr: &[u8]) -> Self {
+        let mut m = Message::new_request(xid, hwaddr);
+        m.options
+            .set(super::OptionCode::MESSAGE_TYPE, vec![msg_type.to_u8()]);
+        m
+    }
+
     /// An empty BOOTREQUEST, for building packets in tests and tools.
     pub fn new_request(xid: u32, hwaddr: &[u8]) -> Self {
         let mut chaddr = [0u8; CHADDR_LEN];

@@ -39,8 +39,7 @@ fn decodes_what_an_independent_encoder_wrote() {
 
 #[test]
 fn independent_decoder_reads_what_we_encode() {
-    let mut m = Message::new_request(7, &[2, 0, 0, 0, 0, 9]);
-    m.options.set(53, vec![3]);
+    let mut m = Message::client(MessageType::Request, 7, &[2, 0, 0, 0, 0, 9]);
     m.options.set(50, vec![198, 18, 0, 10]);
     let bytes = m.to_bytes();
     assert_eq!(bytes.len(), BOOTP_MIN_LEN);
@@ -220,8 +219,7 @@ impl Lcg {
 
 #[test]
 fn mutated_packets_never_panic_and_what_decodes_round_trips() {
-    let mut base = Message::new_request(9, &[2, 0, 0, 0, 0, 1]);
-    base.options.set(53, vec![3]);
+    let mut base = Message::client(MessageType::Request, 9, &[2, 0, 0, 0, 0, 1]);
     base.options.set(52, vec![3]);
     base.options.set(61, vec![1, 2, 0, 0, 0, 0, 1]);
     base.options

@@ -69,8 +69,7 @@ fn sent<F: zerotouch_net::IpFamily>(a: Action<F>) -> Vec<Outgoing<F>> {
 
 /// A DISCOVER with `vendor` in option 60 and `prl` as option 55.
 fn discover(xid: u32, vendor: &[u8], prl: &[u8]) -> Vec<u8> {
-    let mut m = Message::new_request(xid, &[2, 0, 0, 0, 0, xid as u8]);
-    m.options.set(53, vec![1]);
+    let mut m = Message::client(MessageType::Discover, xid, &[2, 0, 0, 0, 0, xid as u8]);
     m.options.set(60, vendor.to_vec());
     m.options.set(55, prl.to_vec());
     m.flags = v4::BROADCAST_FLAG;

@@ -92,8 +92,11 @@ mod tests {
     use zerotouch_proto::v4::{self, Message};
 
     fn discover() -> Vec<u8> {
-        let mut m = Message::new_request(7, &[2, 0, 0, 0, 0, 1]);
-        m.options.set(53, vec![1]);
+        let mut m = Message::client(
+            zerotouch_proto::v4::MessageType::Discover,
+            7,
+            &[2, 0, 0, 0, 0, 1],
+        );
         m.options.set(55, vec![1, 3]);
         let mut b = m.to_bytes();
         b.resize(300, 0);

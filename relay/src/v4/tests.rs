@@ -43,9 +43,8 @@ fn relay() -> Relay4 {
 }
 
 fn request(with_82: bool, hops: u8) -> Vec<u8> {
-    let mut m = Message::new_request(9, &[2, 0, 0, 0, 0, 7]);
+    let mut m = Message::client(MessageType::Discover, 9, &[2, 0, 0, 0, 0, 7]);
     m.hops = hops;
-    m.options.set(53, vec![1]);
     if with_82 {
         m.options.set(82, vec![1, 3, b'x', b'y', b'z']);
     }
