@@ -16,9 +16,11 @@ pub struct ClassSet<'a> {
 }
 
 impl<'a> ClassSet<'a> {
-    /// `members` index `defined`.
-    pub fn new(defined: &'a [Arc<str>], members: &'a mut Vec<usize>) -> Self {
-        ClassSet { defined, members }
+    host_only! {
+        /// `members` index `defined`.
+        fn new(defined: &'a [Arc<str>], members: &'a mut Vec<usize>) -> Self {
+            ClassSet { defined, members }
+        }
     }
 
     /// The names of the classes the packet is in, configured ones first.
@@ -70,9 +72,11 @@ pub struct SubnetChoice<'a> {
 }
 
 impl<'a> SubnetChoice<'a> {
-    /// The choice over `subnets` the server will use, `chosen` the index it holds.
-    pub fn new(subnets: &'a [SubnetInfo], chosen: &'a mut Option<usize>) -> Self {
-        SubnetChoice { subnets, chosen }
+    host_only! {
+        /// The choice over `subnets` the server will use, `chosen` the index it holds.
+        fn new(subnets: &'a [SubnetInfo], chosen: &'a mut Option<usize>) -> Self {
+            SubnetChoice { subnets, chosen }
+        }
     }
 
     /// The subnet chosen so far, if any.
@@ -118,11 +122,13 @@ pub struct HostChoice<'a> {
 }
 
 impl<'a> HostChoice<'a> {
-    /// The reservation the server found, which plugins may replace or clear.
-    pub fn new(found: Option<&'a HostInfo>) -> Self {
-        HostChoice {
-            found,
-            replaced: None,
+    host_only! {
+        /// The reservation the server found, which plugins may replace or clear.
+        fn new(found: Option<&'a HostInfo>) -> Self {
+            HostChoice {
+                found,
+                replaced: None,
+            }
         }
     }
 
@@ -144,10 +150,12 @@ impl<'a> HostChoice<'a> {
         self.replaced = Some(None);
     }
 
-    /// What a plugin changed: `None` when nothing, `Some(None)` when the reservation
-    /// was taken away.
-    pub fn into_change(self) -> Option<Option<HostInfo>> {
-        self.replaced
+    host_only! {
+        /// What a plugin changed: `None` when nothing, `Some(None)` when the reservation
+        /// was taken away.
+        fn into_change(self) -> Option<Option<HostInfo>> {
+            self.replaced
+        }
     }
 }
 
@@ -162,12 +170,14 @@ pub struct LeaseOffer {
 }
 
 impl LeaseOffer {
-    /// An offer of `address` for `lifetime` seconds; `committing` when the lease will be stored (ACK, REPLY) rather than only offered.
-    pub fn new(address: IpAddr, committing: bool, lifetime: u32) -> Self {
-        LeaseOffer {
-            address,
-            committing,
-            lifetime,
+    host_only! {
+        /// An offer of `address` for `lifetime` seconds; `committing` when the lease will be stored (ACK, REPLY) rather than only offered.
+        fn new(address: IpAddr, committing: bool, lifetime: u32) -> Self {
+            LeaseOffer {
+                address,
+                committing,
+                lifetime,
+            }
         }
     }
 

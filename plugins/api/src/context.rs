@@ -133,11 +133,12 @@ impl Context {
         })
     }
 
-    /// Set by the server when the packet arrives: the runtime and the bound for
-    /// [`Context::wait`].
-    #[doc(hidden)]
-    pub fn set_wait_budget(&mut self, runtime: Option<tokio::runtime::Handle>, limit: Duration) {
-        self.wait = runtime.map(|runtime| WaitBudget { runtime, limit });
+    host_only! {
+        /// Set by the server when the packet arrives: the runtime and the bound for
+        /// [`Context::wait`].
+        fn set_wait_budget(&mut self, runtime: Option<tokio::runtime::Handle>, limit: Duration) {
+            self.wait = runtime.map(|runtime| WaitBudget { runtime, limit });
+        }
     }
 
     /// The calling instance's settings for the most specific configuration scope that
@@ -153,23 +154,27 @@ impl Context {
         self.scoped.iter().filter_map(|s| s.downcast_ref())
     }
 
-    #[doc(hidden)]
-    pub fn has_scoped(&self) -> bool {
-        !self.scoped.is_empty()
+    host_only! {
+        /// Whether the calling instance's scoped settings are set.
+        fn has_scoped(&self) -> bool {
+            !self.scoped.is_empty()
+        }
     }
 
-    /// Set by the server before each hook call of an instance with scoped settings.
-    #[doc(hidden)]
-    pub fn set_scoped(&mut self, data: impl IntoIterator<Item = ScopeData>) {
-        self.scoped.clear();
-        self.scoped.extend(data);
+    host_only! {
+        /// Set by the server before each hook call of an instance with scoped settings.
+        fn set_scoped(&mut self, data: impl IntoIterator<Item = ScopeData>) {
+            self.scoped.clear();
+            self.scoped.extend(data);
+        }
     }
 
-    /// Set by the server before each hook call: the calling instance's bound.
-    #[doc(hidden)]
-    pub fn set_wait_limit(&mut self, limit: Duration) {
-        if let Some(w) = &mut self.wait {
-            w.limit = limit;
+    host_only! {
+        /// Set by the server before each hook call: the calling instance's bound.
+        fn set_wait_limit(&mut self, limit: Duration) {
+            if let Some(w) = &mut self.wait {
+                w.limit = limit;
+            }
         }
     }
 }

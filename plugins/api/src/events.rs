@@ -92,9 +92,11 @@ impl EventBus {
         self.leases.receiver_count() > 0
     }
 
-    /// Hands a lease change to every service that follows them; returns how many.
-    pub fn publish_lease(&self, change: LeaseChange) -> usize {
-        self.leases.send(Arc::new(change)).unwrap_or(0)
+    host_only! {
+        /// Hands a lease change to every service that follows them; returns how many.
+        fn publish_lease(&self, change: LeaseChange) -> usize {
+            self.leases.send(Arc::new(change)).unwrap_or(0)
+        }
     }
 }
 

@@ -15,6 +15,23 @@
 
 #![warn(missing_docs)]
 
+/// Functions for the plugin host only: `pub` with the `host` feature (the server, the
+/// relay and the plugin host enable it), crate-private otherwise, so the constructors
+/// and setters the server uses are not part of what plugin authors build against. A
+/// plugin's own tests may enable `host` as a dev-dependency feature to build packets.
+macro_rules! host_only {
+    ($(#[$meta:meta])* fn $name:ident $($rest:tt)*) => {
+        #[cfg(feature = "host")]
+        $(#[$meta])*
+        pub fn $name $($rest)*
+
+        #[cfg(not(feature = "host"))]
+        #[allow(dead_code)]
+        $(#[$meta])*
+        pub(crate) fn $name $($rest)*
+    };
+}
+
 pub mod abi;
 mod action;
 mod choice;

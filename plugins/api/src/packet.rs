@@ -59,43 +59,47 @@ pub struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
-    /// A packet the server decoded already.
-    pub fn new(
-        request: Request<'a>,
-        wire: &'a [u8],
-        message_type: u8,
-        interface: &'a str,
-        source: SocketAddr,
-        now: u64,
-    ) -> Self {
-        Packet {
-            decoded: Decoded::Ready(request),
-            wire,
-            message_type,
-            interface,
-            source,
-            now,
+    host_only! {
+        /// A packet the server decoded already.
+        fn new(
+            request: Request<'a>,
+            wire: &'a [u8],
+            message_type: u8,
+            interface: &'a str,
+            source: SocketAddr,
+            now: u64,
+        ) -> Self {
+            Packet {
+                decoded: Decoded::Ready(request),
+                wire,
+                message_type,
+                interface,
+                source,
+                now,
+            }
         }
     }
 
-    /// A packet of `family` decoded from `wire` when a plugin first asks; `cells` holds
-    /// the result.
-    pub fn lazy(
-        family: Family,
-        cells: &'a LazyRequest,
-        wire: &'a [u8],
-        message_type: u8,
-        interface: &'a str,
-        source: SocketAddr,
-        now: u64,
-    ) -> Self {
-        Packet {
-            decoded: Decoded::Lazy(family, cells),
-            wire,
-            message_type,
-            interface,
-            source,
-            now,
+    host_only! {
+        /// A packet of `family` decoded from `wire` when a plugin first asks; `cells` holds
+        /// the result.
+        fn lazy(
+            family: Family,
+            cells: &'a LazyRequest,
+            wire: &'a [u8],
+            message_type: u8,
+            interface: &'a str,
+            source: SocketAddr,
+            now: u64,
+        ) -> Self {
+            Packet {
+                decoded: Decoded::Lazy(family, cells),
+                wire,
+                message_type,
+                interface,
+                source,
+                now,
+            }
         }
     }
 

@@ -99,14 +99,16 @@ impl Reply {
         }
     }
 
-    /// A reply of `family` in wire format (a DHCPv6 reply without relay wrappers),
-    /// decoded on first use.
-    pub fn lazy(family: Family, wire: Vec<u8>) -> Reply {
-        Reply {
-            family,
-            wire: Some(wire),
-            decoded: OnceCell::new(),
-            touched: false,
+    host_only! {
+        /// A reply of `family` in wire format (a DHCPv6 reply without relay wrappers),
+        /// decoded on first use.
+        fn lazy(family: Family, wire: Vec<u8>) -> Reply {
+            Reply {
+                family,
+                wire: Some(wire),
+                decoded: OnceCell::new(),
+                touched: false,
+            }
         }
     }
 
@@ -292,14 +294,16 @@ impl Reply {
         out
     }
 
-    /// Appends the reply in wire format to `out`.
-    pub fn write_wire(&self, out: &mut Vec<u8>) {
-        match (&self.wire, self.decoded.get()) {
-            (Some(w), None) => out.extend_from_slice(w),
-            _ => match self.get() {
-                Body::V4(r) => r.message.encode(out),
-                Body::V6(m) => m.encode(out),
-            },
+    host_only! {
+        /// Appends the reply in wire format to `out`.
+        fn write_wire(&self, out: &mut Vec<u8>) {
+            match (&self.wire, self.decoded.get()) {
+                (Some(w), None) => out.extend_from_slice(w),
+                _ => match self.get() {
+                    Body::V4(r) => r.message.encode(out),
+                    Body::V6(m) => m.encode(out),
+                },
+            }
         }
     }
 

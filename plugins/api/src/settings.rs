@@ -168,7 +168,7 @@ impl<'d> Settings<'d> {
     ///
     /// Every unknown key and wrong type is found in one call: each is taken out of a copy
     /// of the table and the rest read again. The first is returned; the server reads
-    /// the others with [`Settings::take_errors`].
+    /// the others afterwards and reports them all.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, SettingsError> {
         const MAX_ERRORS: usize = 100;
         let mut value = match self.target()? {
@@ -235,10 +235,11 @@ impl<'d> Settings<'d> {
         }
     }
 
-    /// The errors `parse` found after the one it returned.
-    #[doc(hidden)]
-    pub fn take_errors(&self) -> Vec<SettingsError> {
-        std::mem::take(&mut self.more_errors.borrow_mut())
+    host_only! {
+        /// The errors `parse` found after the one it returned.
+        fn take_errors(&self) -> Vec<SettingsError> {
+            std::mem::take(&mut self.more_errors.borrow_mut())
+        }
     }
 
     /// An error about a value the plugin read through `toml::Spanned`.
@@ -289,10 +290,11 @@ impl<'d> Settings<'d> {
         self.warnings.borrow_mut().push(w);
     }
 
-    /// The warnings recorded so far.
-    #[doc(hidden)]
-    pub fn take_warnings(&self) -> Vec<SettingsError> {
-        std::mem::take(&mut self.warnings.borrow_mut())
+    host_only! {
+        /// The warnings recorded so far.
+        fn take_warnings(&self) -> Vec<SettingsError> {
+            std::mem::take(&mut self.warnings.borrow_mut())
+        }
     }
 
     /// For settings given in a scope of the server's configuration (`plugin.<instance>`
