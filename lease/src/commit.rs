@@ -139,9 +139,7 @@ pub(crate) const RELEASED_PER_POLL: usize = 16;
 impl<R, L> GroupCommit<R, L> {
     /// Queues a lease change and the reply (if any) that must wait for it.
     pub fn add(&mut self, lease: L, reply: Option<R>, now: Instant) {
-        self.since.get_or_insert(now);
-        self.leases.push(lease);
-        self.replies.extend(reply);
+        self.add_all(Some(lease), reply, now);
     }
 
     /// Queues lease changes and the reply (if any) that must wait for all of them.

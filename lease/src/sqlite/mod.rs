@@ -129,11 +129,11 @@ impl LeaseBackend for SqliteStore {
     }
 
     fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
-        v4::write(&mut self.conn, leases)
+        row::in_transaction(&mut self.conn, |tx| v4::insert(tx, leases))
     }
 
     fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError> {
-        v6::write(&mut self.conn, leases)
+        row::in_transaction(&mut self.conn, |tx| v6::insert(tx, leases))
     }
 
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {

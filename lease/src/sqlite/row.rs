@@ -6,6 +6,17 @@ use rusqlite::{Connection, Row};
 
 use crate::backend::{Loaded, StoreError};
 
+/// Runs `write` in one transaction on `conn`, committed when it succeeds.
+pub(super) fn in_transaction(
+    conn: &mut Connection,
+    write: impl FnOnce(&Connection) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    write(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// What `each` makes of every row `sql` selects.
 pub(super) fn each_row<T>(
     conn: &Connection,

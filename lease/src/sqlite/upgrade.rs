@@ -69,33 +69,44 @@ fn from_v1(tx: &Transaction<'_>) -> Result<(usize, usize), StoreError> {
         "ALTER TABLE leases4 RENAME TO {LEFT4}; ALTER TABLE leases6 RENAME TO {LEFT6};"
     ))?;
     tx.execute_batch(&schema::create())?;
-    let (mut moved, mut left) = (0, 0);
-
-    let mut delete = tx.prepare(&format!("DELETE FROM {LEFT4} WHERE address_key = ?1"))?;
-    for Left { key, lease, .. } in read_v1_4(tx)? {
-        match lease {
-            Ok(lease) => {
-                v4::insert(tx, std::slice::from_ref(&lease))?;
-                delete.execute([key])?;
-                moved += 1;
-            }
-            Err(_) => left += 1,
-        }
-    }
-    let mut delete = tx.prepare(&format!("DELETE FROM {LEFT6} WHERE resource = ?1"))?;
-    for Left { key, lease, .. } in read_v1_6(tx)? {
-        match lease {
-            Ok(lease) => {
-                v6::insert(tx, std::slice::from_ref(&lease))?;
-                delete.execute([key])?;
-                moved += 1;
-            }
-            Err(_) => left += 1,
-        }
-    }
+    let (moved4, left4) = move_rows(
+        tx,
+        read_v1_4(tx)?,
+        &format!("DELETE FROM {LEFT4} WHERE address_key = ?1"),
+        v4::insert,
+    )?;
+    let (moved6, left6) = move_rows(
+        tx,
+        read_v1_6(tx)?,
+        &format!("DELETE FROM {LEFT6} WHERE resource = ?1"),
+        v6::insert,
+    )?;
     for table in [LEFT4, LEFT6] {
         if !has_rows(tx, table)? {
             tx.execute_batch(&format!("DROP TABLE {table}"))?;
+        }
+    }
+    Ok((moved4 + moved6, left4 + left6))
+}
+
+/// Writes each readable row of `rows` with `insert` and deletes it from version 1's
+/// table (`delete`, by key); returns the rows moved and left.
+fn move_rows<K: rusqlite::ToSql, L>(
+    tx: &Transaction<'_>,
+    rows: Vec<Left<K, L>>,
+    delete: &str,
+    insert: fn(&Connection, &[L]) -> Result<(), StoreError>,
+) -> Result<(usize, usize), StoreError> {
+    let mut delete = tx.prepare(delete)?;
+    let (mut moved, mut left) = (0, 0);
+    for Left { key, lease, .. } in rows {
+        match lease {
+            Ok(lease) => {
+                insert(tx, std::slice::from_ref(&lease))?;
+                delete.execute([key])?;
+                moved += 1;
+            }
+            Err(_) => left += 1,
         }
     }
     Ok((moved, left))

@@ -13,37 +13,28 @@ use crate::{ClientKey, Lease4, LeaseState};
 const SELECT: &str =
     "SELECT address, client_id, htype, hw_address, state, starts, expires, hostname FROM lease4";
 
-pub(super) fn write(conn: &mut Connection, leases: &[Lease4]) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    insert(&tx, leases)?;
-    tx.commit()?;
-    Ok(())
-}
-
 /// Inserts or replaces `leases` in the transaction `conn` is in.
 pub(super) fn insert(conn: &Connection, leases: &[Lease4]) -> Result<(), StoreError> {
-    {
-        let mut stmt = conn.prepare_cached(
-            "INSERT OR REPLACE INTO lease4
-             (address, client_id, htype, hw_address, state, starts, expires, hostname)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for l in leases {
-            let client_id = match &l.client {
-                Some(ClientKey::ClientId(id)) => Some(&id[..]),
-                _ => None,
-            };
-            stmt.execute(params![
-                u32::from(l.address),
-                client_id,
-                l.htype,
-                &l.hwaddr[..],
-                l.state.as_str(),
-                l.starts as i64,
-                l.expires as i64,
-                l.hostname,
-            ])?;
-        }
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO lease4
+         (address, client_id, htype, hw_address, state, starts, expires, hostname)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for l in leases {
+        let client_id = match &l.client {
+            Some(ClientKey::ClientId(id)) => Some(&id[..]),
+            _ => None,
+        };
+        stmt.execute(params![
+            u32::from(l.address),
+            client_id,
+            l.htype,
+            &l.hwaddr[..],
+            l.state.as_str(),
+            l.starts as i64,
+            l.expires as i64,
+            l.hostname,
+        ])?;
     }
     Ok(())
 }

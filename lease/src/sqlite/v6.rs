@@ -15,39 +15,30 @@ use crate::{IaKey, IaKind, Lease6, Resource};
 /// The columns `decode` reads, in its order.
 const SELECT: &str = "SELECT address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM lease6";
 
-pub(super) fn write(conn: &mut Connection, leases: &[Lease6]) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    insert(&tx, leases)?;
-    tx.commit()?;
-    Ok(())
-}
-
 /// Inserts or replaces `leases` in the transaction `conn` is in.
 pub(super) fn insert(conn: &Connection, leases: &[Lease6]) -> Result<(), StoreError> {
-    {
-        let mut stmt = conn.prepare_cached(
-            "INSERT OR REPLACE INTO lease6
-             (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for l in leases {
-            let (duid, iaid) = match &l.ia {
-                Some(ia) => (Some(&ia.duid[..]), ia.iaid),
-                None => (None, 0),
-            };
-            stmt.execute(params![
-                &l.resource.address.octets()[..],
-                l.resource.prefix_len,
-                l.kind.as_str(),
-                duid,
-                iaid,
-                l.state.as_str(),
-                l.starts as i64,
-                l.preferred,
-                l.expires as i64,
-                l.hw_address.as_deref(),
-            ])?;
-        }
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO lease6
+         (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for l in leases {
+        let (duid, iaid) = match &l.ia {
+            Some(ia) => (Some(&ia.duid[..]), ia.iaid),
+            None => (None, 0),
+        };
+        stmt.execute(params![
+            &l.resource.address.octets()[..],
+            l.resource.prefix_len,
+            l.kind.as_str(),
+            duid,
+            iaid,
+            l.state.as_str(),
+            l.starts as i64,
+            l.preferred,
+            l.expires as i64,
+            l.hw_address.as_deref(),
+        ])?;
     }
     Ok(())
 }
