@@ -95,20 +95,10 @@ impl LeaseReader for SqliteLeaseReader {
     /// prefixes (a prefix as its first address).
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError> {
         let now = unix_now();
-        let current =
-            |expires: u64, state: LeaseState| expires > now && state != LeaseState::Expired;
         let (v4, v6) = self.with(|s| Ok((s.load4()?, s.load6()?)))?;
-        let v4 = v4
-            .leases
-            .iter()
-            .filter(|l| current(l.expires, l.state))
-            .map(lease_info);
-        let v6 = v6
-            .leases
-            .iter()
-            .filter(|l| current(l.expires, l.state))
-            .map(lease_info6);
-        Ok(v4.chain(v6).collect())
+        let v4 = v4.leases.iter().map(lease_info);
+        let v6 = v6.leases.iter().map(lease_info6);
+        Ok(v4.chain(v6).filter(|l| l.is_current(now)).collect())
     }
 
     /// A DHCPv4 lease, or the lease of a DHCPv6 address (IA_NA).

@@ -49,6 +49,14 @@ pub struct LeaseInfo {
     pub hostname: Option<String>,
 }
 
+impl LeaseInfo {
+    /// Whether the lease is current at `now` (Unix seconds): not ended and not
+    /// reclaimed, what [`crate::LeaseReader::current`] returns.
+    pub fn is_current(&self, now: u64) -> bool {
+        self.expires > now && self.state != LeaseState::Expired
+    }
+}
+
 /// A lease change the server made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
-use zerotouch_plugin::{LeaseChange, LeaseInfo, LeaseReader, LeaseState};
+use zerotouch_plugin::{LeaseChange, LeaseInfo, LeaseReader};
 
 /// The leases by address, and whether they are known to be complete.
 #[derive(Default)]
@@ -39,7 +39,7 @@ impl LeaseTable {
         Some(
             t.by_address
                 .values()
-                .filter(|l| l.expires > now && l.state != LeaseState::Expired)
+                .filter(|l| l.is_current(now))
                 .cloned()
                 .collect(),
         )
@@ -78,7 +78,7 @@ async fn follow_into(mut changes: Receiver<Arc<LeaseChange>>, table: &LeaseTable
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zerotouch_plugin::{EventBus, LeaseEvent, PluginError};
+    use zerotouch_plugin::{EventBus, LeaseEvent, LeaseState, PluginError};
 
     /// A store whose reads are counted.
     struct Store {
