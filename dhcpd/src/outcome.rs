@@ -1,7 +1,8 @@
 //! What handling one request comes to, in either family: a reply (sent at once, or
-//! when the lease changes it depends on are durable), no reply by design, or a drop
-//! with its reason.
+//! when the lease changes it depends on are durable), no reply by design, a drop with
+//! its reason, or a wait on a plugin.
 
+use crate::plugin::Parked;
 use crate::stats::Reason;
 
 /// The outcome of one request. `R` is the family's reply; `C` holds the lease changes to
@@ -18,6 +19,8 @@ pub enum Outcome<R, C> {
         reason: Reason,
         detail: Option<String>,
     },
+    /// A plugin parked the request on a future: handle it again when that completes.
+    Park(Parked),
 }
 
 impl<R, C: Default> Outcome<R, C> {

@@ -247,13 +247,13 @@ fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(
-            "{}:5:8: plugin[0].path: {} is built for plugin ABI version 2; this server speaks ABI version 1",
+            "{}:5:8: plugin[0].path: {} is built for plugin ABI version 3; this server speaks ABI version 2",
             cfg.display(),
             so.display()
         )),
         "{out}"
     );
-    // A table smaller than ABI 1's is refused before any of it is read.
+    // A table smaller than ABI 2's is refused before any of it is read.
     let short = build_c_plugin(dir.path(), "libshort.so", &["-DZT_EXAMPLE_SHORT_TABLE"]);
     let (code, out) = check_text(
         &cfg,
@@ -264,7 +264,7 @@ fn a_plugin_for_another_abi_version_is_refused_naming_both_versions() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("its function table is 16 octets, smaller than ABI version 1's 72"),
+        out.contains("its function table is 16 octets, smaller than ABI version 2's 80"),
         "{out}"
     );
     // The same file built right loads.
@@ -488,4 +488,103 @@ fn metrics_service_answers_curl_and_follows_sighup() {
     }
     let (code, _) = scrape(9267);
     assert_ne!(code, 0, "the old port was closed");
+}
+
+/// A plugin that waits (here `noop`'s `wait_ms`, as a plugin waiting on a slow backend
+/// would) parks its packet: the server answers other clients meanwhile, answers the
+/// parked one when the wait is over, and a wait past `hook_timeout_ms` fails the hook
+/// (`on_error = "drop"`: no answer, counted).
+#[test]
+fn a_waiting_plugin_parks_its_packet_while_other_clients_are_served() {
+    use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+    use zerotouch_proto::v4::{self, Message, MessageType};
+    require_tools(&["ip"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.9/24");
+    let cfg = lab.write(
+        "dhcpd.toml",
+        &format!(
+            r#"[leases]
+database = "{db}"
+
+[dhcp4]
+interfaces = ["{ifc}"]
+
+[[dhcp4.class]]
+name = "slow"
+match = {{ option = 60, exact = "slow" }}
+plugin.noop = {{ wait_ms = 1500 }}
+
+[[dhcp4.class]]
+name = "stuck"
+match = {{ option = 60, exact = "stuck" }}
+plugin.noop = {{ wait_ms = 8000 }}
+
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/24"
+[[dhcp4.subnet.pool]]
+range = "198.18.0.100 - 198.18.0.110"
+
+[[plugin]]
+name = "noop"
+hook_timeout_ms = 3000
+on_error = "drop"
+"#,
+            db = lab.path("leases.sqlite").display(),
+            ifc = lab.ifname("s")
+        ),
+    );
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    let order = lab.in_ns(&lab.cli(), || {
+        let sock = UdpSocket::bind("0.0.0.0:68").expect("bind 68");
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let server = SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 67);
+        let discover = |xid: u32, vendor: &[u8]| {
+            let mut m = Message::client(MessageType::Discover, xid, &[2, 0, 0, 0, 9, xid as u8]);
+            m.flags = v4::BROADCAST_FLAG;
+            if !vendor.is_empty() {
+                m.options.set(60, vendor.to_vec());
+            }
+            m.to_bytes()
+        };
+        // The slow and the stuck client first, then one no plugin waits for.
+        sock.send_to(&discover(0xa, b"slow"), server).unwrap();
+        sock.send_to(&discover(0xc, b"stuck"), server).unwrap();
+        sock.send_to(&discover(0xb, b""), server).unwrap();
+        let mut order = Vec::new();
+        let mut buf = [0u8; 1500];
+        let start = Instant::now();
+        // Past the stuck client's 3 s bound, with room to spare.
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                let m = v4::decode(&buf[..n]).unwrap();
+                if m.message_type() == Some(MessageType::Offer) {
+                    order.push(m.xid);
+                }
+            }
+        }
+        order
+    });
+    assert_eq!(
+        order,
+        vec![0xb, 0xa],
+        "the plain client is answered while the slow one waits; the stuck one never"
+    );
+    server.wait_for_log(
+        "timed out after 3000 ms (hook_timeout_ms)",
+        Duration::from_secs(5),
+    );
+    server.signal(libc::SIGUSR1);
+    server.wait_for_log("counters:", Duration::from_secs(5));
+    let log = server.log_text();
+    let counters = log.lines().rfind(|l| l.contains("counters:")).unwrap();
+    for c in [
+        "rx_discover=3",
+        "tx_offer=2",
+        "plugin_error=1",
+        "plugin_noop_waits=2",
+    ] {
+        assert!(counters.contains(c), "{c} missing from {counters}");
+    }
 }

@@ -1,4 +1,4 @@
-//! `noop` as a shared object: every hook ABI version 1 carries (packet received, reply
-//! ready, lease events) crosses the C ABI and does nothing.
+//! `noop` as a shared object: every hook ABI version 2 carries (packet received and
+//! reply ready of both families, lease events) crosses the C ABI and does nothing.
 
-zerotouch_plugin::export_plugin!("noop", zerotouch_plugin_noop::Noop::create);
+zerotouch_plugin::export_plugin!("noop", zerotouch_plugin_noop::Noop);

@@ -4,6 +4,7 @@
 pub(crate) mod commits;
 mod drops;
 pub(crate) mod packet_loop;
+mod parking;
 pub(crate) mod startup;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use tracing::debug;
 use super::ServerError;
 use super::commits::{ReceivePacer, report_commits};
 use super::drops::report_drop;
+use super::parking::Parking;
 use super::startup::Service;
 use crate::lease::{CommitEvent, GroupCommit, LeaseState, StoredLease, unix_now};
 use crate::outcome::{Commit, Outcome};
@@ -21,6 +22,7 @@ use crate::plugin::Pipeline;
 use crate::stats::{Counters, Reason};
 use zerotouch_net::ratelimit::LogLimiter;
 use zerotouch_net::{BatchSocket, Datagram, Interface, IpFamily, RecvBatch, ServedInterfaces};
+use zerotouch_plugin::erased::Answer;
 
 /// Datagrams received per system call.
 pub(crate) const BATCH: usize = 64;
@@ -54,6 +56,13 @@ pub(crate) trait Family: 'static {
         now: u64,
     ) -> Outcome<Self::Reply, Self::Commit>;
 
+    /// Hands the answers of the futures a packet was parked on to the next
+    /// [`Family::handle`], which handles that packet again.
+    fn resume(handler: &mut Self::Handler, answers: Vec<(u32, Answer)>);
+
+    /// After a [`Outcome::Park`]: the answers the packet had, to keep with it.
+    fn take_answers(handler: &mut Self::Handler) -> Vec<(u32, Answer)>;
+
     /// Ends the leases, offers and probations that ran out; the changes to store.
     fn reclaim(handler: &mut Self::Handler, now: u64) -> Vec<Self::Lease>;
 
@@ -84,6 +93,8 @@ pub(crate) struct PacketLoop<F: Family> {
     pub(crate) interfaces: ServedInterfaces,
     pub(crate) counters: Arc<Counters>,
     events: Vec<CommitEvent<F::Lease>>,
+    /// Packets a plugin parked on a future.
+    parking: Parking<F::Socket>,
     pacer: ReceivePacer,
     limiter: LogLimiter,
 }
@@ -106,6 +117,7 @@ impl<F: Family> PacketLoop<F> {
             interfaces,
             counters,
             events: Vec::new(),
+            parking: Parking::default(),
             pacer: ReceivePacer::default(),
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
         }
@@ -137,6 +149,9 @@ impl<F: Family> PacketLoop<F> {
         while !stop.load(Ordering::Relaxed) {
             self.socket.recv_or_idle(&mut batch, F::NAME);
             self.process(&batch, &mut out);
+            if !self.parking.is_empty() {
+                self.resume_parked(&mut out);
+            }
             let now = Instant::now();
             if now.duration_since(last_reclaim) >= reclaim_every {
                 last_reclaim = now;
@@ -151,7 +166,12 @@ impl<F: Family> PacketLoop<F> {
             self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
             F::send(&mut self.sender, &mut out);
-            self.pacer.pace(&self.socket, self.commit.is_busy());
+            // Parked packets are looked at every busy tick: the answer of a wait is
+            // acted on within a millisecond of its arrival.
+            self.pacer.pace(
+                &self.socket,
+                self.commit.is_busy() || !self.parking.is_empty(),
+            );
             if self.interfaces.refresh_if_due() {
                 F::interfaces_changed(&self.socket, &mut self.interfaces);
             }
@@ -190,27 +210,65 @@ impl<F: Family> PacketLoop<F> {
                 self.counters.count_no_reply(Reason::NotServedInterface);
                 continue;
             };
-            match F::handle(&mut self.handler, &d, iface, now) {
-                Outcome::Reply { reply, commit } if commit.is_empty() => out.push(reply),
-                Outcome::Reply { reply, commit } => {
-                    self.commit.add_all(commit, Some(reply), received_at)
+            let outcome = F::handle(&mut self.handler, &d, iface, now);
+            self.settle(outcome, &d, received_at, out);
+        }
+    }
+
+    /// Handles again the parked packets whose futures completed.
+    fn resume_parked(&mut self, out: &mut Vec<F::Reply>) {
+        for mut parked in self.parking.ready() {
+            let answers = std::mem::take(&mut parked.answers);
+            let d = parked.datagram();
+            let Some(iface) = self.interfaces.get(parked.ifindex) else {
+                self.counters.count_no_reply(Reason::NotServedInterface);
+                continue;
+            };
+            F::resume(&mut self.handler, answers);
+            let outcome = F::handle(&mut self.handler, &d, iface, unix_now());
+            self.settle(outcome, &d, Instant::now(), out);
+        }
+    }
+
+    /// Acts on what handling `d` came to.
+    fn settle(
+        &mut self,
+        outcome: Outcome<F::Reply, F::Commit>,
+        d: &Datagram<'_, F::Socket>,
+        received_at: Instant,
+        out: &mut Vec<F::Reply>,
+    ) {
+        match outcome {
+            Outcome::Reply { reply, commit } if commit.is_empty() => out.push(reply),
+            Outcome::Reply { reply, commit } => {
+                self.commit.add_all(commit, Some(reply), received_at)
+            }
+            Outcome::NoReply { reason, commit } => {
+                if let Some(r) = reason {
+                    self.counters.count_no_reply(r);
                 }
-                Outcome::NoReply { reason, commit } => {
-                    if let Some(r) = reason {
-                        self.counters.count_no_reply(r);
-                    }
-                    self.commit.add_all(commit, None, received_at);
+                self.commit.add_all(commit, None, received_at);
+            }
+            Outcome::Drop { reason, detail } => self.report_drop(d, reason, detail),
+            Outcome::Park(parked) => {
+                let answers = F::take_answers(&mut self.handler);
+                if let Err(why) = self.parking.park(d, answers, parked) {
+                    self.report_drop(d, Reason::PluginError, Some(why));
                 }
-                Outcome::Drop { reason, detail } => report_drop(
-                    &self.counters,
-                    &mut self.limiter,
-                    F::DROPPED,
-                    reason,
-                    detail,
-                    &d.src,
-                    &iface.name,
-                ),
             }
         }
+    }
+
+    fn report_drop(&mut self, d: &Datagram<'_, F::Socket>, reason: Reason, detail: Option<String>) {
+        let name = self.interfaces.get(d.ifindex).map_or("?", |i| &*i.name);
+        report_drop(
+            &self.counters,
+            &mut self.limiter,
+            F::DROPPED,
+            reason,
+            detail,
+            &d.src,
+            name,
+        );
     }
 }

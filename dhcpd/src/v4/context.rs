@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ipnet::Ipv4Net;
 use zerotouch_proto::v4::{Message, MessageType, RelayAgentInfo};
 
-use zerotouch_plugin::{Packet, Request};
+use zerotouch_plugin::{Ingress as PluginIngress, Packet4};
 
 use crate::config::{Dhcp4, Host};
 use crate::lease::ClientKey;
@@ -27,6 +27,16 @@ pub struct Ingress {
 }
 
 impl Ingress {
+    /// Where `wire` came in, as plugins see it.
+    pub fn for_plugins<'a>(&'a self, wire: &'a [u8], now: u64) -> PluginIngress<'a> {
+        PluginIngress {
+            wire,
+            interface: &self.ifname,
+            source: self.src.into(),
+            now,
+        }
+    }
+
     pub fn was_broadcast(&self) -> bool {
         self.dst.is_broadcast()
             || self
@@ -70,14 +80,11 @@ impl<'a> Exchange<'a> {
     }
 
     /// The request as plugins see it.
-    pub fn packet(&self) -> Packet<'_> {
-        Packet::new(
-            Request::V4(self.request),
-            self.wire,
-            self.msg_type.to_u8(),
-            &self.ingress.ifname,
-            self.ingress.src.into(),
-            self.now,
+    pub fn packet(&self) -> Packet4<'_> {
+        Packet4::new(
+            self.request,
+            self.msg_type,
+            self.ingress.for_plugins(self.wire, self.now),
         )
     }
 }

@@ -16,14 +16,15 @@ use super::context::{Exchange, Ingress};
 use super::reply::{ReplySpec, build, draft};
 use super::select::select_subnet;
 use crate::plugin::encode_draft;
+use zerotouch_plugin::erased::Answer;
 use zerotouch_plugin::{
-    ClassSet, Context, HookPoint, HostChoice, Packet, Reply as PluginReply, Request, SubnetChoice,
+    ClassSet, Context, Family, HookPoint, HostChoice, Packet4, Reply4 as PluginReply, SubnetChoice,
     SubnetInfo,
 };
 
 use crate::config::{Dhcp4, Subnet};
 use crate::lease::{Binding, ClientKey, Lease4, LeaseIndex, LeaseState};
-use crate::plugin::{Flow, Pipeline};
+use crate::plugin::{Flow, Parked, Pipeline};
 use crate::services::subnet_infos;
 use crate::stats::{Counters, Reason};
 
@@ -65,6 +66,8 @@ pub struct Dhcp4Handler {
     pub(super) ctx: Context,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
     pub(super) scoped: bool,
+    /// The answers of the waits of the packet handled next (a parked one).
+    resumed: Vec<(u32, Answer)>,
 }
 
 impl Dhcp4Handler {
@@ -82,6 +85,7 @@ impl Dhcp4Handler {
             plugins: Arc::new(Pipeline::empty()),
             ctx: Context::new(),
             scoped: false,
+            resumed: Vec::new(),
         }
     }
 
@@ -108,13 +112,29 @@ impl Dhcp4Handler {
         &self.cfg
     }
 
+    /// The next packet is one a plugin parked: these are its answers so far.
+    pub fn resume(&mut self, answers: Vec<(u32, Answer)>) {
+        self.resumed = answers;
+    }
+
+    /// The answers of the packet just parked, to keep with it.
+    pub fn take_answers(&mut self) -> Vec<(u32, Answer)> {
+        self.ctx.take_answers()
+    }
+
     /// Ends leases, offers and probations that ran out; returns the changes to store.
     pub fn reclaim(&mut self, now: u64) -> Vec<Lease4> {
         self.leases.reclaim(now)
     }
 
     pub fn handle(&mut self, packet: &[u8], ingress: &Ingress, now: u64) -> Outcome {
-        match self.stages(packet, ingress, now) {
+        // A fresh context per packet, with the answers of its waits if it was parked.
+        self.ctx = Context::new();
+        let resumed = !self.resumed.is_empty();
+        if resumed {
+            self.ctx.set_answers(std::mem::take(&mut self.resumed));
+        }
+        match self.stages(packet, ingress, now, resumed) {
             ControlFlow::Continue(outcome) | ControlFlow::Break(outcome) => outcome,
         }
     }
@@ -122,11 +142,13 @@ impl Dhcp4Handler {
     /// The request's way through the server, a stage at a time with the plugins' hook
     /// points between them: decode, classes, subnet, host reservation, then the message
     /// type's own handling. `Break` ends the exchange early: a drop, or a plugin's answer.
+    /// `resumed`: the packet was parked on a plugin's wait and is handled again.
     fn stages(
         &mut self,
         packet: &[u8],
         ingress: &Ingress,
         now: u64,
+        resumed: bool,
     ) -> ControlFlow<Outcome, Outcome> {
         let request = match v4::decode(packet) {
             Ok(m) => m,
@@ -144,7 +166,10 @@ impl Dhcp4Handler {
             // Plain BOOTP is not served.
             return ControlFlow::Break(Outcome::drop(Reason::NoMessageType));
         };
-        self.counters.count_received(msg_type.to_u8());
+        if !resumed {
+            // A parked packet handled again was counted when it arrived.
+            self.counters.count_received(msg_type.to_u8());
+        }
         let client =
             ClientKey::from_request(request.client_identifier(), request.htype, request.hwaddr());
         // One span per exchange: every line it logs says which exchange, client and
@@ -158,31 +183,24 @@ impl Dhcp4Handler {
         let _exchange = span.enter();
         let cfg = self.cfg.clone();
         let plugins = self.plugins.clone();
-        self.ctx = plugins.new_context();
+
         let relay_info = request.relay_agent_info();
         // What plugins see until the exchange is complete.
-        let early = Packet::new(
-            Request::V4(&request),
-            packet,
-            msg_type.to_u8(),
-            &ingress.ifname,
-            ingress.src.into(),
-            now,
-        );
+        let early = Packet4::new(&request, msg_type, ingress.for_plugins(packet, now));
         let at = (&request, ingress);
-        if plugins.wants(HookPoint::PacketReceived) {
+        if plugins.wants(Family::V4, HookPoint::PacketReceived) {
             let scopes = self.scopes(&cfg, &[], None, None, None);
             self.early_hook(&cfg, HookPoint::PacketReceived, &scopes, at, |p, c| {
-                p.packet_received(c, &early)
+                p.packet_received4(c, &early)
             })?;
         }
 
         let mut classes = classify(&cfg, &request, relay_info.as_ref());
-        if plugins.wants(HookPoint::ClassesAssigned) {
+        if plugins.wants(Family::V4, HookPoint::ClassesAssigned) {
             let scopes = self.scopes(&cfg, &classes, None, None, None);
             let names = self.class_names.clone();
             self.early_hook(&cfg, HookPoint::ClassesAssigned, &scopes, at, |p, c| {
-                p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes))
+                p.classes_assigned4(c, &early, &mut ClassSet::new(&names, &mut classes))
             })?;
         }
 
@@ -197,25 +215,25 @@ impl Dhcp4Handler {
             select_subnet(&cfg, &request, relay_info.as_ref(), ingress)
         };
         let mut subnet_index = subnet.map(|s| s.index);
-        if plugins.wants(HookPoint::SubnetSelected) {
+        if plugins.wants(Family::V4, HookPoint::SubnetSelected) {
             let scopes = self.scopes(&cfg, &classes, subnet_index, None, None);
             let infos = self.subnet_infos.clone();
             self.early_hook(&cfg, HookPoint::SubnetSelected, &scopes, at, |p, c| {
-                p.subnet_selected(c, &early, &mut SubnetChoice::new(&infos, &mut subnet_index))
+                p.subnet_selected4(c, &early, &mut SubnetChoice::new(&infos, &mut subnet_index))
             })?;
         }
         let subnet = subnet_index.map(|i| &cfg.subnets[i]);
 
         let mut host = find_host(&cfg, &request, relay_info.as_ref());
         let mut plugin_host = None;
-        if plugins.wants(HookPoint::HostLookedUp) {
+        if plugins.wants(Family::V4, HookPoint::HostLookedUp) {
             // The reservation in effect, as each plugin leaves it for the next.
             let mut current = host.map(|h| host_info(&cfg.hosts.list[h]));
             let mut changed = false;
             let scopes = self.scopes(&cfg, &classes, subnet_index, None, host);
             self.early_hook(&cfg, HookPoint::HostLookedUp, &scopes, at, |p, c| {
                 let mut choice = HostChoice::new(current.as_ref());
-                let r = p.host_looked_up(c, &early, &mut choice);
+                let r = p.host_looked_up4(c, &early, &mut choice);
                 if let Some(change) = choice.into_change() {
                     current = change;
                     changed = true;
@@ -313,7 +331,10 @@ impl Dhcp4Handler {
             lease_time: Some(valid),
             message: None,
         };
-        let reply = self.reply(cfg, ex, &spec);
+        let reply = match self.reply(cfg, ex, &spec) {
+            Ok(r) => r,
+            Err(parked) => return Outcome::Park(parked),
+        };
         info!("DISCOVER -> OFFER {addr}");
         Outcome::Reply {
             reply,
@@ -382,7 +403,10 @@ impl Dhcp4Handler {
                     lease_time: Some(valid),
                     message: None,
                 };
-                let reply = self.reply(cfg, ex, &spec);
+                let reply = match self.reply(cfg, ex, &spec) {
+                    Ok(r) => r,
+                    Err(parked) => return Outcome::Park(parked),
+                };
                 info!("REQUEST ({state:?}) -> ACK {addr} for {valid}s");
                 Outcome::Reply {
                     reply,
@@ -397,7 +421,10 @@ impl Dhcp4Handler {
                     lease_time: None,
                     message: Some(why),
                 };
-                let reply = self.reply(cfg, ex, &spec);
+                let reply = match self.reply(cfg, ex, &spec) {
+                    Ok(r) => r,
+                    Err(parked) => return Outcome::Park(parked),
+                };
                 info!("REQUEST ({state:?}) {addr} -> NAK: {why}");
                 Outcome::Reply {
                     reply,
@@ -486,7 +513,10 @@ impl Dhcp4Handler {
             lease_time: None,
             message: None,
         };
-        let reply = self.reply(cfg, ex, &spec);
+        let reply = match self.reply(cfg, ex, &spec) {
+            Ok(r) => r,
+            Err(parked) => return Outcome::Park(parked),
+        };
         info!("INFORM from {} -> ACK", ex.request.ciaddr);
         Outcome::Reply {
             reply,
@@ -527,27 +557,34 @@ impl Dhcp4Handler {
         }
     }
 
-    fn reply(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply {
+    /// The reply to send; `Err` when a plugin parked the exchange at `reply_ready4`.
+    fn reply(
+        &mut self,
+        cfg: &Dhcp4,
+        ex: &Exchange<'_>,
+        spec: &ReplySpec<'_>,
+    ) -> Result<Reply, Parked> {
         let mut bytes = Vec::with_capacity(576);
-        let outcome = if self.plugins.wants(HookPoint::ReplyReady) {
+        let outcome = if self.plugins.wants(Family::V4, HookPoint::ReplyReady) {
             let plugins = self.plugins.clone();
             let packet = ex.packet();
-            let mut reply = PluginReply::from_v4(draft(cfg, ex, spec));
+            let mut reply = PluginReply::new(draft(cfg, ex, spec));
             let subnet = spec.subnet.map(|s| s.index).or(ex.subnet);
             let scopes = self.scopes(cfg, &ex.classes, subnet, Some(spec.yiaddr), ex.host);
-            if let Flow::Respond(r) =
-                plugins.run(HookPoint::ReplyReady, &mut self.ctx, &scopes, |p, c| {
-                    p.reply_ready(c, &packet, &mut reply)
-                })
-            {
-                reply = *r;
+            match plugins.run(
+                Family::V4,
+                HookPoint::ReplyReady,
+                &mut self.ctx,
+                &scopes,
+                |p, c| p.reply_ready4(c, &packet, &mut reply),
+            ) {
+                Flow::Respond(r) => reply = *r,
+                Flow::Park(parked) => return Err(parked),
+                // A `Drop` at this point cannot unsend what is decided (an ACK's lease
+                // is already chosen): plugins drop earlier, at `lease_chosen`.
+                Flow::Continue | Flow::Drop(_) => {}
             }
-            // A `Drop` at this point cannot unsend what is decided (an ACK's lease is
-            // already chosen): plugins drop earlier, at `lease_chosen`.
-            match reply.v4() {
-                Some(d) => encode_draft(d, ex.request, &mut bytes),
-                None => build(cfg, ex, spec, &mut bytes),
-            }
+            encode_draft(reply.draft(), ex.request, &mut bytes)
         } else {
             build(cfg, ex, spec, &mut bytes)
         };
@@ -571,12 +608,12 @@ impl Dhcp4Handler {
             ex.ingress,
             (cfg.port, cfg.client_port),
         );
-        Reply {
+        Ok(Reply {
             bytes,
             dest,
             msg_type: spec.msg_type,
             dropped_options: outcome.dropped,
-        }
+        })
     }
 }
 

@@ -6,9 +6,8 @@ use std::net::Ipv4Addr;
 use std::ops::ControlFlow;
 
 use tracing::info;
-use zerotouch_plugin::{
-    Context, HookPoint, HookResult, HostInfo, LeaseOffer, Plugin, Reply as PluginReply,
-};
+use zerotouch_plugin::erased::DynPlugin;
+use zerotouch_plugin::{Context, Family, HookPoint, HookResult, HostInfo, LeaseOffer, Reply4};
 use zerotouch_proto::v4::{Message, MessageType, OptionCode};
 
 use super::handler::*;
@@ -16,7 +15,6 @@ use super::{Exchange, Ingress};
 use crate::config::{ConfiguredOption, Dhcp4, Host, HostIdentifier, OptionSet, ScopeId};
 use crate::plugin::Flow;
 use crate::plugin::encode_draft;
-use crate::stats::Reason;
 use crate::v4::addressing::destination;
 
 impl Dhcp4Handler {
@@ -59,10 +57,10 @@ impl Dhcp4Handler {
         hook: HookPoint,
         scopes: &[ScopeId],
         at: (&Message, &Ingress),
-        call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
+        call: impl FnMut(&dyn DynPlugin, &mut Context) -> HookResult<Reply4>,
     ) -> ControlFlow<Outcome> {
         let plugins = self.plugins.clone();
-        let flow = plugins.run(hook, &mut self.ctx, scopes, call);
+        let flow = plugins.run(Family::V4, hook, &mut self.ctx, scopes, call);
         match self.early_flow(cfg, flow, at.0, at.1) {
             None => ControlFlow::Continue(()),
             Some(outcome) => ControlFlow::Break(outcome),
@@ -78,7 +76,7 @@ impl Dhcp4Handler {
         committing: bool,
         valid: &mut u32,
     ) -> Result<(), Box<Outcome>> {
-        if !self.plugins.wants(HookPoint::LeaseChosen) {
+        if !self.plugins.wants(Family::V4, HookPoint::LeaseChosen) {
             return Ok(());
         }
         let packet = ex.packet();
@@ -94,7 +92,7 @@ impl Dhcp4Handler {
             HookPoint::LeaseChosen,
             &scopes,
             (ex.request, ex.ingress),
-            |p, c| p.lease_chosen(c, &packet, &mut offer),
+            |p, c| p.lease_chosen4(c, &packet, &mut offer),
         );
         *valid = offer.lifetime();
         match ran {
@@ -107,7 +105,7 @@ impl Dhcp4Handler {
     pub(super) fn early_flow(
         &mut self,
         cfg: &Dhcp4,
-        flow: Flow,
+        flow: Flow<Reply4>,
         request: &Message,
         ingress: &Ingress,
     ) -> Option<Outcome> {
@@ -115,6 +113,7 @@ impl Dhcp4Handler {
             Flow::Continue => None,
             Flow::Drop(reason) => Some(Outcome::drop(reason.into())),
             Flow::Respond(reply) => Some(self.respond(cfg, *reply, request, ingress)),
+            Flow::Park(parked) => Some(Outcome::Park(parked)),
         }
     }
 
@@ -122,13 +121,11 @@ impl Dhcp4Handler {
     pub(super) fn respond(
         &mut self,
         cfg: &Dhcp4,
-        reply: PluginReply,
+        reply: Reply4,
         request: &Message,
         ingress: &Ingress,
     ) -> Outcome {
-        let Some(mut draft) = reply.into_v4() else {
-            return Outcome::drop(Reason::PluginError);
-        };
+        let mut draft = reply.into_draft();
         if !draft
             .message
             .options

@@ -7,7 +7,7 @@ use zerotouch_proto::v4::{
     EncodeOutcome, Message, MessageType, OptionCode, ReplyEncoder, ReplyOption,
 };
 
-use zerotouch_plugin::Reply4;
+use zerotouch_plugin::Draft4;
 
 use super::context::Exchange;
 use crate::config::{BootFields, Dhcp4, Host, OptionSet, Subnet};
@@ -37,7 +37,7 @@ pub(super) fn build(
 }
 
 /// The reply `spec` describes as an editable draft, for plugins (`reply_ready`).
-pub(super) fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Reply4 {
+pub(super) fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Draft4 {
     let (mut message, opts) = assemble(cfg, ex, spec);
     let bytes = opts.iter().map(|o| o.data.len()).sum();
     message.options = zerotouch_proto::v4::Options::with_capacity(opts.len(), bytes);
@@ -48,7 +48,7 @@ pub(super) fn draft(cfg: &Dhcp4, ex: &Exchange<'_>, spec: &ReplySpec<'_>) -> Rep
             required.push(o.code);
         }
     }
-    Reply4 { message, required }
+    Draft4 { message, required }
 }
 
 /// The reply's header and its options in priority order.

@@ -4,6 +4,7 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::Arc;
+use zerotouch_plugin::erased::Answer;
 
 use tracing::{debug, info, info_span};
 use zerotouch_proto::v6::ia::{self, DUID_LENGTH, Ia, IaAddr, IaPrefix};
@@ -173,6 +174,8 @@ pub struct Dhcp6Handler {
     pub(super) ctx: zerotouch_plugin::Context,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
     pub(super) scoped: bool,
+    /// The answers of the waits of the packet handled next (a parked one).
+    resumed: Vec<(u32, Answer)>,
 }
 
 /// The interface a reply leaves by: the ingress one for a client or relay on the link;
@@ -206,6 +209,7 @@ impl Dhcp6Handler {
             plugins: Arc::new(Pipeline::empty()),
             ctx: zerotouch_plugin::Context::new(),
             scoped: false,
+            resumed: Vec::new(),
         }
     }
 
@@ -229,11 +233,23 @@ impl Dhcp6Handler {
     }
 
     /// Ends bindings, holds and probations that ran out; returns the changes to store.
+    /// The next packet is one a plugin parked: these are its answers so far.
+    pub fn resume(&mut self, answers: Vec<(u32, Answer)>) {
+        self.resumed = answers;
+    }
+
+    /// The answers of the packet just parked, to keep with it.
+    pub fn take_answers(&mut self) -> Vec<(u32, Answer)> {
+        self.ctx.take_answers()
+    }
+
     pub fn reclaim(&mut self, now: u64) -> Vec<Lease6> {
         self.leases.reclaim(now)
     }
 
     pub fn handle(&mut self, wire: &[u8], ingress: &Ingress6, now: u64) -> Outcome6 {
+        // The answers of the packet's waits, if it was parked: for this packet only.
+        let resumed = std::mem::take(&mut self.resumed);
         let packet = match Packet6::decode(wire) {
             Ok(p) => p,
             Err(e) => {
@@ -245,7 +261,10 @@ impl Dhcp6Handler {
         };
         let msg = &packet.message;
         let msg_type = msg.msg_type;
-        self.counters.count_received6(msg_type.to_u8());
+        if resumed.is_empty() {
+            // A parked packet handled again was counted when it arrived.
+            self.counters.count_received6(msg_type.to_u8());
+        }
         use MessageType6::*;
         if !matches!(
             msg_type,
@@ -347,7 +366,8 @@ impl Dhcp6Handler {
             }
         }
         if !self.plugins.instances().is_empty() {
-            self.ctx = self.plugins.new_context();
+            self.ctx = zerotouch_plugin::Context::new();
+            self.ctx.set_answers(resumed);
             if let Err(outcome) = self.early_hooks(&cfg, &mut ex) {
                 return outcome;
             }
@@ -704,7 +724,10 @@ impl Dhcp6Handler {
     fn finish(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, mut d: Draft) -> Outcome6 {
         let chain = scopes(cfg, ex, &d.bound);
         add_options(&chain, &ex.packet.message, &mut d.message);
-        d.message = self.reply_ready(cfg, ex, &d.bound, d.message);
+        d.message = match self.reply_ready(cfg, ex, &d.bound, d.message) {
+            Ok(m) => m,
+            Err(parked) => return Outcome6::Park(parked),
+        };
         let bytes = ex.packet.encode_reply(&d.message);
         // The summary is built only when the line is logged: with the level above
         // info a busy server spends nothing on it.

@@ -5,17 +5,17 @@
 use std::net::IpAddr;
 
 use tracing::info;
+use zerotouch_plugin::erased::DynPlugin;
 use zerotouch_plugin::{
-    ClassSet, Context, HookPoint, HookResult, HostChoice, HostInfo, LeaseOffer, Packet, Plugin,
-    Reply as PluginReply, Request, SubnetChoice, SubnetInfo,
+    ClassSet, Context, Family, HookPoint, HookResult, HostChoice, HostInfo, LeaseOffer, Packet6,
+    Reply6 as PluginReply, SubnetChoice, SubnetInfo,
 };
 
 use super::context::{Exchange6, Ingress6};
 use super::handler::*;
 use crate::config::{ConfiguredOption6, Dhcp6, Host6, HostIdentifier6, OptionSet6, ScopeId};
 use crate::lease::{IaKind, Resource};
-use crate::plugin::Flow;
-use crate::stats::Reason;
+use crate::plugin::{Flow, Parked};
 
 /// The DHCPv6 subnets, in configuration order, as plugins see them.
 pub fn subnet_infos6(cfg: &Dhcp6) -> Vec<SubnetInfo> {
@@ -74,15 +74,16 @@ fn host_from_plugin(info: &HostInfo, duid: &[u8]) -> Host6 {
 impl<'a> Exchange6<'a> {
     /// The message as plugins see it; it borrows the packet, not the exchange, so the
     /// exchange can change while plugins look at the packet.
-    pub fn plugin_packet(&self) -> Packet<'a> {
+    pub fn plugin_packet(&self) -> Packet6<'a> {
         let ingress: &'a Ingress6 = self.ingress;
-        Packet::new(
-            Request::V6(self.packet),
-            self.wire,
-            self.msg_type.to_u8(),
-            &ingress.ifname,
-            ingress.src.into(),
-            self.now,
+        Packet6::new(
+            self.packet,
+            zerotouch_plugin::Ingress {
+                wire: self.wire,
+                interface: &ingress.ifname,
+                source: ingress.src.into(),
+                now: self.now,
+            },
         )
     }
 }
@@ -137,39 +138,39 @@ impl Dhcp6Handler {
     ) -> Result<(), Outcome6> {
         let plugins = self.plugins.clone();
         let early = ex.plugin_packet();
-        if plugins.wants(HookPoint::PacketReceived) {
+        if plugins.wants(Family::V6, HookPoint::PacketReceived) {
             let scopes = self.scopes6(cfg, ex, &[]);
             self.early_hook(HookPoint::PacketReceived, &scopes, ex, |p, c| {
-                p.packet_received(c, &early)
+                p.packet_received6(c, &early)
             })?;
         }
-        if plugins.wants(HookPoint::ClassesAssigned) {
+        if plugins.wants(Family::V6, HookPoint::ClassesAssigned) {
             let scopes = self.scopes6(cfg, ex, &[]);
             let names = self.class_names.clone();
             let mut classes = std::mem::take(&mut ex.classes);
             let ran = self.early_hook(HookPoint::ClassesAssigned, &scopes, ex, |p, c| {
-                p.classes_assigned(c, &early, &mut ClassSet::new(&names, &mut classes))
+                p.classes_assigned6(c, &early, &mut ClassSet::new(&names, &mut classes))
             });
             ex.classes = classes;
             ran?;
         }
-        if plugins.wants(HookPoint::SubnetSelected) {
+        if plugins.wants(Family::V6, HookPoint::SubnetSelected) {
             let scopes = self.scopes6(cfg, ex, &[]);
             let infos = self.subnet_infos.clone();
             let mut subnet = ex.subnet;
             let ran = self.early_hook(HookPoint::SubnetSelected, &scopes, ex, |p, c| {
-                p.subnet_selected(c, &early, &mut SubnetChoice::new(&infos, &mut subnet))
+                p.subnet_selected6(c, &early, &mut SubnetChoice::new(&infos, &mut subnet))
             });
             ex.subnet = subnet;
             ran?;
         }
-        if plugins.wants(HookPoint::HostLookedUp) {
+        if plugins.wants(Family::V6, HookPoint::HostLookedUp) {
             let mut current = ex.host_entry(cfg).map(host_info);
             let mut changed = false;
             let scopes = self.scopes6(cfg, ex, &[]);
             self.early_hook(HookPoint::HostLookedUp, &scopes, ex, |p, c| {
                 let mut choice = HostChoice::new(current.as_ref());
-                let r = p.host_looked_up(c, &early, &mut choice);
+                let r = p.host_looked_up6(c, &early, &mut choice);
                 if let Some(change) = choice.into_change() {
                     current = change;
                     changed = true;
@@ -194,46 +195,49 @@ impl Dhcp6Handler {
         committing: bool,
         lifetimes: &mut (u32, u32),
     ) -> Result<(), Outcome6> {
-        if !self.plugins.wants(HookPoint::LeaseChosen) {
+        if !self.plugins.wants(Family::V6, HookPoint::LeaseChosen) {
             return Ok(());
         }
         let packet = ex.plugin_packet();
         let mut offer = LeaseOffer::new(IpAddr::V6(unit.1.address), committing, lifetimes.1);
         let scopes = self.scopes6(cfg, ex, &[unit]);
         let ran = self.early_hook(HookPoint::LeaseChosen, &scopes, ex, |p, c| {
-            p.lease_chosen(c, &packet, &mut offer)
+            p.lease_chosen6(c, &packet, &mut offer)
         });
         lifetimes.1 = offer.lifetime();
         lifetimes.0 = lifetimes.0.min(lifetimes.1);
         ran
     }
 
-    /// Runs `reply_ready` on the reply about to be sent; a plugin's `Respond` replaces
-    /// it.
+    /// Runs `reply_ready6` on the reply about to be sent; a plugin's `Respond` replaces
+    /// it. `Err` when a plugin parked the exchange.
     pub(super) fn reply_ready(
         &mut self,
         cfg: &Dhcp6,
         ex: &Exchange6<'_>,
         bound: &[(IaKind, Resource)],
         message: Message6,
-    ) -> Message6 {
-        if !self.plugins.wants(HookPoint::ReplyReady) {
-            return message;
+    ) -> Result<Message6, Parked> {
+        if !self.plugins.wants(Family::V6, HookPoint::ReplyReady) {
+            return Ok(message);
         }
         let plugins = self.plugins.clone();
         let packet = ex.plugin_packet();
-        let fallback = message.clone();
-        let mut reply = PluginReply::from_v6(message);
+        let mut reply = PluginReply::new(message);
         let scopes = self.scopes6(cfg, ex, bound);
-        if let Flow::Respond(r) =
-            plugins.run(HookPoint::ReplyReady, &mut self.ctx, &scopes, |p, c| {
-                p.reply_ready(c, &packet, &mut reply)
-            })
-        {
-            reply = *r;
+        match plugins.run(
+            Family::V6,
+            HookPoint::ReplyReady,
+            &mut self.ctx,
+            &scopes,
+            |p, c| p.reply_ready6(c, &packet, &mut reply),
+        ) {
+            Flow::Respond(r) => reply = *r,
+            Flow::Park(parked) => return Err(parked),
+            // A `Drop` here cannot unsend what is decided: plugins drop at `lease_chosen`.
+            Flow::Continue | Flow::Drop(_) => {}
         }
-        // A `Drop` here cannot unsend what is decided: plugins drop at `lease_chosen`.
-        reply.into_v6().unwrap_or(fallback)
+        Ok(reply.into_message())
     }
 
     /// The one runner of the hooks before the reply exists: runs `hook` over the
@@ -244,22 +248,21 @@ impl Dhcp6Handler {
         hook: HookPoint,
         scopes: &[ScopeId],
         ex: &Exchange6<'_>,
-        call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
+        call: impl FnMut(&dyn DynPlugin, &mut Context) -> HookResult<PluginReply>,
     ) -> Result<(), Outcome6> {
         let plugins = self.plugins.clone();
-        let flow = plugins.run(hook, &mut self.ctx, scopes, call);
+        let flow = plugins.run(Family::V6, hook, &mut self.ctx, scopes, call);
         self.early_flow(flow, ex)
     }
 
     /// What the packet path does after a hook before the reply exists.
-    fn early_flow(&mut self, flow: Flow, ex: &Exchange6<'_>) -> Result<(), Outcome6> {
+    fn early_flow(&mut self, flow: Flow<PluginReply>, ex: &Exchange6<'_>) -> Result<(), Outcome6> {
         match flow {
             Flow::Continue => Ok(()),
             Flow::Drop(reason) => Err(Outcome6::drop(reason.into())),
+            Flow::Park(parked) => Err(Outcome6::Park(parked)),
             Flow::Respond(reply) => {
-                let Some(message) = reply.into_v6() else {
-                    return Err(Outcome6::drop(Reason::PluginError));
-                };
+                let message = reply.into_message();
                 info!(
                     "{} answered by a plugin: {}",
                     ex.msg_type.name(),

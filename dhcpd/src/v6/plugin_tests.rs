@@ -4,12 +4,12 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use zerotouch_plugin::proto::v6::{MessageType6, OptionCode6};
-use zerotouch_plugin::{Action, Family, HookPoint, HookSet, HostInfo};
+use zerotouch_plugin::{Action, HookPoint, HostInfo, Reply6};
 
 use super::tests::{Client, NOW, addrs, handler, ias, multicast, reply};
 use super::{Dhcp6Handler, Outcome6};
 use crate::config::OnError;
-use crate::plugin::probe::{Probe, hook, pipeline};
+use crate::plugin::probe::{Probe6 as Probe, hook, hooks, pipeline};
 use crate::stats::Reason;
 
 fn with(probes: Vec<Probe>) -> Dhcp6Handler {
@@ -21,16 +21,17 @@ fn with(probes: Vec<Probe>) -> Dhcp6Handler {
 #[test]
 fn every_hook_point_runs_on_dhcpv6_and_changes_what_follows() {
     let probe = Probe {
-        hooks: HookSet::EMPTY
-            .with(HookPoint::PacketReceived)
-            .with(HookPoint::ClassesAssigned)
-            .with(HookPoint::SubnetSelected)
-            .with(HookPoint::HostLookedUp)
-            .with(HookPoint::LeaseChosen)
-            .with(HookPoint::ReplyReady),
+        hooks: hooks(&[
+            HookPoint::PacketReceived,
+            HookPoint::ClassesAssigned,
+            HookPoint::SubnetSelected,
+            HookPoint::HostLookedUp,
+            HookPoint::LeaseChosen,
+            HookPoint::ReplyReady,
+        ]),
         received: Some(Box::new(|c, p| {
-            assert_eq!(p.family(), Family::V6);
-            assert_eq!(p.v6().unwrap().message.msg_type, MessageType6::Solicit);
+            assert_eq!(p.message_type(), MessageType6::Solicit);
+            assert_eq!(p.message().msg_type, MessageType6::Solicit);
             c.set_value("seen", b"yes");
             Ok(Action::Continue)
         })),
@@ -113,9 +114,7 @@ fn a_plugin_can_drop_or_answer_a_dhcpv6_message_itself() {
         hooks: hook(HookPoint::LeaseChosen),
         lease: Some(Box::new(|_| {
             let m = zerotouch_plugin::proto::v6::Message6::new(MessageType6::Reply, 0x1235);
-            Ok(Action::Respond(Box::new(zerotouch_plugin::Reply::from_v6(
-                m,
-            ))))
+            Ok(Action::Respond(Box::new(Reply6::new(m))))
         })),
         ..Default::default()
     };

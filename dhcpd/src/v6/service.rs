@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use zerotouch_plugin::erased::Answer;
 
 use tracing::info;
 use zerotouch_plugin::LeaseInfo;
@@ -97,6 +98,14 @@ impl Family for V6 {
             src: d.src,
         };
         h.handle(d.data, &ingress, now)
+    }
+
+    fn resume(handler: &mut Self::Handler, answers: Vec<(u32, Answer)>) {
+        handler.resume(answers);
+    }
+
+    fn take_answers(handler: &mut Self::Handler) -> Vec<(u32, Answer)> {
+        handler.take_answers()
     }
 
     fn reclaim(h: &mut Dhcp6Handler, now: u64) -> Vec<Lease6> {

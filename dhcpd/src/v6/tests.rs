@@ -563,7 +563,7 @@ fn malformed_and_misdirected_messages_are_dropped_with_a_reason() {
         |h: &mut Dhcp6Handler, wire: &[u8], ing: &Ingress6| match h.handle(wire, ing, NOW) {
             Outcome6::Drop { reason, .. } => Some(reason),
             Outcome6::NoReply { reason, .. } => reason,
-            Outcome6::Reply { .. } => None,
+            Outcome6::Reply { .. } | Outcome6::Park(_) => None,
         };
     let m = multicast();
     assert_eq!(drop_reason(&mut h, &[1, 0], &m), Some(Reason::Truncated));

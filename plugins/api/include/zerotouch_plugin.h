@@ -1,12 +1,14 @@
 /*
- * zerotouch_plugin.h: the C ABI of zerotouch-dhcpd plugins, version 1.
+ * zerotouch_plugin.h: the C ABI of zerotouch-dhcpd plugins, version 2.
  *
  * A plugin is a shared object exporting
  *     const zt_plugin_vtable *zerotouch_plugin_entry(void);
  * which returns a pointer to a static table. The server checks abi_version (must be
- * ZT_ABI_VERSION) and struct_size (at least version 1's) before it reads anything else.
+ * ZT_ABI_VERSION) and struct_size (at least version 2's) before it reads anything else.
+ * The hooks a plugin serves are the hook functions its table sets (non-NULL), one per
+ * family: a DHCPv4-only plugin sets only the *4 ones and never sees a DHCPv6 message.
  * Packets cross in DHCP wire format; the per-packet context crosses as named octet
- * strings through the zt_host callbacks. See docs/plugins.md.
+ * strings through the zt_host callbacks. See docs/plugins.md (porting from version 1).
  *
  * Mirrors zerotouch_plugin::abi (plugins/api/src/abi.rs); a test checks the sizes.
  */
@@ -21,22 +23,24 @@
 extern "C" {
 #endif
 
-#define ZT_ABI_VERSION 1u
+#define ZT_ABI_VERSION 2u
 
-/* Hook points (bit 1 << hook in zt_plugin_vtable.hooks). */
+/* Hook points. instance_hooks answers bits: DHCPv4's hook h is ZT_HOOK_BIT4(h),
+ * DHCPv6's ZT_HOOK_BIT6(h). The lease events are the `event` of lease_event. */
 enum zt_hook {
     ZT_HOOK_PACKET_RECEIVED = 0,
-    ZT_HOOK_CLASSES_ASSIGNED = 1, /* Rust plugins only in ABI 1 */
-    ZT_HOOK_SUBNET_SELECTED = 2,  /* Rust plugins only in ABI 1 */
-    ZT_HOOK_HOST_LOOKED_UP = 3,   /* Rust plugins only in ABI 1 */
-    ZT_HOOK_LEASE_CHOSEN = 4,     /* Rust plugins only in ABI 1 */
+    ZT_HOOK_CLASSES_ASSIGNED = 1, /* Rust plugins only */
+    ZT_HOOK_SUBNET_SELECTED = 2,  /* Rust plugins only */
+    ZT_HOOK_HOST_LOOKED_UP = 3,   /* Rust plugins only */
+    ZT_HOOK_LEASE_CHOSEN = 4,     /* Rust plugins only */
     ZT_HOOK_REPLY_READY = 5,
     ZT_HOOK_LEASE_COMMITTED = 6,
     ZT_HOOK_LEASE_RELEASED = 7,
     ZT_HOOK_LEASE_DECLINED = 8,
     ZT_HOOK_LEASE_EXPIRED = 9
 };
-#define ZT_HOOK_BIT(h) (1u << (h))
+#define ZT_HOOK_BIT4(h) (1u << (h))
+#define ZT_HOOK_BIT6(h) (1u << (16 + (h)))
 
 /* Hook return codes. */
 #define ZT_CONTINUE 0
@@ -58,7 +62,7 @@ typedef struct zt_error {
 
 typedef struct zt_packet {
     uint8_t family;       /* 4 or 6 */
-    uint8_t message_type; /* DHCPv4 option 53 */
+    uint8_t message_type; /* DHCPv4 option 53, DHCPv6 msg-type */
     uint16_t source_port;
     uint8_t reserved[4];
     uint8_t source[16];   /* IPv4 in the first 4 octets */
@@ -104,20 +108,28 @@ typedef struct zt_host {
     const void *log_handle;
 } zt_host;
 
+/* A packet hook. packet_received*: `message` is empty (capacity octets) and the plugin
+ * may write a whole reply into it and return ZT_RESPOND. reply_ready*: `message` holds
+ * the reply in wire format (DHCPv6: the client's, without relay wrappers) to rewrite. */
+typedef int32_t (*zt_packet_hook)(void *instance, zt_context *ctx, const zt_packet *packet,
+                                  zt_message *message, zt_error *err);
+
 typedef struct zt_plugin_vtable {
     uint32_t abi_version; /* ZT_ABI_VERSION */
     uint32_t struct_size; /* sizeof(zt_plugin_vtable) */
     const char *name;
-    uint32_t hooks;       /* ZT_HOOK_BIT(...) | ... */
-    uint32_t reserved;
     void *(*create)(const zt_host *host, const char *settings_toml, size_t len, zt_error *err);
     void (*destroy)(void *instance);
-    int32_t (*packet_received)(void *instance, zt_context *ctx, const zt_packet *packet,
-                               zt_message *response, zt_error *err);
-    int32_t (*reply_ready)(void *instance, zt_context *ctx, const zt_packet *packet,
-                           zt_message *reply, zt_error *err);
+    /* The hooks served: set those the plugin has, leave the others NULL. */
+    zt_packet_hook packet_received4;
+    zt_packet_hook reply_ready4;
+    zt_packet_hook packet_received6;
+    zt_packet_hook reply_ready6;
+    /* Lease changes of both families (lease->family). */
     int32_t (*lease_event)(void *instance, uint32_t event, const zt_lease *lease, zt_error *err);
-    uint32_t (*instance_hooks)(void *instance); /* or NULL: use hooks */
+    /* Or NULL: narrows the hooks one instance serves by its settings
+     * (ZT_HOOK_BIT4/6 bits; lease events: ZT_HOOK_BIT4 of any lease hook). */
+    uint32_t (*instance_hooks)(void *instance);
 } zt_plugin_vtable;
 
 /* The layout the server expects on 64-bit targets (checked against the Rust side). */
@@ -127,7 +139,7 @@ _Static_assert(sizeof(zt_message) == 24, "zt_message layout");
 _Static_assert(sizeof(zt_lease) == 80, "zt_lease layout");
 _Static_assert(sizeof(zt_error) == 384, "zt_error layout");
 _Static_assert(sizeof(zt_host) == 48, "zt_host layout");
-_Static_assert(sizeof(zt_plugin_vtable) == 72, "zt_plugin_vtable layout");
+_Static_assert(sizeof(zt_plugin_vtable) == 80, "zt_plugin_vtable layout");
 #endif
 
 /* ---- helpers for DHCPv4 messages in wire format (options after octet 240) ---- */

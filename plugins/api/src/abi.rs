@@ -1,9 +1,10 @@
-//! The C ABI between zerotouch-dhcpd and plugins in shared objects, version 1.
+//! The C ABI between zerotouch-dhcpd and plugins in shared objects, version 2.
 //!
 //! A shared object exports `zerotouch_plugin_entry`, which returns a pointer to a
 //! static [`PluginVtable`]. The server reads `abi_version` and `struct_size` first and
 //! refuses the file unless the major version is its own and the table is at least as
-//! large as version 1's. Later minor additions append fields at the end of the table:
+//! large as version 2's. The hooks a plugin serves are the functions its table has
+//! (non-null), per family; `instance_hooks` may narrow them per instance. Later minor additions append fields at the end of the table:
 //! the server reads a field only when `struct_size` covers it, so older plugins keep
 //! loading. Packets cross in wire format; the per-packet context crosses as named octet
 //! strings through the [`HostApi`] callbacks.
@@ -13,10 +14,10 @@
 
 use std::ffi::{c_char, c_void};
 
-use crate::{HookPoint, HookSet};
+use crate::{Family, HookPoint, HookSet};
 
 /// Major version of this ABI. A plugin built for another major version is refused.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The symbol every plugin exports.
 pub const ENTRY_SYMBOL: &str = "zerotouch_plugin_entry";
@@ -30,8 +31,8 @@ pub const ZT_CONTINUE: i32 = 0;
 pub const ZT_SKIP_REST: i32 = 1;
 /// Hook result: drop the packet.
 pub const ZT_DROP: i32 = 2;
-/// `packet_received`: answer with the message written to `response`;
-/// `reply_ready`: send the reply as it is now, skipping the remaining plugins.
+/// `packet_received4`/`6`: answer with the message written to `response`;
+/// `reply_ready4`/`6`: send the reply as it is now, skipping the remaining plugins.
 pub const ZT_RESPOND: i32 = 3;
 /// The hook failed; the message is in the [`ErrorBuf`].
 pub const ZT_ERROR: i32 = -1;
@@ -215,7 +216,18 @@ pub struct HostApi {
     pub log_handle: *const c_void,
 }
 
-/// What a plugin exports.
+/// A packet hook: `message` is the response a `packet_received` hook may write (empty,
+/// `capacity` octets), or the reply in wire format a `reply_ready` hook may rewrite
+/// (DHCPv6 without relay wrappers).
+pub type PacketHookFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    ctx: *mut ContextRef,
+    packet: *const PacketRef,
+    message: *mut MessageBuf,
+    err: *mut ErrorBuf,
+) -> i32;
+
+/// What a plugin exports. A hook function that is NULL is a hook not served.
 #[repr(C)]
 pub struct PluginVtable {
     /// The ABI version the plugin was built for (`ZT_ABI_VERSION`).
@@ -224,10 +236,6 @@ pub struct PluginVtable {
     pub struct_size: u32,
     /// NUL-terminated plugin name.
     pub name: *const c_char,
-    /// Bits of [`crate::HookPoint`]s the plugin serves (`1 << hook`).
-    pub hooks: u32,
-    /// Zero.
-    pub reserved: u32,
     /// Creates an instance from its settings, a TOML document (NUL-terminated, `len`
     /// octets). NULL with `err` filled on failure.
     pub create: unsafe extern "C" fn(
@@ -238,27 +246,18 @@ pub struct PluginVtable {
     ) -> *mut c_void,
     /// Frees the instance; called once, at shutdown.
     pub destroy: unsafe extern "C" fn(instance: *mut c_void),
-    /// May write a whole reply into `response` and return [`ZT_RESPOND`].
-    pub packet_received: Option<
-        unsafe extern "C" fn(
-            instance: *mut c_void,
-            ctx: *mut ContextRef,
-            packet: *const PacketRef,
-            response: *mut MessageBuf,
-            err: *mut ErrorBuf,
-        ) -> i32,
-    >,
-    /// `reply` holds the reply in wire format (no padding); the plugin may rewrite it.
-    pub reply_ready: Option<
-        unsafe extern "C" fn(
-            instance: *mut c_void,
-            ctx: *mut ContextRef,
-            packet: *const PacketRef,
-            reply: *mut MessageBuf,
-            err: *mut ErrorBuf,
-        ) -> i32,
-    >,
-    /// `event` is a lease hook point (6 committed, 7 released, 8 declined, 9 expired).
+    /// A DHCPv4 request arrived; may write a whole reply into `message` and return
+    /// [`ZT_RESPOND`].
+    pub packet_received4: Option<PacketHookFn>,
+    /// The DHCPv4 reply is built; the plugin may rewrite it in `message`.
+    pub reply_ready4: Option<PacketHookFn>,
+    /// A DHCPv6 request arrived; may write a whole reply (the client's, without relay
+    /// wrappers) into `message` and return [`ZT_RESPOND`].
+    pub packet_received6: Option<PacketHookFn>,
+    /// The DHCPv6 reply to the client is built; the plugin may rewrite it in `message`.
+    pub reply_ready6: Option<PacketHookFn>,
+    /// `event` is a lease hook point (6 committed, 7 released, 8 declined, 9 expired),
+    /// for leases of both families (`lease->family`).
     pub lease_event: Option<
         unsafe extern "C" fn(
             instance: *mut c_void,
@@ -267,30 +266,35 @@ pub struct PluginVtable {
             err: *mut ErrorBuf,
         ) -> i32,
     >,
-    /// The hook bits of one instance, when they depend on its settings; NULL means
-    /// `hooks`.
+    /// The hooks one instance serves, when its settings narrow them ([`HookSet`] bits:
+    /// DHCPv4's hook `n` is bit `n`, DHCPv6's bit `16 + n`); NULL: every non-null hook.
     pub instance_hooks: Option<unsafe extern "C" fn(instance: *mut c_void) -> u32>,
 }
 
-/// The hook points ABI version 1 carries to shared objects.
+/// The hook points ABI version 2 carries to shared objects.
 pub fn carried_hooks() -> HookSet {
-    HookSet::lease_events()
-        .with(HookPoint::PacketReceived)
-        .with(HookPoint::ReplyReady)
+    HookSet::EMPTY
+        .with_lease_events()
+        .union(HookSet::both(HookPoint::PacketReceived))
+        .union(HookSet::both(HookPoint::ReplyReady))
 }
 
 impl PluginVtable {
     /// The hook points this table has a function for.
     pub fn served_hooks(&self) -> HookSet {
         let mut served = HookSet::EMPTY;
-        if self.packet_received.is_some() {
-            served = served.with(HookPoint::PacketReceived);
-        }
-        if self.reply_ready.is_some() {
-            served = served.with(HookPoint::ReplyReady);
+        for (f, family, hook) in [
+            (self.packet_received4, Family::V4, HookPoint::PacketReceived),
+            (self.reply_ready4, Family::V4, HookPoint::ReplyReady),
+            (self.packet_received6, Family::V6, HookPoint::PacketReceived),
+            (self.reply_ready6, Family::V6, HookPoint::ReplyReady),
+        ] {
+            if f.is_some() {
+                served = served.with(family, hook);
+            }
         }
         if self.lease_event.is_some() {
-            served = served.union(HookSet::lease_events());
+            served = served.with_lease_events();
         }
         served
     }
@@ -330,6 +334,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<LeaseRef>(), 80);
         assert_eq!(std::mem::size_of::<ErrorBuf>(), 384);
         assert_eq!(std::mem::size_of::<HostApi>(), 48);
-        assert_eq!(std::mem::size_of::<PluginVtable>(), 72);
+        assert_eq!(std::mem::size_of::<PluginVtable>(), 80);
     }
 }

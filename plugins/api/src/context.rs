@@ -1,12 +1,10 @@
 //! The per-packet context: data one plugin hands to the plugins after it, typed (Rust
-//! plugins) or named (any plugin, also across the C ABI), and the bounded wait for
-//! hooks that need to await something.
+//! plugins) or named (any plugin, also across the C ABI), and what the host keeps for
+//! the hook it is calling (its instance's scope settings, the answers of its waits).
 
 use std::any::{Any, TypeId};
-use std::future::Future;
-use std::time::{Duration, Instant};
 
-use crate::{PluginError, ScopeData};
+use crate::erased::{Answer, ScopeData};
 
 /// Lives for one packet, from `packet_received` to `reply_ready`. Empty until a plugin
 /// stores something, so it costs nothing when unused.
@@ -14,16 +12,13 @@ use crate::{PluginError, ScopeData};
 pub struct Context {
     typed: Vec<(TypeId, Box<dyn Any + Send>)>,
     named: Vec<(Box<str>, Vec<u8>)>,
-    wait: Option<WaitBudget>,
     /// The calling instance's settings for the scopes that apply to this packet, most
     /// specific first.
     scoped: Vec<ScopeData>,
-}
-
-/// How long the current hook may wait, and on which runtime.
-struct WaitBudget {
-    runtime: tokio::runtime::Handle,
-    limit: Duration,
+    /// Which instance and hook is being called (see [`Context::caller_key`]).
+    caller: u32,
+    /// Answers of the futures this packet was parked on, by caller.
+    answers: Vec<(u32, Answer)>,
 }
 
 impl std::fmt::Debug for Context {
@@ -109,49 +104,9 @@ impl Context {
         self.named.iter().map(|(k, v)| (&**k, v.as_slice()))
     }
 
-    /// Awaits `future` for at most the instance's `hook_timeout_ms`, on the server's
-    /// service runtime. The packet thread waits meanwhile, so the bound keeps one slow
-    /// backend from stalling every client; past it the hook fails with a timeout and
-    /// the instance's `on_error` applies. Tokio futures need the runtime when they are
-    /// created: pass an `async` block, which creates them inside it.
-    pub fn wait<F: Future>(&self, future: F) -> Result<F::Output, PluginError> {
-        let Some(budget) = &self.wait else {
-            return Err(PluginError::new(
-                "Context::wait called outside a hook (no runtime to wait on)",
-            ));
-        };
-        let deadline = Instant::now() + budget.limit;
-        budget.runtime.block_on(async move {
-            tokio::time::timeout_at(deadline.into(), future)
-                .await
-                .map_err(|_| {
-                    PluginError::new(format!(
-                        "timed out after {} ms (hook_timeout_ms)",
-                        budget.limit.as_millis()
-                    ))
-                })
-        })
-    }
-
-    host_only! {
-        /// Set by the server when the packet arrives: the runtime and the bound for
-        /// [`Context::wait`].
-        fn set_wait_budget(&mut self, runtime: Option<tokio::runtime::Handle>, limit: Duration) {
-            self.wait = runtime.map(|runtime| WaitBudget { runtime, limit });
-        }
-    }
-
-    /// The calling instance's settings for the most specific configuration scope that
-    /// applies to this packet so far (host reservation, then classes, pool, subnet,
-    /// `[dhcp4]`), as its [`crate::Plugin::scope`] parsed them.
-    pub fn scoped<T: Any>(&self) -> Option<&T> {
-        self.scoped.first().and_then(|s| s.downcast_ref())
-    }
-
-    /// The calling instance's settings for every scope that applies, most specific
-    /// first: for settings merged key by key (a class sets one key, the subnet another).
-    pub fn scoped_all<T: Any>(&self) -> impl Iterator<Item = &T> {
-        self.scoped.iter().filter_map(|s| s.downcast_ref())
+    /// The calling instance's settings for the scopes that apply, most specific first.
+    pub(crate) fn scoped(&self) -> &[ScopeData] {
+        &self.scoped
     }
 
     host_only! {
@@ -170,12 +125,48 @@ impl Context {
     }
 
     host_only! {
-        /// Set by the server before each hook call: the calling instance's bound.
-        fn set_wait_limit(&mut self, limit: Duration) {
-            if let Some(w) = &mut self.wait {
-                w.limit = limit;
-            }
+        /// Set by the server before each hook call: who is called, as
+        /// [`Context::caller_key`] makes it.
+        fn set_caller(&mut self, key: u32) {
+            self.caller = key;
         }
+    }
+
+    host_only! {
+        /// The key of one instance's hook: `instance` is its place in the pipeline.
+        fn caller_key(instance: usize, hook: crate::HookPoint) -> u32 {
+            (instance as u32) << 8 | hook as u32
+        }
+    }
+
+    host_only! {
+        /// Hands the answers of the futures the packet was parked on to the hooks that
+        /// asked, for this handling of the packet.
+        fn set_answers(&mut self, answers: Vec<(u32, Answer)>) {
+            self.answers = answers;
+        }
+    }
+
+    host_only! {
+        /// The answers, to keep while the packet is parked again.
+        fn take_answers(&mut self) -> Vec<(u32, Answer)> {
+            std::mem::take(&mut self.answers)
+        }
+    }
+
+    /// The answer for the calling hook, if it has one, as type `T`. The answer stays:
+    /// should a later hook park the packet, this hook runs again and reads it again.
+    pub(crate) fn answer<T: Any + Clone>(&self) -> Option<Result<T, crate::PluginError>> {
+        let (_, answer) = self.answers.iter().find(|(k, _)| *k == self.caller)?;
+        Some(match answer {
+            Ok(v) => v.downcast_ref::<T>().cloned().ok_or_else(|| {
+                crate::PluginError::new(format!(
+                    "the awaited answer is not a {}",
+                    std::any::type_name::<T>()
+                ))
+            }),
+            Err(e) => Err(e.clone()),
+        })
     }
 }
 
@@ -205,23 +196,5 @@ mod tests {
         c.set_value("site", b"lab-2");
         assert_eq!(c.value("site"), Some(&b"lab-2"[..]));
         assert_eq!(c.values().count(), 1);
-    }
-
-    #[test]
-    fn wait_is_bounded() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_time()
-            .build()
-            .unwrap();
-        let mut c = Context::new();
-        c.set_wait_budget(Some(rt.handle().clone()), Duration::from_millis(20));
-        assert_eq!(c.wait(async { 7 }), Ok(7));
-        let slow = c.wait(async { tokio::time::sleep(Duration::from_secs(5)).await });
-        assert!(
-            slow.unwrap_err()
-                .message()
-                .contains("timed out after 20 ms")
-        );
     }
 }

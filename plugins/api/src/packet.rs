@@ -1,4 +1,4 @@
-//! The request as plugins see it: in wire format, and decoded.
+//! The request as plugins see it, one type per family: in wire format, and decoded.
 
 use std::cell::OnceCell;
 use std::net::SocketAddr;
@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use zerotouch_proto::{v4, v6};
 
 /// The protocol a packet belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Family {
     /// DHCPv4 (RFC 2131).
@@ -15,41 +15,50 @@ pub enum Family {
     V6 = 6,
 }
 
-/// The decoded request.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Request<'a> {
-    /// A DHCPv4 request.
-    V4(&'a v4::Message),
-    /// The client message and the relays it came through.
-    V6(&'a v6::Packet6),
-}
-
 /// Where a request handed over in wire format is decoded, on first use, for the length
-/// of one hook call.
-#[derive(Debug, Default)]
-pub struct LazyRequest {
-    v4: OnceCell<Option<v4::Message>>,
-    v6: OnceCell<Option<v6::Packet6>>,
+/// of one hook call (a plugin behind the C ABI gets wire format, and a hook that only
+/// looks at the message type or the wire never pays for decoding).
+#[derive(Debug)]
+pub struct Lazy<T>(OnceCell<T>);
+
+impl<T> Default for Lazy<T> {
+    fn default() -> Self {
+        Lazy(OnceCell::new())
+    }
 }
 
 /// Where the decoded request comes from: decoded already (the server's own), or decoded
-/// on first use (a plugin behind the C ABI gets wire format, and a hook that only looks
-/// at the message type or the wire never pays for decoding).
-#[derive(Debug, Clone, Copy)]
-enum Decoded<'a> {
-    Ready(Request<'a>),
-    Lazy(Family, &'a LazyRequest),
+/// on first use.
+#[derive(Debug)]
+enum Decoded<'a, T> {
+    Ready(&'a T),
+    Lazy(&'a Lazy<T>),
 }
 
-/// One received request, read-only to plugins.
+impl<T> Clone for Decoded<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Decoded<'_, T> {}
+
+impl<'a, T> Decoded<'a, T> {
+    /// The message; `decode` runs once, on first use. The server's strict decoder
+    /// already accepted the wire, so its fallback is never seen in practice.
+    fn get(self, decode: impl FnOnce() -> T) -> &'a T {
+        match self {
+            Decoded::Ready(m) => m,
+            Decoded::Lazy(cell) => cell.0.get_or_init(decode),
+        }
+    }
+}
+
+/// What every packet carries besides its message: where it came from and when.
 #[derive(Debug, Clone, Copy)]
-pub struct Packet<'a> {
-    decoded: Decoded<'a>,
+pub struct Ingress<'a> {
     /// The packet as received.
     pub wire: &'a [u8],
-    /// The message type (DHCPv4 option 53, DHCPv6 msg-type).
-    pub message_type: u8,
     /// Name of the interface the packet came in on.
     pub interface: &'a str,
     /// Sender (a relay, or the client).
@@ -58,101 +67,108 @@ pub struct Packet<'a> {
     pub now: u64,
 }
 
-impl<'a> Packet<'a> {
+/// A DHCPv4 request, read-only to plugins.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet4<'a> {
+    message: Decoded<'a, v4::Message>,
+    message_type: v4::MessageType,
+    /// Where and when it arrived, and its wire format.
+    pub ingress: Ingress<'a>,
+}
+
+/// A DHCPv6 request (the client's message and the relays it came through), read-only
+/// to plugins.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet6<'a> {
+    packet: Decoded<'a, v6::Packet6>,
+    message_type: v6::MessageType6,
+    /// Where and when it arrived, and its wire format.
+    pub ingress: Ingress<'a>,
+}
+
+impl<'a> Packet4<'a> {
     host_only! {
-        /// A packet the server decoded already.
-        fn new(
-            request: Request<'a>,
-            wire: &'a [u8],
-            message_type: u8,
-            interface: &'a str,
-            source: SocketAddr,
-            now: u64,
-        ) -> Self {
-            Packet {
-                decoded: Decoded::Ready(request),
-                wire,
-                message_type,
-                interface,
-                source,
-                now,
-            }
+        /// A request the server decoded already.
+        fn new(message: &'a v4::Message, message_type: v4::MessageType, ingress: Ingress<'a>) -> Self {
+            Packet4 { message: Decoded::Ready(message), message_type, ingress }
         }
     }
 
     host_only! {
-        /// A packet of `family` decoded from `wire` when a plugin first asks; `cells` holds
-        /// the result.
-        fn lazy(
-            family: Family,
-            cells: &'a LazyRequest,
-            wire: &'a [u8],
-            message_type: u8,
-            interface: &'a str,
-            source: SocketAddr,
-            now: u64,
-        ) -> Self {
-            Packet {
-                decoded: Decoded::Lazy(family, cells),
-                wire,
-                message_type,
-                interface,
-                source,
-                now,
-            }
+        /// A request decoded from `ingress.wire` when a plugin first asks; `cell` holds it.
+        fn lazy(cell: &'a Lazy<v4::Message>, message_type: v4::MessageType, ingress: Ingress<'a>) -> Self {
+            Packet4 { message: Decoded::Lazy(cell), message_type, ingress }
         }
     }
 
-    /// The protocol the packet belongs to.
-    pub fn family(&self) -> Family {
-        match self.decoded {
-            Decoded::Ready(Request::V4(_)) => Family::V4,
-            Decoded::Ready(Request::V6(_)) => Family::V6,
-            Decoded::Lazy(family, _) => family,
+    /// The decoded request.
+    pub fn message(&self) -> &'a v4::Message {
+        let wire = self.ingress.wire;
+        self.message
+            .get(|| v4::decode(wire).unwrap_or_else(|_| v4::Message::new_request(0, &[])))
+    }
+
+    /// The DHCP message type (option 53).
+    pub fn message_type(&self) -> v4::MessageType {
+        self.message_type
+    }
+
+    /// An option of the request by code (joined per RFC 3396).
+    pub fn option(&self, code: u8) -> Option<&'a [u8]> {
+        self.message().options.get(code)
+    }
+
+    /// Whether the client asked for option `code` (option 55, the parameter request list).
+    pub fn requested(&self, code: u8) -> bool {
+        self.message().parameter_request_list().contains(&code)
+    }
+}
+
+impl<'a> Packet6<'a> {
+    host_only! {
+        /// A request the server decoded already.
+        fn new(packet: &'a v6::Packet6, ingress: Ingress<'a>) -> Self {
+            Packet6 { packet: Decoded::Ready(packet), message_type: packet.message.msg_type, ingress }
         }
     }
 
-    /// The decoded request (`None` only if a lazily decoded packet does not decode,
-    /// which the server's strict decoder already ruled out).
-    pub fn request(&self) -> Option<Request<'a>> {
-        match self.decoded {
-            Decoded::Ready(r) => Some(r),
-            Decoded::Lazy(Family::V4, cells) => cells
-                .v4
-                .get_or_init(|| v4::decode(self.wire).ok())
-                .as_ref()
-                .map(Request::V4),
-            Decoded::Lazy(Family::V6, cells) => cells
-                .v6
-                .get_or_init(|| v6::Packet6::decode(self.wire).ok())
-                .as_ref()
-                .map(Request::V6),
+    host_only! {
+        /// A request decoded from `ingress.wire` when a plugin first asks; `cell` holds it.
+        fn lazy(cell: &'a Lazy<v6::Packet6>, message_type: v6::MessageType6, ingress: Ingress<'a>) -> Self {
+            Packet6 { packet: Decoded::Lazy(cell), message_type, ingress }
         }
     }
 
-    /// The DHCPv4 request, when it is one.
-    pub fn v4(&self) -> Option<&'a v4::Message> {
-        match self.request()? {
-            Request::V4(m) => Some(m),
-            Request::V6(_) => None,
-        }
+    /// The client's message and the relays it came through.
+    pub fn packet(&self) -> &'a v6::Packet6 {
+        let wire = self.ingress.wire;
+        self.packet.get(|| {
+            v6::Packet6::decode(wire).unwrap_or_else(|_| v6::Packet6 {
+                relays: Vec::new(),
+                message: v6::Message6::new(self.message_type, 0),
+            })
+        })
     }
 
-    /// The DHCPv6 packet (client message and relays), when it is one.
-    pub fn v6(&self) -> Option<&'a v6::Packet6> {
-        match self.request()? {
-            Request::V6(p) => Some(p),
-            Request::V4(_) => None,
-        }
+    /// The client's own message (inside any relay wrappers).
+    pub fn message(&self) -> &'a v6::Message6 {
+        &self.packet().message
     }
 
-    /// An option of the request by code: DHCPv4 (1..=254, joined per RFC 3396), or the
-    /// first instance in the DHCPv6 client message.
+    /// The client message's type.
+    pub fn message_type(&self) -> v6::MessageType6 {
+        self.message_type
+    }
+
+    /// The first instance of an option of the client's message, by code.
     pub fn option(&self, code: u16) -> Option<&'a [u8]> {
-        match self.request()? {
-            Request::V4(m) => m.options.get(u8::try_from(code).ok()?),
-            Request::V6(p) => p.message.options.get(code),
-        }
+        self.message().options.get(code)
+    }
+
+    /// Whether the client's own Option Request Option names `code` (RFC 8415 §21.7; a
+    /// relay's ORO does not count).
+    pub fn requested(&self, code: u16) -> bool {
+        self.message().options.requested().any(|c| c == code)
     }
 }
 
@@ -160,18 +176,34 @@ impl<'a> Packet<'a> {
 mod tests {
     use super::*;
 
+    fn ingress<'a>(wire: &'a [u8], source: &str) -> Ingress<'a> {
+        Ingress {
+            wire,
+            interface: "eth0",
+            source: source.parse().unwrap(),
+            now: 0,
+        }
+    }
+
     #[test]
     fn lazy_packets_decode_on_first_use() {
         let mut m = v4::Message::client(v4::MessageType::Discover, 9, &[2, 0, 0, 0, 0, 1]);
         m.options.set(12, b"sw1".to_vec());
+        m.options.set(55, vec![1, 143]);
         let wire = m.to_bytes();
-        let cells = LazyRequest::default();
-        let source = "198.18.0.2:68".parse().unwrap();
-        let p = Packet::lazy(Family::V4, &cells, &wire, 1, "eth0", source, 0);
-        assert!(cells.v4.get().is_none());
+        let cell = Lazy::default();
+        let p = Packet4::lazy(
+            &cell,
+            v4::MessageType::Discover,
+            ingress(&wire, "198.18.0.2:68"),
+        );
+        assert!(cell.0.get().is_none());
+        assert_eq!(p.message_type(), v4::MessageType::Discover);
+        assert!(cell.0.get().is_none(), "the type needs no decoding");
         assert_eq!(p.option(12), Some(&b"sw1"[..]));
-        assert!(cells.v4.get().is_some());
-        assert_eq!(p.v4().unwrap().xid, 9);
+        assert!(cell.0.get().is_some());
+        assert!(p.requested(143) && !p.requested(3));
+        assert_eq!(p.message().xid, 9);
     }
 
     #[test]
@@ -179,12 +211,15 @@ mod tests {
         let mut m = v6::Message6::new(v6::MessageType6::Solicit, 5);
         m.options.push(v6::OptionCode6::ORO, &[0, 136]);
         let wire = m.to_bytes();
-        let cells = LazyRequest::default();
-        let source = "[fe80::1]:546".parse().unwrap();
-        let p = Packet::lazy(Family::V6, &cells, &wire, 1, "eth0", source, 0);
-        assert_eq!(p.family(), Family::V6);
+        let cell = Lazy::default();
+        let p = Packet6::lazy(
+            &cell,
+            v6::MessageType6::Solicit,
+            ingress(&wire, "[fe80::1]:546"),
+        );
         assert_eq!(p.option(6), Some(&[0u8, 136][..]));
-        assert!(p.v4().is_none());
-        assert_eq!(p.v6().unwrap().message.xid, 5);
+        assert!(p.requested(136));
+        assert_eq!(p.message().xid, 5);
+        assert!(p.packet().relays.is_empty());
     }
 }

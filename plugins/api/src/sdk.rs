@@ -8,17 +8,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::*;
+use crate::erased::DynPlugin;
+use crate::proto::{v4, v6};
 use crate::{
-    Action, Context, Family, LazyRequest, LeaseEvent, LeaseInfo, LeaseState, Packet, Plugin,
-    PluginError, Reply, Settings, SettingsError,
+    Action, Context, Family, HookResult, Ingress, Lazy, LeaseEvent, LeaseInfo, LeaseState, Packet4,
+    Packet6, PluginError, Reply4, Reply6, Settings, SettingsError,
 };
 
 pub struct Instance {
-    plugin: Box<dyn Plugin>,
+    plugin: Box<dyn DynPlugin>,
     host: *const HostApi,
 }
 
-pub type Factory = fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>;
+pub type Factory = fn(&Settings) -> Result<Box<dyn DynPlugin>, SettingsError>;
 
 /// Runs `f`, turning a panic into [`ZT_ERROR`].
 ///
@@ -101,15 +103,11 @@ pub unsafe fn instance_hooks(instance: *mut c_void) -> u32 {
     .unwrap_or(0)
 }
 
-/// The parts of a [`PacketRef`] a [`Packet`] borrows; the request itself is decoded
-/// only if the plugin asks for it.
+/// The parts of a [`PacketRef`] a packet borrows; the request itself is decoded only if
+/// the plugin asks for it.
 struct PacketParts<'a> {
-    family: Family,
-    wire: &'a [u8],
-    interface: &'a str,
-    source: SocketAddr,
     message_type: u8,
-    now: u64,
+    ingress: Ingress<'a>,
 }
 
 /// # Safety
@@ -140,28 +138,15 @@ unsafe fn packet_parts<'a>(p: *const PacketRef) -> Result<PacketParts<'a>, Plugi
         Family::V6 => IpAddr::V6(Ipv6Addr::from(p.source)),
     };
     Ok(PacketParts {
-        family,
-        // SAFETY: the ABI: `wire` points to `wire_len` readable octets.
-        wire: unsafe { std::slice::from_raw_parts(p.wire, p.wire_len) },
-        interface,
-        source: SocketAddr::new(source_ip, p.source_port),
         message_type: p.message_type,
-        now: p.now,
+        ingress: Ingress {
+            // SAFETY: the ABI: `wire` points to `wire_len` readable octets.
+            wire: unsafe { std::slice::from_raw_parts(p.wire, p.wire_len) },
+            interface,
+            source: SocketAddr::new(source_ip, p.source_port),
+            now: p.now,
+        },
     })
-}
-
-impl<'a> PacketParts<'a> {
-    fn packet(&self, cells: &'a LazyRequest) -> Packet<'a> {
-        Packet::lazy(
-            self.family,
-            cells,
-            self.wire,
-            self.message_type,
-            self.interface,
-            self.source,
-            self.now,
-        )
-    }
 }
 
 /// The server's named context values, copied in before a hook and back after it.
@@ -226,92 +211,163 @@ unsafe fn write_message(buf: *mut MessageBuf, wire: &[u8]) -> Result<(), PluginE
     Ok(())
 }
 
-fn code_of(
-    action: Action,
-    respond: impl FnOnce(&Reply) -> Result<(), PluginError>,
-) -> Result<i32, PluginError> {
+fn code_of<R: WireReply>(action: Action<R>, message: *mut MessageBuf) -> Result<i32, PluginError> {
     Ok(match action {
         Action::Continue => ZT_CONTINUE,
         Action::SkipRest => ZT_SKIP_REST,
         Action::Drop => ZT_DROP,
         Action::Respond(reply) => {
-            respond(&reply)?;
+            // SAFETY: the server's buffer for this call (see `packet_hook`).
+            unsafe { write_message(message, &reply.to_wire()) }?;
             ZT_RESPOND
+        }
+        Action::Wait(_) => {
+            return Err(PluginError::new(
+                "a plugin behind the C ABI cannot park packets (Action::Wait); build it in, or answer without waiting",
+            ));
         }
     })
 }
 
+/// A family's reply as it crosses the ABI.
+trait WireReply: Sized {
+    fn from_wire(wire: Vec<u8>) -> Self;
+    fn is_touched(&self) -> bool;
+    fn to_wire(&self) -> Vec<u8>;
+}
+
+impl WireReply for Reply4 {
+    fn from_wire(wire: Vec<u8>) -> Self {
+        Reply4::lazy(wire)
+    }
+    fn is_touched(&self) -> bool {
+        Reply4::is_touched(self)
+    }
+    fn to_wire(&self) -> Vec<u8> {
+        Reply4::to_wire(self)
+    }
+}
+
+impl WireReply for Reply6 {
+    fn from_wire(wire: Vec<u8>) -> Self {
+        Reply6::lazy(wire)
+    }
+    fn is_touched(&self) -> bool {
+        Reply6::is_touched(self)
+    }
+    fn to_wire(&self) -> Vec<u8> {
+        Reply6::to_wire(self)
+    }
+}
+
+/// Runs one packet hook of `family` behind the ABI: the packet and context in, the
+/// action's code and any rewritten reply out. `editing` hooks get the reply in
+/// `message` to edit; the others may answer into it.
+///
 /// # Safety
-/// Arguments as the ABI describes for `packet_received`.
-pub unsafe fn packet_received(
+/// The arguments are those the server passed for the hook, as the ABI describes.
+unsafe fn packet_hook<R: WireReply>(
     instance: *mut c_void,
     ctx: *mut ContextRef,
     packet: *const PacketRef,
-    response: *mut MessageBuf,
+    message: *mut MessageBuf,
     err: *mut ErrorBuf,
+    editing: bool,
+    call: impl FnOnce(&dyn DynPlugin, &mut Context, &PacketParts<'_>, Option<&mut R>) -> HookResult<R>,
 ) -> i32 {
     // SAFETY (for each block below): the server calls with the arguments the ABI
-    // describes: a live instance from `create`, the hook's context, its packet, its
-    // buffers and error buffer, all valid for the call.
+    // describes: a live instance from `create`, the hook's context, its packet, the
+    // message buffer (`len` octets written, `capacity` writable) and the error buffer.
     let hook = || {
         // SAFETY: see above.
         let instance = unsafe { &*(instance as *const Instance) };
         // SAFETY: see above.
         let parts = unsafe { packet_parts(packet) }?;
-        let cell = LazyRequest::default();
+        let mut draft = if editing {
+            // SAFETY: see above.
+            let buf = unsafe { message.as_ref() }.ok_or_else(|| PluginError::new("no reply"))?;
+            // SAFETY: see above.
+            let wire = unsafe { std::slice::from_raw_parts(buf.data, buf.len) };
+            Some(R::from_wire(wire.to_vec()))
+        } else {
+            None
+        };
         // SAFETY: see above.
         let mut c = unsafe { context_in(instance.host, ctx) };
-        let action = instance
-            .plugin
-            .packet_received(&mut c, &parts.packet(&cell))?;
+        let action = call(&*instance.plugin, &mut c, &parts, draft.as_mut())?;
         // SAFETY: see above.
         unsafe { context_out(instance.host, ctx, &c) };
-        // SAFETY: see above.
-        code_of(action, |r| unsafe { write_message(response, &r.to_wire()) })
+        if let Some(d) = draft.filter(|d| d.is_touched()) {
+            // SAFETY: see above.
+            unsafe { write_message(message, &d.to_wire()) }?;
+        }
+        code_of(action, message)
     };
     // SAFETY: `err` is the server's buffer.
     unsafe { guarded(err, hook) }
 }
 
-/// # Safety
-/// Arguments as the ABI describes for `reply_ready`.
-pub unsafe fn reply_ready(
-    instance: *mut c_void,
-    ctx: *mut ContextRef,
-    packet: *const PacketRef,
-    reply: *mut MessageBuf,
-    err: *mut ErrorBuf,
-) -> i32 {
-    // SAFETY (for each block below): the server calls with the arguments the ABI
-    // describes: a live instance from `create`, the hook's context, its packet, the
-    // reply buffer (`len` octets written, `capacity` writable) and the error buffer.
-    let hook = || {
-        // SAFETY: see above.
-        let instance = unsafe { &*(instance as *const Instance) };
-        // SAFETY: see above.
-        let parts = unsafe { packet_parts(packet) }?;
-        // SAFETY: see above.
-        let buf = unsafe { reply.as_ref() }.ok_or_else(|| PluginError::new("no reply"))?;
-        // SAFETY: see above.
-        let wire = unsafe { std::slice::from_raw_parts(buf.data, buf.len) };
-        let mut draft = Reply::lazy(parts.family, wire.to_vec());
-        let cell = LazyRequest::default();
-        // SAFETY: see above.
-        let mut c = unsafe { context_in(instance.host, ctx) };
-        let action = instance
-            .plugin
-            .reply_ready(&mut c, &parts.packet(&cell), &mut draft)?;
-        // SAFETY: see above.
-        unsafe { context_out(instance.host, ctx, &c) };
-        if draft.is_touched() {
-            // SAFETY: see above.
-            unsafe { write_message(reply, &draft.to_wire()) }?;
-        }
-        // SAFETY: see above.
-        code_of(action, |r| unsafe { write_message(reply, &r.to_wire()) })
+/// The SDK's packet hooks, one per function of the table: `$hook` of family `$v`
+/// (`v4`, `v6`), with its reply type; `editing` hooks get the reply to rewrite.
+macro_rules! sdk_packet_hooks {
+    ($($hook:ident: $v:ident, $reply:ident, $editing:tt;)*) => {
+        $(
+            #[doc = concat!("# Safety\nArguments as the ABI describes for `", stringify!($hook), "`.")]
+            pub unsafe fn $hook(
+                instance: *mut c_void,
+                ctx: *mut ContextRef,
+                packet: *const PacketRef,
+                message: *mut MessageBuf,
+                err: *mut ErrorBuf,
+            ) -> i32 {
+                // SAFETY: the server's arguments, passed on.
+                unsafe {
+                    packet_hook::<$reply>(instance, ctx, packet, message, err, $editing, |p, c, parts, r| {
+                        let cell = Lazy::default();
+                        sdk_packet_hooks!(@call $editing, p, $hook, c, &parts.$v(&cell), r)
+                    })
+                }
+            }
+        )*
     };
-    // SAFETY: `err` is the server's buffer.
-    unsafe { guarded(err, hook) }
+    (@call false, $p:ident, $hook:ident, $c:ident, $packet:expr, $r:ident) => {{
+        let _ = $r;
+        $p.$hook($c, $packet)
+    }};
+    (@call true, $p:ident, $hook:ident, $c:ident, $packet:expr, $r:ident) => {
+        $p.$hook($c, $packet, $r.ok_or_else(|| PluginError::new("no reply"))?)
+    };
+}
+
+sdk_packet_hooks! {
+    packet_received4: v4, Reply4, false;
+    reply_ready4: v4, Reply4, true;
+    packet_received6: v6, Reply6, false;
+    reply_ready6: v6, Reply6, true;
+}
+
+impl<'a> PacketParts<'a> {
+    fn v4<'c>(&self, cell: &'c Lazy<v4::Message>) -> Packet4<'c>
+    where
+        'a: 'c,
+    {
+        Packet4::lazy(
+            cell,
+            v4::MessageType::from_u8(self.message_type),
+            self.ingress,
+        )
+    }
+
+    fn v6<'c>(&self, cell: &'c Lazy<v6::Packet6>) -> Packet6<'c>
+    where
+        'a: 'c,
+    {
+        Packet6::lazy(
+            cell,
+            v6::MessageType6::from_u8(self.message_type),
+            self.ingress,
+        )
+    }
 }
 
 /// # Safety
@@ -382,14 +438,17 @@ unsafe fn lease_info(l: &LeaseRef) -> LeaseInfo {
 /// Exports a Rust plugin from a `cdylib` through the C ABI:
 ///
 /// ```ignore
-/// zerotouch_plugin::export_plugin!("my-plugin", MyPlugin::create);
+/// zerotouch_plugin::export_plugin!("my-plugin", MyPlugin);
 /// ```
 ///
-/// where `MyPlugin::create` is a `fn(&Settings) -> Result<Box<dyn Plugin>, SettingsError>`.
+/// where `MyPlugin` implements [`Plugin`](crate::Plugin). The hooks ABI version 2
+/// carries (`packet_received4`/`6`, `reply_ready4`/`6`, `lease_event`) reach it; the
+/// server warns about any other hook it implements, and ignores it.
 #[macro_export]
 macro_rules! export_plugin {
-    ($name:literal, $factory:expr) => {
-        const __ZEROTOUCH_FACTORY: $crate::sdk::Factory = $factory;
+    ($name:literal, $plugin:ty) => {
+        const __ZEROTOUCH_FACTORY: $crate::sdk::Factory =
+            $crate::Registration::of::<$plugin>($name, "").create;
 
         mod __zerotouch_export {
             use ::std::ffi::{c_char, c_void};
@@ -414,26 +473,6 @@ macro_rules! export_plugin {
                 // SAFETY: a live instance from `create`.
                 unsafe { $crate::sdk::instance_hooks(instance) }
             }
-            unsafe extern "C" fn packet_received(
-                i: *mut c_void,
-                c: *mut ContextRef,
-                p: *const PacketRef,
-                r: *mut MessageBuf,
-                e: *mut ErrorBuf,
-            ) -> i32 {
-                // SAFETY: the server calls with the arguments the ABI describes.
-                unsafe { $crate::sdk::packet_received(i, c, p, r, e) }
-            }
-            unsafe extern "C" fn reply_ready(
-                i: *mut c_void,
-                c: *mut ContextRef,
-                p: *const PacketRef,
-                r: *mut MessageBuf,
-                e: *mut ErrorBuf,
-            ) -> i32 {
-                // SAFETY: the server calls with the arguments the ABI describes.
-                unsafe { $crate::sdk::reply_ready(i, c, p, r, e) }
-            }
             unsafe extern "C" fn lease_event(
                 i: *mut c_void,
                 ev: u32,
@@ -443,18 +482,23 @@ macro_rules! export_plugin {
                 // SAFETY: the server calls with the arguments the ABI describes.
                 unsafe { $crate::sdk::lease_event(i, ev, l, e) }
             }
+            $crate::export_plugin!(@hook packet_received4);
+            $crate::export_plugin!(@hook reply_ready4);
+            $crate::export_plugin!(@hook packet_received6);
+            $crate::export_plugin!(@hook reply_ready6);
 
             static VTABLE: PluginVtable = PluginVtable {
                 abi_version: ABI_VERSION,
                 struct_size: ::std::mem::size_of::<PluginVtable>() as u32,
                 name: concat!($name, "\0").as_ptr() as *const c_char,
-                hooks: 0x3e1, // packet_received, reply_ready, the four lease events
-                reserved: 0,
                 create,
                 destroy,
-                packet_received: Some(packet_received),
-                reply_ready: Some(reply_ready),
+                packet_received4: Some(packet_received4),
+                reply_ready4: Some(reply_ready4),
+                packet_received6: Some(packet_received6),
+                reply_ready6: Some(reply_ready6),
                 lease_event: Some(lease_event),
+                // What the plugin implements (`Plugin::HOOKS`), narrowed by its settings.
                 instance_hooks: Some(instance_hooks),
             };
 
@@ -464,14 +508,16 @@ macro_rules! export_plugin {
             }
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn static_hook_bits_match_the_carried_hooks() {
-        assert_eq!(carried_hooks().bits(), 0x3e1);
-    }
+    (@hook $hook:ident) => {
+        unsafe extern "C" fn $hook(
+            i: *mut c_void,
+            c: *mut ContextRef,
+            p: *const PacketRef,
+            m: *mut MessageBuf,
+            e: *mut ErrorBuf,
+        ) -> i32 {
+            // SAFETY: the server calls with the arguments the ABI describes.
+            unsafe { $crate::sdk::$hook(i, c, p, m, e) }
+        }
+    };
 }

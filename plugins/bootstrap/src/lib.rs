@@ -27,20 +27,17 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 use tracing::info;
-use zerotouch_plugin::{
-    HookSet, Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError,
-};
+use zerotouch_plugin::{Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError};
 
 use crate::reports::Reports;
 use crate::server::{Active, Shared};
 use crate::settings::BootstrapConfig;
 use crate::tls::Tls;
 
-pub const REGISTRATION: Registration = Registration {
-    name: "bootstrap",
-    summary: "SZTP bootstrap server (RFC 8572): RESTCONF over mutual TLS, signed conveyed information, progress reports",
-    create: Bootstrap::create,
-};
+pub const REGISTRATION: Registration = Registration::of::<Bootstrap>(
+    "bootstrap",
+    "SZTP bootstrap server (RFC 8572): RESTCONF over mutual TLS, signed conveyed information, progress reports",
+);
 
 pub struct Bootstrap {
     /// The settings read last, not yet started.
@@ -80,13 +77,6 @@ fn activate(settings: &Settings) -> Result<Active, SettingsError> {
 }
 
 impl Bootstrap {
-    pub fn create(settings: &Settings) -> Result<Box<dyn Plugin>, SettingsError> {
-        Ok(Box::new(Bootstrap {
-            pending: Mutex::new(Some(activate(settings)?)),
-            running: Mutex::new(None),
-        }))
-    }
-
     fn launch(host: &ServiceHost, active: Active) -> Result<Running, PluginError> {
         let c = &active.config;
         let bound = (
@@ -135,9 +125,13 @@ impl Running {
     }
 }
 
+#[zerotouch_plugin::plugin]
 impl Plugin for Bootstrap {
-    fn hooks(&self) -> HookSet {
-        HookSet::EMPTY
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        Ok(Bootstrap {
+            pending: Mutex::new(Some(activate(settings)?)),
+            running: Mutex::new(None),
+        })
     }
 
     fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {

@@ -70,10 +70,11 @@ static void *create(const zt_host *host, const char *settings, size_t len, zt_er
 
 static void destroy(void *p) { free(p); }
 
-static int32_t reply_ready(void *p, zt_context *ctx, const zt_packet *packet, zt_message *reply,
-                           zt_error *err) {
+/* DHCPv4 only: the table sets reply_ready4, so no DHCPv6 reply ever reaches it. */
+static int32_t reply_ready4(void *p, zt_context *ctx, const zt_packet *packet, zt_message *reply,
+                            zt_error *err) {
     instance *inst = p;
-    if (packet->family != 4 || reply->len < ZT_DHCP4_OPTIONS) return ZT_CONTINUE;
+    if (reply->len < ZT_DHCP4_OPTIONS) return ZT_CONTINUE;
     long t = zt_dhcp4_find(reply, 53);
     if (t < 0) return ZT_CONTINUE;
     uint8_t type = reply->data[t + 2];
@@ -134,12 +135,9 @@ static const zt_plugin_vtable table = {
     .struct_size = sizeof(zt_plugin_vtable),
 #endif
     .name = "hostname",
-    .hooks = ZT_HOOK_BIT(ZT_HOOK_REPLY_READY) | ZT_HOOK_BIT(ZT_HOOK_LEASE_COMMITTED) |
-             ZT_HOOK_BIT(ZT_HOOK_LEASE_RELEASED) | ZT_HOOK_BIT(ZT_HOOK_LEASE_DECLINED) |
-             ZT_HOOK_BIT(ZT_HOOK_LEASE_EXPIRED),
     .create = create,
     .destroy = destroy,
-    .reply_ready = reply_ready,
+    .reply_ready4 = reply_ready4, /* the hooks it sets are the hooks it serves */
     .lease_event = lease_event,
 };
 

@@ -1,5 +1,5 @@
 //! Plugins in shared objects: loaded with libloading, checked against the ABI version
-//! and table size, and wrapped as a [`Plugin`] so the pipeline treats them like
+//! and table size, and wrapped as a [`DynPlugin`] so the pipeline treats them like
 //! built-ins. Requests and replies cross in wire format.
 
 use std::cell::RefCell;
@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use tracing::{debug, error, info, warn};
 use zerotouch_plugin::abi::*;
+use zerotouch_plugin::erased::DynPlugin;
 use zerotouch_plugin::{
-    Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Packet, Plugin,
-    PluginError, Reply, Settings, SettingsError,
+    Action, Context, Family, HookResult, HookSet, Ingress, LeaseEvent, LeaseInfo, Packet4, Packet6,
+    PluginError, Reply4, Reply6, Settings, SettingsError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +24,7 @@ pub(crate) enum LoadError {
     #[error("{path}: `{ENTRY_SYMBOL}` returned no function table")]
     NullTable { path: PathBuf },
     #[error(
-        "{path} is built for plugin ABI version {found}; this server speaks ABI version {ABI_VERSION}: rebuild the plugin against this server's SDK"
+        "{path} is built for plugin ABI version {found}; this server speaks ABI version {ABI_VERSION}: rebuild the plugin against this server's SDK (docs/plugins.md says what changed between versions)"
     )]
     Version { path: PathBuf, found: u32 },
     #[error(
@@ -114,19 +115,18 @@ impl DynamicPlugin {
             };
             return Err(CreateError::Settings(settings.error(err.key(), message)));
         }
-        let bits = match table.instance_hooks {
+        let requested = match table.instance_hooks {
             // SAFETY: `created` is the non-null instance this table's `create` returned.
-            Some(f) => unsafe { f(created) },
-            None => table.hooks,
+            Some(f) => HookSet::from_bits(unsafe { f(created) }),
+            None => table.served_hooks(),
         };
-        let requested = HookSet::from_bits(bits);
         let ignored = requested.difference(carried_hooks());
         if !ignored.is_empty() {
-            warn!(plugin = instance, hooks = ?ignored.iter().map(HookPoint::name).collect::<Vec<_>>(), "hooks not carried by ABI version 1 are ignored");
+            warn!(plugin = instance, hooks = ?ignored.names(), "hooks not carried by ABI version {ABI_VERSION} are ignored");
         }
         // A table without the function for a hook does not serve it, whatever its bits say.
         let hooks = requested.intersection(table.served_hooks());
-        info!(plugin = instance, path = %path.display(), hooks = ?hooks.iter().map(HookPoint::name).collect::<Vec<_>>(), "dynamic plugin loaded");
+        info!(plugin = instance, path = %path.display(), hooks = ?hooks.names(), "dynamic plugin loaded");
         Ok(DynamicPlugin {
             table,
             instance: created,
@@ -216,7 +216,7 @@ thread_local! {
 
 impl Scratch {
     /// The packet as the ABI describes it; clears the error buffer.
-    fn prepare(&mut self, packet: &Packet<'_>) -> PacketRef {
+    fn prepare(&mut self, family: Family, message_type: u8, packet: &Ingress<'_>) -> PacketRef {
         if self.ifname.0 != packet.interface {
             self.ifname = (
                 packet.interface.to_string(),
@@ -231,8 +231,8 @@ impl Scratch {
             IpAddr::V6(a) => source = a.octets(),
         }
         PacketRef {
-            family: packet.family() as u8,
-            message_type: packet.message_type,
+            family: family as u8,
+            message_type,
             source_port: packet.source.port(),
             reserved: [0; 4],
             source,
@@ -257,17 +257,54 @@ fn ctx_ref(ctx: &mut Context) -> *mut ContextRef {
     ctx as *mut Context as *mut ContextRef
 }
 
-impl Plugin for DynamicPlugin {
-    fn hooks(&self) -> HookSet {
-        self.hooks
-    }
+/// A family's reply as it crosses the ABI in wire format.
+trait WireReply: Sized {
+    const FAMILY: Family;
+    fn from_wire(wire: Vec<u8>) -> Self;
+    fn write_wire(&self, out: &mut Vec<u8>);
+    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError>;
+}
 
-    fn packet_received(&self, ctx: &mut Context, packet: &Packet<'_>) -> HookResult {
-        let Some(f) = self.table.packet_received else {
+impl WireReply for Reply4 {
+    const FAMILY: Family = Family::V4;
+    fn from_wire(wire: Vec<u8>) -> Self {
+        Reply4::lazy(wire)
+    }
+    fn write_wire(&self, out: &mut Vec<u8>) {
+        Reply4::write_wire(self, out)
+    }
+    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
+        Reply4::replace_from_wire(self, wire)
+    }
+}
+
+impl WireReply for Reply6 {
+    const FAMILY: Family = Family::V6;
+    fn from_wire(wire: Vec<u8>) -> Self {
+        Reply6::lazy(wire)
+    }
+    fn write_wire(&self, out: &mut Vec<u8>) {
+        Reply6::write_wire(self, out)
+    }
+    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
+        Reply6::replace_from_wire(self, wire)
+    }
+}
+
+impl DynamicPlugin {
+    /// A `packet_received` hook: the plugin may answer with a whole reply.
+    fn received<R: WireReply>(
+        &self,
+        f: Option<PacketHookFn>,
+        ctx: &mut Context,
+        message_type: u8,
+        packet: &Ingress<'_>,
+    ) -> HookResult<R> {
+        let Some(f) = f else {
             return Ok(Action::Continue);
         };
         SCRATCH.with_borrow_mut(|s| {
-            let pref = s.prepare(packet);
+            let pref = s.prepare(R::FAMILY, message_type, packet);
             let mut response = MessageBuf {
                 data: s.out.as_mut_ptr(),
                 len: 0,
@@ -287,7 +324,7 @@ impl Plugin for DynamicPlugin {
             match code {
                 ZT_RESPOND => {
                     let len = response.len.min(s.out.len());
-                    let mut reply = Reply::lazy(packet.family(), Vec::new());
+                    let mut reply = R::from_wire(Vec::new());
                     reply.replace_from_wire(&s.out[..len])?;
                     Ok(Action::Respond(Box::new(reply)))
                 }
@@ -296,12 +333,20 @@ impl Plugin for DynamicPlugin {
         })
     }
 
-    fn reply_ready(&self, ctx: &mut Context, packet: &Packet<'_>, reply: &mut Reply) -> HookResult {
-        let Some(f) = self.table.reply_ready else {
+    /// A `reply_ready` hook: the plugin may rewrite the reply in place.
+    fn ready<R: WireReply>(
+        &self,
+        f: Option<PacketHookFn>,
+        ctx: &mut Context,
+        message_type: u8,
+        packet: &Ingress<'_>,
+        reply: &mut R,
+    ) -> HookResult<R> {
+        let Some(f) = f else {
             return Ok(Action::Continue);
         };
         SCRATCH.with_borrow_mut(|s| {
-            let pref = s.prepare(packet);
+            let pref = s.prepare(R::FAMILY, message_type, packet);
             s.wire.clear();
             reply.write_wire(&mut s.wire);
             let n = s.wire.len();
@@ -314,7 +359,7 @@ impl Plugin for DynamicPlugin {
                 len: n,
                 capacity: s.out.len(),
             };
-            // SAFETY: as for packet_received; `msg` describes `s.out` and its capacity.
+            // SAFETY: as for `received`; `msg` describes `s.out` and its capacity.
             let code = unsafe { f(self.instance, ctx_ref(ctx), &pref, &mut msg, &mut s.err) };
             if code == ZT_ERROR {
                 return Err(failure(&s.err));
@@ -328,6 +373,42 @@ impl Plugin for DynamicPlugin {
                 other => action(other, &s.err),
             }
         })
+    }
+}
+
+impl DynPlugin for DynamicPlugin {
+    fn hooks(&self) -> HookSet {
+        self.hooks
+    }
+
+    fn packet_received4(&self, ctx: &mut Context, packet: &Packet4<'_>) -> HookResult<Reply4> {
+        let t = packet.message_type().to_u8();
+        self.received(self.table.packet_received4, ctx, t, &packet.ingress)
+    }
+
+    fn reply_ready4(
+        &self,
+        ctx: &mut Context,
+        packet: &Packet4<'_>,
+        reply: &mut Reply4,
+    ) -> HookResult<Reply4> {
+        let t = packet.message_type().to_u8();
+        self.ready(self.table.reply_ready4, ctx, t, &packet.ingress, reply)
+    }
+
+    fn packet_received6(&self, ctx: &mut Context, packet: &Packet6<'_>) -> HookResult<Reply6> {
+        let t = packet.message_type().to_u8();
+        self.received(self.table.packet_received6, ctx, t, &packet.ingress)
+    }
+
+    fn reply_ready6(
+        &self,
+        ctx: &mut Context,
+        packet: &Packet6<'_>,
+        reply: &mut Reply6,
+    ) -> HookResult<Reply6> {
+        let t = packet.message_type().to_u8();
+        self.ready(self.table.reply_ready6, ctx, t, &packet.ingress, reply)
     }
 
     fn lease_event(&self, event: LeaseEvent, lease: &LeaseInfo) -> Result<(), PluginError> {
@@ -379,7 +460,7 @@ impl Plugin for DynamicPlugin {
     }
 }
 
-fn action(code: i32, err: &ErrorBuf) -> HookResult {
+fn action<R>(code: i32, err: &ErrorBuf) -> HookResult<R> {
     match code {
         ZT_CONTINUE => Ok(Action::Continue),
         ZT_SKIP_REST => Ok(Action::SkipRest),

@@ -10,7 +10,7 @@ mod registry;
 
 pub use draft::encode_draft;
 pub use load::{load_plugin_tables, load_plugins, settings_error};
-pub use pipeline::{DropReason, Flow, Instance, InstanceStats, Pipeline};
+pub use pipeline::{DropReason, Flow, Instance, InstanceStats, Parked, Pipeline};
 pub use registry::builtins;
 
 /// A recording plugin for tests of the packet path (the server's and the relay's).

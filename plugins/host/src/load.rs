@@ -129,7 +129,7 @@ fn create(
     entry: &PluginEntry,
     settings: &Settings,
     builtins: &[Registration],
-) -> Result<Box<dyn zerotouch_plugin::Plugin>, Failure> {
+) -> Result<Box<dyn zerotouch_plugin::erased::DynPlugin>, Failure> {
     if let Some(path) = &entry.path {
         return match DynamicPlugin::load(path, &entry.name, &entry.instance, settings) {
             Ok(p) => Ok(Box::new(p)),

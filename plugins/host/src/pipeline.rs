@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tracing::{debug, warn};
+use zerotouch_plugin::erased::{DynPlugin, ScopeData};
 use zerotouch_plugin::{
-    Action, Context, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Plugin, PluginError,
-    Reply, ScopeData,
+    Action, Context, Family, HookPoint, HookResult, HookSet, LeaseEvent, LeaseInfo, Pending,
+    PluginError,
 };
 
 use zerotouch_config::{OnError, PluginEntry, ScopeId};
@@ -20,7 +22,7 @@ use zerotouch_net::ratelimit::{LogLimiter, Verdict};
 /// One plugin instance and its counters.
 pub struct Instance {
     pub entry: PluginEntry,
-    pub plugin: Box<dyn Plugin>,
+    pub plugin: Box<dyn DynPlugin>,
     pub hooks: HookSet,
     /// The instance's settings per configuration scope (`plugin.<instance>` tables).
     pub scopes: HashMap<ScopeId, ScopeData>,
@@ -34,16 +36,35 @@ pub struct InstanceStats {
     pub panics: AtomicU64,
     pub drops: AtomicU64,
     pub responses: AtomicU64,
+    /// Packets parked on the instance's futures.
+    pub waits: AtomicU64,
 }
 
-/// What the packet path does after a hook point.
+/// What the packet path does after a hook point; `R` is the family's reply.
 #[derive(Debug)]
-pub enum Flow {
+pub enum Flow<R> {
     Continue,
     /// No reply; the server counts it under the reason.
     Drop(DropReason),
     /// Send this reply now.
-    Respond(Box<Reply>),
+    Respond(Box<R>),
+    /// Park the packet until the hook's future completes, then handle it again.
+    Park(Parked),
+}
+
+/// A hook's wait ([`Action::Wait`]): the packet loop runs the future on the service
+/// runtime, at most `limit`, and hands its answer to the hook (`key`) when it handles
+/// the packet again.
+#[derive(Debug)]
+pub struct Parked {
+    /// The calling instance and hook ([`Context::caller_key`]).
+    pub key: u32,
+    pub pending: Pending,
+    /// The instance's `hook_timeout_ms`.
+    pub limit: std::time::Duration,
+    /// The instance's name, for logs.
+    pub instance: Arc<str>,
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// Why the plugins left a packet without a reply.
@@ -57,8 +78,10 @@ pub enum DropReason {
 
 pub struct Pipeline {
     instances: Vec<Instance>,
-    /// Indices into `instances` per hook point, in configuration order.
-    by_hook: [Vec<usize>; HookPoint::COUNT],
+    /// Indices into `instances` per family and hook point, in configuration order.
+    by_hook: [[Vec<usize>; HookPoint::COUNT]; 2],
+    /// Instance names, shared with parked packets' log lines.
+    names: Vec<Arc<str>>,
     runtime: Option<tokio::runtime::Handle>,
     limiter: Mutex<LogLimiter>,
     /// What plugins found questionable in their settings, located in the file.
@@ -73,13 +96,17 @@ impl Pipeline {
     }
 
     pub fn new(instances: Vec<Instance>, runtime: Option<tokio::runtime::Handle>) -> Self {
-        let mut by_hook: [Vec<usize>; HookPoint::COUNT] = Default::default();
+        let mut by_hook: [[Vec<usize>; HookPoint::COUNT]; 2] = Default::default();
         for (i, inst) in instances.iter().enumerate() {
-            for hook in inst.hooks.iter() {
-                by_hook[hook as usize].push(i);
+            for (family, hook) in inst.hooks.iter() {
+                by_hook[slot(family)][hook as usize].push(i);
             }
         }
         Pipeline {
+            names: instances
+                .iter()
+                .map(|i| Arc::from(i.entry.instance.as_str()))
+                .collect(),
             instances,
             by_hook,
             runtime,
@@ -107,24 +134,15 @@ impl Pipeline {
         &self.instances
     }
 
-    /// A context for a new packet, able to wait on the service runtime.
-    pub fn new_context(&self) -> Context {
-        let mut ctx = Context::new();
-        if !self.instances.is_empty() && self.runtime.is_some() {
-            ctx.set_wait_budget(self.runtime.clone(), std::time::Duration::ZERO);
-        }
-        ctx
-    }
-
-    /// Whether any instance serves `hook`: the packet path builds a hook's arguments
-    /// only then, so plugins cost nothing where none listens.
+    /// Whether any instance serves `hook` of `family`: the packet path builds a hook's
+    /// arguments only then, so plugins cost nothing where none listens.
     #[inline]
-    pub fn wants(&self, hook: HookPoint) -> bool {
-        !self.by_hook[hook as usize].is_empty()
+    pub fn wants(&self, family: Family, hook: HookPoint) -> bool {
+        !self.by_hook[slot(family)][hook as usize].is_empty()
     }
 
     pub fn wants_lease_events(&self) -> bool {
-        HookPoint::all().any(|h| h.is_lease_event() && self.wants(h))
+        HookPoint::all().any(|h| h.is_lease_event() && self.wants(Family::V4, h))
     }
 
     /// Whether any instance has settings in configuration scopes: only then does the
@@ -133,18 +151,19 @@ impl Pipeline {
         self.instances.iter().any(|i| !i.scopes.is_empty())
     }
 
-    /// Runs `hook` on every instance that serves it. `scopes` are the configuration
-    /// scopes that apply to the packet so far, most specific first.
-    pub fn run(
+    /// Runs `hook` of `family` on every instance that serves it. `scopes` are the
+    /// configuration scopes that apply to the packet so far, most specific first.
+    pub fn run<R>(
         &self,
+        family: Family,
         hook: HookPoint,
         ctx: &mut Context,
         scopes: &[ScopeId],
-        mut call: impl FnMut(&dyn Plugin, &mut Context) -> HookResult,
-    ) -> Flow {
-        for &i in &self.by_hook[hook as usize] {
+        mut call: impl FnMut(&dyn DynPlugin, &mut Context) -> HookResult<R>,
+    ) -> Flow<R> {
+        for &i in &self.by_hook[slot(family)][hook as usize] {
             let inst = &self.instances[i];
-            ctx.set_wait_limit(inst.entry.hook_timeout);
+            ctx.set_caller(Context::caller_key(i, hook));
             if !inst.scopes.is_empty() {
                 ctx.set_scoped(scopes.iter().filter_map(|s| inst.scopes.get(s)).cloned());
             } else if ctx.has_scoped() {
@@ -162,6 +181,22 @@ impl Pipeline {
                     inst.stats.responses.fetch_add(1, Ordering::Relaxed);
                     return Flow::Respond(reply);
                 }
+                Ok(Action::Wait(pending)) => match &self.runtime {
+                    Some(runtime) => {
+                        inst.stats.waits.fetch_add(1, Ordering::Relaxed);
+                        if ctx.has_scoped() {
+                            ctx.set_scoped(None);
+                        }
+                        return Flow::Park(Parked {
+                            key: Context::caller_key(i, hook),
+                            pending,
+                            limit: inst.entry.hook_timeout,
+                            instance: self.names[i].clone(),
+                            runtime: runtime.clone(),
+                        });
+                    }
+                    None => "asked to wait, and this program has no runtime to wait on".into(),
+                },
                 Err(failure) => failure,
             };
             if let Some(flow) = self.failed(inst, hook, &failure) {
@@ -177,17 +212,21 @@ impl Pipeline {
     /// Tells the instances that serve it about a durable lease change.
     pub fn lease_event(&self, event: LeaseEvent, lease: &LeaseInfo) {
         let hook = event.hook();
-        for &i in &self.by_hook[hook as usize] {
+        let family = match lease.address {
+            std::net::IpAddr::V4(_) => Family::V4,
+            std::net::IpAddr::V6(_) => Family::V6,
+        };
+        for &i in &self.by_hook[slot(family)][hook as usize] {
             let inst = &self.instances[i];
             if let Err(failure) = isolated(inst, || inst.plugin.lease_event(event, lease)) {
                 // There is no packet to drop: the failure is counted and logged.
-                self.failed(inst, hook, &failure);
+                self.failed::<()>(inst, hook, &failure);
             }
         }
     }
 
     /// Counts and logs a failed hook; `Some` when the packet is to be dropped.
-    fn failed(&self, inst: &Instance, hook: HookPoint, message: &str) -> Option<Flow> {
+    fn failed<R>(&self, inst: &Instance, hook: HookPoint, message: &str) -> Option<Flow<R>> {
         inst.stats.errors.fetch_add(1, Ordering::Relaxed);
         let verdict = self
             .limiter
@@ -223,6 +262,7 @@ impl Pipeline {
                 ("panics", &s.panics),
                 ("drops", &s.drops),
                 ("responses", &s.responses),
+                ("waits", &s.waits),
             ] {
                 out.push((
                     format!("plugin_{}_{what}", inst.entry.instance),
@@ -243,6 +283,15 @@ impl Pipeline {
     }
 }
 
+/// Where `family`'s hooks are in `by_hook`.
+#[inline]
+fn slot(family: Family) -> usize {
+    match family {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
 /// One call of an instance, counted, with a panic caught and counted: the failure's
 /// message when it returned an error or panicked.
 fn isolated<T>(
@@ -252,7 +301,7 @@ fn isolated<T>(
     inst.stats.calls.fetch_add(1, Ordering::Relaxed);
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.message().to_string()),
+        Ok(Err(e)) => Err(e.to_string()),
         Err(panic) => {
             inst.stats.panics.fetch_add(1, Ordering::Relaxed);
             Err(PluginError::panicked(&*panic).message().to_string())

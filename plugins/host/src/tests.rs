@@ -2,10 +2,9 @@
 //! per scope, with errors that name the file, line and key.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Deserialize;
-use zerotouch_plugin::{HookSet, Plugin, Registration, ScopeData, Settings, SettingsError};
+use zerotouch_plugin::{Plugin, Registration, Settings, SettingsError};
 
 use super::load_plugins;
 use zerotouch_config::{self as config, ScopeId};
@@ -19,24 +18,36 @@ struct ScopeValue {
     value: String,
 }
 
+#[zerotouch_plugin::plugin]
 impl Plugin for Scoped {
-    fn hooks(&self) -> HookSet {
-        HookSet::EMPTY
+    type Scope = ScopeValue;
+
+    fn create(_: &Settings) -> Result<Self, SettingsError> {
+        Ok(Scoped)
     }
-    fn scope(&self, settings: &Settings) -> Result<ScopeData, SettingsError> {
-        let v: ScopeValue = settings.parse()?;
+
+    fn check_scope(&self, v: &ScopeValue, settings: &Settings) -> Result<(), SettingsError> {
         if v.value.is_empty() {
             return Err(settings.error("value", "expected a non-empty value"));
         }
-        Ok(Arc::new(v.value))
+        Ok(())
     }
 }
 
-const REGISTRY: [Registration; 1] = [Registration {
-    name: "scoped",
-    summary: "test",
-    create: |_| Ok(Box::new(Scoped)),
-}];
+/// A plugin with no scope settings.
+struct Bare;
+
+#[zerotouch_plugin::plugin]
+impl Plugin for Bare {
+    fn create(_: &Settings) -> Result<Self, SettingsError> {
+        Ok(Bare)
+    }
+}
+
+const REGISTRY: [Registration; 2] = [
+    Registration::of::<Scoped>("scoped", "test"),
+    Registration::of::<Bare>("bare", "test"),
+];
 
 const BASE: &str = r#"[dhcp4]
 interfaces = ["eth0"]
@@ -66,8 +77,8 @@ fn scope_tables_are_read_by_their_instance() {
     let get = |s: ScopeId| {
         scopes
             .get(&s)
-            .and_then(|d| d.downcast_ref::<String>())
-            .cloned()
+            .and_then(|d| d.downcast_ref::<ScopeValue>())
+            .map(|v| v.value.clone())
     };
     assert_eq!(get(ScopeId::Class(0)).as_deref(), Some("class"));
     assert_eq!(get(ScopeId::Subnet(0)).as_deref(), Some("subnet"));
@@ -120,13 +131,13 @@ fn scope_tables_need_a_configured_instance_and_a_plugin_that_takes_them() {
     assert!(cfg.plugin_scopes.is_empty());
 
     // A plugin without scope settings refuses them.
-    let noop = BASE.replace(
+    let bare = BASE.replace(
         "name = \"scoped\"\n",
-        "name = \"noop\"\ninstance = \"scoped\"\n",
+        "name = \"bare\"\ninstance = \"scoped\"\n",
     );
-    let cfg = config::parse(&noop, Path::new("t.toml")).unwrap();
-    let Err(e) = load_plugins(&cfg, &[zerotouch_plugin_noop::REGISTRATION], None) else {
-        panic!("noop accepted scope settings");
+    let cfg = config::parse(&bare, Path::new("t.toml")).unwrap();
+    let Err(e) = load_plugins(&cfg, &REGISTRY, None) else {
+        panic!("a plugin without scope settings accepted them");
     };
     assert!(
         e.to_string()

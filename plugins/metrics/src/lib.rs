@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 use zerotouch_plugin::{
-    HookSet, Plugin, PluginError, Registration, ServiceEvent, ServiceHost, Settings, SettingsError,
+    Plugin, PluginError, Registration, ServiceEvent, ServiceHost, Settings, SettingsError,
 };
 
 /// SZTP progress reports seen on the event bus, by progress type.
@@ -28,11 +28,10 @@ pub struct Seen {
     leases: leases::LeaseTable,
 }
 
-pub const REGISTRATION: Registration = Registration {
-    name: "metrics",
-    summary: "counters, leases and pool use in Prometheus text format over HTTP",
-    create: Metrics::create,
-};
+pub const REGISTRATION: Registration = Registration::of::<Metrics>(
+    "metrics",
+    "counters, leases and pool use in Prometheus text format over HTTP",
+);
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9267";
 
@@ -83,15 +82,6 @@ async fn count_progress(
 }
 
 impl Metrics {
-    pub fn create(settings: &Settings) -> Result<Box<dyn Plugin>, SettingsError> {
-        let s: MetricsSettings = settings.parse()?;
-        Ok(Box::new(Metrics {
-            listen: Mutex::new(s.listen),
-            running: Mutex::new(None),
-            seen: Arc::default(),
-        }))
-    }
-
     fn spawn(&self, host: &ServiceHost, listen: SocketAddr) -> Result<JoinHandle<()>, PluginError> {
         let listener = host.bind_tcp(listen)?;
         Ok(host
@@ -100,9 +90,15 @@ impl Metrics {
     }
 }
 
+#[zerotouch_plugin::plugin]
 impl Plugin for Metrics {
-    fn hooks(&self) -> HookSet {
-        HookSet::EMPTY
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        let s: MetricsSettings = settings.parse()?;
+        Ok(Metrics {
+            listen: Mutex::new(s.listen),
+            running: Mutex::new(None),
+            seen: Arc::default(),
+        })
     }
 
     fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {

@@ -22,13 +22,14 @@ pub mod tool;
 pub mod uri;
 
 use zerotouch_plugin::proto::v4::MessageType;
+use zerotouch_plugin::proto::v6::MessageType6;
 use zerotouch_plugin::{
-    Action, Context, Family, HookPoint, HookResult, HookSet, Packet, Plugin, Registration, Reply,
-    ScopeData, Settings, SettingsError,
+    Action, Cx, HookResult, Packet4, Packet6, Plugin, Registration, Reply4, Reply6, Settings,
+    SettingsError,
 };
 
 pub use codec::{DecodeError, Encoding, decode, encode};
-use settings::SztpSettings;
+pub use settings::SztpSettings;
 pub use uri::{BootstrapUri, UriError};
 
 /// DHCPv4 option code of the bootstrap-server list (RFC 8572 §8.1).
@@ -36,11 +37,10 @@ pub const OPTION_V4_SZTP_REDIRECT: u8 = 143;
 /// DHCPv6 option code of the bootstrap-server list (RFC 8572 §8.2).
 pub const OPTION_V6_SZTP_REDIRECT: u16 = 136;
 
-pub const REGISTRATION: Registration = Registration {
-    name: "sztp",
-    summary: "SZTP bootstrap-server URIs in DHCPv4 option 143 and DHCPv6 option 136 (RFC 8572)",
-    create: Sztp::create,
-};
+pub const REGISTRATION: Registration = Registration::of::<Sztp>(
+    "sztp",
+    "SZTP bootstrap-server URIs in DHCPv4 option 143 and DHCPv6 option 136 (RFC 8572)",
+);
 
 pub struct Sztp {
     /// The plugin's own settings: the fallback after every scope.
@@ -48,18 +48,9 @@ pub struct Sztp {
 }
 
 impl Sztp {
-    pub fn create(settings: &Settings) -> Result<Box<dyn Plugin>, SettingsError> {
-        Ok(Box::new(Sztp {
-            base: SztpSettings::read(settings)?,
-        }))
-    }
-
     /// Each key from the most specific scope that sets it, then the plugin's own.
-    fn resolve<'a>(&'a self, ctx: &'a Context) -> (Option<&'a [BootstrapUri]>, bool, Encoding) {
-        let chain = || {
-            ctx.scoped_all::<SztpSettings>()
-                .chain(std::iter::once(&self.base))
-        };
+    fn resolve<'a>(&'a self, cx: &'a Cx<'_, Self>) -> (Option<&'a [BootstrapUri]>, bool, Encoding) {
+        let chain = || cx.scopes().chain(std::iter::once(&self.base));
         (
             chain().find_map(|s| s.uris.as_deref()),
             chain().find_map(|s| s.always).unwrap_or(false),
@@ -68,14 +59,19 @@ impl Sztp {
     }
 }
 
+#[zerotouch_plugin::plugin]
 impl Plugin for Sztp {
-    fn hooks(&self) -> HookSet {
-        HookSet::EMPTY.with(HookPoint::ReplyReady)
+    type Scope = SztpSettings;
+
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        Ok(Sztp {
+            base: SztpSettings::read(settings)?,
+        })
     }
 
-    fn scope(&self, settings: &Settings) -> Result<ScopeData, SettingsError> {
-        let s = SztpSettings::read(settings)?;
-        if s.uris.is_some()
+    fn check_scope(&self, scope: &SztpSettings, settings: &Settings) -> Result<(), SettingsError> {
+        scope.check(settings)?;
+        if scope.uris.is_some()
             && ["options.bootfile-name", "options.67", "boot_file_name"]
                 .iter()
                 .any(|k| settings.scope_has(k))
@@ -85,55 +81,47 @@ impl Plugin for Sztp {
                 "this scope also sets a boot file name (option 67 or the BOOTP file field): some devices (Cisco IOS-XE) then run classic ZTP and ignore option 143",
             );
         }
-        Ok(std::sync::Arc::new(s))
+        Ok(())
     }
 
-    fn reply_ready(&self, ctx: &mut Context, packet: &Packet<'_>, reply: &mut Reply) -> HookResult {
-        if reply.family() == Family::V6 {
-            return self.reply_ready6(ctx, packet, reply);
-        }
-        let t = reply.message_type();
-        if t != MessageType::Offer.to_u8() && t != MessageType::Ack.to_u8() {
+    /// Option 143 in OFFERs and ACKs of clients that ask for it (option 55), or of
+    /// every client where `always` is set.
+    fn reply_ready4(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        packet: &Packet4<'_>,
+        reply: &mut Reply4,
+    ) -> HookResult<Reply4> {
+        if !matches!(reply.message_type(), MessageType::Offer | MessageType::Ack) {
             return Ok(Action::Continue);
         }
-        let (uris, always, encoding) = self.resolve(ctx);
+        let (uris, always, encoding) = self.resolve(cx);
         let Some(uris) = uris.filter(|u| !u.is_empty()) else {
             return Ok(Action::Continue);
         };
-        let asked = packet.v4().is_some_and(|m| {
-            m.parameter_request_list()
-                .contains(&OPTION_V4_SZTP_REDIRECT)
-        });
-        if asked || always {
-            reply.set_option(u16::from(OPTION_V4_SZTP_REDIRECT), &encode(uris, encoding))?;
+        if always || packet.requested(OPTION_V4_SZTP_REDIRECT) {
+            reply.set_option(OPTION_V4_SZTP_REDIRECT, &encode(uris, encoding))?;
         }
         Ok(Action::Continue)
     }
-}
 
-impl Sztp {
     /// Option 136 in an ADVERTISE or REPLY, when the client message asks for it. The
     /// reply a plugin sees is the client's own message (relay wrappers come after), and
-    /// the packet's `v6()` message is the innermost one: its ORO is the client's.
+    /// the packet's message is the innermost one: its ORO is the client's.
     fn reply_ready6(
         &self,
-        ctx: &mut Context,
-        packet: &Packet<'_>,
-        reply: &mut Reply,
-    ) -> HookResult {
-        use zerotouch_plugin::proto::v6::MessageType6;
-        let t = reply.message_type();
-        if t != MessageType6::Advertise.to_u8() && t != MessageType6::Reply.to_u8() {
+        cx: &mut Cx<'_, Self>,
+        packet: &Packet6<'_>,
+        reply: &mut Reply6,
+    ) -> HookResult<Reply6> {
+        if !matches!(
+            reply.message_type(),
+            MessageType6::Advertise | MessageType6::Reply
+        ) {
             return Ok(Action::Continue);
         }
-        let asked = packet.v6().is_some_and(|p| {
-            p.message
-                .options
-                .requested()
-                .any(|c| c == OPTION_V6_SZTP_REDIRECT)
-        });
-        let (uris, always, encoding) = self.resolve(ctx);
-        if !asked && !always {
+        let (uris, always, encoding) = self.resolve(cx);
+        if !always && !packet.requested(OPTION_V6_SZTP_REDIRECT) {
             return Ok(Action::Continue);
         }
         if let Some(uris) = uris.filter(|u| !u.is_empty()) {
@@ -148,27 +136,28 @@ impl Sztp {
 mod tests {
     use std::net::SocketAddr;
 
-    use zerotouch_plugin::proto::v6::{Message6, MessageType6, OptionCode6, Packet6, RelayHeader};
-    use zerotouch_plugin::{Request, Settings};
+    use zerotouch_plugin::erased::DynPlugin;
+    use zerotouch_plugin::proto::v6::{Message6, OptionCode6, Packet6 as Wire6, RelayHeader};
+    use zerotouch_plugin::{Context, Ingress, Settings};
 
     use super::*;
 
-    fn plugin() -> Box<dyn Plugin> {
+    fn plugin() -> Box<dyn DynPlugin> {
         plugin_with("")
     }
 
-    fn plugin_with(extra: &str) -> Box<dyn Plugin> {
+    fn plugin_with(extra: &str) -> Box<dyn DynPlugin> {
         let text = format!(
             "[[plugin]]\nname = \"sztp\"\nsettings = {{ uris = [\"https://sztp1.example.com\"]{extra} }}\n",
         );
         let doc = zerotouch_plugin::Document::parse(&text);
         let settings = Settings::for_entry(std::path::Path::new("t.toml"), &doc, 0, "sztp");
-        Sztp::create(&settings).unwrap()
+        (REGISTRATION.create)(&settings).unwrap()
     }
 
     /// A relayed SOLICIT; `inner_oro`/`relay_oro` put 136 in the client's or the
     /// relay's ORO.
-    fn packet(inner_oro: bool, relay_oro: bool) -> Packet6 {
+    fn packet(inner_oro: bool, relay_oro: bool) -> Wire6 {
         let mut message = Message6::new(MessageType6::Solicit, 1);
         if inner_oro {
             message.options.push(OptionCode6::ORO, &[0, 23, 0, 136]);
@@ -177,7 +166,7 @@ mod tests {
         if relay_oro {
             relay_opts.push(OptionCode6::ORO, &[0, 136]);
         }
-        Packet6 {
+        Wire6 {
             relays: vec![RelayHeader {
                 msg_type: MessageType6::RelayForw,
                 hop_count: 0,
@@ -189,28 +178,34 @@ mod tests {
         }
     }
 
-    fn run(p: &Packet6, reply_type: MessageType6, existing: usize) -> Message6 {
+    fn run(p: &Wire6, reply_type: MessageType6, existing: usize) -> Message6 {
         run_with(plugin(), p, reply_type, existing)
     }
 
     fn run_with(
-        plugin: Box<dyn Plugin>,
-        p: &Packet6,
+        plugin: Box<dyn DynPlugin>,
+        p: &Wire6,
         reply_type: MessageType6,
         existing: usize,
     ) -> Message6 {
         let wire = p.to_bytes();
         let src: SocketAddr = "[fe80::2]:547".parse().unwrap();
-        let packet = Packet::new(Request::V6(p), &wire, 12, "eth0", src, 0);
+        let ingress = Ingress {
+            wire: &wire,
+            interface: "eth0",
+            source: src,
+            now: 0,
+        };
+        let packet = Packet6::new(p, ingress);
         let mut m = Message6::new(reply_type, 1);
         for _ in 0..existing {
             m.options.push(OPTION_V6_SZTP_REDIRECT, b"stale");
         }
-        let mut reply = Reply::from_v6(m);
+        let mut reply = Reply6::new(m);
         plugin
-            .reply_ready(&mut Context::new(), &packet, &mut reply)
+            .reply_ready6(&mut Context::new(), &packet, &mut reply)
             .unwrap();
-        reply.into_v6().unwrap()
+        reply.into_message()
     }
 
     #[test]

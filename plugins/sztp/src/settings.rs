@@ -1,83 +1,71 @@
 //! The plugin's settings, in its `[[plugin]]` entry and in `plugin.sztp` scope tables:
 //! every key optional, each resolved from the most specific scope that sets it.
 
-use serde::Deserialize;
-use toml::Spanned;
+use serde::{Deserialize, Deserializer};
 use zerotouch_plugin::{Settings, SettingsError};
 
 use crate::codec::Encoding;
 use crate::uri::BootstrapUri;
 
-#[derive(Debug, Deserialize)]
+/// The settings of one scope (or of the `[[plugin]]` entry itself), each value checked
+/// as it is read.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
-    uris: Option<Vec<Spanned<String>>>,
-    always: Option<bool>,
-    encoding: Option<Spanned<String>>,
+pub struct SztpSettings {
+    pub(crate) uris: Option<Vec<BootstrapUri>>,
+    pub(crate) always: Option<bool>,
+    pub(crate) encoding: Option<Encoding>,
 }
 
-/// Validated settings of one scope.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SztpSettings {
-    pub uris: Option<Vec<BootstrapUri>>,
-    pub always: Option<bool>,
-    pub encoding: Option<Encoding>,
+impl<'de> Deserialize<'de> for BootstrapUri {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        BootstrapUri::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Encoding {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Encoding::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "got {name:?}, expected one of {}",
+                Encoding::NAMES.join(", ")
+            ))
+        })
+    }
 }
 
 impl SztpSettings {
+    /// Reads and checks `settings`.
     pub(crate) fn read(settings: &Settings) -> Result<Self, SettingsError> {
-        let raw: Raw = settings.parse()?;
-        let uris = match raw.uris {
-            None => None,
-            Some(list) => {
-                let mut uris = Vec::with_capacity(list.len());
-                for (i, u) in list.iter().enumerate() {
-                    let uri = BootstrapUri::parse(u.get_ref())
-                        .map_err(|e| settings.error_at(u, format!("uris[{i}]"), e.to_string()))?;
-                    uris.push(uri);
-                }
-                if uris.is_empty() {
-                    return Err(settings.error(
-                        "uris",
-                        "is empty, expected at least one https://host[:port] URI",
-                    ));
-                }
-                Some(uris)
-            }
-        };
-        let encoding = match &raw.encoding {
-            None => None,
-            Some(e) => Some(Encoding::parse(e.get_ref()).ok_or_else(|| {
-                settings.error_at(
-                    e,
-                    "encoding",
-                    format!(
-                        "got {:?}, expected one of {}",
-                        e.get_ref(),
-                        Encoding::NAMES.join(", ")
-                    ),
-                )
-            })?),
-        };
-        if let (Some(e), Some(enc), Some(u)) = (&raw.encoding, encoding, &uris)
+        let s: SztpSettings = settings.parse()?;
+        s.check(settings)?;
+        Ok(s)
+    }
+
+    /// What the types alone do not say: a list has a URI, a text encoding carries one.
+    pub(crate) fn check(&self, settings: &Settings) -> Result<(), SettingsError> {
+        if self.uris.as_ref().is_some_and(|u| u.is_empty()) {
+            return Err(settings.error(
+                "uris",
+                "is empty, expected at least one https://host[:port] URI",
+            ));
+        }
+        if let (Some(enc), Some(u)) = (self.encoding, &self.uris)
             && enc != Encoding::Rfc8572
             && u.len() > 1
         {
-            return Err(settings.error_at(
-                e,
+            return Err(settings.error(
                 "encoding",
                 format!(
                     "{:?} carries one URI, and this scope lists {}: give the text-reading devices their own class with one URI",
-                    e.get_ref(),
+                    Encoding::NAMES[enc as usize],
                     u.len()
                 ),
             ));
         }
-        Ok(SztpSettings {
-            uris,
-            always: raw.always,
-            encoding,
-        })
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! request it answers — so a segment router can, say, add the SZTP redirect option for
 //! a class of devices where the upstream server (someone else's) cannot.
 
+mod family;
 mod host;
 pub(crate) mod pending;
 
@@ -14,23 +15,21 @@ use std::sync::Arc;
 use tracing::warn;
 use zerotouch_config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
 use zerotouch_net::IpFamily;
-use zerotouch_plugin::{
-    ClassSet, Context, HookPoint, HookSet, Packet, Reply, Request, ServiceHost,
-};
+use zerotouch_plugin::{ClassSet, Context, HookPoint, HookSet, Ingress, ServiceHost};
 use zerotouch_plugin_host::{Flow, Pipeline, builtins, load_plugin_tables};
 
 use crate::action::{Action, dropped};
 use crate::config::{RelayClass, RelayConfig, SectionIds};
 use crate::counters::Counters;
 
+pub(crate) use family::{HookFamily, V4, V6};
 pub(crate) use host::RelayView;
 
-/// The hook points a relay calls.
+/// The hook points a relay calls, of both families.
 pub(crate) fn relay_hooks() -> HookSet {
-    HookSet::EMPTY
-        .with(HookPoint::PacketReceived)
-        .with(HookPoint::ClassesAssigned)
-        .with(HookPoint::ReplyReady)
+    HookSet::both(HookPoint::PacketReceived)
+        .union(HookSet::both(HookPoint::ClassesAssigned))
+        .union(HookSet::both(HookPoint::ReplyReady))
 }
 
 /// Creates the plugin instances `cfg` names (none for a configuration from flags). An
@@ -53,12 +52,12 @@ pub(crate) fn load(
         .iter()
         .filter(|i| i.hooks.intersection(relay_hooks()).is_empty())
         .map(|i| {
-            let serves: Vec<&str> = i.hooks.iter().map(HookPoint::name).collect();
+            let serves = i.hooks.names();
             src.error(
                 Some(i.entry.span.clone()),
                 format!("plugin[{}].name", i.entry.index),
                 format!(
-                    "{} serves only {} here, and a relay calls only packet_received, classes_assigned and reply_ready",
+                    "{} serves only {} here, and a relay calls only packet_received, classes_assigned and reply_ready (4 and 6)",
                     i.entry.instance,
                     if serves.is_empty() { "no hook point".to_string() } else { serves.join(", ") }
                 ),
@@ -124,10 +123,10 @@ pub(crate) fn classify<'v, S>(
 }
 
 /// A request as remembered for the plugins that see its replies.
-pub(crate) struct Remembered<R> {
+pub(crate) struct Remembered<H: HookFamily> {
     /// The decoded request (a DHCPv4 message, or a DHCPv6 message with the relays
     /// below).
-    pub request: R,
+    pub request: H::Request,
     pub wire: Vec<u8>,
     pub interface: String,
     pub source: SocketAddr,
@@ -143,28 +142,35 @@ pub(crate) struct Remembered<R> {
 /// is sent by `answer`. With the action, the context and scopes to remember the
 /// request by when plugins will see its replies.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn on_request<F: IpFamily, S>(
+pub(crate) fn on_request<H: HookFamily, F: IpFamily, S>(
     plugins: &Pipeline,
-    packet: &Packet<'_>,
+    request: &H::Request,
+    ingress: Ingress<'_>,
     ids: SectionIds,
     downstream: usize,
     defined: &[RelayClass<S>],
     forward: impl FnOnce() -> Action<F>,
     classify: impl FnOnce(&[u8]) -> Vec<usize>,
-    answer: impl Fn(Reply) -> Action<F>,
+    answer: impl Fn(H::Reply) -> Action<F>,
 ) -> (Action<F>, Option<(Context, Vec<ScopeId>)>) {
     let (section, downstream_id, class_id) = ids;
-    let mut ctx = plugins.new_context();
-    let verdict = |flow: Flow| match flow {
+    let mut ctx = Context::new();
+    let verdict = |flow: Flow<H::Reply>| match flow {
         Flow::Continue => None,
-        Flow::Drop(_) => Some(dropped(packet.interface, "plugin_drop")),
+        Flow::Drop(_) => Some(dropped(ingress.interface, "plugin_drop")),
+        // The relay handles each datagram at once: a plugin's wait is not kept.
+        Flow::Park(_) => Some(dropped(ingress.interface, "plugin_wait_on_relay")),
         Flow::Respond(reply) => Some(answer(*reply)),
     };
-    if plugins.wants(HookPoint::PacketReceived) {
+    if plugins.wants(H::FAMILY, HookPoint::PacketReceived) {
         let at = scopes(&[], class_id, downstream_id(downstream), section);
-        let flow = plugins.run(HookPoint::PacketReceived, &mut ctx, &at, |p, ctx| {
-            p.packet_received(ctx, packet)
-        });
+        let flow = plugins.run(
+            H::FAMILY,
+            HookPoint::PacketReceived,
+            &mut ctx,
+            &at,
+            |p, ctx| H::packet_received(p, ctx, request, ingress),
+        );
         if let Some(action) = verdict(flow) {
             return (action, None);
         }
@@ -174,17 +180,29 @@ pub(crate) fn on_request<F: IpFamily, S>(
         Action::Send { out, .. } if !out.is_empty() => classify(&out[0].data),
         _ => return (action, None),
     };
-    if plugins.wants(HookPoint::ClassesAssigned) {
+    if plugins.wants(H::FAMILY, HookPoint::ClassesAssigned) {
         let names: Vec<Arc<str>> = defined.iter().map(|c| c.name.clone()).collect();
         let at = scopes(&classes, class_id, downstream_id(downstream), section);
-        let flow = plugins.run(HookPoint::ClassesAssigned, &mut ctx, &at, |p, ctx| {
-            p.classes_assigned(ctx, packet, &mut ClassSet::new(&names, &mut classes))
-        });
+        let flow = plugins.run(
+            H::FAMILY,
+            HookPoint::ClassesAssigned,
+            &mut ctx,
+            &at,
+            |p, ctx| {
+                H::classes_assigned(
+                    p,
+                    ctx,
+                    request,
+                    ingress,
+                    &mut ClassSet::new(&names, &mut classes),
+                )
+            },
+        );
         if let Some(action) = verdict(flow) {
             return (action, None);
         }
     }
-    let remember = plugins.wants(HookPoint::ReplyReady).then(|| {
+    let remember = plugins.wants(H::FAMILY, HookPoint::ReplyReady).then(|| {
         let at = scopes(&classes, class_id, downstream_id(downstream), section);
         (ctx, at)
     });
@@ -192,38 +210,39 @@ pub(crate) fn on_request<F: IpFamily, S>(
 }
 
 /// What `reply_ready` made of a reply.
-pub(crate) enum Edit {
+pub(crate) enum Edit<R> {
     /// Deliver the server's reply as it came.
     Unchanged,
     /// Deliver this one instead (edited, or a plugin's own).
-    Changed(Box<Reply>),
+    Changed(Box<R>),
     Drop,
 }
 
-/// `reply_ready` on a server's reply `draft` of type `msg_type`, with the remembered
-/// request (`as_request` reads it) as the packet.
-pub(crate) fn reply_ready<R>(
+/// `reply_ready` on a server's reply `draft`, with the remembered request as the packet.
+pub(crate) fn reply_ready<H: HookFamily>(
     plugins: &Pipeline,
-    r: &mut Remembered<R>,
-    as_request: fn(&R) -> Request<'_>,
-    mut draft: Reply,
-    msg_type: u8,
+    r: &mut Remembered<H>,
+    mut draft: H::Reply,
     now: u64,
-) -> Edit {
-    let packet = Packet::new(
-        as_request(&r.request),
-        &r.wire,
-        msg_type,
-        &r.interface,
-        r.source,
+) -> Edit<H::Reply> {
+    let ingress = Ingress {
+        wire: &r.wire,
+        interface: &r.interface,
+        source: r.source,
         now,
-    );
-    match plugins.run(HookPoint::ReplyReady, &mut r.ctx, &r.scopes, |p, ctx| {
-        p.reply_ready(ctx, &packet, &mut draft)
-    }) {
-        Flow::Continue if !draft.is_touched() => Edit::Unchanged,
+    };
+    let request = &r.request;
+    match plugins.run(
+        H::FAMILY,
+        HookPoint::ReplyReady,
+        &mut r.ctx,
+        &r.scopes,
+        |p, ctx| H::reply_ready(p, ctx, request, ingress, &mut draft),
+    ) {
+        Flow::Continue if !H::is_touched(&draft) => Edit::Unchanged,
         Flow::Continue => Edit::Changed(Box::new(draft)),
-        Flow::Drop(_) => Edit::Drop,
+        // The relay does not keep replies for a plugin's wait.
+        Flow::Drop(_) | Flow::Park(_) => Edit::Drop,
         Flow::Respond(reply) => Edit::Changed(reply),
     }
 }

@@ -251,31 +251,43 @@ fn relay_plugin_tables_are_checked_like_the_servers() {
 /// option 60 (DHCPv4) or 16 (DHCPv6) is "drop", answers those with "answer" itself.
 fn gatekeeper() -> Arc<Pipeline> {
     use zerotouch_config::OnError;
-    use zerotouch_plugin::{Action as A, HookPoint, Reply, Reply4};
-    use zerotouch_plugin_host::probe::{Probe, hook, pipeline};
-    let probe = Probe {
+    use zerotouch_plugin::erased::DynPlugin;
+    use zerotouch_plugin::{Action as A, Draft4, HookPoint, Reply4, Reply6};
+    use zerotouch_plugin_host::probe::{Probe, Probe6, hook, pipeline};
+    let probe4 = Probe {
         hooks: hook(HookPoint::PacketReceived),
         received: Some(Box::new(|_, packet| {
-            let code = if packet.v4().is_some() { 60 } else { 16 };
-            Ok(match packet.option(code) {
+            Ok(match packet.option(60) {
                 Some(b"drop") => A::Drop,
-                Some(b"answer") => A::Respond(Box::new(match (packet.v4(), packet.v6()) {
-                    (Some(m), _) => {
-                        let mut r = Reply4::to_request(m, MessageType::Nak);
-                        r.message.options.set(54, vec![198, 19, 0, 1]);
-                        Reply::from_v4(r)
-                    }
-                    (_, Some(p)) => {
-                        Reply::from_v6(Message6::new(MessageType6::Reply, p.message.xid))
-                    }
-                    _ => return Ok(A::Continue),
-                })),
+                Some(b"answer") => {
+                    let mut r = Draft4::to_request(packet.message(), MessageType::Nak);
+                    r.message.options.set(54, vec![198, 19, 0, 1]);
+                    A::Respond(Box::new(Reply4::new(r)))
+                }
                 _ => A::Continue,
             })
         })),
         ..Probe::default()
     };
-    pipeline(vec![(probe, OnError::Continue)])
+    let probe6 = Probe6 {
+        hooks: hook(HookPoint::PacketReceived),
+        received: Some(Box::new(|_, packet| {
+            Ok(match packet.option(16) {
+                Some(b"drop") => A::Drop,
+                Some(b"answer") => A::Respond(Box::new(Reply6::new(Message6::new(
+                    MessageType6::Reply,
+                    packet.message().xid,
+                )))),
+                _ => A::Continue,
+            })
+        })),
+        ..Probe6::default()
+    };
+    let probes: Vec<(Box<dyn DynPlugin>, OnError)> = vec![
+        (probe4.into(), OnError::Continue),
+        (probe6.into(), OnError::Continue),
+    ];
+    pipeline(probes)
 }
 
 #[test]

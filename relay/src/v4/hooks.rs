@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use zerotouch_net::{Datagram, V4};
-use zerotouch_plugin::{HookPoint, Packet, Reply, Reply4, Request};
+use zerotouch_plugin::{Draft4, Family, HookPoint, Ingress, Reply4};
 use zerotouch_plugin_host::Pipeline;
 use zerotouch_plugin_host::encode_draft;
 use zerotouch_proto::v4::{self, Message, OptionCode, RelayAgentInfo};
@@ -19,7 +19,7 @@ use crate::action::dropped;
 use crate::config::{Relay4, SCOPES4};
 use crate::counters::Counters;
 use crate::plugins::pending::{CAPACITY, Pending, TTL};
-use crate::plugins::{Edit, Remembered, classify, on_request, reply_ready};
+use crate::plugins::{Edit, Remembered, V4 as Hooks, classify, on_request, reply_ready};
 
 /// What a reply shares with its request: transaction id and client hardware address.
 type Key = (u32, [u8; 16]);
@@ -29,7 +29,7 @@ fn key(m: &Message) -> Key {
 }
 
 pub(crate) struct Hooks4 {
-    pending: Pending<Key, Remembered<Message>>,
+    pending: Pending<Key, Remembered<Hooks>>,
 }
 
 impl Hooks4 {
@@ -63,12 +63,17 @@ impl Hooks4 {
             // Counted as malformed there.
             return forward(relay, link, hostname, d);
         };
-        let msg_type = request.message_type().map_or(0, |t| t.to_u8());
         let source = SocketAddr::V4(d.src);
-        let packet = Packet::new(Request::V4(&request), d.data, msg_type, name, source, now);
-        let (action, remember) = on_request(
+        let ingress = Ingress {
+            wire: d.data,
+            interface: name,
+            source,
+            now,
+        };
+        let (action, remember) = on_request::<Hooks, _, _>(
             plugins,
-            &packet,
+            &request,
+            ingress,
             SCOPES4,
             link.index,
             &relay.classes,
@@ -104,7 +109,7 @@ impl Hooks4 {
         now: u64,
     ) -> Result<Cow<'d, [u8]>, Action> {
         let name = &*link.interface.name;
-        if !plugins.wants(HookPoint::ReplyReady) {
+        if !plugins.wants(Family::V4, HookPoint::ReplyReady) {
             return Ok(Cow::Borrowed(data));
         }
         let Ok(mut message) = v4::decode(data) else {
@@ -118,16 +123,13 @@ impl Hooks4 {
         // client's size limit. Option 82 is the relay's to remove.
         message.options.remove(OptionCode::RELAY_AGENT_INFORMATION);
         let required = message.options.iter().map(|(c, _)| c).collect();
-        let msg_type = message.message_type().map_or(0, |t| t.to_u8());
-        let draft = Reply::from_v4(Reply4 { message, required });
-        let edited = match reply_ready(plugins, r, |m| Request::V4(m), draft, msg_type, now) {
+        let draft = Reply4::new(Draft4 { message, required });
+        let edited = match reply_ready(plugins, r, draft, now) {
             Edit::Unchanged => return Ok(Cow::Borrowed(data)),
             Edit::Changed(reply) => *reply,
             Edit::Drop => return Err(dropped(name, "plugin_drop")),
         };
-        let Some((bytes, outcome)) = encode(edited, &r.request) else {
-            return Err(dropped(name, "plugin_reply_not_dhcpv4"));
-        };
+        let (bytes, outcome) = encode(edited, &r.request);
         if !outcome.dropped.is_empty() {
             counters.count(name, "plugin_option_over_size_limit");
         }
@@ -136,19 +138,15 @@ impl Hooks4 {
 }
 
 /// A plugin's reply (or edited reply) in wire format, fitted to the client's size
-/// limit; `None` for a reply of the other family.
-fn encode(reply: Reply, request: &Message) -> Option<(Vec<u8>, v4::EncodeOutcome)> {
-    let draft = reply.into_v4()?;
+/// limit.
+fn encode(reply: Reply4, request: &Message) -> (Vec<u8>, v4::EncodeOutcome) {
     let mut out = Vec::with_capacity(576);
-    let outcome = encode_draft(&draft, request, &mut out);
-    Some((out, outcome))
+    let outcome = encode_draft(reply.draft(), request, &mut out);
+    (out, outcome)
 }
 
 /// A plugin answered the request itself: its reply goes to the client as a server's
 /// would.
-fn answer(link: &Link<'_>, request: &Message, reply: Reply) -> Action {
-    match encode(reply, request) {
-        Some((bytes, _)) => deliver(link, &bytes),
-        None => dropped(&link.interface.name, "plugin_reply_not_dhcpv4"),
-    }
+fn answer(link: &Link<'_>, request: &Message, reply: Reply4) -> Action {
+    deliver(link, &encode(reply, request).0)
 }

@@ -8,7 +8,7 @@ use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Instant;
 
 use zerotouch_net::{Datagram, Outgoing, V6};
-use zerotouch_plugin::{HookPoint, Packet, Reply, Request};
+use zerotouch_plugin::{Family, HookPoint, Ingress, Reply6};
 use zerotouch_plugin_host::Pipeline;
 use zerotouch_proto::v6::{Packet6, RelayHeader};
 
@@ -17,7 +17,7 @@ use crate::action::dropped;
 use crate::config::{Relay6, SCOPES6};
 use crate::counters::Counters;
 use crate::plugins::pending::{CAPACITY, Pending, TTL};
-use crate::plugins::{Edit, Remembered, classify, on_request, reply_ready};
+use crate::plugins::{Edit, Remembered, V6 as Hooks, classify, on_request, reply_ready};
 
 /// Downstream interface, the peer the message came from, the client's transaction id.
 type Key = (usize, Ipv6Addr, u32);
@@ -25,7 +25,7 @@ type Key = (usize, Ipv6Addr, u32);
 pub(crate) struct Hooks6 {
     /// Requests as they arrived: a client's message, or a relay's below with the
     /// client's inside.
-    pending: Pending<Key, Remembered<Packet6>>,
+    pending: Pending<Key, Remembered<Hooks>>,
 }
 
 impl Hooks6 {
@@ -59,12 +59,17 @@ impl Hooks6 {
             // Counted as malformed there.
             return forward(relay, link, hostname, d, ifindex_of);
         };
-        let msg_type = request.message.msg_type.to_u8();
         let source = SocketAddr::V6(d.src);
-        let packet = Packet::new(Request::V6(&request), d.data, msg_type, name, source, now);
-        let (action, remember) = on_request(
+        let ingress = Ingress {
+            wire: d.data,
+            interface: name,
+            source,
+            now,
+        };
+        let (action, remember) = on_request::<Hooks, _, _>(
             plugins,
-            &packet,
+            &request,
+            ingress,
             SCOPES6,
             link.index,
             &relay.classes,
@@ -103,7 +108,7 @@ impl Hooks6 {
         now: u64,
     ) -> Result<Cow<'d, [u8]>, Action> {
         let name = &*link.interface.name;
-        if !plugins.wants(HookPoint::ReplyReady) {
+        if !plugins.wants(Family::V6, HookPoint::ReplyReady) {
             return Ok(Cow::Borrowed(inner));
         }
         let Ok(reply6) = Packet6::decode(inner) else {
@@ -115,15 +120,11 @@ impl Hooks6 {
             return Ok(Cow::Borrowed(inner));
         };
         let Packet6 { relays, message } = reply6;
-        let msg_type = message.msg_type.to_u8();
-        let draft = Reply::from_v6(message);
-        let edited = match reply_ready(plugins, r, |p| Request::V6(p), draft, msg_type, now) {
+        let draft = Reply6::new(message);
+        let message = match reply_ready(plugins, r, draft, now) {
             Edit::Unchanged => return Ok(Cow::Borrowed(inner)),
-            Edit::Changed(reply) => *reply,
+            Edit::Changed(reply) => reply.into_message(),
             Edit::Drop => return Err(dropped(name, "plugin_drop")),
-        };
-        let Some(message) = edited.into_v6() else {
-            return Err(dropped(name, "plugin_reply_not_dhcpv6"));
         };
         // Back inside the relays below, as the server wrapped it.
         Ok(Cow::Owned(Packet6 { relays, message }.to_bytes()))
@@ -132,10 +133,8 @@ impl Hooks6 {
 
 /// A plugin answered the request itself: its reply goes back the way the request came,
 /// through the relays below if any.
-fn answer(link: &Link6<'_>, request: &Packet6, d: &Datagram<'_, V6>, reply: Reply) -> Action {
-    let Some(message) = reply.into_v6() else {
-        return dropped(&link.interface.name, "plugin_reply_not_dhcpv6");
-    };
+fn answer(link: &Link6<'_>, request: &Packet6, d: &Datagram<'_, V6>, reply: Reply6) -> Action {
+    let message = reply.into_message();
     let ifindex = link.interface.index;
     Action::Send {
         interface: link.interface.name.to_string(),

@@ -19,14 +19,15 @@ use serde::Deserialize;
 use zerotouch_plugin::proto::v4::{MessageType, OptionCode};
 use zerotouch_plugin::proto::v6::MessageType6;
 use zerotouch_plugin::{
-    Action, Context, Family, HookPoint, HookResult, HookSet, Packet, Plugin, Reply, Settings,
-    SettingsError, export_plugin,
+    Action, Cx, HookResult, Packet4, Packet6, Plugin, Reply4, Reply6, Settings, SettingsError,
+    export_plugin,
 };
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SiteSettings {
-    /// DHCPv4 option code to carry the site name (site-specific codes are 224-254).
+    /// Option code to carry the site name: DHCPv4 (site-specific codes are 224-254),
+    /// and the same code in DHCPv6.
     code: u8,
     site: String,
     #[serde(default)]
@@ -39,8 +40,9 @@ pub struct SiteOption {
     panic_for_hostname: Option<String>,
 }
 
-impl SiteOption {
-    pub fn create(settings: &Settings) -> Result<Box<dyn Plugin>, SettingsError> {
+#[zerotouch_plugin::plugin]
+impl Plugin for SiteOption {
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
         let s: SiteSettings = settings.parse()?;
         if !(1..=254).contains(&s.code) || [53, 54, 82].contains(&s.code) {
             return Err(settings.error(
@@ -51,50 +53,57 @@ impl SiteOption {
         if s.site.is_empty() || s.site.len() > 255 {
             return Err(settings.error("site", "expected 1 to 255 characters"));
         }
-        Ok(Box::new(SiteOption {
+        Ok(SiteOption {
             code: s.code,
             site: s.site,
             panic_for_hostname: s.panic_for_hostname,
-        }))
-    }
-}
-
-impl Plugin for SiteOption {
-    fn hooks(&self) -> HookSet {
-        HookSet::EMPTY
-            .with(HookPoint::PacketReceived)
-            .with(HookPoint::ReplyReady)
+        })
     }
 
-    fn packet_received(&self, ctx: &mut Context, packet: &Packet<'_>) -> HookResult {
+    fn packet_received4(&self, cx: &mut Cx<'_, Self>, packet: &Packet4<'_>) -> HookResult<Reply4> {
         if let Some(bad) = &self.panic_for_hostname
-            && packet.option(u16::from(OptionCode::HOST_NAME)) == Some(bad.as_bytes())
+            && packet.option(OptionCode::HOST_NAME) == Some(bad.as_bytes())
         {
             panic!("asked to panic for host name {bad:?}");
         }
-        ctx.set_value("site", self.site.as_bytes());
+        cx.set_value("site", self.site.as_bytes());
         Ok(Action::Continue)
     }
 
-    fn reply_ready(
+    fn reply_ready4(
         &self,
-        _ctx: &mut Context,
-        _packet: &Packet<'_>,
-        reply: &mut Reply,
-    ) -> HookResult {
-        let t = reply.message_type();
-        let answers = match reply.family() {
-            Family::V4 => [MessageType::Offer.to_u8(), MessageType::Ack.to_u8()],
-            Family::V6 => [MessageType6::Advertise.to_u8(), MessageType6::Reply.to_u8()],
-        };
-        if answers.contains(&t) {
+        _: &mut Cx<'_, Self>,
+        _: &Packet4<'_>,
+        reply: &mut Reply4,
+    ) -> HookResult<Reply4> {
+        if matches!(reply.message_type(), MessageType::Offer | MessageType::Ack) {
+            reply.set_option(self.code, self.site.as_bytes())?;
+        }
+        Ok(Action::Continue)
+    }
+
+    fn packet_received6(&self, cx: &mut Cx<'_, Self>, _: &Packet6<'_>) -> HookResult<Reply6> {
+        cx.set_value("site", self.site.as_bytes());
+        Ok(Action::Continue)
+    }
+
+    fn reply_ready6(
+        &self,
+        _: &mut Cx<'_, Self>,
+        _: &Packet6<'_>,
+        reply: &mut Reply6,
+    ) -> HookResult<Reply6> {
+        if matches!(
+            reply.message_type(),
+            MessageType6::Advertise | MessageType6::Reply
+        ) {
             reply.set_option(u16::from(self.code), self.site.as_bytes())?;
         }
         Ok(Action::Continue)
     }
 }
 
-export_plugin!("site-option", SiteOption::create);
+export_plugin!("site-option", SiteOption);
 
 #[cfg(test)]
 mod tests {
