@@ -228,10 +228,17 @@ impl<'d> Settings<'d> {
     }
 
     fn shape_error(&self, key: &str, span: Option<Range<usize>>, message: &str) -> SettingsError {
+        // The deserializer may place an error on the value around the one at fault (a
+        // list for one of its elements): the key's own place, inside it, is better.
+        let located = self.locate(key);
+        let span = match (span, located) {
+            (Some(s), Some(l)) if s.start <= l.start && l.end <= s.end => Some(l),
+            (s, l) => s.or(l),
+        };
         SettingsError {
             message: crate::wording::plain_message(message, key),
             key: key.to_string(),
-            span: span.or_else(|| self.locate(key)),
+            span,
         }
     }
 

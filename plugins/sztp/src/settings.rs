@@ -17,22 +17,44 @@ pub struct SztpSettings {
     pub(crate) encoding: Option<Encoding>,
 }
 
+/// Reads a string into `T` with `parse`, failing inside the deserializer so the error
+/// points at the value itself (not the list or table around it).
+struct Parsed<T>(fn(&str) -> Result<T, String>, &'static str);
+
+impl<T> serde::de::Visitor<'_> for Parsed<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.1)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        (self.0)(text).map_err(E::custom)
+    }
+}
+
 impl<'de> Deserialize<'de> for BootstrapUri {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        BootstrapUri::parse(&text).map_err(serde::de::Error::custom)
+        d.deserialize_str(Parsed(
+            |text| BootstrapUri::parse(text).map_err(|e| e.to_string()),
+            "an https URI",
+        ))
     }
 }
 
 impl<'de> Deserialize<'de> for Encoding {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Encoding::parse(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "got {name:?}, expected one of {}",
-                Encoding::NAMES.join(", ")
-            ))
-        })
+        d.deserialize_str(Parsed(
+            |name| {
+                Encoding::parse(name).ok_or_else(|| {
+                    format!(
+                        "got {name:?}, expected one of {}",
+                        Encoding::NAMES.join(", ")
+                    )
+                })
+            },
+            "an encoding name",
+        ))
     }
 }
 
