@@ -138,3 +138,111 @@ impl<S: IpFamily> Parking<S> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use zerotouch_net::V4;
+    use zerotouch_plugin::Pending;
+
+    use super::*;
+
+    fn datagram(data: &[u8]) -> Datagram<'_, V4> {
+        Datagram {
+            data,
+            src: SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 9), 68),
+            ifindex: 3,
+            local: Ipv4Addr::new(198, 18, 0, 1),
+            dst: Ipv4Addr::BROADCAST,
+        }
+    }
+
+    fn parked(rt: &tokio::runtime::Runtime, sleep: Duration, limit: Duration) -> Parked {
+        Parked {
+            key: 7,
+            pending: Pending::new(async move {
+                tokio::time::sleep(sleep).await;
+                Ok(42u32)
+            }),
+            limit,
+            instance: Arc::from("slow"),
+            runtime: rt.handle().clone(),
+        }
+    }
+
+    /// Waits for the first packet whose future completed.
+    fn next_ready(p: &mut Parking<V4>) -> ParkedPacket<V4> {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = p.ready().pop() {
+                return r;
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "never ready");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_parked_packet_comes_back_with_its_answer_or_its_timeout() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut p = Parking::<V4>::default();
+        let wire = [1u8, 2, 3];
+        p.park(
+            &datagram(&wire),
+            Vec::new(),
+            parked(&rt, Duration::ZERO, Duration::from_secs(5)),
+        )
+        .unwrap();
+        assert!(!p.is_empty());
+        let back = next_ready(&mut p);
+        assert!(p.is_empty());
+        assert_eq!(back.datagram().data, &wire);
+        assert_eq!(back.datagram().ifindex, 3);
+        let (key, answer) = &back.answers[0];
+        assert_eq!(*key, 7);
+        assert_eq!(answer.as_ref().unwrap().downcast_ref::<u32>(), Some(&42));
+
+        // Past its bound, the answer is the timeout, and the earlier answers stay.
+        let earlier = vec![(1, Ok(Box::new(1u8) as Box<dyn std::any::Any + Send>))];
+        p.park(
+            &datagram(&wire),
+            earlier,
+            parked(&rt, Duration::from_secs(10), Duration::from_millis(20)),
+        )
+        .unwrap();
+        let back = next_ready(&mut p);
+        assert_eq!(back.answers.len(), 2);
+        let Err(e) = &back.answers[1].1 else {
+            panic!("not a timeout");
+        };
+        assert_eq!(e.to_string(), "timed out after 20 ms (hook_timeout_ms)");
+    }
+
+    #[test]
+    fn waits_are_bounded_per_packet() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut p = Parking::<V4>::default();
+        let answers = (0..MAX_WAITS as u32)
+            .map(|k| (k, Ok(Box::new(()) as Box<dyn std::any::Any + Send>)))
+            .collect();
+        let e = p
+            .park(
+                &datagram(&[1]),
+                answers,
+                parked(&rt, Duration::ZERO, Duration::ZERO),
+            )
+            .unwrap_err();
+        assert_eq!(e, "plugin slow asked to wait a 9th time for one packet");
+        assert!(p.is_empty());
+    }
+}
