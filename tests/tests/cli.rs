@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use zerotouch_tests::{binary, check_config};
+use zerotouch_tests::{binary, check_config, require_tools};
 
 /// `zerotouch-dhcpd default-config` written to `good.toml` in `dir`.
 fn default_config(dir: &std::path::Path) -> std::path::PathBuf {
@@ -176,6 +176,41 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
             text.contains(&format!("{}", cfg.display())) && text.contains(needle),
             "{needle}\n{text}"
         );
+    }
+    // Owner keys as openssl writes them, SEC1 (`EC PRIVATE KEY`) and PKCS#8, each with a
+    // certificate openssl made for it, load as the signing key.
+    require_tools(&["openssl"]);
+    for (name, genkey) in [
+        (
+            "sec1",
+            "openssl ecparam -name prime256v1 -genkey -noout -out pki/sec1.key",
+        ),
+        (
+            "pkcs8",
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out pki/pkcs8.key",
+        ),
+    ] {
+        let cert = format!(
+            "openssl req -new -x509 -key pki/{name}.key -subj /CN=owner-{name} -days 1 -out pki/{name}.pem"
+        );
+        for step in [genkey, &cert] {
+            let out = Command::new("sh")
+                .args(["-c", step])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{step}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = example_text
+            .replace("pki/owner.pem", &format!("pki/{name}.pem"))
+            .replace("pki/owner.key", &format!("pki/{name}.key"));
+        std::fs::write(&cfg, text).unwrap();
+        let (code, text) = check();
+        assert_eq!(code, Some(0), "{name}: {text}");
     }
 }
 

@@ -2,7 +2,8 @@
 //! the owner, the owner certificate as a degenerate SignedData, trust anchors, and the
 //! verification of what this server signs and of the vouchers it hands out.
 //!
-//! Keys are ECDSA P-256 (the `rsa` crate carries an unfixed timing advisory).
+//! Keys are ECDSA P-256 (the `rsa` crate carries an unfixed timing advisory), signed and
+//! verified with ring (`key.rs`).
 
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -11,12 +12,10 @@ use cms::signed_data::{EncapsulatedContentInfo, SignedData, SignerIdentifier};
 use der::asn1::OctetString;
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Tag};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
+use crate::key::{Signature, SigningKey, VerifyingKey};
 use crate::restconf::Encoding;
 
 /// id-ct-sztpConveyedInfoXML (RFC 8572 §10.3).
@@ -122,11 +121,9 @@ impl Signer {
         if chain.is_empty() {
             return Err(invalid("certificate file holds no certificate"));
         }
-        let key = SigningKey::from_pkcs8_pem(key_pem)
-            .or_else(|_| p256::SecretKey::from_sec1_pem(key_pem).map(SigningKey::from))
-            .map_err(|_| invalid("key file: not a PEM ECDSA P-256 private key (PKCS#8 or SEC1)"))?;
+        let key = SigningKey::from_pem(key_pem).map_err(|e| invalid(format!("key file: {e}")))?;
         let signer = Signer { key, chain };
-        if public_key(&signer.chain[0])? != *signer.key.verifying_key() {
+        if public_key(&signer.chain[0])? != signer.key.verifying_key() {
             return Err(invalid("the key does not belong to the first certificate"));
         }
         Ok(signer)
@@ -163,7 +160,7 @@ impl Signer {
                 .map_err(|e| CmsError::Build(e.to_string()))?;
         }
         builder
-            .add_signer_info::<_, DerSignature>(signer_info)
+            .add_signer_info::<_, Signature>(signer_info)
             .map_err(|e| CmsError::Build(e.to_string()))?;
         Ok(builder
             .build()
@@ -173,8 +170,7 @@ impl Signer {
 }
 
 fn public_key(cert: &Certificate) -> Result<VerifyingKey, CmsError> {
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der()?;
-    VerifyingKey::from_public_key_der(&spki)
+    VerifyingKey::of_certificate(cert)
         .map_err(|_| invalid("the certificate's key is not ECDSA P-256"))
 }
 
@@ -258,11 +254,10 @@ impl Signed {
             if ct != self.content_type {
                 return Err(invalid("content-type attribute differs from the content"));
             }
-            let signature = DerSignature::from_bytes(info.signature.as_bytes())
-                .map_err(|_| invalid("signature is not DER ECDSA"))?;
-            return key
-                .verify(&attrs.to_der()?, &signature)
-                .map_err(|_| invalid("signature does not verify"));
+            return match key.verify(&attrs.to_der()?, info.signature.as_bytes()) {
+                true => Ok(()),
+                false => Err(invalid("signature does not verify")),
+            };
         }
         Err(invalid("no signer info names this certificate"))
     }

@@ -12,6 +12,7 @@
 pub mod cms;
 pub mod conveyed;
 pub mod identity;
+pub mod key;
 pub mod pki;
 pub mod reports;
 pub mod responses;

@@ -12,8 +12,6 @@ use std::time::{Duration, SystemTime};
 use der::asn1::{Ia5String, OctetString};
 use der::pem::LineEnding;
 use der::{DateTime, EncodePem};
-use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::EncodePrivateKey;
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
@@ -24,6 +22,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
 use crate::cms::{self, Signer, VOUCHER_JSON};
+use crate::key::{Signature, SigningKey};
 
 const SERVER_AUTH: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
@@ -57,12 +56,7 @@ fn random<const N: usize>() -> Result<[u8; N], PkiError> {
 
 /// A fresh P-256 key.
 pub fn new_key() -> Result<SigningKey, PkiError> {
-    loop {
-        // A random scalar is out of range with probability about 2^-32.
-        if let Ok(key) = SigningKey::from_slice(&random::<32>()?) {
-            return Ok(key);
-        }
-    }
+    SigningKey::generate().map_err(build_err)
 }
 
 /// What a certificate is for.
@@ -91,7 +85,7 @@ pub fn issue(
     serial[0] &= 0x7f;
     let serial = SerialNumber::new(&serial).map_err(build_err)?;
     let validity = Validity::from_now(DAY * days as u32).map_err(build_err)?;
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).map_err(build_err)?;
+    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(build_err)?;
     let issuer_name = issuer.map(|(c, _)| c.tbs_certificate.subject.clone());
     let signer = issuer.map_or(key, |(_, k)| k);
     let profile = match (&role, issuer_name) {
@@ -134,7 +128,7 @@ pub fn issue(
             .map_err(build_err)?,
         Role::Root | Role::Intermediate | Role::Signing => {}
     }
-    builder.build::<DerSignature>().map_err(build_err)
+    builder.build::<Signature>().map_err(build_err)
 }
 
 /// RFC 3339 in UTC, as YANG `date-and-time` wants it.
@@ -221,10 +215,7 @@ fn cert_pem(chain: &[&Certificate]) -> Result<String, PkiError> {
 }
 
 fn key_pem(key: &SigningKey) -> Result<String, PkiError> {
-    Ok(key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(build_err)?
-        .to_string())
+    key.to_pkcs8_pem().map_err(build_err)
 }
 
 /// A certificate with its key, in files `<name>.pem` and `<name>.key`.
