@@ -153,6 +153,7 @@ impl Pipeline {
 
     /// Runs `hook` of `family` on every instance that serves it. `scopes` are the
     /// configuration scopes that apply to the packet so far, most specific first.
+    #[inline]
     pub fn run<R>(
         &self,
         family: Family,
@@ -181,21 +182,9 @@ impl Pipeline {
                     inst.stats.responses.fetch_add(1, Ordering::Relaxed);
                     return Flow::Respond(reply);
                 }
-                Ok(Action::Wait(pending)) => match &self.runtime {
-                    Some(runtime) => {
-                        inst.stats.waits.fetch_add(1, Ordering::Relaxed);
-                        if ctx.has_scoped() {
-                            ctx.set_scoped(None);
-                        }
-                        return Flow::Park(Parked {
-                            key: Context::caller_key(i, hook),
-                            pending,
-                            limit: inst.entry.hook_timeout,
-                            instance: self.names[i].clone(),
-                            runtime: runtime.clone(),
-                        });
-                    }
-                    None => "asked to wait, and this program has no runtime to wait on".into(),
+                Ok(Action::Wait(pending)) => match self.park(i, hook, pending, ctx) {
+                    Ok(parked) => return Flow::Park(parked),
+                    Err(failure) => failure,
                 },
                 Err(failure) => failure,
             };
@@ -207,6 +196,33 @@ impl Pipeline {
             ctx.set_scoped(None);
         }
         Flow::Continue
+    }
+
+    /// Instance `i`'s wait at `hook`, to hand to the packet loop; `Err` when there is no
+    /// runtime to wait on.
+    #[cold]
+    fn park(
+        &self,
+        i: usize,
+        hook: HookPoint,
+        pending: Pending,
+        ctx: &mut Context,
+    ) -> Result<Parked, String> {
+        let Some(runtime) = &self.runtime else {
+            return Err("asked to wait, and this program has no runtime to wait on".into());
+        };
+        let inst = &self.instances[i];
+        inst.stats.waits.fetch_add(1, Ordering::Relaxed);
+        if ctx.has_scoped() {
+            ctx.set_scoped(None);
+        }
+        Ok(Parked {
+            key: Context::caller_key(i, hook),
+            pending,
+            limit: inst.entry.hook_timeout,
+            instance: self.names[i].clone(),
+            runtime: runtime.clone(),
+        })
     }
 
     /// Tells the instances that serve it about a durable lease change.

@@ -41,16 +41,15 @@ pub struct NoopScope {
 impl Noop {
     /// At `classes_assigned`: parks the packet for the scope's `wait_ms`, once.
     fn pause<R>(&self, cx: &Cx<'_, Self>) -> HookResult<R> {
-        if let Some(waited) = cx.awaited::<()>() {
-            waited?;
+        let Some(ms) = cx.scope().map(|s| s.wait_ms).filter(|ms| *ms > 0) else {
             return Ok(Action::Continue);
-        }
-        match cx.scope().map(|s| s.wait_ms).filter(|ms| *ms > 0) {
-            Some(ms) => Ok(Action::wait(async move {
+        };
+        match cx.awaited::<()>() {
+            Some(waited) => waited.map(|()| Action::Continue),
+            None => Ok(Action::wait(async move {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Ok(())
             })),
-            None => Ok(Action::Continue),
         }
     }
 }
