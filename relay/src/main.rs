@@ -170,11 +170,11 @@ fn run(cfg: RelayConfig, file: Option<PathBuf>) -> anyhow::Result<()> {
     let shared = Shared::new(cfg, pipeline, counters.clone());
     let mut threads = Vec::new();
     if has4 {
-        threads.push(service::start4(shared.clone()).context("binding UDP port 67")?);
+        threads.push(service::start::<v4::Loop4>(shared.clone()).context("binding UDP port 67")?);
         info!("DHCPv4 relaying");
     }
     if has6 {
-        threads.push(service::start6(shared.clone()).context("binding UDP port 547")?);
+        threads.push(service::start::<v6::Loop6>(shared.clone()).context("binding UDP port 547")?);
         info!("DHCPv6 relaying");
     }
     let watched = &threads;

@@ -57,11 +57,6 @@ impl<K: Hash + Eq + Clone, V> Pending<K, V> {
         self.entries.len()
     }
 
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-        self.order.clear();
-    }
-
     fn expire(&mut self, now: Instant) {
         while let Some((at, _)) = self.order.front() {
             if now.saturating_duration_since(*at) < self.ttl {
@@ -102,7 +97,5 @@ mod tests {
         let later = t0 + Duration::from_secs(12);
         assert_eq!(p.get_mut(&1, later), None, "expired after the ttl");
         assert_eq!(p.get_mut(&3, later).copied(), Some("c"));
-        p.clear();
-        assert_eq!(p.len(), 0);
     }
 }

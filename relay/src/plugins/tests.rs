@@ -102,7 +102,7 @@ fn dhcpv4_replies_get_option_143_for_the_class_or_when_the_client_asks() {
         mac: &[],
     };
     let counters = Counters::default();
-    let mut hooks = relay4::Hooks4::new();
+    let mut hooks = relay4::Hooks4::default();
     let mut exchange = |request: &[u8]| {
         let d = Datagram::<V4> {
             data: request,
@@ -163,7 +163,7 @@ fn dhcpv6_replies_get_option_136_inside_the_relay_repl() {
         mac: &[],
     }];
     let counters = Counters::default();
-    let mut hooks = relay6::Hooks6::new();
+    let mut hooks = relay6::Hooks6::default();
     let mut solicit = Message6::new(MessageType6::Solicit, 0x0a0b0c);
     solicit
         .options
@@ -303,7 +303,7 @@ fn packet_received_drops_a_request_or_answers_it_at_the_relay() {
         interface: &iface,
         mac: &[],
     };
-    let mut hooks = relay4::Hooks4::new();
+    let mut hooks = relay4::Hooks4::default();
     let mut run = |vendor: &[u8]| {
         let data = discover(7, vendor, &[]);
         let d = Datagram::<V4> {
@@ -346,7 +346,7 @@ fn packet_received_drops_a_request_or_answers_it_at_the_relay() {
         interface: &iface,
         mac: &[],
     };
-    let mut hooks = relay6::Hooks6::new();
+    let mut hooks = relay6::Hooks6::default();
     let client = SocketAddrV6::new("fe80::9".parse().unwrap(), 546, 0, 3);
     let mut run = |vendor: &[u8]| {
         let mut m = Message6::new(MessageType6::InformationRequest, 0x010203);

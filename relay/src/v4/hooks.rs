@@ -32,19 +32,15 @@ pub(crate) struct Hooks4 {
     pending: Pending<Key, Remembered<Hooks>>,
 }
 
-impl Hooks4 {
-    pub(crate) fn new() -> Self {
+impl Default for Hooks4 {
+    fn default() -> Self {
         Hooks4 {
             pending: Pending::new(TTL, CAPACITY),
         }
     }
+}
 
-    /// Forgets every request: their contexts and scopes belong to a configuration that
-    /// was replaced.
-    pub(crate) fn clear(&mut self) {
-        self.pending.clear();
-    }
-
+impl Hooks4 {
     /// A request from `link`: `packet_received` (which may drop it or answer it here),
     /// then forwarding, then `classes_assigned` on the request as forwarded (the
     /// client's options and the option 82 this relay adds); remembered when a plugin

@@ -5,8 +5,10 @@
 
 pub(crate) mod agent_info;
 mod hooks;
+mod pass;
 
 pub(crate) use hooks::Hooks4;
+pub(crate) use pass::Loop4;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 

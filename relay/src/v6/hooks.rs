@@ -28,18 +28,15 @@ pub(crate) struct Hooks6 {
     pending: Pending<Key, Remembered<Hooks>>,
 }
 
-impl Hooks6 {
-    pub(crate) fn new() -> Self {
+impl Default for Hooks6 {
+    fn default() -> Self {
         Hooks6 {
             pending: Pending::new(TTL, CAPACITY),
         }
     }
+}
 
-    /// Forgets every request (the configuration was replaced).
-    pub(crate) fn clear(&mut self) {
-        self.pending.clear();
-    }
-
+impl Hooks6 {
     /// A message from `link`: `packet_received` (which may drop it or answer it here),
     /// forwarding, then `classes_assigned` (the client's options and the relay options
     /// this relay adds); remembered when a plugin will see its replies.

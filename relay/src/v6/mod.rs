@@ -14,8 +14,10 @@ use crate::config::{Downstream6, Relay6};
 use crate::template::Fill;
 
 mod hooks;
+mod pass;
 
 pub(crate) use hooks::Hooks6;
+pub(crate) use pass::Loop6;
 
 /// Relay agent remote-id (RFC 4649) and subscriber-id (RFC 4580).
 const REMOTE_ID: u16 = 37;
