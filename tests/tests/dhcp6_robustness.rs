@@ -11,14 +11,12 @@ use zerotouch_proto::v6::{
 use zerotouch_tests::{Lab, require_tools};
 
 fn solicit() -> Message6 {
-    let mut m = Message6::new(MessageType6::Solicit, 0xbeef);
-    m.options
-        .push(OptionCode6::CLIENTID, &[0, 3, 0, 1, 2, 0, 0, 0, 6, 6]);
-    m.options.push(
-        OptionCode6::IA_NA,
-        &Ia::new(OptionCode6::IA_NA, 1, 0, 0).encode(),
-    );
-    m
+    Message6::client(
+        MessageType6::Solicit,
+        0xbeef,
+        &[0, 3, 0, 1, 2, 0, 0, 0, 6, 6],
+    )
+    .with_ia_na(1, &[])
 }
 
 /// `inner` wrapped in `levels` RELAY-FORW messages.
@@ -65,10 +63,7 @@ fn malformed_dhcpv6_messages_are_counted_by_reason_and_the_server_keeps_serving(
             .options
             .push(OptionCode6::IA_NA, &Ia::new(3, 1, 0, 0).encode());
         bad.push(anonymous.to_bytes()); // no client identifier
-        let mut with_sid = solicit();
-        with_sid
-            .options
-            .push(OptionCode6::SERVERID, &[0, 3, 0, 1, 9, 9]);
+        let with_sid = solicit().with_server_id(&[0, 3, 0, 1, 9, 9]);
         bad.push(with_sid.to_bytes()); // SOLICIT naming a server
         bad.push(Message6::new(MessageType6::Advertise, 2).to_bytes()); // for clients
         let mut short_ia = solicit();

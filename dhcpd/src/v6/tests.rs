@@ -5,7 +5,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::path::Path;
 use std::sync::Arc;
 
-use zerotouch_proto::v6::ia::{self, Ia, IaAddr, IaPrefix};
+use zerotouch_proto::v6::ia::{self, Ia};
 use zerotouch_proto::v6::{
     Message6, MessageType6, OptionCode6, Options6, Packet6, RelayHeader, StatusCode,
 };
@@ -99,53 +99,44 @@ pub(super) struct Client {
 
 impl Client {
     pub(super) fn new(t: MessageType6, n: u8) -> Self {
-        let mut msg = Message6::new(t, 0x1234 + n as u32);
-        msg.options.push(OptionCode6::CLIENTID, &duid(n));
-        Client { msg }
-    }
-
-    pub(super) fn server(mut self) -> Self {
-        self.msg.options.push(OptionCode6::SERVERID, SERVER_DUID);
-        self
-    }
-
-    pub(super) fn na(mut self, iaid: u32, addrs: &[&str]) -> Self {
-        let mut ia = Ia::new(OptionCode6::IA_NA, iaid, 0, 0);
-        for a in addrs {
-            let addr = IaAddr {
-                address: a.parse().unwrap(),
-                preferred: 0,
-                valid: 0,
-            };
-            ia.options.push(OptionCode6::IAADDR, &addr.encode());
+        Client {
+            msg: Message6::client(t, 0x1234 + n as u32, &duid(n)),
         }
-        self.msg.options.push(OptionCode6::IA_NA, &ia.encode());
-        self
     }
 
-    pub(super) fn pd(mut self, iaid: u32, prefixes: &[(&str, u8)]) -> Self {
-        let mut ia = Ia::new(OptionCode6::IA_PD, iaid, 0, 0);
-        for (p, len) in prefixes {
-            let pre = IaPrefix {
-                preferred: 0,
-                valid: 0,
-                prefix_len: *len,
-                prefix: p.parse().unwrap(),
-            };
-            ia.options.push(OptionCode6::IAPREFIX, &pre.encode());
+    pub(super) fn server(self) -> Self {
+        Client {
+            msg: self.msg.with_server_id(SERVER_DUID),
         }
-        self.msg.options.push(OptionCode6::IA_PD, &ia.encode());
-        self
     }
 
-    pub(super) fn opt(mut self, code: u16, data: &[u8]) -> Self {
-        self.msg.options.push(code, data);
-        self
+    pub(super) fn na(self, iaid: u32, addrs: &[&str]) -> Self {
+        let addrs: Vec<Ipv6Addr> = addrs.iter().map(|a| a.parse().unwrap()).collect();
+        Client {
+            msg: self.msg.with_ia_na(iaid, &addrs),
+        }
+    }
+
+    pub(super) fn pd(self, iaid: u32, prefixes: &[(&str, u8)]) -> Self {
+        let prefixes: Vec<(Ipv6Addr, u8)> = prefixes
+            .iter()
+            .map(|(p, len)| (p.parse().unwrap(), *len))
+            .collect();
+        Client {
+            msg: self.msg.with_ia_pd(iaid, &prefixes),
+        }
+    }
+
+    pub(super) fn opt(self, code: u16, data: &[u8]) -> Self {
+        Client {
+            msg: self.msg.with_option(code, data),
+        }
     }
 
     pub(super) fn oro(self, codes: &[u16]) -> Self {
-        let data: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
-        self.opt(OptionCode6::ORO, &data)
+        Client {
+            msg: self.msg.with_oro(codes),
+        }
     }
 
     pub(super) fn wire(&self) -> Vec<u8> {
@@ -153,21 +144,8 @@ impl Client {
     }
 
     pub(super) fn relayed(&self, link: &str, interface_id: Option<&[u8]>) -> Vec<u8> {
-        let mut options = Options6::default();
-        if let Some(id) = interface_id {
-            options.push(OptionCode6::INTERFACE_ID, id);
-        }
-        Packet6 {
-            relays: vec![RelayHeader {
-                msg_type: MessageType6::RelayForw,
-                hop_count: 0,
-                link_address: link.parse().unwrap(),
-                peer_address: "fe80::2".parse().unwrap(),
-                options,
-            }],
-            message: self.msg.clone(),
-        }
-        .to_bytes()
+        let peer = "fe80::2".parse().unwrap();
+        Packet6::relayed(self.msg.clone(), link.parse().unwrap(), peer, interface_id).to_bytes()
     }
 }
 

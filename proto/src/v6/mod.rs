@@ -7,6 +7,7 @@
 //!   RELAY-REPL messages, interface-id (option 18) echoed at each level.
 //! - [`ia`]: IA_NA, IA_PD and their address, prefix and status-code options; DUIDs.
 
+mod builder;
 mod code;
 mod decode;
 pub mod ia;

@@ -164,11 +164,12 @@ fn dhcpv6_replies_get_option_136_inside_the_relay_repl() {
     }];
     let counters = Counters::default();
     let mut hooks = relay6::Hooks6::default();
-    let mut solicit = Message6::new(MessageType6::Solicit, 0x0a0b0c);
-    solicit
-        .options
-        .push(OptionCode6::CLIENTID, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 9]);
-    solicit.options.push(OptionCode6::ORO, &[0, 23]);
+    let solicit = Message6::client(
+        MessageType6::Solicit,
+        0x0a0b0c,
+        &[0, 3, 0, 1, 2, 0, 0, 0, 0, 9],
+    )
+    .with_oro(&[23]);
     let wire = solicit.to_bytes();
     let client: SocketAddrV6 = SocketAddrV6::new("fe80::9".parse().unwrap(), 546, 0, 3);
     let d = Datagram::<V6> {

@@ -95,10 +95,7 @@ fn client_messages_go_up_in_a_relay_forw_and_replies_come_back_to_their_link() {
             mac: &[],
         },
     ];
-    let mut solicit = Message6::new(MessageType6::Solicit, 5);
-    solicit
-        .options
-        .push(OptionCode6::CLIENTID, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 7]);
+    let solicit = Message6::client(MessageType6::Solicit, 5, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 7]);
     let wire = solicit.to_bytes();
     let index = |n: &str| (n == "up0").then_some(9);
     let out = sent(forward(
