@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::config::ServerConfig;
 use crate::process::{Daemon, binary, run_in};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -142,14 +143,20 @@ impl Lab {
     /// 198.18.0.0/24 with `subnet_extra` in its table and pool .100 to .150; `rest`
     /// follows.
     pub fn basic_config(&self, dhcp4_extra: &str, subnet_extra: &str, rest: &str) -> PathBuf {
-        let text = format!(
-            "[leases]\ndatabase = \"{db}\"\n\n[dhcp4]\ninterfaces = [\"{iface}\"]\nauthoritative = true\n{dhcp4_extra}\n\
-             [[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n{subnet_extra}\n\
-             [[dhcp4.subnet.pool]]\nrange = \"198.18.0.100 - 198.18.0.150\"\n{rest}",
-            db = self.path("leases.sqlite").display(),
-            iface = self.ifname("s"),
-        );
-        self.write("dhcpd.toml", &text)
+        let text = self
+            .server_config()
+            .dhcp4(
+                &[&self.ifname("s")],
+                &format!("authoritative = true\n{dhcp4_extra}"),
+            )
+            .subnet4("198.18.0.0/24", "198.18.0.100 - 198.18.0.150", subnet_extra)
+            .text();
+        self.write("dhcpd.toml", &(text + rest))
+    }
+
+    /// A configuration with the lease database in the lab's folder, to build on.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig::new(&self.path("leases.sqlite"))
     }
 
     /// Namespaces `<prefix>srv` and `<prefix>cli` joined by `<prefix>s`
@@ -210,15 +217,19 @@ impl Lab {
     /// 2001:db8:1::/64 on that interface with pool ::100 to ::ffff and prefixes /56 out
     /// of 2001:db8:100::/40; `rest` follows.
     pub fn basic_config6(&self, dhcp6_extra: &str, rest: &str) -> PathBuf {
-        let text = format!(
-            "[leases]\ndatabase = \"{db}\"\n\n[dhcp6]\ninterfaces = [\"{iface}\"]\n{dhcp6_extra}\n\
-             [[dhcp6.subnet]]\nsubnet = \"2001:db8:1::/64\"\ninterface = \"{iface}\"\n\
-             [[dhcp6.subnet.pool]]\nrange = \"2001:db8:1::100 - 2001:db8:1::ffff\"\n\
-             [[dhcp6.subnet.pd_pool]]\nprefix = \"2001:db8:100::/40\"\ndelegated_length = 56\n{rest}",
-            db = self.path("leases.sqlite").display(),
-            iface = self.ifname("s"),
-        );
-        self.write("dhcpd.toml", &text)
+        let iface = self.ifname("s");
+        let text = self
+            .server_config()
+            .dhcp6(&[&iface], dhcp6_extra)
+            .subnet6(
+                "2001:db8:1::/64",
+                "2001:db8:1::100 - 2001:db8:1::ffff",
+                &format!("interface = \"{iface}\""),
+            )
+            .text();
+        let pd =
+            "\n[[dhcp6.subnet.pd_pool]]\nprefix = \"2001:db8:100::/40\"\ndelegated_length = 56\n";
+        self.write("dhcpd.toml", &(text + pd + rest))
     }
 
     /// The command line of ISC dhclient -6 on the client's interface with `flags`, the

@@ -4,10 +4,12 @@
 //!
 //! Addresses used: 198.18.0.0/15 and 2001:db8::/32 only, inside the test namespaces.
 
+pub mod config;
 pub mod lab;
 pub mod leases;
 pub mod pcap;
 pub mod process;
 
+pub use config::ServerConfig;
 pub use lab::Lab;
 pub use process::{Daemon, binary, check_config, require_tools};

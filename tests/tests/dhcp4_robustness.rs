@@ -11,14 +11,12 @@ fn malformed_packets_are_counted_by_reason_and_the_server_keeps_serving() {
     require_tools(&["ip"]);
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.9/24");
-    let cfg = lab.write(
-        "dhcpd.toml",
-        &format!(
-            "[leases]\ndatabase = \"{}\"\n[dhcp4]\ninterfaces = [\"{}\"]\n[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n[[dhcp4.subnet.pool]]\nrange = \"198.18.0.100 - 198.18.0.110\"\n",
-            lab.path("leases.sqlite").display(),
-            lab.ifname("s")
-        ),
-    );
+    let text = lab
+        .server_config()
+        .dhcp4(&[&lab.ifname("s")], "")
+        .subnet4("198.18.0.0/24", "198.18.0.100 - 198.18.0.110", "")
+        .text();
+    let cfg = lab.write("dhcpd.toml", &text);
     let mut server = lab.start_dhcpd(&cfg, "server.log");
 
     let offer = lab.in_ns(&lab.cli(), || {

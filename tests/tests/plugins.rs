@@ -501,39 +501,23 @@ fn a_waiting_plugin_parks_its_packet_while_other_clients_are_served() {
     require_tools(&["ip"]);
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.9/24");
-    let cfg = lab.write(
-        "dhcpd.toml",
-        &format!(
-            r#"[leases]
-database = "{db}"
-
-[dhcp4]
-interfaces = ["{ifc}"]
-
-[[dhcp4.class]]
-name = "slow"
-match = {{ option = 60, exact = "slow" }}
-plugin.noop = {{ wait_ms = 1500 }}
-
-[[dhcp4.class]]
-name = "stuck"
-match = {{ option = 60, exact = "stuck" }}
-plugin.noop = {{ wait_ms = 8000 }}
-
-[[dhcp4.subnet]]
-subnet = "198.18.0.0/24"
-[[dhcp4.subnet.pool]]
-range = "198.18.0.100 - 198.18.0.110"
-
-[[plugin]]
-name = "noop"
-hook_timeout_ms = 3000
-on_error = "drop"
-"#,
-            db = lab.path("leases.sqlite").display(),
-            ifc = lab.ifname("s")
-        ),
-    );
+    let text = lab
+        .server_config()
+        .dhcp4(&[&lab.ifname("s")], "")
+        .class4(
+            "slow",
+            "{ option = 60, exact = \"slow\" }",
+            "plugin.noop = { wait_ms = 1500 }",
+        )
+        .class4(
+            "stuck",
+            "{ option = 60, exact = \"stuck\" }",
+            "plugin.noop = { wait_ms = 8000 }",
+        )
+        .subnet4("198.18.0.0/24", "198.18.0.100 - 198.18.0.110", "")
+        .plugin("noop", "hook_timeout_ms = 3000\non_error = \"drop\"")
+        .text();
+    let cfg = lab.write("dhcpd.toml", &text);
     let mut server = lab.start_dhcpd(&cfg, "server.log");
     let order = lab.in_ns(&lab.cli(), || {
         let sock = UdpSocket::bind("0.0.0.0:68").expect("bind 68");
