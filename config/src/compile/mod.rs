@@ -105,8 +105,8 @@ struct Compiler<'a> {
 
 // One file per pass; child modules, so they reach the compiler's fields.
 mod classes;
-mod dhcp4;
-mod dhcp6;
+mod v4;
+mod v6;
 mod leases;
 mod option_sets;
 mod plugins;
