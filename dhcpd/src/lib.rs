@@ -9,6 +9,7 @@
 //! IA_NA and IA_PD bindings, options by ORO) on a thread and socket of its own.
 
 pub mod outcome;
+pub mod plugin_context;
 pub mod server;
 pub mod services;
 pub mod stats;

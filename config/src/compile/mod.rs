@@ -105,11 +105,11 @@ struct Compiler<'a> {
 
 // One file per pass; child modules, so they reach the compiler's fields.
 mod classes;
-mod v4;
-mod v6;
 mod leases;
 mod option_sets;
 mod plugins;
+mod v4;
+mod v6;
 mod values;
 
 // What other programs' files (zerotouch-relay) take from the server's: plugin tables

@@ -2,6 +2,70 @@
 //! spans of values that later checks refer to. What both families share is here; each
 //! family's section is in `v4.rs` and `v6.rs`.
 
+/// A section's table as written: `deny_unknown_fields`, spans kept, and the key groups
+/// several tables share written once, as `..group,` among the fields: `..lease_times`
+/// (DHCPv4), `..lifetimes` (DHCPv6), `..boot` (the BOOTP header fields), `..scope`
+/// (options and plugin settings: every scope has them).
+macro_rules! raw_table {
+    ($(#[$meta:meta])* struct $name:ident { $($body:tt)* }) => {
+        raw_table!(@munch [$(#[$meta])*] $name [] $($body)*);
+    };
+    (@munch [$($meta:tt)*] $name:ident [$($done:tt)*]) => {
+        $($meta)*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $name {
+            $($done)*
+        }
+    };
+    (@munch $meta:tt $name:ident [$($done:tt)*] ..lease_times, $($rest:tt)*) => {
+        raw_table!(@munch $meta $name [$($done)*
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub lease_time: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub min_lease_time: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub max_lease_time: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub renew_time: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub rebind_time: Option<Spanned<u32>>,
+        ] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($done:tt)*] ..lifetimes, $($rest:tt)*) => {
+        raw_table!(@munch $meta $name [$($done)*
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub preferred_lifetime: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub valid_lifetime: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub renew_time: Option<Spanned<u32>>,
+            #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+            pub rebind_time: Option<Spanned<u32>>,
+        ] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($done:tt)*] ..boot, $($rest:tt)*) => {
+        raw_table!(@munch $meta $name [$($done)*
+            pub next_server: Option<Spanned<String>>,
+            pub server_hostname: Option<Spanned<String>>,
+            pub boot_file_name: Option<Spanned<String>>,
+        ] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($done:tt)*] ..scope, $($rest:tt)*) => {
+        raw_table!(@munch $meta $name [$($done)*
+            #[serde(default)]
+            pub options: $crate::schema::RawOptions,
+            /// Settings of plugin instances for this scope, by instance name.
+            #[serde(default)]
+            pub plugin: $crate::schema::RawPluginScopes,
+        ] $($rest)*);
+    };
+    (@munch $meta:tt $name:ident [$($done:tt)*]
+        $(#[$field_meta:meta])* pub $field:ident : $ty:ty, $($rest:tt)*) => {
+        raw_table!(@munch $meta $name [$($done)* $(#[$field_meta])* pub $field: $ty,] $($rest)*);
+    };
+}
+
 mod v4;
 mod v6;
 

@@ -3,50 +3,35 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{RawMatch, RawOptions, RawPluginScopes};
+use super::RawMatch;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawDhcp4 {
-    pub interfaces: Spanned<Vec<String>>,
-    /// Served interfaces that receive relayed requests only (no subnet on their link).
-    #[serde(default)]
-    pub relayed_only: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    pub authoritative: bool,
-    pub port: Option<u16>,
-    pub client_port: Option<u16>,
-    pub server_id: Option<Spanned<String>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub min_lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub max_lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub renew_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub rebind_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub offer_hold: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub decline_probation: Option<Spanned<u32>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    pub next_server: Option<Spanned<String>>,
-    pub server_hostname: Option<Spanned<String>>,
-    pub boot_file_name: Option<Spanned<String>>,
-    /// Settings of plugin instances for this scope, by instance name.
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
-    #[serde(default)]
-    pub option_definition: Vec<RawOptionDefinition>,
-    #[serde(default)]
-    pub subnet: Vec<RawSubnet>,
-    #[serde(default)]
-    pub host: Vec<RawHost>,
-    #[serde(default)]
-    pub class: Vec<RawClass>,
+raw_table! {
+    struct RawDhcp4 {
+        pub interfaces: Spanned<Vec<String>>,
+        /// Served interfaces that receive relayed requests only (no subnet on their link).
+        #[serde(default)]
+        pub relayed_only: Option<Spanned<Vec<String>>>,
+        #[serde(default)]
+        pub authoritative: bool,
+        pub port: Option<u16>,
+        pub client_port: Option<u16>,
+        pub server_id: Option<Spanned<String>>,
+        ..lease_times,
+        #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+        pub offer_hold: Option<Spanned<u32>>,
+        #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+        pub decline_probation: Option<Spanned<u32>>,
+        ..scope,
+        ..boot,
+        #[serde(default)]
+        pub option_definition: Vec<RawOptionDefinition>,
+        #[serde(default)]
+        pub subnet: Vec<RawSubnet>,
+        #[serde(default)]
+        pub host: Vec<RawHost>,
+        #[serde(default)]
+        pub class: Vec<RawClass>,
+    }
 }
 
 /// BOOTP header fields (`siaddr`, `sname`, `file`), allowed wherever options are.
@@ -104,84 +89,51 @@ pub(crate) struct RawOptionDefinition {
     pub ty: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawSubnet {
-    pub subnet: Spanned<String>,
-    pub shared_network: Option<String>,
-    pub interface: Option<String>,
-    pub server_id: Option<Spanned<String>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub min_lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub max_lease_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub renew_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub rebind_time: Option<Spanned<u32>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    pub next_server: Option<Spanned<String>>,
-    pub server_hostname: Option<Spanned<String>>,
-    pub boot_file_name: Option<Spanned<String>>,
-    /// Settings of plugin instances for this scope, by instance name.
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
-    #[serde(default)]
-    pub pool: Vec<RawPool>,
+raw_table! {
+    struct RawSubnet {
+        pub subnet: Spanned<String>,
+        pub shared_network: Option<String>,
+        pub interface: Option<String>,
+        pub server_id: Option<Spanned<String>>,
+        ..lease_times,
+        ..scope,
+        ..boot,
+        #[serde(default)]
+        pub pool: Vec<RawPool>,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPool {
-    pub range: Spanned<String>,
-    #[serde(default)]
-    pub exclude: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub classes: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    pub next_server: Option<Spanned<String>>,
-    pub server_hostname: Option<Spanned<String>>,
-    pub boot_file_name: Option<Spanned<String>>,
-    /// Settings of plugin instances for this scope, by instance name.
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawPool {
+        pub range: Spanned<String>,
+        #[serde(default)]
+        pub exclude: Vec<Spanned<String>>,
+        #[serde(default)]
+        pub classes: Vec<Spanned<String>>,
+        ..scope,
+        ..boot,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawHost {
-    pub hw_address: Option<Spanned<String>>,
-    pub client_id: Option<Spanned<String>>,
-    pub circuit_id: Option<Spanned<String>>,
-    pub remote_id: Option<Spanned<String>>,
-    pub address: Option<Spanned<String>>,
-    pub hostname: Option<Spanned<String>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    pub next_server: Option<Spanned<String>>,
-    pub server_hostname: Option<Spanned<String>>,
-    pub boot_file_name: Option<Spanned<String>>,
-    /// Settings of plugin instances for this scope, by instance name.
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawHost {
+        pub hw_address: Option<Spanned<String>>,
+        pub client_id: Option<Spanned<String>>,
+        pub circuit_id: Option<Spanned<String>>,
+        pub remote_id: Option<Spanned<String>>,
+        pub address: Option<Spanned<String>>,
+        pub hostname: Option<Spanned<String>>,
+        ..scope,
+        ..boot,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawClass {
-    pub name: Spanned<String>,
-    #[serde(rename = "match")]
-    pub matcher: Spanned<RawMatch>,
-    #[serde(default)]
-    pub options: RawOptions,
-    pub next_server: Option<Spanned<String>>,
-    pub server_hostname: Option<Spanned<String>>,
-    pub boot_file_name: Option<Spanned<String>>,
-    /// Settings of plugin instances for this scope, by instance name.
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawClass {
+        pub name: Spanned<String>,
+        #[serde(rename = "match")]
+        pub matcher: Spanned<RawMatch>,
+        ..scope,
+        ..boot,
+    }
 }

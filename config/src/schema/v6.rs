@@ -3,44 +3,34 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{RawMatch, RawOptions, RawPluginScopes};
+use super::RawMatch;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawDhcp6 {
-    pub interfaces: Spanned<Vec<String>>,
-    /// Served interfaces that receive relayed requests only (no subnet on their link).
-    #[serde(default)]
-    pub relayed_only: Option<Spanned<Vec<String>>>,
-    pub port: Option<u16>,
-    pub client_port: Option<u16>,
-    pub server_duid: Option<Spanned<RawDuid>>,
-    #[serde(default = "yes")]
-    pub rapid_commit: bool,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub preferred_lifetime: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub valid_lifetime: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub renew_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub rebind_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub advertise_hold: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub decline_probation: Option<Spanned<u32>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
-    #[serde(default)]
-    pub option_definition: Vec<RawOptionDefinition6>,
-    #[serde(default)]
-    pub subnet: Vec<RawSubnet6>,
-    #[serde(default)]
-    pub host: Vec<RawHost6>,
-    #[serde(default)]
-    pub class: Vec<RawClass6>,
+raw_table! {
+    struct RawDhcp6 {
+        pub interfaces: Spanned<Vec<String>>,
+        /// Served interfaces that receive relayed requests only (no subnet on their link).
+        #[serde(default)]
+        pub relayed_only: Option<Spanned<Vec<String>>>,
+        pub port: Option<u16>,
+        pub client_port: Option<u16>,
+        pub server_duid: Option<Spanned<RawDuid>>,
+        #[serde(default = "yes")]
+        pub rapid_commit: bool,
+        ..lifetimes,
+        #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+        pub advertise_hold: Option<Spanned<u32>>,
+        #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+        pub decline_probation: Option<Spanned<u32>>,
+        ..scope,
+        #[serde(default)]
+        pub option_definition: Vec<RawOptionDefinition6>,
+        #[serde(default)]
+        pub subnet: Vec<RawSubnet6>,
+        #[serde(default)]
+        pub host: Vec<RawHost6>,
+        #[serde(default)]
+        pub class: Vec<RawClass6>,
+    }
 }
 
 fn yes() -> bool {
@@ -94,79 +84,57 @@ pub(crate) struct RawOptionDefinition6 {
     pub ty: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawSubnet6 {
-    pub subnet: Spanned<String>,
-    pub interface: Option<String>,
-    pub interface_id: Option<Spanned<String>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub preferred_lifetime: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub valid_lifetime: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub renew_time: Option<Spanned<u32>>,
-    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
-    pub rebind_time: Option<Spanned<u32>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
-    #[serde(default)]
-    pub pool: Vec<RawPool6>,
-    #[serde(default)]
-    pub pd_pool: Vec<RawPdPool>,
+raw_table! {
+    struct RawSubnet6 {
+        pub subnet: Spanned<String>,
+        pub interface: Option<String>,
+        pub interface_id: Option<Spanned<String>>,
+        ..lifetimes,
+        ..scope,
+        #[serde(default)]
+        pub pool: Vec<RawPool6>,
+        #[serde(default)]
+        pub pd_pool: Vec<RawPdPool>,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPool6 {
-    pub range: Spanned<String>,
-    #[serde(default)]
-    pub classes: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawPool6 {
+        pub range: Spanned<String>,
+        #[serde(default)]
+        pub classes: Vec<Spanned<String>>,
+        ..scope,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPdPool {
-    pub prefix: Spanned<String>,
-    pub delegated_length: Spanned<u8>,
-    #[serde(default)]
-    pub classes: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawPdPool {
+        pub prefix: Spanned<String>,
+        pub delegated_length: Spanned<u8>,
+        #[serde(default)]
+        pub classes: Vec<Spanned<String>>,
+        ..scope,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawHost6 {
-    pub duid: Option<Spanned<String>>,
-    pub hw_address: Option<Spanned<String>>,
-    #[serde(default)]
-    pub addresses: Vec<Spanned<String>>,
-    #[serde(default)]
-    pub prefixes: Vec<Spanned<String>>,
-    pub hostname: Option<Spanned<String>>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawHost6 {
+        pub duid: Option<Spanned<String>>,
+        pub hw_address: Option<Spanned<String>>,
+        #[serde(default)]
+        pub addresses: Vec<Spanned<String>>,
+        #[serde(default)]
+        pub prefixes: Vec<Spanned<String>>,
+        pub hostname: Option<Spanned<String>>,
+        ..scope,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawClass6 {
-    pub name: Spanned<String>,
-    #[serde(rename = "match")]
-    pub matcher: Spanned<RawMatch>,
-    #[serde(default)]
-    pub options: RawOptions,
-    #[serde(default)]
-    pub plugin: RawPluginScopes,
+raw_table! {
+    struct RawClass6 {
+        pub name: Spanned<String>,
+        #[serde(rename = "match")]
+        pub matcher: Spanned<RawMatch>,
+        ..scope,
+    }
 }

@@ -19,10 +19,10 @@ use super::startup::Service;
 use crate::lease::{CommitEvent, GroupCommit, LeaseState, StoredLease, unix_now};
 use crate::outcome::{Commit, Outcome};
 use crate::plugin::Pipeline;
+use crate::plugin_context::PluginContext;
 use crate::stats::{Counters, Reason};
 use zerotouch_net::ratelimit::LogLimiter;
 use zerotouch_net::{BatchSocket, Datagram, Interface, IpFamily, RecvBatch, ServedInterfaces};
-use zerotouch_plugin::erased::Answer;
 
 /// Datagrams received per system call.
 pub(crate) const BATCH: usize = 64;
@@ -56,12 +56,9 @@ pub(crate) trait Family: 'static {
         now: u64,
     ) -> Outcome<Self::Reply, Self::Commit>;
 
-    /// Hands the answers of the futures a packet was parked on to the next
-    /// [`Family::handle`], which handles that packet again.
-    fn resume(handler: &mut Self::Handler, answers: Vec<(u32, Answer)>);
-
-    /// After a [`Outcome::Park`]: the answers the packet had, to keep with it.
-    fn take_answers(handler: &mut Self::Handler) -> Vec<(u32, Answer)>;
+    /// The handler's plugin context: where a parked packet's answers go in, and a
+    /// packet's answers so far come out when it is parked.
+    fn plugin_context(handler: &mut Self::Handler) -> &mut PluginContext;
 
     /// Ends the leases, offers and probations that ran out; the changes to store.
     fn reclaim(handler: &mut Self::Handler, now: u64) -> Vec<Self::Lease>;
@@ -224,7 +221,7 @@ impl<F: Family> PacketLoop<F> {
                 self.counters.count_no_reply(Reason::NotServedInterface);
                 continue;
             };
-            F::resume(&mut self.handler, answers);
+            F::plugin_context(&mut self.handler).resume(answers);
             let outcome = F::handle(&mut self.handler, &d, iface, unix_now());
             self.settle(outcome, &d, Instant::now(), out);
         }
@@ -251,7 +248,7 @@ impl<F: Family> PacketLoop<F> {
             }
             Outcome::Drop { reason, detail } => self.report_drop(d, reason, detail),
             Outcome::Park(parked) => {
-                let answers = F::take_answers(&mut self.handler);
+                let answers = F::plugin_context(&mut self.handler).take_answers();
                 if let Err(why) = self.parking.park(d, answers, parked) {
                     self.report_drop(d, Reason::PluginError, Some(why));
                 }

@@ -16,15 +16,15 @@ use super::context::{Exchange, Ingress};
 use super::reply::{ReplySpec, build, draft};
 use super::select::select_subnet;
 use crate::plugin::encode_draft;
-use zerotouch_plugin::erased::Answer;
 use zerotouch_plugin::{
-    ClassSet, Context, Family, HookPoint, HostChoice, Packet4, Reply4 as PluginReply, SubnetChoice,
+    ClassSet, Family, HookPoint, HostChoice, Packet4, Reply4 as PluginReply, SubnetChoice,
     SubnetInfo,
 };
 
 use crate::config::{Dhcp4, Subnet};
 use crate::lease::{Binding, ClientKey, Lease4, LeaseIndex, LeaseState};
 use crate::plugin::{Flow, Parked, Pipeline};
+use crate::plugin_context::PluginContext;
 use crate::services::subnet_infos;
 use crate::stats::{Counters, Reason};
 
@@ -63,11 +63,9 @@ pub struct Dhcp4Handler {
     class_names: Arc<[Arc<str>]>,
     subnet_infos: Arc<[SubnetInfo]>,
     /// The current packet's plugin context.
-    pub(super) ctx: Context,
+    pub(super) plugin: PluginContext,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
     pub(super) scoped: bool,
-    /// The answers of the waits of the packet handled next (a parked one).
-    resumed: Vec<(u32, Answer)>,
 }
 
 impl Dhcp4Handler {
@@ -83,9 +81,8 @@ impl Dhcp4Handler {
             leases,
             counters,
             plugins: Arc::new(Pipeline::empty()),
-            ctx: Context::new(),
+            plugin: PluginContext::default(),
             scoped: false,
-            resumed: Vec::new(),
         }
     }
 
@@ -112,14 +109,9 @@ impl Dhcp4Handler {
         &self.cfg
     }
 
-    /// The next packet is one a plugin parked: these are its answers so far.
-    pub fn resume(&mut self, answers: Vec<(u32, Answer)>) {
-        self.resumed = answers;
-    }
-
-    /// The answers of the packet just parked, to keep with it.
-    pub fn take_answers(&mut self) -> Vec<(u32, Answer)> {
-        self.ctx.take_answers()
+    /// The plugins' context of the packet at hand, and of a parked one handled again.
+    pub fn plugin_context(&mut self) -> &mut PluginContext {
+        &mut self.plugin
     }
 
     /// Ends leases, offers and probations that ran out; returns the changes to store.
@@ -128,12 +120,7 @@ impl Dhcp4Handler {
     }
 
     pub fn handle(&mut self, packet: &[u8], ingress: &Ingress, now: u64) -> Outcome {
-        // A fresh context per packet, with the answers of its waits if it was parked.
-        self.ctx = Context::new();
-        let resumed = !self.resumed.is_empty();
-        if resumed {
-            self.ctx.set_answers(std::mem::take(&mut self.resumed));
-        }
+        let resumed = self.plugin.begin();
         match self.stages(packet, ingress, now, resumed) {
             ControlFlow::Continue(outcome) | ControlFlow::Break(outcome) => outcome,
         }
@@ -574,7 +561,7 @@ impl Dhcp4Handler {
             match plugins.run(
                 Family::V4,
                 HookPoint::ReplyReady,
-                &mut self.ctx,
+                &mut self.plugin.ctx,
                 &scopes,
                 |p, c| p.reply_ready4(c, &packet, &mut reply),
             ) {

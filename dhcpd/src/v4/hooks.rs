@@ -60,7 +60,7 @@ impl Dhcp4Handler {
         call: impl FnMut(&dyn DynPlugin, &mut Context) -> HookResult<Reply4>,
     ) -> ControlFlow<Outcome> {
         let plugins = self.plugins.clone();
-        let flow = plugins.run(Family::V4, hook, &mut self.ctx, scopes, call);
+        let flow = plugins.run(Family::V4, hook, &mut self.plugin.ctx, scopes, call);
         match self.early_flow(cfg, flow, at.0, at.1) {
             None => ControlFlow::Continue(()),
             Some(outcome) => ControlFlow::Break(outcome),

@@ -248,9 +248,9 @@ fn a_wait_parks_the_exchange_and_the_resumed_packet_reads_its_answer() {
     assert_eq!(p.instances()[0].stats.waits.load(Ordering::Relaxed), 1);
     // What the packet loop does: run the future, then hand its answer back.
     let answer = rt.block_on(parked.pending.into_future());
-    let mut answers = h.take_answers();
+    let mut answers = h.plugin_context().take_answers();
     answers.push((parked.key, answer));
-    h.resume(answers);
+    h.plugin_context().resume(answers);
     let offer = reply(&run(&mut h, &m, 1000));
     assert_eq!(offer.options.get(224), Some(&b"lab-9"[..]));
     let rx = |h: &Dhcp4Handler| {
@@ -266,7 +266,7 @@ fn a_wait_parks_the_exchange_and_the_resumed_packet_reads_its_answer() {
     let Outcome::Park(parked) = run(&mut h, &m, 1000) else {
         panic!("not parked");
     };
-    h.resume(vec![(
+    h.plugin_context().resume(vec![(
         parked.key,
         Err(PluginError::new("timed out after 5 ms")),
     )]);

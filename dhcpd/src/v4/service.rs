@@ -1,9 +1,9 @@
 //! The DHCPv4 service: its lease store, socket and handler, started as the shared
 //! packet loop (`packet_loop.rs`) with what is DHCPv4's in it.
 
+use crate::plugin_context::PluginContext;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use zerotouch_plugin::erased::Answer;
 
 use tracing::info;
 use zerotouch_plugin::LeaseInfo;
@@ -94,12 +94,8 @@ impl Family for V4 {
         h.handle(d.data, &ingress, now)
     }
 
-    fn resume(handler: &mut Self::Handler, answers: Vec<(u32, Answer)>) {
-        handler.resume(answers);
-    }
-
-    fn take_answers(handler: &mut Self::Handler) -> Vec<(u32, Answer)> {
-        handler.take_answers()
+    fn plugin_context(handler: &mut Self::Handler) -> &mut PluginContext {
+        handler.plugin_context()
     }
 
     fn reclaim(h: &mut Dhcp4Handler, now: u64) -> Vec<Lease4> {

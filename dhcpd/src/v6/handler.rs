@@ -2,9 +2,9 @@
 //! reply and the lease changes it depends on out. The handler owns the DHCPv6 lease
 //! index; it does no I/O.
 
+use crate::plugin_context::PluginContext;
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::Arc;
-use zerotouch_plugin::erased::Answer;
 
 use tracing::{debug, info, info_span};
 use zerotouch_proto::v6::ia::{self, DUID_LENGTH, Ia, IaAddr, IaPrefix};
@@ -171,11 +171,9 @@ pub struct Dhcp6Handler {
     pub(super) class_names: Arc<[Arc<str>]>,
     pub(super) subnet_infos: Arc<[zerotouch_plugin::SubnetInfo]>,
     /// The current packet's plugin context.
-    pub(super) ctx: zerotouch_plugin::Context,
+    pub(super) plugin: PluginContext,
     /// Whether a plugin has per-scope settings (then hooks learn which scopes apply).
     pub(super) scoped: bool,
-    /// The answers of the waits of the packet handled next (a parked one).
-    resumed: Vec<(u32, Answer)>,
 }
 
 /// The interface a reply leaves by: the ingress one for a client or relay on the link;
@@ -207,9 +205,8 @@ impl Dhcp6Handler {
             counters,
             server_duid,
             plugins: Arc::new(Pipeline::empty()),
-            ctx: zerotouch_plugin::Context::new(),
+            plugin: PluginContext::default(),
             scoped: false,
-            resumed: Vec::new(),
         }
     }
 
@@ -232,24 +229,18 @@ impl Dhcp6Handler {
         &self.server_duid
     }
 
+    /// The plugins' context of the packet at hand, and of a parked one handled again.
+    pub fn plugin_context(&mut self) -> &mut PluginContext {
+        &mut self.plugin
+    }
+
     /// Ends bindings, holds and probations that ran out; returns the changes to store.
-    /// The next packet is one a plugin parked: these are its answers so far.
-    pub fn resume(&mut self, answers: Vec<(u32, Answer)>) {
-        self.resumed = answers;
-    }
-
-    /// The answers of the packet just parked, to keep with it.
-    pub fn take_answers(&mut self) -> Vec<(u32, Answer)> {
-        self.ctx.take_answers()
-    }
-
     pub fn reclaim(&mut self, now: u64) -> Vec<Lease6> {
         self.leases.reclaim(now)
     }
 
     pub fn handle(&mut self, wire: &[u8], ingress: &Ingress6, now: u64) -> Outcome6 {
-        // The answers of the packet's waits, if it was parked: for this packet only.
-        let resumed = std::mem::take(&mut self.resumed);
+        let resumed = self.plugin.begin();
         let packet = match Packet6::decode(wire) {
             Ok(p) => p,
             Err(e) => {
@@ -261,7 +252,7 @@ impl Dhcp6Handler {
         };
         let msg = &packet.message;
         let msg_type = msg.msg_type;
-        if resumed.is_empty() {
+        if !resumed {
             // A parked packet handled again was counted when it arrived.
             self.counters.count_received6(msg_type.to_u8());
         }
@@ -365,12 +356,10 @@ impl Dhcp6Handler {
                 _ => return Outcome6::drop(Reason::Unicast),
             }
         }
-        if !self.plugins.instances().is_empty() {
-            self.ctx = zerotouch_plugin::Context::new();
-            self.ctx.set_answers(resumed);
-            if let Err(outcome) = self.early_hooks(&cfg, &mut ex) {
-                return outcome;
-            }
+        if !self.plugins.instances().is_empty()
+            && let Err(outcome) = self.early_hooks(&cfg, &mut ex)
+        {
+            return outcome;
         }
         match msg_type {
             Solicit => self.solicit(&cfg, &ex, &ias),

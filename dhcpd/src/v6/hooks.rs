@@ -228,7 +228,7 @@ impl Dhcp6Handler {
         match plugins.run(
             Family::V6,
             HookPoint::ReplyReady,
-            &mut self.ctx,
+            &mut self.plugin.ctx,
             &scopes,
             |p, c| p.reply_ready6(c, &packet, &mut reply),
         ) {
@@ -251,7 +251,7 @@ impl Dhcp6Handler {
         call: impl FnMut(&dyn DynPlugin, &mut Context) -> HookResult<PluginReply>,
     ) -> Result<(), Outcome6> {
         let plugins = self.plugins.clone();
-        let flow = plugins.run(Family::V6, hook, &mut self.ctx, scopes, call);
+        let flow = plugins.run(Family::V6, hook, &mut self.plugin.ctx, scopes, call);
         self.early_flow(flow, ex)
     }
 

@@ -2,9 +2,9 @@
 //! ff02::1:2 on every served interface) and handler, started as the shared packet loop
 //! (`packet_loop.rs`) with what is DHCPv6's in it.
 
+use crate::plugin_context::PluginContext;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use zerotouch_plugin::erased::Answer;
 
 use tracing::info;
 use zerotouch_plugin::LeaseInfo;
@@ -100,12 +100,8 @@ impl Family for V6 {
         h.handle(d.data, &ingress, now)
     }
 
-    fn resume(handler: &mut Self::Handler, answers: Vec<(u32, Answer)>) {
-        handler.resume(answers);
-    }
-
-    fn take_answers(handler: &mut Self::Handler) -> Vec<(u32, Answer)> {
-        handler.take_answers()
+    fn plugin_context(handler: &mut Self::Handler) -> &mut PluginContext {
+        handler.plugin_context()
     }
 
     fn reclaim(h: &mut Dhcp6Handler, now: u64) -> Vec<Lease6> {

@@ -22,6 +22,13 @@ pub(crate) struct Pending<K, V> {
     capacity: usize,
 }
 
+impl<K: Hash + Eq + Clone, V> Default for Pending<K, V> {
+    /// Remembering for [`TTL`], at most [`CAPACITY`] requests.
+    fn default() -> Self {
+        Pending::new(TTL, CAPACITY)
+    }
+}
+
 impl<K: Hash + Eq + Clone, V> Pending<K, V> {
     pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
         Pending {

@@ -18,7 +18,7 @@ use super::{Action, Link, deliver, forward, forward_decoded};
 use crate::action::dropped;
 use crate::config::{Relay4, SCOPES4};
 use crate::counters::Counters;
-use crate::plugins::pending::{CAPACITY, Pending, TTL};
+use crate::plugins::pending::Pending;
 use crate::plugins::{Edit, Remembered, V4 as Hooks, classify, on_request, reply_ready};
 
 /// What a reply shares with its request: transaction id and client hardware address.
@@ -28,16 +28,9 @@ fn key(m: &Message) -> Key {
     (m.xid, m.chaddr)
 }
 
+#[derive(Default)]
 pub(crate) struct Hooks4 {
     pending: Pending<Key, Remembered<Hooks>>,
-}
-
-impl Default for Hooks4 {
-    fn default() -> Self {
-        Hooks4 {
-            pending: Pending::new(TTL, CAPACITY),
-        }
-    }
 }
 
 impl Hooks4 {

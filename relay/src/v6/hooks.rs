@@ -16,24 +16,17 @@ use super::{Action, Link6, forward};
 use crate::action::dropped;
 use crate::config::{Relay6, SCOPES6};
 use crate::counters::Counters;
-use crate::plugins::pending::{CAPACITY, Pending, TTL};
+use crate::plugins::pending::Pending;
 use crate::plugins::{Edit, Remembered, V6 as Hooks, classify, on_request, reply_ready};
 
 /// Downstream interface, the peer the message came from, the client's transaction id.
 type Key = (usize, Ipv6Addr, u32);
 
+#[derive(Default)]
 pub(crate) struct Hooks6 {
     /// Requests as they arrived: a client's message, or a relay's below with the
     /// client's inside.
     pending: Pending<Key, Remembered<Hooks>>,
-}
-
-impl Default for Hooks6 {
-    fn default() -> Self {
-        Hooks6 {
-            pending: Pending::new(TTL, CAPACITY),
-        }
-    }
 }
 
 impl Hooks6 {
