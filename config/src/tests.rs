@@ -310,6 +310,69 @@ fn hosts_need_exactly_one_identifier_and_unique_addresses() {
     );
 }
 
+/// The checks both families' reservations share, with the same words: one identifier
+/// each, one reservation per client, addresses inside a subnet and reserved once.
+#[test]
+fn both_families_check_reservations_alike() {
+    let v4 = format!(
+        "{BASE}[[dhcp4.subnet]]\nsubnet = \"198.18.0.0/24\"\n\
+         [[dhcp4.host]]\nhw_address = \"02:00:00:00:00:01\"\nclient_id = \"x\"\n\
+         [[dhcp4.host]]\nhw_address = \"02:00:00:00:00:02\"\naddress = \"198.19.0.1\"\n\
+         [[dhcp4.host]]\nhw_address = \"02:00:00:00:00:03\"\naddress = \"198.18.0.7\"\n\
+         [[dhcp4.host]]\nhw_address = \"02:00:00:00:00:04\"\naddress = \"198.18.0.7\"\n\
+         [[dhcp4.host]]\nhw_address = \"02:00:00:00:00:03\"\n"
+    );
+    assert_eq!(
+        keyed_errors(&v4),
+        [
+            pair(
+                "dhcp4.host[0]",
+                "has 2 identifiers, expected exactly one of hw_address, client_id, circuit_id or remote_id"
+            ),
+            pair(
+                "dhcp4.host[1].address",
+                "198.19.0.1 is in no configured subnet, expected an address of one of the [[dhcp4.subnet]]"
+            ),
+            pair(
+                "dhcp4.host[3].address",
+                "198.18.0.7 is already reserved by dhcp4.host[2]"
+            ),
+            pair(
+                "dhcp4.host[4].hw_address",
+                "reserves the same client as an earlier [[dhcp4.host]]"
+            ),
+        ]
+    );
+    let v6 = "[dhcp6]\ninterfaces = [\"eth0\"]\n\
+        [[dhcp6.subnet]]\nsubnet = \"2001:db8:1::/64\"\ninterface = \"eth0\"\n\
+        [[dhcp6.host]]\naddresses = [\"2001:db8:1::5\"]\n\
+        [[dhcp6.host]]\nduid = \"00:03:00:01:02:00:00:00:00:02\"\naddresses = [\"2001:db8:2::1\"]\n\
+        [[dhcp6.host]]\nduid = \"00:03:00:01:02:00:00:00:00:03\"\naddresses = [\"2001:db8:1::7\"]\n\
+        [[dhcp6.host]]\nduid = \"00:03:00:01:02:00:00:00:00:04\"\naddresses = [\"2001:db8:1::7\"]\n\
+        [[dhcp6.host]]\nduid = \"00:03:00:01:02:00:00:00:00:03\"\n";
+    assert_eq!(
+        keyed_errors(v6),
+        [
+            pair(
+                "dhcp6.host[0]",
+                "has 0 identifiers, expected exactly one of duid or hw_address"
+            ),
+            pair(
+                "dhcp6.host[1].addresses[0]",
+                "2001:db8:2::1 is in no configured subnet, expected an address of one of the [[dhcp6.subnet]]"
+            ),
+            pair(
+                "dhcp6.host[3].addresses[0]",
+                "2001:db8:1::7 is already reserved by dhcp6.host[2]"
+            ),
+            pair(
+                "dhcp6.host[4].duid",
+                "reserves the same client as an earlier [[dhcp6.host]]"
+            ),
+        ]
+    );
+}
+
 #[test]
 fn every_example_in_the_config_folder_loads() {
     // The crate's folder is the design card's `config/`: the examples beside its manifest.

@@ -105,6 +105,7 @@ struct Compiler<'a> {
 
 // One file per pass; child modules, so they reach the compiler's fields.
 mod classes;
+mod hosts;
 mod leases;
 mod option_sets;
 mod plugins;

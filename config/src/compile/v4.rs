@@ -238,29 +238,13 @@ impl Compiler<'_> {
             let key = format!("dhcp4.host[{i}]");
             let path = [step("dhcp4"), step("host"), PathStep::Index(i)];
             self.plugin_scope(&h.plugin, ScopeId::Host(i), &path, &key);
-            let ids: Vec<(&str, &Spanned<String>)> = [
+            let given = [
                 ("hw_address", &h.hw_address),
                 ("client_id", &h.client_id),
                 ("circuit_id", &h.circuit_id),
                 ("remote_id", &h.remote_id),
-            ]
-            .into_iter()
-            .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
-            .collect();
-            let [(kind, value)] = ids[..] else {
-                let msg = "expected exactly one of hw_address, client_id, circuit_id or remote_id";
-                let e = self.src.error(
-                    None,
-                    key.clone(),
-                    format!("has {} identifiers, {msg}", ids.len()),
-                );
-                self.errors.push(ConfigError {
-                    line: h
-                        .address
-                        .as_ref()
-                        .map_or(0, |a| self.src.locate(a.span().start).0),
-                    ..e
-                });
+            ];
+            let Some((kind, value)) = self.host_identifier(&key, &given, h.address.as_ref()) else {
                 continue;
             };
             let idkey = format!("{key}.{kind}");
@@ -292,31 +276,18 @@ impl Compiler<'_> {
             };
             let address = match &h.address {
                 Some(a) => {
-                    let Some(addr) = self.ipv4(a, &format!("{key}.address")) else {
+                    let akey = format!("{key}.address");
+                    let Some(addr) = self.ipv4(a, &akey) else {
                         continue;
                     };
-                    if !subnets.iter().any(|s| s.net.contains(&addr)) {
-                        self.err(a, format!("{key}.address"), format!("{addr} is in no configured subnet, expected an address of one of the [[dhcp4.subnet]]"));
-                    }
-                    if let Some(&other) = reserved_by.get(&addr) {
-                        self.err(
-                            a,
-                            format!("{key}.address"),
-                            format!("{addr} is already reserved by dhcp4.host[{other}]"),
-                        );
-                    }
-                    reserved_by.insert(addr, i);
+                    let in_subnet = subnets.iter().any(|s| s.net.contains(&addr));
+                    self.reserved_address("dhcp4", a, akey, addr, in_subnet, &mut reserved_by, i);
                     Some(addr)
                 }
                 None => None,
             };
             self.hostname(&h.hostname, &key);
-            if hosts.by_identifier.contains_key(&identifier) {
-                self.err(
-                    value,
-                    idkey,
-                    "reserves the same client as an earlier [[dhcp4.host]]",
-                );
+            if !self.new_client("dhcp4", &hosts.by_identifier, &identifier, value, idkey) {
                 continue;
             }
             let options = self.options(&h.options, &format!("{key}.options"));

@@ -417,27 +417,16 @@ impl Compiler<'_> {
 
     fn hosts6(&mut self, raw: &[RawHost6], subnets: &[Subnet6]) -> Hosts6 {
         let mut hosts = Hosts6::default();
+        // Config index of the host that reserved each address, for error messages.
+        let mut reserved_by: HashMap<Ipv6Addr, usize> = HashMap::new();
         for (i, h) in raw.iter().enumerate() {
             let key = format!("dhcp6.host[{i}]");
             let path = [step("dhcp6"), step("host"), PathStep::Index(i)];
             self.plugin_scope(&h.plugin, ScopeId::Host6(i), &path, &key);
-            let (kind, value) = match (&h.duid, &h.hw_address) {
-                (Some(d), None) => ("duid", d),
-                (None, Some(hw)) => ("hw_address", hw),
-                _ => {
-                    let e = self.src.error(
-                        None,
-                        key.clone(),
-                        "expected exactly one of duid or hw_address",
-                    );
-                    let line = h
-                        .duid
-                        .as_ref()
-                        .or(h.addresses.first())
-                        .map_or(0, |a| self.src.locate(a.span().start).0);
-                    self.errors.push(super::ConfigError { line, ..e });
-                    continue;
-                }
+            let given = [("duid", &h.duid), ("hw_address", &h.hw_address)];
+            let line_of = h.duid.as_ref().or(h.addresses.first());
+            let Some((kind, value)) = self.host_identifier(&key, &given, line_of) else {
+                continue;
             };
             let idkey = format!("{key}.{kind}");
             let identifier = match (kind, options::parse_hex(value.get_ref())) {
@@ -461,12 +450,7 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            if hosts.by_identifier.contains_key(&identifier) {
-                self.err(
-                    value,
-                    idkey,
-                    "reserves the same client as an earlier [[dhcp6.host]]",
-                );
+            if !self.new_client("dhcp6", &hosts.by_identifier, &identifier, value, idkey) {
                 continue;
             }
             let index = hosts.list.len();
@@ -476,15 +460,8 @@ impl Compiler<'_> {
                 let Some(addr) = self.ipv6(a, &akey) else {
                     continue;
                 };
-                if !subnets.iter().any(|s| s.net.contains(&addr)) {
-                    self.err(a, akey, format!("{addr} is in no configured subnet, expected an address of one of the [[dhcp6.subnet]]"));
-                } else if let Some(&other) = hosts.by_address.get(&addr) {
-                    self.err(
-                        a,
-                        akey,
-                        format!("{addr} is already reserved by dhcp6.host[{other}]"),
-                    );
-                } else {
+                let in_subnet = subnets.iter().any(|s| s.net.contains(&addr));
+                if self.reserved_address("dhcp6", a, akey, addr, in_subnet, &mut reserved_by, i) {
                     hosts.by_address.insert(addr, index);
                     addresses.push(addr);
                 }
