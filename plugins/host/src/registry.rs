@@ -14,5 +14,7 @@ pub fn builtins() -> Vec<Registration> {
         zerotouch_plugin_sztp::REGISTRATION,
         #[cfg(feature = "plugin-bootstrap")]
         zerotouch_plugin_bootstrap::REGISTRATION,
+        #[cfg(feature = "plugin-dns")]
+        zerotouch_plugin_dns::REGISTRATION,
     ]
 }

@@ -1,0 +1,127 @@
+//! `dns`: an authoritative DNS server for the provisioning network, on hickory-server.
+//! It serves the zones of its settings over UDP and TCP: SOA and NS, the bootstrap
+//! servers devices find by `_sztp._tcp.<zone>` SRV (with their addresses in the
+//! additional section), each device's artifacts as `<serial>._sztp.<zone>` TXT (RFC 8572
+//! §4.2), and plain names. Names outside its zones are refused. `SIGHUP` rebuilds the
+//! zones (and reads the devices' files again) without a restart.
+
+mod server;
+mod settings;
+mod zone;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hickory_server::Server;
+use tokio::task::JoinHandle;
+use tracing::info;
+use zerotouch_plugin::{Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError};
+
+use server::{Handler, Shared};
+use settings::DnsSettings;
+use zone::Zones;
+
+pub const REGISTRATION: Registration = Registration::of::<Dns>(
+    "dns",
+    "authoritative DNS for the SZTP discovery records (RFC 8572 §4.2): SRV, device TXT, names",
+);
+
+/// How long a TCP connection may stay idle (RFC 7766 §6.2.3 suggests seconds).
+const TCP_IDLE: Duration = Duration::from_secs(10);
+/// The largest answer sent over TCP.
+const TCP_BUFFER: usize = 65_535;
+
+pub struct Dns {
+    zones: Shared,
+    listen: Mutex<Vec<SocketAddr>>,
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    host: ServiceHost,
+    server: JoinHandle<()>,
+}
+
+fn poisoned() -> PluginError {
+    PluginError::new("dns: a lock was poisoned")
+}
+
+impl Dns {
+    /// Binds every address of `listen` (UDP and TCP) and serves them on the host's
+    /// runtime until the task is aborted.
+    fn serve(
+        &self,
+        host: &ServiceHost,
+        listen: &[SocketAddr],
+    ) -> Result<JoinHandle<()>, PluginError> {
+        let _guard = host.runtime.enter();
+        let mut server = Server::new(Handler {
+            zones: self.zones.clone(),
+        });
+        for &address in listen {
+            let udp = std::net::UdpSocket::bind(address)
+                .map_err(|e| PluginError::new(format!("cannot listen on {address} (UDP): {e}")))?;
+            udp.set_nonblocking(true)?;
+            server.register_socket(tokio::net::UdpSocket::from_std(udp)?);
+            server.register_listener(host.bind_tcp(address)?, TCP_IDLE, TCP_BUFFER);
+        }
+        info!(listen = ?listen, "dns: serving");
+        Ok(host.runtime.spawn(async move {
+            if let Err(e) = server.block_until_done().await {
+                tracing::warn!("dns: the server stopped: {e}");
+            }
+        }))
+    }
+}
+
+#[zerotouch_plugin::plugin]
+impl Plugin for Dns {
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        let s = DnsSettings::read(settings)?;
+        let zones = Zones::build(&s, settings)?;
+        Ok(Dns {
+            zones: Arc::new(RwLock::new(Arc::new(zones))),
+            listen: Mutex::new(s.listen),
+            running: Mutex::new(None),
+        })
+    }
+
+    fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {
+        let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
+        let server = self.serve(host, &listen)?;
+        *self.running.lock().map_err(|_| poisoned())? = Some(Running {
+            host: host.clone(),
+            server,
+        });
+        Ok(())
+    }
+
+    fn reload(&self, settings: &Settings) -> Result<(), SettingsError> {
+        let s = DnsSettings::read(settings)?;
+        let zones = Zones::build(&s, settings)?;
+        let poisoned = || SettingsError::new("", "dns: a lock was poisoned");
+        let mut listen = self.listen.lock().map_err(|_| poisoned())?;
+        if *listen != s.listen {
+            let mut running = self.running.lock().map_err(|_| poisoned())?;
+            if let Some(r) = running.as_mut() {
+                r.server.abort();
+                r.server = self
+                    .serve(&r.host, &s.listen)
+                    .map_err(|e| settings.error("listen", e.message()))?;
+            }
+            *listen = s.listen;
+        }
+        *self.zones.write().map_err(|_| poisoned())? = Arc::new(zones);
+        info!("dns: zones reloaded");
+        Ok(())
+    }
+
+    fn stop(&self) {
+        if let Ok(mut running) = self.running.lock()
+            && let Some(r) = running.take()
+        {
+            r.server.abort();
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The zones this server is authoritative for, built from the settings, and what a
+//! query gets from them: answers (with the addresses of SRV targets and name servers
+//! in the additional section), no data or no such name (with the SOA for negative
+//! caching), or a refusal for names outside every zone.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hickory_server::proto::rr::rdata::{A, AAAA, NS, SOA, SRV, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
+use zerotouch_plugin::{Settings, SettingsError};
+
+use crate::settings::{DEFAULT_TTL, DnsSettings, ZoneSettings, resolve};
+
+/// The most octets one TXT character-string holds.
+const TXT_STRING: usize = 255;
+
+/// One zone: its SOA and every record by owner name.
+#[derive(Debug)]
+pub(crate) struct Zone {
+    origin: LowerName,
+    soa: Record,
+    records: HashMap<LowerName, Vec<Record>>,
+}
+
+/// Every zone served.
+#[derive(Debug, Default)]
+pub(crate) struct Zones(Vec<Zone>);
+
+/// What a query for one name and type comes to.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Answer<'z> {
+    /// The name is in no zone of this server.
+    Refused,
+    /// Records of the type asked for, and the addresses they name.
+    Found {
+        answers: Vec<&'z Record>,
+        additionals: Vec<&'z Record>,
+    },
+    /// The name exists, without records of that type.
+    NoData { soa: &'z Record },
+    /// The name does not exist in its zone.
+    NxDomain { soa: &'z Record },
+}
+
+impl Zones {
+    /// The zones of `s`, files read; errors located at their keys in `settings`.
+    pub(crate) fn build(s: &DnsSettings, settings: &Settings) -> Result<Zones, SettingsError> {
+        let mut zones = Vec::with_capacity(s.zone.len());
+        for (i, z) in s.zone.iter().enumerate() {
+            zones.push(Zone::build(z, &format!("zone[{i}]"), settings)?);
+        }
+        Ok(Zones(zones))
+    }
+
+    /// What a query for `name`, type `rtype`, gets.
+    pub(crate) fn answer(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
+        let Some(zone) = self
+            .0
+            .iter()
+            .filter(|z| z.origin.zone_of(name))
+            .max_by_key(|z| z.origin.num_labels())
+        else {
+            return Answer::Refused;
+        };
+        zone.answer(name, rtype)
+    }
+}
+
+/// A name in the settings (`bs1.sztp.example`, with or without the final dot).
+fn name(text: &str, key: &str, settings: &Settings) -> Result<Name, SettingsError> {
+    let mut n = Name::from_ascii(text)
+        .map_err(|e| settings.error(key, format!("{text:?} is not a domain name: {e}")))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+impl Zone {
+    fn build(z: &ZoneSettings, key: &str, settings: &Settings) -> Result<Zone, SettingsError> {
+        let origin = name(&z.name, &format!("{key}.name"), settings)?;
+        let ttl = z.ttl.unwrap_or(DEFAULT_TTL);
+        let mut zone = Zone {
+            origin: LowerName::from(&origin),
+            soa: Record::from_rdata(origin.clone(), ttl, RData::A(A::new(0, 0, 0, 0))),
+            records: HashMap::new(),
+        };
+        let Some(first) = z.nameservers.first() else {
+            return Err(settings.error(
+                format!("{key}.nameservers"),
+                "is empty, expected at least one name server: the SOA names the first",
+            ));
+        };
+        let mname = name(&first.name, &format!("{key}.nameservers[0].name"), settings)?;
+        let rname = match &z.hostmaster {
+            Some(h) => name(h, &format!("{key}.hostmaster"), settings)?,
+            None => Name::from_ascii("hostmaster")
+                .and_then(|h| h.append_domain(&origin))
+                .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?,
+        };
+        // The serial changes whenever the zone is built again (a reload): seconds.
+        let serial = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs() as u32);
+        let soa = SOA::new(mname, rname, serial, 3600, 600, 86_400, ttl);
+        zone.soa = Record::from_rdata(origin.clone(), ttl, RData::SOA(soa));
+        zone.add(zone.soa.clone());
+        for (j, ns) in z.nameservers.iter().enumerate() {
+            let k = format!("{key}.nameservers[{j}]");
+            let n = name(&ns.name, &format!("{k}.name"), settings)?;
+            zone.add(Record::from_rdata(
+                origin.clone(),
+                ttl,
+                RData::NS(NS(n.clone())),
+            ));
+            zone.addresses(&n, &ns.addresses, ttl, &format!("{k}.addresses"), settings)?;
+        }
+        let sztp = Name::from_ascii("_sztp._tcp")
+            .and_then(|n| n.append_domain(&origin))
+            .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?;
+        for (j, b) in z.bootstrap_server.iter().enumerate() {
+            let k = format!("{key}.bootstrap_server[{j}]");
+            let target = name(&b.target, &format!("{k}.target"), settings)?;
+            let srv = SRV::new(b.priority, b.weight, b.port, target.clone());
+            zone.add(Record::from_rdata(sztp.clone(), ttl, RData::SRV(srv)));
+            zone.addresses(
+                &target,
+                &b.addresses,
+                ttl,
+                &format!("{k}.addresses"),
+                settings,
+            )?;
+        }
+        for (j, h) in z.host.iter().enumerate() {
+            let k = format!("{key}.host[{j}]");
+            let n = name(&h.name, &format!("{k}.name"), settings)?;
+            if h.addresses.is_empty() {
+                return Err(settings.error(
+                    format!("{k}.addresses"),
+                    "is empty, expected at least one address",
+                ));
+            }
+            zone.addresses(&n, &h.addresses, ttl, &format!("{k}.addresses"), settings)?;
+        }
+        for (j, d) in z.device.iter().enumerate() {
+            let k = format!("{key}.device[{j}]");
+            let owner = Name::from_ascii(&d.serial)
+                .and_then(|s| {
+                    Name::from_ascii("_sztp")
+                        .and_then(|t| t.append_domain(&origin))
+                        .and_then(|t| s.append_domain(&t))
+                })
+                .map_err(|e| {
+                    settings.error(
+                        format!("{k}.serial"),
+                        format!("{:?} cannot be a DNS label: {e}", d.serial),
+                    )
+                })?;
+            let artifacts = [
+                ("ci", "conveyed_information", &d.conveyed_information),
+                ("oc", "owner_certificate", &d.owner_certificate),
+                ("ov", "ownership_voucher", &d.ownership_voucher),
+            ];
+            if d.conveyed_information.is_none() {
+                return Err(settings.error(format!("{k}.conveyed_information"), "is missing: a device record carries its conveyed information (ci), signed or redirect information"));
+            }
+            for (tag, field, path) in artifacts {
+                let Some(path) = path else { continue };
+                let file = resolve(settings, path);
+                let bytes = std::fs::read(&file).map_err(|e| {
+                    settings.error(
+                        format!("{k}.{field}"),
+                        format!("cannot read {}: {e}", file.display()),
+                    )
+                })?;
+                zone.add(Record::from_rdata(
+                    owner.clone(),
+                    ttl,
+                    RData::TXT(artifact_txt(tag, &bytes)),
+                ));
+            }
+        }
+        Ok(zone)
+    }
+
+    fn add(&mut self, r: Record) {
+        self.records
+            .entry(LowerName::from(&r.name))
+            .or_default()
+            .push(r);
+    }
+
+    /// A and AAAA records for `name` when it is in this zone (a name elsewhere is
+    /// someone else's to serve).
+    fn addresses(
+        &mut self,
+        name: &Name,
+        addresses: &[IpAddr],
+        ttl: u32,
+        key: &str,
+        settings: &Settings,
+    ) -> Result<(), SettingsError> {
+        if !self.origin.zone_of(&LowerName::from(name)) {
+            if !addresses.is_empty() {
+                return Err(settings.error(
+                    key,
+                    format!(
+                        "{name} is outside zone {}: its addresses are the other zone's to serve",
+                        self.origin
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        for a in addresses {
+            let rdata = match a {
+                IpAddr::V4(a) => RData::A(A(*a)),
+                IpAddr::V6(a) => RData::AAAA(AAAA(*a)),
+            };
+            let record = Record::from_rdata(name.clone(), ttl, rdata);
+            if !self
+                .records
+                .get(&LowerName::from(name))
+                .is_some_and(|rs| rs.contains(&record))
+            {
+                self.add(record);
+            }
+        }
+        Ok(())
+    }
+
+    fn answer(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
+        let Some(records) = self.records.get(name) else {
+            // A name above others (`_sztp.<zone>` over `<serial>._sztp.<zone>`) exists
+            // with no records of its own (RFC 8020: an empty non-terminal).
+            let above = self.records.keys().any(|k| name.zone_of(k) && k != name);
+            return if above {
+                Answer::NoData { soa: &self.soa }
+            } else {
+                Answer::NxDomain { soa: &self.soa }
+            };
+        };
+        let answers: Vec<&Record> = records
+            .iter()
+            .filter(|r| rtype == RecordType::ANY || r.record_type() == rtype)
+            .collect();
+        if answers.is_empty() {
+            return Answer::NoData { soa: &self.soa };
+        }
+        let additionals = answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::SRV(srv) => Some(srv.target.clone()),
+                RData::NS(ns) => Some(ns.0.clone()),
+                _ => None,
+            })
+            .filter_map(|target| self.records.get(&LowerName::from(&target)))
+            .flatten()
+            .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
+            .collect();
+        Answer::Found {
+            answers,
+            additionals,
+        }
+    }
+}
+
+/// The TXT of one artifact: `<tag>=` and its octets, as raw binary (RFC 8572 §4.2), in
+/// character-strings of at most 255 octets that a device joins back in order.
+fn artifact_txt(tag: &str, bytes: &[u8]) -> TXT {
+    let mut value = Vec::with_capacity(tag.len() + 1 + bytes.len());
+    value.extend_from_slice(tag.as_bytes());
+    value.push(b'=');
+    value.extend_from_slice(bytes);
+    TXT::from_bytes(value.chunks(TXT_STRING).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zones(extra: &str) -> Result<Zones, SettingsError> {
+        let text = format!(
+            "listen = [\"127.0.0.1:5300\"]\n[[zone]]\nname = \"sztp.example\"\nnameservers = [{{ name = \"ns1.sztp.example\", addresses = [\"198.18.0.1\"] }}]\n{extra}"
+        );
+        let settings = Settings::standalone(&text, "dns");
+        let s = DnsSettings::read(&settings)?;
+        Zones::build(&s, &settings)
+    }
+
+    fn lower(n: &str) -> LowerName {
+        LowerName::from(Name::from_ascii(n).unwrap())
+    }
+
+    #[test]
+    fn srv_answers_carry_their_targets_addresses_and_names_outside_are_refused() {
+        let z = zones(
+            "[[zone.bootstrap_server]]\ntarget = \"bs1.sztp.example\"\nport = 8443\naddresses = [\"198.18.0.1\", \"2001:db8::1\"]\n",
+        )
+        .unwrap();
+        let Answer::Found {
+            answers,
+            additionals,
+        } = z.answer(&lower("_sztp._tcp.sztp.example."), RecordType::SRV)
+        else {
+            panic!("no SRV");
+        };
+        assert_eq!(answers.len(), 1);
+        assert_eq!(additionals.len(), 2, "A and AAAA of the target");
+        assert_eq!(
+            z.answer(&lower("example.org."), RecordType::A),
+            Answer::Refused
+        );
+        assert!(matches!(
+            z.answer(&lower("nope.sztp.example."), RecordType::A),
+            Answer::NxDomain { .. }
+        ));
+        assert!(
+            matches!(
+                z.answer(&lower("_tcp.sztp.example."), RecordType::A),
+                Answer::NoData { .. }
+            ),
+            "an empty non-terminal"
+        );
+        assert!(matches!(
+            z.answer(&lower("bs1.sztp.example."), RecordType::TXT),
+            Answer::NoData { .. }
+        ));
+        let Answer::Found { answers, .. } = z.answer(&lower("sztp.example."), RecordType::NS)
+        else {
+            panic!("no NS");
+        };
+        assert_eq!(answers.len(), 1);
+    }
+
+    #[test]
+    fn artifacts_are_split_into_255_octet_strings_that_join_back() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let txt = artifact_txt("ci", &bytes);
+        let parts: Vec<&[u8]> = txt.txt_data.iter().map(|p| &**p).collect();
+        assert!(parts.iter().all(|p| p.len() <= 255));
+        assert_eq!(parts.concat(), [&b"ci="[..], &bytes].concat());
+    }
+
+    #[test]
+    fn a_missing_artifact_file_names_its_key() {
+        let e = zones(
+            "[[zone.device]]\nserial = \"SN-1\"\nconveyed_information = \"/nonexistent/ci.cms\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "zone[0].device[0].conveyed_information");
+        assert!(e.message.contains("cannot read /nonexistent/ci.cms"), "{e}");
+    }
+}
