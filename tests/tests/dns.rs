@@ -1,7 +1,7 @@
 //! The `dns` plugin answers `dig` from another namespace, over UDP and TCP:
 //! `_sztp._tcp` SRV with its target's addresses in the additional section, a device's
-//! TXT record (too large for UDP: truncated there, whole over TCP), NXDOMAIN with the
-//! SOA, REFUSED outside its zones, and records that follow a SIGHUP.
+//! TXT record (too large for UDP: truncated there, whole over TCP), DNS-SD browsing,
+//! NXDOMAIN with the SOA, REFUSED outside its zones, and records that follow a SIGHUP.
 
 use std::time::Duration;
 
@@ -73,6 +73,28 @@ conveyed_information = "sn-0002.ci"
         "{srv}"
     );
     assert!(srv.contains("ADDITIONAL SECTION: bs1.sztp.example. 600 IN A 198.18.0.1 bs1.sztp.example. 600 IN AAAA 2001:db8::1"), "{srv}");
+
+    // DNS-SD browsing (RFC 6763): the service type, then its instance with the
+    // instance's SRV and TXT and the target's addresses in the same answer.
+    let types = dig(
+        &lab,
+        &["+short", "_services._dns-sd._udp.sztp.example", "PTR"],
+    );
+    assert_eq!(types.trim(), "_sztp._tcp.sztp.example.");
+    let browse = words(&dig(&lab, &["_sztp._tcp.sztp.example", "PTR"]));
+    assert!(
+        browse.contains(
+            "ANSWER SECTION: _sztp._tcp.sztp.example. 600 IN PTR bs1._sztp._tcp.sztp.example."
+        ),
+        "{browse}"
+    );
+    for additional in [
+        "bs1._sztp._tcp.sztp.example. 600 IN SRV 0 0 8443 bs1.sztp.example.",
+        "bs1._sztp._tcp.sztp.example. 600 IN TXT \"\"",
+        "bs1.sztp.example. 600 IN A 198.18.0.1",
+    ] {
+        assert!(browse.contains(additional), "{additional}: {browse}");
+    }
 
     let small = dig(&lab, &["+short", "sn-0002._sztp.sztp.example", "TXT"]);
     assert_eq!(small.trim(), "\"ci=redirect\"");

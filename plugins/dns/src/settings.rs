@@ -57,6 +57,9 @@ pub(crate) struct NameServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BootstrapServer {
+    /// The DNS-SD instance name (`<instance>._sztp._tcp.<zone>`); the target's first
+    /// label when absent.
+    pub instance: Option<String>,
     pub target: String,
     pub port: u16,
     #[serde(default)]

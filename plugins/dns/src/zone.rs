@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use hickory_server::proto::rr::rdata::{A, AAAA, NS, SOA, SRV, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use zerotouch_plugin::{Settings, SettingsError};
 
@@ -117,11 +117,26 @@ impl Zone {
         let sztp = Name::from_ascii("_sztp._tcp")
             .and_then(|n| n.append_domain(&origin))
             .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?;
+        if !z.bootstrap_server.is_empty() {
+            // DNS-SD (RFC 6763 §9): the service type is browsable.
+            let services = Name::from_ascii("_services._dns-sd._udp")
+                .and_then(|n| n.append_domain(&origin))
+                .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?;
+            zone.add(Record::from_rdata(
+                services,
+                ttl,
+                RData::PTR(PTR(sztp.clone())),
+            ));
+        }
         for (j, b) in z.bootstrap_server.iter().enumerate() {
             let k = format!("{key}.bootstrap_server[{j}]");
             let target = name(&b.target, &format!("{k}.target"), settings)?;
             let srv = SRV::new(b.priority, b.weight, b.port, target.clone());
-            zone.add(Record::from_rdata(sztp.clone(), ttl, RData::SRV(srv)));
+            zone.add(Record::from_rdata(
+                sztp.clone(),
+                ttl,
+                RData::SRV(srv.clone()),
+            ));
             zone.addresses(
                 &target,
                 &b.addresses,
@@ -129,6 +144,32 @@ impl Zone {
                 &format!("{k}.addresses"),
                 settings,
             )?;
+            // The same server as a DNS-SD instance: PTR to it, its SRV and an empty TXT
+            // (RFC 6763 §6.1: every instance has one).
+            let label = match &b.instance {
+                Some(i) => i.clone(),
+                None => target
+                    .iter()
+                    .next()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .unwrap_or_default(),
+            };
+            let instance = Name::from_labels([label.as_bytes()])
+                .and_then(|n| n.append_domain(&sztp))
+                .map_err(|e| {
+                    settings.error(
+                        format!("{k}.instance"),
+                        format!("{label:?} cannot be a DNS-SD instance name: {e}"),
+                    )
+                })?;
+            zone.add(Record::from_rdata(
+                sztp.clone(),
+                ttl,
+                RData::PTR(PTR(instance.clone())),
+            ));
+            zone.add(Record::from_rdata(instance.clone(), ttl, RData::SRV(srv)));
+            let empty = TXT::from_bytes(vec![&b""[..]]);
+            zone.add(Record::from_rdata(instance, ttl, RData::TXT(empty)));
         }
         for (j, h) in z.host.iter().enumerate() {
             let k = format!("{key}.host[{j}]");
@@ -246,20 +287,52 @@ impl Zone {
         if answers.is_empty() {
             return Answer::NoData { soa: &self.soa };
         }
-        let additionals = answers
-            .iter()
-            .filter_map(|r| match &r.data {
-                RData::SRV(srv) => Some(srv.target.clone()),
-                RData::NS(ns) => Some(ns.0.clone()),
-                _ => None,
-            })
-            .filter_map(|target| self.records.get(&LowerName::from(&target)))
-            .flatten()
-            .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
-            .collect();
+        let mut additionals: Vec<&Record> = Vec::new();
+        for r in &answers {
+            match &r.data {
+                RData::SRV(srv) => self.addresses_of(&srv.target, &mut additionals),
+                RData::NS(ns) => self.addresses_of(&ns.0, &mut additionals),
+                // A DNS-SD browse answer brings the instance's SRV and TXT, and the
+                // SRV target's addresses (RFC 6763 §12.1).
+                RData::PTR(ptr) => {
+                    for rr in self
+                        .records
+                        .get(&LowerName::from(&ptr.0))
+                        .into_iter()
+                        .flatten()
+                    {
+                        if matches!(rr.record_type(), RecordType::SRV | RecordType::TXT)
+                            && !additionals.contains(&rr)
+                        {
+                            additionals.push(rr);
+                            if let RData::SRV(srv) = &rr.data {
+                                self.addresses_of(&srv.target, &mut additionals);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         Answer::Found {
             answers,
             additionals,
+        }
+    }
+}
+
+impl Zone {
+    /// Adds the A and AAAA records of `target`, once, to `out`.
+    fn addresses_of<'z>(&'z self, target: &Name, out: &mut Vec<&'z Record>) {
+        for r in self
+            .records
+            .get(&LowerName::from(target))
+            .into_iter()
+            .flatten()
+        {
+            if matches!(r.record_type(), RecordType::A | RecordType::AAAA) && !out.contains(&r) {
+                out.push(r);
+            }
         }
     }
 }
@@ -330,6 +403,34 @@ mod tests {
             panic!("no NS");
         };
         assert_eq!(answers.len(), 1);
+        // DNS-SD: the service type, its instance, and the instance's SRV, TXT and
+        // addresses with the browse answer.
+        let Answer::Found { answers, .. } = z.answer(
+            &lower("_services._dns-sd._udp.sztp.example."),
+            RecordType::PTR,
+        ) else {
+            panic!("no service type");
+        };
+        assert_eq!(answers.len(), 1);
+        let Answer::Found {
+            answers,
+            additionals,
+        } = z.answer(&lower("_sztp._tcp.sztp.example."), RecordType::PTR)
+        else {
+            panic!("no instance");
+        };
+        let instance = Name::from_ascii("bs1._sztp._tcp.sztp.example.").unwrap();
+        assert_eq!(answers[0].data, RData::PTR(PTR(instance)));
+        let types: Vec<RecordType> = additionals.iter().map(|r| r.record_type()).collect();
+        assert_eq!(
+            types,
+            [
+                RecordType::SRV,
+                RecordType::A,
+                RecordType::AAAA,
+                RecordType::TXT
+            ]
+        );
     }
 
     #[test]
