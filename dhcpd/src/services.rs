@@ -94,6 +94,10 @@ impl LeaseReader for SqliteLeaseReader {
     /// Both families: the DHCPv4 leases, then the DHCPv6 addresses and delegated
     /// prefixes (a prefix as its first address).
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError> {
+        if !self.path.exists() {
+            // Services start before the server creates its database: no leases yet.
+            return Ok(Vec::new());
+        }
         let now = unix_now();
         let (v4, v6) = self.with(|s| Ok((s.load4()?, s.load6()?)))?;
         let v4 = v4.leases.iter().map(lease_info);
@@ -103,6 +107,9 @@ impl LeaseReader for SqliteLeaseReader {
 
     /// A DHCPv4 lease, or the lease of a DHCPv6 address (IA_NA).
     fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
         Ok(match address {
             IpAddr::V4(a) => self.with(|s| s.get4(a))?.as_ref().map(lease_info),
             IpAddr::V6(a) => self.with(|s| s.get6(a))?.as_ref().map(lease_info6),
@@ -197,6 +204,19 @@ mod tests {
             expires,
             hw_address: Some(vec![2, 0, 0, 0, 0, 7]),
         }
+    }
+
+    /// Services start before the server creates its database: until it exists, there
+    /// are no leases (not an error).
+    #[test]
+    fn before_the_database_exists_there_are_no_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let reader = SqliteLeaseReader::new(&dir.path().join("leases.sqlite"));
+        assert_eq!(reader.current().unwrap(), Vec::new());
+        assert_eq!(
+            reader.by_address("198.18.0.1".parse().unwrap()).unwrap(),
+            None
+        );
     }
 
     /// Service plugins see both families: every current lease, and a lease looked up by

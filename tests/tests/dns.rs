@@ -3,12 +3,20 @@
 //! TXT record (too large for UDP: truncated there, whole over TCP), DNS-SD browsing,
 //! NXDOMAIN with the SOA, REFUSED outside its zones, and records that follow a SIGHUP.
 
+mod common;
+
 use std::time::Duration;
 
-use zerotouch_tests::{Lab, require_tools};
+use common::{UDHCPC_SCRIPT, write_script};
+use zerotouch_tests::{Daemon, Lab, leases, require_tools};
 
 /// `dig` in the client's namespace, asking the server: its output.
 fn dig(lab: &Lab, args: &[&str]) -> String {
+    dig_in(lab, &lab.cli(), args)
+}
+
+/// `dig` in namespace `ns`, asking the server: its output.
+fn dig_in(lab: &Lab, ns: &str, args: &[&str]) -> String {
     let mut all = vec![
         "dig",
         "@198.18.0.1",
@@ -19,7 +27,7 @@ fn dig(lab: &Lab, args: &[&str]) -> String {
         "+norec",
     ];
     all.extend_from_slice(args);
-    let (code, out) = lab.run(&lab.cli(), &all, Duration::from_secs(10));
+    let (code, out) = lab.run(ns, &all, Duration::from_secs(10));
     assert_eq!(code, 0, "dig {args:?}: {out}");
     out
 }
@@ -154,4 +162,111 @@ conveyed_information = "sn-0002.ci"
     server.wait_for_log("dns: zones reloaded", Duration::from_secs(10));
     let srv = dig(&lab, &["+short", "_sztp._tcp.sztp.example", "SRV"]);
     assert_eq!(srv.trim(), "0 0 9443 bs1.sztp.example.");
+}
+
+/// A client that gets a lease with a host name (udhcpc sends option 12) has that name
+/// in the lease zone, and its address's reverse name points back at it; after it
+/// releases the lease, the name is gone.
+#[test]
+fn a_leased_client_has_a_name_while_its_lease_lasts() {
+    require_tools(&["ip", "dig", "udhcpc"]);
+    let lab = Lab::two_hosts();
+    let mac = "02:00:00:00:19:07";
+    lab.set_mac(&lab.cli(), "c", mac);
+    let dns = r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:5353"]
+[[plugin.settings.zone]]
+name = "lan.example"
+ttl = 60
+lease_names = true
+nameservers = [{ name = "ns1.lan.example", addresses = ["198.18.0.1"] }]
+[[plugin.settings.zone]]
+name = "0.18.198.in-addr.arpa"
+nameservers = [{ name = "ns1.lan.example" }]
+"#;
+    let cfg = lab.basic_config("", "", dns);
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    // Asked from the server's namespace: the client's address is the lease itself.
+    let ask = |args: &[&str]| dig_in(&lab, &lab.srv(), args);
+    assert!(ask(&["dev7.lan.example", "A"]).contains("status: NXDOMAIN"));
+
+    let ifc = lab.ifname("c");
+    // The script configures the address: the RELEASE leaves from it.
+    let script = write_script(lab.dir.path(), "udhcpc-script", UDHCPC_SCRIPT);
+    let mut client = Daemon::spawn(
+        "udhcpc",
+        &lab.cli(),
+        &[
+            "udhcpc",
+            "-f",
+            "-R",
+            "-t",
+            "5",
+            "-T",
+            "1",
+            "-i",
+            &ifc,
+            "-s",
+            &script,
+            "-x",
+            "hostname:dev7",
+        ],
+        &lab.path("udhcpc.log"),
+    );
+    let db = lab.path("leases.sqlite");
+    let bound = leases::wait_for(&db, mac, Duration::from_secs(30), "active", |r| {
+        r.state == "active"
+    });
+    // The name comes with the lease change, just after the commit.
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        got = ask(&["+short", "dev7.lan.example", "A"]);
+        if got.trim() == bound.address {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(got.trim(), bound.address);
+    // The client's script has configured the address (the RELEASE leaves from it).
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(lab.path("udhcpc-events.log"))
+        .unwrap_or_default()
+        .contains(&format!("bound ip={}", bound.address))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the client's script never ran: {}\n{}",
+            client.log_text(),
+            std::fs::read_to_string(lab.path("udhcpc-events.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reverse = ask(&["+short", "-x", &bound.address]);
+    assert_eq!(reverse.trim(), "dev7.lan.example.");
+
+    // -R: udhcpc releases its lease when it exits, and the name goes with it.
+    client.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    let start = std::time::Instant::now();
+    while leases::for_hw(&db, mac).is_none_or(|r| r.state != "released") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not released: {}\n{}",
+            client.log_text(),
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let start = std::time::Instant::now();
+    while !ask(&["dev7.lan.example", "A"]).contains("status: NXDOMAIN") {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the name outlived its lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ask(&["-x", &bound.address]).contains("status: NXDOMAIN"));
 }

@@ -5,6 +5,7 @@
 //! §4.2), and plain names. Names outside its zones are refused. `SIGHUP` rebuilds the
 //! zones (and reads the devices' files again) without a restart.
 
+mod leased;
 mod server;
 mod settings;
 mod zone;
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 use zerotouch_plugin::{Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError};
 
+use leased::SharedLeased;
 use server::{Handler, Shared};
 use settings::DnsSettings;
 use zone::Zones;
@@ -34,6 +36,8 @@ const TCP_BUFFER: usize = 65_535;
 
 pub struct Dns {
     zones: Shared,
+    /// The leased devices' names, when a zone has them.
+    leased: SharedLeased,
     listen: Mutex<Vec<SocketAddr>>,
     running: Mutex<Option<Running>>,
 }
@@ -41,6 +45,8 @@ pub struct Dns {
 struct Running {
     host: ServiceHost,
     server: JoinHandle<()>,
+    /// Follows the lease changes, when a zone has the leased devices' names.
+    follower: Option<JoinHandle<()>>,
 }
 
 fn poisoned() -> PluginError {
@@ -58,6 +64,7 @@ impl Dns {
         let _guard = host.runtime.enter();
         let mut server = Server::new(Handler {
             zones: self.zones.clone(),
+            leased: self.leased.clone(),
         });
         for &address in listen {
             let udp = std::net::UdpSocket::bind(address)
@@ -75,6 +82,33 @@ impl Dns {
     }
 }
 
+impl Dns {
+    /// Loads the current leases and follows their changes into the lease zone's
+    /// names, when a zone has them.
+    fn follow_leases(&self, host: &ServiceHost) -> Result<Option<JoinHandle<()>>, PluginError> {
+        let zones = self.zones.read().map_err(|_| poisoned())?.clone();
+        let Some(zone) = zones.lease_zone() else {
+            *self.leased.write().map_err(|_| poisoned())? = Default::default();
+            return Ok(None);
+        };
+        // Subscribed before the table is read: a change in between is not missed.
+        let changes = host.events.subscribe_leases();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.leased
+            .write()
+            .map_err(|_| poisoned())?
+            .load(&*host.leases, &zone, now);
+        Ok(Some(host.runtime.spawn(leased::follow(
+            changes,
+            self.leased.clone(),
+            host.leases.clone(),
+            zone,
+        ))))
+    }
+}
+
 #[zerotouch_plugin::plugin]
 impl Plugin for Dns {
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
@@ -82,6 +116,7 @@ impl Plugin for Dns {
         let zones = Zones::build(&s, settings)?;
         Ok(Dns {
             zones: Arc::new(RwLock::new(Arc::new(zones))),
+            leased: SharedLeased::default(),
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
         })
@@ -89,10 +124,12 @@ impl Plugin for Dns {
 
     fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {
         let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
+        let follower = self.follow_leases(host)?;
         let server = self.serve(host, &listen)?;
         *self.running.lock().map_err(|_| poisoned())? = Some(Running {
             host: host.clone(),
             server,
+            follower,
         });
         Ok(())
     }
@@ -113,6 +150,16 @@ impl Plugin for Dns {
             *listen = s.listen;
         }
         *self.zones.write().map_err(|_| poisoned())? = Arc::new(zones);
+        // The lease zone may have changed: follow the leases into it from scratch.
+        let mut running = self.running.lock().map_err(|_| poisoned())?;
+        if let Some(r) = running.as_mut() {
+            if let Some(f) = r.follower.take() {
+                f.abort();
+            }
+            r.follower = self
+                .follow_leases(&r.host)
+                .map_err(|e| settings.error("zone", e.message()))?;
+        }
         info!("dns: zones reloaded");
         Ok(())
     }
@@ -122,6 +169,9 @@ impl Plugin for Dns {
             && let Some(r) = running.take()
         {
             r.server.abort();
+            if let Some(f) = r.follower {
+                f.abort();
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponseBuilder;
 use tracing::debug;
 
+use crate::leased::SharedLeased;
 use crate::zone::{Answer, Zones};
 
 /// The zones served, swapped whole when the settings are reloaded.
@@ -19,6 +20,7 @@ pub(crate) type Shared = Arc<RwLock<Arc<Zones>>>;
 /// hickory's request handler over the zones.
 pub(crate) struct Handler {
     pub(crate) zones: Shared,
+    pub(crate) leased: SharedLeased,
 }
 
 impl Handler {
@@ -67,7 +69,11 @@ impl RequestHandler for Handler {
                 None
             }
         };
-        let answer = query.map(|q| (q, zones.answer(q.name(), q.query_type())));
+        let answer = query.map(|q| {
+            // The lock is held for the lookup only, never across the send below.
+            let leased = self.leased.read().unwrap_or_else(|p| p.into_inner());
+            (q, zones.answer(q.name(), q.query_type(), &leased))
+        });
         let sent = match answer {
             None => {
                 response
@@ -90,6 +96,8 @@ impl RequestHandler for Handler {
             )) => {
                 metadata.authoritative = true;
                 let none: [&_; 0] = [];
+                let answers = answers.iter().map(|r| r.as_ref());
+                let additionals = additionals.iter().map(|r| r.as_ref());
                 response
                     .send_response(builder.build(metadata, answers, none, none, additionals))
                     .await

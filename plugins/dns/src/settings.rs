@@ -43,6 +43,10 @@ pub(crate) struct ZoneSettings {
     /// `<serial>._sztp.<zone>` TXT records of devices: their artifacts from files.
     #[serde(default)]
     pub device: Vec<Device>,
+    /// Whether clients with a lease and a host name are `<name>.<zone>` (and their
+    /// addresses' reverse names point back, in any zone of this server that holds them).
+    #[serde(default)]
+    pub lease_names: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +98,9 @@ pub(crate) struct Device {
 impl DnsSettings {
     pub(crate) fn read(settings: &Settings) -> Result<Self, SettingsError> {
         let s: DnsSettings = settings.parse()?;
+        if s.zone.iter().filter(|z| z.lease_names).count() > 1 {
+            return Err(settings.error("zone", "more than one zone sets lease_names = true, expected one: a leased device has one name"));
+        }
         if s.listen.is_empty() {
             return Err(settings.error(
                 "listen",

@@ -3,6 +3,7 @@
 //! in the additional section), no data or no such name (with the SOA for negative
 //! caching), or a refusal for names outside every zone.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -10,6 +11,7 @@ use hickory_server::proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use zerotouch_plugin::{Settings, SettingsError};
 
+use crate::leased::Leased;
 use crate::settings::{DEFAULT_TTL, DnsSettings, ZoneSettings, resolve};
 
 /// The most octets one TXT character-string holds.
@@ -21,6 +23,9 @@ pub(crate) struct Zone {
     origin: LowerName,
     soa: Record,
     records: HashMap<LowerName, Vec<Record>>,
+    ttl: u32,
+    /// Whether leased devices have their names here.
+    lease_names: bool,
 }
 
 /// Every zone served.
@@ -34,8 +39,8 @@ pub(crate) enum Answer<'z> {
     Refused,
     /// Records of the type asked for, and the addresses they name.
     Found {
-        answers: Vec<&'z Record>,
-        additionals: Vec<&'z Record>,
+        answers: Vec<Cow<'z, Record>>,
+        additionals: Vec<Cow<'z, Record>>,
     },
     /// The name exists, without records of that type.
     NoData { soa: &'z Record },
@@ -53,8 +58,22 @@ impl Zones {
         Ok(Zones(zones))
     }
 
-    /// What a query for `name`, type `rtype`, gets.
-    pub(crate) fn answer(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
+    /// The zone leased devices have their names in, if any.
+    pub(crate) fn lease_zone(&self) -> Option<Name> {
+        self.0
+            .iter()
+            .find(|z| z.lease_names)
+            .map(|z| Name::from(&z.origin))
+    }
+
+    /// What a query for `name`, type `rtype`, gets; `leased` are the leased devices'
+    /// names.
+    pub(crate) fn answer(
+        &self,
+        name: &LowerName,
+        rtype: RecordType,
+        leased: &Leased,
+    ) -> Answer<'_> {
         let Some(zone) = self
             .0
             .iter()
@@ -63,7 +82,7 @@ impl Zones {
         else {
             return Answer::Refused;
         };
-        zone.answer(name, rtype)
+        zone.answer(name, rtype, leased)
     }
 }
 
@@ -83,6 +102,8 @@ impl Zone {
             origin: LowerName::from(&origin),
             soa: Record::from_rdata(origin.clone(), ttl, RData::A(A::new(0, 0, 0, 0))),
             records: HashMap::new(),
+            ttl,
+            lease_names: z.lease_names,
         };
         let Some(first) = z.nameservers.first() else {
             return Err(settings.error(
@@ -269,21 +290,36 @@ impl Zone {
         Ok(())
     }
 
-    fn answer(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
-        let Some(records) = self.records.get(name) else {
+    fn answer(&self, name: &LowerName, rtype: RecordType, leased: &Leased) -> Answer<'_> {
+        let wants = |t: RecordType| rtype == RecordType::ANY || rtype == t;
+        let dynamic = self.leased(name, leased);
+        let Some(records) = self.records.get(name).filter(|r| !r.is_empty()) else {
+            if !dynamic.is_empty() {
+                let answers: Vec<Cow<'_, Record>> = dynamic
+                    .into_iter()
+                    .filter(|r| wants(r.record_type()))
+                    .map(Cow::Owned)
+                    .collect();
+                return if answers.is_empty() {
+                    Answer::NoData { soa: &self.soa }
+                } else {
+                    Answer::Found {
+                        answers,
+                        additionals: Vec::new(),
+                    }
+                };
+            }
             // A name above others (`_sztp.<zone>` over `<serial>._sztp.<zone>`) exists
             // with no records of its own (RFC 8020: an empty non-terminal).
-            let above = self.records.keys().any(|k| name.zone_of(k) && k != name);
+            let above = self.records.keys().any(|k| name.zone_of(k) && k != name)
+                || (self.lease_names && leased.has_below(name));
             return if above {
                 Answer::NoData { soa: &self.soa }
             } else {
                 Answer::NxDomain { soa: &self.soa }
             };
         };
-        let answers: Vec<&Record> = records
-            .iter()
-            .filter(|r| rtype == RecordType::ANY || r.record_type() == rtype)
-            .collect();
+        let answers: Vec<&Record> = records.iter().filter(|r| wants(r.record_type())).collect();
         if answers.is_empty() {
             return Answer::NoData { soa: &self.soa };
         }
@@ -315,9 +351,36 @@ impl Zone {
             }
         }
         Answer::Found {
-            answers,
-            additionals,
+            answers: answers.into_iter().map(Cow::Borrowed).collect(),
+            additionals: additionals.into_iter().map(Cow::Borrowed).collect(),
         }
+    }
+
+    /// The leased devices' records at `name`: A/AAAA under the lease zone, PTR at an
+    /// address's reverse name in any zone.
+    fn leased(&self, name: &LowerName, leased: &Leased) -> Vec<Record> {
+        let owner = Name::from(name);
+        let mut out = Vec::new();
+        if self.lease_names {
+            for a in leased.addresses(name) {
+                let rdata = match a {
+                    IpAddr::V4(a) => RData::A(A(*a)),
+                    IpAddr::V6(a) => RData::AAAA(AAAA(*a)),
+                };
+                out.push(Record::from_rdata(owner.clone(), self.ttl, rdata));
+            }
+        }
+        if let Ok(net) = owner.parse_arpa_name()
+            && net.prefix_len() == net.max_prefix_len()
+            && let Some(target) = leased.name_of(&net.addr())
+        {
+            out.push(Record::from_rdata(
+                owner,
+                self.ttl,
+                RData::PTR(PTR(target.clone())),
+            ));
+        }
+        out
     }
 }
 
@@ -360,6 +423,12 @@ mod tests {
         Zones::build(&s, &settings)
     }
 
+    impl Zones {
+        fn answer_static(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
+            self.answer(name, rtype, &Leased::default())
+        }
+    }
+
     fn lower(n: &str) -> LowerName {
         LowerName::from(Name::from_ascii(n).unwrap())
     }
@@ -373,39 +442,40 @@ mod tests {
         let Answer::Found {
             answers,
             additionals,
-        } = z.answer(&lower("_sztp._tcp.sztp.example."), RecordType::SRV)
+        } = z.answer_static(&lower("_sztp._tcp.sztp.example."), RecordType::SRV)
         else {
             panic!("no SRV");
         };
         assert_eq!(answers.len(), 1);
         assert_eq!(additionals.len(), 2, "A and AAAA of the target");
         assert_eq!(
-            z.answer(&lower("example.org."), RecordType::A),
+            z.answer_static(&lower("example.org."), RecordType::A),
             Answer::Refused
         );
         assert!(matches!(
-            z.answer(&lower("nope.sztp.example."), RecordType::A),
+            z.answer_static(&lower("nope.sztp.example."), RecordType::A),
             Answer::NxDomain { .. }
         ));
         assert!(
             matches!(
-                z.answer(&lower("_tcp.sztp.example."), RecordType::A),
+                z.answer_static(&lower("_tcp.sztp.example."), RecordType::A),
                 Answer::NoData { .. }
             ),
             "an empty non-terminal"
         );
         assert!(matches!(
-            z.answer(&lower("bs1.sztp.example."), RecordType::TXT),
+            z.answer_static(&lower("bs1.sztp.example."), RecordType::TXT),
             Answer::NoData { .. }
         ));
-        let Answer::Found { answers, .. } = z.answer(&lower("sztp.example."), RecordType::NS)
+        let Answer::Found { answers, .. } =
+            z.answer_static(&lower("sztp.example."), RecordType::NS)
         else {
             panic!("no NS");
         };
         assert_eq!(answers.len(), 1);
         // DNS-SD: the service type, its instance, and the instance's SRV, TXT and
         // addresses with the browse answer.
-        let Answer::Found { answers, .. } = z.answer(
+        let Answer::Found { answers, .. } = z.answer_static(
             &lower("_services._dns-sd._udp.sztp.example."),
             RecordType::PTR,
         ) else {
@@ -415,7 +485,7 @@ mod tests {
         let Answer::Found {
             answers,
             additionals,
-        } = z.answer(&lower("_sztp._tcp.sztp.example."), RecordType::PTR)
+        } = z.answer_static(&lower("_sztp._tcp.sztp.example."), RecordType::PTR)
         else {
             panic!("no instance");
         };
