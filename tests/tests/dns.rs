@@ -166,7 +166,7 @@ conveyed_information = "sn-0002.ci"
 
 /// A client that gets a lease with a host name (udhcpc sends option 12) has that name
 /// in the lease zone, and its address's reverse name points back at it; after it
-/// releases the lease, the name is gone.
+/// releases the lease, the name is gone. `advertise` tells it of this DNS server.
 #[test]
 fn a_leased_client_has_a_name_while_its_lease_lasts() {
     require_tools(&["ip", "dig", "udhcpc"]);
@@ -187,7 +187,8 @@ nameservers = [{ name = "ns1.lan.example", addresses = ["198.18.0.1"] }]
 name = "0.18.198.in-addr.arpa"
 nameservers = [{ name = "ns1.lan.example" }]
 "#;
-    let cfg = lab.basic_config("", "", dns);
+    // Every client of [dhcp4] is told of this DNS server and its domain.
+    let cfg = lab.basic_config("plugin.dns = { advertise = true }", "", dns);
     let server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
     // Asked from the server's namespace: the client's address is the lease itself.
     let ask = |args: &[&str]| dig_in(&lab, &lab.srv(), args);
@@ -245,6 +246,11 @@ nameservers = [{ name = "ns1.lan.example" }]
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let events = std::fs::read_to_string(lab.path("udhcpc-events.log")).unwrap_or_default();
+    assert!(
+        events.contains("dns=198.18.0.1 "),
+        "option 6 advertises this server: {events}"
+    );
     let reverse = ask(&["+short", "-x", &bound.address]);
     assert_eq!(reverse.trim(), "dev7.lan.example.");
 

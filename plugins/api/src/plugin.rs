@@ -54,7 +54,8 @@ pub trait Plugin: Send + Sync + Sized + 'static {
     fn create(settings: &Settings) -> Result<Self, SettingsError>;
 
     /// The hook points this instance serves: [`Plugin::HOOKS`] unless its settings
-    /// narrow them. Hooks outside `HOOKS` are ignored.
+    /// narrow them. Hooks outside `HOOKS` are ignored. Asked once the instance's scope
+    /// tables are read ([`Plugin::check_scope`]), so they may narrow it too.
     fn serves(&self) -> HookSet {
         Self::HOOKS
     }

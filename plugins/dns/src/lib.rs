@@ -5,19 +5,26 @@
 //! §4.2), and plain names. Names outside its zones are refused. `SIGHUP` rebuilds the
 //! zones (and reads the devices' files again) without a restart.
 
+mod advertise;
 mod leased;
 mod server;
 mod settings;
 mod zone;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hickory_server::Server;
 use tokio::task::JoinHandle;
 use tracing::info;
-use zerotouch_plugin::{Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError};
+use zerotouch_plugin::{
+    Action, Cx, HookResult, Packet4, Packet6, Plugin, PluginError, Registration, Reply4, Reply6,
+    ServiceHost, Settings, SettingsError,
+};
+
+pub use advertise::DnsScope;
 
 use leased::SharedLeased;
 use server::{Handler, Shared};
@@ -40,6 +47,8 @@ pub struct Dns {
     leased: SharedLeased,
     listen: Mutex<Vec<SocketAddr>>,
     running: Mutex<Option<Running>>,
+    /// Whether some scope advertises this server: only then are its DHCP hooks called.
+    advertised: AtomicBool,
 }
 
 struct Running {
@@ -83,6 +92,16 @@ impl Dns {
 }
 
 impl Dns {
+    /// The domain a scope advertises: its own, else the first zone's.
+    fn domain(&self, scope: &DnsScope) -> Option<String> {
+        scope.domain.clone().or_else(|| {
+            self.zones
+                .read()
+                .ok()
+                .and_then(|z| z.first_zone().map(|n| n.to_string()))
+        })
+    }
+
     /// Loads the current leases and follows their changes into the lease zone's
     /// names, when a zone has them.
     fn follow_leases(&self, host: &ServiceHost) -> Result<Option<JoinHandle<()>>, PluginError> {
@@ -111,6 +130,28 @@ impl Dns {
 
 #[zerotouch_plugin::plugin]
 impl Plugin for Dns {
+    type Scope = DnsScope;
+
+    fn check_scope(&self, scope: &DnsScope, settings: &Settings) -> Result<(), SettingsError> {
+        if let Some(d) = &scope.domain {
+            advertise::wire_name(d).map_err(|e| settings.error("domain", e.message()))?;
+        }
+        if scope.advertise {
+            self.advertised.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The DHCP hooks only where a scope advertises this server: a server that does not
+    /// pays nothing on its packet path for it.
+    fn serves(&self) -> zerotouch_plugin::HookSet {
+        if self.advertised.load(Ordering::Relaxed) {
+            Self::HOOKS
+        } else {
+            zerotouch_plugin::HookSet::EMPTY
+        }
+    }
+
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
@@ -119,6 +160,7 @@ impl Plugin for Dns {
             leased: SharedLeased::default(),
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
+            advertised: AtomicBool::new(false),
         })
     }
 
@@ -162,6 +204,42 @@ impl Plugin for Dns {
         }
         info!("dns: zones reloaded");
         Ok(())
+    }
+
+    /// `advertise` in a scope: options 6, 15 and 119 to its clients that ask.
+    fn reply_ready4(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        packet: &Packet4<'_>,
+        reply: &mut Reply4,
+    ) -> HookResult<Reply4> {
+        let Some(scope) = cx.scope().filter(|s| s.advertise) else {
+            return Ok(Action::Continue);
+        };
+        let Some(domain) = self.domain(scope) else {
+            return Ok(Action::Continue);
+        };
+        let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
+        advertise::advertise4(reply, |c| packet.requested(c), &listen, &domain)?;
+        Ok(Action::Continue)
+    }
+
+    /// `advertise` in a scope: DHCPv6 options 23 and 24 to its clients that ask.
+    fn reply_ready6(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        packet: &Packet6<'_>,
+        reply: &mut Reply6,
+    ) -> HookResult<Reply6> {
+        let Some(scope) = cx.scope().filter(|s| s.advertise) else {
+            return Ok(Action::Continue);
+        };
+        let Some(domain) = self.domain(scope) else {
+            return Ok(Action::Continue);
+        };
+        let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
+        advertise::advertise6(reply, |c| packet.requested(c), &listen, &domain)?;
+        Ok(Action::Continue)
     }
 
     fn stop(&self) {

@@ -58,6 +58,11 @@ impl Zones {
         Ok(Zones(zones))
     }
 
+    /// The first zone's apex.
+    pub(crate) fn first_zone(&self) -> Option<Name> {
+        self.0.first().map(|z| Name::from(&z.origin))
+    }
+
     /// The zone leased devices have their names in, if any.
     pub(crate) fn lease_zone(&self) -> Option<Name> {
         self.0

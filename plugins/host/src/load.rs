@@ -107,6 +107,10 @@ pub fn load_plugin_tables(
             }
         }
     }
+    // The hooks an instance serves may depend on its scope tables, read just above.
+    for inst in &mut instances {
+        inst.hooks = inst.plugin.hooks();
+    }
     if errors.is_empty() {
         Ok(Arc::new(
             Pipeline::new(instances, runtime).with_warnings(warnings),

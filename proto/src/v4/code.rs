@@ -89,6 +89,12 @@ impl OptionCode {
     pub const SUBNET_MASK: u8 = 1;
     /// Router addresses (RFC 2132 §3.5).
     pub const ROUTERS: u8 = 3;
+    /// Domain name servers (RFC 2132 §3.8).
+    pub const DOMAIN_NAME_SERVERS: u8 = 6;
+    /// The client's domain name (RFC 2132 §3.17).
+    pub const DOMAIN_NAME: u8 = 15;
+    /// Domain search list, names in DNS wire format (RFC 3397).
+    pub const DOMAIN_SEARCH: u8 = 119;
     /// Host Name (RFC 2132 §3.14).
     pub const HOST_NAME: u8 = 12;
     /// Requested IP Address (RFC 2132 §9.1).
