@@ -35,6 +35,31 @@ pub(crate) fn wire_name(domain: &str) -> Result<Vec<u8>, PluginError> {
     Ok(out)
 }
 
+/// This server's addresses of one family (`octets` picks them), as an option's data.
+fn servers(listen: &[SocketAddr], octets: impl Fn(IpAddr) -> Option<Vec<u8>>) -> Vec<u8> {
+    listen
+        .iter()
+        .filter(|a| !a.ip().is_unspecified())
+        .filter_map(|a| octets(a.ip()))
+        .flatten()
+        .collect()
+}
+
+/// Sets each `(code, value)` the client asked for that the reply does not carry yet.
+fn set_missing<C: Copy>(
+    options: Vec<(C, Vec<u8>)>,
+    asked: impl Fn(C) -> bool,
+    carried: impl Fn(C) -> bool,
+    mut set: impl FnMut(C, &[u8]) -> Result<(), PluginError>,
+) -> Result<(), PluginError> {
+    for (code, value) in options {
+        if !value.is_empty() && asked(code) && !carried(code) {
+            set(code, &value)?;
+        }
+    }
+    Ok(())
+}
+
 /// Options 6, 15 and 119 in a DHCPv4 reply, those the client asked for and the reply
 /// does not carry yet.
 pub(crate) fn advertise4(
@@ -43,25 +68,29 @@ pub(crate) fn advertise4(
     listen: &[SocketAddr],
     domain: &str,
 ) -> Result<(), PluginError> {
-    let servers: Vec<u8> = listen
-        .iter()
-        .filter_map(|a| match a.ip() {
-            IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip.octets()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let name = domain.trim_end_matches('.');
-    for (code, value) in [
-        (OptionCode::DOMAIN_NAME_SERVERS, servers),
-        (OptionCode::DOMAIN_NAME, name.as_bytes().to_vec()),
+    let v4 = |ip: IpAddr| match ip {
+        IpAddr::V4(ip) => Some(ip.octets().to_vec()),
+        IpAddr::V6(_) => None,
+    };
+    let options = vec![
+        (OptionCode::DOMAIN_NAME_SERVERS, servers(listen, v4)),
+        (
+            OptionCode::DOMAIN_NAME,
+            domain.trim_end_matches('.').as_bytes().to_vec(),
+        ),
         (OptionCode::DOMAIN_SEARCH, wire_name(domain)?),
-    ] {
-        if !value.is_empty() && asked(code) && reply.option(code).is_none() {
-            reply.set_option(code, &value)?;
-        }
-    }
-    Ok(())
+    ];
+    let carried: Vec<u8> = options
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| reply.option(*c).is_some())
+        .collect();
+    set_missing(
+        options,
+        asked,
+        |c| carried.contains(&c),
+        |c, v| reply.set_option(c, v),
+    )
 }
 
 /// Options 23 and 24 in a DHCPv6 reply, those the client asked for and the reply does
@@ -72,23 +101,25 @@ pub(crate) fn advertise6(
     listen: &[SocketAddr],
     domain: &str,
 ) -> Result<(), PluginError> {
-    let servers: Vec<u8> = listen
-        .iter()
-        .filter_map(|a| match a.ip() {
-            IpAddr::V6(ip) if !ip.is_unspecified() => Some(ip.octets()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    for (code, value) in [
-        (OptionCode6::DNS_SERVERS, servers),
+    let v6 = |ip: IpAddr| match ip {
+        IpAddr::V6(ip) => Some(ip.octets().to_vec()),
+        IpAddr::V4(_) => None,
+    };
+    let options = vec![
+        (OptionCode6::DNS_SERVERS, servers(listen, v6)),
         (OptionCode6::DOMAIN_LIST, wire_name(domain)?),
-    ] {
-        if !value.is_empty() && asked(code) && reply.option(code).is_none() {
-            reply.set_option(code, &value)?;
-        }
-    }
-    Ok(())
+    ];
+    let carried: Vec<u16> = options
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| reply.option(*c).is_some())
+        .collect();
+    set_missing(
+        options,
+        asked,
+        |c| carried.contains(&c),
+        |c, v| reply.set_option(c, v),
+    )
 }
 
 #[cfg(test)]
