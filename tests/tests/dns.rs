@@ -276,3 +276,80 @@ nameservers = [{ name = "ns1.lan.example" }]
     }
     assert!(ask(&["-x", &bound.address]).contains("status: NXDOMAIN"));
 }
+
+/// A DNS query for `name` (A, class IN) with transaction id `id`, in wire format.
+fn query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// A flood of queries from one source over UDP gets its allowance of answers, every
+/// second answer past it truncated (TC, so a real client retries over TCP) and the rest
+/// dropped, counted; over TCP the same client is answered.
+#[test]
+fn a_flood_from_one_source_is_rate_limited_and_tcp_still_answers() {
+    require_tools(&["ip", "dig"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let dns = r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:5353"]
+rate_limit = { responses_per_second = 20, slip = 2 }
+[[plugin.settings.zone]]
+name = "sztp.example"
+nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
+"#;
+    let cfg = lab.basic_config("", "", dns);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    let (answered, truncated) = lab.in_ns(&lab.cli(), || {
+        let sock = std::net::UdpSocket::bind("198.18.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        for id in 0..200u16 {
+            sock.send_to(&query(id, "ns1.sztp.example"), "198.18.0.1:5353")
+                .unwrap();
+        }
+        let (mut answered, mut truncated) = (0, 0);
+        let mut buf = [0u8; 1500];
+        while let Ok((n, _)) = sock.recv_from(&mut buf) {
+            // The TC bit, and the answer count.
+            let tc = n > 3 && buf[2] & 0x02 != 0;
+            let ancount = u16::from_be_bytes([buf[6], buf[7]]);
+            if tc {
+                truncated += 1;
+            } else if ancount > 0 {
+                answered += 1;
+            }
+        }
+        (answered, truncated)
+    });
+    assert!(
+        (20..=40).contains(&answered),
+        "{answered} answered, {truncated} truncated"
+    );
+    assert!(
+        truncated >= 50,
+        "{answered} answered, {truncated} truncated"
+    );
+    assert!(answered + truncated < 200, "some were dropped");
+    let tcp = dig(&lab, &["+tcp", "+short", "ns1.sztp.example", "A"]);
+    assert_eq!(tcp.trim(), "198.18.0.1");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    let log = server.log_text();
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("dns: stopped"))
+        .unwrap_or_default();
+    assert!(
+        stopped.contains("rate_limited_dropped=") && !stopped.contains("rate_limited_dropped=0"),
+        "{log}"
+    );
+}

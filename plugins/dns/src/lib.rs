@@ -7,6 +7,7 @@
 
 mod advertise;
 mod leased;
+mod rrl;
 mod server;
 mod settings;
 mod zone;
@@ -49,6 +50,8 @@ pub struct Dns {
     running: Mutex<Option<Running>>,
     /// Whether some scope advertises this server: only then are its DHCP hooks called.
     advertised: AtomicBool,
+    /// Response-rate limiting over UDP, with its counts.
+    limiter: Arc<rrl::Limiter>,
 }
 
 struct Running {
@@ -74,6 +77,7 @@ impl Dns {
         let mut server = Server::new(Handler {
             zones: self.zones.clone(),
             leased: self.leased.clone(),
+            limiter: self.limiter.clone(),
         });
         for &address in listen {
             let udp = std::net::UdpSocket::bind(address)
@@ -161,6 +165,7 @@ impl Plugin for Dns {
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
             advertised: AtomicBool::new(false),
+            limiter: Arc::new(rrl::Limiter::new(s.rate_limit)),
         })
     }
 
@@ -180,6 +185,7 @@ impl Plugin for Dns {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
         let poisoned = || SettingsError::new("", "dns: a lock was poisoned");
+        self.limiter.set(s.rate_limit);
         let mut listen = self.listen.lock().map_err(|_| poisoned())?;
         if *listen != s.listen {
             let mut running = self.running.lock().map_err(|_| poisoned())?;
@@ -243,6 +249,11 @@ impl Plugin for Dns {
     }
 
     fn stop(&self) {
+        info!(
+            rate_limited_dropped = self.limiter.dropped.load(Ordering::Relaxed),
+            rate_limited_truncated = self.limiter.slipped.load(Ordering::Relaxed),
+            "dns: stopped"
+        );
         if let Ok(mut running) = self.running.lock()
             && let Some(r) = running.take()
         {

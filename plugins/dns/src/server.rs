@@ -2,8 +2,10 @@
 //! swaps them whole), answered authoritatively, and refused outside them.
 
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
     Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode,
 };
@@ -12,6 +14,7 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 use tracing::debug;
 
 use crate::leased::SharedLeased;
+use crate::rrl::{Limiter, Verdict};
 use crate::zone::{Answer, Zones};
 
 /// The zones served, swapped whole when the settings are reloaded.
@@ -21,6 +24,7 @@ pub(crate) type Shared = Arc<RwLock<Arc<Zones>>>;
 pub(crate) struct Handler {
     pub(crate) zones: Shared,
     pub(crate) leased: SharedLeased,
+    pub(crate) limiter: Arc<Limiter>,
 }
 
 impl Handler {
@@ -41,6 +45,31 @@ impl RequestHandler for Handler {
     ) -> ResponseInfo {
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.recursion_available = false;
+        if request.protocol() == Protocol::Udp {
+            match self.limiter.check(request.src().ip(), Instant::now()) {
+                Verdict::Answer => {}
+                Verdict::Drop => {
+                    return ResponseInfo::from(Header {
+                        metadata,
+                        counts: HeaderCounts::default(),
+                    });
+                }
+                Verdict::Slip => {
+                    // Empty and truncated: a real client asks again over TCP.
+                    metadata.truncation = true;
+                    let builder = MessageResponseBuilder::from_message_request(request);
+                    return response
+                        .send_response(builder.build_no_records(metadata))
+                        .await
+                        .unwrap_or_else(|_| {
+                            ResponseInfo::from(Header {
+                                metadata,
+                                counts: HeaderCounts::default(),
+                            })
+                        });
+                }
+            }
+        }
         let mut builder = MessageResponseBuilder::from_message_request(request);
         // RFC 6891: a query with OPT gets OPT back, with this server's payload size.
         let edns = request.edns.as_ref().map(|e| {

@@ -17,6 +17,9 @@ pub(crate) struct DnsSettings {
     pub listen: Vec<SocketAddr>,
     #[serde(default)]
     pub zone: Vec<ZoneSettings>,
+    /// Response-rate limiting over UDP, per source network.
+    #[serde(default)]
+    pub rate_limit: crate::rrl::RateLimit,
 }
 
 #[derive(Debug, Deserialize)]
