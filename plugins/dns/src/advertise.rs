@@ -45,16 +45,42 @@ fn servers(listen: &[SocketAddr], octets: impl Fn(IpAddr) -> Option<Vec<u8>>) ->
         .collect()
 }
 
-/// Sets each `(code, value)` the client asked for that the reply does not carry yet.
-fn set_missing<C: Copy>(
-    options: Vec<(C, Vec<u8>)>,
-    asked: impl Fn(C) -> bool,
-    carried: impl Fn(C) -> bool,
-    mut set: impl FnMut(C, &[u8]) -> Result<(), PluginError>,
+/// A family's reply, as far as setting options goes.
+trait Options {
+    type Code: Copy;
+    fn carries(&self, code: Self::Code) -> bool;
+    fn set(&mut self, code: Self::Code, value: &[u8]) -> Result<(), PluginError>;
+}
+
+impl Options for Reply4 {
+    type Code = u8;
+    fn carries(&self, code: u8) -> bool {
+        self.option(code).is_some()
+    }
+    fn set(&mut self, code: u8, value: &[u8]) -> Result<(), PluginError> {
+        self.set_option(code, value)
+    }
+}
+
+impl Options for Reply6 {
+    type Code = u16;
+    fn carries(&self, code: u16) -> bool {
+        self.option(code).is_some()
+    }
+    fn set(&mut self, code: u16, value: &[u8]) -> Result<(), PluginError> {
+        self.set_option(code, value)
+    }
+}
+
+/// Sets each `(code, value)` the client asked for that `reply` does not carry yet.
+fn set_missing<R: Options>(
+    reply: &mut R,
+    options: Vec<(R::Code, Vec<u8>)>,
+    asked: impl Fn(R::Code) -> bool,
 ) -> Result<(), PluginError> {
     for (code, value) in options {
-        if !value.is_empty() && asked(code) && !carried(code) {
-            set(code, &value)?;
+        if !value.is_empty() && asked(code) && !reply.carries(code) {
+            reply.set(code, &value)?;
         }
     }
     Ok(())
@@ -72,25 +98,13 @@ pub(crate) fn advertise4(
         IpAddr::V4(ip) => Some(ip.octets().to_vec()),
         IpAddr::V6(_) => None,
     };
+    let name = domain.trim_end_matches('.').as_bytes().to_vec();
     let options = vec![
         (OptionCode::DOMAIN_NAME_SERVERS, servers(listen, v4)),
-        (
-            OptionCode::DOMAIN_NAME,
-            domain.trim_end_matches('.').as_bytes().to_vec(),
-        ),
+        (OptionCode::DOMAIN_NAME, name),
         (OptionCode::DOMAIN_SEARCH, wire_name(domain)?),
     ];
-    let carried: Vec<u8> = options
-        .iter()
-        .map(|(c, _)| *c)
-        .filter(|c| reply.option(*c).is_some())
-        .collect();
-    set_missing(
-        options,
-        asked,
-        |c| carried.contains(&c),
-        |c, v| reply.set_option(c, v),
-    )
+    set_missing(reply, options, asked)
 }
 
 /// Options 23 and 24 in a DHCPv6 reply, those the client asked for and the reply does
@@ -109,17 +123,7 @@ pub(crate) fn advertise6(
         (OptionCode6::DNS_SERVERS, servers(listen, v6)),
         (OptionCode6::DOMAIN_LIST, wire_name(domain)?),
     ];
-    let carried: Vec<u16> = options
-        .iter()
-        .map(|(c, _)| *c)
-        .filter(|c| reply.option(*c).is_some())
-        .collect();
-    set_missing(
-        options,
-        asked,
-        |c| carried.contains(&c),
-        |c, v| reply.set_option(c, v),
-    )
+    set_missing(reply, options, asked)
 }
 
 #[cfg(test)]

@@ -87,6 +87,13 @@ impl Leased {
     }
 }
 
+/// Unix seconds now.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A host name as one DNS label: its first label, lower case, letters, digits and
 /// hyphens only (RFC 952/1123); `None` when nothing of it is usable.
 fn host_label(hostname: &str) -> Option<String> {
@@ -110,10 +117,10 @@ pub(crate) async fn follow(
     zone: Name,
 ) {
     loop {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match changes.recv().await {
+        let change = changes.recv().await;
+        // The time the change is applied at, not the time the wait for it began.
+        let now = unix_now();
+        match change {
             Ok(change) => {
                 let current = change.event == LeaseEvent::Committed;
                 if let Ok(mut l) = leased.write() {

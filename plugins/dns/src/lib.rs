@@ -96,14 +96,28 @@ impl Dns {
 }
 
 impl Dns {
-    /// The domain a scope advertises: its own, else the first zone's.
-    fn domain(&self, scope: &DnsScope) -> Option<String> {
-        scope.domain.clone().or_else(|| {
+    /// Runs `advertise` with this server's addresses and the domain `scope` advertises
+    /// (its own, else the first zone's), when the scope advertises this server.
+    fn advertise<R>(
+        &self,
+        scope: Option<&DnsScope>,
+        advertise: impl FnOnce(&[SocketAddr], &str) -> Result<(), PluginError>,
+    ) -> HookResult<R> {
+        let Some(scope) = scope.filter(|s| s.advertise) else {
+            return Ok(Action::Continue);
+        };
+        let first = || {
             self.zones
                 .read()
                 .ok()
                 .and_then(|z| z.first_zone().map(|n| n.to_string()))
-        })
+        };
+        let Some(domain) = scope.domain.clone().or_else(first) else {
+            return Ok(Action::Continue);
+        };
+        let listen = self.listen.lock().map_err(|_| poisoned())?;
+        advertise(&listen, &domain)?;
+        Ok(Action::Continue)
     }
 
     /// Loads the current leases and follows their changes into the lease zone's
@@ -116,13 +130,10 @@ impl Dns {
         };
         // Subscribed before the table is read: a change in between is not missed.
         let changes = host.events.subscribe_leases();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         self.leased
             .write()
             .map_err(|_| poisoned())?
-            .load(&*host.leases, &zone, now);
+            .load(&*host.leases, &zone, leased::unix_now());
         Ok(Some(host.runtime.spawn(leased::follow(
             changes,
             self.leased.clone(),
@@ -219,15 +230,9 @@ impl Plugin for Dns {
         packet: &Packet4<'_>,
         reply: &mut Reply4,
     ) -> HookResult<Reply4> {
-        let Some(scope) = cx.scope().filter(|s| s.advertise) else {
-            return Ok(Action::Continue);
-        };
-        let Some(domain) = self.domain(scope) else {
-            return Ok(Action::Continue);
-        };
-        let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
-        advertise::advertise4(reply, |c| packet.requested(c), &listen, &domain)?;
-        Ok(Action::Continue)
+        self.advertise(cx.scope(), |listen, domain| {
+            advertise::advertise4(reply, |c| packet.requested(c), listen, domain)
+        })
     }
 
     /// `advertise` in a scope: DHCPv6 options 23 and 24 to its clients that ask.
@@ -237,15 +242,9 @@ impl Plugin for Dns {
         packet: &Packet6<'_>,
         reply: &mut Reply6,
     ) -> HookResult<Reply6> {
-        let Some(scope) = cx.scope().filter(|s| s.advertise) else {
-            return Ok(Action::Continue);
-        };
-        let Some(domain) = self.domain(scope) else {
-            return Ok(Action::Continue);
-        };
-        let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
-        advertise::advertise6(reply, |c| packet.requested(c), &listen, &domain)?;
-        Ok(Action::Continue)
+        self.advertise(cx.scope(), |listen, domain| {
+            advertise::advertise6(reply, |c| packet.requested(c), listen, domain)
+        })
     }
 
     fn stop(&self) {

@@ -36,6 +36,14 @@ impl Handler {
     }
 }
 
+/// What hickory is told of an answer that did not go out (dropped, or failed to send).
+fn unsent(metadata: Metadata) -> ResponseInfo {
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
+}
+
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
     async fn handle_request<R: ResponseHandler, T: Time>(
@@ -48,12 +56,7 @@ impl RequestHandler for Handler {
         if request.protocol() == Protocol::Udp {
             match self.limiter.check(request.src().ip(), Instant::now()) {
                 Verdict::Answer => {}
-                Verdict::Drop => {
-                    return ResponseInfo::from(Header {
-                        metadata,
-                        counts: HeaderCounts::default(),
-                    });
-                }
+                Verdict::Drop => return unsent(metadata),
                 Verdict::Slip => {
                     // Empty and truncated: a real client asks again over TCP.
                     metadata.truncation = true;
@@ -61,12 +64,7 @@ impl RequestHandler for Handler {
                     return response
                         .send_response(builder.build_no_records(metadata))
                         .await
-                        .unwrap_or_else(|_| {
-                            ResponseInfo::from(Header {
-                                metadata,
-                                counts: HeaderCounts::default(),
-                            })
-                        });
+                        .unwrap_or_else(|_| unsent(metadata));
                 }
             }
         }
@@ -151,10 +149,7 @@ impl RequestHandler for Handler {
             debug!("cannot send a DNS answer: {e}");
             let mut failed = Metadata::response_from_request(&request.metadata);
             failed.response_code = ResponseCode::ServFail;
-            ResponseInfo::from(Header {
-                metadata: failed,
-                counts: HeaderCounts::default(),
-            })
+            unsent(failed)
         })
     }
 }
