@@ -68,6 +68,9 @@ pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
 pub use packet::{Family, Ingress, Lazy, Packet4, Packet6};
 pub use plugin::{NoScope, Plugin, Registration};
+/// The conversion of replies to and from wire format, for the plugin host.
+#[cfg(feature = "host")]
+pub use reply::WireReply;
 pub use reply::{Draft4, Reply4, Reply6};
 pub use service::{LeaseReader, ServerView, ServiceHost};
 pub use settings::{Document, PathStep, Settings, SettingsError, key_path};

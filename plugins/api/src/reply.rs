@@ -127,8 +127,45 @@ impl<B: Body> Held<B> {
     }
 }
 
+/// A family's reply as it crosses the C ABI in wire format: what the plugin host and
+/// the SDK convert, for either family alike.
+#[cfg_attr(not(feature = "host"), allow(unreachable_pub, dead_code))]
+pub trait WireReply: Sized {
+    /// The reply's family.
+    const FAMILY: crate::Family;
+    /// A reply in wire format, decoded on first use.
+    fn from_wire(wire: Vec<u8>) -> Self;
+    /// Whether the reply was (possibly) changed since it was made or received.
+    fn is_touched(&self) -> bool;
+    /// The reply in wire format.
+    fn to_wire(&self) -> Vec<u8>;
+    /// Appends the reply in wire format to `out`.
+    fn write_wire(&self, out: &mut Vec<u8>);
+    /// Replaces the reply with one a plugin returned in wire format.
+    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError>;
+}
+
 macro_rules! reply_common {
-    ($reply:ident, $body:ty) => {
+    ($reply:ident, $body:ty, $family:ident) => {
+        impl WireReply for $reply {
+            const FAMILY: crate::Family = crate::Family::$family;
+            fn from_wire(wire: Vec<u8>) -> Self {
+                $reply::lazy(wire)
+            }
+            fn is_touched(&self) -> bool {
+                $reply::is_touched(self)
+            }
+            fn to_wire(&self) -> Vec<u8> {
+                $reply::to_wire(self)
+            }
+            fn write_wire(&self, out: &mut Vec<u8>) {
+                $reply::write_wire(self, out)
+            }
+            fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
+                $reply::replace_from_wire(self, wire)
+            }
+        }
+
         impl $reply {
             host_only! {
                 /// A reply in wire format, decoded on first use.
@@ -179,7 +216,7 @@ macro_rules! reply_common {
 #[derive(Debug, Clone)]
 pub struct Reply4(Held<Draft4>);
 
-reply_common!(Reply4, Draft4);
+reply_common!(Reply4, Draft4, V4);
 
 impl Reply4 {
     /// A reply to be sent as it is unless a plugin edits it.
@@ -275,7 +312,7 @@ impl Reply4 {
 #[derive(Debug, Clone)]
 pub struct Reply6(Held<v6::Message6>);
 
-reply_common!(Reply6, v6::Message6);
+reply_common!(Reply6, v6::Message6, V6);
 
 impl Reply6 {
     /// A reply to be sent as it is unless a plugin edits it.

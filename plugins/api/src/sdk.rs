@@ -10,6 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::abi::*;
 use crate::erased::DynPlugin;
 use crate::proto::{v4, v6};
+use crate::reply::WireReply;
 use crate::{
     Action, Context, Family, HookResult, Ingress, Lazy, LeaseEvent, LeaseInfo, LeaseState, Packet4,
     Packet6, PluginError, Reply4, Reply6, Settings, SettingsError,
@@ -227,37 +228,6 @@ fn code_of<R: WireReply>(action: Action<R>, message: *mut MessageBuf) -> Result<
             ));
         }
     })
-}
-
-/// A family's reply as it crosses the ABI.
-trait WireReply: Sized {
-    fn from_wire(wire: Vec<u8>) -> Self;
-    fn is_touched(&self) -> bool;
-    fn to_wire(&self) -> Vec<u8>;
-}
-
-impl WireReply for Reply4 {
-    fn from_wire(wire: Vec<u8>) -> Self {
-        Reply4::lazy(wire)
-    }
-    fn is_touched(&self) -> bool {
-        Reply4::is_touched(self)
-    }
-    fn to_wire(&self) -> Vec<u8> {
-        Reply4::to_wire(self)
-    }
-}
-
-impl WireReply for Reply6 {
-    fn from_wire(wire: Vec<u8>) -> Self {
-        Reply6::lazy(wire)
-    }
-    fn is_touched(&self) -> bool {
-        Reply6::is_touched(self)
-    }
-    fn to_wire(&self) -> Vec<u8> {
-        Reply6::to_wire(self)
-    }
 }
 
 /// Runs one packet hook of `family` behind the ABI: the packet and context in, the

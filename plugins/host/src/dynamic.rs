@@ -12,7 +12,7 @@ use zerotouch_plugin::abi::*;
 use zerotouch_plugin::erased::DynPlugin;
 use zerotouch_plugin::{
     Action, Context, Family, HookResult, HookSet, Ingress, LeaseEvent, LeaseInfo, Packet4, Packet6,
-    PluginError, Reply4, Reply6, Settings, SettingsError,
+    PluginError, Reply4, Reply6, Settings, SettingsError, WireReply,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -255,40 +255,6 @@ fn failure(err: &ErrorBuf) -> PluginError {
 
 fn ctx_ref(ctx: &mut Context) -> *mut ContextRef {
     ctx as *mut Context as *mut ContextRef
-}
-
-/// A family's reply as it crosses the ABI in wire format.
-trait WireReply: Sized {
-    const FAMILY: Family;
-    fn from_wire(wire: Vec<u8>) -> Self;
-    fn write_wire(&self, out: &mut Vec<u8>);
-    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError>;
-}
-
-impl WireReply for Reply4 {
-    const FAMILY: Family = Family::V4;
-    fn from_wire(wire: Vec<u8>) -> Self {
-        Reply4::lazy(wire)
-    }
-    fn write_wire(&self, out: &mut Vec<u8>) {
-        Reply4::write_wire(self, out)
-    }
-    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
-        Reply4::replace_from_wire(self, wire)
-    }
-}
-
-impl WireReply for Reply6 {
-    const FAMILY: Family = Family::V6;
-    fn from_wire(wire: Vec<u8>) -> Self {
-        Reply6::lazy(wire)
-    }
-    fn write_wire(&self, out: &mut Vec<u8>) {
-        Reply6::write_wire(self, out)
-    }
-    fn replace_from_wire(&mut self, wire: &[u8]) -> Result<(), PluginError> {
-        Reply6::replace_from_wire(self, wire)
-    }
 }
 
 impl DynamicPlugin {

@@ -80,8 +80,6 @@ pub struct Pipeline {
     instances: Vec<Instance>,
     /// Indices into `instances` per family and hook point, in configuration order.
     by_hook: [[Vec<usize>; HookPoint::COUNT]; 2],
-    /// Instance names, shared with parked packets' log lines.
-    names: Vec<Arc<str>>,
     runtime: Option<tokio::runtime::Handle>,
     limiter: Mutex<LogLimiter>,
     /// What plugins found questionable in their settings, located in the file.
@@ -103,10 +101,6 @@ impl Pipeline {
             }
         }
         Pipeline {
-            names: instances
-                .iter()
-                .map(|i| Arc::from(i.entry.instance.as_str()))
-                .collect(),
             instances,
             by_hook,
             runtime,
@@ -220,7 +214,7 @@ impl Pipeline {
             key: Context::caller_key(i, hook),
             pending,
             limit: inst.entry.hook_timeout,
-            instance: self.names[i].clone(),
+            instance: Arc::from(inst.entry.instance.as_str()),
             runtime: runtime.clone(),
         })
     }

@@ -4,7 +4,7 @@
 use zerotouch_plugin::erased::DynPlugin;
 use zerotouch_plugin::proto::{v4, v6};
 use zerotouch_plugin::{
-    ClassSet, Context, Family, HookResult, Ingress, Packet4, Packet6, Reply4, Reply6,
+    ClassSet, Context, Family, HookResult, Ingress, Packet4, Packet6, Reply4, Reply6, WireReply,
 };
 
 /// One family's requests, replies and hooks, as the relay runs them.
@@ -13,7 +13,7 @@ pub(crate) trait HookFamily {
     /// The decoded request, as the relay remembers it for its replies.
     type Request;
     /// The reply plugins edit or answer with.
-    type Reply;
+    type Reply: WireReply;
 
     fn packet_received(
         p: &dyn DynPlugin,
@@ -37,9 +37,6 @@ pub(crate) trait HookFamily {
         ingress: Ingress<'_>,
         reply: &mut Self::Reply,
     ) -> HookResult<Self::Reply>;
-
-    /// Whether a plugin may have changed the reply.
-    fn is_touched(reply: &Self::Reply) -> bool;
 }
 
 /// DHCPv4: the client's message.
@@ -92,10 +89,6 @@ macro_rules! hook_family {
                 reply: &mut $reply,
             ) -> HookResult<$reply> {
                 p.$ready(ctx, &$packet(request, ingress), reply)
-            }
-
-            fn is_touched(reply: &$reply) -> bool {
-                reply.is_touched()
             }
         }
     };

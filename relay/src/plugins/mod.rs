@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tracing::warn;
 use zerotouch_config::{ConfigError, ConfigErrors, ScopeId, SourceMap};
 use zerotouch_net::IpFamily;
-use zerotouch_plugin::{ClassSet, Context, HookPoint, HookSet, Ingress, ServiceHost};
+use zerotouch_plugin::{ClassSet, Context, HookPoint, HookSet, Ingress, ServiceHost, WireReply};
 use zerotouch_plugin_host::{Flow, Pipeline, builtins, load_plugin_tables};
 
 use crate::action::{Action, dropped};
@@ -239,7 +239,7 @@ pub(crate) fn reply_ready<H: HookFamily>(
         &r.scopes,
         |p, ctx| H::reply_ready(p, ctx, request, ingress, &mut draft),
     ) {
-        Flow::Continue if !H::is_touched(&draft) => Edit::Unchanged,
+        Flow::Continue if !draft.is_touched() => Edit::Unchanged,
         Flow::Continue => Edit::Changed(Box::new(draft)),
         // The relay does not keep replies for a plugin's wait.
         Flow::Drop(_) | Flow::Park(_) => Edit::Drop,
