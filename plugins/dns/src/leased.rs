@@ -35,11 +35,6 @@ impl Leased {
         self.by_address.get(address)
     }
 
-    /// Whether some name lies at or below `name` (for empty non-terminals).
-    pub(crate) fn has_below(&self, name: &LowerName) -> bool {
-        self.by_name.keys().any(|k| name.zone_of(k))
-    }
-
     /// Applies one lease as it now stands, its names under `zone`.
     pub(crate) fn apply(&mut self, lease: &LeaseInfo, current: bool, zone: &Name, now: u64) {
         self.remove(&lease.address);

@@ -23,6 +23,9 @@ pub(crate) struct Zone {
     origin: LowerName,
     soa: Record,
     records: HashMap<LowerName, Vec<Record>>,
+    /// Names above others with no records of their own (`_sztp.<zone>` over
+    /// `<serial>._sztp.<zone>`): they exist (RFC 8020), found once at build.
+    nonterminals: std::collections::HashSet<LowerName>,
     ttl: u32,
     /// Whether leased devices have their names here.
     lease_names: bool,
@@ -107,6 +110,7 @@ impl Zone {
             origin: LowerName::from(&origin),
             soa: Record::from_rdata(origin.clone(), ttl, RData::A(A::new(0, 0, 0, 0))),
             records: HashMap::new(),
+            nonterminals: Default::default(),
             ttl,
             lease_names: z.lease_names,
         };
@@ -248,6 +252,11 @@ impl Zone {
     }
 
     fn add(&mut self, r: Record) {
+        let mut above = r.name.base_name();
+        while self.origin.zone_of(&LowerName::from(&above)) && above.num_labels() > 0 {
+            self.nonterminals.insert(LowerName::from(&above));
+            above = above.base_name();
+        }
         self.records
             .entry(LowerName::from(&r.name))
             .or_default()
@@ -312,11 +321,9 @@ impl Zone {
                     }
                 };
             }
-            // A name above others (`_sztp.<zone>` over `<serial>._sztp.<zone>`) exists
-            // with no records of its own (RFC 8020: an empty non-terminal).
-            let above = self.records.keys().any(|k| name.zone_of(k) && k != name)
-                || (self.lease_names && leased.has_below(name));
-            return if above {
+            // Leased names sit right under the apex, which has records: only the
+            // zone's own names can make an empty non-terminal.
+            return if self.nonterminals.contains(name) {
                 Answer::NoData { soa: &self.soa }
             } else {
                 Answer::NxDomain { soa: &self.soa }
