@@ -1,7 +1,8 @@
 //! The `dns` plugin answers `dig` from another namespace, over UDP and TCP:
 //! `_sztp._tcp` SRV with its target's addresses in the additional section, a device's
 //! TXT record (too large for UDP: truncated there, whole over TCP), DNS-SD browsing,
-//! NXDOMAIN with the SOA, REFUSED outside its zones, and records that follow a SIGHUP.
+//! NXDOMAIN with the SOA, REFUSED outside its zones, and records that follow a SIGHUP;
+//! leased clients' names; rate limiting; malformed input counted by reason.
 
 mod common;
 
@@ -277,6 +278,27 @@ nameservers = [{ name = "ns1.lan.example" }]
     assert!(ask(&["-x", &bound.address]).contains("status: NXDOMAIN"));
 }
 
+/// A lab whose server serves `ns1.sztp.example` with `rate_limit`, and `more` plugins.
+fn serving_ns1(rate_limit: &str, more: &str) -> (Lab, Daemon) {
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let dns = format!(
+        r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:5353"]
+rate_limit = {rate_limit}
+[[plugin.settings.zone]]
+name = "sztp.example"
+nameservers = [{{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }}]
+{more}"#
+    );
+    let cfg = lab.basic_config("", "", &dns);
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    (lab, server)
+}
+
 /// A DNS query for `name` (A, class IN) with transaction id `id`, in wire format.
 fn query(id: u16, name: &str) -> Vec<u8> {
     let mut q = id.to_be_bytes().to_vec();
@@ -295,20 +317,7 @@ fn query(id: u16, name: &str) -> Vec<u8> {
 #[test]
 fn a_flood_from_one_source_is_rate_limited_and_tcp_still_answers() {
     require_tools(&["ip", "dig"]);
-    let lab = Lab::two_hosts();
-    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
-    let dns = r#"
-[[plugin]]
-name = "dns"
-[plugin.settings]
-listen = ["198.18.0.1:5353"]
-rate_limit = { responses_per_second = 20, slip = 2 }
-[[plugin.settings.zone]]
-name = "sztp.example"
-nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
-"#;
-    let cfg = lab.basic_config("", "", dns);
-    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    let (lab, mut server) = serving_ns1("{ responses_per_second = 20, slip = 2 }", "");
     let (answered, truncated) = lab.in_ns(&lab.cli(), || {
         let sock = std::net::UdpSocket::bind("198.18.0.2:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(500)))
@@ -351,5 +360,197 @@ nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
     assert!(
         stopped.contains("rate_limited_dropped=") && !stopped.contains("rate_limited_dropped=0"),
         "{log}"
+    );
+}
+
+/// A message with header `flags` (QR, opcode ...), `questions` questions counted in the
+/// header and `body` after it.
+fn message(id: u16, flags: u16, questions: u16, body: &[u8]) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&flags.to_be_bytes());
+    m.extend_from_slice(&questions.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(body);
+    m
+}
+
+/// The malformed messages of the storm, each with the counter it must raise and
+/// whether it is answered (FORMERR) or dropped.
+fn malformed() -> Vec<(&'static str, Vec<u8>, bool)> {
+    let a_in = [0u8, 1, 0, 1];
+    // A name that points at itself: a compression loop.
+    let mut looped = vec![0xc0, 12];
+    looped.extend_from_slice(&a_in);
+    // A label length of 64 is no label type (the top bits 01 are reserved).
+    let mut long_label = vec![64];
+    long_label.extend_from_slice(&[b'a'; 64]);
+    long_label.push(0);
+    long_label.extend_from_slice(&a_in);
+    // Five labels of 63 octets: 320 octets, over the 255 a name may have.
+    let mut long_name = Vec::new();
+    for _ in 0..5 {
+        long_name.push(63);
+        long_name.extend_from_slice(&[b'b'; 63]);
+    }
+    long_name.push(0);
+    long_name.extend_from_slice(&a_in);
+    // A name cut short.
+    let cut = [4, b's', b'z'];
+    let mut one = vec![3, b'n', b's', b'1', 4, b's', b'z', b't', b'p', 7];
+    one.extend_from_slice(b"example");
+    one.push(0);
+    one.extend_from_slice(&a_in);
+    let two = [one.clone(), one.clone()].concat();
+    vec![
+        ("bad_short_header", vec![0, 1, 0, 0, 0], false),
+        ("bad_not_a_query", message(2, 0x8400, 1, &one), false),
+        ("bad_compression_pointer", message(3, 0, 1, &looped), true),
+        ("bad_label", message(4, 0, 1, &long_label), true),
+        ("bad_name_too_long", message(5, 0, 1, &long_name), true),
+        ("bad_truncated", message(6, 0, 1, &cut), true),
+        ("bad_question_count", message(7, 0, 0, &[]), true),
+        ("bad_question_count", message(8, 0, 2, &two), true),
+    ]
+}
+
+/// A storm of malformed queries over UDP and TCP, and TCP clients that hold connections
+/// (a frame longer than any query, a slow-loris client, more connections than allowed):
+/// each is FORMERR or dropped and counted by its reason, and the server keeps answering.
+#[test]
+fn a_malformed_query_storm_is_counted_by_reason_and_the_server_keeps_answering() {
+    require_tools(&["ip", "dig", "curl"]);
+    let metrics = r#"
+[[plugin]]
+name = "metrics"
+[plugin.settings]
+listen = "127.0.0.1:9267"
+"#;
+    let (lab, mut server) = serving_ns1("{ responses_per_second = 0 }", metrics);
+    const ROUNDS: usize = 50;
+    let formerr = lab.in_ns(&lab.cli(), || {
+        use std::io::{Read, Write};
+        let sock = std::net::UdpSocket::bind("198.18.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut formerr = 0;
+        let mut buf = [0u8; 1500];
+        for _ in 0..ROUNDS {
+            for (_, m, _) in malformed() {
+                sock.send_to(&m, "198.18.0.1:5353").unwrap();
+            }
+            // Each round's answers read before the next, so no socket buffer overflows
+            // on the way and every count is exact.
+            while let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if n >= 12 && buf[3] & 0x0f == 1 {
+                    formerr += 1;
+                }
+            }
+        }
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        while let Ok((n, _)) = sock.recv_from(&mut buf) {
+            if n >= 12 && buf[3] & 0x0f == 1 {
+                formerr += 1;
+            }
+        }
+        let server: std::net::SocketAddr = "198.18.0.1:5353".parse().unwrap();
+        let connect = || std::net::TcpStream::connect(server).unwrap();
+        // The same messages framed over one TCP connection: FORMERR or nothing, and
+        // the connection stays open for the next.
+        let mut tcp = connect();
+        for (_, m, _) in malformed() {
+            tcp.write_all(&(m.len() as u16).to_be_bytes()).unwrap();
+            tcp.write_all(&m).unwrap();
+        }
+        // A frame longer than any query: the connection is closed.
+        let mut big = connect();
+        big.write_all(&[0xff, 0xff, 0, 1]).unwrap();
+        big.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            big.read(&mut buf).unwrap_or(0),
+            0,
+            "the oversize frame's connection stays open"
+        );
+        // A slow-loris client: half a frame, then nothing. Closed after the frame time.
+        let mut slow = connect();
+        slow.write_all(&[0, 40, 0, 9]).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(slow.read(&mut buf).unwrap_or(0), 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the slow client was held {:?}",
+            started.elapsed()
+        );
+        // Sixteen connections from one address are allowed (the pipelining one is
+        // still open): the seventeenth is closed.
+        let held: Vec<_> = (0..15).map(|_| connect()).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut over = connect();
+        over.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(
+            over.read(&mut buf).unwrap_or(0),
+            0,
+            "a 17th connection was kept"
+        );
+        drop(held);
+        // The pipelined malformed messages got their FORMERRs, in order.
+        tcp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut ids = Vec::new();
+        let mut len = [0u8; 2];
+        while tcp.read_exact(&mut len).is_ok() {
+            let mut answer = vec![0u8; u16::from_be_bytes(len).into()];
+            tcp.read_exact(&mut answer).unwrap();
+            assert_eq!(answer[3] & 0x0f, 1, "not FORMERR: {answer:?}");
+            ids.push(u16::from_be_bytes([answer[0], answer[1]]));
+        }
+        assert_eq!(ids, [3, 4, 5, 6, 7, 8]);
+        formerr
+    });
+    let answered = malformed().iter().filter(|(_, _, a)| *a).count();
+    assert_eq!(formerr, ROUNDS * answered);
+    // Still serving, over both transports.
+    assert_eq!(
+        dig(&lab, &["+short", "ns1.sztp.example", "A"]).trim(),
+        "198.18.0.1"
+    );
+    assert_eq!(
+        dig(&lab, &["+tcp", "+short", "ns1.sztp.example", "A"]).trim(),
+        "198.18.0.1"
+    );
+    let (code, metrics) = lab.run(
+        &lab.srv(),
+        &[
+            "curl",
+            "-sS",
+            "--max-time",
+            "5",
+            "http://127.0.0.1:9267/metrics",
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "{metrics}");
+    let count = |name: &str| -> u64 {
+        let key = format!("zerotouch_events_total{{event=\"plugin_dns_{name}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    // Each kind, once per round over UDP and once over TCP.
+    for (name, _, _) in malformed() {
+        let sent = malformed().iter().filter(|(n, _, _)| *n == name).count() as u64;
+        assert_eq!(count(name), sent * (ROUNDS as u64 + 1), "{name}");
+    }
+    assert_eq!(count("bad_tcp_frame_too_large"), 1);
+    assert_eq!(count("bad_tcp_too_slow"), 1);
+    assert_eq!(count("bad_tcp_connection_limit"), 1);
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    assert!(
+        server.log_text().contains("bad_tcp_too_slow=1"),
+        "{}",
+        server.log_text()
     );
 }

@@ -96,6 +96,9 @@ pub trait DynPlugin: Send + Sync {
             "this plugin cannot apply new settings while running; restart the server",
         ))
     }
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     fn stop(&self) {}
 }
 
@@ -131,6 +134,9 @@ impl<P: Plugin> DynPlugin for Typed<P> {
     }
     fn reload(&self, settings: &Settings) -> Result<(), SettingsError> {
         self.0.reload(settings)
+    }
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.0.counters()
     }
     fn stop(&self) {
         self.0.stop()

@@ -208,6 +208,13 @@ pub trait Plugin: Send + Sync + Sized + 'static {
         ))
     }
 
+    /// The plugin's own counters (`name`, value), read whenever the server's are: the
+    /// host shows them as `plugin_<instance>_<name>` beside its own, to the `metrics`
+    /// plugin and in the summary at stop. Names are `snake_case`.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Stops listeners and tasks; called once, at shutdown.
     fn stop(&self) {}
 }

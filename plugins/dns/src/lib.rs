@@ -6,18 +6,18 @@
 //! zones (and reads the devices' files again) without a restart.
 
 mod advertise;
+mod counts;
 mod leased;
 mod rrl;
 mod server;
 mod settings;
+mod transport;
 mod zone;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-use hickory_server::Server;
 use tokio::task::JoinHandle;
 use tracing::info;
 use zerotouch_plugin::{
@@ -27,20 +27,17 @@ use zerotouch_plugin::{
 
 pub use advertise::DnsScope;
 
+use counts::Counts;
 use leased::SharedLeased;
 use server::{Handler, Shared};
 use settings::DnsSettings;
+use transport::TcpLimits;
 use zone::Zones;
 
 pub const REGISTRATION: Registration = Registration::of::<Dns>(
     "dns",
     "authoritative DNS for the SZTP discovery records (RFC 8572 §4.2): SRV, device TXT, names",
 );
-
-/// How long a TCP connection may stay idle (RFC 7766 §6.2.3 suggests seconds).
-const TCP_IDLE: Duration = Duration::from_secs(10);
-/// The largest answer sent over TCP.
-const TCP_BUFFER: usize = 65_535;
 
 pub struct Dns {
     zones: Shared,
@@ -52,6 +49,8 @@ pub struct Dns {
     advertised: AtomicBool,
     /// Response-rate limiting over UDP, with its counts.
     limiter: Arc<rrl::Limiter>,
+    /// What the listeners received and refused, kept across reloads.
+    counts: Arc<Counts>,
 }
 
 struct Running {
@@ -66,32 +65,21 @@ fn poisoned() -> PluginError {
 }
 
 impl Dns {
-    /// Binds every address of `listen` (UDP and TCP) and serves them on the host's
-    /// runtime until the task is aborted.
+    /// Serves `listen` with the zones as they are whenever a query comes.
     fn serve(
         &self,
         host: &ServiceHost,
         listen: &[SocketAddr],
     ) -> Result<JoinHandle<()>, PluginError> {
-        let _guard = host.runtime.enter();
-        let mut server = Server::new(Handler {
+        let handler = Arc::new(Handler {
             zones: self.zones.clone(),
             leased: self.leased.clone(),
             limiter: self.limiter.clone(),
+            counts: self.counts.clone(),
         });
-        for &address in listen {
-            let udp = std::net::UdpSocket::bind(address)
-                .map_err(|e| PluginError::new(format!("cannot listen on {address} (UDP): {e}")))?;
-            udp.set_nonblocking(true)?;
-            server.register_socket(tokio::net::UdpSocket::from_std(udp)?);
-            server.register_listener(host.bind_tcp(address)?, TCP_IDLE, TCP_BUFFER);
-        }
+        let task = transport::serve(host, listen, handler, TcpLimits::default())?;
         info!(listen = ?listen, "dns: serving");
-        Ok(host.runtime.spawn(async move {
-            if let Err(e) = server.block_until_done().await {
-                tracing::warn!("dns: the server stopped: {e}");
-            }
-        }))
+        Ok(task)
     }
 }
 
@@ -177,6 +165,7 @@ impl Plugin for Dns {
             running: Mutex::new(None),
             advertised: AtomicBool::new(false),
             limiter: Arc::new(rrl::Limiter::new(s.rate_limit)),
+            counts: Arc::default(),
         })
     }
 
@@ -247,12 +236,27 @@ impl Plugin for Dns {
         })
     }
 
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let mut all = self.counts.all();
+        all.push((
+            "rate_limited_dropped",
+            self.limiter.dropped.load(Ordering::Relaxed),
+        ));
+        all.push((
+            "rate_limited_truncated",
+            self.limiter.slipped.load(Ordering::Relaxed),
+        ));
+        all
+    }
+
     fn stop(&self) {
-        info!(
-            rate_limited_dropped = self.limiter.dropped.load(Ordering::Relaxed),
-            rate_limited_truncated = self.limiter.slipped.load(Ordering::Relaxed),
-            "dns: stopped"
-        );
+        let counts: Vec<String> = self
+            .counters()
+            .into_iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        info!("dns: stopped {}", counts.join(" "));
         if let Ok(mut running) = self.running.lock()
             && let Some(r) = running.take()
         {

@@ -1,18 +1,25 @@
-//! Answering queries: each one is looked up in the zones as they are now (a reload
-//! swaps them whole), answered authoritatively, and refused outside them.
+//! Answering one message: it is read (bad input counted by reason: FORMERR or dropped),
+//! rate-limited over UDP, looked up in the zones as they are now (a reload swaps them
+//! whole), and the answer encoded within what the transport carries: truncated (TC) on
+//! UDP past the client's EDNS payload size, or 512 octets without EDNS.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
     Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode,
 };
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
+use hickory_server::proto::rr::Record;
+use hickory_server::proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, BinEncoder,
+};
+use hickory_server::server::Request;
+use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder};
 use tracing::debug;
 
+use crate::counts::{Bad, Counts};
 use crate::leased::SharedLeased;
 use crate::rrl::{Limiter, Verdict};
 use crate::zone::{Answer, Zones};
@@ -20,11 +27,17 @@ use crate::zone::{Answer, Zones};
 /// The zones served, swapped whole when the settings are reloaded.
 pub(crate) type Shared = Arc<RwLock<Arc<Zones>>>;
 
-/// hickory's request handler over the zones.
+/// The EDNS payload size this server offers, and the largest answer it sends over UDP:
+/// 1232 octets fit an IPv6 packet without fragments (DNS flag day 2020). A larger
+/// answer is truncated, and the client asks again over TCP.
+pub(crate) const UDP_PAYLOAD: u16 = 1232;
+
+/// Answers queries from the zones; shared by every listener.
 pub(crate) struct Handler {
     pub(crate) zones: Shared,
     pub(crate) leased: SharedLeased,
     pub(crate) limiter: Arc<Limiter>,
+    pub(crate) counts: Arc<Counts>,
 }
 
 impl Handler {
@@ -34,122 +47,155 @@ impl Handler {
             .map(|z| z.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
-}
 
-/// What hickory is told of an answer that did not go out (dropped, or failed to send).
-fn unsent(metadata: Metadata) -> ResponseInfo {
-    ResponseInfo::from(Header {
-        metadata,
-        counts: HeaderCounts::default(),
-    })
-}
-
-#[async_trait::async_trait]
-impl RequestHandler for Handler {
-    async fn handle_request<R: ResponseHandler, T: Time>(
+    /// The answer to message `raw` from `src`, or `None` when nothing is sent back.
+    pub(crate) fn handle(
         &self,
-        request: &Request,
-        mut response: R,
-    ) -> ResponseInfo {
-        let mut metadata = Metadata::response_from_request(&request.metadata);
+        raw: &[u8],
+        src: SocketAddr,
+        protocol: Protocol,
+    ) -> Option<Vec<u8>> {
+        let Ok(header) = Header::read(&mut BinDecoder::new(raw)) else {
+            self.counts.bad(Bad::ShortHeader);
+            return None;
+        };
+        if header.metadata.message_type == MessageType::Response {
+            self.counts.bad(Bad::NotAQuery);
+            return None;
+        }
+        let mut metadata = Metadata::response_from_request(&header.metadata);
         metadata.recursion_available = false;
-        if request.protocol() == Protocol::Udp {
-            match self.limiter.check(request.src().ip(), Instant::now()) {
+        if protocol == Protocol::Udp {
+            match self.limiter.check(src.ip(), Instant::now()) {
                 Verdict::Answer => {}
-                Verdict::Drop => return unsent(metadata),
+                Verdict::Drop => return None,
                 Verdict::Slip => {
                     // Empty and truncated: a real client asks again over TCP.
                     metadata.truncation = true;
-                    let builder = MessageResponseBuilder::from_message_request(request);
-                    return response
-                        .send_response(builder.build_no_records(metadata))
-                        .await
-                        .unwrap_or_else(|_| unsent(metadata));
+                    return Some(bare(metadata));
                 }
             }
         }
+        let request = match Request::from_bytes(raw.to_vec(), src, protocol) {
+            Ok(r) => r,
+            Err(e) => {
+                let why = Bad::of(&e);
+                debug!(%src, reason = why.name(), "dns: FORMERR: {e}");
+                self.counts.bad(why);
+                metadata.response_code = ResponseCode::FormErr;
+                return Some(bare(metadata));
+            }
+        };
+        Some(self.answer(&request, metadata))
+    }
+
+    /// The answer to a query that was read.
+    fn answer(&self, request: &Request, mut metadata: Metadata) -> Vec<u8> {
         let mut builder = MessageResponseBuilder::from_message_request(request);
         // RFC 6891: a query with OPT gets OPT back, with this server's payload size.
-        let edns = request.edns.as_ref().map(|e| {
+        let edns = request.edns.as_ref().map(|_| {
             let mut ours = Edns::new();
-            ours.set_max_payload(e.max_payload().max(512));
+            ours.set_max_payload(UDP_PAYLOAD);
             ours
         });
         if let Some(e) = &edns {
             builder.edns(e);
         }
-        let zones = self.zones();
+        let limit = match request.protocol() {
+            Protocol::Udp => request
+                .edns
+                .as_ref()
+                .map_or(512, |e| e.max_payload().clamp(512, UDP_PAYLOAD)),
+            _ => u16::MAX,
+        };
         let query = match request.request_info() {
             Ok(info)
                 if request.metadata.message_type == MessageType::Query
                     && request.metadata.op_code == OpCode::Query =>
             {
-                Some(info.query)
+                info.query
             }
             Ok(_) => {
                 metadata.response_code = ResponseCode::NotImp;
-                None
+                return encode(builder.build_no_records(metadata), limit);
             }
-            // No question, or several.
             Err(_) => {
+                self.counts.bad(Bad::QuestionCount);
                 metadata.response_code = ResponseCode::FormErr;
-                None
+                return encode(builder.build_no_records(metadata), limit);
             }
         };
-        let answer = query.map(|q| {
-            // The lock is held for the lookup only, never across the send below.
-            let leased = self.leased.read().unwrap_or_else(|p| p.into_inner());
-            (q, zones.answer(q.name(), q.query_type(), &leased))
-        });
-        let sent = match answer {
-            None => {
-                response
-                    .send_response(builder.build_no_records(metadata))
-                    .await
-            }
-            Some((q, Answer::Refused)) => {
-                debug!(name = %q.name(), "refused: in no zone of this server");
+        let zones = self.zones();
+        // The lock is held for the lookup and the encoding, which never wait.
+        let leased = self.leased.read().unwrap_or_else(|p| p.into_inner());
+        let none: [&Record; 0] = [];
+        match zones.answer(query.name(), query.query_type(), &leased) {
+            Answer::Refused => {
+                debug!(name = %query.name(), "dns: refused: in no zone of this server");
                 metadata.response_code = ResponseCode::Refused;
-                response
-                    .send_response(builder.build_no_records(metadata))
-                    .await
+                encode(builder.build_no_records(metadata), limit)
             }
-            Some((
-                _,
-                Answer::Found {
-                    answers,
-                    additionals,
-                },
-            )) => {
+            Answer::Found {
+                answers,
+                additionals,
+            } => {
                 metadata.authoritative = true;
-                let none: [&_; 0] = [];
                 let answers = answers.iter().map(|r| r.as_ref());
                 let additionals = additionals.iter().map(|r| r.as_ref());
-                response
-                    .send_response(builder.build(metadata, answers, none, none, additionals))
-                    .await
+                encode(
+                    builder.build(metadata, answers, none, none, additionals),
+                    limit,
+                )
             }
-            Some((_, Answer::NoData { soa })) => {
+            Answer::NoData { soa } => {
                 metadata.authoritative = true;
-                let none: [&_; 0] = [];
-                response
-                    .send_response(builder.build(metadata, none, none, [soa], none))
-                    .await
+                encode(builder.build(metadata, none, none, [soa], none), limit)
             }
-            Some((_, Answer::NxDomain { soa })) => {
+            Answer::NxDomain { soa } => {
                 metadata.authoritative = true;
                 metadata.response_code = ResponseCode::NXDomain;
-                let none: [&_; 0] = [];
-                response
-                    .send_response(builder.build(metadata, none, none, [soa], none))
-                    .await
+                encode(builder.build(metadata, none, none, [soa], none), limit)
             }
-        };
-        sent.unwrap_or_else(|e| {
-            debug!("cannot send a DNS answer: {e}");
-            let mut failed = Metadata::response_from_request(&request.metadata);
-            failed.response_code = ResponseCode::ServFail;
-            unsent(failed)
-        })
+        }
+    }
+}
+
+/// A header alone: the answer to what has no question to repeat.
+fn bare(metadata: Metadata) -> Vec<u8> {
+    let header = Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    };
+    let mut out = Vec::with_capacity(12);
+    // Twelve octets into a vector: this cannot fail.
+    let _ = header.emit(&mut BinEncoder::new(&mut out));
+    out
+}
+
+/// `response` in wire format within `limit` octets: records that do not fit are left
+/// out and the TC bit set. An answer that cannot be encoded is SERVFAIL.
+fn encode<'q, 'a>(
+    response: MessageResponse<
+        'q,
+        'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+    >,
+    limit: u16,
+) -> Vec<u8> {
+    let mut metadata = *response.metadata();
+    let mut out = Vec::with_capacity(512);
+    let mut encoder = BinEncoder::new(&mut out);
+    encoder.set_max_size(limit);
+    match response.destructive_emit(&mut encoder) {
+        Ok(_) => out,
+        Err(e) => {
+            tracing::warn!("dns: cannot encode an answer: {e}");
+            metadata.response_code = ResponseCode::ServFail;
+            metadata.authoritative = false;
+            bare(metadata)
+        }
     }
 }

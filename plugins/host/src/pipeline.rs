@@ -279,6 +279,9 @@ impl Pipeline {
                     v.load(Ordering::Relaxed),
                 ));
             }
+            for (what, v) in inst.plugin.counters() {
+                out.push((format!("plugin_{}_{what}", inst.entry.instance), v));
+            }
         }
         out
     }
