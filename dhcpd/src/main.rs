@@ -271,6 +271,7 @@ fn run(
         leases: Arc::new(services::SqliteLeaseReader::new(&cfg.leases.database)),
         server: view,
         events: plugins.events().clone(),
+        artifacts: Default::default(),
     };
     for inst in plugins.instances() {
         inst.plugin

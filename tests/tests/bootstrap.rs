@@ -8,44 +8,19 @@
 
 mod common;
 
+use common::zerotouchctl;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use zerotouch_tests::{Daemon, Lab, binary, require_tools};
+use zerotouch_tests::{Daemon, Lab, require_tools};
 
 const RPC: &str = "https://198.18.0.1:8443/restconf/operations/ietf-sztp-bootstrap-server:";
 const JSON: &str = "application/yang-data+json";
 const XML: &str = "application/yang-data+xml";
-
-fn zerotouchctl(args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new(binary("zerotouchctl"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("zerotouchctl");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "zerotouchctl {args:?}: {text}");
-    text
-}
 
 /// A lab with the server at 198.18.0.1 and the device at 198.18.0.2, a PKI for devices
 /// SN-1 and SN-2, and zerotouch-dhcpd running the bootstrap plugin.
@@ -287,22 +262,7 @@ impl Bootstrap {
 
     /// `openssl cms -verify` of a DER artifact against `ca`: the signed content.
     fn openssl_verify(&self, der: &[u8], ca: &str, name: &str) -> Vec<u8> {
-        let input = self.write(&format!("{name}.der"), der);
-        let out = self.lab.path(&format!("{name}.content"));
-        let o = Command::new("openssl")
-            .args([
-                "cms", "-verify", "-inform", "DER", "-in", &input, "-CAfile", ca, "-binary",
-                "-purpose", "any", "-out",
-            ])
-            .arg(&out)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            o.status.success() && stderr.contains("Verification successful"),
-            "openssl cms -verify {name}: {stderr}"
-        );
-        std::fs::read(out).unwrap()
+        common::openssl_cms_verify(&self.lab, der, std::path::Path::new(ca), name)
     }
 
     /// A plain-HTTP GET from the server's own namespace (status endpoint, metrics).

@@ -37,3 +37,61 @@ pub(crate) fn write_script(dir: &Path, name: &str, text: &str) -> String {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     p.to_string_lossy().into_owned()
 }
+
+/// `zerotouchctl` with `args` and `stdin`: what it printed; it must succeed.
+pub(crate) fn zerotouchctl(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(zerotouch_tests::binary("zerotouchctl"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("zerotouchctl");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "zerotouchctl {args:?}: {text}");
+    text
+}
+
+/// `openssl cms -verify` of the DER CMS `der` against the CA file `ca` (the artifact
+/// written to the lab's folder as `<name>.der`): the signed content.
+pub(crate) fn openssl_cms_verify(
+    lab: &zerotouch_tests::Lab,
+    der: &[u8],
+    ca: &Path,
+    name: &str,
+) -> Vec<u8> {
+    let input = lab.path(&format!("{name}.der"));
+    std::fs::write(&input, der).unwrap();
+    let out = lab.path(&format!("{name}.content"));
+    let o = std::process::Command::new("openssl")
+        .args([
+            "cms", "-verify", "-inform", "DER", "-binary", "-purpose", "any", "-in",
+        ])
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && stderr.contains("Verification successful"),
+        "openssl cms -verify {name}: {stderr}"
+    );
+    std::fs::read(out).unwrap()
+}

@@ -554,3 +554,175 @@ listen = "127.0.0.1:9267"
         server.log_text()
     );
 }
+
+/// The TXT records of `dig +short` output, one per line, each the octets of its
+/// character-strings joined (dig writes `\DDD` for an octet it cannot print, and `\"`).
+fn txt_records(short: &str) -> Vec<Vec<u8>> {
+    short
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut out = Vec::new();
+            let (mut quoted, mut bytes) = (false, line.bytes().peekable());
+            while let Some(b) = bytes.next() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\\' if quoted => {
+                        let next: Vec<u8> = (0..3)
+                            .map_while(|_| bytes.next_if(u8::is_ascii_digit))
+                            .collect();
+                        match next.len() {
+                            3 => out.push(std::str::from_utf8(&next).unwrap().parse().unwrap()),
+                            0 => out.extend(bytes.next()),
+                            _ => panic!("a short \\DDD escape in {line}"),
+                        }
+                    }
+                    _ if quoted => out.push(b),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// A device's TXT record with `bootstrap_devices`: the bootstrap plugin's own artifacts
+/// for it. Over 4 KB, so truncated over UDP; over TCP, `ci` verifies with `openssl cms`
+/// against the owner CA and holds the onboarding information, `ov` against the voucher
+/// CA; a device with redirect information and no voucher gets `ci` alone, unsigned; a
+/// device the server does not list has no record.
+#[test]
+fn a_devices_txt_record_is_the_bootstrap_servers_signed_artifacts() {
+    require_tools(&["ip", "dig", "openssl"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let pki = lab.path("pki");
+    common::zerotouchctl(
+        &[
+            "pki",
+            "lab",
+            "--dir",
+            pki.to_str().unwrap(),
+            "--device",
+            "SN-1",
+            "--server-name",
+            "198.18.0.1",
+        ],
+        None,
+    );
+    // A configuration large enough that the record passes 4 KB.
+    let interfaces: String = (0..60)
+        .map(|i| format!("<interface><name>ge-0/0/{i}</name><enabled>true</enabled></interface>"))
+        .collect();
+    lab.write(
+        "config.xml",
+        &format!("<config><hostname>edge-1</hostname>{interfaces}</config>"),
+    );
+    let plugins = r#"
+[[plugin]]
+name = "bootstrap"
+[plugin.settings]
+listen = ["198.18.0.1:8443"]
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+device_ca = ["pki/manufacturer-ca.pem"]
+reports_database = "bootstrap.sqlite"
+[plugin.settings.signing]
+owner_certificate = "pki/owner.pem"
+owner_key = "pki/owner.key"
+vouchers_dir = "pki/vouchers"
+[[plugin.settings.device]]
+serial = "SN-1"
+response = "onboard"
+[[plugin.settings.device]]
+serial = "SN-2"
+response = "redirect"
+[[plugin.settings.device]]
+serial = "SN-4"
+response = "onboard"
+[[plugin.settings.response]]
+name = "onboard"
+match = { serial = "none-*" }
+[plugin.settings.response.onboarding]
+configuration_handling = "merge"
+configuration = "config.xml"
+[[plugin.settings.response]]
+name = "redirect"
+match = { serial = "none-*" }
+redirect = [{ address = "bs2.sztp.example", port = 8443 }]
+
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:5353"]
+[[plugin.settings.zone]]
+name = "sztp.example"
+bootstrap_devices = true
+nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
+"#;
+    let cfg = lab.basic_config("", "", plugins);
+    let _server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+
+    // Over UDP it does not fit: truncated.
+    let udp = dig(&lab, &["+ignore", "SN-1._sztp.sztp.example", "TXT"]);
+    assert!(udp.contains("flags: qr aa tc"), "{udp}");
+    // Over TCP: three records, ci, oc and ov.
+    let tcp = dig(&lab, &["+tcp", "+short", "SN-1._sztp.sztp.example", "TXT"]);
+    assert!(tcp.len() > 4096 * 2, "the record is under 4 KB: {tcp}");
+    let mut artifacts = std::collections::HashMap::new();
+    for record in txt_records(&tcp) {
+        let at = record.iter().position(|&b| b == b'=').expect("key=value");
+        let key = String::from_utf8(record[..at].to_vec()).unwrap();
+        artifacts.insert(key, record[at + 1..].to_vec());
+    }
+    let mut keys: Vec<_> = artifacts.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["ci", "oc", "ov"]);
+    let total: usize = artifacts.values().map(Vec::len).sum();
+    assert!(total > 4096, "{total} octets");
+    let verify = |name: &str, ca: &str| -> String {
+        let content = common::openssl_cms_verify(&lab, &artifacts[name], &pki.join(ca), name);
+        String::from_utf8(content).unwrap()
+    };
+    let conveyed = verify("ci", "owner-ca.pem");
+    assert!(conveyed.contains("onboarding-information"), "{conveyed}");
+    assert!(conveyed.contains("configuration"), "{conveyed}");
+    let voucher = verify("ov", "voucher-ca.pem");
+    assert!(voucher.contains("\"serial-number\":\"SN-1\""), "{voucher}");
+    assert_eq!(
+        artifacts["ov"],
+        std::fs::read(pki.join("vouchers/SN-1.vcj")).unwrap()
+    );
+    let o = std::process::Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-noout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&artifacts["oc"])?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("subject="),
+        "the owner certificate artifact holds no certificate"
+    );
+
+    // Redirect information without a voucher: ci alone, unsigned.
+    let redirect = txt_records(&dig(
+        &lab,
+        &["+tcp", "+short", "SN-2._sztp.sztp.example", "TXT"],
+    ));
+    assert_eq!(redirect.len(), 1);
+    assert!(redirect[0].starts_with(b"ci="));
+    assert!(
+        String::from_utf8_lossy(&redirect[0]).contains("bs2.sztp.example"),
+        "{redirect:?}"
+    );
+    // Onboarding information is never unsigned, a device not listed has nothing.
+    for serial in ["SN-4", "SN-3"] {
+        let out = dig(&lab, &[&format!("{serial}._sztp.sztp.example"), "TXT"]);
+        assert!(out.contains("status: NXDOMAIN"), "{serial}: {out}");
+    }
+}

@@ -40,6 +40,7 @@ extern crate self as zerotouch_plugin;
 
 pub mod abi;
 mod action;
+mod artifacts;
 mod choice;
 mod context;
 mod cx;
@@ -59,6 +60,7 @@ mod settings;
 pub mod wording;
 
 pub use action::{Action, HookResult, Pending};
+pub use artifacts::{ArtifactSource, Artifacts, DeviceArtifacts};
 pub use choice::{ClassSet, HostChoice, HostInfo, LeaseOffer, SubnetChoice, SubnetInfo};
 pub use context::Context;
 pub use cx::Cx;

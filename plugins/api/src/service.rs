@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{EventBus, LeaseInfo, PluginError, SubnetInfo};
+use crate::{Artifacts, EventBus, LeaseInfo, PluginError, SubnetInfo};
 
 /// Read access to the lease table (the durable store, not the packet thread's index:
 /// reading never slows the packet path).
@@ -37,6 +37,8 @@ pub struct ServiceHost {
     pub server: Arc<dyn ServerView>,
     /// Events between plugins (progress of SZTP devices ...): publish and subscribe.
     pub events: EventBus,
+    /// Devices' SZTP artifacts, provided by the bootstrap plugin, for the DNS plugin.
+    pub artifacts: Artifacts,
 }
 
 impl ServiceHost {

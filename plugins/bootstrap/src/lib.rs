@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 use tracing::info;
-use zerotouch_plugin::{Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError};
+use zerotouch_plugin::{
+    ArtifactSource, Plugin, PluginError, Registration, ServiceHost, Settings, SettingsError,
+};
 
 use crate::reports::Reports;
 use crate::server::{Active, Shared};
@@ -49,6 +51,8 @@ pub struct Bootstrap {
 struct Running {
     host: ServiceHost,
     shared: Arc<Shared>,
+    /// What other plugins ask for devices' artifacts, when this instance provides it.
+    artifacts: Option<Arc<dyn ArtifactSource>>,
     tasks: Vec<JoinHandle<()>>,
     /// What the tasks were started with: a change restarts them.
     bound: (Vec<SocketAddr>, Option<SocketAddr>, PathBuf),
@@ -101,9 +105,13 @@ impl Bootstrap {
         if let Some(l) = status {
             tasks.push(host.runtime.spawn(server::status::serve(l, shared.clone())));
         }
+        let source: Arc<dyn ArtifactSource> =
+            Arc::new(server::artifacts::ForOthers(shared.clone()));
+        let artifacts = host.artifacts.provide(source.clone()).then_some(source);
         Ok(Running {
             host: host.clone(),
             shared,
+            artifacts,
             tasks,
             bound,
         })
@@ -112,6 +120,9 @@ impl Bootstrap {
 
 impl Running {
     fn stop(self) {
+        if let Some(source) = &self.artifacts {
+            self.host.artifacts.withdraw(source);
+        }
         for t in &self.tasks {
             t.abort();
         }

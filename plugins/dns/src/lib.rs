@@ -7,6 +7,7 @@
 
 mod advertise;
 mod counts;
+mod devices;
 mod leased;
 mod rrl;
 mod server;
@@ -43,6 +44,8 @@ pub struct Dns {
     zones: Shared,
     /// The leased devices' names, when a zone has them.
     leased: SharedLeased,
+    /// Devices' records from the bootstrap plugin's artifacts.
+    devices: Arc<devices::Devices>,
     listen: Mutex<Vec<SocketAddr>>,
     running: Mutex<Option<Running>>,
     /// Whether some scope advertises this server: only then are its DHCP hooks called.
@@ -74,6 +77,7 @@ impl Dns {
         let handler = Arc::new(Handler {
             zones: self.zones.clone(),
             leased: self.leased.clone(),
+            devices: self.devices.clone(),
             limiter: self.limiter.clone(),
             counts: self.counts.clone(),
         });
@@ -161,6 +165,7 @@ impl Plugin for Dns {
         Ok(Dns {
             zones: Arc::new(RwLock::new(Arc::new(zones))),
             leased: SharedLeased::default(),
+            devices: Arc::default(),
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
             advertised: AtomicBool::new(false),
@@ -171,6 +176,7 @@ impl Plugin for Dns {
 
     fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {
         let listen = self.listen.lock().map_err(|_| poisoned())?.clone();
+        self.devices.follow(host.artifacts.clone());
         let follower = self.follow_leases(host)?;
         let server = self.serve(host, &listen)?;
         *self.running.lock().map_err(|_| poisoned())? = Some(Running {
@@ -198,6 +204,7 @@ impl Plugin for Dns {
             *listen = s.listen;
         }
         *self.zones.write().map_err(|_| poisoned())? = Arc::new(zones);
+        self.devices.forget();
         // The lease zone may have changed: follow the leases into it from scratch.
         let mut running = self.running.lock().map_err(|_| poisoned())?;
         if let Some(r) = running.as_mut() {

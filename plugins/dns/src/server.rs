@@ -20,9 +20,10 @@ use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder};
 use tracing::debug;
 
 use crate::counts::{Bad, Counts};
+use crate::devices::Devices;
 use crate::leased::SharedLeased;
 use crate::rrl::{Limiter, Verdict};
-use crate::zone::{Answer, Zones};
+use crate::zone::{Answer, Dynamic, Zones};
 
 /// The zones served, swapped whole when the settings are reloaded.
 pub(crate) type Shared = Arc<RwLock<Arc<Zones>>>;
@@ -36,6 +37,7 @@ pub(crate) const UDP_PAYLOAD: u16 = 1232;
 pub(crate) struct Handler {
     pub(crate) zones: Shared,
     pub(crate) leased: SharedLeased,
+    pub(crate) devices: Arc<Devices>,
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) counts: Arc<Counts>,
 }
@@ -126,10 +128,17 @@ impl Handler {
             }
         };
         let zones = self.zones();
-        // The lock is held for the lookup and the encoding, which never wait.
+        // The lock is held for the lookup and the encoding, which never wait (a
+        // device's artifacts may be built: a file read, kept a few seconds).
         let leased = self.leased.read().unwrap_or_else(|p| p.into_inner());
+        let dynamic = Dynamic {
+            asked: query.original().name(),
+            leased: &leased,
+            devices: &self.devices,
+            now: Instant::now(),
+        };
         let none: [&Record; 0] = [];
-        match zones.answer(query.name(), query.query_type(), &leased) {
+        match zones.answer(query.name(), query.query_type(), &dynamic) {
             Answer::Refused => {
                 debug!(name = %query.name(), "dns: refused: in no zone of this server");
                 metadata.response_code = ResponseCode::Refused;

@@ -46,6 +46,9 @@ pub(crate) struct ZoneSettings {
     /// `<serial>._sztp.<zone>` TXT records of devices: their artifacts from files.
     #[serde(default)]
     pub device: Vec<Device>,
+    /// Whether other devices' TXT records are the bootstrap plugin's artifacts for them.
+    #[serde(default)]
+    pub bootstrap_devices: bool,
     /// Whether clients with a lease and a host name are `<name>.<zone>` (and their
     /// addresses' reverse names point back, in any zone of this server that holds them).
     #[serde(default)]

@@ -11,11 +11,9 @@ use hickory_server::proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use zerotouch_plugin::{Settings, SettingsError};
 
+use crate::devices::{Devices, artifact_txt};
 use crate::leased::Leased;
 use crate::settings::{DEFAULT_TTL, DnsSettings, ZoneSettings, resolve};
-
-/// The most octets one TXT character-string holds.
-const TXT_STRING: usize = 255;
 
 /// One zone: its SOA and every record by owner name.
 #[derive(Debug)]
@@ -29,11 +27,23 @@ pub(crate) struct Zone {
     ttl: u32,
     /// Whether leased devices have their names here.
     lease_names: bool,
+    /// Whether devices' TXT records come from the bootstrap plugin.
+    bootstrap_devices: bool,
 }
 
 /// Every zone served.
 #[derive(Debug, Default)]
 pub(crate) struct Zones(Vec<Zone>);
+
+/// Records that are not in the settings: the leased devices' names and the devices'
+/// artifacts from the bootstrap plugin.
+pub(crate) struct Dynamic<'a> {
+    /// The name as the query had it (a serial's case matters to the bootstrap plugin).
+    pub asked: &'a Name,
+    pub leased: &'a Leased,
+    pub devices: &'a Devices,
+    pub now: std::time::Instant,
+}
 
 /// What a query for one name and type comes to.
 #[derive(Debug, PartialEq)]
@@ -74,13 +84,13 @@ impl Zones {
             .map(|z| Name::from(&z.origin))
     }
 
-    /// What a query for `name`, type `rtype`, gets; `leased` are the leased devices'
-    /// names.
+    /// What a query for `name`, type `rtype`, gets, with the records that are not in
+    /// the settings.
     pub(crate) fn answer(
         &self,
         name: &LowerName,
         rtype: RecordType,
-        leased: &Leased,
+        dynamic: &Dynamic<'_>,
     ) -> Answer<'_> {
         let Some(zone) = self
             .0
@@ -90,7 +100,7 @@ impl Zones {
         else {
             return Answer::Refused;
         };
-        zone.answer(name, rtype, leased)
+        zone.answer(name, rtype, dynamic)
     }
 }
 
@@ -113,6 +123,7 @@ impl Zone {
             nonterminals: Default::default(),
             ttl,
             lease_names: z.lease_names,
+            bootstrap_devices: z.bootstrap_devices,
         };
         let Some(first) = z.nameservers.first() else {
             return Err(settings.error(
@@ -302,9 +313,9 @@ impl Zone {
         Ok(())
     }
 
-    fn answer(&self, name: &LowerName, rtype: RecordType, leased: &Leased) -> Answer<'_> {
+    fn answer(&self, name: &LowerName, rtype: RecordType, dynamic: &Dynamic<'_>) -> Answer<'_> {
         let wants = |t: RecordType| rtype == RecordType::ANY || rtype == t;
-        let dynamic = self.leased(name, leased);
+        let dynamic = self.dynamic(name, dynamic);
         let Some(records) = self.records.get(name).filter(|r| !r.is_empty()) else {
             if !dynamic.is_empty() {
                 let answers: Vec<Cow<'_, Record>> = dynamic
@@ -321,8 +332,9 @@ impl Zone {
                     }
                 };
             }
-            // Leased names sit right under the apex, which has records: only the
-            // zone's own names can make an empty non-terminal.
+            // Leased names sit right under the apex, which has records, and a device's
+            // under `_sztp`, an empty non-terminal already when the zone has any SRV:
+            // only the zone's own names can make an empty non-terminal.
             return if self.nonterminals.contains(name) {
                 Answer::NoData { soa: &self.soa }
             } else {
@@ -366,11 +378,23 @@ impl Zone {
         }
     }
 
-    /// The leased devices' records at `name`: A/AAAA under the lease zone, PTR at an
-    /// address's reverse name in any zone.
-    fn leased(&self, name: &LowerName, leased: &Leased) -> Vec<Record> {
+    /// The records at `name` that are not in the settings: the leased devices' A/AAAA
+    /// under the lease zone, PTR at an address's reverse name in any zone, and a
+    /// device's TXT from the bootstrap plugin at `<serial>._sztp.<zone>`.
+    fn dynamic(&self, name: &LowerName, dynamic: &Dynamic<'_>) -> Vec<Record> {
+        let leased = dynamic.leased;
         let owner = Name::from(name);
         let mut out = Vec::new();
+        if self.bootstrap_devices
+            && name.num_labels() == self.origin.num_labels() + 2
+            && name.base_name().base_name() == self.origin
+            && owner.iter().nth(1).is_some_and(|l| l == b"_sztp")
+            && let Some(records) = dynamic
+                .devices
+                .records(dynamic.asked, self.ttl, dynamic.now)
+        {
+            out.extend(records.iter().cloned());
+        }
         if self.lease_names {
             for a in leased.addresses(name) {
                 let rdata = match a {
@@ -410,16 +434,6 @@ impl Zone {
     }
 }
 
-/// The TXT of one artifact: `<tag>=` and its octets, as raw binary (RFC 8572 §4.2), in
-/// character-strings of at most 255 octets that a device joins back in order.
-fn artifact_txt(tag: &str, bytes: &[u8]) -> TXT {
-    let mut value = Vec::with_capacity(tag.len() + 1 + bytes.len());
-    value.extend_from_slice(tag.as_bytes());
-    value.push(b'=');
-    value.extend_from_slice(bytes);
-    TXT::from_bytes(value.chunks(TXT_STRING).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,7 +449,13 @@ mod tests {
 
     impl Zones {
         fn answer_static(&self, name: &LowerName, rtype: RecordType) -> Answer<'_> {
-            self.answer(name, rtype, &Leased::default())
+            let dynamic = Dynamic {
+                asked: &Name::from(name),
+                leased: &Leased::default(),
+                devices: &Devices::default(),
+                now: std::time::Instant::now(),
+            };
+            self.answer(name, rtype, &dynamic)
         }
     }
 

@@ -83,6 +83,7 @@ pub(crate) fn start(
         leases: Arc::new(host::NoLeases),
         server: Arc::new(RelayView::new(file, counters)),
         events: Default::default(),
+        artifacts: Default::default(),
     };
     for inst in pipeline.instances() {
         inst.plugin

@@ -1,6 +1,7 @@
 //! The device-facing listener: TCP accept, TLS handshake in a task per connection, then
 //! HTTP/1.1 with keep-alive; each request goes through [`routes`].
 
+pub(crate) mod artifacts;
 mod body;
 mod credentials;
 pub mod images;

@@ -66,7 +66,10 @@ fn presented(
 }
 
 /// The operator's entry for a device: its record file, else its `[[device]]` entry.
-fn lookup(config: &BootstrapConfig, serial: &str) -> Result<Option<Device>, RestconfError> {
+pub(super) fn lookup(
+    config: &BootstrapConfig,
+    serial: &str,
+) -> Result<Option<Device>, RestconfError> {
     if let Some(dir) = &config.devices_dir
         && file_safe_serial(serial)
     {
@@ -265,9 +268,9 @@ async fn exchange(
     *encoding = reply_encoding;
     let (shared, address) = (shared.clone(), peer.address);
     tokio::task::spawn_blocking(move || match rpc {
-        Rpc::GetBootstrappingData => {
-            BootstrapInput::parse(&body, request_encoding).and_then(|input| {
-                bootstrapping_data(
+        Rpc::GetBootstrappingData => BootstrapInput::parse(&body, request_encoding)
+            .and_then(|input| {
+                build(
                     &active,
                     &shared,
                     &serial,
@@ -276,7 +279,7 @@ async fn exchange(
                     reply_encoding,
                 )
             })
-        }
+            .map(|built| bootstrapping_data(&shared, built, reply_encoding)),
         Rpc::ReportProgress => ProgressInput::parse(&body, request_encoding)
             .and_then(|input| progress(&shared, &serial, address, input)),
     })
@@ -292,16 +295,26 @@ fn log_refusal(shared: &Shared, peer: &Peer, serial: &str, rpc: Rpc, e: &Restcon
     }
 }
 
-/// `get-bootstrapping-data`: the response for the device, as CMS, signed when the
-/// device prefers signed data or the operator signs always.
-fn bootstrapping_data(
+/// What `get-bootstrapping-data` sends a device: its artifacts, and what they are.
+pub(super) struct Built {
+    pub(super) output: BootstrapOutput,
+    pub(super) signed: bool,
+    pub(super) onboarding: bool,
+    /// The operator's response they come from.
+    pub(super) response: String,
+}
+
+/// The response for the device, as CMS, signed when the device prefers signed data or
+/// the operator signs always. Onboarding information is never unsigned to a device that
+/// prefers signed data.
+pub(super) fn build(
     active: &Active,
     shared: &Shared,
     serial: &str,
     device: Option<&Device>,
     input: &BootstrapInput,
     encoding: Encoding,
-) -> Result<(Response<Body>, String), RestconfError> {
+) -> Result<Built, RestconfError> {
     let config = &active.config;
     let chosen = choose(device, &config.responses, serial, input)
         .map_err(|e| {
@@ -379,40 +392,53 @@ fn bootstrapping_data(
     let signed = pair.is_some();
     let level = chosen.reporting_level.unwrap_or(config.reporting_level);
     let (owner_certificate, ownership_voucher) = pair.unzip();
-    let output = BootstrapOutput {
-        reporting_level: (conveyed.is_onboarding() && level == ReportingLevel::Verbose)
-            .then_some(level.name()),
-        conveyed_information,
-        owner_certificate,
-        ownership_voucher,
-    };
+    Ok(Built {
+        output: BootstrapOutput {
+            reporting_level: (conveyed.is_onboarding() && level == ReportingLevel::Verbose)
+                .then_some(level.name()),
+            conveyed_information,
+            owner_certificate,
+            ownership_voucher,
+        },
+        signed,
+        onboarding: conveyed.is_onboarding(),
+        response: chosen.name.clone(),
+    })
+}
+
+/// `get-bootstrapping-data`: the device's artifacts as a RESTCONF reply, counted.
+fn bootstrapping_data(
+    shared: &Shared,
+    built: Built,
+    encoding: Encoding,
+) -> (Response<Body>, String) {
     shared
         .counters
         .bootstrapping_data_sent
         .fetch_add(1, Ordering::Relaxed);
-    if signed {
+    if built.signed {
         shared
             .counters
             .signed_data_sent
             .fetch_add(1, Ordering::Relaxed);
     }
-    let kind = if conveyed.is_onboarding() {
+    let kind = if built.onboarding {
         "onboarding"
     } else {
         "redirect"
     };
-    Ok((
+    (
         with_body(
             StatusCode::OK,
             encoding.content_type(),
-            output.render(encoding),
+            built.output.render(encoding),
         ),
         format!(
             "sent {} {kind} information from response {:?}",
-            if signed { "signed" } else { "unsigned" },
-            chosen.name
+            if built.signed { "signed" } else { "unsigned" },
+            built.response
         ),
-    ))
+    )
 }
 
 /// A voucher must name the device and pin a certificate of the owner's chain.
