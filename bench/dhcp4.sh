@@ -56,12 +56,7 @@ for r in $RATES; do
 done
 
 
-ip netns add "$srv"; ip netns add "$cli"
-ip link add "${p}s" type veth peer name "${p}c"
-ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" addr add 198.18.0.1/15 dev "${p}s"; ip -n "$cli" addr add 198.18.0.2/15 dev "${p}c"
-ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
+two_hosts 198.18.0.1 198.18.0.2 15
 mkdir -p /run/kea /var/run/kea /var/lib/kea
 
 sed -e "s|@INTERFACE@|${p}s|" -e "s|@DATABASE@|$work/leases.sqlite|" bench/zerotouch.toml > "$work/zerotouch.toml"

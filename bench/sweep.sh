@@ -3,32 +3,9 @@
 # ratio report.
 # The caller sets srv, cli, p, work, SERVERS, RATES, SECS, REPEAT, CPU_RATE, PERF_ARGS
 # and defines start_server NAME (which starts the server in the background, through
-# "${SERVER_CPU[@]}").
+# "${SERVER_CPU[@]}"). Pinning, the server process and medians are bench/common.sh's.
 
-# The load generator and the server under test each get one of the machine's two cores
-# (PIN=0: both float), as if they ran on two machines: unpinned, the server's threads,
-# perfdhcp and the kernel's work for both share two cores, and the highest rate with
-# under 1 % drops measures the scheduler's choices as much as the server (perfdhcp
-# loses replies whenever a server thread waking on its core delays its next read).
-# Servers start through SERVER_CPU, perfdhcp through CLIENT_CPU.
-if [[ ${PIN:-1} == 1 ]]; then
-  SERVER_CPU=(taskset -c 1); CLIENT_CPU=(taskset -c 0)
-else
-  SERVER_CPU=(); CLIENT_CPU=()
-fi
-
-server_pid=""
-stop_server() {
-  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=""
-}
-cleanup() {
-  stop_server
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/common.sh
 
 # Waits for the server just started; exits with its logs when it died.
 started() {
@@ -46,10 +23,6 @@ perf() {
   drops=$(awk '/drops ratio:/{gsub("%","",$3); printf "%s ", $3}' <<<"$out")
   echo "${got:-0} ${drops:-100 100}"
 }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 # Runs ROUND: each server once at RATE (a fresh start each), appending to the runs of
 # each in RUNS_GOT, RUNS_D1, RUNS_D2 (and RUNS_CPU: µs of server CPU per exchange).

@@ -17,21 +17,10 @@ REPEAT=${REPEAT:-3}
 p=ztz$$
 work=$(mktemp -d)
 srv="${p}srv"; cli="${p}cli"
-cleanup() {
-  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/common.sh
 
 cargo build --release --quiet --bin zerotouch-dhcpd --bin zerotouchctl --bin zerotouch-sztp-load
-ip netns add "$srv"; ip netns add "$cli"
-ip link add "${p}s" type veth peer name "${p}c"
-ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" addr add 198.18.0.1/24 dev "${p}s"; ip -n "$cli" addr add 198.18.0.2/24 dev "${p}c"
-ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
+two_hosts 198.18.0.1 198.18.0.2 24
 
 target/release/zerotouchctl pki lab --dir "$work/pki" --server-name 198.18.0.1 --device SN-1 --device SN-2 >/dev/null
 # SN-2 also has a secret (HTTP Basic), hashed as in production (PBKDF2, 100 000 iterations).
@@ -103,7 +92,6 @@ TOML
 ip netns exec "$srv" "${SERVER_BIN:-target/release/zerotouch-dhcpd}" --config "$work/dhcpd.toml" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 50); do ip netns exec "$srv" ss -ltn | grep -q ':8443' && break; sleep 0.1; done
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
 
 run() { # label, extra flags

@@ -5,13 +5,16 @@
 //! two measures what allocation, durability and option handling cost, and its best
 //! rate is the ceiling of the load generator and the kernel for the same replies.
 //!
-//! `-6` answers DHCPv6 the same way (see `v6.rs`).
+//! `-6` answers DHCPv6 the same way (see `v6.rs`); `--dns PORT` answers DNS queries with
+//! themselves (see `dns.rs`).
 //!
 //! usage: zerotouch-null-responder [SERVER-ID] [PORT]
 //!        zerotouch-null-responder -6 INTERFACE...
+//!        zerotouch-null-responder --dns PORT
 //!
 //! It serves on the host's DHCP port: benchmarks run it inside a network namespace.
 
+mod dns;
 mod v6;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -29,6 +32,9 @@ struct Args {
     /// Answer DHCPv6 on port 547 of the named interfaces instead of DHCPv4.
     #[arg(short = '6', value_name = "INTERFACE", num_args = 1.., conflicts_with_all = ["server_id", "port"])]
     v6: Option<Vec<String>>,
+    /// Answer DNS queries on this port with themselves (no records) instead of DHCP.
+    #[arg(long, value_name = "PORT", conflicts_with_all = ["v6", "server_id", "port"])]
+    dns: Option<u16>,
     /// DHCPv4 server identifier sent in every reply.
     #[arg(default_value = "198.18.0.1")]
     server_id: Ipv4Addr,
@@ -41,6 +47,9 @@ fn main() {
     let args = Args::parse();
     if let Some(interfaces) = &args.v6 {
         v6::serve(interfaces);
+    }
+    if let Some(port) = args.dns {
+        dns::serve(port);
     }
     let (server_id, port) = (args.server_id, args.port);
     let socket = BatchSocket::bind(port, Duration::from_secs(1)).unwrap_or_else(|e| {

@@ -9,14 +9,14 @@ use std::time::Instant;
 
 use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{
-    Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode,
+    Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, Query, ResponseCode,
+    emit_message_parts,
 };
 use hickory_server::proto::rr::Record;
 use hickory_server::proto::serialize::binary::{
     BinDecodable, BinDecoder, BinEncodable, BinEncoder,
 };
 use hickory_server::server::Request;
-use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder};
 use tracing::debug;
 
 use crate::counts::{Bad, Counts};
@@ -93,22 +93,22 @@ impl Handler {
 
     /// The answer to a query that was read.
     fn answer(&self, request: &Request, mut metadata: Metadata) -> Vec<u8> {
-        let mut builder = MessageResponseBuilder::from_message_request(request);
         // RFC 6891: a query with OPT gets OPT back, with this server's payload size.
         let edns = request.edns.as_ref().map(|_| {
             let mut ours = Edns::new();
             ours.set_max_payload(UDP_PAYLOAD);
             ours
         });
-        if let Some(e) = &edns {
-            builder.edns(e);
-        }
         let limit = match request.protocol() {
             Protocol::Udp => request
                 .edns
                 .as_ref()
                 .map_or(512, |e| e.max_payload().clamp(512, UDP_PAYLOAD)),
             _ => u16::MAX,
+        };
+        let out = Out {
+            edns: edns.as_ref(),
+            limit,
         };
         let query = match request.request_info() {
             Ok(info)
@@ -117,14 +117,14 @@ impl Handler {
             {
                 info.query
             }
-            Ok(_) => {
+            Ok(info) => {
                 metadata.response_code = ResponseCode::NotImp;
-                return encode(builder.build_no_records(metadata), limit);
+                return out.encode(&metadata, Some(info.query.original()), &[], &[], &[]);
             }
             Err(_) => {
                 self.counts.bad(Bad::QuestionCount);
                 metadata.response_code = ResponseCode::FormErr;
-                return encode(builder.build_no_records(metadata), limit);
+                return out.encode(&metadata, None, &[], &[], &[]);
             }
         };
         let zones = self.zones();
@@ -137,33 +137,74 @@ impl Handler {
             devices: &self.devices,
             now: Instant::now(),
         };
-        let none: [&Record; 0] = [];
+        let asked = Some(query.original());
         match zones.answer(query.name(), query.query_type(), &dynamic) {
             Answer::Refused => {
                 debug!(name = %query.name(), "dns: refused: in no zone of this server");
                 metadata.response_code = ResponseCode::Refused;
-                encode(builder.build_no_records(metadata), limit)
+                out.encode(&metadata, asked, &[], &[], &[])
             }
             Answer::Found {
                 answers,
                 additionals,
             } => {
                 metadata.authoritative = true;
-                let answers = answers.iter().map(|r| r.as_ref());
-                let additionals = additionals.iter().map(|r| r.as_ref());
-                encode(
-                    builder.build(metadata, answers, none, none, additionals),
-                    limit,
-                )
+                let answers: Vec<&Record> = answers.iter().map(|r| r.as_ref()).collect();
+                let additionals: Vec<&Record> = additionals.iter().map(|r| r.as_ref()).collect();
+                out.encode(&metadata, asked, &answers, &[], &additionals)
             }
             Answer::NoData { soa } => {
                 metadata.authoritative = true;
-                encode(builder.build(metadata, none, none, [soa], none), limit)
+                out.encode(&metadata, asked, &[], &[soa], &[])
             }
             Answer::NxDomain { soa } => {
                 metadata.authoritative = true;
                 metadata.response_code = ResponseCode::NXDomain;
-                encode(builder.build(metadata, none, none, [soa], none), limit)
+                out.encode(&metadata, asked, &[], &[soa], &[])
+            }
+        }
+    }
+}
+
+/// How an answer goes out: with this OPT record, in at most `limit` octets.
+struct Out<'e> {
+    edns: Option<&'e Edns>,
+    limit: u16,
+}
+
+impl Out<'_> {
+    /// The answer in wire format: the question as it came (its name then compresses the
+    /// records' names), then each section. Records past the limit are left out and the
+    /// TC bit set; an answer that cannot be encoded is SERVFAIL.
+    fn encode(
+        &self,
+        metadata: &Metadata,
+        query: Option<&Query>,
+        answers: &[&Record],
+        authorities: &[&Record],
+        additionals: &[&Record],
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        let mut encoder = BinEncoder::new(&mut out);
+        encoder.set_max_size(self.limit);
+        let emitted = emit_message_parts(
+            metadata,
+            &mut query.into_iter(),
+            &mut answers.iter().copied(),
+            &mut authorities.iter().copied(),
+            &mut additionals.iter().copied(),
+            self.edns,
+            None,
+            &mut encoder,
+        );
+        match emitted {
+            Ok(_) => out,
+            Err(e) => {
+                tracing::warn!("dns: cannot encode an answer: {e}");
+                let mut failed = *metadata;
+                failed.response_code = ResponseCode::ServFail;
+                failed.authoritative = false;
+                bare(failed)
             }
         }
     }
@@ -181,30 +222,51 @@ fn bare(metadata: Metadata) -> Vec<u8> {
     out
 }
 
-/// `response` in wire format within `limit` octets: records that do not fit are left
-/// out and the TC bit set. An answer that cannot be encoded is SERVFAIL.
-fn encode<'q, 'a>(
-    response: MessageResponse<
-        'q,
-        'a,
-        impl Iterator<Item = &'a Record> + Send + 'a,
-        impl Iterator<Item = &'a Record> + Send + 'a,
-        impl Iterator<Item = &'a Record> + Send + 'a,
-        impl Iterator<Item = &'a Record> + Send + 'a,
-    >,
-    limit: u16,
-) -> Vec<u8> {
-    let mut metadata = *response.metadata();
-    let mut out = Vec::with_capacity(512);
-    let mut encoder = BinEncoder::new(&mut out);
-    encoder.set_max_size(limit);
-    match response.destructive_emit(&mut encoder) {
-        Ok(_) => out,
-        Err(e) => {
-            tracing::warn!("dns: cannot encode an answer: {e}");
-            metadata.response_code = ResponseCode::ServFail;
-            metadata.authoritative = false;
-            bare(metadata)
+#[cfg(test)]
+mod tests {
+    use zerotouch_plugin::Settings;
+
+    use super::*;
+    use crate::rrl::RateLimit;
+    use crate::settings::DnsSettings;
+
+    fn handler() -> Handler {
+        let text = "listen = [\"127.0.0.1:5300\"]\n[[zone]]\nname = \"sztp.example\"\nnameservers = [{ name = \"ns1.sztp.example\", addresses = [\"198.18.0.1\"] }]\n";
+        let settings = Settings::standalone(text, "dns");
+        let zones = Zones::build(&DnsSettings::read(&settings).unwrap(), &settings).unwrap();
+        Handler {
+            zones: Arc::new(RwLock::new(Arc::new(zones))),
+            leased: Default::default(),
+            devices: Default::default(),
+            limiter: Arc::new(Limiter::new(RateLimit::default())),
+            counts: Default::default(),
         }
+    }
+
+    /// A query for `name` type A with an OPT record of payload 1232 (as dig sends).
+    fn query(name: &str) -> Vec<u8> {
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        q
+    }
+
+    #[test]
+    fn an_answers_name_points_at_the_question() {
+        let h = handler();
+        let src = "198.18.0.2:4000".parse().unwrap();
+        let q = query("ns1.sztp.example");
+        let a = h.handle(&q, src, Protocol::Udp).unwrap();
+        // Header, the question as asked, the A record with its name as a pointer to
+        // the question's (2 octets), then the OPT record (11).
+        let question = q.len() - 12 - 11;
+        assert_eq!(a.len(), 12 + question + (2 + 10 + 4) + 11, "{a:02x?}");
+        assert_eq!(&a[12 + question..12 + question + 2], &[0xc0, 12]);
+        assert_eq!(a[3] & 0x0f, 0, "NOERROR");
+        assert_ne!(a[2] & 0x04, 0, "authoritative");
     }
 }

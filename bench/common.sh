@@ -1,0 +1,46 @@
+# Shared by the benchmarks (sourced, not run): where the server and the load generator
+# run, the server process and its CPU time, medians, and two network namespaces joined
+# by a veth pair. The caller sets srv, cli, p (a unique prefix) and work (a temporary
+# folder, removed at exit).
+
+# The load generator and the server under test each get one of the machine's two cores
+# (PIN=0: both float), as if they ran on two machines: unpinned, the server's threads,
+# the load generator and the kernel's work for both share two cores, and the results
+# measure the scheduler's choices as much as the server. Servers start through
+# SERVER_CPU, load generators through CLIENT_CPU.
+if [[ ${PIN:-1} == 1 ]]; then
+  SERVER_CPU=(taskset -c 1); CLIENT_CPU=(taskset -c 0)
+else
+  SERVER_CPU=(); CLIENT_CPU=()
+fi
+
+server_pid=""
+stop_server() {
+  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  ip netns del "$srv" 2>/dev/null || true
+  ip netns del "$cli" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The server's CPU time so far (user + system, all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+# Namespaces $srv and $cli joined by ${p}s (in $srv) and ${p}c (in $cli), up, with
+# IPv4 addresses SERVER/PREFIX and CLIENT/PREFIX when given.
+two_hosts() {
+  ip netns add "$srv"; ip netns add "$cli"
+  ip link add "${p}s" type veth peer name "${p}c"
+  ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
+  for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
+  if [[ $# == 3 ]]; then
+    ip -n "$srv" addr add "$1/$3" dev "${p}s"; ip -n "$cli" addr add "$2/$3" dev "${p}c"
+  fi
+  ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
+}
