@@ -1,14 +1,21 @@
-//! `dns`: an authoritative DNS server for the provisioning network, on hickory-server.
-//! It serves the zones of its settings over UDP and TCP: SOA and NS, the bootstrap
-//! servers devices find by `_sztp._tcp.<zone>` SRV (with their addresses in the
-//! additional section), each device's artifacts as `<serial>._sztp.<zone>` TXT (RFC 8572
-//! §4.2), and plain names. Names outside its zones are refused. `SIGHUP` rebuilds the
-//! zones (and reads the devices' files again) without a restart.
+//! `dns`: an authoritative DNS server for the provisioning network, on hickory's DNS
+//! types. It serves the zones of its settings over UDP and TCP: SOA and NS, the
+//! bootstrap servers devices find by `_sztp._tcp.<zone>` SRV (with their addresses in
+//! the additional section), each device's artifacts as `<serial>._sztp.<zone>` TXT
+//! (RFC 8572 §4.2; from files or the bootstrap plugin), leased devices' names, and
+//! plain names. Names outside its zones are refused. With `mdns`, a multicast DNS
+//! responder publishes one zone's bootstrap servers and devices under `local.`.
+//! `SIGHUP` rebuilds the zones (and reads the devices' files again) without a restart.
+//!
+//! Where a query goes: `transport` (UDP, TCP; bad input counted in `counts`) →
+//! `server` (read, rate-limit in `rrl`, encode) → `zone` (the records; leased names
+//! from `leased`, devices from `devices`). mDNS: `mdns`.
 
 mod advertise;
 mod counts;
 mod devices;
 mod leased;
+mod mdns;
 mod rrl;
 mod server;
 mod settings;
@@ -54,6 +61,24 @@ pub struct Dns {
     limiter: Arc<rrl::Limiter>,
     /// What the listeners received and refused, kept across reloads.
     counts: Arc<Counts>,
+    /// The mDNS responder's interfaces and zone, as last read.
+    mdns_settings: Mutex<Option<(Vec<String>, zone::Zone)>>,
+    /// The mDNS responder, while it runs.
+    mdns: Mutex<Option<mdns::Responder>>,
+    mdns_counts: Arc<mdns::Counts>,
+}
+
+/// The mDNS responder's interfaces and `local.` zone, when the settings have one.
+fn mdns_settings(
+    s: &DnsSettings,
+    settings: &Settings,
+) -> Result<Option<(Vec<String>, zone::Zone)>, SettingsError> {
+    let (Some(m), Some((i, z))) = (&s.mdns, s.mdns_zone()) else {
+        return Ok(None);
+    };
+    let ttl = m.ttl.unwrap_or(settings::MDNS_TTL);
+    let local = zone::Zone::local(z, &format!("zone[{i}]"), ttl, settings)?;
+    Ok(Some((m.interfaces.clone(), local)))
 }
 
 struct Running {
@@ -112,6 +137,46 @@ impl Dns {
         Ok(Action::Continue)
     }
 
+    /// Applies the mDNS settings read on a reload: the same interfaces keep their
+    /// sockets and publish the new zone; others start (or stop) the responder.
+    fn reload_mdns(
+        &self,
+        next: Option<(Vec<String>, zone::Zone)>,
+        settings: &Settings,
+    ) -> Result<(), SettingsError> {
+        let poisoned = || SettingsError::new("", "dns: a lock was poisoned");
+        let host = (self.running.lock().map_err(|_| poisoned())?)
+            .as_ref()
+            .map(|r| r.host.clone());
+        let Some(host) = host else {
+            *self.mdns_settings.lock().map_err(|_| poisoned())? = next;
+            return Ok(());
+        };
+        let mut mdns = self.mdns.lock().map_err(|_| poisoned())?;
+        match (mdns.as_mut(), next) {
+            (Some(r), Some((interfaces, zone))) if r.interfaces() == interfaces.as_slice() => {
+                r.reload(&host, zone);
+            }
+            (_, next) => {
+                if let Some(old) = mdns.take() {
+                    old.stop();
+                }
+                if let Some((interfaces, zone)) = next {
+                    let started = mdns::Responder::start(
+                        &host,
+                        &interfaces,
+                        zone,
+                        self.devices.clone(),
+                        self.mdns_counts.clone(),
+                    )
+                    .map_err(|e| settings.error("mdns.interfaces", e.message()))?;
+                    *mdns = Some(started);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the current leases and follows their changes into the lease zone's
     /// names, when a zone has them.
     fn follow_leases(&self, host: &ServiceHost) -> Result<Option<JoinHandle<()>>, PluginError> {
@@ -162,6 +227,7 @@ impl Plugin for Dns {
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
+        let local = mdns_settings(&s, settings)?;
         Ok(Dns {
             zones: Arc::new(RwLock::new(Arc::new(zones))),
             leased: SharedLeased::default(),
@@ -171,6 +237,9 @@ impl Plugin for Dns {
             advertised: AtomicBool::new(false),
             limiter: Arc::new(rrl::Limiter::new(s.rate_limit)),
             counts: Arc::default(),
+            mdns_settings: Mutex::new(local),
+            mdns: Mutex::new(None),
+            mdns_counts: Arc::default(),
         })
     }
 
@@ -179,6 +248,17 @@ impl Plugin for Dns {
         self.devices.follow(host.artifacts.clone());
         let follower = self.follow_leases(host)?;
         let server = self.serve(host, &listen)?;
+        if let Some((interfaces, zone)) = self.mdns_settings.lock().map_err(|_| poisoned())?.take()
+        {
+            let responder = mdns::Responder::start(
+                host,
+                &interfaces,
+                zone,
+                self.devices.clone(),
+                self.mdns_counts.clone(),
+            )?;
+            *self.mdns.lock().map_err(|_| poisoned())? = Some(responder);
+        }
         *self.running.lock().map_err(|_| poisoned())? = Some(Running {
             host: host.clone(),
             server,
@@ -190,6 +270,7 @@ impl Plugin for Dns {
     fn reload(&self, settings: &Settings) -> Result<(), SettingsError> {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
+        let local = mdns_settings(&s, settings)?;
         let poisoned = || SettingsError::new("", "dns: a lock was poisoned");
         self.limiter.set(s.rate_limit);
         let mut listen = self.listen.lock().map_err(|_| poisoned())?;
@@ -205,6 +286,7 @@ impl Plugin for Dns {
         }
         *self.zones.write().map_err(|_| poisoned())? = Arc::new(zones);
         self.devices.forget();
+        self.reload_mdns(local, settings)?;
         // The lease zone may have changed: follow the leases into it from scratch.
         let mut running = self.running.lock().map_err(|_| poisoned())?;
         if let Some(r) = running.as_mut() {
@@ -245,6 +327,7 @@ impl Plugin for Dns {
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
         let mut all = self.counts.all();
+        all.extend(self.mdns_counts.all());
         all.push((
             "rate_limited_dropped",
             self.limiter.dropped.load(Ordering::Relaxed),
@@ -264,6 +347,11 @@ impl Plugin for Dns {
             .map(|(n, v)| format!("{n}={v}"))
             .collect();
         info!("dns: stopped {}", counts.join(" "));
+        if let Ok(mut mdns) = self.mdns.lock()
+            && let Some(r) = mdns.take()
+        {
+            r.stop();
+        }
         if let Ok(mut running) = self.running.lock()
             && let Some(r) = running.take()
         {

@@ -20,6 +20,29 @@ pub(crate) struct DnsSettings {
     /// Response-rate limiting over UDP, per source network.
     #[serde(default)]
     pub rate_limit: crate::rrl::RateLimit,
+    /// The mDNS responder, when present.
+    pub mdns: Option<MdnsSettings>,
+}
+
+/// Seconds an mDNS record lives when the settings do not say (RFC 6762 §10: 120 s for
+/// records that name a host).
+pub(crate) const MDNS_TTL: u32 = 120;
+
+/// `mdns`: a multicast DNS responder (RFC 6762) for one zone's records under `local.`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MdnsSettings {
+    /// The interfaces it answers on, by name.
+    pub interfaces: Vec<String>,
+    /// The zone whose bootstrap servers and devices are published; the first when
+    /// absent.
+    pub zone: Option<String>,
+    /// Time to live of the records it publishes, seconds or `2m`.
+    #[serde(
+        default,
+        deserialize_with = "zerotouch_plugin::duration::opt_seconds_plain"
+    )]
+    pub ttl: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +130,27 @@ impl DnsSettings {
         if s.zone.iter().filter(|z| z.lease_names).count() > 1 {
             return Err(settings.error("zone", "more than one zone sets lease_names = true, expected one: a leased device has one name"));
         }
+        if let Some(m) = &s.mdns {
+            if m.interfaces.is_empty() {
+                return Err(settings.error(
+                    "mdns.interfaces",
+                    "is empty, expected the interfaces to answer on, such as [\"eth1\"]",
+                ));
+            }
+            match &m.zone {
+                Some(z) if !s.zone.iter().any(|zone| same_name(&zone.name, z)) => {
+                    return Err(settings
+                        .error("mdns.zone", format!("{z:?} is none of this server's zones")));
+                }
+                None if s.zone.is_empty() => {
+                    return Err(settings.error(
+                        "mdns",
+                        "there is no zone to publish: add a [[zone]] (its bootstrap servers and devices are what mDNS publishes)",
+                    ));
+                }
+                _ => {}
+            }
+        }
         if s.listen.is_empty() {
             return Err(settings.error(
                 "listen",
@@ -117,7 +161,62 @@ impl DnsSettings {
     }
 }
 
+/// Whether two names in the settings are the same (case and the final dot aside).
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+impl DnsSettings {
+    /// The zone mDNS publishes, with its index, when mDNS is on.
+    pub(crate) fn mdns_zone(&self) -> Option<(usize, &ZoneSettings)> {
+        let m = self.mdns.as_ref()?;
+        self.zone.iter().enumerate().find(|(_, z)| match &m.zone {
+            Some(name) => same_name(&z.name, name),
+            None => true,
+        })
+    }
+}
+
 /// A path of the settings, relative to the configuration file's folder.
 pub(crate) fn resolve(settings: &Settings, path: &str) -> PathBuf {
     settings.resolve_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<DnsSettings, SettingsError> {
+        DnsSettings::read(&Settings::standalone(text, "dns"))
+    }
+
+    const ZONES: &str = "[[zone]]\nname = \"sztp.example\"\nnameservers = [{ name = \"ns1.sztp.example\" }]\n[[zone]]\nname = \"lab.example\"\nnameservers = [{ name = \"ns1.lab.example\" }]\n";
+
+    #[test]
+    fn mdns_publishes_the_zone_it_names_or_the_first_and_says_what_is_wrong() {
+        let first = read(&format!(
+            "listen = [\"127.0.0.1:53\"]\nmdns = {{ interfaces = [\"eth1\"] }}\n{ZONES}"
+        ))
+        .unwrap();
+        assert_eq!(first.mdns_zone().map(|(i, _)| i), Some(0));
+        let named = read(&format!("listen = [\"127.0.0.1:53\"]\nmdns = {{ interfaces = [\"eth1\"], zone = \"LAB.example.\" }}\n{ZONES}")).unwrap();
+        assert_eq!(named.mdns_zone().map(|(i, _)| i), Some(1));
+        let unknown = read(&format!("listen = [\"127.0.0.1:53\"]\nmdns = {{ interfaces = [\"eth1\"], zone = \"other.example\" }}\n{ZONES}")).unwrap_err();
+        assert_eq!(unknown.key, "mdns.zone");
+        let no_interfaces = read(&format!(
+            "listen = [\"127.0.0.1:53\"]\nmdns = {{ interfaces = [] }}\n{ZONES}"
+        ))
+        .unwrap_err();
+        assert_eq!(no_interfaces.key, "mdns.interfaces");
+        let no_zone =
+            read("listen = [\"127.0.0.1:53\"]\nmdns = { interfaces = [\"eth1\"] }\n").unwrap_err();
+        assert_eq!(no_zone.key, "mdns");
+        assert!(
+            read(&format!("listen = [\"127.0.0.1:53\"]\n{ZONES}"))
+                .unwrap()
+                .mdns_zone()
+                .is_none()
+        );
+    }
 }

@@ -116,15 +116,7 @@ impl Zone {
     fn build(z: &ZoneSettings, key: &str, settings: &Settings) -> Result<Zone, SettingsError> {
         let origin = name(&z.name, &format!("{key}.name"), settings)?;
         let ttl = z.ttl.unwrap_or(DEFAULT_TTL);
-        let mut zone = Zone {
-            origin: LowerName::from(&origin),
-            soa: Record::from_rdata(origin.clone(), ttl, RData::A(A::new(0, 0, 0, 0))),
-            records: HashMap::new(),
-            nonterminals: Default::default(),
-            ttl,
-            lease_names: z.lease_names,
-            bootstrap_devices: z.bootstrap_devices,
-        };
+        let mut zone = Zone::empty(&origin, ttl, z);
         let Some(first) = z.nameservers.first() else {
             return Err(settings.error(
                 format!("{key}.nameservers"),
@@ -153,6 +145,76 @@ impl Zone {
             ));
             zone.addresses(&n, &ns.addresses, ttl, &format!("{k}.addresses"), settings)?;
         }
+        zone.services(z, key, settings, &|n| n.clone())?;
+        for (j, h) in z.host.iter().enumerate() {
+            let k = format!("{key}.host[{j}]");
+            let n = name(&h.name, &format!("{k}.name"), settings)?;
+            if h.addresses.is_empty() {
+                return Err(settings.error(
+                    format!("{k}.addresses"),
+                    "is empty, expected at least one address",
+                ));
+            }
+            zone.addresses(&n, &h.addresses, ttl, &format!("{k}.addresses"), settings)?;
+        }
+        zone.devices(z, key, settings)?;
+        Ok(zone)
+    }
+
+    /// A zone with no records yet (its SOA a placeholder until set).
+    fn empty(origin: &Name, ttl: u32, z: &ZoneSettings) -> Zone {
+        Zone {
+            origin: LowerName::from(origin),
+            soa: Record::from_rdata(origin.clone(), ttl, RData::A(A::new(0, 0, 0, 0))),
+            records: HashMap::new(),
+            nonterminals: Default::default(),
+            ttl,
+            lease_names: z.lease_names,
+            bootstrap_devices: z.bootstrap_devices,
+        }
+    }
+
+    /// The records of zone `z` that mDNS publishes, under `local.` (RFC 6762): its
+    /// bootstrap servers (`_sztp._tcp.local` SRV, the DNS-SD browse records) with each
+    /// target in `z` renamed `<its first label>.local` and given its addresses, and its
+    /// devices' TXT records (`<serial>._sztp.local`). No SOA or NS: mDNS has none, and
+    /// a name without records is not answered at all.
+    pub(crate) fn local(
+        z: &ZoneSettings,
+        key: &str,
+        ttl: u32,
+        settings: &Settings,
+    ) -> Result<Zone, SettingsError> {
+        let unicast = name(&z.name, &format!("{key}.name"), settings)?;
+        let local = Name::from_ascii("local.").map_err(|e| settings.error(key, e.to_string()))?;
+        let mut zone = Zone::empty(&local, ttl, z);
+        zone.lease_names = false;
+        let rename = |n: &Name| -> Name {
+            match n.iter().next() {
+                Some(label) if unicast.zone_of(n) && n.num_labels() > unicast.num_labels() => {
+                    Name::from_labels([label])
+                        .and_then(|l| l.append_domain(&local))
+                        .unwrap_or_else(|_| n.clone())
+                }
+                _ => n.clone(),
+            }
+        };
+        zone.services(z, key, settings, &rename)?;
+        zone.devices(z, key, settings)?;
+        Ok(zone)
+    }
+
+    /// The bootstrap servers: `_sztp._tcp` SRV, and DNS-SD's browse records, each
+    /// target as `rename` makes it.
+    fn services(
+        &mut self,
+        z: &ZoneSettings,
+        key: &str,
+        settings: &Settings,
+        rename: &dyn Fn(&Name) -> Name,
+    ) -> Result<(), SettingsError> {
+        let (origin, ttl) = (Name::from(&self.origin), self.ttl);
+        let zone = self;
         let sztp = Name::from_ascii("_sztp._tcp")
             .and_then(|n| n.append_domain(&origin))
             .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?;
@@ -169,7 +231,7 @@ impl Zone {
         }
         for (j, b) in z.bootstrap_server.iter().enumerate() {
             let k = format!("{key}.bootstrap_server[{j}]");
-            let target = name(&b.target, &format!("{k}.target"), settings)?;
+            let target = rename(&name(&b.target, &format!("{k}.target"), settings)?);
             let srv = SRV::new(b.priority, b.weight, b.port, target.clone());
             zone.add(Record::from_rdata(
                 sztp.clone(),
@@ -210,17 +272,18 @@ impl Zone {
             let empty = TXT::from_bytes(vec![&b""[..]]);
             zone.add(Record::from_rdata(instance, ttl, RData::TXT(empty)));
         }
-        for (j, h) in z.host.iter().enumerate() {
-            let k = format!("{key}.host[{j}]");
-            let n = name(&h.name, &format!("{k}.name"), settings)?;
-            if h.addresses.is_empty() {
-                return Err(settings.error(
-                    format!("{k}.addresses"),
-                    "is empty, expected at least one address",
-                ));
-            }
-            zone.addresses(&n, &h.addresses, ttl, &format!("{k}.addresses"), settings)?;
-        }
+        Ok(())
+    }
+
+    /// The devices' TXT records from their files.
+    fn devices(
+        &mut self,
+        z: &ZoneSettings,
+        key: &str,
+        settings: &Settings,
+    ) -> Result<(), SettingsError> {
+        let (origin, ttl) = (Name::from(&self.origin), self.ttl);
+        let zone = self;
         for (j, d) in z.device.iter().enumerate() {
             let k = format!("{key}.device[{j}]");
             let owner = Name::from_ascii(&d.serial)
@@ -259,7 +322,7 @@ impl Zone {
                 ));
             }
         }
-        Ok(zone)
+        Ok(())
     }
 
     fn add(&mut self, r: Record) {
@@ -313,7 +376,22 @@ impl Zone {
         Ok(())
     }
 
-    fn answer(&self, name: &LowerName, rtype: RecordType, dynamic: &Dynamic<'_>) -> Answer<'_> {
+    /// Every record of the zone (leased names and the bootstrap plugin's devices aside).
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
+        self.records.values().flatten()
+    }
+
+    /// The records at `name`.
+    pub(crate) fn at(&self, name: &LowerName) -> &[Record] {
+        self.records.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn answer(
+        &self,
+        name: &LowerName,
+        rtype: RecordType,
+        dynamic: &Dynamic<'_>,
+    ) -> Answer<'_> {
         let wants = |t: RecordType| rtype == RecordType::ANY || rtype == t;
         let dynamic = self.dynamic(name, dynamic);
         let Some(records) = self.records.get(name).filter(|r| !r.is_empty()) else {
