@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
 use crate::config::{Config, Dhcp4, Pool};
-use crate::lease::{ClientKey, Lease4, LeaseBackend, LeaseState, SqliteStore, unix_now};
+use crate::lease::{ClientKey, IaKind, Lease4, LeaseBackend, LeaseState, SqliteStore, unix_now};
 use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
@@ -55,7 +55,8 @@ pub fn lease_info6(l: &crate::lease::Lease6) -> LeaseInfo {
         hwaddr: l.hw_address.clone().unwrap_or_default(),
         starts: l.starts,
         expires: l.expires,
-        hostname: None,
+        // A delegated prefix is a network, not a host: no name.
+        hostname: l.hostname.clone().filter(|_| l.kind == IaKind::Na),
     }
 }
 
@@ -203,6 +204,7 @@ mod tests {
             preferred: 100,
             expires,
             hw_address: Some(vec![2, 0, 0, 0, 0, 7]),
+            hostname: None,
         }
     }
 

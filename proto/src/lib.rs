@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod fqdn;
 pub mod hex;
 pub mod v4;
 pub mod v6;

@@ -726,3 +726,92 @@ nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
         assert!(out.contains("status: NXDOMAIN"), "{serial}: {out}");
     }
 }
+
+/// A DHCPv6 client that sends its name in the Client FQDN option (39) has an AAAA
+/// record and a reverse name under `ip6.arpa` while it holds its address; released,
+/// they are gone. Its delegated prefix gets no name.
+#[test]
+fn a_dhcpv6_clients_fqdn_names_its_address_while_it_holds_it() {
+    require_tools(&["ip", "dig", "dhclient"]);
+    let lab = Lab::two_hosts_v6();
+    let dns = r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["127.0.0.1:5353"]
+[[plugin.settings.zone]]
+name = "lan.example"
+lease_names = true
+nameservers = [{ name = "ns1.lan.example" }]
+[[plugin.settings.zone]]
+name = "1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+nameservers = [{ name = "ns1.lan.example" }]
+"#;
+    let cfg = lab.basic_config6("", dns);
+    let _server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    let ask = |args: &[&str]| {
+        let mut all = vec![
+            "dig",
+            "@127.0.0.1",
+            "-p",
+            "5353",
+            "+time=2",
+            "+tries=1",
+            "+norec",
+        ];
+        all.extend_from_slice(args);
+        let (code, out) = lab.run(&lab.srv(), &all, Duration::from_secs(10));
+        assert_eq!(code, 0, "dig {args:?}: {out}");
+        out
+    };
+    assert!(ask(&["dev6.lan.example", "AAAA"]).contains("status: NXDOMAIN"));
+
+    let conf = "send fqdn.fqdn \"dev6.lan.example.\";\n";
+    let (code, out, leases) = lab.dhclient6_once("named6", conf, &["-P", "-N"]);
+    assert_eq!(code, 0, "{out}");
+    let address = leases
+        .split_whitespace()
+        .skip_while(|w| *w != "iaaddr")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {leases}"))
+        .to_string();
+    let start = std::time::Instant::now();
+    let mut aaaa = String::new();
+    while !aaaa.contains(&address) && start.elapsed() < Duration::from_secs(5) {
+        aaaa = ask(&["+short", "dev6.lan.example", "AAAA"]);
+    }
+    assert_eq!(aaaa.trim(), address, "{}", lab.path("server.log").display());
+    let ptr = ask(&["+short", "-x", &address]);
+    assert_eq!(ptr.trim(), "dev6.lan.example.");
+
+    // Released: the names go.
+    let conf_path = lab.path("named6.conf");
+    let (code, out) = lab.run(
+        &lab.cli(),
+        &[
+            "dhclient",
+            "-6",
+            "-r",
+            "-cf",
+            conf_path.to_str().unwrap(),
+            "-lf",
+            lab.path("named6.leases").to_str().unwrap(),
+            "-pf",
+            lab.path("named6.leases.pid").to_str().unwrap(),
+            "-sf",
+            lab.path("named6-script").to_str().unwrap(),
+            &lab.ifname("c"),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, 0, "{out}");
+    let start = std::time::Instant::now();
+    while !ask(&["dev6.lan.example", "AAAA"]).contains("status: NXDOMAIN") {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the name outlived its lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ask(&["-x", &address]).contains("status: NXDOMAIN"));
+}

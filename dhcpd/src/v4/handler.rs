@@ -305,6 +305,7 @@ impl Dhcp4Handler {
         // the client already holds it by an active lease, which must not be downgraded.
         if !holds_active {
             self.leases.upsert(lease_for(
+                cfg,
                 ex,
                 addr,
                 LeaseState::Offered,
@@ -381,7 +382,7 @@ impl Dhcp4Handler {
                 if let Err(stop) = self.lease_chosen(cfg, ex, addr, true, &mut valid) {
                     return *stop;
                 }
-                let lease = lease_for(ex, addr, LeaseState::Active, ex.now + valid as u64);
+                let lease = lease_for(cfg, ex, addr, LeaseState::Active, ex.now + valid as u64);
                 self.leases.upsert(lease.clone());
                 let spec = ReplySpec {
                     msg_type: MessageType::Ack,
@@ -446,6 +447,7 @@ impl Dhcp4Handler {
             };
         }
         let mut lease = lease_for(
+            cfg,
             ex,
             addr,
             LeaseState::Declined,
@@ -604,8 +606,20 @@ impl Dhcp4Handler {
     }
 }
 
-fn lease_for(ex: &Exchange<'_>, address: Ipv4Addr, state: LeaseState, expires: u64) -> Lease4 {
+/// The lease of `address` for the exchange's client. Its host name is the one the client
+/// gives (option 12, else option 81), else its reservation's.
+fn lease_for(
+    cfg: &Dhcp4,
+    ex: &Exchange<'_>,
+    address: Ipv4Addr,
+    state: LeaseState,
+    expires: u64,
+) -> Lease4 {
     let req: &Message = ex.request;
+    let hostname = req
+        .client_name()
+        .map(str::to_string)
+        .or_else(|| ex.host_entry(cfg).and_then(|h| h.hostname.clone()));
     Lease4 {
         address,
         client: Some(ex.client.clone()),
@@ -614,6 +628,6 @@ fn lease_for(ex: &Exchange<'_>, address: Ipv4Addr, state: LeaseState, expires: u
         state,
         starts: ex.now,
         expires,
-        hostname: req.host_name().map(str::to_string),
+        hostname,
     }
 }

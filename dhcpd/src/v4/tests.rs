@@ -152,6 +152,37 @@ fn discover_request_gives_an_ack_with_a_durable_lease() {
     assert!(reply.dest.arp.is_some());
 }
 
+/// The host name of a client's lease: option 12, else option 81's first label, else
+/// its reservation's.
+#[test]
+fn a_lease_is_named_by_option_12_then_option_81_then_the_reservation() {
+    let named = |m: Message| -> Option<String> {
+        let mut h = handler();
+        let (_, out) = dora(&mut h, m, 1000);
+        let Outcome::Reply {
+            commit: Some(lease),
+            ..
+        } = out
+        else {
+            panic!("no lease: {out:?}")
+        };
+        lease.hostname
+    };
+    let mut fqdn = msg(MessageType::Discover, 1);
+    fqdn.options
+        .set(81, b"\x05\x00\x00\x04dev4\x03lab\x07example\x00".to_vec());
+    assert_eq!(named(fqdn.clone()).as_deref(), Some("dev4"));
+    let mut both = fqdn;
+    both.options.set(12, b"own-name".to_vec());
+    assert_eq!(named(both).as_deref(), Some("own-name"));
+    // The reservation of 02:00:00:00:00:aa names it `switch-a`.
+    assert_eq!(
+        named(msg(MessageType::Discover, 0xaa)).as_deref(),
+        Some("switch-a")
+    );
+    assert_eq!(named(msg(MessageType::Discover, 2)), None);
+}
+
 #[test]
 fn options_follow_the_prl_order_and_the_most_specific_scope() {
     let mut h = handler();

@@ -5,7 +5,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::sync::Arc;
 
 use ipnet::Ipv6Net;
-use zerotouch_proto::v6::{MessageType6, Packet6};
+use zerotouch_proto::v6::{MessageType6, OptionCode6, Packet6};
 
 use crate::config::{Dhcp6, Host6};
 
@@ -47,11 +47,26 @@ pub struct Exchange6<'a> {
     pub host: Option<usize>,
     /// A reservation a plugin supplied (`host_looked_up`); it replaces `host`.
     pub plugin_host: Option<Box<Host6>>,
+    /// The configured reservation's host name, when it has one.
+    pub reserved_name: Option<String>,
     /// Unix seconds.
     pub now: u64,
 }
 
 impl Exchange6<'_> {
+    /// The client's host name for its leases: the first label of its FQDN option (39),
+    /// else its reservation's name (a plugin's reservation first).
+    pub fn client_name(&self) -> Option<String> {
+        let fqdn = self.packet.message.options.get(OptionCode6::CLIENT_FQDN);
+        match fqdn.and_then(zerotouch_proto::fqdn::client_fqdn6) {
+            Some(name) => Some(name.to_string()),
+            None => match &self.plugin_host {
+                Some(h) => h.hostname.clone(),
+                None => self.reserved_name.clone(),
+            },
+        }
+    }
+
     /// The client's reservation: a plugin's, else the configured one.
     pub fn host_entry<'c>(&'c self, cfg: &'c Dhcp6) -> Option<&'c Host6> {
         match &self.plugin_host {

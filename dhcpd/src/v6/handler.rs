@@ -338,8 +338,10 @@ impl Dhcp6Handler {
             host: find_host(&cfg, duid, hw_address.as_deref()),
             hw_address,
             plugin_host: None,
+            reserved_name: None,
             now,
         };
+        ex.reserved_name = ex.host.and_then(|h| cfg.hosts.list[h].hostname.clone());
         if ex.is_direct() && !ingress.was_multicast() {
             // No Server Unicast option is ever sent, so clients must multicast.
             match msg_type {
@@ -413,6 +415,7 @@ impl Dhcp6Handler {
             preferred,
             expires,
             hw_address: ex.hw_address.clone(),
+            hostname: ex.client_name(),
         }
     }
 

@@ -58,6 +58,7 @@ options = { dns-servers = ["2001:db8::99"] }
 [[dhcp6.host]]
 hw_address = "02:00:00:00:00:77"
 addresses = ["2001:db8:3::77"]
+hostname = "router-77"
 "#;
 
 pub(super) fn handler(extra: &str) -> Dhcp6Handler {
@@ -244,6 +245,37 @@ fn solicit_advertises_and_request_commits_address_and_prefix_with_options_by_oro
     assert_eq!(
         addrs(&ias(&rep.message, OptionCode6::IA_NA)[0]),
         vec![(a, 1000, 2000)]
+    );
+}
+
+/// The host name of a lease: the first label of the client's FQDN option (39), else
+/// its reservation's.
+#[test]
+fn a_lease_is_named_by_the_clients_fqdn_then_its_reservation() {
+    let named = |c: Client| -> Option<String> {
+        let mut h = handler("");
+        let s = c.opt(OptionCode6::RAPID_COMMIT, &[]);
+        let (_, commit) = reply(h.handle(&s.wire(), &multicast(), NOW));
+        assert_eq!(commit.len(), 1);
+        commit[0].hostname.clone()
+    };
+    let fqdn = |c: Client| {
+        c.opt(
+            OptionCode6::CLIENT_FQDN,
+            b"\x01\x04dev6\x03lab\x07example\x00",
+        )
+    };
+    assert_eq!(
+        named(fqdn(Client::new(MessageType6::Solicit, 1).na(1, &[]))).as_deref(),
+        Some("dev6")
+    );
+    // The reservation of MAC 02:00:00:00:00:77 (its DUID-LL) names it, unless it says.
+    let reserved = || Client::new(MessageType6::Solicit, 0x77).na(1, &[]);
+    assert_eq!(named(reserved()).as_deref(), Some("router-77"));
+    assert_eq!(named(fqdn(reserved())).as_deref(), Some("dev6"));
+    assert_eq!(
+        named(Client::new(MessageType6::Solicit, 2).na(1, &[])),
+        None
     );
 }
 

@@ -1,10 +1,10 @@
-//! The lease database's schema (version 2): binary and integer columns, which the server
+//! The lease database's schema (version 3): binary and integer columns, which the server
 //! writes without formatting anything, and the views `leases4` and `leases6` that show
 //! the same leases as text (dotted quads, IPv6 in RFC 5952 form, `aa:bb:cc` octets) for
 //! operators and their tools, with the columns the tables of version 1 had.
 
 /// The version this build writes (`PRAGMA user_version`).
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 // Keyed by the address as an integer: SQLite's rowid B-tree makes a lease write about
 // four times cheaper than a text key (measured: 1.2 against 4 µs a row), and a lease
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS lease6 (
     preferred   INTEGER NOT NULL,         -- preferred lifetime granted, seconds
     expires     INTEGER NOT NULL,         -- Unix seconds, end of the valid lifetime
     hw_address  BLOB,                     -- when known
+    hostname    TEXT,                     -- the client's name (option 39, or its reservation's); version 3
     PRIMARY KEY (address, prefix_len)
 ) WITHOUT ROWID;
 -- The server's identity: its DUID is created once and kept, since clients and relays
@@ -63,7 +64,8 @@ CREATE VIEW leases6 AS SELECT
     prefix_len, type,
     {duid} AS duid,
     iaid, state, starts, preferred, expires,
-    {hw6} AS hw_address
+    {hw6} AS hw_address,
+    hostname
 FROM (SELECT *, {v6} AS text FROM lease6);
 ",
         dotted = "(address >> 24) || '.' || ((address >> 16) & 255) || '.' || ((address >> 8) & 255) || '.' || (address & 255)",
@@ -130,7 +132,7 @@ mod tests {
         }
         for a in v6 {
             conn.execute(
-                "INSERT OR REPLACE INTO lease6 VALUES (?1, 128, 'na', x'0001', 1, 'active', 0, 0, 0, NULL)",
+                "INSERT OR REPLACE INTO lease6 VALUES (?1, 128, 'na', x'0001', 1, 'active', 0, 0, 0, NULL, NULL)",
                 [&a.octets()[..]],
             )
             .unwrap();

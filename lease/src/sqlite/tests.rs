@@ -37,6 +37,7 @@ fn na() -> Lease6 {
         preferred: 3600,
         expires: 7210,
         hw_address: Some(vec![2, 0, 0, 0, 0, 1]),
+        hostname: Some("dev6".into()),
     }
 }
 
@@ -119,7 +120,7 @@ fn v6_leases_and_the_server_duid_survive_reopening() {
             .unwrap();
         s.conn
             .execute(
-                "INSERT INTO lease6 VALUES (x'20010db8', 128, 'na', NULL, 0, 'active', 0, 0, 0, NULL)",
+                "INSERT INTO lease6 VALUES (x'20010db8', 128, 'na', NULL, 0, 'active', 0, 0, 0, NULL, NULL)",
                 [],
             )
             .unwrap();
@@ -233,10 +234,12 @@ fn a_version_1_database_is_upgraded_in_place() {
 
         let mut v6 = s.load6().unwrap();
         v6.leases.sort_by_key(|l| l.resource);
+        // Version 1 had no DHCPv6 host names.
         let na = Lease6 {
             starts: 1_800_000_000,
             preferred: 3000,
             expires: 1_800_003_600,
+            hostname: None,
             ..na()
         };
         let declined = Lease6 {
@@ -303,4 +306,39 @@ fn a_database_from_a_newer_server_is_refused() {
         )),
         "{e}"
     );
+}
+
+/// A version-2 database (no DHCPv6 host names) is upgraded in place: its leases load,
+/// and a host name is kept from then on.
+#[test]
+fn a_version_2_database_gets_the_dhcpv6_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leases.sqlite");
+    let without = Lease6 {
+        hostname: None,
+        ..na()
+    };
+    {
+        let mut s = SqliteStore::open(&path, Synchronous::Full).unwrap();
+        s.write6(std::slice::from_ref(&without)).unwrap();
+        s.conn
+            .execute_batch(
+                "DROP VIEW leases6; ALTER TABLE lease6 DROP COLUMN hostname; PRAGMA user_version = 2;",
+            )
+            .unwrap();
+    }
+    let mut s = SqliteStore::open(&path, Synchronous::Full).unwrap();
+    assert_eq!(s.load6().unwrap().leases, vec![without]);
+    s.write6(&[na()]).unwrap();
+    assert_eq!(s.load6().unwrap().leases, vec![na()]);
+    let named: String = s
+        .conn
+        .query_row("SELECT hostname FROM leases6", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(named, "dev6");
+    let version: i64 = s
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, super::schema::VERSION);
 }

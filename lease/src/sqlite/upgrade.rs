@@ -54,6 +54,12 @@ pub(super) fn to_current(conn: &mut Connection, path: &Path) -> Result<(), Store
             database = %path.display(),
             moved, left, "lease database upgraded from schema version 1 to {VERSION} (binary columns)"
         );
+    } else if found == 2 {
+        // Version 3 adds the DHCPv6 clients' host names.
+        tx.execute_batch("ALTER TABLE lease6 ADD COLUMN hostname TEXT;")
+            .map_err(upgrade_err)?;
+        tx.execute_batch(&schema::create())?;
+        info!(database = %path.display(), "lease database upgraded from schema version 2 to {VERSION} (DHCPv6 host names)");
     } else {
         tx.execute_batch(&schema::create())?;
     }

@@ -6,21 +6,21 @@ use std::net::Ipv6Addr;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::row::{WRONG_TYPE, load_into, octets_or_null, values};
+use super::row::{WRONG_TYPE, load_into, octets_or_null, text, values};
 use super::v4::{AddressColumn, OctetsColumn};
 use crate::LeaseState;
 use crate::backend::{Loaded, StoreError};
 use crate::{IaKey, IaKind, Lease6, Resource};
 
 /// The columns `decode` reads, in its order.
-const SELECT: &str = "SELECT address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address FROM lease6";
+const SELECT: &str = "SELECT address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address, hostname FROM lease6";
 
 /// Inserts or replaces `leases` in the transaction `conn` is in.
 pub(super) fn insert(conn: &Connection, leases: &[Lease6]) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO lease6
-         (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address, hostname)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for l in leases {
         let (duid, iaid) = match &l.ia {
@@ -38,6 +38,7 @@ pub(super) fn insert(conn: &Connection, leases: &[Lease6]) -> Result<(), StoreEr
             l.preferred,
             l.expires as i64,
             l.hw_address.as_deref(),
+            l.hostname.as_deref(),
         ])?;
     }
     Ok(())
@@ -82,7 +83,28 @@ pub(super) fn set_identity(conn: &Connection, name: &str, value: &str) -> Result
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<Lease6, String> {
-    lease_of(values(row, 0)?, address_of_octets, octets_or_null)
+    let [
+        a,
+        len,
+        kind,
+        duid,
+        iaid,
+        state,
+        starts,
+        preferred,
+        expires,
+        hw,
+        hostname,
+    ] = values(row, 0)?;
+    let mut lease = lease_of(
+        [
+            a, len, kind, duid, iaid, state, starts, preferred, expires, hw,
+        ],
+        address_of_octets,
+        octets_or_null,
+    )?;
+    lease.hostname = text(hostname);
+    Ok(lease)
 }
 
 /// The 16 octets of table `lease6`'s address.
@@ -144,5 +166,6 @@ pub(super) fn lease_of(
         preferred: u32::try_from(preferred).unwrap_or(0),
         expires: expires as u64,
         hw_address,
+        hostname: None,
     })
 }

@@ -149,6 +149,7 @@ mod tests {
             preferred: 10,
             expires,
             hw_address: None,
+            hostname: None,
         }
     }
 

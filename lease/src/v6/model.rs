@@ -112,6 +112,8 @@ pub struct Lease6 {
     pub expires: u64,
     /// The client's hardware address when known (DUID-LL/LLT or relay option 79).
     pub hw_address: Option<Vec<u8>>,
+    /// The client's host name: its FQDN option's first label, else its reservation's.
+    pub hostname: Option<String>,
 }
 
 impl Lease6 {

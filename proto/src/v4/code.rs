@@ -97,6 +97,8 @@ impl OptionCode {
     pub const DOMAIN_SEARCH: u8 = 119;
     /// Host Name (RFC 2132 §3.14).
     pub const HOST_NAME: u8 = 12;
+    /// Client FQDN: the client's name (RFC 4702).
+    pub const CLIENT_FQDN: u8 = 81;
     /// Requested IP Address (RFC 2132 §9.1).
     pub const REQUESTED_ADDRESS: u8 = 50;
     /// IP Address Lease Time (RFC 2132 §9.2).

@@ -225,6 +225,13 @@ impl Message {
         (!s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())).then_some(s)
     }
 
+    /// The name the client gives itself: option 12, else the first label of option 81's
+    /// name (RFC 4702).
+    pub fn client_name(&self) -> Option<&str> {
+        self.host_name()
+            .or_else(|| crate::fqdn::client_fqdn4(self.options.get(OptionCode::CLIENT_FQDN)?))
+    }
+
     /// Option 82 with its sub-options; `None` when absent or malformed.
     pub fn relay_agent_info(&self) -> Option<RelayAgentInfo> {
         RelayAgentInfo::parse(self.options.get(OptionCode::RELAY_AGENT_INFORMATION)?)

@@ -148,6 +148,8 @@ impl OptionCode6 {
     pub const DNS_SERVERS: u16 = 23;
     /// Domain Search List (RFC 3646).
     pub const DOMAIN_LIST: u16 = 24;
+    /// Client FQDN: the client's name (RFC 4704).
+    pub const CLIENT_FQDN: u16 = 39;
     /// Identity Association for Prefix Delegation (§21.21).
     pub const IA_PD: u16 = 25;
     /// IA Prefix, inside an IA_PD (§21.22).
