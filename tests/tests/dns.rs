@@ -815,3 +815,61 @@ nameservers = [{ name = "ns1.lan.example" }]
     }
     assert!(ask(&["-x", &address]).contains("status: NXDOMAIN"));
 }
+
+/// Forwarding: a name outside the zones, asked by a client `forward.clients` lists, is
+/// answered by the upstream server (here a second instance of the plugin, serving
+/// another zone) over UDP and over TCP, past a first upstream that does not answer; a
+/// client not listed is refused, and so is every client without `forward`.
+#[test]
+fn names_outside_the_zones_are_forwarded_for_the_clients_listed() {
+    require_tools(&["ip", "dig"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let dns = r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:5353"]
+forward = { servers = ["198.18.0.1:5399", "198.18.0.1:5354"], clients = ["198.18.0.2/32"], timeout = 1 }
+[[plugin.settings.zone]]
+name = "sztp.example"
+nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
+
+[[plugin]]
+name = "dns"
+instance = "upstream"
+[plugin.settings]
+listen = ["198.18.0.1:5354"]
+[[plugin.settings.zone]]
+name = "corp.example"
+nameservers = [{ name = "ns1.corp.example", addresses = ["198.18.0.7"] }]
+"#;
+    let cfg = lab.basic_config("", "", dns);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    let udp = dig(&lab, &["ns1.corp.example", "A"]);
+    assert!(udp.contains("status: NOERROR"), "{udp}");
+    assert!(
+        words(&udp).contains("ns1.corp.example. 300 IN A 198.18.0.7"),
+        "{udp}"
+    );
+    let tcp = dig(&lab, &["+tcp", "+short", "ns1.corp.example", "A"]);
+    assert_eq!(tcp.trim(), "198.18.0.7");
+    // Its own zone is still its own.
+    assert_eq!(
+        dig(&lab, &["+short", "ns1.sztp.example", "A"]).trim(),
+        "198.18.0.1"
+    );
+    // From the server's own address, which `clients` does not list: refused.
+    let other = dig_in(&lab, &lab.srv(), &["ns1.corp.example", "A"]);
+    assert!(other.contains("status: REFUSED"), "{other}");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    let log = server.log_text();
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("dns: stopped") && l.contains("forwarded="))
+        .unwrap_or_default();
+    assert!(
+        stopped.contains("forwarded=2") && stopped.contains("forward_refused=1"),
+        "{log}"
+    );
+}

@@ -14,6 +14,7 @@
 mod advertise;
 mod counts;
 mod devices;
+mod forward;
 mod leased;
 mod mdns;
 mod rrl;
@@ -66,6 +67,29 @@ pub struct Dns {
     /// The mDNS responder, while it runs.
     mdns: Mutex<Option<mdns::Responder>>,
     mdns_counts: Arc<mdns::Counts>,
+    /// Where names outside the zones go, when anywhere.
+    forwarder: server::SharedForwarder,
+    forward_counts: Arc<forward::Counts>,
+}
+
+/// The forwarder of the settings, when they have one.
+fn forwarder(
+    s: &DnsSettings,
+    settings: &Settings,
+    counts: &Arc<forward::Counts>,
+) -> Result<Option<Arc<forward::Forwarder>>, SettingsError> {
+    let Some(f) = &s.forward else {
+        return Ok(None);
+    };
+    let timeout = std::time::Duration::from_secs(
+        f.timeout.unwrap_or(settings::FORWARD_TIMEOUT).max(1).into(),
+    );
+    Ok(Some(Arc::new(forward::Forwarder::new(
+        f.addresses(settings)?,
+        f.clients.clone(),
+        timeout,
+        counts.clone(),
+    ))))
 }
 
 /// The mDNS responder's interfaces and `local.` zone, when the settings have one.
@@ -105,6 +129,7 @@ impl Dns {
             devices: self.devices.clone(),
             limiter: self.limiter.clone(),
             counts: self.counts.clone(),
+            forwarder: self.forwarder.clone(),
         });
         let task = transport::serve(host, listen, handler, TcpLimits::default())?;
         info!(listen = ?listen, "dns: serving");
@@ -228,6 +253,8 @@ impl Plugin for Dns {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
         let local = mdns_settings(&s, settings)?;
+        let forward_counts = Arc::default();
+        let forwarder = forwarder(&s, settings, &forward_counts)?;
         Ok(Dns {
             zones: Arc::new(RwLock::new(Arc::new(zones))),
             leased: SharedLeased::default(),
@@ -240,6 +267,8 @@ impl Plugin for Dns {
             mdns_settings: Mutex::new(local),
             mdns: Mutex::new(None),
             mdns_counts: Arc::default(),
+            forwarder: Arc::new(RwLock::new(forwarder)),
+            forward_counts,
         })
     }
 
@@ -271,6 +300,7 @@ impl Plugin for Dns {
         let s = DnsSettings::read(settings)?;
         let zones = Zones::build(&s, settings)?;
         let local = mdns_settings(&s, settings)?;
+        let forwarder = forwarder(&s, settings, &self.forward_counts)?;
         let poisoned = || SettingsError::new("", "dns: a lock was poisoned");
         self.limiter.set(s.rate_limit);
         let mut listen = self.listen.lock().map_err(|_| poisoned())?;
@@ -285,6 +315,7 @@ impl Plugin for Dns {
             *listen = s.listen;
         }
         *self.zones.write().map_err(|_| poisoned())? = Arc::new(zones);
+        *self.forwarder.write().map_err(|_| poisoned())? = forwarder;
         self.devices.forget();
         self.reload_mdns(local, settings)?;
         // The lease zone may have changed: follow the leases into it from scratch.
@@ -328,6 +359,7 @@ impl Plugin for Dns {
     fn counters(&self) -> Vec<(&'static str, u64)> {
         let mut all = self.counts.all();
         all.extend(self.mdns_counts.all());
+        all.extend(self.forward_counts.all());
         all.push((
             "rate_limited_dropped",
             self.limiter.dropped.load(Ordering::Relaxed),

@@ -21,6 +21,7 @@ use tracing::debug;
 
 use crate::counts::{Bad, Counts};
 use crate::devices::Devices;
+use crate::forward::{Forwarder, Slot};
 use crate::leased::SharedLeased;
 use crate::rrl::{Limiter, Verdict};
 use crate::zone::{Answer, Dynamic, Zones};
@@ -33,6 +34,38 @@ pub(crate) type Shared = Arc<RwLock<Arc<Zones>>>;
 /// answer is truncated, and the client asks again over TCP.
 pub(crate) const UDP_PAYLOAD: u16 = 1232;
 
+/// Where names outside the zones go, when anywhere; swapped whole on a reload.
+pub(crate) type SharedForwarder = Arc<RwLock<Option<Arc<Forwarder>>>>;
+
+/// What to send back for a message.
+pub(crate) enum Reply {
+    /// This answer, now.
+    Now(Vec<u8>),
+    /// The upstream's answer to this query, or `failed` when none comes.
+    Forward {
+        query: Vec<u8>,
+        forwarder: Arc<Forwarder>,
+        slot: Slot,
+        failed: Vec<u8>,
+    },
+}
+
+impl Reply {
+    /// The answer to send: this one, or the upstream's (`tcp`: the client asked over
+    /// TCP), or SERVFAIL when no upstream answers.
+    pub(crate) async fn resolve(self, tcp: bool) -> Vec<u8> {
+        match self {
+            Reply::Now(answer) => answer,
+            Reply::Forward {
+                query,
+                forwarder,
+                slot,
+                failed,
+            } => forwarder.forward(&query, tcp, slot).await.unwrap_or(failed),
+        }
+    }
+}
+
 /// Answers queries from the zones; shared by every listener.
 pub(crate) struct Handler {
     pub(crate) zones: Shared,
@@ -40,6 +73,7 @@ pub(crate) struct Handler {
     pub(crate) devices: Arc<Devices>,
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) counts: Arc<Counts>,
+    pub(crate) forwarder: SharedForwarder,
 }
 
 impl Handler {
@@ -51,12 +85,7 @@ impl Handler {
     }
 
     /// The answer to message `raw` from `src`, or `None` when nothing is sent back.
-    pub(crate) fn handle(
-        &self,
-        raw: &[u8],
-        src: SocketAddr,
-        protocol: Protocol,
-    ) -> Option<Vec<u8>> {
+    pub(crate) fn handle(&self, raw: &[u8], src: SocketAddr, protocol: Protocol) -> Option<Reply> {
         let Ok(header) = Header::read(&mut BinDecoder::new(raw)) else {
             self.counts.bad(Bad::ShortHeader);
             return None;
@@ -74,7 +103,7 @@ impl Handler {
                 Verdict::Slip => {
                     // Empty and truncated: a real client asks again over TCP.
                     metadata.truncation = true;
-                    return Some(bare(metadata));
+                    return Some(Reply::Now(bare(metadata)));
                 }
             }
         }
@@ -85,14 +114,14 @@ impl Handler {
                 debug!(%src, reason = why.name(), "dns: FORMERR: {e}");
                 self.counts.bad(why);
                 metadata.response_code = ResponseCode::FormErr;
-                return Some(bare(metadata));
+                return Some(Reply::Now(bare(metadata)));
             }
         };
-        Some(self.answer(&request, metadata))
+        Some(self.answer(&request, raw, metadata))
     }
 
     /// The answer to a query that was read.
-    fn answer(&self, request: &Request, mut metadata: Metadata) -> Vec<u8> {
+    fn answer(&self, request: &Request, raw: &[u8], mut metadata: Metadata) -> Reply {
         // RFC 6891: a query with OPT gets OPT back, with this server's payload size.
         let edns = request.edns.as_ref().map(|_| {
             let mut ours = Edns::new();
@@ -119,12 +148,18 @@ impl Handler {
             }
             Ok(info) => {
                 metadata.response_code = ResponseCode::NotImp;
-                return out.encode(&metadata, Some(info.query.original()), &[], &[], &[]);
+                return Reply::Now(out.encode(
+                    &metadata,
+                    Some(info.query.original()),
+                    &[],
+                    &[],
+                    &[],
+                ));
             }
             Err(_) => {
                 self.counts.bad(Bad::QuestionCount);
                 metadata.response_code = ResponseCode::FormErr;
-                return out.encode(&metadata, None, &[], &[], &[]);
+                return Reply::Now(out.encode(&metadata, None, &[], &[], &[]));
             }
         };
         let zones = self.zones();
@@ -138,31 +173,53 @@ impl Handler {
             now: Instant::now(),
         };
         let asked = Some(query.original());
-        match zones.answer(query.name(), query.query_type(), &dynamic) {
-            Answer::Refused => {
-                debug!(name = %query.name(), "dns: refused: in no zone of this server");
-                metadata.response_code = ResponseCode::Refused;
-                out.encode(&metadata, asked, &[], &[], &[])
-            }
-            Answer::Found {
-                answers,
-                additionals,
-            } => {
-                metadata.authoritative = true;
-                let answers: Vec<&Record> = answers.iter().map(|r| r.as_ref()).collect();
-                let additionals: Vec<&Record> = additionals.iter().map(|r| r.as_ref()).collect();
-                out.encode(&metadata, asked, &answers, &[], &additionals)
-            }
-            Answer::NoData { soa } => {
-                metadata.authoritative = true;
-                out.encode(&metadata, asked, &[], &[soa], &[])
-            }
-            Answer::NxDomain { soa } => {
-                metadata.authoritative = true;
-                metadata.response_code = ResponseCode::NXDomain;
-                out.encode(&metadata, asked, &[], &[soa], &[])
-            }
-        }
+        Reply::Now(
+            match zones.answer(query.name(), query.query_type(), &dynamic) {
+                Answer::Refused => {
+                    let forwarder = self
+                        .forwarder
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    if let Some(f) = forwarder.filter(|f| f.allows(request.src().ip())) {
+                        let mut failed = metadata;
+                        failed.response_code = ResponseCode::ServFail;
+                        let failed = out.encode(&failed, asked, &[], &[], &[]);
+                        return match f.slot() {
+                            Some(slot) => Reply::Forward {
+                                query: raw.to_vec(),
+                                forwarder: f,
+                                slot,
+                                failed,
+                            },
+                            None => Reply::Now(failed),
+                        };
+                    }
+                    debug!(name = %query.name(), "dns: refused: in no zone of this server");
+                    metadata.response_code = ResponseCode::Refused;
+                    out.encode(&metadata, asked, &[], &[], &[])
+                }
+                Answer::Found {
+                    answers,
+                    additionals,
+                } => {
+                    metadata.authoritative = true;
+                    let answers: Vec<&Record> = answers.iter().map(|r| r.as_ref()).collect();
+                    let additionals: Vec<&Record> =
+                        additionals.iter().map(|r| r.as_ref()).collect();
+                    out.encode(&metadata, asked, &answers, &[], &additionals)
+                }
+                Answer::NoData { soa } => {
+                    metadata.authoritative = true;
+                    out.encode(&metadata, asked, &[], &[soa], &[])
+                }
+                Answer::NxDomain { soa } => {
+                    metadata.authoritative = true;
+                    metadata.response_code = ResponseCode::NXDomain;
+                    out.encode(&metadata, asked, &[], &[soa], &[])
+                }
+            },
+        )
     }
 }
 
@@ -240,6 +297,7 @@ mod tests {
             devices: Default::default(),
             limiter: Arc::new(Limiter::new(RateLimit::default())),
             counts: Default::default(),
+            forwarder: Default::default(),
         }
     }
 
@@ -260,7 +318,9 @@ mod tests {
         let h = handler();
         let src = "198.18.0.2:4000".parse().unwrap();
         let q = query("ns1.sztp.example");
-        let a = h.handle(&q, src, Protocol::Udp).unwrap();
+        let Some(Reply::Now(a)) = h.handle(&q, src, Protocol::Udp) else {
+            panic!("no answer")
+        };
         // Header, the question as asked, the A record with its name as a pointer to
         // the question's (2 octets), then the OPT record (11).
         let question = q.len() - 12 - 11;

@@ -22,6 +22,49 @@ pub(crate) struct DnsSettings {
     pub rate_limit: crate::rrl::RateLimit,
     /// The mDNS responder, when present.
     pub mdns: Option<MdnsSettings>,
+    /// Forwarding of names outside the zones, when present.
+    pub forward: Option<ForwardSettings>,
+}
+
+/// Seconds an upstream server gets to answer a forwarded query, when the settings do
+/// not say.
+pub(crate) const FORWARD_TIMEOUT: u32 = 2;
+
+/// `forward`: names in no zone, asked by `clients`, go to `servers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForwardSettings {
+    /// Upstream servers, tried in turn: `"198.18.0.53"` (port 53) or
+    /// `"[2001:db8::53]:5353"`.
+    pub servers: Vec<String>,
+    /// The networks whose queries are forwarded; others are refused.
+    pub clients: Vec<ipnet::IpNet>,
+    /// Seconds each upstream server gets.
+    #[serde(
+        default,
+        deserialize_with = "zerotouch_plugin::duration::opt_seconds_plain"
+    )]
+    pub timeout: Option<u32>,
+}
+
+impl ForwardSettings {
+    /// The upstream servers' addresses, port 53 where none is given.
+    pub(crate) fn addresses(&self, settings: &Settings) -> Result<Vec<SocketAddr>, SettingsError> {
+        self.servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.parse::<SocketAddr>()
+                    .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| {
+                        settings.error(
+                            format!("forward.servers[{i}]"),
+                            format!("{s:?} is not an address such as \"198.18.0.53\" or \"[2001:db8::53]:5353\""),
+                        )
+                    })
+            })
+            .collect()
+    }
 }
 
 /// Seconds an mDNS record lives when the settings do not say (RFC 6762 §10: 120 s for
@@ -151,6 +194,18 @@ impl DnsSettings {
                 _ => {}
             }
         }
+        if let Some(f) = &s.forward {
+            if f.servers.is_empty() {
+                return Err(settings.error(
+                    "forward.servers",
+                    "is empty, expected the upstream servers to ask",
+                ));
+            }
+            if f.clients.is_empty() {
+                return Err(settings.error("forward.clients", "is empty, expected the networks whose queries are forwarded, such as [\"198.18.0.0/15\"]"));
+            }
+            f.addresses(settings)?;
+        }
         if s.listen.is_empty() {
             return Err(settings.error(
                 "listen",
@@ -217,6 +272,35 @@ mod tests {
                 .unwrap()
                 .mdns_zone()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn forward_servers_take_port_53_by_default_and_bad_ones_are_named() {
+        let with = |f: &str| {
+            read(&format!(
+                "listen = [\"127.0.0.1:53\"]\nforward = {f}\n{ZONES}"
+            ))
+        };
+        let s = with("{ servers = [\"198.18.0.53\", \"[2001:db8::53]:5353\"], clients = [\"198.18.0.0/15\"] }").unwrap();
+        let f = s.forward.unwrap();
+        let settings = Settings::standalone("", "dns");
+        assert_eq!(
+            f.addresses(&settings).unwrap(),
+            [
+                "198.18.0.53:53".parse::<SocketAddr>().unwrap(),
+                "[2001:db8::53]:5353".parse().unwrap()
+            ]
+        );
+        let bad =
+            with("{ servers = [\"198.18.0.53\", \"dns.example\"], clients = [\"198.18.0.0/15\"] }")
+                .unwrap_err();
+        assert_eq!(bad.key, "forward.servers[1]");
+        let open = with("{ servers = [\"198.18.0.53\"], clients = [] }").unwrap_err();
+        assert_eq!(open.key, "forward.clients");
+        assert!(
+            with("{ servers = [\"198.18.0.53\"] }").is_err(),
+            "clients are required"
         );
     }
 }

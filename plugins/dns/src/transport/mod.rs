@@ -77,7 +77,7 @@ pub(crate) fn serve(
             .map_err(|e| PluginError::new(format!("cannot listen on {address} (UDP): {e}")))?;
         let udp = tokio::net::UdpSocket::from_std(udp)?;
         let tcp = host.bind_tcp(address)?;
-        tasks.spawn(udp::serve(udp, handler.clone()));
+        tasks.spawn(udp::serve(Arc::new(udp), handler.clone()));
         tasks.spawn(tcp::serve(tcp, handler.clone(), limits));
     }
     // Aborting this task drops the set, which aborts every listener (and the TCP

@@ -116,9 +116,11 @@ async fn connection(
             Err(end) => break end,
         };
         handler.counts.tcp_received.fetch_add(1, Ordering::Relaxed);
-        let Some(answer) = handler.handle(&frame, peer, Protocol::Tcp) else {
+        let Some(reply) = handler.handle(&frame, peer, Protocol::Tcp) else {
             continue;
         };
+        // Answers go in order: the next query waits for an upstream's answer.
+        let answer = reply.resolve(true).await;
         let Ok(length) = u16::try_from(answer.len()) else {
             warn!(%peer, "dns: an answer of {} octets does not fit a TCP frame", answer.len());
             break End::Closed;

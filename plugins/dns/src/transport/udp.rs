@@ -9,10 +9,10 @@ use tokio::net::UdpSocket;
 use tracing::{debug, warn};
 
 use crate::counts::Bad;
-use crate::server::Handler;
+use crate::server::{Handler, Reply};
 
 /// Serves `socket` until the task is aborted or the socket fails for good.
-pub(super) async fn serve(socket: UdpSocket, handler: Arc<Handler>) {
+pub(super) async fn serve(socket: Arc<UdpSocket>, handler: Arc<Handler>) {
     // Any datagram fits: a longer query than this does not exist.
     let mut buf = vec![0u8; 65_535];
     loop {
@@ -33,8 +33,17 @@ pub(super) async fn serve(socket: UdpSocket, handler: Arc<Handler>) {
             handler.counts.bad(Bad::SourcePort);
             continue;
         }
-        let Some(answer) = handler.handle(&buf[..n], src, Protocol::Udp) else {
-            continue;
+        let answer = match handler.handle(&buf[..n], src, Protocol::Udp) {
+            None => continue,
+            Some(Reply::Now(answer)) => answer,
+            Some(forward) => {
+                // The upstream's answer in a task of its own: the socket serves on.
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    let _ = socket.send_to(&forward.resolve(false).await, src).await;
+                });
+                continue;
+            }
         };
         if let Err(e) = socket.send_to(&answer, src).await {
             debug!(%src, "dns: cannot send an answer: {e}");
