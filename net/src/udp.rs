@@ -323,6 +323,12 @@ impl<F: IpFamily> BatchSocket<F> {
     /// a blocking receive returns after `recv_timeout` when nothing arrives, so the
     /// caller can run its timers and notice a shutdown.
     fn bind_family(port: u16, recv_timeout: std::time::Duration) -> io::Result<Self> {
+        Self::bind_at(F::any(port), recv_timeout)
+    }
+
+    /// Binds `address` (of this family: the wildcard, or one of the host's addresses)
+    /// with packet info enabled, as [`BatchSocket::bind`] binds the wildcard.
+    pub fn bind_at(address: SocketAddr, recv_timeout: std::time::Duration) -> io::Result<Self> {
         // No SO_REUSEADDR: a second server (or relay) on the same port must fail to
         // bind, as ISC dhcpd does, rather than share the clients with this one.
         let sock = Socket::new(F::DOMAIN, Type::DGRAM, Some(Protocol::UDP))?;
@@ -346,8 +352,8 @@ impl<F: IpFamily> BatchSocket<F> {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
-        if let Err(e) = sock.bind(&F::any(port).into()) {
-            return Err(port_in_use(e, port));
+        if let Err(e) = sock.bind(&address.into()) {
+            return Err(port_in_use(e, address.port()));
         }
         Ok(BatchSocket {
             sock,

@@ -107,7 +107,8 @@ fn mdns_settings(
 
 struct Running {
     host: ServiceHost,
-    server: JoinHandle<()>,
+    /// Its listeners; dropping them stops them.
+    server: Option<transport::Listeners>,
     /// Follows the lease changes, when a zone has the leased devices' names.
     follower: Option<JoinHandle<()>>,
 }
@@ -122,7 +123,7 @@ impl Dns {
         &self,
         host: &ServiceHost,
         listen: &[SocketAddr],
-    ) -> Result<JoinHandle<()>, PluginError> {
+    ) -> Result<transport::Listeners, PluginError> {
         let handler = Arc::new(Handler {
             zones: self.zones.clone(),
             leased: self.leased.clone(),
@@ -290,7 +291,7 @@ impl Plugin for Dns {
         }
         *self.running.lock().map_err(|_| poisoned())? = Some(Running {
             host: host.clone(),
-            server,
+            server: Some(server),
             follower,
         });
         Ok(())
@@ -307,10 +308,12 @@ impl Plugin for Dns {
         if *listen != s.listen {
             let mut running = self.running.lock().map_err(|_| poisoned())?;
             if let Some(r) = running.as_mut() {
-                r.server.abort();
-                r.server = self
-                    .serve(&r.host, &s.listen)
-                    .map_err(|e| settings.error("listen", e.message()))?;
+                // The old listeners stop (their addresses free) before the new bind.
+                r.server = None;
+                r.server = Some(
+                    self.serve(&r.host, &s.listen)
+                        .map_err(|e| settings.error("listen", e.message()))?,
+                );
             }
             *listen = s.listen;
         }
@@ -387,7 +390,7 @@ impl Plugin for Dns {
         if let Ok(mut running) = self.running.lock()
             && let Some(r) = running.take()
         {
-            r.server.abort();
+            drop(r.server);
             if let Some(f) = r.follower {
                 f.abort();
             }

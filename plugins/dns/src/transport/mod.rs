@@ -42,47 +42,44 @@ impl Default for TcpLimits {
 /// The largest query accepted over TCP: a question and an OPT record fit in far less.
 pub(crate) const MAX_TCP_QUERY: usize = 4096;
 
-/// The receive buffer asked for on each UDP socket: a burst of queries waits there
-/// while a core is busy instead of being dropped by the kernel (the system's
-/// `net.core.rmem_max` may grant less).
-const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+/// The listeners of every address of `listen`; dropping it stops them all (the UDP
+/// threads are waited for, so the addresses are free again).
+pub(crate) struct Listeners {
+    udp: Vec<udp::Listener>,
+    tcp: JoinHandle<()>,
+}
 
-/// A non-blocking UDP socket bound to `address`, with a large receive buffer.
-fn udp_socket(address: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )?;
-    // Best effort: a smaller buffer only means earlier drops under a burst.
-    let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
-    socket.bind(&address.into())?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        // Aborting the task drops its set, which aborts every TCP listener and the
+        // connections with them.
+        self.tcp.abort();
+        self.udp.clear();
+    }
 }
 
 /// Binds every address of `listen` (UDP and TCP), so a taken port fails the start, and
-/// serves them on the host's runtime until the task is aborted.
+/// serves them until the result is dropped: UDP on threads of its own, TCP on the
+/// host's runtime.
 pub(crate) fn serve(
     host: &ServiceHost,
     listen: &[SocketAddr],
     handler: Arc<Handler>,
     limits: TcpLimits,
-) -> Result<JoinHandle<()>, PluginError> {
+) -> Result<Listeners, PluginError> {
     let _guard = host.runtime.enter();
     let mut tasks = tokio::task::JoinSet::new();
+    let mut udp = Vec::with_capacity(listen.len());
     for &address in listen {
-        let udp = udp_socket(address)
-            .map_err(|e| PluginError::new(format!("cannot listen on {address} (UDP): {e}")))?;
-        let udp = tokio::net::UdpSocket::from_std(udp)?;
+        udp.push(
+            udp::listen(address, handler.clone(), host.runtime.clone())
+                .map_err(|e| PluginError::new(format!("cannot listen on {address} (UDP): {e}")))?,
+        );
         let tcp = host.bind_tcp(address)?;
-        tasks.spawn(udp::serve(Arc::new(udp), handler.clone()));
         tasks.spawn(tcp::serve(tcp, handler.clone(), limits));
     }
-    // Aborting this task drops the set, which aborts every listener (and the TCP
-    // listeners' connections with them).
-    Ok(host
+    let tcp = host
         .runtime
-        .spawn(async move { while tasks.join_next().await.is_some() {} }))
+        .spawn(async move { while tasks.join_next().await.is_some() {} });
+    Ok(Listeners { udp, tcp })
 }

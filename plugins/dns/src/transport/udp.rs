@@ -1,64 +1,119 @@
-//! UDP: one datagram, one answer (or none), sent back to where it came from.
+//! UDP: one datagram, one answer (or none), sent back from the address it was sent to.
+//! Each listen address has a thread of its own on the batched socket of the DHCP path
+//! (recvmmsg, sendmmsg): under load one system call reads or writes many datagrams, and
+//! an idle socket costs no reactor wakeups. An answer that waits for an upstream server
+//! is finished on the service runtime and sent from the same socket.
 
-use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use hickory_server::net::xfer::Protocol;
-use tokio::net::UdpSocket;
-use tracing::{debug, warn};
+use zerotouch_net::{BatchSocket, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};
 
 use crate::counts::Bad;
 use crate::server::{Handler, Reply};
 
-/// Serves `socket` until the task is aborted or the socket fails for good.
-pub(super) async fn serve(socket: Arc<UdpSocket>, handler: Arc<Handler>) {
-    // Any datagram fits: a longer query than this does not exist.
-    let mut buf = vec![0u8; 65_535];
-    loop {
-        let (n, src) = match socket.recv_from(&mut buf).await {
-            Ok(got) => got,
-            // An ICMP error from an earlier answer's destination, or a signal.
-            Err(e) if is_transient(e.kind()) => continue,
-            Err(e) => {
-                warn!(
-                    "dns: receiving on {:?} failed, this listener stops: {e}",
-                    socket.local_addr()
-                );
-                return;
-            }
-        };
-        handler.counts.udp_received.fetch_add(1, Ordering::Relaxed);
-        if src.port() == 0 {
-            handler.counts.bad(Bad::SourcePort);
-            continue;
-        }
-        let answer = match handler.handle(&buf[..n], src, Protocol::Udp) {
-            None => continue,
-            Some(Reply::Now(answer)) => answer,
-            Some(forward) => {
-                // The upstream's answer in a task of its own: the socket serves on.
-                let socket = socket.clone();
-                tokio::spawn(async move {
-                    let _ = socket.send_to(&forward.resolve(false).await, src).await;
-                });
-                continue;
-            }
-        };
-        if let Err(e) = socket.send_to(&answer, src).await {
-            debug!(%src, "dns: cannot send an answer: {e}");
+/// How long a receive waits before the thread looks whether it should stop.
+const TICK: Duration = Duration::from_millis(200);
+/// Datagrams read in one system call.
+const BATCH: usize = 32;
+
+/// A listening thread, stopped when dropped.
+pub(super) struct Listener {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Listener {
+    /// Stops the thread and waits for it, so its address is free again on return.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
 
-fn is_transient(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::ConnectionRefused
-            | ErrorKind::ConnectionReset
-            | ErrorKind::Interrupted
-            | ErrorKind::WouldBlock
-            | ErrorKind::HostUnreachable
-            | ErrorKind::NetworkUnreachable
-    )
+/// Binds `address` and answers on it from a thread of its own until dropped.
+pub(super) fn listen(
+    address: SocketAddr,
+    handler: Arc<Handler>,
+    runtime: tokio::runtime::Handle,
+) -> std::io::Result<Listener> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let name = format!("dns-udp {address}");
+    let thread = if address.is_ipv4() {
+        let socket = Arc::new(BatchSocket::<V4>::bind_at(address, TICK)?);
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || serve(socket, handler, runtime, flag))?
+    } else {
+        let socket = Arc::new(BatchSocket::<V6>::bind_at(address, TICK)?);
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || serve(socket, handler, runtime, flag))?
+    };
+    Ok(Listener {
+        stop,
+        thread: Some(thread),
+    })
+}
+
+/// Serves `socket` until `stop` is set.
+fn serve<F: IpFamily + Send + Sync>(
+    socket: Arc<BatchSocket<F>>,
+    handler: Arc<Handler>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<AtomicBool>,
+) where
+    F::Addr: Into<SocketAddr> + Send,
+    F::Ip: Send,
+{
+    let mut batch = RecvBatch::<F>::new(BATCH);
+    let mut out: Vec<Outgoing<F>> = Vec::with_capacity(BATCH);
+    let mut scratch = SendScratch::default();
+    while !stop.load(Ordering::Relaxed) {
+        socket.recv_or_idle(&mut batch, "dns");
+        out.clear();
+        for i in 0..batch.len() {
+            let d = batch.get(i);
+            handler.counts.udp_received.fetch_add(1, Ordering::Relaxed);
+            let src: SocketAddr = d.src.into();
+            if src.port() == 0 {
+                handler.counts.bad(Bad::SourcePort);
+                continue;
+            }
+            // From the address the query was sent to, out of the interface it came in.
+            let (dst, ifindex, local) = (d.src, d.ifindex, d.local);
+            match handler.handle(d.data, src, Protocol::Udp) {
+                None => {}
+                Some(Reply::Now(data)) => out.push(Outgoing {
+                    data,
+                    dst,
+                    ifindex,
+                    src: local,
+                }),
+                Some(forward) => {
+                    let socket = socket.clone();
+                    runtime.spawn(async move {
+                        let data = forward.resolve(false).await;
+                        let answer = Outgoing {
+                            data,
+                            dst,
+                            ifindex,
+                            src: local,
+                        };
+                        socket.send_batch(&[answer], &mut SendScratch::default());
+                    });
+                }
+            }
+        }
+        for (i, e) in socket.send_batch(&out, &mut scratch) {
+            tracing::debug!(dst = %out[i].dst, "dns: cannot send an answer: {e}");
+        }
+    }
 }
