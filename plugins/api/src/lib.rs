@@ -50,6 +50,7 @@ mod error;
 mod events;
 mod hook;
 mod lease;
+mod lease_view;
 mod packet;
 mod plugin;
 mod reply;
@@ -68,6 +69,7 @@ pub use error::PluginError;
 pub use events::{BootstrapProgress, EventBus, LeaseChange, ServiceEvent};
 pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
+pub use lease_view::{LeaseFollower, follow_leases, unix_now};
 pub use packet::{Family, Ingress, Lazy, Packet4, Packet6};
 pub use plugin::{NoScope, Plugin, Registration};
 /// The conversion of replies to and from wire format, for the plugin host.

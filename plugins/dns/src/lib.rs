@@ -211,18 +211,8 @@ impl Dns {
             *self.leased.write().map_err(|_| poisoned())? = Default::default();
             return Ok(None);
         };
-        // Subscribed before the table is read: a change in between is not missed.
-        let changes = host.events.subscribe_leases();
-        self.leased
-            .write()
-            .map_err(|_| poisoned())?
-            .load(&*host.leases, &zone, leased::unix_now());
-        Ok(Some(host.runtime.spawn(leased::follow(
-            changes,
-            self.leased.clone(),
-            host.leases.clone(),
-            zone,
-        ))))
+        *self.leased.write().map_err(|_| poisoned())? = leased::Leased::under(zone);
+        zerotouch_plugin::follow_leases(host, self.leased.clone()).map(Some)
     }
 }
 

@@ -131,7 +131,7 @@ impl Zone {
                 .map_err(|e| settings.error(format!("{key}.name"), e.to_string()))?,
         };
         // The serial changes whenever the zone is built again (a reload): seconds.
-        let serial = crate::leased::unix_now().max(1) as u32;
+        let serial = zerotouch_plugin::unix_now().max(1) as u32;
         let soa = SOA::new(mname, rname, serial, 3600, 600, 86_400, ttl);
         zone.soa = Record::from_rdata(origin.clone(), ttl, RData::SOA(soa));
         zone.add(zone.soa.clone());
