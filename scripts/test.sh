@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # Test peers from Debian, installed without starting their system services: the
 # tests start each peer themselves, with their own configuration.
-packages=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server udhcpc kea-admin kea-dhcp4-server kea-dhcp6-server tcpdump sqlite3 procps gcc libc6-dev curl openssl bind9-dnsutils avahi-daemon avahi-utils dbus-daemon)
+packages=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server udhcpc kea-admin kea-dhcp4-server kea-dhcp6-server tcpdump sqlite3 procps gcc libc6-dev curl openssl bind9-dnsutils avahi-daemon avahi-utils dbus-daemon rsyslog)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 
@@ -31,7 +31,9 @@ if (( ${#missing[@]} )); then
   : > "$work/policy-ours"
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # --no-remove: never take away a package of the host (another syslog daemon, say)
+  # to make room for a test peer; the install stops instead, and says why.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null
   restore_policy
 fi
 

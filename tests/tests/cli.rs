@@ -71,13 +71,17 @@ fn check_creates_the_plugins_of_the_full_example() {
         list.contains("metrics") && list.contains("noop") && list.contains("dns"),
         "{list}"
     );
-    // The DNS example, as its comment says to check it.
-    let dns = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/dns.toml");
-    let out = check_config("zerotouch-dhcpd", &dns);
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("1 plugins)"), "{text}");
+    // The DNS and syslog examples, as their comments say to check them.
+    for example in ["dns.toml", "syslog.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../config")
+            .join(example);
+        let out = check_config("zerotouch-dhcpd", &path);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{example}: {text}");
+        assert!(text.contains("1 plugins)"), "{example}: {text}");
+    }
 }
 
 #[test]

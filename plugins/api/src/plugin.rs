@@ -219,6 +219,16 @@ pub trait Plugin: Send + Sync + Sized + 'static {
     fn stop(&self) {}
 }
 
+/// Counters as one log line's worth: `name=value` of those that are not zero.
+pub fn counters_line(counters: &[(&'static str, u64)]) -> String {
+    counters
+        .iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The scope settings of a plugin that takes none: any `plugin.<instance>` table in the
 /// server's scopes is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -365,13 +365,10 @@ impl Plugin for Dns {
     }
 
     fn stop(&self) {
-        let counts: Vec<String> = self
-            .counters()
-            .into_iter()
-            .filter(|(_, v)| *v > 0)
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        info!("dns: stopped {}", counts.join(" "));
+        info!(
+            "dns: stopped {}",
+            zerotouch_plugin::counters_line(&self.counters())
+        );
         if let Ok(mut mdns) = self.mdns.lock()
             && let Some(r) = mdns.take()
         {

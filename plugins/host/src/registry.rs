@@ -16,5 +16,7 @@ pub fn builtins() -> Vec<Registration> {
         zerotouch_plugin_bootstrap::REGISTRATION,
         #[cfg(feature = "plugin-dns")]
         zerotouch_plugin_dns::REGISTRATION,
+        #[cfg(feature = "plugin-syslog")]
+        zerotouch_plugin_syslog::REGISTRATION,
     ]
 }

@@ -1,0 +1,137 @@
+//! `syslog`: devices' syslog received over UDP and TCP, tagged with who the device is
+//! (its lease and the SZTP serial number the bootstrap plugin saw from its address, as
+//! one RFC 5424 structured-data element) and forwarded to collectors over UDP or TCP.
+//!
+//! Where a message goes: `receive` (UDP, TCP framing) → `message` (parse, tag, RFC
+//! 5424) with `devices` (who) → `forward` (a queue and a sender per collector).
+
+mod devices;
+mod forward;
+mod message;
+mod receive;
+mod settings;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::task::JoinHandle;
+use tracing::info;
+use zerotouch_plugin::{
+    Plugin, PluginError, Registration, ServiceEvent, ServiceHost, Settings, SettingsError,
+};
+
+use devices::Devices;
+use forward::Queue;
+use receive::{Counts, Sink};
+use settings::SyslogSettings;
+
+pub const REGISTRATION: Registration = Registration::of::<Syslog>(
+    "syslog",
+    "devices' syslog received (UDP, TCP), tagged with the device's lease and SZTP serial, forwarded to collectors",
+);
+
+pub struct Syslog {
+    settings: SyslogSettings,
+    counts: Arc<Counts>,
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    queues: Vec<Arc<Queue>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn poisoned() -> PluginError {
+    PluginError::new("syslog: a lock was poisoned")
+}
+
+#[zerotouch_plugin::plugin]
+impl Plugin for Syslog {
+    fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        Ok(Syslog {
+            settings: SyslogSettings::read(settings)?,
+            counts: Arc::default(),
+            running: Mutex::new(None),
+        })
+    }
+
+    fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {
+        let s = &self.settings;
+        let _guard = host.runtime.enter();
+        let devices = Arc::new(RwLock::new(Devices::default()));
+        let mut tasks = vec![zerotouch_plugin::follow_leases(host, devices.clone())?];
+        // Serial numbers by address, from the bootstrap plugin's progress reports.
+        let mut events = host.events.subscribe();
+        let seen = devices.clone();
+        tasks.push(host.runtime.spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(ServiceEvent::BootstrapProgress(p)) => {
+                        if let Ok(mut d) = seen.write() {
+                            d.progress(&p);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }));
+        let queues: Vec<Arc<Queue>> = s
+            .collector
+            .iter()
+            .map(|c| Arc::new(Queue::new(c.clone(), s.queue)))
+            .collect();
+        for q in &queues {
+            tasks.push(host.runtime.spawn(forward::run(q.clone())));
+        }
+        let sink = Arc::new(Sink {
+            devices,
+            queues: queues.clone(),
+            counts: self.counts.clone(),
+            max_message: s.max_message,
+        });
+        for &address in &s.listen {
+            let udp = std::net::UdpSocket::bind(address).map_err(|e| {
+                PluginError::new(format!("syslog: cannot listen on {address} (UDP): {e}"))
+            })?;
+            udp.set_nonblocking(true)?;
+            let udp = tokio::net::UdpSocket::from_std(udp)?;
+            tasks.push(host.runtime.spawn(receive::udp(udp, sink.clone())));
+            let tcp = host.bind_tcp(address)?;
+            tasks.push(host.runtime.spawn(receive::tcp(tcp, sink.clone())));
+        }
+        info!(listen = ?s.listen, collectors = s.collector.len(), "syslog: receiving");
+        *self.running.lock().map_err(|_| poisoned())? = Some(Running { queues, tasks });
+        Ok(())
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let mut all = self.counts.all();
+        if let Ok(running) = self.running.lock()
+            && let Some(r) = running.as_ref()
+        {
+            let sum = |f: fn(&Queue) -> u64| r.queues.iter().map(|q| f(q)).sum::<u64>();
+            all.push(("forwarded", sum(|q| q.sent.load(Ordering::Relaxed))));
+            all.push((
+                "dropped_queue_full",
+                sum(|q| q.dropped.load(Ordering::Relaxed)),
+            ));
+        }
+        all
+    }
+
+    fn stop(&self) {
+        info!(
+            "syslog: stopped {}",
+            zerotouch_plugin::counters_line(&self.counters())
+        );
+        if let Ok(mut running) = self.running.lock()
+            && let Some(r) = running.take()
+        {
+            for t in r.tasks {
+                t.abort();
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The receivers: UDP (a datagram is a message) and TCP (framed, `framing`), each on
+//! every address of `listen`. Each message is tagged with who sent it and queued for
+//! every collector; bad input (a message too long, a broken count) is dropped and
+//! counted, and the receiver goes on.
+
+mod framing;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::JoinSet;
+use tracing::debug;
+
+use crate::devices::Devices;
+use crate::forward::Queue;
+use crate::message;
+use framing::{Broken, Deframer, Frame};
+
+/// A TCP sender that sends nothing for this long is closed.
+const TCP_IDLE: Duration = Duration::from_secs(300);
+
+/// The receivers' counts.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub received_udp: AtomicU64,
+    pub received_tcp: AtomicU64,
+    pub unparsed: AtomicU64,
+    pub too_long: AtomicU64,
+    pub broken_count: AtomicU64,
+}
+
+impl Counts {
+    pub(crate) fn all(&self) -> Vec<(&'static str, u64)> {
+        let v = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("received_udp", v(&self.received_udp)),
+            ("received_tcp", v(&self.received_tcp)),
+            ("unparsed", v(&self.unparsed)),
+            ("dropped_too_long", v(&self.too_long)),
+            ("dropped_broken_count", v(&self.broken_count)),
+        ]
+    }
+}
+
+/// Where received messages go.
+pub(crate) struct Sink {
+    pub devices: Arc<RwLock<Devices>>,
+    pub queues: Vec<Arc<Queue>>,
+    pub counts: Arc<Counts>,
+    pub max_message: usize,
+}
+
+impl Sink {
+    /// Tags `raw` from `peer` and queues it for every collector.
+    fn take(&self, raw: &[u8], peer: IpAddr) {
+        let who = self.devices.read().map(|d| d.who(peer)).unwrap_or_default();
+        let tagged = message::tag(raw, peer, &who, chrono::Utc::now());
+        if !tagged.parsed {
+            self.counts.unparsed.fetch_add(1, Ordering::Relaxed);
+        }
+        let line: Arc<str> = Arc::from(tagged.line);
+        for q in &self.queues {
+            q.push(line.clone());
+        }
+    }
+}
+
+/// Receives datagrams on `socket` until the task is aborted.
+pub(crate) async fn udp(socket: UdpSocket, sink: Arc<Sink>) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, peer) = match socket.recv_from(&mut buf).await {
+            Ok(got) => got,
+            Err(e) => {
+                debug!("syslog: receiving failed: {e}");
+                continue;
+            }
+        };
+        sink.counts.received_udp.fetch_add(1, Ordering::Relaxed);
+        if n > sink.max_message {
+            sink.counts.too_long.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        sink.take(&buf[..n], peer.ip());
+    }
+}
+
+/// Accepts TCP senders on `listener` until the task is aborted.
+pub(crate) async fn tcp(listener: TcpListener, sink: Arc<Sink>) {
+    let mut senders = JoinSet::new();
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        while senders.try_join_next().is_some() {}
+        senders.spawn(sender(stream, peer, sink.clone()));
+    }
+}
+
+/// Reads one TCP sender's messages until it closes, idles or breaks its framing.
+async fn sender(mut stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>) {
+    let mut deframer = Deframer::new(sink.max_message);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match tokio::time::timeout(TCP_IDLE, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+            Ok(Ok(n)) => n,
+        };
+        match deframer.push(&buf[..n]) {
+            Ok(frames) => {
+                for f in frames {
+                    match f {
+                        Frame::Message(m) => {
+                            sink.counts.received_tcp.fetch_add(1, Ordering::Relaxed);
+                            sink.take(&m, peer.ip());
+                        }
+                        Frame::TooLong => {
+                            sink.counts.too_long.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            Err(Broken::Count) => {
+                debug!(%peer, "syslog: a broken octet count: the connection is closed");
+                sink.counts.broken_count.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}

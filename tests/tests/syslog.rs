@@ -1,0 +1,186 @@
+//! The `syslog` plugin between `logger` (util-linux) on a device that holds a lease and
+//! rsyslog as the collector: messages over UDP and TCP (octet counted and line framed)
+//! reach rsyslog over TCP and over UDP, each tagged with the device's address, MAC,
+//! client identifier and host name; bad framing is counted and the receiver goes on.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{UDHCPC_SCRIPT, write_script};
+use zerotouch_tests::{Daemon, Lab, require_tools};
+
+/// rsyslog in namespace `ns`, receiving TCP on 127.0.0.1:10514 and UDP on :10515,
+/// writing each as RFC 5424 (structured data included) to `tcp.log` and `udp.log` in
+/// the lab's folder.
+fn rsyslog(lab: &Lab, ns: &str) -> Daemon {
+    let dir = lab.path("rsyslog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    let conf = lab.write(
+        "rsyslog/rsyslog.conf",
+        &format!(
+            r#"global(workDirectory="{d}")
+module(load="imtcp")
+module(load="imudp")
+input(type="imtcp" address="127.0.0.1" port="10514" ruleset="tcp")
+input(type="imudp" address="127.0.0.1" port="10515" ruleset="udp")
+ruleset(name="tcp") {{ action(type="omfile" file="{d}/tcp.log" template="RSYSLOG_SyslogProtocol23Format") }}
+ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="RSYSLOG_SyslogProtocol23Format") }}
+"#
+        ),
+    );
+    let pid = dir.join("rsyslogd.pid");
+    let daemon = Daemon::spawn(
+        "rsyslogd",
+        ns,
+        &[
+            "rsyslogd",
+            "-n",
+            "-f",
+            conf.to_str().unwrap(),
+            "-i",
+            pid.to_str().unwrap(),
+        ],
+        &dir.join("rsyslogd.out"),
+    );
+    // Up when its TCP port takes connections.
+    let start = Instant::now();
+    loop {
+        let (code, _) = lab.run(
+            ns,
+            &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/10514"],
+            Duration::from_secs(5),
+        );
+        if code == 0 {
+            return daemon;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "rsyslogd did not start: {}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The lines of `file` once it holds `count` lines, or what it holds after 10 s.
+fn lines(lab: &Lab, file: &str, count: usize) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(lab.path(file)).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.len() >= count || start.elapsed() > Duration::from_secs(10) {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn device_logs_reach_rsyslog_tagged_with_the_devices_lease() {
+    require_tools(&["ip", "udhcpc", "logger", "rsyslogd"]);
+    let lab = Lab::two_hosts();
+    let mac = "02:00:00:00:20:07";
+    lab.set_mac(&lab.cli(), "c", mac);
+    let plugin = r#"
+[[plugin]]
+name = "syslog"
+[plugin.settings]
+listen = ["198.18.0.1:514"]
+collector = [
+  { address = "127.0.0.1:10514", transport = "tcp" },
+  { address = "127.0.0.1:10515", transport = "udp" },
+]
+"#;
+    let _collector = rsyslog(&lab, &lab.srv());
+    let cfg = lab.basic_config("", "", plugin);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+
+    // The device gets a lease, with its name.
+    let script = write_script(lab.dir.path(), "udhcpc-script", UDHCPC_SCRIPT);
+    let ifc = lab.ifname("c");
+    let (code, out) = lab.run(
+        &lab.cli(),
+        &[
+            "udhcpc",
+            "-q",
+            "-n",
+            "-t",
+            "5",
+            "-T",
+            "1",
+            "-i",
+            &ifc,
+            "-s",
+            &script,
+            "-x",
+            "hostname:dev20",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "udhcpc: {out}");
+    let address = lab.ipv4_of(&lab.cli(), "c").remove(0);
+    let address = address.split('/').next().unwrap().to_string();
+
+    // Three messages: RFC 3164 over UDP, RFC 5424 octet counted over TCP, RFC 5424
+    // line framed over TCP.
+    let send = |args: &[&str]| {
+        let mut all = vec![
+            "logger",
+            "-n",
+            "198.18.0.1",
+            "-P",
+            "514",
+            "-t",
+            "sztp-agent",
+        ];
+        all.extend_from_slice(args);
+        let (code, out) = lab.run(&lab.cli(), &all, Duration::from_secs(10));
+        assert_eq!(code, 0, "logger {args:?}: {out}");
+    };
+    send(&["--udp", "--rfc3164", "step one over udp"]);
+    send(&["--tcp", "--octet-count", "--rfc5424", "step two counted"]);
+    send(&["--tcp", "--rfc5424", "step three by line"]);
+    // A sender that breaks its octet count: counted, its connection closed.
+    lab.run(
+        &lab.cli(),
+        &[
+            "bash",
+            "-c",
+            "printf '12x <13>broken' > /dev/tcp/198.18.0.1/514",
+        ],
+        Duration::from_secs(5),
+    );
+
+    let identity = format!(
+        "[zerotouch@32473 address=\"{address}\" mac=\"{mac}\" client-id=\"01:{mac}\" hostname=\"dev20\"]"
+    );
+    for file in ["rsyslog/tcp.log", "rsyslog/udp.log"] {
+        let got = lines(&lab, file, 3);
+        assert_eq!(got.len(), 3, "{file}: {got:#?}\n{}", server.log_text());
+        for (line, text) in got.iter().zip([
+            "step one over udp",
+            "step two counted",
+            "step three by line",
+        ]) {
+            assert!(line.contains(&identity), "{file}: {line}");
+            assert!(line.ends_with(text), "{file}: {line}");
+            assert!(line.contains(" sztp-agent "), "{file}: {line}");
+        }
+    }
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    let log = server.log_text();
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("syslog: stopped"))
+        .unwrap_or_default();
+    for count in [
+        "received_udp=1",
+        "received_tcp=2",
+        "dropped_broken_count=1",
+        "forwarded=6",
+    ] {
+        assert!(stopped.contains(count), "{count}: {log}");
+    }
+}
