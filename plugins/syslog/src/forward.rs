@@ -16,65 +16,131 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::settings::{Collector, Transport};
+use crate::spool::Spool;
 
 /// The longest pause between attempts to reach a collector.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// One collector's messages.
+/// One collector's messages, in order, each with its sequence number.
 #[derive(Debug)]
 pub(crate) struct Queue {
     pub collector: Collector,
-    messages: Mutex<VecDeque<Arc<str>>>,
+    inner: Mutex<Inner>,
     capacity: usize,
     more: Notify,
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
+    pub spool_failed: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    messages: VecDeque<(u64, Arc<str>)>,
+    /// On disk too, when the collector has a spool.
+    spool: Option<Spool>,
+    /// The next sequence number, without a spool.
+    next: u64,
 }
 
 impl Queue {
-    pub(crate) fn new(collector: Collector, capacity: usize) -> Queue {
+    /// A queue of at most `capacity` messages in memory, or, with `spool`, of the
+    /// messages that spool holds (its bound), starting with those it kept.
+    pub(crate) fn new(
+        collector: Collector,
+        capacity: usize,
+        spool: Option<(Spool, Vec<(u64, String)>)>,
+    ) -> Queue {
+        let (spool, kept) = match spool {
+            Some((s, kept)) => (Some(s), kept),
+            None => (None, Vec::new()),
+        };
         Queue {
             collector,
-            messages: Mutex::default(),
+            inner: Mutex::new(Inner {
+                messages: kept
+                    .into_iter()
+                    .map(|(seq, m)| (seq, Arc::from(m)))
+                    .collect(),
+                spool,
+                next: 0,
+            }),
             capacity,
             more: Notify::new(),
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            spool_failed: AtomicU64::new(0),
         }
     }
 
-    /// Adds `message` at the end; the oldest goes when the queue is full.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds `message` at the end; the oldest go when the queue (or its spool) is full.
     pub(crate) fn push(&self, message: Arc<str>) {
-        let mut q = self.messages.lock().unwrap_or_else(|p| p.into_inner());
-        if q.len() >= self.capacity {
-            q.pop_front();
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        let mut q = self.lock();
+        let (seq, mut dropped) = match q.spool.as_mut().map(|s| s.append(&message)) {
+            Some(Ok(appended)) => appended,
+            Some(Err(e)) => {
+                // The disk failed: the message stays in memory only.
+                self.disk_failed("write", &e);
+                let next = q.messages.back().map_or(0, |m| m.0 + 1);
+                (next, 0)
+            }
+            None => {
+                q.next += 1;
+                (q.next - 1, 0)
+            }
+        };
+        if q.spool.is_none() && q.messages.len() >= self.capacity {
+            dropped += 1;
         }
-        q.push_back(message);
+        for _ in 0..dropped {
+            q.messages.pop_front();
+        }
+        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        q.messages.push_back((seq, message));
         drop(q);
         self.more.notify_one();
     }
 
-    fn front(&self) -> Option<Arc<str>> {
-        self.messages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .front()
-            .cloned()
+    fn front(&self) -> Option<(u64, Arc<str>)> {
+        self.lock().messages.front().cloned()
     }
 
-    /// Removes the front message once it was sent (unless the queue dropped it
-    /// meanwhile).
-    fn sent(&self, message: &Arc<str>) {
-        let mut q = self.messages.lock().unwrap_or_else(|p| p.into_inner());
-        if q.front().is_some_and(|f| Arc::ptr_eq(f, message)) {
-            q.pop_front();
+    /// Message `seq` was sent: off the queue, and delivered in the spool.
+    fn sent(&self, seq: u64) {
+        let mut q = self.lock();
+        if q.messages.front().is_some_and(|f| f.0 == seq) {
+            q.messages.pop_front();
+        }
+        if let Some(s) = q.spool.as_mut() {
+            s.delivered(seq);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Writes the spool's batch to disk (fsync), when there is a spool.
+    pub(crate) fn sync(&self) {
+        let mut q = self.lock();
+        if let Some(Err(e)) = q.spool.as_mut().map(Spool::sync) {
+            self.disk_failed("sync", &e);
+        }
+    }
+
+    /// Counts a failure of the spool's disk, and says so once in a thousand.
+    fn disk_failed(&self, what: &str, e: &std::io::Error) {
+        if self
+            .spool_failed
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(1000)
+        {
+            warn!(collector = %self.collector.address, "syslog: cannot {what} the spool: {e}");
+        }
+    }
+
     /// The next message, waiting for one.
-    async fn next(&self) -> Arc<str> {
+    async fn next(&self) -> (u64, Arc<str>) {
         loop {
             let notified = self.more.notified();
             if let Some(m) = self.front() {
@@ -111,12 +177,10 @@ async fn udp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     let socket = UdpSocket::bind(any).await?;
     socket.connect(address).await?;
     loop {
-        let m = queue.next().await;
-        match socket.send(m.as_bytes()).await {
-            Ok(_) => queue.sent(&m),
-            // The collector's port was closed a moment ago (ICMP): try again later.
-            Err(e) => return Err(e),
-        }
+        let (seq, m) = queue.next().await;
+        // An error: the collector's port was closed a moment ago (ICMP); again later.
+        socket.send(m.as_bytes()).await?;
+        queue.sent(seq);
     }
 }
 
@@ -125,10 +189,10 @@ async fn tcp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     info!(collector = %address, "syslog: connected to the collector");
     loop {
-        let m = queue.next().await;
+        let (seq, m) = queue.next().await;
         let framed = format!("{} {}", m.len(), m);
         stream.write_all(framed.as_bytes()).await?;
-        queue.sent(&m);
+        queue.sent(seq);
     }
 }
 
@@ -144,14 +208,15 @@ mod tests {
                 transport: Transport::Udp,
             },
             2,
+            None,
         );
         for m in ["a", "b", "c"] {
             q.push(Arc::from(m));
         }
         assert_eq!(q.dropped.load(Ordering::Relaxed), 1);
-        let front = q.front().unwrap();
-        assert_eq!(&*front, "b");
-        q.sent(&front);
-        assert_eq!(q.front().as_deref(), Some("c"));
+        let (seq, front) = q.front().unwrap();
+        assert_eq!((seq, &*front), (1, "b"));
+        q.sent(seq);
+        assert_eq!(q.front().map(|f| f.1.to_string()).as_deref(), Some("c"));
     }
 }

@@ -10,6 +10,7 @@ mod forward;
 mod message;
 mod receive;
 mod settings;
+mod spool;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,14 +25,20 @@ use devices::Devices;
 use forward::Queue;
 use receive::{Counts, Sink};
 use settings::SyslogSettings;
+use spool::Spool;
 
 pub const REGISTRATION: Registration = Registration::of::<Syslog>(
     "syslog",
     "devices' syslog received (UDP, TCP), tagged with the device's lease and SZTP serial, forwarded to collectors",
 );
 
+/// How often the spools' batches are written to disk (fsync).
+const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub struct Syslog {
     settings: SyslogSettings,
+    /// The spools' folder, resolved against the configuration file.
+    spool_dir: Option<std::path::PathBuf>,
     counts: Arc<Counts>,
     running: Mutex<Option<Running>>,
 }
@@ -48,8 +55,10 @@ fn poisoned() -> PluginError {
 #[zerotouch_plugin::plugin]
 impl Plugin for Syslog {
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
+        let s = SyslogSettings::read(settings)?;
         Ok(Syslog {
-            settings: SyslogSettings::read(settings)?,
+            spool_dir: s.spool_dir.as_deref().map(|d| settings.resolve_path(d)),
+            settings: s,
             counts: Arc::default(),
             running: Mutex::new(None),
         })
@@ -77,13 +86,44 @@ impl Plugin for Syslog {
                 }
             }
         }));
-        let queues: Vec<Arc<Queue>> = s
-            .collector
-            .iter()
-            .map(|c| Arc::new(Queue::new(c.clone(), s.queue)))
-            .collect();
+        let mut queues: Vec<Arc<Queue>> = Vec::with_capacity(s.collector.len());
+        for (i, c) in s.collector.iter().enumerate() {
+            let spool = match &self.spool_dir {
+                None => None,
+                Some(dir) => {
+                    let name = format!("{i}-{:?}-{}", c.transport, c.address)
+                        .to_lowercase()
+                        .replace([':', '[', ']'], "_");
+                    let dir = dir.join(name);
+                    let opened = Spool::open(&dir, s.spool_bytes).map_err(|e| {
+                        PluginError::new(format!(
+                            "syslog: cannot open the spool {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                    if !opened.1.is_empty() {
+                        info!(collector = %c.address, messages = opened.1.len(), "syslog: undelivered messages from the spool are sent first");
+                    }
+                    Some(opened)
+                }
+            };
+            queues.push(Arc::new(Queue::new(c.clone(), s.queue, spool)));
+        }
         for q in &queues {
             tasks.push(host.runtime.spawn(forward::run(q.clone())));
+        }
+        if self.spool_dir.is_some() {
+            let spooled = queues.clone();
+            tasks.push(host.runtime.spawn(async move {
+                let mut tick = tokio::time::interval(SYNC_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    let queues = spooled.clone();
+                    let _ =
+                        tokio::task::spawn_blocking(move || queues.iter().for_each(|q| q.sync()))
+                            .await;
+                }
+            }));
         }
         let sink = Arc::new(Sink {
             devices,
@@ -117,6 +157,10 @@ impl Plugin for Syslog {
                 "dropped_queue_full",
                 sum(|q| q.dropped.load(Ordering::Relaxed)),
             ));
+            all.push((
+                "spool_failed",
+                sum(|q| q.spool_failed.load(Ordering::Relaxed)),
+            ));
         }
         all
     }
@@ -132,6 +176,8 @@ impl Plugin for Syslog {
             for t in r.tasks {
                 t.abort();
             }
+            // What was appended and delivered up to now, on disk.
+            r.queues.iter().for_each(|q| q.sync());
         }
     }
 }

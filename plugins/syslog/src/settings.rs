@@ -26,6 +26,19 @@ pub(crate) struct SyslogSettings {
     pub queue: usize,
     /// Where messages go.
     pub collector: Vec<Collector>,
+    /// A folder for each collector's spool on disk (relative to the configuration
+    /// file); without it messages wait in memory only.
+    pub spool_dir: Option<String>,
+    /// The most octets each collector's spool holds; past it the oldest messages go.
+    #[serde(default = "default_spool_bytes")]
+    pub spool_bytes: u64,
+}
+
+/// Octets a collector's spool may hold, when the settings do not say.
+const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
+
+fn default_spool_bytes() -> u64 {
+    DEFAULT_SPOOL_BYTES
 }
 
 /// How a collector is reached.
@@ -71,6 +84,15 @@ impl SyslogSettings {
             return Err(settings.error(
                 "max_message",
                 format!("is {}, expected 480 to 65536 octets", s.max_message),
+            ));
+        }
+        if s.spool_bytes < s.max_message as u64 {
+            return Err(settings.error(
+                "spool_bytes",
+                format!(
+                    "is {}, expected at least max_message ({})",
+                    s.spool_bytes, s.max_message
+                ),
             ));
         }
         if s.queue == 0 {
