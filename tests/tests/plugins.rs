@@ -332,7 +332,7 @@ name = "nosuch"
             "{f}:20:1: plugin[2].settings.lsten: metrics (built-in plugin metrics): unknown field `lsten`; did you mean `listen`?"
         ),
         format!(
-            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp, bootstrap, dns)"
+            "{f}:23:8: plugin[3].name: no built-in plugin \"nosuch\" in this build (built in: noop, metrics, sztp, bootstrap, dns, syslog)"
         ),
         "5 error(s)".to_string(),
     ] {

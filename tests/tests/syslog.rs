@@ -68,7 +68,9 @@ ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="RSYSLOG
 fn lines(lab: &Lab, file: &str, count: usize) -> Vec<String> {
     let start = Instant::now();
     loop {
-        let text = std::fs::read_to_string(lab.path(file)).unwrap_or_default();
+        // Lossy: an octet that is not UTF-8 shows in the assertion, not as no lines.
+        let text = String::from_utf8_lossy(&std::fs::read(lab.path(file)).unwrap_or_default())
+            .into_owned();
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         if lines.len() >= count || start.elapsed() > Duration::from_secs(10) {
             return lines;
@@ -90,7 +92,7 @@ name = "syslog"
 listen = ["198.18.0.1:514"]
 collector = [
   { address = "127.0.0.1:10514", transport = "tcp" },
-  { address = "127.0.0.1:10515", transport = "udp" },
+  { address = "127.0.0.1:10515", transport = "udp", severity = "warning" },
 ]
 "#;
     let _collector = rsyslog(&lab, &lab.srv());
@@ -142,6 +144,7 @@ collector = [
     send(&["--udp", "--rfc3164", "step one over udp"]);
     send(&["--tcp", "--octet-count", "--rfc5424", "step two counted"]);
     send(&["--tcp", "--rfc5424", "step three by line"]);
+    send(&["--tcp", "--rfc5424", "-p", "user.err", "step four failed"]);
     // A sender that breaks its octet count: counted, its connection closed.
     lab.run(
         &lab.cli(),
@@ -156,19 +159,38 @@ collector = [
     let identity = format!(
         "[zerotouch@32473 address=\"{address}\" mac=\"{mac}\" client-id=\"01:{mac}\" hostname=\"dev20\"]"
     );
-    for file in ["rsyslog/tcp.log", "rsyslog/udp.log"] {
-        let got = lines(&lab, file, 3);
-        assert_eq!(got.len(), 3, "{file}: {got:#?}\n{}", server.log_text());
-        for (line, text) in got.iter().zip([
-            "step one over udp",
-            "step two counted",
-            "step three by line",
-        ]) {
-            assert!(line.contains(&identity), "{file}: {line}");
-            assert!(line.ends_with(text), "{file}: {line}");
-            assert!(line.contains(" sztp-agent "), "{file}: {line}");
-        }
+    // Everything over TCP: the server's own account of the lease, then the device's
+    // four lines.
+    let tcp = lines(&lab, "rsyslog/tcp.log", 5);
+    assert_eq!(tcp.len(), 5, "{tcp:#?}\n{}", server.log_text());
+    assert!(tcp.iter().all(|l| !l.contains('\u{fffd}')), "{tcp:#?}");
+    assert!(
+        tcp[0].contains(" zerotouch-dhcpd - lease ")
+            && tcp[0].contains(&identity)
+            && tcp[0].contains(&format!("DHCPv4 lease granted: {address} until ")),
+        "{}",
+        tcp[0]
+    );
+    for (line, text) in tcp[1..].iter().zip([
+        "step one over udp",
+        "step two counted",
+        "step three by line",
+        "step four failed",
+    ]) {
+        assert!(line.contains(&identity), "{line}");
+        assert!(line.ends_with(text), "{line}");
+        assert!(line.contains(" sztp-agent "), "{line}");
     }
+    // Over UDP only what is at least a warning: the error.
+    let udp = lines(&lab, "rsyslog/udp.log", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let udp_all = lines(&lab, "rsyslog/udp.log", 1);
+    assert_eq!(udp_all.len(), 1, "{udp_all:#?}");
+    assert!(
+        udp[0].starts_with("<11>1 ") && udp[0].ends_with("step four failed"),
+        "{}",
+        udp[0]
+    );
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
     let log = server.log_text();
     let stopped = log
@@ -177,7 +199,7 @@ collector = [
         .unwrap_or_default();
     for count in [
         "received_udp=1",
-        "received_tcp=2",
+        "received_tcp=3",
         "dropped_broken_count=1",
         "forwarded=6",
     ] {

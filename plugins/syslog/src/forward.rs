@@ -206,6 +206,9 @@ mod tests {
             Collector {
                 address: "127.0.0.1:514".parse().unwrap(),
                 transport: Transport::Udp,
+                severity: None,
+                facilities: Vec::new(),
+                tagged_only: false,
             },
             2,
             None,

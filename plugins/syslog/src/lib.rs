@@ -32,6 +32,18 @@ pub const REGISTRATION: Registration = Registration::of::<Syslog>(
     "devices' syslog received (UDP, TCP), tagged with the device's lease and SZTP serial, forwarded to collectors",
 );
 
+/// The server's own events waiting to be queued; past it they are not sent.
+const OWN_EVENTS: usize = 4096;
+
+/// This host's name, for the server's own messages.
+fn own_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or_else(|| "zerotouch".into())
+}
+
 /// How often the spools' batches are written to disk (fsync).
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -67,7 +79,9 @@ impl Plugin for Syslog {
     fn start(&self, host: &ServiceHost) -> Result<(), PluginError> {
         let s = &self.settings;
         let _guard = host.runtime.enter();
-        let devices = Arc::new(RwLock::new(Devices::default()));
+        // The server's own events about devices (lease changes, SZTP progress).
+        let (own_tx, mut own_rx) = tokio::sync::mpsc::channel(OWN_EVENTS);
+        let devices = Arc::new(RwLock::new(Devices::with_events(own_tx)));
         let mut tasks = vec![zerotouch_plugin::follow_leases(host, devices.clone())?];
         // Serial numbers by address, from the bootstrap plugin's progress reports.
         let mut events = host.events.subscribe();
@@ -131,6 +145,16 @@ impl Plugin for Syslog {
             counts: self.counts.clone(),
             max_message: s.max_message,
         });
+        let (own_sink, hostname) = (sink.clone(), own_hostname());
+        tasks.push(host.runtime.spawn(async move {
+            while let Some(e) = own_rx.recv().await {
+                let now = chrono::Utc::now();
+                let t = message::own(
+                    e.severity, e.msgid, &e.text, e.address, &e.who, &hostname, now,
+                );
+                own_sink.forward(t);
+            }
+        }));
         for &address in &s.listen {
             let udp = std::net::UdpSocket::bind(address).map_err(|e| {
                 PluginError::new(format!("syslog: cannot listen on {address} (UDP): {e}"))

@@ -13,10 +13,11 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Timelike, Utc};
 use syslog_loose::{Protocol, Variant};
 
 use crate::devices::Who;
+use crate::settings::Traits;
 
 /// The structured-data ID of the sender's identity. 32473 is the Private Enterprise
 /// Number RFC 5612 reserves for documentation and examples.
@@ -29,6 +30,43 @@ pub(crate) struct Tagged {
     pub line: String,
     /// Whether it was read as syslog (else it goes on as it came).
     pub parsed: bool,
+    /// What the collectors' filters look at.
+    pub traits: Traits,
+}
+
+/// The server's own message about a device (a lease event, SZTP progress): facility
+/// daemon, from `hostname`, APP-NAME `zerotouch-dhcpd`, MSGID `msgid`.
+pub(crate) fn own(
+    severity: u8,
+    msgid: &str,
+    text: &str,
+    peer: IpAddr,
+    who: &Who,
+    hostname: &str,
+    now: DateTime<Utc>,
+) -> Tagged {
+    const DAEMON: u8 = 3;
+    let mut line = format!(
+        "<{}>1 {} {hostname} zerotouch-dhcpd - {msgid} ",
+        u32::from(DAEMON) * 8 + u32::from(severity),
+        time(now.into())
+    );
+    write_element(
+        &mut line,
+        SD_ID,
+        identity(peer, who).iter().map(|(k, v)| (*k, v.as_str())),
+    );
+    line.push(' ');
+    line.push_str(text);
+    Tagged {
+        line,
+        parsed: true,
+        traits: Traits {
+            severity: Some(severity),
+            facility: Some(DAEMON),
+            tagged: who.known(),
+        },
+    }
 }
 
 /// `raw` from `peer`, tagged with `who` it is; `now` stands in for a missing
@@ -41,6 +79,11 @@ pub(crate) fn tag(raw: &[u8], peer: IpAddr, who: &Who, now: DateTime<Utc>) -> Ta
         return Tagged {
             line: text.to_string(),
             parsed: false,
+            traits: Traits {
+                severity: None,
+                facility: None,
+                tagged: who.known(),
+            },
         };
     };
     let pri = facility as u8 as u32 * 8 + severity as u8 as u32;
@@ -63,7 +106,7 @@ pub(crate) fn tag(raw: &[u8], peer: IpAddr, who: &Who, now: DateTime<Utc>) -> Ta
     };
     let mut line = format!(
         "<{pri}>1 {} {hostname} {} {} {} ",
-        timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        time(timestamp),
         nil(m.appname),
         nil(m.procid.as_ref().map(|p| p.to_string()).as_deref()),
         nil(m.msgid),
@@ -90,7 +133,15 @@ pub(crate) fn tag(raw: &[u8], peer: IpAddr, who: &Who, now: DateTime<Utc>) -> Ta
         line.push(' ');
         line.push_str(msg);
     }
-    Tagged { line, parsed: true }
+    Tagged {
+        line,
+        parsed: true,
+        traits: Traits {
+            severity: Some(severity as u8),
+            facility: Some(facility as u8),
+            tagged: who.known(),
+        },
+    }
 }
 
 /// The structured-data elements of RFC 5424 message `text` as they are written, and the
@@ -124,6 +175,13 @@ fn split_structured_data(text: &str) -> (Vec<&str>, &str) {
         rest = &rest[end + 1..];
     }
     (elements, rest.strip_prefix(' ').unwrap_or(rest))
+}
+
+/// A TIMESTAMP as RFC 5424 writes it: at most six digits of fractions (§6.2.3.1), as
+/// few as the time needs.
+fn time(t: DateTime<FixedOffset>) -> String {
+    let micros = t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t);
+    micros.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// The identity parameters of `who`, sent from `peer`.
@@ -262,5 +320,36 @@ mod tests {
         );
         assert!(!g.parsed);
         assert_eq!(g.line, "no priority here\u{fffd}");
+    }
+
+    #[test]
+    fn timestamps_have_at_most_six_digits_of_fractions() {
+        let now: DateTime<Utc> = "2026-12-04T10:00:00.123456789Z".parse().unwrap();
+        let t = own(
+            6,
+            "lease",
+            "x",
+            "198.18.0.1".parse().unwrap(),
+            &Who::default(),
+            "h",
+            now,
+        );
+        assert!(
+            t.line
+                .starts_with("<30>1 2026-12-04T10:00:00.123456Z h zerotouch-dhcpd - lease "),
+            "{}",
+            t.line
+        );
+        let t = tag(
+            b"<14>1 2026-12-04T10:00:00.1234567Z h a - - - x",
+            "198.18.0.1".parse().unwrap(),
+            &Who::default(),
+            now,
+        );
+        assert!(
+            t.line.starts_with("<14>1 2026-12-04T10:00:00.123456Z "),
+            "{}",
+            t.line
+        );
     }
 }

@@ -55,6 +55,83 @@ pub(crate) enum Transport {
 pub(crate) struct Collector {
     pub address: SocketAddr,
     pub transport: Transport,
+    /// Only messages this severe or more (`"warning"` takes emerg to warning); all when
+    /// absent. A message that did not parse has no severity and is left out by it.
+    pub severity: Option<Severity>,
+    /// Only messages of these facilities; all when empty.
+    #[serde(default)]
+    pub facilities: Vec<Facility>,
+    /// Only messages from devices the server knows (a lease or an SZTP serial).
+    #[serde(default)]
+    pub tagged_only: bool,
+}
+
+/// RFC 5424 severities, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    Emerg,
+    Alert,
+    Crit,
+    Err,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+/// RFC 5424 facilities, by their numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Facility {
+    Kern,
+    User,
+    Mail,
+    Daemon,
+    Auth,
+    Syslog,
+    Lpr,
+    News,
+    Uucp,
+    Cron,
+    Authpriv,
+    Ftp,
+    Ntp,
+    Security,
+    Console,
+    #[serde(rename = "solaris-cron")]
+    SolarisCron,
+    Local0,
+    Local1,
+    Local2,
+    Local3,
+    Local4,
+    Local5,
+    Local6,
+    Local7,
+}
+
+/// What a filter looks at in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Traits {
+    pub severity: Option<u8>,
+    pub facility: Option<u8>,
+    /// Whether the sender is a device the server knows.
+    pub tagged: bool,
+}
+
+impl Collector {
+    /// Whether a message with `traits` goes to this collector.
+    pub(crate) fn accepts(&self, traits: Traits) -> bool {
+        let severity = self
+            .severity
+            .is_none_or(|max| traits.severity.is_some_and(|s| s <= max as u8));
+        let facility = self.facilities.is_empty()
+            || traits
+                .facility
+                .is_some_and(|f| self.facilities.iter().any(|&x| x as u8 == f));
+        severity && facility && (traits.tagged || !self.tagged_only)
+    }
 }
 
 fn default_max_message() -> usize {
@@ -120,5 +197,27 @@ mod tests {
         let small = read("listen = [\"198.18.0.1:514\"]\nmax_message = 10\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\" }]\n").unwrap_err();
         assert_eq!(small.key, "max_message");
         assert!(read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"relp\" }]\n").is_err());
+    }
+
+    #[test]
+    fn a_collector_takes_what_its_filters_let_through() {
+        let s = read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\", severity = \"warning\", facilities = [\"local0\", \"daemon\"], tagged_only = true }]\n").unwrap();
+        let c = &s.collector[0];
+        let t = |severity, facility, tagged| Traits {
+            severity,
+            facility,
+            tagged,
+        };
+        assert!(c.accepts(t(Some(4), Some(16), true)));
+        assert!(c.accepts(t(Some(0), Some(3), true)));
+        assert!(
+            !c.accepts(t(Some(5), Some(16), true)),
+            "notice is below warning"
+        );
+        assert!(!c.accepts(t(Some(3), Some(1), true)), "user is not listed");
+        assert!(!c.accepts(t(Some(3), Some(16), false)), "an unknown sender");
+        assert!(!c.accepts(t(None, None, true)), "unparsed");
+        let all = read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\" }]\n").unwrap();
+        assert!(all.collector[0].accepts(t(None, None, false)));
     }
 }

@@ -62,8 +62,17 @@ impl Sink {
         if !tagged.parsed {
             self.counts.unparsed.fetch_add(1, Ordering::Relaxed);
         }
+        self.forward(tagged);
+    }
+
+    /// Queues `tagged` for every collector whose filters take it.
+    pub(crate) fn forward(&self, tagged: message::Tagged) {
         let line: Arc<str> = Arc::from(tagged.line);
-        for q in &self.queues {
+        for q in self
+            .queues
+            .iter()
+            .filter(|q| q.collector.accepts(tagged.traits))
+        {
             q.push(line.clone());
         }
     }
