@@ -18,6 +18,21 @@ esac
 exit 0
 "#;
 
+/// A busybox udhcpc script that configures the address and records each event with
+/// `vars` (`"ip=$ip opt224=$opt224"`) to `<log>` beside it.
+pub(crate) fn udhcpc_recording(vars: &str, log: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+echo "$1 {vars}" >> "$(dirname "$0")/{log}"
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
+esac
+exit 0
+"#
+    )
+}
+
 /// The same for busybox udhcpc.
 pub(crate) const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 echo "$1 ip=$ip subnet=$subnet router=$router dns=$dns lease=$lease" >> "$(dirname "$0")/udhcpc-events.log"

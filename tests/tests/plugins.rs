@@ -14,14 +14,9 @@ use common::write_script;
 use zerotouch_tests::{Daemon, Lab, binary, check_config, leases, require_tools};
 
 /// udhcpc's script, recording the options the plugins set.
-const SCRIPT: &str = r#"#!/bin/sh
-echo "$1 ip=$ip hostname=$hostname opt224=$opt224" >> "$(dirname "$0")/events.log"
-case "$1" in
-  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-  bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
-esac
-exit 0
-"#;
+fn script() -> String {
+    common::udhcpc_recording("ip=$ip hostname=$hostname opt224=$opt224", "events.log")
+}
 
 /// Builds the C example plugin into `dir`, with extra gcc flags.
 fn build_c_plugin(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
@@ -53,7 +48,7 @@ fn config(lab: &Lab, plugins: &str) -> PathBuf {
 /// udhcpc asking for option 224; it quits once bound (`-q`) unless `extra` holds `-R`,
 /// in which case it stays and releases its lease when stopped.
 fn udhcpc(lab: &Lab, log: &str, extra: &[&str]) -> Daemon {
-    let script = write_script(lab.dir.path(), "udhcpc-script", SCRIPT);
+    let script = write_script(lab.dir.path(), "udhcpc-script", &script());
     let ifc = lab.ifname("c");
     let quit = if extra.contains(&"-R") { "-f" } else { "-q" };
     let mut args = vec![

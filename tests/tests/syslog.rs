@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{UDHCPC_SCRIPT, write_script};
+use common::{udhcpc_recording, write_script};
 use zerotouch_tests::{Daemon, Lab, require_tools};
 
 /// rsyslog in namespace `ns`, receiving TCP on 127.0.0.1:10514 and UDP on :10515,
@@ -96,11 +96,17 @@ collector = [
 ]
 "#;
     let _collector = rsyslog(&lab, &lab.srv());
-    let cfg = lab.basic_config("", "", plugin);
+    // Every client of [dhcp4] is told of this receiver (option 7).
+    let cfg = lab.basic_config("plugin.syslog = { advertise = true }", "", plugin);
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
 
-    // The device gets a lease, with its name.
-    let script = write_script(lab.dir.path(), "udhcpc-script", UDHCPC_SCRIPT);
+    // The device gets a lease, with its name, and its log server.
+    // The script records option 7, which busybox names by its number.
+    let script = write_script(
+        lab.dir.path(),
+        "udhcpc-script",
+        &udhcpc_recording("log=$opt7", "udhcpc-log.txt"),
+    );
     let ifc = lab.ifname("c");
     let (code, out) = lab.run(
         &lab.cli(),
@@ -118,10 +124,15 @@ collector = [
             &script,
             "-x",
             "hostname:dev20",
+            "-O",
+            "7",
         ],
         Duration::from_secs(30),
     );
     assert_eq!(code, 0, "udhcpc: {out}");
+    let events = std::fs::read_to_string(lab.path("udhcpc-log.txt")).unwrap_or_default();
+    // busybox names option 7 by number, its value in hex: 198.18.0.1.
+    assert!(events.contains("bound log=c6120001"), "{events}");
     let address = lab.ipv4_of(&lab.cli(), "c").remove(0);
     let address = address.split('/').next().unwrap().to_string();
 

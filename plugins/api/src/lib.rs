@@ -71,7 +71,7 @@ pub use hook::{HookPoint, HookSet};
 pub use lease::{LeaseEvent, LeaseInfo, LeaseState};
 pub use lease_view::{LeaseFollower, follow_leases, unix_now};
 pub use packet::{Family, Ingress, Lazy, Packet4, Packet6};
-pub use plugin::{NoScope, Plugin, Registration, counters_line};
+pub use plugin::{NoScope, Plugin, Registration, ScopeSwitch, counters_line};
 /// The conversion of replies to and from wire format, for the plugin host.
 #[cfg(feature = "host")]
 pub use reply::WireReply;

@@ -219,6 +219,30 @@ pub trait Plugin: Send + Sync + Sized + 'static {
     fn stop(&self) {}
 }
 
+/// For a plugin whose packet hooks serve only where some scope turns them on (an
+/// `advertise` setting): until a scope does, [`Plugin::serves`] offers none, so a server
+/// that does not use them pays nothing on its packet path.
+#[derive(Debug, Default)]
+pub struct ScopeSwitch(std::sync::atomic::AtomicBool);
+
+impl ScopeSwitch {
+    /// Turns the hooks on when `on` (called from [`Plugin::check_scope`]).
+    pub fn turn_on_if(&self, on: bool) {
+        if on {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// `hooks` once a scope turned them on, else none.
+    pub fn hooks(&self, hooks: HookSet) -> HookSet {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            hooks
+        } else {
+            HookSet::EMPTY
+        }
+    }
+}
+
 /// Counters as one log line's worth: `name=value` of those that are not zero.
 pub fn counters_line(counters: &[(&'static str, u64)]) -> String {
     counters

@@ -24,7 +24,7 @@ mod transport;
 mod zone;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::task::JoinHandle;
@@ -57,7 +57,7 @@ pub struct Dns {
     listen: Mutex<Vec<SocketAddr>>,
     running: Mutex<Option<Running>>,
     /// Whether some scope advertises this server: only then are its DHCP hooks called.
-    advertised: AtomicBool,
+    advertised: zerotouch_plugin::ScopeSwitch,
     /// Response-rate limiting over UDP, with its counts.
     limiter: Arc<rrl::Limiter>,
     /// What the listeners received and refused, kept across reloads.
@@ -224,20 +224,14 @@ impl Plugin for Dns {
         if let Some(d) = &scope.domain {
             advertise::wire_name(d).map_err(|e| settings.error("domain", e.message()))?;
         }
-        if scope.advertise {
-            self.advertised.store(true, Ordering::Relaxed);
-        }
+        self.advertised.turn_on_if(scope.advertise);
         Ok(())
     }
 
     /// The DHCP hooks only where a scope advertises this server: a server that does not
     /// pays nothing on its packet path for it.
     fn serves(&self) -> zerotouch_plugin::HookSet {
-        if self.advertised.load(Ordering::Relaxed) {
-            Self::HOOKS
-        } else {
-            zerotouch_plugin::HookSet::EMPTY
-        }
+        self.advertised.hooks(Self::HOOKS)
     }
 
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
@@ -252,7 +246,7 @@ impl Plugin for Dns {
             devices: Arc::default(),
             listen: Mutex::new(s.listen),
             running: Mutex::new(None),
-            advertised: AtomicBool::new(false),
+            advertised: Default::default(),
             limiter: Arc::new(rrl::Limiter::new(s.rate_limit)),
             counts: Arc::default(),
             mdns_settings: Mutex::new(local),

@@ -5,6 +5,7 @@
 //! Where a message goes: `receive` (UDP, TCP framing) → `message` (parse, tag, RFC
 //! 5424) with `devices` (who) → `forward` (a queue and a sender per collector).
 
+mod advertise;
 mod devices;
 mod forward;
 mod message;
@@ -18,8 +19,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::task::JoinHandle;
 use tracing::info;
 use zerotouch_plugin::{
-    Plugin, PluginError, Registration, ServiceEvent, ServiceHost, Settings, SettingsError,
+    Action, Cx, HookResult, Packet4, Plugin, PluginError, Registration, Reply4, ServiceEvent,
+    ServiceHost, Settings, SettingsError,
 };
+
+pub use advertise::SyslogScope;
 
 use devices::Devices;
 use forward::Queue;
@@ -49,6 +53,8 @@ const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct Syslog {
     settings: SyslogSettings,
+    /// Whether some scope advertises this receiver: only then is its DHCP hook called.
+    advertised: zerotouch_plugin::ScopeSwitch,
     /// The spools' folder, resolved against the configuration file.
     spool_dir: Option<std::path::PathBuf>,
     counts: Arc<Counts>,
@@ -66,11 +72,38 @@ fn poisoned() -> PluginError {
 
 #[zerotouch_plugin::plugin]
 impl Plugin for Syslog {
+    type Scope = SyslogScope;
+
+    fn check_scope(&self, scope: &SyslogScope, _settings: &Settings) -> Result<(), SettingsError> {
+        self.advertised.turn_on_if(scope.advertise);
+        Ok(())
+    }
+
+    /// The DHCP hook only where a scope advertises this receiver.
+    fn serves(&self) -> zerotouch_plugin::HookSet {
+        self.advertised.hooks(Self::HOOKS)
+    }
+
+    /// `advertise` in a scope: option 7 to its clients that ask.
+    fn reply_ready4(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        packet: &Packet4<'_>,
+        reply: &mut Reply4,
+    ) -> HookResult<Reply4> {
+        if cx.scope().is_some_and(|s| s.advertise) {
+            let asked = packet.requested(zerotouch_plugin::proto::v4::OptionCode::LOG_SERVERS);
+            advertise::advertise4(reply, asked, &self.settings.listen)?;
+        }
+        Ok(Action::Continue)
+    }
+
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
         let s = SyslogSettings::read(settings)?;
         Ok(Syslog {
             spool_dir: s.spool_dir.as_deref().map(|d| settings.resolve_path(d)),
             settings: s,
+            advertised: Default::default(),
             counts: Arc::default(),
             running: Mutex::new(None),
         })

@@ -91,6 +91,8 @@ impl OptionCode {
     pub const ROUTERS: u8 = 3;
     /// Domain name servers (RFC 2132 §3.8).
     pub const DOMAIN_NAME_SERVERS: u8 = 6;
+    /// Log Servers: syslog receivers (RFC 2132 §3.9).
+    pub const LOG_SERVERS: u8 = 7;
     /// The client's domain name (RFC 2132 §3.17).
     pub const DOMAIN_NAME: u8 = 15;
     /// Domain search list, names in DNS wire format (RFC 3397).
