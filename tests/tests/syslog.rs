@@ -202,19 +202,14 @@ collector = [
         "{}",
         udp[0]
     );
-    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
-    let log = server.log_text();
-    let stopped = log
-        .lines()
-        .find(|l| l.contains("syslog: stopped"))
-        .unwrap_or_default();
+    let stopped = stop(&mut server);
     for count in [
         "received_udp=1",
         "received_tcp=3",
         "dropped_broken_count=1",
         "forwarded=6",
     ] {
-        assert!(stopped.contains(count), "{count}: {log}");
+        assert!(stopped.contains(count), "{count}: {stopped}");
     }
 }
 
@@ -224,17 +219,7 @@ collector = [
 #[test]
 fn a_spool_survives_kill_9_and_is_delivered_in_order_after_the_restart() {
     require_tools(&["ip", "logger", "rsyslogd"]);
-    let lab = Lab::two_hosts();
-    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
-    let plugin = r#"
-[[plugin]]
-name = "syslog"
-[plugin.settings]
-listen = ["198.18.0.1:514"]
-spool_dir = "spool"
-collector = [{ address = "127.0.0.1:10514", transport = "tcp" }]
-"#;
-    let cfg = lab.basic_config("", "", plugin);
+    let (lab, cfg) = one_collector("spool_dir = \"spool\"");
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
     const COUNT: usize = 200;
     let text: String = (0..COUNT).map(|i| format!("message {i:03}\n")).collect();
@@ -284,6 +269,35 @@ collector = [{ address = "127.0.0.1:10514", transport = "tcp" }]
     assert_eq!(texts, want, "in order, each once");
 }
 
+/// A lab whose client is 198.18.0.2, and the server's configuration: the syslog plugin
+/// on 198.18.0.1:514 with `settings`, forwarding over TCP to rsyslog at 127.0.0.1:10514.
+fn one_collector(settings: &str) -> (Lab, std::path::PathBuf) {
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let plugin = format!(
+        r#"
+[[plugin]]
+name = "syslog"
+[plugin.settings]
+listen = ["198.18.0.1:514"]
+{settings}
+collector = [{{ address = "127.0.0.1:10514", transport = "tcp" }}]
+"#
+    );
+    let cfg = lab.basic_config("", "", &plugin);
+    (lab, cfg)
+}
+
+/// Stops `server`: the plugin's line of counters at stop.
+fn stop(server: &mut Daemon) -> String {
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    let log = server.log_text();
+    log.lines()
+        .find(|l| l.contains("syslog: stopped"))
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Every file under `dir`.
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -296,4 +310,67 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A flood from one source is held to its rate, counted, and another source is still
+/// served; a source past its TCP connections is refused.
+#[test]
+fn a_flood_from_one_source_does_not_starve_another() {
+    require_tools(&["ip", "rsyslogd"]);
+    let (lab, cfg) = one_collector("messages_per_second = 100\nconnections_per_source = 2");
+    lab.addr(&lab.cli(), "c", "198.18.0.3/24");
+    let _collector = rsyslog(&lab, &lab.srv());
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    let refused = lab.in_ns(&lab.cli(), || {
+        use std::io::Read;
+        let flood = std::net::UdpSocket::bind("198.18.0.2:0").unwrap();
+        for i in 0..2000 {
+            let m = format!("<13>1 - - flood - - - flood {i}");
+            flood.send_to(m.as_bytes(), "198.18.0.1:514").unwrap();
+        }
+        let other = std::net::UdpSocket::bind("198.18.0.3:0").unwrap();
+        other
+            .send_to(b"<13>1 - - other - - - still heard", "198.18.0.1:514")
+            .unwrap();
+        // Two connections are allowed from 198.18.0.2, the third is closed at once.
+        let connect = || std::net::TcpStream::connect("198.18.0.1:514").unwrap();
+        let _held = (connect(), connect());
+        std::thread::sleep(Duration::from_millis(200));
+        let mut third = connect();
+        third
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        third.read(&mut [0u8; 16]).unwrap_or(0) == 0
+    });
+    assert!(refused, "a third connection from one source was kept");
+    let start = Instant::now();
+    let heard = loop {
+        let got = lines(&lab, "rsyslog/tcp.log", 1);
+        if got.iter().any(|l| l.ends_with("still heard"))
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        heard.iter().any(|l| l.ends_with("still heard")),
+        "{heard:#?}"
+    );
+    let flood = heard.iter().filter(|l| l.contains(" flood ")).count();
+    assert!((100..=200).contains(&flood), "{flood} of the flood passed");
+    let stopped = stop(&mut server);
+    let count = |name: &str| -> u64 {
+        stopped
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .map_or(0, |v| v.parse().unwrap())
+    };
+    // Every flood message received was forwarded or held back, none lost in between.
+    assert_eq!(
+        count("dropped_rate_limited") + flood as u64 + 1,
+        count("received_udp"),
+        "{stopped}"
+    );
+    assert_eq!(count("dropped_connection_limit"), 1, "{stopped}");
 }

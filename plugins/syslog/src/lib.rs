@@ -177,6 +177,8 @@ impl Plugin for Syslog {
             queues: queues.clone(),
             counts: self.counts.clone(),
             max_message: s.max_message,
+            rate: receive::limits::RateLimit::new(s.messages_per_second),
+            connections: Arc::new(receive::limits::Connections::new(s.connections_per_source)),
         });
         let (own_sink, hostname) = (sink.clone(), own_hostname());
         tasks.push(host.runtime.spawn(async move {
@@ -189,10 +191,9 @@ impl Plugin for Syslog {
             }
         }));
         for &address in &s.listen {
-            let udp = std::net::UdpSocket::bind(address).map_err(|e| {
+            let udp = receive::udp_socket(address).map_err(|e| {
                 PluginError::new(format!("syslog: cannot listen on {address} (UDP): {e}"))
             })?;
-            udp.set_nonblocking(true)?;
             let udp = tokio::net::UdpSocket::from_std(udp)?;
             tasks.push(host.runtime.spawn(receive::udp(udp, sink.clone())));
             let tcp = host.bind_tcp(address)?;

@@ -24,6 +24,13 @@ pub(crate) struct SyslogSettings {
     /// go, counted.
     #[serde(default = "default_queue")]
     pub queue: usize,
+    /// Messages a second one source may send (0: no limit); past it they are dropped,
+    /// counted, and other sources are served.
+    #[serde(default = "default_rate")]
+    pub messages_per_second: u32,
+    /// TCP connections one source may hold open.
+    #[serde(default = "default_connections")]
+    pub connections_per_source: usize,
     /// Where messages go.
     pub collector: Vec<Collector>,
     /// A folder for each collector's spool on disk (relative to the configuration
@@ -134,6 +141,14 @@ impl Collector {
     }
 }
 
+fn default_rate() -> u32 {
+    1000
+}
+
+fn default_connections() -> usize {
+    16
+}
+
 fn default_max_message() -> usize {
     DEFAULT_MAX_MESSAGE
 }
@@ -170,6 +185,12 @@ impl SyslogSettings {
                     "is {}, expected at least max_message ({})",
                     s.spool_bytes, s.max_message
                 ),
+            ));
+        }
+        if s.connections_per_source == 0 {
+            return Err(settings.error(
+                "connections_per_source",
+                "is 0, expected at least 1 connection",
             ));
         }
         if s.queue == 0 {

@@ -4,6 +4,7 @@
 //! counted, and the receiver goes on.
 
 mod framing;
+pub(crate) mod limits;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,8 @@ pub(crate) struct Counts {
     pub unparsed: AtomicU64,
     pub too_long: AtomicU64,
     pub broken_count: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub connection_limit: AtomicU64,
 }
 
 impl Counts {
@@ -42,6 +45,8 @@ impl Counts {
             ("unparsed", v(&self.unparsed)),
             ("dropped_too_long", v(&self.too_long)),
             ("dropped_broken_count", v(&self.broken_count)),
+            ("dropped_rate_limited", v(&self.rate_limited)),
+            ("dropped_connection_limit", v(&self.connection_limit)),
         ]
     }
 }
@@ -52,11 +57,20 @@ pub(crate) struct Sink {
     pub queues: Vec<Arc<Queue>>,
     pub counts: Arc<Counts>,
     pub max_message: usize,
+    /// Messages a second from one source.
+    pub rate: limits::RateLimit,
+    /// TCP connections from one source.
+    pub connections: Arc<limits::Connections>,
 }
 
 impl Sink {
-    /// Tags `raw` from `peer` and queues it for every collector.
+    /// Tags `raw` from `peer` and queues it for every collector, unless `peer` is over
+    /// its rate.
     fn take(&self, raw: &[u8], peer: IpAddr) {
+        if !self.rate.allow(peer, std::time::Instant::now()) {
+            self.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let who = self.devices.read().map(|d| d.who(peer)).unwrap_or_default();
         let tagged = message::tag(raw, peer, &who, chrono::Utc::now());
         if !tagged.parsed {
@@ -76,6 +90,25 @@ impl Sink {
             q.push(line.clone());
         }
     }
+}
+
+/// The receive buffer asked for on each UDP socket: a burst from many devices waits
+/// there rather than being dropped by the kernel (`net.core.rmem_max` may grant less).
+const UDP_RECEIVE_BUFFER: usize = 8 << 20;
+
+/// A non-blocking UDP socket bound to `address`, with a large receive buffer.
+pub(crate) fn udp_socket(address: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    // Best effort: a smaller buffer only means earlier drops under a burst.
+    let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
+    socket.bind(&address.into())?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// Receives datagrams on `socket` until the task is aborted.
@@ -107,12 +140,16 @@ pub(crate) async fn tcp(listener: TcpListener, sink: Arc<Sink>) {
             continue;
         };
         while senders.try_join_next().is_some() {}
-        senders.spawn(sender(stream, peer, sink.clone()));
+        let Some(slot) = sink.connections.take(peer.ip()) else {
+            sink.counts.connection_limit.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        senders.spawn(sender(stream, peer, sink.clone(), slot));
     }
 }
 
 /// Reads one TCP sender's messages until it closes, idles or breaks its framing.
-async fn sender(mut stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>) {
+async fn sender(mut stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>, _slot: limits::Slot) {
     let mut deframer = Deframer::new(sink.max_message);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
