@@ -10,10 +10,18 @@ use std::time::{Duration, Instant};
 use common::{udhcpc_recording, write_script};
 use zerotouch_tests::{Daemon, Lab, require_tools};
 
-/// rsyslog in namespace `ns`, receiving TCP on 127.0.0.1:10514 and UDP on :10515,
-/// writing each as RFC 5424 (structured data included) to `tcp.log` and `udp.log` in
-/// the lab's folder.
+/// rsyslog in namespace `ns`, receiving TCP on 127.0.0.1:10514, UDP on :10515 and
+/// RELP on :10516, writing each as RFC 5424 (structured data included) to `tcp.log`,
+/// `udp.log` and `relp.log` in the lab's folder. RELP's ruleset has no queue of its
+/// own (`Direct`), so rsyslog acknowledges a message once it is in the file: its
+/// default in-memory queue would acknowledge first and lose what it held at a `kill -9`,
+/// whatever the sender does.
 fn rsyslog(lab: &Lab, ns: &str) -> Daemon {
+    rsyslog_named(lab, ns, "rsyslogd.out")
+}
+
+/// The same, its output in `out`.
+fn rsyslog_named(lab: &Lab, ns: &str, out: &str) -> Daemon {
     let dir = lab.path("rsyslog");
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.display();
@@ -23,10 +31,13 @@ fn rsyslog(lab: &Lab, ns: &str) -> Daemon {
             r#"global(workDirectory="{d}")
 module(load="imtcp")
 module(load="imudp")
+module(load="imrelp")
 input(type="imtcp" address="127.0.0.1" port="10514" ruleset="tcp")
+input(type="imrelp" port="10516" ruleset="relp")
 input(type="imudp" address="127.0.0.1" port="10515" ruleset="udp")
 ruleset(name="tcp") {{ action(type="omfile" file="{d}/tcp.log" template="RSYSLOG_SyslogProtocol23Format") }}
 ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="RSYSLOG_SyslogProtocol23Format") }}
+ruleset(name="relp" queue.type="Direct") {{ action(type="omfile" file="{d}/relp.log" template="RSYSLOG_SyslogProtocol23Format" asyncWriting="off" flushOnTXEnd="on") }}
 "#
         ),
     );
@@ -42,7 +53,7 @@ ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="RSYSLOG
             "-i",
             pid.to_str().unwrap(),
         ],
-        &dir.join("rsyslogd.out"),
+        &dir.join(out),
     );
     // Up when its TCP port takes connections.
     let start = Instant::now();
@@ -222,26 +233,7 @@ fn a_spool_survives_kill_9_and_is_delivered_in_order_after_the_restart() {
     let (lab, cfg) = one_collector("spool_dir = \"spool\"");
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
     const COUNT: usize = 200;
-    let text: String = (0..COUNT).map(|i| format!("message {i:03}\n")).collect();
-    let file = lab.write("messages.txt", &text);
-    let (code, out) = lab.run(
-        &lab.cli(),
-        &[
-            "logger",
-            "-n",
-            "198.18.0.1",
-            "-P",
-            "514",
-            "--tcp",
-            "--octet-count",
-            "-t",
-            "agent",
-            "-f",
-            file.to_str().unwrap(),
-        ],
-        Duration::from_secs(20),
-    );
-    assert_eq!(code, 0, "logger: {out}");
+    send_many(&lab, "message", 0..COUNT);
     // Every message in the spool, and its batch on disk.
     let spool = lab.path("spool");
     let start = Instant::now();
@@ -265,13 +257,21 @@ fn a_spool_survives_kill_9_and_is_delivered_in_order_after_the_restart() {
         .iter()
         .map(|l| l.rsplit_once("] ").map_or(l.as_str(), |(_, t)| t))
         .collect();
-    let want: Vec<String> = (0..COUNT).map(|i| format!("message {i:03}")).collect();
+    let want: Vec<String> = (0..COUNT).map(|i| format!("message {i:05}")).collect();
     assert_eq!(texts, want, "in order, each once");
 }
 
 /// A lab whose client is 198.18.0.2, and the server's configuration: the syslog plugin
 /// on 198.18.0.1:514 with `settings`, forwarding over TCP to rsyslog at 127.0.0.1:10514.
 fn one_collector(settings: &str) -> (Lab, std::path::PathBuf) {
+    collecting(
+        settings,
+        "{ address = \"127.0.0.1:10514\", transport = \"tcp\" }",
+    )
+}
+
+/// The same with `collector`.
+fn collecting(settings: &str, collector: &str) -> (Lab, std::path::PathBuf) {
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
     let plugin = format!(
@@ -281,7 +281,7 @@ name = "syslog"
 [plugin.settings]
 listen = ["198.18.0.1:514"]
 {settings}
-collector = [{{ address = "127.0.0.1:10514", transport = "tcp" }}]
+collector = [{collector}]
 "#
     );
     let cfg = lab.basic_config("", "", &plugin);
@@ -373,4 +373,117 @@ fn a_flood_from_one_source_does_not_starve_another() {
         "{stopped}"
     );
     assert_eq!(count("dropped_connection_limit"), 1, "{stopped}");
+}
+
+/// Messages `"{tag} NNNNN"` for `range`, one a line, in a file: `logger`'s command line
+/// that sends them over TCP (octet counted) from the client.
+fn logger_of(lab: &Lab, tag: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    let text: String = range.map(|i| format!("{tag} {i:05}\n")).collect();
+    let file = lab.write(&format!("{tag}.txt"), &text);
+    [
+        "logger",
+        "-n",
+        "198.18.0.1",
+        "-P",
+        "514",
+        "--tcp",
+        "--octet-count",
+        "-t",
+        "agent",
+        "-f",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain([file.display().to_string()])
+    .collect()
+}
+
+/// Messages `"{tag} NNNNN"` for `range` sent by `logger` over TCP from the client.
+fn send_many(lab: &Lab, tag: &str, range: std::ops::Range<usize>) {
+    let args = logger_of(lab, tag, range);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(60));
+    assert_eq!(code, 0, "logger: {out}");
+}
+
+/// The texts of `file`'s lines (after the structured data), once it holds `count`
+/// lines or after `wait`.
+fn texts(lab: &Lab, file: &str, count: usize, wait: Duration) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let got = lines(lab, file, 0);
+        if got.len() >= count || start.elapsed() > wait {
+            return got
+                .iter()
+                .map(|l| {
+                    l.rsplit_once("] ")
+                        .map_or(l.as_str(), |(_, t)| t)
+                        .to_string()
+                })
+                .collect();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// RELP loses nothing: 10 000 messages sent while the collector is stopped all arrive
+/// once it starts, in order, none twice; and with rsyslog killed (`kill -9`) in the
+/// middle of 10 000 more, every one of them is there after it is back (some may be
+/// there twice: what rsyslog wrote and could not acknowledge is sent again).
+#[test]
+fn relp_loses_nothing_across_a_collector_outage_or_its_kill_9() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (lab, cfg) = collecting(
+        "spool_dir = \"spool\"\nmessages_per_second = 0",
+        "{ address = \"127.0.0.1:10516\", transport = \"relp\" }",
+    );
+    let _server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    const COUNT: usize = 10_000;
+    send_many(&lab, "outage", 0..COUNT);
+    let collector = rsyslog_named(&lab, &lab.srv(), "rsyslogd-1.out");
+    let got = texts(&lab, "rsyslog/relp.log", COUNT, Duration::from_secs(60));
+    let want: Vec<String> = (0..COUNT).map(|i| format!("outage {i:05}")).collect();
+    assert_eq!(got.len(), COUNT, "{} arrived", got.len());
+    assert!(got == want, "not in order, or some twice");
+
+    // rsyslog killed while the next ones stream in: logger sends them in the
+    // background, and rsyslog dies once a few thousand of them are written.
+    const MORE: usize = 50_000;
+    let args = logger_of(&lab, "killed", 0..MORE);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let sender = Daemon::spawn("logger", &lab.cli(), &args, &lab.path("logger.out"));
+    let start = Instant::now();
+    let mut at_kill = 0;
+    while at_kill < COUNT + 2000 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+        at_kill = lines(&lab, "rsyslog/relp.log", 0).len();
+    }
+    let mut collector = collector;
+    collector.stop_with(libc::SIGKILL, Duration::from_secs(10));
+    assert!(
+        at_kill < COUNT + MORE,
+        "rsyslog was killed after the stream ended: {at_kill}"
+    );
+    drop(sender);
+    let _again = rsyslog_named(&lab, &lab.srv(), "rsyslogd-2.out");
+    let start = Instant::now();
+    let missing = loop {
+        let got: std::collections::HashSet<String> =
+            texts(&lab, "rsyslog/relp.log", 0, Duration::ZERO)
+                .into_iter()
+                .collect();
+        let missing: Vec<usize> = (0..MORE)
+            .filter(|i| !got.contains(&format!("killed {i:05}")))
+            .collect();
+        if missing.is_empty() || start.elapsed() > Duration::from_secs(60) {
+            break missing;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        missing.is_empty(),
+        "{} missing, the first {:?}",
+        missing.len(),
+        missing.first()
+    );
 }

@@ -109,7 +109,7 @@ impl Queue {
     }
 
     /// Message `seq` was sent: off the queue, and delivered in the spool.
-    fn sent(&self, seq: u64) {
+    pub(crate) fn sent(&self, seq: u64) {
         let mut q = self.lock();
         if q.messages.front().is_some_and(|f| f.0 == seq) {
             q.messages.pop_front();
@@ -139,6 +139,24 @@ impl Queue {
         }
     }
 
+    /// The first message after sequence number `after` (the front without one),
+    /// waiting for one.
+    pub(crate) async fn next_after(&self, after: Option<u64>) -> (u64, Arc<str>) {
+        loop {
+            let notified = self.more.notified();
+            let found = self
+                .lock()
+                .messages
+                .iter()
+                .find(|m| after.is_none_or(|a| m.0 > a))
+                .cloned();
+            if let Some(m) = found {
+                return m;
+            }
+            notified.await;
+        }
+    }
+
     /// The next message, waiting for one.
     async fn next(&self) -> (u64, Arc<str>) {
         loop {
@@ -159,6 +177,7 @@ pub(crate) async fn run(queue: Arc<Queue>) {
         let result = match queue.collector.transport {
             Transport::Udp => udp(&queue, address).await,
             Transport::Tcp => tcp(&queue, address).await,
+            Transport::Relp => crate::relp::run(&queue, address).await,
         };
         if let Err(e) = result {
             warn!(collector = %address, "syslog: collector unreachable, retrying in {backoff:?}: {e}");

@@ -10,6 +10,7 @@ mod devices;
 mod forward;
 mod message;
 mod receive;
+mod relp;
 mod settings;
 mod spool;
 

@@ -55,6 +55,8 @@ pub(crate) enum Transport {
     Udp,
     /// RFC 6587 octet counting.
     Tcp,
+    /// RELP: each message acknowledged by the collector.
+    Relp,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,7 +219,7 @@ mod tests {
         assert_eq!(none.key, "collector");
         let small = read("listen = [\"198.18.0.1:514\"]\nmax_message = 10\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\" }]\n").unwrap_err();
         assert_eq!(small.key, "max_message");
-        assert!(read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"relp\" }]\n").is_err());
+        assert!(read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"carrier-pigeon\" }]\n").is_err());
     }
 
     #[test]
