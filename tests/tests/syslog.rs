@@ -487,3 +487,49 @@ fn relp_loses_nothing_across_a_collector_outage_or_its_kill_9() {
         missing.first()
     );
 }
+
+/// A spool smaller than an outage: the oldest messages are given up, their number
+/// counted exactly and logged, and the newest arrive, in order, once the collector is
+/// back.
+#[test]
+fn a_spool_smaller_than_the_outage_gives_up_the_oldest_and_counts_them() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (lab, cfg) =
+        one_collector("spool_dir = \"spool\"\nspool_bytes = 8192\nmessages_per_second = 0");
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    const COUNT: usize = 500;
+    send_many(&lab, "overflow", 0..COUNT);
+    std::thread::sleep(Duration::from_millis(300));
+    let _collector = rsyslog(&lab, &lab.srv());
+    // The queue holds what the spool holds: wait for the lines to stop coming.
+    let mut got = Vec::new();
+    let start = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = texts(&lab, "rsyslog/tcp.log", 0, Duration::ZERO);
+        if (!now.is_empty() && now.len() == got.len()) || start.elapsed() > Duration::from_secs(20)
+        {
+            break;
+        }
+        got = now;
+    }
+    let stopped = stop(&mut server);
+    let dropped: usize = stopped
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("dropped_queue_full="))
+        .map_or(0, |v| v.parse().unwrap());
+    assert!(dropped > 0 && dropped < COUNT, "{stopped}");
+    let want: Vec<String> = (dropped..COUNT)
+        .map(|i| format!("overflow {i:05}"))
+        .collect();
+    assert!(
+        got == want,
+        "{} arrived, {dropped} given up: {got:?}",
+        got.len()
+    );
+    assert!(
+        server.log_text().contains("the collector's queue is full"),
+        "{}",
+        server.log_text()
+    );
+}

@@ -98,7 +98,17 @@ impl Queue {
         for _ in 0..dropped {
             q.messages.pop_front();
         }
-        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        if dropped > 0 {
+            let before = self.dropped.fetch_add(dropped, Ordering::Relaxed);
+            // Said at the first and then at every thousandth, with the count so far.
+            if before == 0 || before / 1000 != (before + dropped) / 1000 {
+                warn!(
+                    collector = %self.collector.address,
+                    dropped = before + dropped,
+                    "syslog: the collector's queue is full: its oldest messages are given up"
+                );
+            }
+        }
         q.messages.push_back((seq, message));
         drop(q);
         self.more.notify_one();
