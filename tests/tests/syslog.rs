@@ -22,24 +22,29 @@ fn rsyslog(lab: &Lab, ns: &str) -> Daemon {
 
 /// The same, its output in `out`.
 fn rsyslog_named(lab: &Lab, ns: &str, out: &str) -> Daemon {
-    let dir = lab.path("rsyslog");
-    std::fs::create_dir_all(&dir).unwrap();
-    let d = dir.display();
-    let conf = lab.write(
-        "rsyslog/rsyslog.conf",
-        &format!(
-            r#"global(workDirectory="{d}")
-module(load="imtcp")
+    let body = r#"module(load="imtcp")
 module(load="imudp")
 module(load="imrelp")
 input(type="imtcp" address="127.0.0.1" port="10514" ruleset="tcp")
 input(type="imrelp" port="10516" ruleset="relp")
 input(type="imudp" address="127.0.0.1" port="10515" ruleset="udp")
-ruleset(name="tcp") {{ action(type="omfile" file="{d}/tcp.log" template="RSYSLOG_SyslogProtocol23Format") }}
-ruleset(name="udp") {{ action(type="omfile" file="{d}/udp.log" template="RSYSLOG_SyslogProtocol23Format") }}
-ruleset(name="relp" queue.type="Direct") {{ action(type="omfile" file="{d}/relp.log" template="RSYSLOG_SyslogProtocol23Format" asyncWriting="off" flushOnTXEnd="on") }}
-"#
-        ),
+ruleset(name="tcp") { action(type="omfile" file="DIR/tcp.log" template="RSYSLOG_SyslogProtocol23Format") }
+ruleset(name="udp") { action(type="omfile" file="DIR/udp.log" template="RSYSLOG_SyslogProtocol23Format") }
+ruleset(name="relp" queue.type="Direct") { action(type="omfile" file="DIR/relp.log" template="RSYSLOG_SyslogProtocol23Format" asyncWriting="off" flushOnTXEnd="on") }
+"#;
+    rsyslogd(lab, ns, "rsyslog", body, 10514, out)
+}
+
+/// rsyslogd in namespace `ns` with the configuration `body` (`DIR` standing for its
+/// folder `name` in the lab's), once its TCP port `port` on 127.0.0.1 takes
+/// connections; its output in `out` there.
+fn rsyslogd(lab: &Lab, ns: &str, name: &str, body: &str, port: u16, out: &str) -> Daemon {
+    let dir = lab.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display().to_string();
+    let conf = lab.write(
+        &format!("{name}/rsyslog.conf"),
+        &format!("global(workDirectory=\"{d}\")\n{}", body.replace("DIR", &d)),
     );
     let pid = dir.join("rsyslogd.pid");
     let daemon = Daemon::spawn(
@@ -55,14 +60,10 @@ ruleset(name="relp" queue.type="Direct") {{ action(type="omfile" file="{d}/relp.
         ],
         &dir.join(out),
     );
-    // Up when its TCP port takes connections.
+    let probe = format!("exec 3<>/dev/tcp/127.0.0.1/{port}");
     let start = Instant::now();
     loop {
-        let (code, _) = lab.run(
-            ns,
-            &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/10514"],
-            Duration::from_secs(5),
-        );
+        let (code, _) = lab.run(ns, &["bash", "-c", &probe], Duration::from_secs(5));
         if code == 0 {
             return daemon;
         }
@@ -378,24 +379,21 @@ fn a_flood_from_one_source_does_not_starve_another() {
 /// Messages `"{tag} NNNNN"` for `range`, one a line, in a file: `logger`'s command line
 /// that sends them over TCP (octet counted) from the client.
 fn logger_of(lab: &Lab, tag: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    logger_to(lab, "198.18.0.1:514", tag, range)
+}
+
+/// The same, sent to `target` (`host:port`).
+fn logger_to(lab: &Lab, target: &str, tag: &str, range: std::ops::Range<usize>) -> Vec<String> {
     let text: String = range.map(|i| format!("{tag} {i:05}\n")).collect();
     let file = lab.write(&format!("{tag}.txt"), &text);
-    [
-        "logger",
-        "-n",
-        "198.18.0.1",
-        "-P",
-        "514",
-        "--tcp",
-        "--octet-count",
-        "-t",
-        "agent",
-        "-f",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .chain([file.display().to_string()])
-    .collect()
+    let (host, port) = target.split_once(':').expect("host:port");
+    let mut args: Vec<String> = ["logger", "-n", host, "-P", port, "--tcp", "--octet-count"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(["-t", "agent", "-f"].map(String::from));
+    args.push(file.display().to_string());
+    args
 }
 
 /// Messages `"{tag} NNNNN"` for `range` sent by `logger` over TCP from the client.
@@ -532,4 +530,41 @@ fn a_spool_smaller_than_the_outage_gives_up_the_oldest_and_counts_them() {
         "{}",
         server.log_text()
     );
+}
+
+/// Receiving RELP: a relay (rsyslog with `omrelp` in the device's namespace) forwards
+/// what `logger` gives it to zerotouch over RELP; every message reaches the collector,
+/// in order, tagged with the relay's address.
+#[test]
+fn messages_relayed_over_relp_arrive_whole_and_in_order() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (lab, cfg) = one_collector("listen_relp = [\"198.18.0.1:2514\"]\nmessages_per_second = 0");
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    let _collector = rsyslog(&lab, &lab.srv());
+    let relay = r#"module(load="imtcp")
+module(load="omrelp")
+input(type="imtcp" address="127.0.0.1" port="10601" ruleset="fwd")
+ruleset(name="fwd") { action(type="omrelp" target="198.18.0.1" port="2514" template="RSYSLOG_SyslogProtocol23Format") }
+"#;
+    let _relay = rsyslogd(&lab, &lab.cli(), "relay", relay, 10601, "rsyslogd.out");
+    const COUNT: usize = 1000;
+    let args = logger_to(&lab, "127.0.0.1:10601", "relayed", 0..COUNT);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(30));
+    assert_eq!(code, 0, "logger: {out}");
+    let got = lines(&lab, "rsyslog/tcp.log", COUNT);
+    assert_eq!(
+        got.len(),
+        COUNT,
+        "{}",
+        std::fs::read_to_string(lab.path("relay/rsyslogd.out")).unwrap_or_default()
+    );
+    for (i, line) in got.iter().enumerate() {
+        assert!(line.ends_with(&format!("relayed {i:05}")), "{line}");
+        assert!(
+            line.contains("[zerotouch@32473 address=\"198.18.0.2\"]"),
+            "{line}"
+        );
+    }
+    assert!(stop(&mut server).contains(&format!("received_relp={COUNT}")));
 }

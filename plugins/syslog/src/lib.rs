@@ -200,7 +200,11 @@ impl Plugin for Syslog {
             let tcp = host.bind_tcp(address)?;
             tasks.push(host.runtime.spawn(receive::tcp(tcp, sink.clone())));
         }
-        info!(listen = ?s.listen, collectors = s.collector.len(), "syslog: receiving");
+        for &address in &s.listen_relp {
+            let relp = host.bind_tcp(address)?;
+            tasks.push(host.runtime.spawn(receive::relp::serve(relp, sink.clone())));
+        }
+        info!(listen = ?s.listen, relp = ?s.listen_relp, collectors = s.collector.len(), "syslog: receiving");
         *self.running.lock().map_err(|_| poisoned())? = Some(Running { queues, tasks });
         Ok(())
     }

@@ -17,6 +17,9 @@ const DEFAULT_QUEUE: usize = 100_000;
 pub(crate) struct SyslogSettings {
     /// Addresses (and ports) received on, each over UDP and TCP.
     pub listen: Vec<SocketAddr>,
+    /// Addresses (and ports) received on over RELP.
+    #[serde(default)]
+    pub listen_relp: Vec<SocketAddr>,
     /// The largest message taken, octets; a longer one is dropped and counted.
     #[serde(default = "default_max_message")]
     pub max_message: usize,

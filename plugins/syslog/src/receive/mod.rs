@@ -5,6 +5,7 @@
 
 mod framing;
 pub(crate) mod limits;
+pub(crate) mod relp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,13 +23,14 @@ use crate::message;
 use framing::{Broken, Deframer, Frame};
 
 /// A TCP sender that sends nothing for this long is closed.
-const TCP_IDLE: Duration = Duration::from_secs(300);
+pub(crate) const TCP_IDLE: Duration = Duration::from_secs(300);
 
 /// The receivers' counts.
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     pub received_udp: AtomicU64,
     pub received_tcp: AtomicU64,
+    pub received_relp: AtomicU64,
     pub unparsed: AtomicU64,
     pub too_long: AtomicU64,
     pub broken_count: AtomicU64,
@@ -42,6 +44,7 @@ impl Counts {
         vec![
             ("received_udp", v(&self.received_udp)),
             ("received_tcp", v(&self.received_tcp)),
+            ("received_relp", v(&self.received_relp)),
             ("unparsed", v(&self.unparsed)),
             ("dropped_too_long", v(&self.too_long)),
             ("dropped_broken_count", v(&self.broken_count)),
@@ -66,7 +69,7 @@ pub(crate) struct Sink {
 impl Sink {
     /// Tags `raw` from `peer` and queues it for every collector, unless `peer` is over
     /// its rate.
-    fn take(&self, raw: &[u8], peer: IpAddr) {
+    pub(crate) fn take(&self, raw: &[u8], peer: IpAddr) {
         if !self.rate.allow(peer, std::time::Instant::now()) {
             self.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
             return;
@@ -133,6 +136,16 @@ pub(crate) async fn udp(socket: UdpSocket, sink: Arc<Sink>) {
 
 /// Accepts TCP senders on `listener` until the task is aborted.
 pub(crate) async fn tcp(listener: TcpListener, sink: Arc<Sink>) {
+    accept(listener, sink, sender).await
+}
+
+/// Accepts connections on `listener`, each within its source's limit served by
+/// `serve` in a task of its own, until the task is aborted.
+pub(crate) async fn accept<F, Fut>(listener: TcpListener, sink: Arc<Sink>, serve: F)
+where
+    F: Fn(TcpStream, SocketAddr, Arc<Sink>, limits::Slot) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut senders = JoinSet::new();
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
@@ -144,7 +157,7 @@ pub(crate) async fn tcp(listener: TcpListener, sink: Arc<Sink>) {
             sink.counts.connection_limit.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        senders.spawn(sender(stream, peer, sink.clone(), slot));
+        senders.spawn(serve(stream, peer, sink.clone(), slot));
     }
 }
 
