@@ -209,6 +209,18 @@ impl Plugin for Syslog {
         Ok(())
     }
 
+    /// `SIGHUP`: the same settings are nothing to do; changed ones need a restart (the
+    /// server says so and keeps the running ones).
+    fn reload(&self, settings: &Settings) -> Result<(), SettingsError> {
+        if SyslogSettings::read(settings)? == self.settings {
+            return Ok(());
+        }
+        Err(SettingsError::new(
+            "",
+            "the syslog plugin applies changed settings at the next restart",
+        ))
+    }
+
     fn counters(&self) -> Vec<(&'static str, u64)> {
         let mut all = self.counts.all();
         if let Ok(running) = self.running.lock()
@@ -242,5 +254,22 @@ impl Plugin for Syslog {
             // What was appended and delivered up to now, on disk.
             r.queues.iter().for_each(|q| q.sync());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sighup_with_the_same_settings_is_nothing_and_changed_ones_wait_for_a_restart() {
+        let text = "listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"tcp\" }]\n";
+        let plugin = Syslog::create(&Settings::standalone(text, "syslog")).unwrap();
+        assert!(plugin.reload(&Settings::standalone(text, "syslog")).is_ok());
+        let changed = text.replace("198.18.0.9", "198.18.0.10");
+        let e = plugin
+            .reload(&Settings::standalone(&changed, "syslog"))
+            .unwrap_err();
+        assert!(e.message.contains("next restart"), "{e}");
     }
 }

@@ -12,7 +12,7 @@ const DEFAULT_MAX_MESSAGE: usize = 8192;
 /// Messages waiting for a collector, each, when the settings do not say.
 const DEFAULT_QUEUE: usize = 100_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SyslogSettings {
     /// Addresses (and ports) received on, each over UDP and TCP.
@@ -62,7 +62,7 @@ pub(crate) enum Transport {
     Relp,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Collector {
     pub address: SocketAddr,
