@@ -18,15 +18,13 @@ fn dig(lab: &Lab, args: &[&str]) -> String {
 
 /// `dig` in namespace `ns`, asking the server: its output.
 fn dig_in(lab: &Lab, ns: &str, args: &[&str]) -> String {
-    let mut all = vec![
-        "dig",
-        "@198.18.0.1",
-        "-p",
-        "5353",
-        "+time=2",
-        "+tries=1",
-        "+norec",
-    ];
+    dig_at(lab, ns, "198.18.0.1", args)
+}
+
+/// `dig` in namespace `ns`, asking `server` on port 5353: its output.
+fn dig_at(lab: &Lab, ns: &str, server: &str, args: &[&str]) -> String {
+    let at = format!("@{server}");
+    let mut all = vec!["dig", &at, "-p", "5353", "+time=2", "+tries=1", "+norec"];
     all.extend_from_slice(args);
     let (code, out) = lab.run(ns, &all, Duration::from_secs(10));
     assert_eq!(code, 0, "dig {args:?}: {out}");
@@ -749,21 +747,7 @@ nameservers = [{ name = "ns1.lan.example" }]
 "#;
     let cfg = lab.basic_config6("", dns);
     let _server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
-    let ask = |args: &[&str]| {
-        let mut all = vec![
-            "dig",
-            "@127.0.0.1",
-            "-p",
-            "5353",
-            "+time=2",
-            "+tries=1",
-            "+norec",
-        ];
-        all.extend_from_slice(args);
-        let (code, out) = lab.run(&lab.srv(), &all, Duration::from_secs(10));
-        assert_eq!(code, 0, "dig {args:?}: {out}");
-        out
-    };
+    let ask = |args: &[&str]| dig_at(&lab, &lab.srv(), "127.0.0.1", args);
     assert!(ask(&["dev6.lan.example", "AAAA"]).contains("status: NXDOMAIN"));
 
     let conf = "send fqdn.fqdn \"dev6.lan.example.\";\n";
