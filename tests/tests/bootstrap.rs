@@ -42,21 +42,7 @@ fn start_with(dhcp: bool) -> Bootstrap {
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
     let pki = lab.path("pki");
-    zerotouchctl(
-        &[
-            "pki",
-            "lab",
-            "--dir",
-            pki.to_str().unwrap(),
-            "--device",
-            "SN-1",
-            "--device",
-            "SN-2",
-            "--server-name",
-            "198.18.0.1",
-        ],
-        None,
-    );
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1", "SN-2"]);
     // BASIC-1 has no certificate: it authenticates with its secret alone.
     let secret = zerotouchctl(&["hash-secret", "--iterations", "1000"], Some("s3cret-1\n"));
     let basic_secret = zerotouchctl(

@@ -110,3 +110,14 @@ pub(crate) fn openssl_cms_verify(
     );
     std::fs::read(out).unwrap()
 }
+
+/// `zerotouchctl pki lab` in `dir`: a lab PKI with the TLS certificate for
+/// `server_name` and an IDevID and voucher for each of `devices`.
+pub(crate) fn pki_lab(dir: &Path, server_name: &str, devices: &[&str]) {
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let mut args = vec!["pki", "lab", "--dir", dir, "--server-name", server_name];
+    for d in devices {
+        args.extend(["--device", d]);
+    }
+    zerotouchctl(&args, None);
+}

@@ -595,19 +595,7 @@ fn a_devices_txt_record_is_the_bootstrap_servers_signed_artifacts() {
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
     let pki = lab.path("pki");
-    common::zerotouchctl(
-        &[
-            "pki",
-            "lab",
-            "--dir",
-            pki.to_str().unwrap(),
-            "--device",
-            "SN-1",
-            "--server-name",
-            "198.18.0.1",
-        ],
-        None,
-    );
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
     // A configuration large enough that the record passes 4 KB.
     let interfaces: String = (0..60)
         .map(|i| format!("<interface><name>ge-0/0/{i}</name><enabled>true</enabled></interface>"))

@@ -568,3 +568,36 @@ ruleset(name="fwd") { action(type="omrelp" target="198.18.0.1" port="2514" templ
     }
     assert!(stop(&mut server).contains(&format!("received_relp={COUNT}")));
 }
+
+/// TLS to the collector (RFC 5425): rsyslog with its gtls driver, its certificate from
+/// the lab PKI, checked by zerotouch against the CA; messages arrive tagged.
+#[test]
+fn messages_reach_a_tls_collector() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (lab, cfg) = collecting(
+        "messages_per_second = 0",
+        "{ address = \"127.0.0.1:10517\", transport = \"tls\", ca = \"pki/server-ca.pem\" }",
+    );
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "127.0.0.1", &[]);
+    let p = pki.display();
+    let body = format!(
+        r#"global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{p}/server-ca.pem" DefaultNetstreamDriverCertFile="{p}/server.pem" DefaultNetstreamDriverKeyFile="{p}/server.key")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.Authmode="anon")
+input(type="imtcp" address="127.0.0.1" port="10517" ruleset="tls")
+ruleset(name="tls") {{ action(type="omfile" file="DIR/tls.log" template="RSYSLOG_SyslogProtocol23Format") }}
+"#
+    );
+    let _collector = rsyslogd(&lab, &lab.srv(), "rsyslog", &body, 10517, "rsyslogd.out");
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    send_many(&lab, "secret", 0..50);
+    let got = texts(&lab, "rsyslog/tls.log", 50, Duration::from_secs(10));
+    let want: Vec<String> = (0..50).map(|i| format!("secret {i:05}")).collect();
+    assert!(got == want, "{got:?}\n{}", server.log_text());
+    assert!(
+        server
+            .log_text()
+            .contains("connected to the collector over TLS")
+    );
+    stop(&mut server);
+}

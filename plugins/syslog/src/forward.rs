@@ -25,6 +25,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(crate) struct Queue {
     pub collector: Collector,
+    /// Over TLS: how to connect.
+    pub tls: Option<crate::tls::Tls>,
     inner: Mutex<Inner>,
     capacity: usize,
     more: Notify,
@@ -56,6 +58,7 @@ impl Queue {
         };
         Queue {
             collector,
+            tls: None,
             inner: Mutex::new(Inner {
                 messages: kept
                     .into_iter()
@@ -188,6 +191,7 @@ pub(crate) async fn run(queue: Arc<Queue>) {
             Transport::Udp => udp(&queue, address).await,
             Transport::Tcp => tcp(&queue, address).await,
             Transport::Relp => crate::relp::run(&queue, address).await,
+            Transport::Tls => tls(&queue, address).await,
         };
         if let Err(e) = result {
             warn!(collector = %address, "syslog: collector unreachable, retrying in {backoff:?}: {e}");
@@ -214,9 +218,31 @@ async fn udp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
 }
 
 async fn tcp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect(address).await?;
+    let stream = TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     info!(collector = %address, "syslog: connected to the collector");
+    framed(queue, stream).await
+}
+
+async fn tls(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
+    let Some(tls) = &queue.tls else {
+        return Err(std::io::Error::other(
+            "a TLS collector without its TLS settings",
+        ));
+    };
+    let stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let stream = connector.connect(tls.name.clone(), stream).await?;
+    info!(collector = %address, "syslog: connected to the collector over TLS");
+    framed(queue, stream).await
+}
+
+/// Sends `queue` octet counted (RFC 6587, RFC 5425) on `stream` until it fails.
+async fn framed<S: tokio::io::AsyncWrite + Unpin>(
+    queue: &Queue,
+    mut stream: S,
+) -> std::io::Result<()> {
     loop {
         let (seq, m) = queue.next().await;
         let framed = format!("{} {}", m.len(), m);
@@ -238,6 +264,8 @@ mod tests {
                 severity: None,
                 facilities: Vec::new(),
                 tagged_only: false,
+                ca: None,
+                server_name: None,
             },
             2,
             None,

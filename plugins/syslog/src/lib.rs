@@ -13,6 +13,7 @@ mod receive;
 mod relp;
 mod settings;
 mod spool;
+mod tls;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
@@ -54,6 +55,8 @@ const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct Syslog {
     settings: SyslogSettings,
+    /// Each collector's TLS setup, for those reached over TLS.
+    tls: Vec<Option<tls::Tls>>,
     /// Whether some scope advertises this receiver: only then is its DHCP hook called.
     advertised: zerotouch_plugin::ScopeSwitch,
     /// The spools' folder, resolved against the configuration file.
@@ -101,7 +104,14 @@ impl Plugin for Syslog {
 
     fn create(settings: &Settings) -> Result<Self, SettingsError> {
         let s = SyslogSettings::read(settings)?;
+        let tls = s
+            .collector
+            .iter()
+            .enumerate()
+            .map(|(i, c)| tls::for_collector(c, i, settings))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Syslog {
+            tls,
             spool_dir: s.spool_dir.as_deref().map(|d| settings.resolve_path(d)),
             settings: s,
             advertised: Default::default(),
@@ -155,7 +165,9 @@ impl Plugin for Syslog {
                     Some(opened)
                 }
             };
-            queues.push(Arc::new(Queue::new(c.clone(), s.queue, spool)));
+            let mut queue = Queue::new(c.clone(), s.queue, spool);
+            queue.tls = self.tls.get(i).cloned().flatten();
+            queues.push(Arc::new(queue));
         }
         for q in &queues {
             tasks.push(host.runtime.spawn(forward::run(q.clone())));

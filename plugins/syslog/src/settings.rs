@@ -60,6 +60,8 @@ pub(crate) enum Transport {
     Tcp,
     /// RELP: each message acknowledged by the collector.
     Relp,
+    /// TLS (RFC 5425), octet counting inside.
+    Tls,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -76,6 +78,12 @@ pub(crate) struct Collector {
     /// Only messages from devices the server knows (a lease or an SZTP serial).
     #[serde(default)]
     pub tagged_only: bool,
+    /// Over TLS: a PEM file of the certificates that may sign the collector's
+    /// (relative to the configuration file).
+    pub ca: Option<String>,
+    /// Over TLS: the name the collector's certificate must hold; its address when
+    /// absent.
+    pub server_name: Option<String>,
 }
 
 /// RFC 5424 severities, most severe first.

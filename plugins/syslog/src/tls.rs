@@ -1,0 +1,105 @@
+//! TLS to collectors (RFC 5425): the collector's certificate checked against the
+//! configured CA certificates and name, with rustls (ring); inside, the same octet
+//! counting as over TCP.
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use zerotouch_plugin::{Settings, SettingsError};
+
+use crate::settings::{Collector, Transport};
+
+/// What a TLS collector's connections need: the client configuration and the name its
+/// certificate must hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Tls {
+    pub config: Arc<ClientConfig>,
+    pub name: ServerName<'static>,
+}
+
+/// The TLS setup of collector `i`, when it is reached over TLS; errors name the key.
+pub(crate) fn for_collector(
+    c: &Collector,
+    i: usize,
+    settings: &Settings,
+) -> Result<Option<Tls>, SettingsError> {
+    let key = |k: &str| format!("collector[{i}].{k}");
+    if c.transport != Transport::Tls {
+        if c.ca.is_some() || c.server_name.is_some() {
+            return Err(settings.error(key("ca"), "ca and server_name are for transport = \"tls\""));
+        }
+        return Ok(None);
+    }
+    let Some(ca) = &c.ca else {
+        return Err(settings.error(
+            key("ca"),
+            "is missing: a TLS collector's certificate is checked against these CA certificates",
+        ));
+    };
+    let path = settings.resolve_path(ca);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&path)
+        .and_then(|i| i.collect())
+        .map_err(|e| settings.error(key("ca"), format!("cannot read {}: {e}", path.display())))?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(settings.error(
+            key("ca"),
+            format!("{} holds no usable certificate", path.display()),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| settings.error(key("transport"), e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = match &c.server_name {
+        Some(n) => ServerName::try_from(n.clone())
+            .map_err(|e| settings.error(key("server_name"), format!("{n:?}: {e}")))?,
+        None => ServerName::IpAddress(c.address.ip().into()),
+    };
+    Ok(Some(Tls {
+        config: Arc::new(config),
+        name,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::SyslogSettings;
+
+    fn collectors(text: &str) -> Result<Vec<Option<Tls>>, SettingsError> {
+        let settings = Settings::standalone(text, "syslog");
+        let s = SyslogSettings::read(&settings)?;
+        s.collector
+            .iter()
+            .enumerate()
+            .map(|(i, c)| for_collector(c, i, &settings))
+            .collect()
+    }
+
+    #[test]
+    fn a_tls_collector_needs_its_ca_and_others_take_none() {
+        let listen = "listen = [\"198.18.0.1:514\"]\n";
+        let missing = collectors(&format!(
+            "{listen}collector = [{{ address = \"198.18.0.9:6514\", transport = \"tls\" }}]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(missing.key, "collector[0].ca");
+        let stray = collectors(&format!("{listen}collector = [{{ address = \"198.18.0.9:514\", transport = \"tcp\", ca = \"ca.pem\" }}]\n")).unwrap_err();
+        assert_eq!(stray.key, "collector[0].ca");
+        let unreadable = collectors(&format!("{listen}collector = [{{ address = \"198.18.0.9:6514\", transport = \"tls\", ca = \"/nonexistent/ca.pem\" }}]\n")).unwrap_err();
+        assert!(unreadable.message.contains("cannot read"), "{unreadable}");
+        assert!(
+            collectors(&format!(
+                "{listen}collector = [{{ address = \"198.18.0.9:514\", transport = \"udp\" }}]\n"
+            ))
+            .unwrap()[0]
+                .is_none()
+        );
+    }
+}
