@@ -601,3 +601,27 @@ ruleset(name="tls") {{ action(type="omfile" file="DIR/tls.log" template="RSYSLOG
     );
     stop(&mut server);
 }
+
+/// Receiving over TLS (RFC 5425): `openssl s_client` as the sender, checking this
+/// receiver's certificate (lab PKI) against the CA; its messages reach the collector.
+#[test]
+fn messages_sent_over_tls_are_received() {
+    require_tools(&["ip", "openssl", "rsyslogd"]);
+    let (lab, cfg) = one_collector(
+        "listen_tls = [\"198.18.0.1:6514\"]\ncertificate = \"pki/server.pem\"\nprivate_key = \"pki/server.key\"",
+    );
+    common::pki_lab(&lab.path("pki"), "198.18.0.1", &[]);
+    let _collector = rsyslog(&lab, &lab.srv());
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    let ca = lab.path("pki/server-ca.pem");
+    let script = format!(
+        "printf '<13>1 - dev9 agent - - - over tls 1\\n<13>1 - dev9 agent - - - over tls 2\\n' | \
+         openssl s_client -connect 198.18.0.1:6514 -CAfile {} -verify_return_error -quiet -no_ign_eof",
+        ca.display()
+    );
+    let (code, out) = lab.run(&lab.cli(), &["sh", "-c", &script], Duration::from_secs(20));
+    assert_eq!(code, 0, "openssl s_client: {out}");
+    let got = texts(&lab, "rsyslog/tcp.log", 2, Duration::from_secs(10));
+    assert_eq!(got, ["over tls 1", "over tls 2"], "{}", server.log_text());
+    assert!(stop(&mut server).contains("received_tcp=2"));
+}

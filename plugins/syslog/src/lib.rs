@@ -57,6 +57,8 @@ pub struct Syslog {
     settings: SyslogSettings,
     /// Each collector's TLS setup, for those reached over TLS.
     tls: Vec<Option<tls::Tls>>,
+    /// The receiver's TLS setup, for `listen_tls`.
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     /// Whether some scope advertises this receiver: only then is its DHCP hook called.
     advertised: zerotouch_plugin::ScopeSwitch,
     /// The spools' folder, resolved against the configuration file.
@@ -110,8 +112,10 @@ impl Plugin for Syslog {
             .enumerate()
             .map(|(i, c)| tls::for_collector(c, i, settings))
             .collect::<Result<Vec<_>, _>>()?;
+        let acceptor = tls::acceptor(&s, settings)?;
         Ok(Syslog {
             tls,
+            acceptor,
             spool_dir: s.spool_dir.as_deref().map(|d| settings.resolve_path(d)),
             settings: s,
             advertised: Default::default(),
@@ -211,6 +215,16 @@ impl Plugin for Syslog {
             tasks.push(host.runtime.spawn(receive::udp(udp, sink.clone())));
             let tcp = host.bind_tcp(address)?;
             tasks.push(host.runtime.spawn(receive::tcp(tcp, sink.clone())));
+        }
+        if let Some(acceptor) = &self.acceptor {
+            for &address in &s.listen_tls {
+                let listener = host.bind_tcp(address)?;
+                tasks.push(host.runtime.spawn(receive::tls(
+                    listener,
+                    sink.clone(),
+                    acceptor.clone(),
+                )));
+            }
         }
         for &address in &s.listen_relp {
             let relp = host.bind_tcp(address)?;

@@ -20,6 +20,12 @@ pub(crate) struct SyslogSettings {
     /// Addresses (and ports) received on over RELP.
     #[serde(default)]
     pub listen_relp: Vec<SocketAddr>,
+    /// Addresses (and ports) received on over TLS (RFC 5425).
+    #[serde(default)]
+    pub listen_tls: Vec<SocketAddr>,
+    /// This receiver's certificate (PEM, its chain) and key, for `listen_tls`.
+    pub certificate: Option<String>,
+    pub private_key: Option<String>,
     /// The largest message taken, octets; a longer one is dropped and counted.
     #[serde(default = "default_max_message")]
     pub max_message: usize,

@@ -19,6 +19,48 @@ pub(crate) struct Tls {
     pub name: ServerName<'static>,
 }
 
+/// The receiver's TLS setup for `listen_tls`, when it has addresses there; errors
+/// name the key.
+pub(crate) fn acceptor(
+    s: &crate::settings::SyslogSettings,
+    settings: &Settings,
+) -> Result<Option<tokio_rustls::TlsAcceptor>, SettingsError> {
+    use rustls::pki_types::PrivateKeyDer;
+    if s.listen_tls.is_empty() {
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (&s.certificate, &s.private_key) else {
+        return Err(settings.error(
+            "listen_tls",
+            "needs certificate and private_key: this receiver's certificate and key (PEM)",
+        ));
+    };
+    let cert_path = settings.resolve_path(cert);
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+        .and_then(|i| i.collect())
+        .map_err(|e| {
+            settings.error(
+                "certificate",
+                format!("cannot read {}: {e}", cert_path.display()),
+            )
+        })?;
+    let key_path = settings.resolve_path(key);
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+        settings.error(
+            "private_key",
+            format!("cannot read {}: {e}", key_path.display()),
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| settings.error("listen_tls", e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| settings.error("certificate", format!("does not go with the key: {e}")))?;
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+}
+
 /// The TLS setup of collector `i`, when it is reached over TLS; errors name the key.
 pub(crate) fn for_collector(
     c: &Collector,
@@ -101,5 +143,21 @@ mod tests {
             .unwrap()[0]
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_tls_listener_needs_its_certificate_and_key() {
+        let text = "listen = [\"198.18.0.1:514\"]\nlisten_tls = [\"198.18.0.1:6514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\" }]\n";
+        let settings = Settings::standalone(text, "syslog");
+        let s = SyslogSettings::read(&settings).unwrap();
+        let err =
+            |s: &SyslogSettings, settings: &Settings| acceptor(s, settings).err().map(|e| e.key);
+        assert_eq!(err(&s, &settings).as_deref(), Some("listen_tls"));
+        let text = format!(
+            "{text}certificate = \"/nonexistent.pem\"\nprivate_key = \"/nonexistent.key\"\n"
+        );
+        let settings = Settings::standalone(&text, "syslog");
+        let s = SyslogSettings::read(&settings).unwrap();
+        assert_eq!(err(&s, &settings).as_deref(), Some("certificate"));
     }
 }

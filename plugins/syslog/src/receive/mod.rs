@@ -162,7 +162,37 @@ where
 }
 
 /// Reads one TCP sender's messages until it closes, idles or breaks its framing.
-async fn sender(mut stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>, _slot: limits::Slot) {
+async fn sender(stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>, slot: limits::Slot) {
+    read_framed(stream, peer, sink, slot).await
+}
+
+/// Accepts TLS senders (RFC 5425) on `listener`, each handshake bounded in time, until
+/// the task is aborted.
+pub(crate) async fn tls(
+    listener: TcpListener,
+    sink: Arc<Sink>,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
+    accept(listener, sink, move |stream, peer, sink, slot| {
+        let acceptor = acceptor.clone();
+        async move {
+            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => read_framed(tls, peer, sink, slot).await,
+                Ok(Err(e)) => debug!(%peer, "syslog: a TLS handshake failed: {e}"),
+                Err(_) => debug!(%peer, "syslog: a TLS handshake took too long"),
+            }
+        }
+    })
+    .await
+}
+
+/// Reads one stream's framed messages until it closes, idles or breaks its framing.
+async fn read_framed<S: tokio::io::AsyncRead + Unpin>(
+    mut stream: S,
+    peer: SocketAddr,
+    sink: Arc<Sink>,
+    _slot: limits::Slot,
+) {
     let mut deframer = Deframer::new(sink.max_message);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
