@@ -117,6 +117,7 @@ impl Queue {
         self.more.notify_one();
     }
 
+    #[cfg(test)]
     fn front(&self) -> Option<(u64, Arc<str>)> {
         self.lock().messages.front().cloned()
     }
@@ -169,17 +170,6 @@ impl Queue {
             notified.await;
         }
     }
-
-    /// The next message, waiting for one.
-    async fn next(&self) -> (u64, Arc<str>) {
-        loop {
-            let notified = self.more.notified();
-            if let Some(m) = self.front() {
-                return m;
-            }
-            notified.await;
-        }
-    }
 }
 
 /// Sends `queue` to its collector until the task is aborted.
@@ -210,7 +200,7 @@ async fn udp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     let socket = UdpSocket::bind(any).await?;
     socket.connect(address).await?;
     loop {
-        let (seq, m) = queue.next().await;
+        let (seq, m) = queue.next_after(None).await;
         // An error: the collector's port was closed a moment ago (ICMP); again later.
         socket.send(m.as_bytes()).await?;
         queue.sent(seq);
@@ -244,7 +234,7 @@ async fn framed<S: tokio::io::AsyncWrite + Unpin>(
     mut stream: S,
 ) -> std::io::Result<()> {
     loop {
-        let (seq, m) = queue.next().await;
+        let (seq, m) = queue.next_after(None).await;
         let framed = format!("{} {}", m.len(), m);
         stream.write_all(framed.as_bytes()).await?;
         queue.sent(seq);
