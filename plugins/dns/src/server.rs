@@ -95,9 +95,11 @@ impl Handler {
             return None;
         }
         let mut metadata = Metadata::response_from_request(&header.metadata);
+        // One clock reading per message: the rate limit and the devices' records use it.
+        let now = Instant::now();
         metadata.recursion_available = false;
         if protocol == Protocol::Udp {
-            match self.limiter.check(src.ip(), Instant::now()) {
+            match self.limiter.check(src.ip(), now) {
                 Verdict::Answer => {}
                 Verdict::Drop => return None,
                 Verdict::Slip => {
@@ -117,11 +119,11 @@ impl Handler {
                 return Some(Reply::Now(bare(metadata)));
             }
         };
-        Some(self.answer(&request, raw, metadata))
+        Some(self.answer(&request, raw, metadata, now))
     }
 
     /// The answer to a query that was read.
-    fn answer(&self, request: &Request, raw: &[u8], mut metadata: Metadata) -> Reply {
+    fn answer(&self, request: &Request, raw: &[u8], mut metadata: Metadata, now: Instant) -> Reply {
         // RFC 6891: a query with OPT gets OPT back, with this server's payload size.
         let edns = request.edns.as_ref().map(|_| {
             let mut ours = Edns::new();
@@ -170,7 +172,7 @@ impl Handler {
             asked: query.original().name(),
             leased: &leased,
             devices: &self.devices,
-            now: Instant::now(),
+            now,
         };
         let asked = Some(query.original());
         Reply::Now(
