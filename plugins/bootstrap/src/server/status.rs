@@ -4,23 +4,19 @@
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
+use zerotouch_http::{Incoming, Request, Response, StatusCode};
 
 use super::Shared;
-use super::body::{Body, with_body};
 
-fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Body> {
-    with_body(status, "application/json", value.to_string())
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response {
+    zerotouch_http::json(status, &value)
 }
 
-async fn answer(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
-    if req.method() != Method::GET {
-        return json_response(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "GET only"}));
+async fn answer(req: Request<Incoming>, shared: Arc<Shared>) -> Response {
+    if let Some(refused) = zerotouch_http::read_only(&req) {
+        return refused;
     }
     let path = req.uri().path().to_string();
     if path == "/counters" {
@@ -70,20 +66,5 @@ async fn answer(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
 }
 
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(req, shared).await) }
-            });
-            let _ = super::http1_builder()
-                .serve_connection(TokioIo::new(tcp), service)
-                .await;
-        });
-    }
+    zerotouch_http::serve(listener, move |req| answer(req, shared.clone())).await
 }
