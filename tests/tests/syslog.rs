@@ -106,6 +106,8 @@ collector = [
   { address = "127.0.0.1:10514", transport = "tcp" },
   { address = "127.0.0.1:10515", transport = "udp", severity = "warning" },
 ]
+status_listen = "127.0.0.1:9270"
+recent_lines = 4
 "#;
     let _collector = rsyslog(&lab, &lab.srv());
     // Every client of [dhcp4] is told of this receiver (option 7).
@@ -214,6 +216,67 @@ collector = [
         "{}",
         udp[0]
     );
+
+    // The device's last 4 lines, kept by the plugin: by MAC, address or host's
+    // listing, with zerotouchctl and over the JSON endpoint.
+    let ctl = |args: &[&str]| {
+        let bin = zerotouch_tests::binary("zerotouchctl");
+        let mut all = vec![
+            bin.to_str().unwrap(),
+            "logs",
+            "--config",
+            cfg.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        lab.run(&lab.srv(), &all, Duration::from_secs(10))
+    };
+    let (code, listed) = ctl(&[]);
+    assert_eq!(code, 0, "{listed}");
+    let row = listed.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains(mac) && row.contains(&address) && row.contains("dev20"),
+        "{listed}"
+    );
+    assert_eq!(listed.lines().count(), 2, "one device: {listed}");
+    for device in [mac, address.as_str(), &mac.to_uppercase().replace(':', "-")] {
+        let (code, shown) = ctl(&[device]);
+        assert_eq!(code, 0, "{device}: {shown}");
+        let shown: Vec<&str> = shown.lines().collect();
+        assert_eq!(shown.len(), 5, "a heading and 4 lines: {shown:#?}");
+        assert!(shown[0].contains(&format!("address {address} hostname dev20: 4 lines")));
+        assert!(
+            shown[1].ends_with("sztp-agent: step one over udp"),
+            "{}",
+            shown[1]
+        );
+        assert!(shown[4].contains(" err ") && shown[4].ends_with("step four failed"));
+    }
+    let (code, unknown) = ctl(&["02:00:00:00:99:99"]);
+    assert_eq!(code, 1, "{unknown}");
+    assert!(
+        unknown.contains("404") && unknown.contains("no lines kept"),
+        "{unknown}"
+    );
+    let (code, json) = lab.run(
+        &lab.srv(),
+        &[
+            "curl",
+            "-sf",
+            &format!("http://127.0.0.1:9270/devices/{address}"),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["device"]["mac"], mac);
+    assert_eq!(json["device"]["client_id"], format!("01:{mac}"));
+    let kept = json["lines"].as_array().unwrap();
+    assert_eq!(kept.len(), 4);
+    assert_eq!(kept[1]["app_name"], "sztp-agent");
+    assert_eq!(kept[1]["severity"], "notice");
+    assert_eq!(kept[1]["message"], "step two counted");
+    assert_eq!(kept[3]["severity"], "err");
+
     let stopped = stop(&mut server);
     for count in [
         "received_udp=1",

@@ -7,9 +7,11 @@
 
 mod advertise;
 mod devices;
+mod endpoint;
 mod forward;
 mod message;
 mod receive;
+mod recent;
 mod relp;
 mod settings;
 mod spool;
@@ -189,6 +191,12 @@ impl Plugin for Syslog {
                 }
             }));
         }
+        let recent = s.status_listen.filter(|_| s.recent_lines > 0).map(|_| {
+            Arc::new(Mutex::new(recent::Recent::new(
+                s.recent_lines,
+                s.recent_bytes,
+            )))
+        });
         let sink = Arc::new(Sink {
             devices,
             queues: queues.clone(),
@@ -196,6 +204,7 @@ impl Plugin for Syslog {
             max_message: s.max_message,
             rate: receive::limits::RateLimit::new(s.messages_per_second),
             connections: Arc::new(receive::limits::Connections::new(s.connections_per_source)),
+            recent: recent.clone(),
         });
         let (own_sink, hostname) = (sink.clone(), own_hostname());
         tasks.push(host.runtime.spawn(async move {
@@ -204,7 +213,7 @@ impl Plugin for Syslog {
                 let t = message::own(
                     e.severity, e.msgid, &e.text, e.address, &e.who, &hostname, now,
                 );
-                own_sink.forward(t);
+                own_sink.forward(t, e.address, &e.who, now);
             }
         }));
         for &address in &s.listen {
@@ -230,6 +239,15 @@ impl Plugin for Syslog {
             let relp = host.bind_tcp(address)?;
             tasks.push(host.runtime.spawn(receive::relp::serve(relp, sink.clone())));
         }
+        if let Some(address) = s.status_listen {
+            let listener = host.bind_tcp(address)?;
+            let counted = (self.counts.clone(), queues.clone());
+            let shared = Arc::new(endpoint::Shared {
+                recent: recent.unwrap_or_else(|| Arc::new(Mutex::new(recent::Recent::new(0, 0)))),
+                counters: Box::new(move || counters(&counted.0, &counted.1)),
+            });
+            tasks.push(host.runtime.spawn(endpoint::serve(listener, shared)));
+        }
         info!(listen = ?s.listen, relp = ?s.listen_relp, collectors = s.collector.len(), "syslog: receiving");
         *self.running.lock().map_err(|_| poisoned())? = Some(Running { queues, tasks });
         Ok(())
@@ -248,22 +266,13 @@ impl Plugin for Syslog {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        let mut all = self.counts.all();
-        if let Ok(running) = self.running.lock()
-            && let Some(r) = running.as_ref()
-        {
-            let sum = |f: fn(&Queue) -> u64| r.queues.iter().map(|q| f(q)).sum::<u64>();
-            all.push(("forwarded", sum(|q| q.sent.load(Ordering::Relaxed))));
-            all.push((
-                "dropped_queue_full",
-                sum(|q| q.dropped.load(Ordering::Relaxed)),
-            ));
-            all.push((
-                "spool_failed",
-                sum(|q| q.spool_failed.load(Ordering::Relaxed)),
-            ));
+        match self.running.lock() {
+            Ok(running) => match running.as_ref() {
+                Some(r) => counters(&self.counts, &r.queues),
+                None => counters(&self.counts, &[]),
+            },
+            Err(_) => self.counts.all(),
         }
-        all
     }
 
     fn stop(&self) {
@@ -281,6 +290,22 @@ impl Plugin for Syslog {
             r.queues.iter().for_each(|q| q.sync());
         }
     }
+}
+
+/// The receivers' counts and the collectors' (summed).
+fn counters(counts: &Counts, queues: &[Arc<Queue>]) -> Vec<(&'static str, u64)> {
+    let mut all = counts.all();
+    let sum = |f: fn(&Queue) -> u64| queues.iter().map(|q| f(q)).sum::<u64>();
+    all.push(("forwarded", sum(|q| q.sent.load(Ordering::Relaxed))));
+    all.push((
+        "dropped_queue_full",
+        sum(|q| q.dropped.load(Ordering::Relaxed)),
+    ));
+    all.push((
+        "spool_failed",
+        sum(|q| q.spool_failed.load(Ordering::Relaxed)),
+    ));
+    all
 }
 
 #[cfg(test)]

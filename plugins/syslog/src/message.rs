@@ -205,7 +205,7 @@ fn identity(peer: IpAddr, who: &Who) -> Vec<(&'static str, String)> {
     p
 }
 
-fn colon(octets: &[u8]) -> String {
+pub(crate) fn colon(octets: &[u8]) -> String {
     let mut s = String::with_capacity(octets.len() * 3);
     for (i, b) in octets.iter().enumerate() {
         if i > 0 {

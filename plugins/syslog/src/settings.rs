@@ -48,6 +48,24 @@ pub(crate) struct SyslogSettings {
     /// The most octets each collector's spool holds; past it the oldest messages go.
     #[serde(default = "default_spool_bytes")]
     pub spool_bytes: u64,
+    /// The operator's JSON endpoint (plain HTTP): the devices' last lines and the
+    /// counters. None when absent, and then no lines are kept.
+    pub status_listen: Option<SocketAddr>,
+    /// Lines kept for each device the server knows (0: none).
+    #[serde(default = "default_recent_lines")]
+    pub recent_lines: usize,
+    /// The most octets all kept lines take; past it the device that logged least
+    /// recently is forgotten first.
+    #[serde(default = "default_recent_bytes")]
+    pub recent_bytes: usize,
+}
+
+fn default_recent_lines() -> usize {
+    100
+}
+
+fn default_recent_bytes() -> usize {
+    64 << 20
 }
 
 /// Octets a collector's spool may hold, when the settings do not say.

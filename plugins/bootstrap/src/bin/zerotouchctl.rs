@@ -1,5 +1,6 @@
 //! zerotouchctl: the operator's tool for the SZTP side of zerotouch: a lab PKI, hashed
-//! device secrets, and the progress reports devices sent to the bootstrap server.
+//! device secrets, the progress reports devices sent to the bootstrap server, and the
+//! last lines devices logged to the syslog plugin.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use zerotouch_plugin_bootstrap::settings::DEFAULT_REPORTS;
 #[command(
     name = "zerotouchctl",
     version,
-    about = "SZTP tools for zerotouch: lab PKI, device secrets, progress reports"
+    about = "SZTP tools for zerotouch: lab PKI, device secrets, progress reports, device logs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -53,7 +54,27 @@ enum Command {
         /// One device's reports.
         serial: Option<String>,
     },
+    /// Lists the devices whose last log lines the syslog plugin keeps, or one device's
+    /// lines (its own and the server's about it), read from the plugin's
+    /// `status_listen` endpoint of a running server.
+    Logs {
+        /// The server's configuration: the endpoint is the syslog plugin's
+        /// `status_listen`.
+        #[arg(long, default_value = DEFAULT_CONFIG, conflicts_with = "url")]
+        config: PathBuf,
+        /// The endpoint itself, such as http://127.0.0.1:9268.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The device: its SZTP serial, MAC (or client identifier, DUID) or address.
+        device: Option<String>,
+    },
 }
+
+/// The server's configuration when `--config` is not given (as zerotouch-dhcpd's).
+const DEFAULT_CONFIG: &str = "/etc/zerotouch/dhcpd.toml";
 
 #[derive(Subcommand)]
 enum PkiCommand {
@@ -77,8 +98,9 @@ enum PkiCommand {
     },
 }
 
-/// The bootstrap plugin's reports database named in a server configuration.
-fn database_of(config: &Path) -> anyhow::Result<PathBuf> {
+/// Setting `key` of the first plugin named `plugin` in a server configuration (None
+/// when that plugin does not set it).
+fn plugin_setting(config: &Path, plugin: &str, key: &str) -> anyhow::Result<Option<String>> {
     let text =
         std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let doc: toml::Table =
@@ -88,15 +110,126 @@ fn database_of(config: &Path) -> anyhow::Result<PathBuf> {
         .and_then(|p| p.as_array())
         .and_then(|list| {
             list.iter()
-                .find(|e| e.get("name").and_then(|n| n.as_str()) == Some("bootstrap"))
+                .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(plugin))
         })
-        .with_context(|| format!("{} has no [[plugin]] named \"bootstrap\"", config.display()))?;
-    let db = entry
+        .with_context(|| format!("{} has no [[plugin]] named {plugin:?}", config.display()))?;
+    Ok(entry
         .get("settings")
-        .and_then(|s| s.get("reports_database"))
+        .and_then(|s| s.get(key))
         .and_then(|v| v.as_str())
-        .unwrap_or(DEFAULT_REPORTS);
+        .map(str::to_string))
+}
+
+/// The bootstrap plugin's reports database named in a server configuration.
+fn database_of(config: &Path) -> anyhow::Result<PathBuf> {
+    let db = plugin_setting(config, "bootstrap", "reports_database")?;
+    let db = db.as_deref().unwrap_or(DEFAULT_REPORTS);
     Ok(config.parent().unwrap_or(Path::new(".")).join(db))
+}
+
+/// `GET path` of the syslog plugin's endpoint: the answer as JSON, or the server's
+/// error and exit status 1.
+fn syslog_endpoint(
+    config: &Path,
+    url: Option<String>,
+    path: &str,
+) -> anyhow::Result<Result<serde_json::Value, ExitCode>> {
+    let base = match url {
+        Some(url) => url,
+        None => {
+            let listen = plugin_setting(config, "syslog", "status_listen")?.with_context(|| {
+                format!(
+                    "{}: the syslog plugin has no status_listen, so no lines are kept; set it, or give --url",
+                    config.display()
+                )
+            })?;
+            format!("http://{listen}")
+        }
+    };
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, body) = runtime
+        .block_on(zerotouch_http::get(&url))
+        .context("is zerotouch-dhcpd running with the syslog plugin?")?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).with_context(|| format!("{url}: the answer is not JSON"))?;
+    if !status.is_success() {
+        let error = value.get("error").and_then(|e| e.as_str()).unwrap_or("");
+        eprintln!("{url}: {status}: {error}");
+        return Ok(Err(ExitCode::from(1)));
+    }
+    Ok(Ok(value))
+}
+
+fn logs(
+    config: &Path,
+    url: Option<String>,
+    json: bool,
+    device: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let path = match &device {
+        None => "/devices".to_string(),
+        Some(d) => format!(
+            "/devices/{}",
+            percent_encoding::utf8_percent_encode(d, percent_encoding::NON_ALPHANUMERIC)
+        ),
+    };
+    let value = match syslog_endpoint(config, url, &path)? {
+        Ok(value) => value,
+        Err(code) => return Ok(code),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let field = |v: &serde_json::Value, k: &str| -> String {
+        match &v[k] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            other => other.to_string(),
+        }
+    };
+    let empty = Vec::new();
+    if device.is_none() {
+        println!(
+            "{:<20} {:<18} {:<26} {:<16} {:>5}  LAST LINE",
+            "SERIAL", "MAC", "ADDRESS", "HOSTNAME", "LINES"
+        );
+        for d in value["devices"].as_array().unwrap_or(&empty) {
+            println!(
+                "{:<20} {:<18} {:<26} {:<16} {:>5}  {}",
+                field(d, "serial"),
+                field(d, "mac"),
+                field(d, "address"),
+                field(d, "hostname"),
+                field(d, "lines"),
+                field(d, "last")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let d = &value["device"];
+    println!(
+        "device serial {} mac {} client-id {} address {} hostname {}: {} lines",
+        field(d, "serial"),
+        field(d, "mac"),
+        field(d, "client_id"),
+        field(d, "address"),
+        field(d, "hostname"),
+        field(d, "lines")
+    );
+    for l in value["lines"].as_array().unwrap_or(&empty) {
+        println!(
+            "{}  {:<7} {}: {}",
+            field(l, "received"),
+            field(l, "severity"),
+            field(l, "app_name"),
+            field(l, "message")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn reports(
@@ -235,6 +368,12 @@ fn run() -> anyhow::Result<ExitCode> {
             json,
             serial,
         } => return reports(config, database, json, serial),
+        Command::Logs {
+            config,
+            url,
+            json,
+            device,
+        } => return logs(&config, url, json, device),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ pub(crate) mod relp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -17,9 +17,10 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tracing::debug;
 
-use crate::devices::Devices;
+use crate::devices::{Devices, Who};
 use crate::forward::Queue;
 use crate::message;
+use crate::recent::Recent;
 use framing::{Broken, Deframer, Frame};
 
 /// A TCP sender that sends nothing for this long is closed.
@@ -64,6 +65,8 @@ pub(crate) struct Sink {
     pub rate: limits::RateLimit,
     /// TCP connections from one source.
     pub connections: Arc<limits::Connections>,
+    /// The devices' last lines, when they are kept.
+    pub recent: Option<Arc<Mutex<Recent>>>,
 }
 
 impl Sink {
@@ -75,16 +78,29 @@ impl Sink {
             return;
         }
         let who = self.devices.read().map(|d| d.who(peer)).unwrap_or_default();
-        let tagged = message::tag(raw, peer, &who, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let tagged = message::tag(raw, peer, &who, now);
         if !tagged.parsed {
             self.counts.unparsed.fetch_add(1, Ordering::Relaxed);
         }
-        self.forward(tagged);
+        self.forward(tagged, peer, &who, now);
     }
 
-    /// Queues `tagged` for every collector whose filters take it.
-    pub(crate) fn forward(&self, tagged: message::Tagged) {
+    /// Queues `tagged` (about `peer`, who is `who`, at `now`) for every collector whose
+    /// filters take it, and keeps it among the device's last lines.
+    pub(crate) fn forward(
+        &self,
+        tagged: message::Tagged,
+        peer: IpAddr,
+        who: &Who,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
         let line: Arc<str> = Arc::from(tagged.line);
+        if let Some(recent) = self.recent.as_ref().filter(|_| who.known())
+            && let Ok(mut recent) = recent.lock()
+        {
+            recent.record(peer, who, line.clone(), now.timestamp_millis());
+        }
         for q in self
             .queues
             .iter()
