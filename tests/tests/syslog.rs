@@ -676,15 +676,205 @@ fn messages_sent_over_tls_are_received() {
     common::pki_lab(&lab.path("pki"), "198.18.0.1", &[]);
     let _collector = rsyslog(&lab, &lab.srv());
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
-    let ca = lab.path("pki/server-ca.pem");
-    let script = format!(
-        "printf '<13>1 - dev9 agent - - - over tls 1\\n<13>1 - dev9 agent - - - over tls 2\\n' | \
-         openssl s_client -connect 198.18.0.1:6514 -CAfile {} -verify_return_error -quiet -no_ign_eof",
-        ca.display()
-    );
-    let (code, out) = lab.run(&lab.cli(), &["sh", "-c", &script], Duration::from_secs(20));
+    let send = |pki: &str, texts: &[&str]| {
+        let lines: String = texts
+            .iter()
+            .map(|t| format!("<13>1 - dev9 agent - - - {t}\\n"))
+            .collect();
+        let script = format!(
+            "printf '{lines}' | openssl s_client -connect 198.18.0.1:6514 -CAfile {} \
+             -verify_return_error -quiet -no_ign_eof",
+            lab.path(pki).join("server-ca.pem").display()
+        );
+        lab.run(&lab.cli(), &["sh", "-c", &script], Duration::from_secs(20))
+    };
+    let (code, out) = send("pki", &["over tls 1", "over tls 2"]);
     assert_eq!(code, 0, "openssl s_client: {out}");
     let got = texts(&lab, "rsyslog/tcp.log", 2, Duration::from_secs(10));
     assert_eq!(got, ["over tls 1", "over tls 2"], "{}", server.log_text());
-    assert!(stop(&mut server).contains("received_tcp=2"));
+
+    // A certificate renewed in place (another CA) and a SIGHUP: the next handshakes
+    // use it.
+    common::pki_lab(&lab.path("pki2"), "198.18.0.1", &[]);
+    for file in ["server.pem", "server.key"] {
+        std::fs::copy(lab.path("pki2").join(file), lab.path("pki").join(file)).unwrap();
+    }
+    server.signal(libc::SIGHUP);
+    server.wait_for_log("reload: settings applied", Duration::from_secs(10));
+    let (code, out) = send("pki", &["with the old ca"]);
+    assert_ne!(
+        code, 0,
+        "the old CA does not sign the new certificate: {out}"
+    );
+    let (code, out) = send("pki2", &["over tls 3"]);
+    assert_eq!(code, 0, "openssl s_client: {out}");
+    let got = texts(&lab, "rsyslog/tcp.log", 3, Duration::from_secs(10));
+    assert_eq!(got, ["over tls 1", "over tls 2", "over tls 3"]);
+    assert!(stop(&mut server).contains("received_tcp=3"));
+}
+
+/// Waits until `server`'s log holds `needle` `n` times.
+fn wait_logged(server: &Daemon, needle: &str, n: usize) {
+    let start = Instant::now();
+    while server.log_text().matches(needle).count() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{needle:?} not logged {n} times:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `SIGHUP` changes the plugin in place and loses nothing: with the TCP collector
+/// away and 100 messages in its spool, a reload changes that collector's filter (a new
+/// queue takes the spool), adds a RELP collector and a second listen address, while a
+/// sender's connection stays open across it. A reload that cannot bind changes
+/// nothing; one that removes the TCP collector and the second address stops them.
+#[test]
+fn a_sighup_changes_collectors_and_receivers_in_place_and_loses_nothing() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (lab, cfg) = one_collector("spool_dir = \"spool\"\nmessages_per_second = 0");
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    let go = lab.path("go");
+    let held = format!(
+        "exec 3<>/dev/tcp/198.18.0.1/514; printf '<13>1 - - agent - - - held one\\n' >&3; \
+         while [ ! -e {go} ]; do sleep 0.1; done; printf '<13>1 - - agent - - - held two\\n' >&3; sleep 2",
+        go = go.display()
+    );
+    let mut holder = Daemon::spawn(
+        "held",
+        &lab.cli(),
+        &["bash", "-c", &held],
+        &lab.path("held.out"),
+    );
+    send_many(&lab, "before", 0..100);
+
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let hup = |text: &str, applied: usize| {
+        std::fs::write(&cfg, text).unwrap();
+        server.signal(libc::SIGHUP);
+        wait_logged(&server, "reload: settings", applied);
+    };
+    let changed = text
+        .replace(
+            "listen = [\"198.18.0.1:514\"]",
+            "listen = [\"198.18.0.1:514\", \"198.18.0.1:1514\"]",
+        )
+        .replace(
+            "collector = [{ address = \"127.0.0.1:10514\", transport = \"tcp\" }]",
+            "collector = [{ address = \"127.0.0.1:10514\", transport = \"tcp\", severity = \"notice\" }, { address = \"127.0.0.1:10516\", transport = \"relp\" }]",
+        );
+    assert_ne!(changed, text);
+    hup(&changed, 1);
+    assert!(
+        server.log_text().contains("syslog: settings applied"),
+        "{}",
+        server.log_text()
+    );
+
+    // The new address takes messages; the new filter leaves the TCP collector the
+    // info message; the held connection goes on.
+    let args = logger_to(&lab, "198.18.0.1:1514", "after", 0..100);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(30));
+    assert_eq!(code, 0, "logger: {out}");
+    let one = |port: &str, priority: &str, text: &str| {
+        let (code, out) = lab.run(
+            &lab.cli(),
+            &[
+                "logger",
+                "-n",
+                "198.18.0.1",
+                "-P",
+                port,
+                "--tcp",
+                "-p",
+                priority,
+                "-t",
+                "agent",
+                text,
+            ],
+            Duration::from_secs(10),
+        );
+        (code, out)
+    };
+    assert_eq!(one("514", "user.info", "only relp").0, 0);
+    std::fs::write(&go, "").unwrap();
+    holder.wait_exit(Duration::from_secs(10));
+
+    let _collector = rsyslog(&lab, &lab.srv());
+    let number = |t: &String, tag: &str| {
+        t.strip_prefix(tag)
+            .and_then(|n| n.trim().parse::<usize>().ok())
+    };
+    let tcp = texts(&lab, "rsyslog/tcp.log", 202, Duration::from_secs(20));
+    let befores: Vec<usize> = tcp.iter().filter_map(|t| number(t, "before")).collect();
+    let afters: Vec<usize> = tcp.iter().filter_map(|t| number(t, "after")).collect();
+    assert_eq!(befores, (0..100).collect::<Vec<_>>(), "{tcp:#?}");
+    assert_eq!(afters, (0..100).collect::<Vec<_>>(), "{tcp:#?}");
+    for held in ["held one", "held two"] {
+        assert_eq!(
+            tcp.iter().filter(|t| *t == held).count(),
+            1,
+            "{held}: {tcp:#?}"
+        );
+    }
+    assert_eq!(
+        tcp.len(),
+        202,
+        "and nothing else (not the info message): {tcp:#?}"
+    );
+    let relp = texts(&lab, "rsyslog/relp.log", 102, Duration::from_secs(20));
+    let afters: Vec<usize> = relp.iter().filter_map(|t| number(t, "after")).collect();
+    assert_eq!(afters, (0..100).collect::<Vec<_>>(), "{relp:#?}");
+    assert!(
+        relp.contains(&"only relp".to_string()) && relp.contains(&"held two".to_string()),
+        "{relp:#?}"
+    );
+    assert_eq!(relp.len(), 102, "what came after the reload: {relp:#?}");
+
+    // An address rsyslog holds: not applied, the plugin goes on as it was.
+    let busy = changed.replace(
+        "messages_per_second = 0",
+        "messages_per_second = 0\nlisten_relp = [\"127.0.0.1:10516\"]",
+    );
+    hup(&busy, 2);
+    let log = server.log_text();
+    assert!(
+        log.contains("settings not applied") && log.contains("10516"),
+        "{log}"
+    );
+    assert_eq!(one("1514", "user.notice", "still").0, 0);
+    assert_eq!(
+        texts(&lab, "rsyslog/tcp.log", 203, Duration::from_secs(10)).len(),
+        203
+    );
+
+    // The TCP collector and the second address removed.
+    let fewer = changed.replace(", \"198.18.0.1:1514\"]", "]").replace(
+        "{ address = \"127.0.0.1:10514\", transport = \"tcp\", severity = \"notice\" }, ",
+        "",
+    );
+    hup(&fewer, 3);
+    assert_ne!(
+        one("1514", "user.notice", "refused").0,
+        0,
+        "the address was closed"
+    );
+    assert_eq!(one("514", "user.notice", "last").0, 0);
+    let relp = texts(&lab, "rsyslog/relp.log", 104, Duration::from_secs(10));
+    assert_eq!(relp.last().map(String::as_str), Some("last"), "{relp:#?}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        lines(&lab, "rsyslog/tcp.log", 0).len(),
+        203,
+        "the TCP collector is gone"
+    );
+    let stopped = stop(&mut server);
+    // 203 to the TCP collector (gone, still counted) and 104 over RELP.
+    assert!(
+        stopped.contains("received_tcp=205 ") && stopped.contains("forwarded=307"),
+        "{stopped}"
+    );
 }

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,11 +29,30 @@ pub(crate) struct Queue {
     /// Over TLS: how to connect.
     pub tls: Option<crate::tls::Tls>,
     inner: Mutex<Inner>,
-    capacity: usize,
+    pub capacity: usize,
     more: Notify,
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
     pub spool_failed: AtomicU64,
+}
+
+/// What a queue hands to the one that follows it.
+#[derive(Debug)]
+pub(crate) struct Handover {
+    messages: VecDeque<(u64, Arc<str>)>,
+    spool: Option<Spool>,
+    /// Sent, dropped, spool failures.
+    counts: [u64; 3],
+}
+
+/// Where the queue that follows another keeps its messages.
+pub(crate) enum Succession {
+    /// The spool the queue before had, now with this bound.
+    Keep(u64),
+    /// Another spool, opened, with what it held.
+    Open(Spool, Vec<(u64, String)>),
+    /// Memory only.
+    None,
 }
 
 #[derive(Debug)]
@@ -115,6 +135,98 @@ impl Queue {
         q.messages.push_back((seq, message));
         drop(q);
         self.more.notify_one();
+    }
+
+    /// The spool's folder, when the queue has a spool.
+    pub(crate) fn spool_dir(&self) -> Option<PathBuf> {
+        self.lock().spool.as_ref().map(|s| s.dir().to_path_buf())
+    }
+
+    /// Messages waiting.
+    pub(crate) fn waiting(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    /// The queue's messages and its spool, taken from it for the queue that follows it
+    /// (a `SIGHUP` changed its collector); it is left empty.
+    pub(crate) fn hand_over(&self) -> Handover {
+        let mut q = self.lock();
+        if let Some(Err(e)) = q.spool.as_mut().map(Spool::sync) {
+            self.disk_failed("sync", &e);
+        }
+        Handover {
+            messages: std::mem::take(&mut q.messages),
+            spool: q.spool.take(),
+            counts: [&self.sent, &self.dropped, &self.spool_failed]
+                .map(|c| c.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The queue that follows `before` for `collector`: its messages, in order, and
+    /// its counts. `spool` is where they are kept now: `Keep(bound)` the spool
+    /// `before` had, `Open` another (the messages are written there and given up in
+    /// the old one), `None` memory only (at most `capacity`, the oldest given up,
+    /// counted).
+    pub(crate) fn follow(
+        collector: Collector,
+        capacity: usize,
+        before: Handover,
+        spool: Succession,
+    ) -> Queue {
+        let Handover {
+            messages,
+            spool: old,
+            counts: [sent, dropped, failed],
+        } = before;
+        let (mut spool, kept, mut old) = match spool {
+            Succession::Keep(bound) => {
+                let mut s = old;
+                if let Some(s) = s.as_mut() {
+                    s.set_bound(bound);
+                }
+                (s, Vec::new(), None)
+            }
+            Succession::Open(s, kept) => (Some(s), kept, old),
+            Succession::None => (None, Vec::new(), old),
+        };
+        let q = Queue::new(collector, capacity, None);
+        q.sent.store(sent, Ordering::Relaxed);
+        q.dropped.store(dropped, Ordering::Relaxed);
+        q.spool_failed.store(failed, Ordering::Relaxed);
+        let last = messages.back().map(|m| m.0);
+        if let Some(spool) = spool.take() {
+            if old.is_none() && kept.is_empty() {
+                // The same spool, its messages with it.
+                let mut inner = q.lock();
+                inner.messages = messages;
+                inner.spool = Some(spool);
+            } else {
+                {
+                    let mut inner = q.lock();
+                    inner.messages = kept
+                        .into_iter()
+                        .map(|(seq, m)| (seq, Arc::from(m)))
+                        .collect();
+                    inner.spool = Some(spool);
+                }
+                for (_, m) in messages {
+                    q.push(m);
+                }
+                q.sync();
+            }
+        } else {
+            for (_, m) in messages {
+                q.push(m);
+            }
+        }
+        // The messages live on in the new queue: the old spool has delivered them.
+        if let (Some(old), Some(last)) = (old.as_mut(), last) {
+            old.delivered(last);
+            if let Err(e) = old.sync() {
+                q.disk_failed("sync", &e);
+            }
+        }
+        q
     }
 
     #[cfg(test)]
@@ -245,21 +357,85 @@ async fn framed<S: tokio::io::AsyncWrite + Unpin>(
 mod tests {
     use super::*;
 
+    fn collector() -> Collector {
+        Collector {
+            address: "127.0.0.1:514".parse().unwrap(),
+            transport: Transport::Udp,
+            severity: None,
+            facilities: Vec::new(),
+            tagged_only: false,
+            ca: None,
+            server_name: None,
+        }
+    }
+
+    /// The messages waiting in `q`, in order.
+    fn waiting(q: &Queue) -> Vec<String> {
+        q.lock().messages.iter().map(|m| m.1.to_string()).collect()
+    }
+
+    #[test]
+    fn a_queue_that_follows_another_takes_its_messages_in_order_wherever_they_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        // Memory, then a spool: the messages are written there.
+        let first = Queue::new(collector(), 10, None);
+        for m in ["1", "2", "3"] {
+            first.push(Arc::from(m));
+        }
+        first.sent(0);
+        let (spool, kept) = Spool::open(&a, 1 << 20).unwrap();
+        let second = Queue::follow(
+            collector(),
+            10,
+            first.hand_over(),
+            Succession::Open(spool, kept),
+        );
+        assert_eq!(waiting(&second), ["2", "3"]);
+        assert_eq!(second.sent.load(Ordering::Relaxed), 1, "the counts go on");
+        assert!(waiting(&first).is_empty());
+        // The same spool: it goes with them; more messages on the way.
+        second.push(Arc::from("4"));
+        let third = Queue::follow(
+            collector(),
+            10,
+            second.hand_over(),
+            Succession::Keep(1 << 20),
+        );
+        assert_eq!(third.spool_dir().as_deref(), Some(a.as_path()));
+        assert_eq!(waiting(&third), ["2", "3", "4"]);
+        // Another folder: moved, and given up in the first (nothing comes back there).
+        let (spool, kept) = Spool::open(&b, 1 << 20).unwrap();
+        let fourth = Queue::follow(
+            collector(),
+            10,
+            third.hand_over(),
+            Succession::Open(spool, kept),
+        );
+        drop(fourth);
+        assert!(Spool::open(&a, 1 << 20).unwrap().1.is_empty());
+        let back: Vec<String> = Spool::open(&b, 1 << 20)
+            .unwrap()
+            .1
+            .into_iter()
+            .map(|m| m.1)
+            .collect();
+        assert_eq!(back, ["2", "3", "4"], "on disk in the new spool");
+        // Memory only, and smaller: the oldest go, counted.
+        let (spool, kept) = Spool::open(&b, 1 << 20).unwrap();
+        let fifth = Queue::new(collector(), 10, Some((spool, kept)));
+        let sixth = Queue::follow(collector(), 2, fifth.hand_over(), Succession::None);
+        assert_eq!(waiting(&sixth), ["3", "4"]);
+        assert_eq!(sixth.dropped.load(Ordering::Relaxed), 1);
+        assert!(
+            Spool::open(&b, 1 << 20).unwrap().1.is_empty(),
+            "the spool was turned off"
+        );
+    }
+
     #[test]
     fn a_full_queue_drops_its_oldest_and_counts_them() {
-        let q = Queue::new(
-            Collector {
-                address: "127.0.0.1:514".parse().unwrap(),
-                transport: Transport::Udp,
-                severity: None,
-                facilities: Vec::new(),
-                tagged_only: false,
-                ca: None,
-                server_name: None,
-            },
-            2,
-            None,
-        );
+        let q = Queue::new(collector(), 2, None);
         for m in ["a", "b", "c"] {
             q.push(Arc::from(m));
         }

@@ -55,6 +55,20 @@ struct Device {
     bytes: usize,
 }
 
+impl Device {
+    /// Gives up all but the last `n` lines; returns the octets given up.
+    fn keep_last(&mut self, n: usize) -> usize {
+        let mut freed = 0;
+        while self.lines.len() > n {
+            if let Some(old) = self.lines.pop_front() {
+                freed += cost(&old);
+            }
+        }
+        self.bytes -= freed;
+        freed
+    }
+}
+
 /// What a device is, as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Identity {
@@ -154,28 +168,44 @@ impl Recent {
         device.bytes += cost(&line);
         self.bytes += cost(&line);
         device.lines.push_back(line);
-        while device.lines.len() > self.per_device {
-            if let Some(old) = device.lines.pop_front() {
-                device.bytes -= cost(&old);
-                self.bytes -= cost(&old);
-            }
+        self.bytes -= device.keep_last(self.per_device);
+        self.within_bound(Some(&key));
+    }
+
+    /// From now on `per_device` lines a device and `max_bytes` in all (a `SIGHUP`).
+    pub(crate) fn set_bounds(&mut self, per_device: usize, max_bytes: usize) {
+        (self.per_device, self.max_bytes) = (per_device, max_bytes);
+        for d in self.devices.values_mut() {
+            self.bytes -= d.keep_last(per_device);
         }
-        // Over the bound: the devices that logged least recently go, never this one.
+        let empty: Vec<Key> = (self.devices.iter())
+            .filter(|(_, d)| d.lines.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in empty {
+            self.forget(&key);
+        }
+        self.within_bound(None);
+    }
+
+    /// Forgets the devices that logged least recently, never `spare`, until the lines
+    /// take at most `max_bytes`.
+    fn within_bound(&mut self, spare: Option<&Key>) {
         while self.bytes > self.max_bytes {
-            let Some((&touched, oldest)) = self.order.iter().next() else {
+            let Some((_, oldest)) = self.order.iter().next() else {
                 break;
             };
-            if *oldest == key {
+            if Some(oldest) == spare {
                 break;
             }
             let oldest = oldest.clone();
-            self.order.remove(&touched);
             self.forget(&oldest);
         }
     }
 
     fn forget(&mut self, key: &Key) {
         if let Some(d) = self.devices.remove(key) {
+            self.order.remove(&d.touched);
             self.bytes -= d.bytes;
             if let Some(s) = &d.who.serial
                 && self.serials.get(s) == Some(key)
@@ -378,5 +408,11 @@ mod tests {
             "device 2 logged least recently"
         );
         assert!(r.bytes <= r.max_bytes);
+        r.set_bounds(1, 1 << 20);
+        assert_eq!(r.lines("198.18.0.3").unwrap().1.len(), 1, "fewer lines now");
+        r.set_bounds(1, 40 + std::mem::size_of::<Line>());
+        assert_eq!(r.devices().len(), 1, "a smaller bound forgets the quietest");
+        r.set_bounds(0, 1 << 20);
+        assert!(r.devices().is_empty(), "no lines: no devices");
     }
 }

@@ -165,6 +165,14 @@ pub(crate) struct Traits {
 }
 
 impl Collector {
+    /// The collector's own name among the others: its spool's folder, and how a
+    /// `SIGHUP` knows it again (`tcp-198.18.0.9_514`).
+    pub(crate) fn spool_name(&self) -> String {
+        format!("{:?}-{}", self.transport, self.address)
+            .to_lowercase()
+            .replace([':', '[', ']'], "_")
+    }
+
     /// Whether a message with `traits` goes to this collector.
     pub(crate) fn accepts(&self, traits: Traits) -> bool {
         let severity = self
@@ -233,6 +241,19 @@ impl SyslogSettings {
         if s.queue == 0 {
             return Err(settings.error("queue", "is 0, expected at least 1 message"));
         }
+        for (i, c) in s.collector.iter().enumerate() {
+            if let Some(first) = s.collector[..i]
+                .iter()
+                .position(|o| o.spool_name() == c.spool_name())
+            {
+                return Err(settings.error(
+                    format!("collector[{i}]"),
+                    format!(
+                        "has the address and transport of collector[{first}]: one collector each"
+                    ),
+                ));
+            }
+        }
         Ok(s)
     }
 }
@@ -255,6 +276,10 @@ mod tests {
         let small = read("listen = [\"198.18.0.1:514\"]\nmax_message = 10\ncollector = [{ address = \"198.18.0.9:514\", transport = \"udp\" }]\n").unwrap_err();
         assert_eq!(small.key, "max_message");
         assert!(read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"carrier-pigeon\" }]\n").is_err());
+        let twice = read("listen = [\"198.18.0.1:514\"]\ncollector = [{ address = \"198.18.0.9:514\", transport = \"tcp\" }, { address = \"198.18.0.9:514\", transport = \"udp\" }, { address = \"198.18.0.9:514\", transport = \"tcp\", severity = \"err\" }]\n").unwrap_err();
+        assert_eq!(twice.key, "collector[2]");
+        assert!(twice.message.contains("collector[0]"), "{twice}");
+        assert_eq!(ok.collector[0].spool_name(), "tcp-198.18.0.9_514");
     }
 
     #[test]

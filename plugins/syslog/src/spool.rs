@@ -91,6 +91,17 @@ impl Spool {
         Ok((spool, pending))
     }
 
+    /// The spool's folder.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// From now on the spool holds at most `bound` octets (a smaller bound gives up
+    /// the oldest at the next append).
+    pub(crate) fn set_bound(&mut self, bound: u64) {
+        self.bound = bound;
+    }
+
     fn segment(&self, start: u64) -> PathBuf {
         self.dir.join(format!("{start:020}.seg"))
     }

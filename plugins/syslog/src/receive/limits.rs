@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,24 +14,30 @@ const MAX_SOURCES: usize = 65_536;
 /// How many messages a second each source may send (0: no limit).
 #[derive(Debug)]
 pub(crate) struct RateLimit {
-    per_second: u32,
+    per_second: AtomicU32,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
 impl RateLimit {
     pub(crate) fn new(per_second: u32) -> Self {
         RateLimit {
-            per_second,
+            per_second: AtomicU32::new(per_second),
             buckets: Mutex::default(),
         }
     }
 
+    /// From now on, `per_second` a source (0: no limit).
+    pub(crate) fn set(&self, per_second: u32) {
+        self.per_second.store(per_second, Ordering::Relaxed);
+    }
+
     /// Whether `source` may send one more message at `now`.
     pub(crate) fn allow(&self, source: IpAddr, now: Instant) -> bool {
-        if self.per_second == 0 {
+        let per_second = self.per_second.load(Ordering::Relaxed);
+        if per_second == 0 {
             return true;
         }
-        let rate = f64::from(self.per_second);
+        let rate = f64::from(per_second);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_SOURCES && !buckets.contains_key(&source) {
             // Forget the sources whose allowance is whole again: they were idle.
@@ -56,7 +63,7 @@ impl RateLimit {
 /// TCP connections open from each source, at most `limit`.
 #[derive(Debug)]
 pub(crate) struct Connections {
-    limit: usize,
+    limit: AtomicUsize,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -69,16 +76,21 @@ pub(crate) struct Slot {
 impl Connections {
     pub(crate) fn new(limit: usize) -> Self {
         Connections {
-            limit,
+            limit: AtomicUsize::new(limit),
             open: Mutex::default(),
         }
+    }
+
+    /// From now on, `limit` connections a source (those open stay).
+    pub(crate) fn set(&self, limit: usize) {
+        self.limit.store(limit, Ordering::Relaxed);
     }
 
     /// A slot for a connection from `source`, unless it has `limit` open already.
     pub(crate) fn take(self: &Arc<Self>, source: IpAddr) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(source).or_insert(0);
-        if *n >= self.limit {
+        if *n >= self.limit.load(Ordering::Relaxed) {
             return None;
         }
         *n += 1;

@@ -8,8 +8,10 @@ pub(crate) mod limits;
 pub(crate) mod relp;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -55,18 +57,22 @@ impl Counts {
     }
 }
 
-/// Where received messages go.
+/// Where received messages go. What a `SIGHUP` may change (the collectors, the
+/// limits, the receiver's certificate) is read at each message or connection.
 pub(crate) struct Sink {
     pub devices: Arc<RwLock<Devices>>,
-    pub queues: Vec<Arc<Queue>>,
+    pub queues: ArcSwap<Vec<Arc<Queue>>>,
     pub counts: Arc<Counts>,
-    pub max_message: usize,
+    pub max_message: AtomicUsize,
     /// Messages a second from one source.
     pub rate: limits::RateLimit,
     /// TCP connections from one source.
     pub connections: Arc<limits::Connections>,
-    /// The devices' last lines, when they are kept.
-    pub recent: Option<Arc<Mutex<Recent>>>,
+    /// The devices' last lines, and whether they are kept.
+    pub recent: Arc<Mutex<Recent>>,
+    pub keep_recent: AtomicBool,
+    /// The receiver's TLS setup, for `listen_tls`.
+    pub acceptor: ArcSwapOption<tokio_rustls::TlsAcceptor>,
 }
 
 impl Sink {
@@ -96,13 +102,15 @@ impl Sink {
         now: chrono::DateTime<chrono::Utc>,
     ) {
         let line: Arc<str> = Arc::from(tagged.line);
-        if let Some(recent) = self.recent.as_ref().filter(|_| who.known())
-            && let Ok(mut recent) = recent.lock()
+        if who.known()
+            && self.keep_recent.load(Ordering::Relaxed)
+            && let Ok(mut recent) = self.recent.lock()
         {
             recent.record(peer, who, line.clone(), now.timestamp_millis());
         }
         for q in self
             .queues
+            .load()
             .iter()
             .filter(|q| q.collector.accepts(tagged.traits))
         {
@@ -142,7 +150,7 @@ pub(crate) async fn udp(socket: UdpSocket, sink: Arc<Sink>) {
             }
         };
         sink.counts.received_udp.fetch_add(1, Ordering::Relaxed);
-        if n > sink.max_message {
+        if n > sink.max_message.load(Ordering::Relaxed) {
             sink.counts.too_long.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -182,16 +190,13 @@ async fn sender(stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>, slot: limi
     read_framed(stream, peer, sink, slot).await
 }
 
-/// Accepts TLS senders (RFC 5425) on `listener`, each handshake bounded in time, until
-/// the task is aborted.
-pub(crate) async fn tls(
-    listener: TcpListener,
-    sink: Arc<Sink>,
-    acceptor: tokio_rustls::TlsAcceptor,
-) {
+/// Accepts TLS senders (RFC 5425) on `listener`, each handshake bounded in time and
+/// made with the certificate of the moment, until the task is aborted.
+pub(crate) async fn tls(listener: TcpListener, sink: Arc<Sink>) {
     accept(listener, sink, move |stream, peer, sink, slot| {
-        let acceptor = acceptor.clone();
+        let acceptor = sink.acceptor.load_full();
         async move {
+            let Some(acceptor) = acceptor else { return };
             match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => read_framed(tls, peer, sink, slot).await,
                 Ok(Err(e)) => debug!(%peer, "syslog: a TLS handshake failed: {e}"),
@@ -209,7 +214,7 @@ async fn read_framed<S: tokio::io::AsyncRead + Unpin>(
     sink: Arc<Sink>,
     _slot: limits::Slot,
 ) {
-    let mut deframer = Deframer::new(sink.max_message);
+    let mut deframer = Deframer::new(sink.max_message.load(Ordering::Relaxed));
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match tokio::time::timeout(TCP_IDLE, stream.read(&mut buf)).await {

@@ -43,7 +43,7 @@ async fn session(stream: TcpStream, peer: SocketAddr, sink: Arc<Sink>, _slot: Sl
             "open" => encode(frame.txnr, "rsp", OFFERS),
             "syslog" => {
                 sink.counts.received_relp.fetch_add(1, Ordering::Relaxed);
-                if frame.data.len() > sink.max_message {
+                if frame.data.len() > sink.max_message.load(Ordering::Relaxed) {
                     sink.counts.too_long.fetch_add(1, Ordering::Relaxed);
                 } else {
                     sink.take(&frame.data, peer.ip());
