@@ -172,7 +172,9 @@ pub struct Datagram<'a, F: IpFamily = V4> {
 
 /// Buffers for one recvmmsg call, reused across calls.
 pub struct RecvBatch<F: IpFamily = V4> {
-    bufs: Vec<[u8; BUF_LEN]>,
+    /// One buffer of `buf_len` octets for each datagram, end to end.
+    bufs: Vec<u8>,
+    buf_len: usize,
     lens: Vec<usize>,
     names: Vec<F::Raw>,
     cmsgs: Vec<[u8; CMSG_LEN]>,
@@ -186,9 +188,17 @@ pub struct RecvBatch<F: IpFamily = V4> {
 unsafe impl<F: IpFamily> Send for RecvBatch<F> {}
 
 impl<F: IpFamily> RecvBatch<F> {
+    /// Room for `capacity` datagrams of DHCP's sizes (4096 octets).
     pub fn new(capacity: usize) -> Self {
+        Self::with_buffers(capacity, BUF_LEN)
+    }
+
+    /// Room for `capacity` datagrams of `buf_len` octets each; a longer one is cut
+    /// ([`RecvBatch::truncated`]).
+    pub fn with_buffers(capacity: usize, buf_len: usize) -> Self {
         RecvBatch {
-            bufs: vec![[0u8; BUF_LEN]; capacity],
+            bufs: vec![0u8; capacity * buf_len],
+            buf_len,
             lens: vec![0; capacity],
             // SAFETY: sockaddr_in, iovec and mmsghdr are plain old data.
             names: vec![unsafe { zeroed() }; capacity],
@@ -209,11 +219,17 @@ impl<F: IpFamily> RecvBatch<F> {
         self.count == 0
     }
 
+    /// Whether datagram `i` was longer than its buffer (and so cut).
+    pub fn truncated(&self, i: usize) -> bool {
+        self.hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0
+    }
+
     pub fn get(&self, i: usize) -> Datagram<'_, F> {
         let src = F::addr(&self.names[i]);
         let (ifindex, local, dst) = parse_pktinfo::<F>(&self.hdrs[i].msg_hdr);
+        let start = i * self.buf_len;
         Datagram {
-            data: &self.bufs[i][..self.lens[i]],
+            data: &self.bufs[start..start + self.lens[i].min(self.buf_len)],
             src,
             ifindex,
             local,
@@ -282,6 +298,27 @@ pub(crate) fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
     }
 }
 
+/// Asks for a receive buffer of `bytes`: past `net.core.rmem_max` where the process may
+/// (SO_RCVBUFFORCE: root or CAP_NET_ADMIN, as a server binding port 67 usually is),
+/// else as much of it as that limit allows. Best effort: a smaller buffer only means
+/// earlier drops under a burst.
+fn receive_buffer(sock: &Socket, bytes: usize) {
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: SO_RCVBUFFORCE takes an int; the pointer and length describe `size`.
+    let forced = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &size as *const libc::c_int as *const libc::c_void,
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if forced != 0 {
+        let _ = sock.set_recv_buffer_size(bytes);
+    }
+}
+
 /// A bind error, naming the processes that hold the port when it is in use.
 fn port_in_use(e: io::Error, port: u16) -> io::Error {
     if e.kind() != io::ErrorKind::AddrInUse {
@@ -336,7 +373,7 @@ impl<F: IpFamily> BatchSocket<F> {
         sock.set_read_timeout(Some(recv_timeout))?;
         sock.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
         // Large buffers absorb bursts while a batch is being committed.
-        let _ = sock.set_recv_buffer_size(8 << 20);
+        receive_buffer(&sock, 8 << 20);
         let _ = sock.set_send_buffer_size(8 << 20);
         let on: libc::c_int = 1;
         // SAFETY: IP_PKTINFO and IPV6_RECVPKTINFO take an int flag.
@@ -371,11 +408,12 @@ impl<F: IpFamily> BatchSocket<F> {
     /// has arrived (or the receive timeout passes: `WouldBlock`), then takes whatever
     /// else is already queued.
     pub fn recv_batch(&self, batch: &mut RecvBatch<F>) -> io::Result<usize> {
-        let n = batch.bufs.len();
+        let n = batch.lens.len();
+        let len = batch.buf_len;
         for i in 0..n {
             batch.iovs[i] = libc::iovec {
-                iov_base: batch.bufs[i].as_mut_ptr() as *mut libc::c_void,
-                iov_len: BUF_LEN,
+                iov_base: batch.bufs[i * len..].as_mut_ptr() as *mut libc::c_void,
+                iov_len: len,
             };
             let h = &mut batch.hdrs[i].msg_hdr;
             h.msg_name = &mut batch.names[i] as *mut F::Raw as *mut libc::c_void;

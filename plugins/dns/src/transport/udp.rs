@@ -6,12 +6,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hickory_server::net::xfer::Protocol;
-use zerotouch_net::{BatchSocket, IpFamily, Outgoing, RecvBatch, SendScratch, V4, V6};
+use zerotouch_net::{
+    BatchSocket, IpFamily, Outgoing, RecvBatch, SendScratch, ServingThread, StopFlag, V4, V6,
+};
 
 use crate::counts::Bad;
 use crate::server::{Handler, Reply};
@@ -21,21 +22,8 @@ const TICK: Duration = Duration::from_millis(200);
 /// Datagrams read in one system call.
 const BATCH: usize = 32;
 
-/// A listening thread, stopped when dropped.
-pub(super) struct Listener {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Listener {
-    /// Stops the thread and waits for it, so its address is free again on return.
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
+/// A listening thread, stopped (and its address freed) when dropped.
+pub(super) type Listener = ServingThread;
 
 /// Binds `address` and answers on it from a thread of its own until dropped.
 pub(super) fn listen(
@@ -43,24 +31,14 @@ pub(super) fn listen(
     handler: Arc<Handler>,
     runtime: tokio::runtime::Handle,
 ) -> std::io::Result<Listener> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
     let name = format!("dns-udp {address}");
-    let thread = if address.is_ipv4() {
+    if address.is_ipv4() {
         let socket = Arc::new(BatchSocket::<V4>::bind_at(address, TICK)?);
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || serve(socket, handler, runtime, flag))?
+        ServingThread::spawn(name, move |stop| serve(socket, handler, runtime, stop))
     } else {
         let socket = Arc::new(BatchSocket::<V6>::bind_at(address, TICK)?);
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || serve(socket, handler, runtime, flag))?
-    };
-    Ok(Listener {
-        stop,
-        thread: Some(thread),
-    })
+        ServingThread::spawn(name, move |stop| serve(socket, handler, runtime, stop))
+    }
 }
 
 /// Serves `socket` until `stop` is set.
@@ -68,7 +46,7 @@ fn serve<F: IpFamily + Send + Sync>(
     socket: Arc<BatchSocket<F>>,
     handler: Arc<Handler>,
     runtime: tokio::runtime::Handle,
-    stop: Arc<AtomicBool>,
+    stop: StopFlag,
 ) where
     F::Addr: Into<SocketAddr> + Send,
     F::Ip: Send,
@@ -76,7 +54,7 @@ fn serve<F: IpFamily + Send + Sync>(
     let mut batch = RecvBatch::<F>::new(BATCH);
     let mut out: Vec<Outgoing<F>> = Vec::with_capacity(BATCH);
     let mut scratch = SendScratch::default();
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_set() {
         socket.recv_or_idle(&mut batch, "dns");
         out.clear();
         for i in 0..batch.len() {
