@@ -182,7 +182,7 @@ recent_lines = 4
     );
 
     let identity = format!(
-        "[zerotouch@32473 address=\"{address}\" mac=\"{mac}\" client-id=\"01:{mac}\" hostname=\"dev20\"]"
+        "[zerotouch@32473 address=\"{address}\" mac=\"{mac}\" client-id=\"01:{mac}\" hostname=\"dev20\" subnet=\"198.18.0.0/24\"]"
     );
     // Everything over TCP: the server's own account of the lease, then the device's
     // four lines.

@@ -20,7 +20,7 @@ pub trait LeaseReader: Send + Sync {
 pub trait ServerView: Send + Sync {
     /// The configuration file the server runs from.
     fn config_file(&self) -> &Path;
-    /// DHCPv4 subnets in configuration order.
+    /// The DHCPv4 subnets in configuration order, then the DHCPv6 ones.
     fn subnets(&self) -> &[SubnetInfo];
     /// The server's counters by name (`received`, `drop_truncated` ...).
     fn counters(&self) -> Vec<(String, u64)>;

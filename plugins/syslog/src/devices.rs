@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use tokio::sync::mpsc::Sender;
 use zerotouch_plugin::{BootstrapProgress, LeaseEvent, LeaseFollower, LeaseInfo};
 
@@ -14,7 +15,10 @@ const SERIALS: usize = 65_536;
 /// What is known of the senders.
 #[derive(Debug, Default)]
 pub(crate) struct Devices {
-    leases: HashMap<IpAddr, LeaseInfo>,
+    /// Current leases by address, each with the configured subnet it is in.
+    leases: HashMap<IpAddr, (LeaseInfo, Option<IpNet>)>,
+    /// The server's subnets (both families), for the leases'.
+    subnets: Vec<IpNet>,
     serials: HashMap<IpAddr, String>,
     /// Where the lease events go, as the server's own messages.
     events: Option<Sender<Event>>,
@@ -36,6 +40,8 @@ pub(crate) struct Event {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Who {
     pub lease: Option<LeaseInfo>,
+    /// The configured subnet of its lease.
+    pub subnet: Option<IpNet>,
     pub serial: Option<String>,
 }
 
@@ -49,18 +55,26 @@ impl Who {
 impl Devices {
     /// Who `address` is.
     pub(crate) fn who(&self, address: IpAddr) -> Who {
+        let lease = self.leases.get(&address);
         Who {
-            lease: self.leases.get(&address).cloned(),
+            lease: lease.map(|l| l.0.clone()),
+            subnet: lease.and_then(|l| l.1),
             serial: self.serials.get(&address).cloned(),
         }
     }
 
-    /// Lease events go to `events` from now on.
-    pub(crate) fn with_events(events: Sender<Event>) -> Devices {
+    /// Lease events go to `events` from now on; leases are placed in `subnets`.
+    pub(crate) fn with_events(events: Sender<Event>, subnets: Vec<IpNet>) -> Devices {
         Devices {
             events: Some(events),
+            subnets,
             ..Devices::default()
         }
+    }
+
+    /// The configured subnet `address` is in.
+    fn subnet_of(&self, address: IpAddr) -> Option<IpNet> {
+        self.subnets.iter().find(|n| n.contains(&address)).copied()
     }
 
     fn emit(&self, event: Event) {
@@ -131,11 +145,13 @@ impl LeaseFollower for Devices {
     }
 
     fn apply(&mut self, lease: &LeaseInfo, event: LeaseEvent, now: u64) {
+        let subnet = self.subnet_of(lease.address);
         let before = if event == LeaseEvent::Committed && lease.is_current(now) {
-            self.leases.insert(lease.address, lease.clone())
+            self.leases.insert(lease.address, (lease.clone(), subnet))
         } else {
             self.leases.remove(&lease.address)
-        };
+        }
+        .map(|b| b.0);
         if self.events.is_none() {
             return;
         }
@@ -157,6 +173,7 @@ impl LeaseFollower for Devices {
         // The device as it was known: a released lease leaves the view.
         let who = Who {
             lease: Some(lease.clone()),
+            subnet,
             serial: self.serials.get(&lease.address).cloned(),
         };
         self.emit(Event {
@@ -192,10 +209,16 @@ mod tests {
     #[test]
     fn a_sender_is_its_current_lease_and_the_serial_it_reported_under() {
         let lease = lease(1000, Some("dev7"));
-        let mut d = Devices::default();
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let subnets = vec![
+            "198.18.1.0/24".parse().unwrap(),
+            "198.18.0.0/24".parse().unwrap(),
+        ];
+        let mut d = Devices::with_events(tx, subnets);
         d.load(std::slice::from_ref(&lease), 200);
         let ip = lease.address;
         assert_eq!(d.who(ip).lease.as_ref(), Some(&lease));
+        assert_eq!(d.who(ip).subnet, Some("198.18.0.0/24".parse().unwrap()));
         d.progress(&BootstrapProgress {
             serial: "SN-7".into(),
             progress_type: "bootstrap-initiated".into(),
@@ -214,7 +237,7 @@ mod tests {
     #[test]
     fn lease_changes_become_the_servers_own_messages() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let mut d = Devices::with_events(tx);
+        let mut d = Devices::with_events(tx, Vec::new());
         let lease = lease(1_800_000_000, None);
         d.load(std::slice::from_ref(&lease), 200);
         assert!(rx.try_recv().is_err(), "loading the table tells nothing");

@@ -19,6 +19,13 @@ use tracing::{info, warn};
 use crate::settings::{Collector, Transport};
 use crate::spool::Spool;
 
+/// Messages, and about how many octets of them, written to a collector at once.
+pub(crate) const BATCH: usize = 256;
+pub(crate) const BATCH_BYTES: usize = 64 << 10;
+
+/// How long a sender that waited for a message waits for more before it writes.
+pub(crate) const LINGER: Duration = Duration::from_millis(1);
+
 /// The longest pause between attempts to reach a collector.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -234,16 +241,18 @@ impl Queue {
         self.lock().messages.front().cloned()
     }
 
-    /// Message `seq` was sent: off the queue, and delivered in the spool.
+    /// The messages up to `seq` were sent: off the queue, and delivered in the spool.
     pub(crate) fn sent(&self, seq: u64) {
         let mut q = self.lock();
-        if q.messages.front().is_some_and(|f| f.0 == seq) {
+        let mut n = 0;
+        while q.messages.front().is_some_and(|f| f.0 <= seq) {
             q.messages.pop_front();
+            n += 1;
         }
         if let Some(s) = q.spool.as_mut() {
             s.delivered(seq);
         }
-        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.sent.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Writes the spool's batch to disk (fsync), when there is a spool.
@@ -265,21 +274,42 @@ impl Queue {
         }
     }
 
-    /// The first message after sequence number `after` (the front without one),
-    /// waiting for one.
-    pub(crate) async fn next_after(&self, after: Option<u64>) -> (u64, Arc<str>) {
+    /// The messages after sequence number `after` (from the front without one), in
+    /// order, at most `count` of them and about `bytes` octets (one at least), waiting
+    /// for one. When it had to wait, it lingers [`LINGER`] after the first arrives, so
+    /// the messages of a trickle go out together rather than each with a wakeup and a
+    /// write of its own.
+    pub(crate) async fn next_after(
+        &self,
+        after: Option<u64>,
+        count: usize,
+        bytes: usize,
+    ) -> Vec<(u64, Arc<str>)> {
+        let mut waited = false;
         loop {
             let notified = self.more.notified();
-            let found = self
-                .lock()
-                .messages
-                .iter()
-                .find(|m| after.is_none_or(|a| m.0 > a))
-                .cloned();
-            if let Some(m) = found {
-                return m;
+            if waited {
+                tokio::time::sleep(LINGER).await;
+            }
+            {
+                let q = self.lock();
+                let skip = after.map_or(0, |a| q.messages.partition_point(|m| m.0 <= a));
+                let mut taken = 0;
+                let found: Vec<(u64, Arc<str>)> = (q.messages.range(skip..))
+                    .take(count)
+                    .take_while(|m| {
+                        let first = taken == 0;
+                        taken += m.1.len();
+                        first || taken <= bytes
+                    })
+                    .cloned()
+                    .collect();
+                if !found.is_empty() {
+                    return found;
+                }
             }
             notified.await;
+            waited = true;
         }
     }
 }
@@ -312,10 +342,11 @@ async fn udp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     let socket = UdpSocket::bind(any).await?;
     socket.connect(address).await?;
     loop {
-        let (seq, m) = queue.next_after(None).await;
-        // An error: the collector's port was closed a moment ago (ICMP); again later.
-        socket.send(m.as_bytes()).await?;
-        queue.sent(seq);
+        for (seq, m) in queue.next_after(None, BATCH, BATCH_BYTES).await {
+            // An error: the collector's port was closed a moment ago (ICMP); again later.
+            socket.send(m.as_bytes()).await?;
+            queue.sent(seq);
+        }
     }
 }
 
@@ -340,16 +371,25 @@ async fn tls(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     framed(queue, stream).await
 }
 
-/// Sends `queue` octet counted (RFC 6587, RFC 5425) on `stream` until it fails.
+/// Sends `queue` octet counted (RFC 6587, RFC 5425) on `stream` until it fails: what
+/// is waiting goes in one write, up to [`BATCH`] messages.
 async fn framed<S: tokio::io::AsyncWrite + Unpin>(
     queue: &Queue,
     mut stream: S,
 ) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(BATCH_BYTES + 16 * BATCH);
     loop {
-        let (seq, m) = queue.next_after(None).await;
-        let framed = format!("{} {}", m.len(), m);
-        stream.write_all(framed.as_bytes()).await?;
-        queue.sent(seq);
+        let batch = queue.next_after(None, BATCH, BATCH_BYTES).await;
+        out.clear();
+        for (_, m) in &batch {
+            out.extend_from_slice(format!("{} ", m.len()).as_bytes());
+            out.extend_from_slice(m.as_bytes());
+        }
+        stream.write_all(&out).await?;
+        stream.flush().await?;
+        if let Some(&(last, _)) = batch.last() {
+            queue.sent(last);
+        }
     }
 }
 

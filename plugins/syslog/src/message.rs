@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! [zerotouch@32473 address="198.18.0.100" mac="02:00:00:00:00:07" client-id="01:02"
-//!  hostname="dev7" serial="SN-7"]
+//!  hostname="dev7" subnet="198.18.0.0/24" serial="SN-7"]
 //! ```
 //!
 //! Parameters that are not known are left out; a sender with no lease and no serial
@@ -199,6 +199,9 @@ fn identity(peer: IpAddr, who: &Who) -> Vec<(&'static str, String)> {
             p.push(("hostname", h.clone()));
         }
     }
+    if let Some(net) = &who.subnet {
+        p.push(("subnet", net.to_string()));
+    }
     if let Some(s) = &who.serial {
         p.push(("serial", s.clone()));
     }
@@ -253,6 +256,7 @@ mod tests {
                 expires: 10,
                 hostname: Some("dev7".into()),
             }),
+            subnet: Some("198.18.0.0/24".parse().unwrap()),
             serial: Some("SN-\"7\"".into()),
         }
     }
@@ -268,7 +272,7 @@ mod tests {
         assert!(t.parsed);
         assert_eq!(
             t.line,
-            "<165>1 2026-12-04T09:59:58.123Z sw1 sztpd 42 ID7 [exampleSDID@32473 iut=\"3\" eventSource=\"App\\]\"][zerotouch@32473 address=\"198.18.0.100\" mac=\"02:00:00:00:00:07\" client-id=\"01:02:00:00:00:00:07\" hostname=\"dev7\" serial=\"SN-\\\"7\\\"\"] bootstrap started"
+            "<165>1 2026-12-04T09:59:58.123Z sw1 sztpd 42 ID7 [exampleSDID@32473 iut=\"3\" eventSource=\"App\\]\"][zerotouch@32473 address=\"198.18.0.100\" mac=\"02:00:00:00:00:07\" client-id=\"01:02:00:00:00:00:07\" hostname=\"dev7\" subnet=\"198.18.0.0/24\" serial=\"SN-\\\"7\\\"\"] bootstrap started"
         );
     }
 

@@ -159,6 +159,7 @@ impl Recent {
         let serial = who.serial.clone().or(device.who.serial.take());
         device.who = Who {
             lease: who.lease.clone().or(device.who.lease.take()),
+            subnet: who.subnet.or(device.who.subnet),
             serial,
         };
         device.address = address;
@@ -328,6 +329,7 @@ mod tests {
                 expires: u64::MAX,
                 hostname: Some(format!("dev{mac}")),
             }),
+            subnet: None,
             serial: serial.map(str::to_string),
         }
     }

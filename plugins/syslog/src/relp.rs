@@ -16,7 +16,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tracing::info;
 
-use crate::forward::Queue;
+use crate::forward::{BATCH_BYTES, Queue};
 
 /// Messages sent and not yet answered, at most.
 pub(crate) const WINDOW: usize = 128;
@@ -105,12 +105,28 @@ fn next(n: u32) -> u32 {
     if n >= 999_999_999 { 1 } else { n + 1 }
 }
 
-/// Reads frames from `r` into `tx` until the stream ends or breaks.
-async fn reader(mut r: BufReader<OwnedReadHalf>, tx: mpsc::Sender<std::io::Result<Frame>>) {
+/// Reads frames from `r` into `tx` until the stream ends or breaks: those one read
+/// brought in go together.
+async fn reader(mut r: BufReader<OwnedReadHalf>, tx: mpsc::Sender<std::io::Result<Vec<Frame>>>) {
     loop {
-        let f = read_frame(&mut r).await;
-        let end = f.is_err();
-        if tx.send(f).await.is_err() || end {
+        let mut frames = Vec::new();
+        let read = loop {
+            match read_frame(&mut r).await {
+                Ok(f) => frames.push(f),
+                Err(e) => break Err(e),
+            }
+            if r.buffer().is_empty() {
+                break Ok(());
+            }
+        };
+        let end = read.is_err();
+        if !frames.is_empty() && tx.send(Ok(frames)).await.is_err() {
+            return;
+        }
+        if let Err(e) = read {
+            let _ = tx.send(Err(e)).await;
+        }
+        if end {
             return;
         }
     }
@@ -126,10 +142,14 @@ pub(crate) async fn run(queue: &Queue, address: SocketAddr) -> std::io::Result<(
     let _stop_reading = AbortOnDrop(reading);
     let offer = b"relp_version=0\nrelp_software=zerotouch\ncommands=syslog";
     w.write_all(&encode(1, "open", offer)).await?;
-    let answer = tokio::time::timeout(OPEN_TIMEOUT, frames.recv())
+    let answers = tokio::time::timeout(OPEN_TIMEOUT, frames.recv())
         .await
         .map_err(|_| broken("no answer to the RELP open"))?
         .ok_or_else(|| broken("the collector closed the RELP session"))??;
+    let answer = answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| broken("no answer to the RELP open"))?;
     if answer.txnr != 1 || answer.command != "rsp" || !answer.data.starts_with(b"200") {
         return Err(broken(format!(
             "the collector refused the RELP session: {}",
@@ -141,36 +161,68 @@ pub(crate) async fn run(queue: &Queue, address: SocketAddr) -> std::io::Result<(
     // Sent and not yet answered: transaction number and queue sequence number.
     let mut in_flight: VecDeque<(u32, u64)> = VecDeque::new();
     let mut last_sent: Option<u64> = None;
+    let mut out = Vec::with_capacity(BATCH_BYTES);
     loop {
         tokio::select! {
-            (seq, m) = queue.next_after(last_sent), if in_flight.len() < WINDOW => {
-                txnr = next(txnr);
-                w.write_all(&encode(txnr, "syslog", m.as_bytes())).await?;
-                in_flight.push_back((txnr, seq));
-                last_sent = Some(seq);
+            batch = queue.next_after(last_sent, WINDOW - in_flight.len(), BATCH_BYTES), if in_flight.len() < WINDOW => {
+                out.clear();
+                for (seq, m) in batch {
+                    txnr = next(txnr);
+                    out.extend_from_slice(&encode(txnr, "syslog", m.as_bytes()));
+                    in_flight.push_back((txnr, seq));
+                    last_sent = Some(seq);
+                }
+                w.write_all(&out).await?;
             }
             f = frames.recv() => {
-                let f = f.ok_or_else(|| broken("the RELP session ended"))??;
-                match f.command.as_str() {
-                    "rsp" => {
-                        let Some((expected, seq)) = in_flight.pop_front() else {
-                            return Err(broken("an answer to nothing sent"));
-                        };
-                        if f.txnr != expected || !f.data.starts_with(b"200") {
-                            return Err(broken(format!(
-                                "the collector answered {} for transaction {}: {}",
-                                f.txnr,
-                                expected,
-                                String::from_utf8_lossy(&f.data)
-                            )));
-                        }
-                        queue.sent(seq);
+                // This answer and those already read: the queue is told once, also
+                // of those answered before a broken one.
+                let mut acked = None;
+                let mut next_frames = f.ok_or_else(|| broken("the RELP session ended"));
+                let result = loop {
+                    let checked = next_frames.and_then(|f| f).and_then(|frames| {
+                        frames.iter().try_for_each(|f| {
+                            acked = Some(answered(f, &mut in_flight)?);
+                            Ok(())
+                        })
+                    });
+                    if let Err(e) = checked {
+                        break Err(e);
                     }
-                    "serverclose" => return Err(broken("the collector closed the RELP session")),
-                    other => return Err(broken(format!("an unexpected RELP command {other:?}"))),
+                    match frames.try_recv() {
+                        Ok(f) => next_frames = Ok(f),
+                        Err(_) => break Ok(()),
+                    }
+                };
+                if let Some(seq) = acked {
+                    queue.sent(seq);
                 }
+                result?;
             }
         }
+    }
+}
+
+/// Checks answer `f` against the oldest transaction in flight and takes it off;
+/// returns the queue sequence number it acknowledges.
+fn answered(f: &Frame, in_flight: &mut VecDeque<(u32, u64)>) -> std::io::Result<u64> {
+    match f.command.as_str() {
+        "rsp" => {
+            let Some((expected, seq)) = in_flight.pop_front() else {
+                return Err(broken("an answer to nothing sent"));
+            };
+            if f.txnr != expected || !f.data.starts_with(b"200") {
+                return Err(broken(format!(
+                    "the collector answered {} for transaction {}: {}",
+                    f.txnr,
+                    expected,
+                    String::from_utf8_lossy(&f.data)
+                )));
+            }
+            Ok(seq)
+        }
+        "serverclose" => Err(broken("the collector closed the RELP session")),
+        other => Err(broken(format!("an unexpected RELP command {other:?}"))),
     }
 }
 

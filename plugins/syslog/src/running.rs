@@ -96,10 +96,22 @@ enum Receiver {
     Relp,
 }
 
-/// A receiver's sockets, bound.
+/// A receiver's sockets, bound (UDP's with its thread already taking messages).
 enum Bound {
-    Plain(tokio::net::UdpSocket, tokio::net::TcpListener),
+    Plain(receive::udp::Receiver, tokio::net::TcpListener),
     Stream(tokio::net::TcpListener),
+}
+
+/// A receiver at work: its task, and for UDP its thread (stopped when dropped).
+struct Receiving {
+    task: JoinHandle<()>,
+    _udp: Option<receive::udp::Receiver>,
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// One collector at work.
@@ -120,7 +132,7 @@ pub(crate) struct Running {
     sink: Arc<Sink>,
     /// By the collectors' names (`Collector::spool_name`).
     senders: HashMap<String, Sender>,
-    receivers: HashMap<(Receiver, SocketAddr), Vec<JoinHandle<()>>>,
+    receivers: HashMap<(Receiver, SocketAddr), Receiving>,
     endpoint: Option<(SocketAddr, JoinHandle<()>)>,
     /// The lease and event followers, the spools' batches, the server's own events.
     background: Vec<JoinHandle<()>>,
@@ -138,15 +150,19 @@ fn receivers(c: &Config) -> Vec<(Receiver, SocketAddr)> {
     all
 }
 
-fn bind(host: &ServiceHost, kind: Receiver, address: SocketAddr) -> Result<Bound, PluginError> {
+fn bind(
+    host: &ServiceHost,
+    kind: Receiver,
+    address: SocketAddr,
+    sink: &Arc<Sink>,
+) -> Result<Bound, PluginError> {
     Ok(match kind {
         Receiver::Plain => {
-            let udp = receive::udp_socket(address).map_err(|e| {
+            let tcp = host.bind_tcp(address)?;
+            let udp = receive::udp::listen(address, sink.clone()).map_err(|e| {
                 PluginError::new(format!("syslog: cannot listen on {address} (UDP): {e}"))
             })?;
-            let _guard = host.runtime.enter();
-            let udp = tokio::net::UdpSocket::from_std(udp)?;
-            Bound::Plain(udp, host.bind_tcp(address)?)
+            Bound::Plain(udp, tcp)
         }
         Receiver::Tls | Receiver::Relp => Bound::Stream(host.bind_tcp(address)?),
     })
@@ -180,7 +196,8 @@ impl Running {
         let _guard = host.runtime.enter();
         // The server's own events about devices (lease changes, SZTP progress).
         let (own_tx, mut own_rx) = tokio::sync::mpsc::channel(OWN_EVENTS);
-        let devices = Arc::new(RwLock::new(Devices::with_events(own_tx)));
+        let subnets = host.server.subnets().iter().map(|s| s.prefix).collect();
+        let devices = Arc::new(RwLock::new(Devices::with_events(own_tx, subnets)));
         let mut background = vec![zerotouch_plugin::follow_leases(host, devices.clone())?];
         // Serial numbers by address, from the bootstrap plugin's progress reports.
         let mut events = host.events.subscribe();
@@ -260,7 +277,7 @@ impl Running {
         let mut bound = Vec::new();
         for &(kind, address) in &wanted {
             if !self.receivers.contains_key(&(kind, address)) {
-                bound.push(((kind, address), bind(&host, kind, address)?));
+                bound.push(((kind, address), bind(&host, kind, address, &self.sink)?));
             }
         }
         let endpoint = match (s.status_listen, &self.endpoint) {
@@ -360,27 +377,20 @@ impl Running {
         );
         sink.acceptor.store(config.acceptor.clone().map(Arc::new));
         // Receivers: the new ones start, those no longer wanted stop.
-        self.receivers.retain(|key, tasks| {
-            let keep = wanted.contains(key);
-            if !keep {
-                tasks.iter().for_each(JoinHandle::abort);
-            }
-            keep
-        });
+        self.receivers.retain(|key, _| wanted.contains(key));
         let _guard = host.runtime.enter();
         for (key, sockets) in bound {
             let sink = self.sink.clone();
-            let tasks = match (key.0, sockets) {
-                (_, Bound::Plain(udp, tcp)) => vec![
-                    host.runtime.spawn(receive::udp(udp, sink.clone())),
-                    host.runtime.spawn(receive::tcp(tcp, sink)),
-                ],
-                (Receiver::Tls, Bound::Stream(l)) => {
-                    vec![host.runtime.spawn(receive::tls(l, sink))]
+            let (task, udp) = match (key.0, sockets) {
+                (_, Bound::Plain(udp, tcp)) => {
+                    (host.runtime.spawn(receive::tcp(tcp, sink)), Some(udp))
                 }
-                (_, Bound::Stream(l)) => vec![host.runtime.spawn(receive::relp::serve(l, sink))],
+                (Receiver::Tls, Bound::Stream(l)) => {
+                    (host.runtime.spawn(receive::tls(l, sink)), None)
+                }
+                (_, Bound::Stream(l)) => (host.runtime.spawn(receive::relp::serve(l, sink)), None),
             };
-            self.receivers.insert(key, tasks);
+            self.receivers.insert(key, Receiving { task, _udp: udp });
         }
         match (s.status_listen, endpoint) {
             (Some(address), Some(listener)) => {
@@ -439,9 +449,8 @@ impl Running {
 
     /// Stops every task; what was appended and delivered is on disk.
     pub(crate) fn stop(&mut self) {
-        let tasks = (self.background.drain(..))
-            .chain(self.receivers.drain().flat_map(|(_, t)| t))
-            .chain(self.endpoint.take().map(|e| e.1));
+        self.receivers.clear();
+        let tasks = (self.background.drain(..)).chain(self.endpoint.take().map(|e| e.1));
         tasks.for_each(|t| t.abort());
         for (_, s) in self.senders.drain() {
             s.task.abort();

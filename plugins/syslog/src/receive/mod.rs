@@ -6,6 +6,7 @@
 mod framing;
 pub(crate) mod limits;
 pub(crate) mod relp;
+pub(crate) mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -15,7 +16,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tracing::debug;
 
@@ -39,6 +40,8 @@ pub(crate) struct Counts {
     pub broken_count: AtomicU64,
     pub rate_limited: AtomicU64,
     pub connection_limit: AtomicU64,
+    /// UDP datagrams past the backlog of those not yet tagged.
+    pub backlog: AtomicU64,
 }
 
 impl Counts {
@@ -53,6 +56,7 @@ impl Counts {
             ("dropped_broken_count", v(&self.broken_count)),
             ("dropped_rate_limited", v(&self.rate_limited)),
             ("dropped_connection_limit", v(&self.connection_limit)),
+            ("dropped_backlog", v(&self.backlog)),
         ]
     }
 }
@@ -116,45 +120,6 @@ impl Sink {
         {
             q.push(line.clone());
         }
-    }
-}
-
-/// The receive buffer asked for on each UDP socket: a burst from many devices waits
-/// there rather than being dropped by the kernel (`net.core.rmem_max` may grant less).
-const UDP_RECEIVE_BUFFER: usize = 8 << 20;
-
-/// A non-blocking UDP socket bound to `address`, with a large receive buffer.
-pub(crate) fn udp_socket(address: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )?;
-    // Best effort: a smaller buffer only means earlier drops under a burst.
-    let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
-    socket.bind(&address.into())?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
-}
-
-/// Receives datagrams on `socket` until the task is aborted.
-pub(crate) async fn udp(socket: UdpSocket, sink: Arc<Sink>) {
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
-            Ok(got) => got,
-            Err(e) => {
-                debug!("syslog: receiving failed: {e}");
-                continue;
-            }
-        };
-        sink.counts.received_udp.fetch_add(1, Ordering::Relaxed);
-        if n > sink.max_message.load(Ordering::Relaxed) {
-            sink.counts.too_long.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        sink.take(&buf[..n], peer.ip());
     }
 }
 
