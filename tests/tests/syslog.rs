@@ -595,6 +595,63 @@ fn a_spool_smaller_than_the_outage_gives_up_the_oldest_and_counts_them() {
     );
 }
 
+/// Over TCP a message leaves the queue once the collector's TCP acknowledged it: with
+/// the link to rsyslog's host down, 200 messages sit written and unacknowledged in the
+/// kernel when rsyslog is killed (`kill -9`); once the link is up and rsyslog started
+/// again, all 200 arrive, in order, once each.
+#[test]
+fn messages_the_collectors_tcp_did_not_acknowledge_are_sent_again() {
+    require_tools(&["ip", "logger", "rsyslogd"]);
+    let (mut lab, cfg) = collecting(
+        "spool_dir = \"spool\"\nmessages_per_second = 0",
+        "{ address = \"198.19.9.2:10514\", transport = \"tcp\" }",
+    );
+    // The collector's host, one link away.
+    let col = lab.ns("col");
+    lab.link(&lab.srv(), "k", &col, "o");
+    lab.addr(&lab.srv(), "k", "198.19.9.1/24");
+    lab.addr(&col, "o", "198.19.9.2/24");
+    let body = r#"module(load="imtcp")
+input(type="imtcp" port="10514" ruleset="tcp")
+ruleset(name="tcp") { action(type="omfile" file="DIR/tcp.log" template="RSYSLOG_SyslogProtocol23Format") }
+"#;
+    let mut collector = rsyslogd(&lab, &col, "col", body, 10514, "rsyslogd-1.out");
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "syslog: receiving");
+    send_many(&lab, "before", 0..10);
+    assert_eq!(
+        texts(&lab, "col/tcp.log", 10, Duration::from_secs(10)).len(),
+        10
+    );
+
+    let link = |state: &str| {
+        let (code, out) = lab.run(
+            &col,
+            &["ip", "link", "set", &lab.ifname("o"), state],
+            Duration::from_secs(5),
+        );
+        assert_eq!(code, 0, "ip link set {state}: {out}");
+    };
+    link("down");
+    send_many(&lab, "held", 0..200);
+    std::thread::sleep(Duration::from_millis(500));
+    collector.stop_with(libc::SIGKILL, Duration::from_secs(10));
+    link("up");
+    let _again = rsyslogd(&lab, &col, "col", body, 10514, "rsyslogd-2.out");
+
+    let got = texts(&lab, "col/tcp.log", 210, Duration::from_secs(30));
+    let want: Vec<String> = (0..10)
+        .map(|i| format!("before {i:05}"))
+        .chain((0..200).map(|i| format!("held {i:05}")))
+        .collect();
+    assert!(
+        got == want,
+        "{} lines: {got:#?}\n{}",
+        got.len(),
+        server.log_text()
+    );
+    stop(&mut server);
+}
+
 /// Receiving RELP: a relay (rsyslog with `omrelp` in the device's namespace) forwards
 /// what `logger` gives it to zerotouch over RELP; every message reaches the collector,
 /// in order, tagged with the relay's address.

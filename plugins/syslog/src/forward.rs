@@ -1,11 +1,13 @@
 //! To the collectors: each has a queue of its own, in order, bounded (the oldest go
-//! first when it is full, counted), and a task that sends it over UDP, or over TCP with
-//! octet counting (RFC 6587), connecting again after a failure with a growing pause. A
-//! message is taken off the queue once the kernel accepted it; what the kernel held
-//! when a TCP collector went away is lost (plain TCP has no acknowledgement).
+//! first when it is full, counted), and a task that sends it over UDP, or over TCP or
+//! TLS with octet counting (RFC 6587, RFC 5425), connecting again after a failure with
+//! a growing pause. Over UDP a message leaves the queue once the kernel took it; over
+//! TCP and TLS once the collector's TCP acknowledged it (`acked.rs`), so what the
+//! kernel held when a collector went away is sent again.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::acked::Unacked;
 use crate::settings::{Collector, Transport};
 use crate::spool::Spool;
 
@@ -25,6 +28,11 @@ pub(crate) const BATCH_BYTES: usize = 64 << 10;
 
 /// How long a sender that waited for a message waits for more before it writes.
 pub(crate) const LINGER: Duration = Duration::from_millis(1);
+
+/// How often a sender with unacknowledged batches and nothing new to send looks again.
+const ACK_POLL: Duration = Duration::from_millis(10);
+/// A connection whose data goes unacknowledged this long is given up.
+const USER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest pause between attempts to reach a collector.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -350,11 +358,20 @@ async fn udp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
     }
 }
 
-async fn tcp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
+/// Connects to the collector at `address`: no delay, and a connection whose data goes
+/// unacknowledged for [`USER_TIMEOUT`] is given up (then sent again on a new one).
+async fn connect(address: SocketAddr) -> std::io::Result<TcpStream> {
     let stream = TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
+    socket2::SockRef::from(&stream).set_tcp_user_timeout(Some(USER_TIMEOUT))?;
+    Ok(stream)
+}
+
+async fn tcp(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
+    let stream = connect(address).await?;
     info!(collector = %address, "syslog: connected to the collector");
-    framed(queue, stream).await
+    let fd = stream.as_raw_fd();
+    framed(queue, stream, fd).await
 }
 
 async fn tls(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
@@ -363,32 +380,45 @@ async fn tls(queue: &Queue, address: SocketAddr) -> std::io::Result<()> {
             "a TLS collector without its TLS settings",
         ));
     };
-    let stream = TcpStream::connect(address).await?;
-    stream.set_nodelay(true)?;
+    let stream = connect(address).await?;
+    // The TLS stream owns the socket from here on; its descriptor stays the same.
+    let fd = stream.as_raw_fd();
     let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
     let stream = connector.connect(tls.name.clone(), stream).await?;
     info!(collector = %address, "syslog: connected to the collector over TLS");
-    framed(queue, stream).await
+    framed(queue, stream, fd).await
 }
 
-/// Sends `queue` octet counted (RFC 6587, RFC 5425) on `stream` until it fails: what
-/// is waiting goes in one write, up to [`BATCH`] messages.
+/// Sends `queue` octet counted (RFC 6587, RFC 5425) on `stream` (TCP socket `fd`)
+/// until it fails: what is waiting goes in one write, up to [`BATCH`] messages, and
+/// leaves the queue once the collector's TCP acknowledged it (`acked.rs`).
 async fn framed<S: tokio::io::AsyncWrite + Unpin>(
     queue: &Queue,
     mut stream: S,
+    fd: RawFd,
 ) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(BATCH_BYTES + 16 * BATCH);
+    let mut unacked = Unacked::default();
+    let mut last_sent = None;
     loop {
-        let batch = queue.next_after(None, BATCH, BATCH_BYTES).await;
-        out.clear();
-        for (_, m) in &batch {
-            out.extend_from_slice(format!("{} ", m.len()).as_bytes());
-            out.extend_from_slice(m.as_bytes());
+        tokio::select! {
+            batch = queue.next_after(last_sent, BATCH, BATCH_BYTES) => {
+                out.clear();
+                for (_, m) in &batch {
+                    out.extend_from_slice(format!("{} ", m.len()).as_bytes());
+                    out.extend_from_slice(m.as_bytes());
+                }
+                stream.write_all(&out).await?;
+                stream.flush().await?;
+                if let Some(&(last, _)) = batch.last() {
+                    unacked.wrote(fd, last)?;
+                    last_sent = Some(last);
+                }
+            }
+            _ = tokio::time::sleep(ACK_POLL), if unacked.waiting() => {}
         }
-        stream.write_all(&out).await?;
-        stream.flush().await?;
-        if let Some(&(last, _)) = batch.last() {
-            queue.sent(last);
+        if let Some(seq) = unacked.acknowledged(fd)? {
+            queue.sent(seq);
         }
     }
 }

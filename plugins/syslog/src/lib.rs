@@ -8,6 +8,7 @@
 //! `forward` (a queue, its `spool` and a sender per collector). `running` starts the
 //! parts and changes them at a `SIGHUP`; `endpoint` serves the operator.
 
+mod acked;
 mod advertise;
 mod devices;
 mod endpoint;
