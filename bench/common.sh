@@ -44,3 +44,19 @@ two_hosts() {
   fi
   ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
 }
+
+# The head of a zerotouch-dhcpd configuration that serves only plugin $1: the lease
+# database in $work, warnings only, and the plugin's settings table opened (the caller
+# writes its keys after it).
+plugin_config() {
+  cat <<TOML
+[leases]
+database = "$work/leases.sqlite"
+[log]
+level = "warn"
+
+[[plugin]]
+name = "$1"
+[plugin.settings]
+TOML
+}

@@ -67,15 +67,7 @@ bs2._sztp._tcp IN TXT ""
 sn-0001._sztp IN TXT $txt_strings
 ZONE
 
-cat > "$work/zerotouch.toml" <<TOML
-[leases]
-database = "$work/leases.sqlite"
-[log]
-level = "warn"
-
-[[plugin]]
-name = "dns"
-[plugin.settings]
+{ plugin_config dns; cat <<TOML
 listen = ["198.18.0.1:53"]
 rate_limit = { responses_per_second = 0 }
 [[plugin.settings.zone]]
@@ -87,6 +79,7 @@ bootstrap_server = [
 ]
 device = [{ serial = "sn-0001", conveyed_information = "$work/ci.bin" }]
 TOML
+} > "$work/zerotouch.toml"
 
 mkdir -p "$work/bind" "$work/knot"
 cat > "$work/named.conf" <<CONF
