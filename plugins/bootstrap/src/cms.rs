@@ -183,8 +183,8 @@ pub struct Signed {
     signed_data: SignedData,
 }
 
-/// Reads a DER ContentInfo holding SignedData with encapsulated content.
-pub fn open_signed(der: &[u8]) -> Result<Signed, CmsError> {
+/// The SignedData of a DER ContentInfo.
+fn signed_data_of(der: &[u8]) -> Result<SignedData, CmsError> {
     let info = ContentInfo::from_der(der)?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(invalid(format!(
@@ -192,13 +192,29 @@ pub fn open_signed(der: &[u8]) -> Result<Signed, CmsError> {
             info.content_type
         )));
     }
-    let signed_data: SignedData = info.content.decode_as()?;
+    Ok(info.content.decode_as()?)
+}
+
+/// Reads a DER ContentInfo holding SignedData with encapsulated content.
+pub fn open_signed(der: &[u8]) -> Result<Signed, CmsError> {
+    let signed_data = signed_data_of(der)?;
     let eci = &signed_data.encap_content_info;
     let content = match &eci.econtent {
         Some(any) => OctetString::from_der(&any.to_der()?)?.into_bytes(),
         None => return Err(invalid("no encapsulated content")),
     };
-    let certificates = signed_data
+    let certificates = certificates_of(&signed_data);
+    Ok(Signed {
+        content_type: eci.econtent_type,
+        content,
+        certificates,
+        signed_data,
+    })
+}
+
+/// The certificates a SignedData carries.
+fn certificates_of(signed_data: &SignedData) -> Vec<Certificate> {
+    signed_data
         .certificates
         .as_ref()
         .map(|set| {
@@ -210,13 +226,13 @@ pub fn open_signed(der: &[u8]) -> Result<Signed, CmsError> {
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    Ok(Signed {
-        content_type: eci.econtent_type,
-        content,
-        certificates,
-        signed_data,
-    })
+        .unwrap_or_default()
+}
+
+/// The certificates of a DER ContentInfo holding SignedData with or without content:
+/// the owner-certificate artifact (RFC 8572 §3.2) and trust anchors (§3.3).
+pub fn open_certificates(der: &[u8]) -> Result<Vec<Certificate>, CmsError> {
+    Ok(certificates_of(&signed_data_of(der)?))
 }
 
 impl Signed {
@@ -308,5 +324,8 @@ pub(crate) mod tests {
         assert!(sd.signer_infos.0.is_empty());
         assert_eq!(sd.certificates.unwrap().0.len(), lab.chain.len());
         assert!(open_signed(&der).is_err());
+        let read = open_certificates(&der).unwrap();
+        assert_eq!(read.len(), lab.chain.len());
+        assert!(lab.chain.iter().all(|c| read.contains(c)));
     }
 }
