@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use crate::restconf::Encoding;
-use crate::restconf::xml::escape;
+use crate::restconf::xml::{self, escape};
 
 const MODULE: &str = "ietf-sztp-conveyed-info";
 const NS: &str = "urn:ietf:params:xml:ns:yang:ietf-sztp-conveyed-info";
@@ -42,6 +42,189 @@ pub struct Onboarding {
 pub enum Conveyed {
     Redirect(Vec<BootstrapServer>),
     Onboarding(Onboarding),
+}
+
+/// Why a conveyed-information document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conveyed information: {0}")]
+pub struct ConveyedError(pub String);
+
+fn refuse<T>(message: impl Into<String>) -> Result<T, ConveyedError> {
+    Err(ConveyedError(message.into()))
+}
+
+/// One node of a document: JSON as it is, XML made into the same shape (an element's
+/// children as members, a repeated name as a list, text as a string).
+fn from_xml(e: &xml::Element) -> Value {
+    if e.children.is_empty() {
+        return Value::String(e.value().to_string());
+    }
+    let mut m = Map::new();
+    for c in &e.children {
+        let v = from_xml(c);
+        match m.get_mut(&c.name) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(first) => *first = Value::Array(vec![first.take(), v]),
+            None => {
+                m.insert(c.name.clone(), v);
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+/// A YANG list or leaf-list: an array, or (from XML) one entry.
+fn entries(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+    }
+}
+
+fn string<'a>(m: &'a Value, key: &str) -> Result<Option<&'a str>, ConveyedError> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => refuse(format!("{key} is not a string")),
+    }
+}
+
+fn binary(m: &Value, key: &str) -> Result<Option<Vec<u8>>, ConveyedError> {
+    string(m, key)?
+        .map(|b| {
+            BASE64
+                .decode(b.split_whitespace().collect::<String>())
+                .map_err(|_| ConveyedError(format!("{key} is not base64")))
+        })
+        .transpose()
+}
+
+impl Conveyed {
+    /// Reads a document in `encoding` (what a device does with conveyed information it
+    /// verified). Members it does not know are left alone; those it knows must have
+    /// their YANG types.
+    pub fn parse(document: &[u8], encoding: Encoding) -> Result<Conveyed, ConveyedError> {
+        let text = std::str::from_utf8(document)
+            .map_err(|_| ConveyedError("the document is not UTF-8".into()))?;
+        let (redirect, onboarding) = match encoding {
+            Encoding::Json => {
+                let doc: Value = serde_json::from_str(text)
+                    .map_err(|e| ConveyedError(format!("not JSON: {e}")))?;
+                (
+                    doc.get(format!("{MODULE}:redirect-information")).cloned(),
+                    doc.get(format!("{MODULE}:onboarding-information")).cloned(),
+                )
+            }
+            Encoding::Xml => {
+                let root = xml::parse(text).map_err(|e| ConveyedError(format!("not XML: {e}")))?;
+                if root.namespace.as_deref() != Some(NS) {
+                    return refuse(format!("<{}> is not in {NS}", root.name));
+                }
+                let v = Some(from_xml(&root)).filter(|_| !root.children.is_empty());
+                match root.name.as_str() {
+                    "redirect-information" => (v, None),
+                    "onboarding-information" => (None, v.or(Some(Value::Object(Map::new())))),
+                    other => return refuse(format!("<{other}> is not conveyed information")),
+                }
+            }
+        };
+        match (redirect, onboarding) {
+            (Some(r), None) => Self::redirect(&r),
+            (None, Some(o)) => Self::onboarding(&o),
+            _ => refuse("expected redirect-information or onboarding-information, one of them"),
+        }
+    }
+
+    fn redirect(r: &Value) -> Result<Conveyed, ConveyedError> {
+        let mut servers = Vec::new();
+        for s in entries(r.get("bootstrap-server")) {
+            let address = string(s, "address")?
+                .ok_or_else(|| ConveyedError("a bootstrap-server without its address".into()))?;
+            let port = match s.get("port") {
+                None => None,
+                Some(p) => Some(
+                    p.as_u64()
+                        .or_else(|| p.as_str().and_then(|t| t.parse().ok()))
+                        .and_then(|n| u16::try_from(n).ok())
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| ConveyedError(format!("port {p} is not 1 to 65535")))?,
+                ),
+            };
+            servers.push(BootstrapServer {
+                address: address.to_string(),
+                port,
+                trust_anchor: binary(s, "trust-anchor")?,
+            });
+        }
+        if servers.is_empty() {
+            return refuse("redirect-information names no bootstrap-server");
+        }
+        Ok(Conveyed::Redirect(servers))
+    }
+
+    fn onboarding(o: &Value) -> Result<Conveyed, ConveyedError> {
+        let boot_image = match o.get("boot-image") {
+            None => None,
+            Some(b) => {
+                let mut download_uri = Vec::new();
+                for u in entries(b.get("download-uri")) {
+                    match u.as_str() {
+                        Some(u) => download_uri.push(u.to_string()),
+                        None => return refuse("a download-uri is not a string"),
+                    }
+                }
+                let verifications = entries(b.get("image-verification"));
+                let mut sha256 = None;
+                for v in &verifications {
+                    let algorithm = string(v, "hash-algorithm")?.unwrap_or_default();
+                    // An identity, with the module's prefix in JSON (XML binds one).
+                    if algorithm.rsplit(':').next() == Some("sha-256") {
+                        let value = string(v, "hash-value")?.unwrap_or_default();
+                        let octets = zerotouch_plugin::proto::hex::decode(value)
+                            .ok()
+                            .and_then(|o| <[u8; 32]>::try_from(o).ok())
+                            .ok_or_else(|| {
+                                ConveyedError(format!("hash-value {value:?} is not a SHA-256"))
+                            })?;
+                        sha256 = Some(octets);
+                    }
+                }
+                if !verifications.is_empty() && sha256.is_none() {
+                    return refuse(
+                        "image-verification names no hash this device computes (sha-256)",
+                    );
+                }
+                Some(BootImage {
+                    os_name: string(b, "os-name")?.map(str::to_string),
+                    os_version: string(b, "os-version")?.map(str::to_string),
+                    download_uri,
+                    sha256,
+                })
+            }
+        };
+        let configuration = binary(o, "configuration")?;
+        let configuration_handling = match string(o, "configuration-handling")? {
+            None if configuration.is_some() => {
+                return refuse("configuration without configuration-handling");
+            }
+            None => None,
+            Some("merge") => Some("merge"),
+            Some("replace") => Some("replace"),
+            Some(other) => {
+                return refuse(format!(
+                    "configuration-handling {other:?} is not merge or replace"
+                ));
+            }
+        };
+        Ok(Conveyed::Onboarding(Onboarding {
+            boot_image,
+            configuration_handling,
+            pre_configuration_script: binary(o, "pre-configuration-script")?,
+            configuration,
+            post_configuration_script: binary(o, "post-configuration-script")?,
+        }))
+    }
 }
 
 /// `aa:bb:…`, the YANG `hex-string` of a hash.
@@ -213,6 +396,51 @@ mod tests {
             pre_configuration_script: None,
             post_configuration_script: Some(b"#!/bin/sh\n".to_vec()),
         })
+    }
+
+    #[test]
+    fn what_is_rendered_parses_back_in_both_encodings() {
+        let redirect = Conveyed::Redirect(vec![
+            BootstrapServer {
+                address: "bs.example.net".into(),
+                port: Some(8443),
+                trust_anchor: Some(vec![1, 2, 3]),
+            },
+            BootstrapServer {
+                address: "198.18.0.1".into(),
+                port: None,
+                trust_anchor: None,
+            },
+        ]);
+        let bare = Conveyed::Onboarding(Onboarding::default());
+        for c in [onboarding(), redirect, bare] {
+            for e in [Encoding::Json, Encoding::Xml] {
+                assert_eq!(Conveyed::parse(&c.render(e), e), Ok(c.clone()), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn documents_with_wrong_types_or_missing_parts_are_refused() {
+        let json = |s: &str| Conveyed::parse(s.as_bytes(), Encoding::Json);
+        let bad = [
+            r#"{}"#,
+            r#"{"ietf-sztp-conveyed-info:redirect-information":{"bootstrap-server":[]}}"#,
+            r#"{"ietf-sztp-conveyed-info:redirect-information":{"bootstrap-server":[{"port":1}]}}"#,
+            r#"{"ietf-sztp-conveyed-info:redirect-information":{"bootstrap-server":[{"address":"a","port":70000}]}}"#,
+            r#"{"ietf-sztp-conveyed-info:onboarding-information":{"configuration":"PGEvPg=="}}"#,
+            r#"{"ietf-sztp-conveyed-info:onboarding-information":{"configuration-handling":"append","configuration":"PGEvPg=="}}"#,
+            r#"{"ietf-sztp-conveyed-info:onboarding-information":{"configuration-handling":"merge","configuration":"not base64!"}}"#,
+            r#"{"ietf-sztp-conveyed-info:onboarding-information":{"boot-image":{"image-verification":[{"hash-algorithm":"ietf-sztp-conveyed-info:sha-512","hash-value":"00"}]}}}"#,
+            r#"{"ietf-sztp-conveyed-info:onboarding-information":{"boot-image":{"image-verification":[{"hash-algorithm":"ietf-sztp-conveyed-info:sha-256","hash-value":"ab:cd"}]}}}"#,
+            "not json",
+        ];
+        for doc in bad {
+            assert!(json(doc).is_err(), "{doc}");
+        }
+        let xml = |s: &str| Conveyed::parse(s.as_bytes(), Encoding::Xml);
+        assert!(xml("<onboarding-information/>").is_err(), "no namespace");
+        assert!(xml(&format!("<other xmlns=\"{NS}\"/>")).is_err());
     }
 
     #[test]
