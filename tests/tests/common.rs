@@ -121,3 +121,27 @@ pub(crate) fn pki_lab(dir: &Path, server_name: &str, devices: &[&str]) {
     }
     zerotouchctl(&args, None);
 }
+
+/// The `bootstrap` plugin on 198.18.0.1:8443 signing with the lab PKI in `pki/`
+/// (`pki_lab`): its server certificate, the manufacturer's CA for the devices' IDevIDs,
+/// the owner's certificate and key, and the vouchers; reports in `bootstrap.sqlite`.
+/// `tables` follows: its devices and responses.
+#[allow(dead_code)]
+pub(crate) fn signing_bootstrap_plugin(tables: &str) -> String {
+    format!(
+        r#"
+[[plugin]]
+name = "bootstrap"
+[plugin.settings]
+listen = ["198.18.0.1:8443"]
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+device_ca = ["pki/manufacturer-ca.pem"]
+reports_database = "bootstrap.sqlite"
+[plugin.settings.signing]
+owner_certificate = "pki/owner.pem"
+owner_key = "pki/owner.key"
+vouchers_dir = "pki/vouchers"
+{tables}"#
+    )
+}

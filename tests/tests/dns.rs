@@ -604,20 +604,8 @@ fn a_devices_txt_record_is_the_bootstrap_servers_signed_artifacts() {
         "config.xml",
         &format!("<config><hostname>edge-1</hostname>{interfaces}</config>"),
     );
-    let plugins = r#"
-[[plugin]]
-name = "bootstrap"
-[plugin.settings]
-listen = ["198.18.0.1:8443"]
-certificate = "pki/server.pem"
-private_key = "pki/server.key"
-device_ca = ["pki/manufacturer-ca.pem"]
-reports_database = "bootstrap.sqlite"
-[plugin.settings.signing]
-owner_certificate = "pki/owner.pem"
-owner_key = "pki/owner.key"
-vouchers_dir = "pki/vouchers"
-[[plugin.settings.device]]
+    let plugins = common::signing_bootstrap_plugin(
+        r#"[[plugin.settings.device]]
 serial = "SN-1"
 response = "onboard"
 [[plugin.settings.device]]
@@ -645,8 +633,9 @@ listen = ["198.18.0.1:5353"]
 name = "sztp.example"
 bootstrap_devices = true
 nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
-"#;
-    let cfg = lab.basic_config("", "", plugins);
+"#,
+    );
+    let cfg = lab.basic_config("", "", &plugins);
     let _server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
 
     // Over UDP it does not fit: truncated.

@@ -53,26 +53,6 @@ fn refuse<T>(message: impl Into<String>) -> Result<T, ConveyedError> {
     Err(ConveyedError(message.into()))
 }
 
-/// One node of a document: JSON as it is, XML made into the same shape (an element's
-/// children as members, a repeated name as a list, text as a string).
-fn from_xml(e: &xml::Element) -> Value {
-    if e.children.is_empty() {
-        return Value::String(e.value().to_string());
-    }
-    let mut m = Map::new();
-    for c in &e.children {
-        let v = from_xml(c);
-        match m.get_mut(&c.name) {
-            Some(Value::Array(list)) => list.push(v),
-            Some(first) => *first = Value::Array(vec![first.take(), v]),
-            None => {
-                m.insert(c.name.clone(), v);
-            }
-        }
-    }
-    Value::Object(m)
-}
-
 /// A YANG list or leaf-list: an array, or (from XML) one entry.
 fn entries(v: Option<&Value>) -> Vec<&Value> {
     match v {
@@ -121,7 +101,7 @@ impl Conveyed {
                 if root.namespace.as_deref() != Some(NS) {
                     return refuse(format!("<{}> is not in {NS}", root.name));
                 }
-                let v = Some(from_xml(&root)).filter(|_| !root.children.is_empty());
+                let v = Some(root.to_json()).filter(|_| !root.children.is_empty());
                 match root.name.as_str() {
                     "redirect-information" => (v, None),
                     "onboarding-information" => (None, v.or(Some(Value::Object(Map::new())))),

@@ -25,6 +25,28 @@ impl Element {
     pub fn value(&self) -> &str {
         self.text.trim()
     }
+
+    /// This element in the shape of its JSON encoding (RFC 7951), so one reader serves
+    /// both: its children as members (a repeated name as a list), a leaf's text as a
+    /// string.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Map, Value};
+        if self.children.is_empty() {
+            return Value::String(self.value().to_string());
+        }
+        let mut m = Map::new();
+        for c in &self.children {
+            let v = c.to_json();
+            match m.get_mut(&c.name) {
+                Some(Value::Array(list)) => list.push(v),
+                Some(first) => *first = Value::Array(vec![first.take(), v]),
+                None => {
+                    m.insert(c.name.clone(), v);
+                }
+            }
+        }
+        Value::Object(m)
+    }
 }
 
 fn start(e: &BytesStart<'_>) -> Result<Element, String> {
