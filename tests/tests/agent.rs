@@ -16,6 +16,21 @@ use zerotouch_plugin_bootstrap::conveyed::Conveyed;
 use zerotouch_plugin_bootstrap::restconf::Encoding;
 use zerotouch_tests::{Lab, require_tools};
 
+/// Runs `f` in the device's namespace on a runtime of its own.
+fn on_device<R, F>(lab: &Lab, f: impl FnOnce() -> F + Send + 'static) -> R
+where
+    R: Send + 'static,
+    F: std::future::Future<Output = R>,
+{
+    lab.in_ns(&lab.cli(), move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f())
+    })
+}
+
 fn anchors(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_file_iter(path)
         .unwrap()
@@ -59,47 +74,41 @@ configuration = "config.xml"
         Err(ClientError::Identity(_))
     ));
 
-    let outcome = lab.in_ns(&lab.cli(), move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let bs = Server {
-                host: "198.18.0.1".into(),
-                port: 8443,
-            };
-            let signed = Input {
-                signed_data_preferred: true,
-                ..Input::default()
-            };
-            let provisional = client
-                .get_bootstrapping_data(&bs, &ServerTrust::Provisional, &signed)
-                .await;
-            let trusted = client
-                .get_bootstrapping_data(
-                    &bs,
-                    &ServerTrust::Anchors(server_ca.clone()),
-                    &Input::default(),
-                )
-                .await;
-            let untrusted = client
-                .get_bootstrapping_data(&bs, &ServerTrust::Anchors(wrong_ca), &Input::default())
-                .await;
-            let report = |t: &str| Report {
-                progress_type: t.into(),
-                message: Some("from the agent".into()),
-                ssh_host_keys: Vec::new(),
-            };
-            let trust = ServerTrust::Anchors(server_ca);
-            let initiated = client
-                .report_progress(&bs, &trust, &report("bootstrap-initiated"))
-                .await;
-            let bogus = client
-                .report_progress(&bs, &trust, &report("rebooted"))
-                .await;
-            (provisional, trusted, untrusted, initiated, bogus)
-        })
+    let outcome = on_device(&lab, move || async move {
+        let bs = Server {
+            host: "198.18.0.1".into(),
+            port: 8443,
+        };
+        let signed = Input {
+            signed_data_preferred: true,
+            ..Input::default()
+        };
+        let provisional = client
+            .get_bootstrapping_data(&bs, &ServerTrust::Provisional, &signed)
+            .await;
+        let trusted = client
+            .get_bootstrapping_data(
+                &bs,
+                &ServerTrust::Anchors(server_ca.clone()),
+                &Input::default(),
+            )
+            .await;
+        let untrusted = client
+            .get_bootstrapping_data(&bs, &ServerTrust::Anchors(wrong_ca), &Input::default())
+            .await;
+        let report = |t: &str| Report {
+            progress_type: t.into(),
+            message: Some("from the agent".into()),
+            ssh_host_keys: Vec::new(),
+        };
+        let trust = ServerTrust::Anchors(server_ca);
+        let initiated = client
+            .report_progress(&bs, &trust, &report("bootstrap-initiated"))
+            .await;
+        let bogus = client
+            .report_progress(&bs, &trust, &report("rebooted"))
+            .await;
+        (provisional, trusted, untrusted, initiated, bogus)
     });
     let (provisional, trusted, untrusted, initiated, bogus) = outcome;
 
@@ -156,5 +165,162 @@ configuration = "config.xml"
         matches!(bogus, Err(ClientError::Status { status: 400, .. })),
         "{bogus:?}"
     );
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// RFC 8572 §5.3 and §5.5 against three bootstrap servers: a redirect from an untrusted
+/// server is followed provisionally and only signed data is taken at its end; from a
+/// trusted one (or a signed one) its trust anchor authenticates the next server, whose
+/// unsigned onboarding is then taken; a redirect loop is given up after 10; an
+/// untrusted server that cannot sign gives nothing.
+#[test]
+fn the_agent_follows_redirects_with_the_trust_they_carry() {
+    use zerotouch_agent::process::{self, Context};
+    require_tools(&["ip"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
+    lab.write("config.xml", "<config/>");
+    let onboard = r#"
+[plugin.settings.response.onboarding]
+configuration_handling = "replace"
+configuration = "config.xml"
+"#;
+    // SN-1 known, model-r sent to the second server, everything else onboarded.
+    let redirecting = |extra: &str| {
+        format!(
+            r#"
+[[plugin.settings.device]]
+serial = "SN-1"
+[[plugin.settings.response]]
+name = "to-second"
+match = {{ hw_model = "model-r" }}
+redirect = [{{ address = "198.18.0.1", port = 8444, trust_anchor = "pki/server-ca.pem" }}]
+{extra}
+[[plugin.settings.response]]
+name = "onboard"
+match = {{ serial = "SN-*" }}
+{onboard}"#
+        )
+    };
+    let loop_back = r#"[[plugin.settings.response]]
+name = "loop"
+match = { hw_model = "model-loop" }
+redirect = [{ address = "198.18.0.1", port = 8443 }]"#;
+    let first = common::signing_bootstrap_plugin(&redirecting(loop_back));
+    let second = common::bootstrap_plugin(
+        "second",
+        8444,
+        true,
+        &format!(
+            r#"
+[[plugin.settings.device]]
+serial = "SN-1"
+response = "onboard"
+[[plugin.settings.response]]
+name = "onboard"
+match = {{ serial = "none-*" }}
+{onboard}"#
+        ),
+    );
+    let unsigning = common::bootstrap_plugin("unsigning", 8445, false, &redirecting(""));
+    let cfg = lab.write("dhcpd.toml", &format!("{first}{second}{unsigning}"));
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let device = |name: &str| std::fs::read(pki.join("devices").join(name)).unwrap();
+    let client = Client::new(&device("SN-1.pem"), &device("SN-1.key"), None).unwrap();
+    let voucher_ca = anchors(&pki.join("voucher-ca.pem"));
+    let server_ca = anchors(&pki.join("server-ca.pem"));
+    let runs = on_device(&lab, move || async move {
+        let at = |port| Server {
+            host: "198.18.0.1".into(),
+            port,
+        };
+        let cx = |model: &str| Context {
+            client: &client,
+            voucher_anchors: &voucher_ca,
+            device: Device {
+                serial: "SN-1",
+                idevid_issuer: None,
+            },
+            input: Input {
+                hw_model: Some(model.into()),
+                ..Input::default()
+            },
+        };
+        let trusted = ServerTrust::Anchors(server_ca);
+        let mut runs = Vec::new();
+        for (model, port, trust) in [
+            ("model-r", 8445, ServerTrust::Provisional),
+            ("model-r", 8443, ServerTrust::Provisional),
+            ("model-r", 8443, trusted.clone()),
+            ("model-loop", 8443, ServerTrust::Provisional),
+            ("model-x", 8445, ServerTrust::Provisional),
+            ("model-x", 8445, trusted.clone()),
+        ] {
+            let mut steps = Vec::new();
+            let found = process::process(&cx(model), at(port), trust, &mut steps).await;
+            runs.push((found.map(|f| (f.signed, f.server.port, f.trust)), steps));
+        }
+        runs
+    });
+    let outcomes: Vec<String> = runs
+        .iter()
+        .map(|(_, steps)| {
+            steps
+                .iter()
+                .map(|s| format!("{} {}: {}", s.server, s.authenticated, s.outcome))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    // Untrusted and unsigned: the redirect's anchor discarded, signed data at its end.
+    let (found, steps) = &runs[0];
+    let (signed, port, trust) = found.as_ref().expect(&outcomes[0]);
+    assert!(*signed && *port == 8444, "{}", outcomes[0]);
+    assert!(matches!(trust, ServerTrust::Provisional), "{}", outcomes[0]);
+    assert_eq!(steps.len(), 2, "{}", outcomes[0]);
+    assert!(
+        steps[0]
+            .outcome
+            .starts_with("unsigned redirect information to 198.18.0.1:8444"),
+        "{}",
+        outcomes[0]
+    );
+    // Untrusted, but the redirect is signed data that verifies: its anchor holds.
+    let (found, steps) = &runs[1];
+    let (_, port, trust) = found.as_ref().expect(&outcomes[1]);
+    assert!(
+        *port == 8444 && matches!(trust, ServerTrust::Anchors(_)),
+        "{}",
+        outcomes[1]
+    );
+    assert!(
+        steps[0].outcome.starts_with("signed redirect"),
+        "{}",
+        outcomes[1]
+    );
+    // Trusted: the redirect's anchor authenticates the next server; unsigned is taken.
+    let (found, steps) = &runs[2];
+    let (signed, port, trust) = found.as_ref().expect(&outcomes[2]);
+    assert!(!*signed && *port == 8444, "{}", outcomes[2]);
+    assert!(matches!(trust, ServerTrust::Anchors(_)), "{}", outcomes[2]);
+    assert!(steps.iter().all(|s| s.authenticated), "{}", outcomes[2]);
+    // A loop: 10 redirects followed, the 11th answer given up.
+    let (found, steps) = &runs[3];
+    assert!(found.is_err() && steps.len() == 11, "{}", outcomes[3]);
+    assert!(steps[10].outcome.contains("a loop"), "{}", outcomes[3]);
+    // Onboarding from a server that cannot sign: the agent, not trusting it, asks for
+    // signed data, which the server does not have (so it never sends it unsigned);
+    // trusted, the agent takes it unsigned.
+    assert!(
+        runs[4].0.is_err() && runs[4].1[0].outcome.contains("404"),
+        "{}",
+        outcomes[4]
+    );
+    let (signed, port, _) = runs[5].0.as_ref().expect(&outcomes[5]);
+    assert!(!*signed && *port == 8445);
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }

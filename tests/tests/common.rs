@@ -128,20 +128,30 @@ pub(crate) fn pki_lab(dir: &Path, server_name: &str, devices: &[&str]) {
 /// `tables` follows: its devices and responses.
 #[allow(dead_code)]
 pub(crate) fn signing_bootstrap_plugin(tables: &str) -> String {
+    bootstrap_plugin("bootstrap", 8443, true, tables)
+}
+
+/// The `bootstrap` plugin instance `instance` on 198.18.0.1:`port` with the lab PKI in
+/// `pki/`, signing with the owner's key or not, reports in `<instance>.sqlite`, then
+/// `tables`.
+#[allow(dead_code)]
+pub(crate) fn bootstrap_plugin(instance: &str, port: u16, signing: bool, tables: &str) -> String {
+    let signing = if signing {
+        "[plugin.settings.signing]\nowner_certificate = \"pki/owner.pem\"\nowner_key = \"pki/owner.key\"\nvouchers_dir = \"pki/vouchers\"\n"
+    } else {
+        ""
+    };
     format!(
         r#"
 [[plugin]]
 name = "bootstrap"
+instance = "{instance}"
 [plugin.settings]
-listen = ["198.18.0.1:8443"]
+listen = ["198.18.0.1:{port}"]
 certificate = "pki/server.pem"
 private_key = "pki/server.key"
 device_ca = ["pki/manufacturer-ca.pem"]
-reports_database = "bootstrap.sqlite"
-[plugin.settings.signing]
-owner_certificate = "pki/owner.pem"
-owner_key = "pki/owner.key"
-vouchers_dir = "pki/vouchers"
-{tables}"#
+reports_database = "{instance}.sqlite"
+{signing}{tables}"#
     )
 }

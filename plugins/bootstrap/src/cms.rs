@@ -75,6 +75,12 @@ fn without_duplicates(chain: &[Certificate]) -> Vec<Certificate> {
     out
 }
 
+/// The content type and document of what `unsigned` wrapped.
+pub fn open_unsigned(der: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>), CmsError> {
+    let info = ContentInfo::from_der(der)?;
+    Ok((info.content_type, info.content.value().to_vec()))
+}
+
 /// A degenerate SignedData (no signers) carrying certificates: the owner-certificate
 /// artifact and trust anchors.
 pub fn certificates_only(chain: &[Certificate]) -> Result<Vec<u8>, CmsError> {
@@ -315,6 +321,10 @@ pub(crate) mod tests {
         let info = ContentInfo::from_der(&der).unwrap();
         assert_eq!(info.content_type, CONVEYED_INFO_XML);
         assert_eq!(info.content.value(), b"<a/>");
+        assert_eq!(
+            open_unsigned(&der).unwrap(),
+            (CONVEYED_INFO_XML, b"<a/>".to_vec())
+        );
         let lab = pki::tests::owner();
         let mut chain = lab.chain.clone();
         chain.push(lab.chain[0].clone());

@@ -1,0 +1,275 @@
+//! Processing bootstrap servers as RFC 8572 §5.3 and §5.5 say: zero or more
+//! redirects, then onboarding information.
+//!
+//! - A server authenticated by TLS against a trust anchor is trusted; one reached
+//!   provisionally is not, and is asked for signed data.
+//! - Signed data that verifies (`verify.rs`) makes the source trusted; signed data that
+//!   does not fails the source, whatever the connection.
+//! - Redirect information is followed, its servers in order, the first that yields
+//!   onboarding information winning: from a trusted source with a server's trust
+//!   anchor, that server is authenticated against it; otherwise (no anchor, or an
+//!   untrusted source, whose anchors are discarded) it is reached provisionally. At most
+//!   [`MAX_REDIRECTS`] redirects are followed.
+//! - Onboarding information is taken only from a trusted source.
+//!
+//! Every server asked leaves a [`Step`], so a failure says where and why.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use der::Encode;
+use rustls_pki_types::CertificateDer;
+use zerotouch_plugin_bootstrap::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML};
+use zerotouch_plugin_bootstrap::conveyed::{BootstrapServer, Conveyed, Onboarding};
+use zerotouch_plugin_bootstrap::restconf::Encoding;
+
+use crate::client::{Client, Input, Server, ServerTrust};
+use crate::verify::{self, Device, Format, SignedArtifacts};
+
+/// Redirects followed at most (RFC 8572 §5.3: SHOULD be 10 or fewer).
+pub const MAX_REDIRECTS: usize = 10;
+
+/// What the device brings to every server.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The RESTCONF client with the device's IDevID.
+    pub client: &'a Client,
+    /// The manufacturer's trust anchors for ownership vouchers.
+    pub voucher_anchors: &'a [CertificateDer<'static>],
+    /// Who the device is, for the voucher.
+    pub device: Device<'a>,
+    /// What it tells the servers about itself.
+    pub input: Input,
+}
+
+/// One server asked, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The server.
+    pub server: Server,
+    /// How many redirects led to it.
+    pub depth: usize,
+    /// Whether its TLS certificate was checked against a trust anchor.
+    pub authenticated: bool,
+    /// What it gave, or why it failed.
+    pub outcome: String,
+}
+
+/// Onboarding information from a trusted source, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The onboarding information.
+    pub onboarding: Onboarding,
+    /// The server that gave it, with how it was reached: progress reports go there,
+    /// and only when it was authenticated (RFC 8572 §5.6).
+    pub server: Server,
+    /// How it was reached.
+    pub trust: ServerTrust,
+    /// The reporting level it asked for (`minimal` when absent).
+    pub reporting_level: Option<&'static str>,
+    /// Whether it came as signed data that verified.
+    pub signed: bool,
+}
+
+/// Asks `server` (reached with `trust`) and follows its redirects; onboarding
+/// information from a trusted source, or why none came. `steps` records every server
+/// asked.
+pub async fn process(
+    cx: &Context<'_>,
+    server: Server,
+    trust: ServerTrust,
+    steps: &mut Vec<Step>,
+) -> Result<Found, String> {
+    visit(cx, server, trust, 0, steps).await
+}
+
+type Visit<'a> = Pin<Box<dyn Future<Output = Result<Found, String>> + Send + 'a>>;
+
+fn visit<'a>(
+    cx: &'a Context<'a>,
+    server: Server,
+    trust: ServerTrust,
+    depth: usize,
+    steps: &'a mut Vec<Step>,
+) -> Visit<'a> {
+    Box::pin(async move {
+        let authenticated = matches!(trust, ServerTrust::Anchors(_));
+        let mut step = Step {
+            server: server.clone(),
+            depth,
+            authenticated,
+            outcome: String::new(),
+        };
+        let result = ask(cx, &server, &trust, authenticated).await;
+        let (conveyed, trusted, signed, level) = match result {
+            Ok(got) => got,
+            Err(e) => {
+                step.outcome = e.clone();
+                steps.push(step);
+                return Err(e);
+            }
+        };
+        match conveyed {
+            Conveyed::Onboarding(onboarding) => {
+                if let Err(why) = admit_onboarding(trusted) {
+                    step.outcome = why.clone();
+                    steps.push(step);
+                    return Err(why);
+                }
+                step.outcome = format!(
+                    "{} onboarding information",
+                    if signed { "signed" } else { "unsigned" }
+                );
+                steps.push(step);
+                Ok(Found {
+                    onboarding,
+                    server,
+                    trust,
+                    reporting_level: level,
+                    signed,
+                })
+            }
+            Conveyed::Redirect(servers) => {
+                if depth >= MAX_REDIRECTS {
+                    step.outcome = format!(
+                        "redirect information past {MAX_REDIRECTS} redirects: a loop, given up"
+                    );
+                    let why = step.outcome.clone();
+                    steps.push(step);
+                    return Err(why);
+                }
+                step.outcome = format!(
+                    "{} redirect information to {}",
+                    if signed { "signed" } else { "unsigned" },
+                    servers
+                        .iter()
+                        .map(|s| server_of(s).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                steps.push(step);
+                let mut last = String::from("the redirect named no server");
+                for s in &servers {
+                    let next_trust = match (&s.trust_anchor, trusted) {
+                        (Some(anchor), true) => match anchors_of(anchor) {
+                            Ok(a) => ServerTrust::Anchors(a),
+                            Err(e) => {
+                                last = e;
+                                continue;
+                            }
+                        },
+                        // Untrusted: its anchors are discarded (§5.5).
+                        _ => ServerTrust::Provisional,
+                    };
+                    match visit(cx, server_of(s), next_trust, depth + 1, steps).await {
+                        Ok(found) => return Ok(found),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
+            }
+        }
+    })
+}
+
+/// Onboarding information is taken only from a trusted source (§5.3): a server
+/// authenticated by TLS, or signed data that verified.
+fn admit_onboarding(trusted: bool) -> Result<(), String> {
+    match trusted {
+        true => Ok(()),
+        false => Err("unsigned onboarding information from an untrusted server: refused".into()),
+    }
+}
+
+/// Asks one server: the conveyed information, whether the source is trusted, whether it
+/// was signed, and the reporting level.
+async fn ask(
+    cx: &Context<'_>,
+    server: &Server,
+    trust: &ServerTrust,
+    authenticated: bool,
+) -> Result<(Conveyed, bool, bool, Option<&'static str>), String> {
+    let input = Input {
+        // A server that cannot be trusted must prove what it sends.
+        signed_data_preferred: cx.input.signed_data_preferred || !authenticated,
+        ..cx.input.clone()
+    };
+    let out = cx
+        .client
+        .get_bootstrapping_data(server, trust, &input)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (document, format, trusted, signed) = match (&out.owner_certificate, &out.ownership_voucher)
+    {
+        (Some(owner), Some(voucher)) => {
+            let artifacts = SignedArtifacts {
+                conveyed_information: &out.conveyed_information,
+                owner_certificate: owner,
+                ownership_voucher: voucher,
+            };
+            let verified = verify::verify(
+                &artifacts,
+                cx.voucher_anchors,
+                &cx.device,
+                SystemTime::now(),
+            )
+            .map_err(|e| format!("signed data refused: {e}"))?;
+            (verified.document, verified.format, true, true)
+        }
+        _ => {
+            let (document, format) = unsigned(&out.conveyed_information)?;
+            (document, format, authenticated, false)
+        }
+    };
+    let encoding = match format {
+        Format::Json => Encoding::Json,
+        Format::Xml => Encoding::Xml,
+    };
+    let conveyed = Conveyed::parse(&document, encoding).map_err(|e| e.to_string())?;
+    Ok((conveyed, trusted, signed, out.reporting_level))
+}
+
+/// The document of unsigned conveyed information (a CMS ContentInfo of its type).
+fn unsigned(der: &[u8]) -> Result<(Vec<u8>, Format), String> {
+    let (content_type, document) =
+        cms::open_unsigned(der).map_err(|e| format!("conveyed information: {e}"))?;
+    let format = match content_type {
+        t if t == CONVEYED_INFO_JSON => Format::Json,
+        t if t == CONVEYED_INFO_XML => Format::Xml,
+        t => return Err(format!("conveyed information of content type {t}")),
+    };
+    Ok((document, format))
+}
+
+/// A redirect's trust anchor (a CMS of certificates) as trust anchors.
+fn anchors_of(cms_der: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = cms::open_certificates(cms_der).map_err(|e| format!("a trust anchor: {e}"))?;
+    certs
+        .iter()
+        .map(|c| {
+            c.to_der()
+                .map(CertificateDer::from)
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// A redirect's server as the client addresses it.
+fn server_of(s: &BootstrapServer) -> Server {
+    Server {
+        host: s.address.clone(),
+        port: s.port.unwrap_or(443),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn onboarding_comes_only_from_a_trusted_source() {
+        assert!(admit_onboarding(true).is_ok());
+        assert!(admit_onboarding(false).unwrap_err().contains("untrusted"));
+    }
+}
