@@ -26,6 +26,8 @@ use zerotouch_plugin_bootstrap::restconf::output::BootstrapOutput;
 
 /// How long one exchange (connect, handshake, request, answer) may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a download (a boot image) may take.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// The largest answer taken: conveyed information with its artifacts is far smaller.
 const MAX_ANSWER: usize = 16 << 20;
 const YANG_JSON: &str = "application/yang-data+json";
@@ -275,6 +277,36 @@ impl Client {
         Ok(())
     }
 
+    /// GETs `url` (`https://host[:port]/path`, such as a boot image's `download-uri`)
+    /// with `trust`: the status and at most `limit` octets of the body.
+    pub async fn download(
+        &self,
+        url: &str,
+        trust: &ServerTrust,
+        limit: usize,
+    ) -> Result<(StatusCode, Bytes), ClientError> {
+        let bad = || ClientError::Http {
+            server: url.to_string(),
+            reason: "not an https:// URL with a host".into(),
+        };
+        let uri: hyper::Uri = url.parse().map_err(|_| bad())?;
+        let (Some("https"), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(bad());
+        };
+        let server = Server {
+            host: authority.host().trim_matches(['[', ']']).to_string(),
+            port: authority.port_u16().unwrap_or(443),
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let name = server.to_string();
+        tokio::time::timeout(
+            DOWNLOAD_TIMEOUT,
+            self.exchange(&server, trust, hyper::Method::GET, path, None, limit),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout(name))?
+    }
+
     /// POSTs `body` (YANG JSON) to `path` on a connection of its own.
     async fn post(
         &self,
@@ -284,17 +316,28 @@ impl Client {
         body: String,
     ) -> Result<(StatusCode, Bytes), ClientError> {
         let name = server.to_string();
-        tokio::time::timeout(TIMEOUT, self.exchange(server, trust, path, body))
+        let exchange = self.exchange(
+            server,
+            trust,
+            hyper::Method::POST,
+            path,
+            Some(body),
+            MAX_ANSWER,
+        );
+        tokio::time::timeout(TIMEOUT, exchange)
             .await
             .map_err(|_| ClientError::Timeout(name))?
     }
 
+    /// One request on a connection of its own: YANG JSON `body` when there is one.
     async fn exchange(
         &self,
         server: &Server,
         trust: &ServerTrust,
+        method: hyper::Method,
         path: &str,
-        body: String,
+        body: Option<String>,
+        limit: usize,
     ) -> Result<(StatusCode, Bytes), ClientError> {
         let name = server.to_string();
         let tls_err = |reason: String| ClientError::Tls {
@@ -322,22 +365,27 @@ impl Client {
             .await
             .map_err(|e| http_err(&e))?;
         tokio::spawn(connection);
-        let mut request = Request::post(path)
-            .header(HOST, name.as_str())
-            .header(CONTENT_TYPE, YANG_JSON)
-            .header(ACCEPT, YANG_JSON);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, name.as_str());
+        if body.is_some() {
+            request = request
+                .header(CONTENT_TYPE, YANG_JSON)
+                .header(ACCEPT, YANG_JSON);
+        }
         if let Some(basic) = &self.basic {
             request = request.header(AUTHORIZATION, format!("Basic {}", BASE64.encode(basic)));
         }
         let request = request
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| http_err(&e))?;
         let response = sender
             .send_request(request)
             .await
             .map_err(|e| http_err(&e))?;
         let status = response.status();
-        let answer = Limited::new(response.into_body(), MAX_ANSWER)
+        let answer = Limited::new(response.into_body(), limit)
             .collect()
             .await
             .map_err(|e| http_err(&e))?

@@ -5,10 +5,12 @@
 //! anchors, the owner certificate against the voucher's pinned domain certificate, and
 //! the owner's signature over the conveyed information; and the processing of a source
 //! (`process`, §5.3 and §5.5): trust state, redirects followed and bounded, onboarding
-//! information only from a trusted source.
+//! information only from a trusted source; and onboarding (`onboard`, §5.6) on a
+//! device simulated in directories, with its progress reports.
 
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod onboard;
 pub mod process;
 pub mod verify;

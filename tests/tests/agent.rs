@@ -213,6 +213,7 @@ redirect = [{ address = "198.18.0.1", port = 8443 }]"#;
         "second",
         8444,
         true,
+        "",
         &format!(
             r#"
 [[plugin.settings.device]]
@@ -224,7 +225,7 @@ match = {{ serial = "none-*" }}
 {onboard}"#
         ),
     );
-    let unsigning = common::bootstrap_plugin("unsigning", 8445, false, &redirecting(""));
+    let unsigning = common::bootstrap_plugin("unsigning", 8445, false, "", &redirecting(""));
     let cfg = lab.write("dhcpd.toml", &format!("{first}{second}{unsigning}"));
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
     std::thread::sleep(Duration::from_millis(300));
@@ -322,5 +323,207 @@ match = {{ serial = "none-*" }}
     );
     let (signed, port, _) = runs[5].0.as_ref().expect(&outcomes[5]);
     assert!(!*signed && *port == 8445);
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// Onboarding (RFC 8572 §5.6) on a device simulated in directories, from a trusted
+/// server with `reporting-level = verbose`: the boot image downloaded, its hash checked
+/// and installed, then after the "reboot" the scripts and the configuration, every
+/// report answered 204 and kept by the server in order; a failing pre-configuration
+/// script stops onboarding with `pre-script-error`; from a provisional server nothing
+/// is reported.
+#[test]
+fn the_agent_onboards_and_reports_each_step() {
+    use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
+    use zerotouch_agent::process::{self, Context};
+    require_tools(&["ip"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1", "SN-2"]);
+    std::fs::create_dir_all(lab.path("images")).unwrap();
+    let image: Vec<u8> = (0..300_000).map(|i| (i % 253) as u8).collect();
+    std::fs::write(lab.path("images/acme-2.1.img"), &image).unwrap();
+    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    lab.write("pre.sh", "#!/bin/sh\necho pre > pre.ran\n");
+    lab.write("post.sh", "echo post > post.ran\n");
+    lab.write("fail.sh", "#!/bin/sh\necho boom >&2\nexit 3\n");
+    let plugin = common::bootstrap_plugin(
+        "bootstrap",
+        8443,
+        true,
+        "images_dir = \"images\"",
+        r#"
+[[plugin.settings.device]]
+serial = "SN-1"
+response = "full"
+reporting_level = "verbose"
+[[plugin.settings.device]]
+serial = "SN-2"
+response = "failing"
+[[plugin.settings.response]]
+name = "full"
+match = { serial = "none-*" }
+[plugin.settings.response.onboarding]
+pre_configuration_script = "pre.sh"
+configuration_handling = "merge"
+configuration = "config.xml"
+post_configuration_script = "post.sh"
+[plugin.settings.response.onboarding.boot_image]
+os_name = "acme-os"
+os_version = "2.1"
+download_uri = ["https://198.18.0.1:8443/images/acme-2.1.img"]
+file = "images/acme-2.1.img"
+[[plugin.settings.response]]
+name = "failing"
+match = { serial = "none-*" }
+[plugin.settings.response.onboarding]
+pre_configuration_script = "fail.sh"
+configuration_handling = "replace"
+configuration = "config.xml"
+"#,
+    );
+    let cfg = lab.write("dhcpd.toml", &plugin);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+
+    let voucher_ca = anchors(&pki.join("voucher-ca.pem"));
+    let server_ca = anchors(&pki.join("server-ca.pem"));
+    let root = lab.path("devices");
+    let (pki2, root2) = (pki.clone(), root.clone());
+    let runs = on_device(&lab, move || async move {
+        let mut runs = Vec::new();
+        for (serial, trust, running) in [
+            ("SN-1", ServerTrust::Anchors(server_ca.clone()), "2.0"),
+            ("SN-1", ServerTrust::Anchors(server_ca.clone()), "2.1"),
+            ("SN-2", ServerTrust::Anchors(server_ca.clone()), "2.1"),
+            ("SN-1", ServerTrust::Provisional, "2.1"),
+        ] {
+            let file = |ext: &str| {
+                std::fs::read(pki2.join("devices").join(format!("{serial}.{ext}"))).unwrap()
+            };
+            let client = Client::new(&file("pem"), &file("key"), None).unwrap();
+            let cx = Context {
+                client: &client,
+                voucher_anchors: &voucher_ca,
+                device: Device {
+                    serial,
+                    idevid_issuer: None,
+                },
+                input: Input::default(),
+            };
+            let at = Server {
+                host: "198.18.0.1".into(),
+                port: 8443,
+            };
+            let mut steps = Vec::new();
+            let found = process::process(&cx, at, trust, &mut steps)
+                .await
+                .unwrap_or_else(|e| panic!("{serial}: {e}: {steps:?}"));
+            let home = root2.join(format!("{serial}-{}", runs.len()));
+            let dirs = Dirs {
+                images: home.join("images"),
+                config: home.join("config"),
+                work: home.join("work"),
+            };
+            for d in [&dirs.images, &dirs.config, &dirs.work] {
+                std::fs::create_dir_all(d).unwrap();
+            }
+            let keys = vec![("ssh-ed25519".to_string(), b"host-key".to_vec())];
+            let setup = Setup {
+                client: &client,
+                running: (Some("acme-os".into()), Some(running.into())),
+                dirs: &dirs,
+                ssh_host_keys: &keys,
+                script_timeout: Duration::from_secs(10),
+            };
+            let mut record = Vec::new();
+            let outcome = onboard::onboard(&setup, &found, &mut record).await;
+            runs.push((outcome, record, dirs));
+        }
+        runs
+    });
+    let types = |record: &[onboard::Reported]| -> Vec<&str> {
+        record.iter().map(|r| r.progress_type).collect()
+    };
+    // The image: downloaded, checked, installed; then the reboot.
+    let (outcome, record, dirs) = &runs[0];
+    assert_eq!(
+        outcome.as_ref().unwrap(),
+        &Outcome::Rebooting {
+            os_name: Some("acme-os".into()),
+            os_version: Some("2.1".into())
+        }
+    );
+    assert_eq!(
+        std::fs::read(dirs.images.join("acme-os-2.1.img")).unwrap(),
+        image
+    );
+    assert_eq!(
+        types(record),
+        [
+            "bootstrap-initiated",
+            "boot-image-initiated",
+            "boot-image-installed-rebooting"
+        ]
+    );
+    assert!(record.iter().all(|r| r.outcome.is_ok()), "{record:?}");
+    // Running the new image: scripts and configuration.
+    let (outcome, record, dirs) = &runs[1];
+    assert_eq!(outcome.as_ref().unwrap(), &Outcome::Complete);
+    assert_eq!(
+        types(record),
+        [
+            "bootstrap-initiated",
+            "pre-script-initiated",
+            "pre-script-complete",
+            "config-initiated",
+            "config-complete",
+            "post-script-initiated",
+            "post-script-complete",
+            "bootstrap-complete"
+        ]
+    );
+    assert!(record.iter().all(|r| r.outcome.is_ok()), "{record:?}");
+    assert!(dirs.work.join("pre.ran").exists() && dirs.work.join("post.ran").exists());
+    assert_eq!(
+        std::fs::read_to_string(dirs.config.join("running.cfg")).unwrap(),
+        "<config><hostname>edge-1</hostname></config>"
+    );
+    // A failing pre-configuration script: reported, nothing configured.
+    let (outcome, record, dirs) = &runs[2];
+    let failure = outcome.as_ref().unwrap_err();
+    assert_eq!(failure.progress_type, "pre-script-error");
+    assert!(failure.reason.contains("boom"), "{failure}");
+    assert_eq!(types(record), ["bootstrap-initiated", "pre-script-error"]);
+    assert!(!dirs.config.join("running.cfg").exists());
+    // Provisionally: onboarded (signed data), nothing reported.
+    let (outcome, record, _) = &runs[3];
+    assert_eq!(outcome.as_ref().unwrap(), &Outcome::Complete);
+    assert!(
+        record
+            .iter()
+            .all(|r| r.outcome.as_ref().unwrap_err().starts_with("not sent")),
+        "{record:?}"
+    );
+    // The server kept SN-1's reports in order, the host key with the last.
+    let reports = common::zerotouchctl(
+        &[
+            "reports",
+            "--database",
+            lab.path("bootstrap.sqlite").to_str().unwrap(),
+            "--json",
+            "SN-1",
+        ],
+        None,
+    );
+    let reports: serde_json::Value = serde_json::from_str(&reports).unwrap();
+    let kept: Vec<&str> = reports["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["progress_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 11, "{kept:?}");
+    assert_eq!(kept.last(), Some(&"bootstrap-complete"), "{kept:?}");
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }

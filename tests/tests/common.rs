@@ -128,14 +128,20 @@ pub(crate) fn pki_lab(dir: &Path, server_name: &str, devices: &[&str]) {
 /// `tables` follows: its devices and responses.
 #[allow(dead_code)]
 pub(crate) fn signing_bootstrap_plugin(tables: &str) -> String {
-    bootstrap_plugin("bootstrap", 8443, true, tables)
+    bootstrap_plugin("bootstrap", 8443, true, "", tables)
 }
 
 /// The `bootstrap` plugin instance `instance` on 198.18.0.1:`port` with the lab PKI in
-/// `pki/`, signing with the owner's key or not, reports in `<instance>.sqlite`, then
-/// `tables`.
+/// `pki/`, signing with the owner's key or not, reports in `<instance>.sqlite`, more
+/// `settings` (keys), then `tables`.
 #[allow(dead_code)]
-pub(crate) fn bootstrap_plugin(instance: &str, port: u16, signing: bool, tables: &str) -> String {
+pub(crate) fn bootstrap_plugin(
+    instance: &str,
+    port: u16,
+    signing: bool,
+    settings: &str,
+    tables: &str,
+) -> String {
     let signing = if signing {
         "[plugin.settings.signing]\nowner_certificate = \"pki/owner.pem\"\nowner_key = \"pki/owner.key\"\nvouchers_dir = \"pki/vouchers\"\n"
     } else {
@@ -152,6 +158,7 @@ certificate = "pki/server.pem"
 private_key = "pki/server.key"
 device_ca = ["pki/manufacturer-ca.pem"]
 reports_database = "{instance}.sqlite"
+{settings}
 {signing}{tables}"#
     )
 }
