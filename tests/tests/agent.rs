@@ -326,16 +326,10 @@ match = {{ serial = "none-*" }}
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
 
-/// Onboarding (RFC 8572 §5.6) on a device simulated in directories, from a trusted
-/// server with `reporting-level = verbose`: the boot image downloaded, its hash checked
-/// and installed, then after the "reboot" the scripts and the configuration, every
-/// report answered 204 and kept by the server in order; a failing pre-configuration
-/// script stops onboarding with `pre-script-error`; from a provisional server nothing
-/// is reported.
-#[test]
-fn the_agent_onboards_and_reports_each_step() {
-    use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
-    use zerotouch_agent::process::{self, Context};
+/// A lab whose bootstrap server onboards SN-1 with a boot image (acme-os 2.1), both
+/// scripts and a configuration (`reporting-level = verbose`), and SN-2 with a
+/// pre-configuration script that fails; the server, and the image.
+fn onboarding_server() -> (Lab, zerotouch_tests::Daemon, Vec<u8>) {
     require_tools(&["ip"]);
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
@@ -384,7 +378,22 @@ configuration = "config.xml"
 "#,
     );
     let cfg = lab.write("dhcpd.toml", &plugin);
-    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    let server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    (lab, server, image)
+}
+
+/// Onboarding (RFC 8572 §5.6) on a device simulated in directories, from a trusted
+/// server with `reporting-level = verbose`: the boot image downloaded, its hash checked
+/// and installed, then after the "reboot" the scripts and the configuration, every
+/// report answered 204 and kept by the server in order; a failing pre-configuration
+/// script stops onboarding with `pre-script-error`; from a provisional server nothing
+/// is reported.
+#[test]
+fn the_agent_onboards_and_reports_each_step() {
+    use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
+    use zerotouch_agent::process::{self, Context};
+    let (lab, mut server, image) = onboarding_server();
+    let pki = lab.path("pki");
 
     let voucher_ca = anchors(&pki.join("voucher-ca.pem"));
     let server_ca = anchors(&pki.join("server-ca.pem"));
@@ -525,5 +534,77 @@ configuration = "config.xml"
         .collect();
     assert_eq!(kept.len(), 11, "{kept:?}");
     assert_eq!(kept.last(), Some(&"bootstrap-complete"), "{kept:?}");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// The `zerotouch-agent` binary as a device runs it, the server trusted by its CA and
+/// the serial taken from the IDevID: to bootstrap-complete through a boot image and its
+/// reboot, with a JSON record and exit status 0; a failing pre-configuration script
+/// exits 1 naming the step.
+#[test]
+fn the_agent_binary_bootstraps_a_device_end_to_end() {
+    let (lab, mut server, image) = onboarding_server();
+    let pki = lab.path("pki");
+    let agent = zerotouch_tests::binary("zerotouch-agent");
+    lab.write(
+        "host-key.pub",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== root@device\n",
+    );
+    let run = |serial: &str| {
+        let path = |p: &str| pki.join(p).display().to_string();
+        let root = lab.path(serial).display().to_string();
+        let key = lab.path("host-key.pub").display().to_string();
+        let args = [
+            agent.to_str().unwrap(),
+            "--server",
+            "https://198.18.0.1:8443",
+            "--idevid",
+            &path(&format!("devices/{serial}.pem")),
+            "--idevid-key",
+            &path(&format!("devices/{serial}.key")),
+            "--voucher-ca",
+            &path("voucher-ca.pem"),
+            "--server-ca",
+            &path("server-ca.pem"),
+            "--os-name",
+            "acme-os",
+            "--os-version",
+            "2.0",
+            "--root",
+            &root,
+            "--ssh-host-key",
+            &key,
+            "--json",
+        ];
+        lab.run(&lab.cli(), &args, Duration::from_secs(60))
+    };
+    let (code, out) = run("SN-1");
+    assert_eq!(code, 0, "{out}");
+    let json_start = out.find('{').unwrap();
+    let json_end = out.rfind('}').unwrap();
+    let record: serde_json::Value = serde_json::from_str(&out[json_start..=json_end]).unwrap();
+    assert_eq!(record["serial"], "SN-1", "the IDevID's serialNumber");
+    assert_eq!(record["complete"], true);
+    let outcomes: Vec<&str> = record["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["boot-image-installed-rebooting", "bootstrap-complete"]
+    );
+    assert_eq!(
+        std::fs::read(lab.path("SN-1/images/acme-os-2.1.img")).unwrap(),
+        image
+    );
+    assert!(lab.path("SN-1/config/running.cfg").exists());
+    let (code, out) = run("SN-2");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("pre-script-error") && out.contains("boom"),
+        "{out}"
+    );
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }

@@ -293,6 +293,7 @@ fn every_binary_answers_help_without_side_effects() {
         "zerotouch-dhcpd",
         "zerotouch-relay",
         "zerotouchctl",
+        "zerotouch-agent",
         "zerotouch-null-responder",
         "zerotouch-replay",
         "zerotouch-sztp-load",

@@ -1,0 +1,301 @@
+//! zerotouch-agent: an SZTP device (RFC 8572 §5) in directories. It asks the bootstrap
+//! servers it is given, in order, for bootstrapping data; checks what they send
+//! (`verify`), follows redirects (`process`) and onboards (`onboard`): boot image,
+//! scripts, configuration, progress reports. Exit status 0 only when bootstrapping
+//! completed; otherwise the step that failed and why, per server.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde_json::json;
+use zerotouch_agent::client::{Client, Input, Server, ServerTrust};
+use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
+use zerotouch_agent::process::{self, Context};
+use zerotouch_agent::verify::Device;
+
+/// Reboots into a new boot image, at most, in one run.
+const MAX_REBOOTS: usize = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "zerotouch-agent",
+    version,
+    about = "An SZTP device (RFC 8572): asks bootstrap servers, checks signed data, onboards into a directory"
+)]
+struct Args {
+    /// A bootstrap server, https://HOST[:PORT] (repeat: tried in order).
+    #[arg(long = "server", value_name = "URI", required = true)]
+    servers: Vec<String>,
+    /// The device's IDevID certificate (PEM, its chain).
+    #[arg(long)]
+    idevid: PathBuf,
+    /// The IDevID's private key (PEM).
+    #[arg(long)]
+    idevid_key: PathBuf,
+    /// The manufacturer's trust anchors for ownership vouchers (PEM).
+    #[arg(long)]
+    voucher_ca: PathBuf,
+    /// Trust anchors for the bootstrap servers given (PEM); without them the servers
+    /// are reached provisionally and must send signed data.
+    #[arg(long)]
+    server_ca: Option<PathBuf>,
+    /// HTTP Basic credentials USER:PASSWORD for the servers that ask for them.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    basic: Option<String>,
+    /// The device's serial number [default: the IDevID subject's serialNumber].
+    #[arg(long)]
+    serial: Option<String>,
+    /// The hardware model sent to the servers.
+    #[arg(long)]
+    hw_model: Option<String>,
+    /// The OS name the device runs.
+    #[arg(long)]
+    os_name: Option<String>,
+    /// The OS version the device runs.
+    #[arg(long)]
+    os_version: Option<String>,
+    /// The device's directory: images/, config/ and work/ inside.
+    #[arg(long)]
+    root: PathBuf,
+    /// An SSH host public key file (`ALGORITHM BASE64 [COMMENT]`) for bootstrap-complete
+    /// (repeat).
+    #[arg(long = "ssh-host-key", value_name = "FILE")]
+    ssh_host_keys: Vec<PathBuf>,
+    /// How long a script may run, seconds.
+    #[arg(long, default_value_t = 300)]
+    script_timeout: u64,
+    /// Print the record of every step as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn anchors(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let found = CertificateDer::pem_slice_iter(&read(path)?)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: not PEM certificates", path.display()))?;
+    if found.is_empty() {
+        bail!("{}: no certificate", path.display());
+    }
+    Ok(found)
+}
+
+/// `https://host[:port]` as a server.
+fn server_of(uri: &str) -> anyhow::Result<Server> {
+    let parsed: hyper::Uri = uri
+        .parse()
+        .with_context(|| format!("{uri:?} is not a URI"))?;
+    match (parsed.scheme_str(), parsed.authority()) {
+        (Some("https"), Some(a)) => Ok(Server {
+            host: a.host().trim_matches(['[', ']']).to_string(),
+            port: a.port_u16().unwrap_or(443),
+        }),
+        _ => bail!("{uri:?}: bootstrap servers are https://HOST[:PORT]"),
+    }
+}
+
+/// The serialNumber attribute (2.5.4.5) of the first certificate's subject.
+fn serial_of(cert_pem: &[u8]) -> anyhow::Result<String> {
+    use der::Decode;
+    const SERIAL_NUMBER: der::oid::ObjectIdentifier =
+        der::oid::ObjectIdentifier::new_unwrap("2.5.4.5");
+    let first = CertificateDer::pem_slice_iter(cert_pem)
+        .next()
+        .context("the IDevID file holds no certificate")??;
+    let cert = x509_cert::Certificate::from_der(first.as_ref())?;
+    cert.tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == SERIAL_NUMBER)
+        .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
+        .context("the IDevID's subject has no serialNumber: give --serial")
+}
+
+/// `ALGORITHM BASE64 [COMMENT]`, as ssh-keygen writes host keys.
+fn ssh_host_key(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    use base64::Engine;
+    let text = String::from_utf8(read(path)?)?;
+    let mut words = text.split_whitespace();
+    let (Some(algorithm), Some(data)) = (words.next(), words.next()) else {
+        bail!("{}: expected ALGORITHM BASE64", path.display());
+    };
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .with_context(|| format!("{}: the key is not base64", path.display()))?;
+    Ok((algorithm.to_string(), key))
+}
+
+async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
+    let cert = read(&args.idevid)?;
+    let client = Client::new(&cert, &read(&args.idevid_key)?, args.basic.clone())?;
+    let serial = match &args.serial {
+        Some(s) => s.clone(),
+        None => serial_of(&cert)?,
+    };
+    let voucher_anchors = anchors(&args.voucher_ca)?;
+    let trust = match &args.server_ca {
+        Some(path) => ServerTrust::Anchors(anchors(path)?),
+        None => ServerTrust::Provisional,
+    };
+    let servers = args
+        .servers
+        .iter()
+        .map(|s| server_of(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys = args
+        .ssh_host_keys
+        .iter()
+        .map(|p| ssh_host_key(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dirs = Dirs {
+        images: args.root.join("images"),
+        config: args.root.join("config"),
+        work: args.root.join("work"),
+    };
+    for d in [&dirs.images, &dirs.config, &dirs.work] {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let mut running = (args.os_name.clone(), args.os_version.clone());
+    let mut attempts = Vec::new();
+    let mut reboots = 0;
+    'boot: loop {
+        for server in &servers {
+            let cx = Context {
+                client: &client,
+                voucher_anchors: &voucher_anchors,
+                device: Device {
+                    serial: &serial,
+                    idevid_issuer: None,
+                },
+                input: Input {
+                    hw_model: args.hw_model.clone(),
+                    os_name: running.0.clone(),
+                    os_version: running.1.clone(),
+                    signed_data_preferred: false,
+                },
+            };
+            let mut steps = Vec::new();
+            let found = process::process(&cx, server.clone(), trust.clone(), &mut steps).await;
+            let steps_json: Vec<_> = steps
+                .iter()
+                .map(|s| json!({"server": s.server.to_string(), "depth": s.depth, "authenticated": s.authenticated, "outcome": s.outcome}))
+                .collect();
+            let found = match found {
+                Ok(found) => found,
+                Err(why) => {
+                    eprintln!("zerotouch-agent: {server}: {why}");
+                    attempts.push(
+                        json!({"server": server.to_string(), "steps": steps_json, "error": why}),
+                    );
+                    continue;
+                }
+            };
+            let setup = Setup {
+                client: &client,
+                running: running.clone(),
+                dirs: &dirs,
+                ssh_host_keys: &keys,
+                script_timeout: Duration::from_secs(args.script_timeout),
+            };
+            let mut record = Vec::new();
+            let outcome = onboard::onboard(&setup, &found, &mut record).await;
+            let reports: Vec<_> = record
+                .iter()
+                .map(|r| json!({"progress_type": r.progress_type, "message": r.message, "sent": r.outcome.is_ok(), "outcome": r.outcome.as_ref().err()}))
+                .collect();
+            let mut attempt = json!({
+                "server": found.server.to_string(),
+                "signed": found.signed,
+                "steps": steps_json,
+                "reports": reports,
+            });
+            match outcome {
+                Ok(Outcome::Complete) => {
+                    attempt["outcome"] = json!("bootstrap-complete");
+                    attempts.push(attempt);
+                    eprintln!(
+                        "zerotouch-agent: bootstrapping complete (from {})",
+                        found.server
+                    );
+                    return Ok((
+                        true,
+                        json!({"serial": serial, "complete": true, "attempts": attempts}),
+                    ));
+                }
+                Ok(Outcome::Rebooting {
+                    os_name,
+                    os_version,
+                }) => {
+                    attempt["outcome"] = json!("boot-image-installed-rebooting");
+                    attempts.push(attempt);
+                    reboots += 1;
+                    if reboots > MAX_REBOOTS {
+                        bail!("more than {MAX_REBOOTS} boot images in one run");
+                    }
+                    eprintln!(
+                        "zerotouch-agent: boot image {} {} installed: rebooting into it",
+                        os_name.as_deref().unwrap_or("-"),
+                        os_version.as_deref().unwrap_or("-")
+                    );
+                    running = (os_name, os_version);
+                    continue 'boot;
+                }
+                Err(failure) => {
+                    eprintln!("zerotouch-agent: {}: {failure}", found.server);
+                    attempt["outcome"] = json!(failure.progress_type);
+                    attempt["error"] = json!(failure.reason);
+                    attempts.push(attempt);
+                }
+            }
+        }
+        return Ok((
+            false,
+            json!({"serial": serial, "complete": false, "attempts": attempts}),
+        ));
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let json = args.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("zerotouch-agent: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok((complete, record)) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&record).unwrap_or_default()
+                );
+            }
+            if complete {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("zerotouch-agent: no bootstrap server completed bootstrapping");
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("zerotouch-agent: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
