@@ -21,8 +21,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
-use zerotouch_plugin_bootstrap::restconf::Encoding;
-use zerotouch_plugin_bootstrap::restconf::output::BootstrapOutput;
+use zerotouch_sztp::Encoding;
+use zerotouch_sztp::output::BootstrapOutput;
 
 /// How long one exchange (connect, handshake, request, answer) may take.
 const TIMEOUT: Duration = Duration::from_secs(30);

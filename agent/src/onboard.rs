@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use zerotouch_plugin_bootstrap::conveyed::BootImage;
+use zerotouch_sztp::conveyed::BootImage;
 
 use crate::client::{Client, Report, ServerTrust};
 use crate::process::Found;

@@ -20,9 +20,9 @@ use std::time::SystemTime;
 
 use der::Encode;
 use rustls_pki_types::CertificateDer;
-use zerotouch_plugin_bootstrap::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML};
-use zerotouch_plugin_bootstrap::conveyed::{BootstrapServer, Conveyed, Onboarding};
-use zerotouch_plugin_bootstrap::restconf::Encoding;
+use zerotouch_sztp::Encoding;
+use zerotouch_sztp::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML};
+use zerotouch_sztp::conveyed::{BootstrapServer, Conveyed, Onboarding};
 
 use crate::client::{Client, Input, Server, ServerTrust};
 use crate::verify::{self, Device, Format, SignedArtifacts};

@@ -18,9 +18,7 @@ use base64::Engine;
 use der::{Decode, Encode};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use x509_cert::Certificate;
-use zerotouch_plugin_bootstrap::cms::{
-    self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML, Signed, VOUCHER_JSON,
-};
+use zerotouch_sztp::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML, Signed, VOUCHER_JSON};
 
 /// The three artifacts of signed data (RFC 8572 §3), each a DER CMS ContentInfo.
 #[derive(Debug, Clone, Copy)]

@@ -12,8 +12,8 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use zerotouch_agent::client::{Client, ClientError, Input, Report, Server, ServerTrust};
 use zerotouch_agent::verify::{self, Device, Format, SignedArtifacts};
-use zerotouch_plugin_bootstrap::conveyed::Conveyed;
-use zerotouch_plugin_bootstrap::restconf::Encoding;
+use zerotouch_sztp::Encoding;
+use zerotouch_sztp::conveyed::Conveyed;
 use zerotouch_tests::{Lab, require_tools};
 
 /// Runs `f` in the device's namespace on a runtime of its own.

@@ -6,8 +6,8 @@ use base64::Engine;
 use der::Encode;
 use rustls_pki_types::CertificateDer;
 use x509_cert::Certificate;
-use zerotouch_plugin_bootstrap::cms::{self, CONVEYED_INFO_JSON, Signer, VOUCHER_JSON};
-use zerotouch_plugin_bootstrap::pki;
+use zerotouch_sztp::cms::{self, CONVEYED_INFO_JSON, Signer, VOUCHER_JSON};
+use zerotouch_sztp::pki;
 
 use super::*;
 

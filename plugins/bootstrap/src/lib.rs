@@ -9,11 +9,8 @@
 //! `server::rpc` → [`identity`] (who) → [`responses`] (what) → [`conveyed`] (document)
 //! → [`cms`] (artifact) → [`restconf`] (output); reports go to [`reports`].
 
-pub mod cms;
-pub mod conveyed;
 pub mod identity;
-pub mod key;
-pub mod pki;
+pub use zerotouch_sztp::{cms, conveyed, key, pki};
 pub mod reports;
 pub mod responses;
 pub mod restconf;

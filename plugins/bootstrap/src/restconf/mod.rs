@@ -4,12 +4,6 @@
 pub mod error;
 pub mod input;
 pub mod media;
-pub mod output;
-pub mod xml;
 
 pub use error::RestconfError;
-pub use media::Encoding;
-
-/// The bootstrap server module's namespace and JSON prefix (RFC 8572 §7.2).
-pub const SERVER_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-sztp-bootstrap-server";
-pub const SERVER_MODULE: &str = "ietf-sztp-bootstrap-server";
+pub use zerotouch_sztp::{Encoding, SERVER_MODULE, SERVER_NS, output, xml};

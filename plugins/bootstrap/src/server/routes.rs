@@ -11,7 +11,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::body::{Body, with_body};
 use super::rpc::{self, Rpc};
 use super::{Peer, Shared, images};
-use crate::restconf::{Encoding, RestconfError};
+use crate::restconf::{Encoding, RestconfError, media};
 
 const OPERATIONS: &str = "/restconf/operations/";
 const GET_BOOTSTRAPPING_DATA: &str =
@@ -25,8 +25,8 @@ const HOST_META: &str = "<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\
 pub(super) fn error_encoding(req_headers: &hyper::HeaderMap) -> Encoding {
     let accept = req_headers.get(ACCEPT).and_then(|v| v.to_str().ok());
     let content_type = req_headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let fallback = Encoding::of_request(content_type, b"").unwrap_or(Encoding::Json);
-    Encoding::for_reply(accept, fallback).unwrap_or(Encoding::Json)
+    let fallback = media::of_request(content_type, b"").unwrap_or(Encoding::Json);
+    media::for_reply(accept, fallback).unwrap_or(Encoding::Json)
 }
 
 /// An error response, counted.

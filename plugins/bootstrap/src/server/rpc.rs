@@ -24,7 +24,7 @@ use crate::reports::StoredRequest;
 use crate::responses::{Device, ReportingLevel, choose};
 use crate::restconf::input::{BootstrapInput, ProgressInput};
 use crate::restconf::output::BootstrapOutput;
-use crate::restconf::{Encoding, RestconfError};
+use crate::restconf::{Encoding, RestconfError, media};
 use crate::settings::{BootstrapConfig, SignPolicy, file_safe_serial, read_device_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,8 +263,8 @@ async fn exchange(
     let (serial, device) =
         authenticate(shared, active.clone(), peer.address.ip(), presented).await?;
     *serial_out = Some(serial.clone());
-    let request_encoding = Encoding::of_request(content_type.as_deref(), &body)?;
-    let reply_encoding = Encoding::for_reply(accept.as_deref(), request_encoding)?;
+    let request_encoding = media::of_request(content_type.as_deref(), &body)?;
+    let reply_encoding = media::for_reply(accept.as_deref(), request_encoding)?;
     *encoding = reply_encoding;
     let (shared, address) = (shared.clone(), peer.address);
     tokio::task::spawn_blocking(move || match rpc {

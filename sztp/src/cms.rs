@@ -15,8 +15,8 @@ use der::{Any, Decode, Encode, Tag};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
+use crate::Encoding;
 use crate::key::{Signature, SigningKey, VerifyingKey};
-use crate::restconf::Encoding;
 
 /// id-ct-sztpConveyedInfoXML (RFC 8572 §10.3).
 pub const CONVEYED_INFO_XML: ObjectIdentifier =

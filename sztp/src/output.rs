@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::{Encoding, SERVER_MODULE, SERVER_NS};
+use crate::{Encoding, SERVER_MODULE, SERVER_NS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootstrapOutput {
@@ -28,7 +28,7 @@ impl BootstrapOutput {
                     .ok_or_else(|| format!("no {SERVER_MODULE}:output"))?
             }
             Encoding::Xml => {
-                let root = super::xml::parse(text).map_err(|e| format!("not XML: {e}"))?;
+                let root = crate::xml::parse(text).map_err(|e| format!("not XML: {e}"))?;
                 if root.name != "output" || root.namespace.as_deref() != Some(SERVER_NS) {
                     return Err(format!("<{}> is not the RPC's output", root.name));
                 }

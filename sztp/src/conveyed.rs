@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
-use crate::restconf::Encoding;
-use crate::restconf::xml::{self, escape};
+use crate::Encoding;
+use crate::xml::{self, escape};
 
 const MODULE: &str = "ietf-sztp-conveyed-info";
 const NS: &str = "urn:ietf:params:xml:ns:yang:ietf-sztp-conveyed-info";
@@ -161,7 +161,7 @@ impl Conveyed {
                     // An identity, with the module's prefix in JSON (XML binds one).
                     if algorithm.rsplit(':').next() == Some("sha-256") {
                         let value = string(v, "hash-value")?.unwrap_or_default();
-                        let octets = zerotouch_plugin::proto::hex::decode(value)
+                        let octets = zerotouch_proto::hex::decode(value)
                             .ok()
                             .and_then(|o| <[u8; 32]>::try_from(o).ok())
                             .ok_or_else(|| {
@@ -209,7 +209,7 @@ impl Conveyed {
 
 /// `aa:bb:…`, the YANG `hex-string` of a hash.
 fn hex_string(bytes: &[u8]) -> String {
-    zerotouch_plugin::proto::hex::colon(bytes)
+    zerotouch_proto::hex::colon(bytes)
 }
 
 impl Conveyed {
@@ -361,7 +361,6 @@ impl Conveyed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restconf::xml;
 
     fn onboarding() -> Conveyed {
         Conveyed::Onboarding(Onboarding {

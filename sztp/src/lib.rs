@@ -1,0 +1,20 @@
+//! zerotouch-sztp: SZTP's documents (RFC 8572), shared by the bootstrap server and the
+//! device agent: the CMS artifacts and their signatures (`cms`, with ECDSA P-256 keys
+//! from `key`), conveyed information (`conveyed`), the `get-bootstrapping-data` output
+//! (`output`), YANG data in XML (`xml`) and JSON (`Encoding`), and a lab PKI with
+//! ownership vouchers (`pki`).
+
+pub mod cms;
+pub mod conveyed;
+mod encoding;
+pub mod key;
+pub mod output;
+pub mod pki;
+pub mod xml;
+
+pub use encoding::Encoding;
+
+/// The bootstrap server module's namespace and JSON prefix (RFC 8572 §7.2).
+pub const SERVER_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-sztp-bootstrap-server";
+/// The bootstrap server module's name, the JSON members' prefix.
+pub const SERVER_MODULE: &str = "ietf-sztp-bootstrap-server";
