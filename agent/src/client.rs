@@ -91,10 +91,13 @@ pub enum ClientError {
 /// A bootstrap server: a host name or address and a port (443 when not given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
-    /// A DNS name or an IP address.
+    /// A DNS name or an IP address: what its certificate names.
     pub host: String,
     /// The TCP port.
     pub port: u16,
+    /// The address to connect to, when it was found with the name (SRV targets and
+    /// their A records); else `host` is resolved by the system.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Display for Server {
@@ -296,6 +299,7 @@ impl Client {
         let server = Server {
             host: authority.host().trim_matches(['[', ']']).to_string(),
             port: authority.port_u16().unwrap_or(443),
+            address: None,
         };
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let name = server.to_string();
@@ -348,12 +352,14 @@ impl Client {
             server: name.clone(),
             reason: e.to_string(),
         };
-        let tcp = TcpStream::connect((server.host.as_str(), server.port))
-            .await
-            .map_err(|source| ClientError::Connect {
-                server: name.clone(),
-                source,
-            })?;
+        let tcp = match server.address {
+            Some(address) => TcpStream::connect((address, server.port)).await,
+            None => TcpStream::connect((server.host.as_str(), server.port)).await,
+        }
+        .map_err(|source| ClientError::Connect {
+            server: name.clone(),
+            source,
+        })?;
         let server_name = ServerName::try_from(server.host.clone())
             .map_err(|e| tls_err(format!("{:?} is not a server name: {e}", server.host)))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(self.tls_config(trust)?));

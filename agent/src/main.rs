@@ -1,5 +1,6 @@
-//! zerotouch-agent: an SZTP device (RFC 8572 §5) in directories. It asks the bootstrap
-//! servers it is given, in order, for bootstrapping data; checks what they send
+//! zerotouch-agent: an SZTP device (RFC 8572 §5) in directories. It looks for
+//! bootstrapping data in DNS (its own TXT records, then the SRV records' servers) and
+//! at the bootstrap servers it is given, in that order; checks what they send
 //! (`verify`), follows redirects (`process`) and onboards (`onboard`): boot image,
 //! scripts, configuration, progress reports. Exit status 0 only when bootstrapping
 //! completed; otherwise the step that failed and why, per server.
@@ -14,8 +15,9 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 use zerotouch_agent::client::{Client, Input, Server, ServerTrust};
+use zerotouch_agent::dns::Lookup;
 use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
-use zerotouch_agent::process::{self, Context};
+use zerotouch_agent::process::{self, Context, Found, Step};
 use zerotouch_agent::verify::Device;
 
 /// Reboots into a new boot image, at most, in one run.
@@ -28,9 +30,20 @@ const MAX_REBOOTS: usize = 3;
     about = "An SZTP device (RFC 8572): asks bootstrap servers, checks signed data, onboards into a directory"
 )]
 struct Args {
-    /// A bootstrap server, https://HOST[:PORT] (repeat: tried in order).
-    #[arg(long = "server", value_name = "URI", required = true)]
+    /// A bootstrap server, https://HOST[:PORT] (repeat: tried in order, after DNS).
+    #[arg(
+        long = "server",
+        value_name = "URI",
+        required_unless_present = "domain"
+    )]
     servers: Vec<String>,
+    /// The domain to look in with DNS: the device's TXT records at
+    /// <serial>._sztp.<domain>, then the _sztp._tcp.<domain> SRV records.
+    #[arg(long, requires = "dns_server")]
+    domain: Option<String>,
+    /// The nameserver asked, ADDRESS:PORT.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    dns_server: Option<std::net::SocketAddr>,
     /// The device's IDevID certificate (PEM, its chain).
     #[arg(long)]
     idevid: PathBuf,
@@ -97,6 +110,7 @@ fn server_of(uri: &str) -> anyhow::Result<Server> {
         (Some("https"), Some(a)) => Ok(Server {
             host: a.host().trim_matches(['[', ']']).to_string(),
             port: a.port_u16().unwrap_or(443),
+            address: None,
         }),
         _ => bail!("{uri:?}: bootstrap servers are https://HOST[:PORT]"),
     }
@@ -135,6 +149,60 @@ fn ssh_host_key(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     Ok((algorithm.to_string(), key))
 }
 
+/// Where bootstrapping data is looked for, in the order RFC 8572 §4 and §5.2 give.
+enum Source {
+    /// The device's own TXT records.
+    DnsDevice,
+    /// The SRV records' bootstrap servers, reached provisionally.
+    DnsServers,
+    /// A server given on the command line.
+    Configured(Server),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::DnsDevice => write!(f, "DNS (device TXT)"),
+            Source::DnsServers => write!(f, "DNS (SRV)"),
+            Source::Configured(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// Onboarding information from `source`, or why none came; every source asked in
+/// `steps`.
+async fn find(
+    cx: &Context<'_>,
+    source: &Source,
+    lookup: Option<&Lookup>,
+    trust: &ServerTrust,
+    steps: &mut Vec<Step>,
+) -> Result<Found, String> {
+    match (source, lookup) {
+        (Source::Configured(server), _) => {
+            process::process(cx, server.clone(), trust.clone(), steps).await
+        }
+        (Source::DnsDevice, Some(lookup)) => match lookup.device(cx.device.serial).await {
+            Ok(Some(records)) => process::process_records(cx, &records, steps).await,
+            Ok(None) => Err(format!("no TXT records for {} in DNS", cx.device.serial)),
+            Err(e) => Err(e.to_string()),
+        },
+        (Source::DnsServers, Some(lookup)) => {
+            let servers = lookup.servers().await.map_err(|e| e.to_string())?;
+            let mut last = String::from("no _sztp._tcp SRV records in DNS");
+            for server in servers {
+                // DNS is untrusted: the servers it names are reached provisionally.
+                match process::process(cx, server, ServerTrust::Provisional, steps).await {
+                    Ok(found) => return Ok(found),
+                    Err(e) => last = e,
+                }
+            }
+            Err(last)
+        }
+        (_, None) => Err("no DNS lookup configured".into()),
+    }
+}
+
 async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
     let cert = read(&args.idevid)?;
     let client = Client::new(&cert, &read(&args.idevid_key)?, args.basic.clone())?;
@@ -147,11 +215,20 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
         Some(path) => ServerTrust::Anchors(anchors(path)?),
         None => ServerTrust::Provisional,
     };
-    let servers = args
-        .servers
-        .iter()
-        .map(|s| server_of(s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let lookup = match (&args.domain, args.dns_server) {
+        (Some(domain), Some(server)) => Some(Lookup {
+            server,
+            domain: domain.clone(),
+        }),
+        _ => None,
+    };
+    let mut sources = Vec::new();
+    if lookup.is_some() {
+        sources.extend([Source::DnsDevice, Source::DnsServers]);
+    }
+    for s in &args.servers {
+        sources.push(Source::Configured(server_of(s)?));
+    }
     let keys = args
         .ssh_host_keys
         .iter()
@@ -169,7 +246,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
     let mut attempts = Vec::new();
     let mut reboots = 0;
     'boot: loop {
-        for server in &servers {
+        for source in &sources {
             let cx = Context {
                 client: &client,
                 voucher_anchors: &voucher_anchors,
@@ -185,20 +262,24 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 },
             };
             let mut steps = Vec::new();
-            let found = process::process(&cx, server.clone(), trust.clone(), &mut steps).await;
+            let found = find(&cx, source, lookup.as_ref(), &trust, &mut steps).await;
             let steps_json: Vec<_> = steps
                 .iter()
-                .map(|s| json!({"server": s.server.to_string(), "depth": s.depth, "authenticated": s.authenticated, "outcome": s.outcome}))
+                .map(|s| json!({"source": s.source, "depth": s.depth, "authenticated": s.authenticated, "outcome": s.outcome}))
                 .collect();
             let found = match found {
                 Ok(found) => found,
                 Err(why) => {
-                    eprintln!("zerotouch-agent: {server}: {why}");
+                    eprintln!("zerotouch-agent: {source}: {why}");
                     attempts.push(
-                        json!({"server": server.to_string(), "steps": steps_json, "error": why}),
+                        json!({"source": source.to_string(), "steps": steps_json, "error": why}),
                     );
                     continue;
                 }
+            };
+            let from = match &found.server {
+                Some((server, _)) => server.to_string(),
+                None => source.to_string(),
             };
             let setup = Setup {
                 client: &client,
@@ -214,7 +295,8 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 .map(|r| json!({"progress_type": r.progress_type, "message": r.message, "sent": r.outcome.is_ok(), "outcome": r.outcome.as_ref().err()}))
                 .collect();
             let mut attempt = json!({
-                "server": found.server.to_string(),
+                "source": source.to_string(),
+                "from": from,
                 "signed": found.signed,
                 "steps": steps_json,
                 "reports": reports,
@@ -223,10 +305,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 Ok(Outcome::Complete) => {
                     attempt["outcome"] = json!("bootstrap-complete");
                     attempts.push(attempt);
-                    eprintln!(
-                        "zerotouch-agent: bootstrapping complete (from {})",
-                        found.server
-                    );
+                    eprintln!("zerotouch-agent: bootstrapping complete (from {from})");
                     return Ok((
                         true,
                         json!({"serial": serial, "complete": true, "attempts": attempts}),
@@ -251,7 +330,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     continue 'boot;
                 }
                 Err(failure) => {
-                    eprintln!("zerotouch-agent: {}: {failure}", found.server);
+                    eprintln!("zerotouch-agent: {from}: {failure}");
                     attempt["outcome"] = json!(failure.progress_type);
                     attempt["error"] = json!(failure.reason);
                     attempts.push(attempt);

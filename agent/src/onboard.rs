@@ -292,11 +292,12 @@ impl Reporter<'_, '_> {
         message: Option<String>,
         ssh_host_keys: Vec<(String, Vec<u8>)>,
     ) -> Result<(), String> {
-        let outcome = match &self.found.trust {
-            ServerTrust::Provisional => {
+        let outcome = match &self.found.server {
+            None => Err("not sent: the data came from no bootstrap server".to_string()),
+            Some((_, ServerTrust::Provisional)) => {
                 Err("not sent: the server was not authenticated".to_string())
             }
-            trust => {
+            Some((server, trust)) => {
                 let report = Report {
                     progress_type: progress_type.into(),
                     message: message.clone(),
@@ -304,7 +305,7 @@ impl Reporter<'_, '_> {
                 };
                 self.setup
                     .client
-                    .report_progress(&self.found.server, trust, &report)
+                    .report_progress(server, trust, &report)
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -25,6 +25,7 @@ use zerotouch_sztp::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML};
 use zerotouch_sztp::conveyed::{BootstrapServer, Conveyed, Onboarding};
 
 use crate::client::{Client, Input, Server, ServerTrust};
+use crate::dns::DeviceRecords;
 use crate::verify::{self, Device, Format, SignedArtifacts};
 
 /// Redirects followed at most (RFC 8572 §5.3: SHOULD be 10 or fewer).
@@ -43,14 +44,15 @@ pub struct Context<'a> {
     pub input: Input,
 }
 
-/// One server asked, and what came of it.
+/// One source asked (a server, or DNS records), and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
-    /// The server.
-    pub server: Server,
+    /// The server (`host:port`) or the records (`DNS TXT <name>`).
+    pub source: String,
     /// How many redirects led to it.
     pub depth: usize,
-    /// Whether its TLS certificate was checked against a trust anchor.
+    /// Whether it was a server whose TLS certificate was checked against a trust
+    /// anchor.
     pub authenticated: bool,
     /// What it gave, or why it failed.
     pub outcome: String,
@@ -61,11 +63,9 @@ pub struct Step {
 pub struct Found {
     /// The onboarding information.
     pub onboarding: Onboarding,
-    /// The server that gave it, with how it was reached: progress reports go there,
-    /// and only when it was authenticated (RFC 8572 §5.6).
-    pub server: Server,
-    /// How it was reached.
-    pub trust: ServerTrust,
+    /// The server that gave it, with how it was reached (none when it came from DNS):
+    /// progress reports go there, and only when it was authenticated (RFC 8572 §5.6).
+    pub server: Option<(Server, ServerTrust)>,
     /// The reporting level it asked for (`minimal` when absent).
     pub reporting_level: Option<&'static str>,
     /// Whether it came as signed data that verified.
@@ -73,7 +73,7 @@ pub struct Found {
 }
 
 /// Asks `server` (reached with `trust`) and follows its redirects; onboarding
-/// information from a trusted source, or why none came. `steps` records every server
+/// information from a trusted source, or why none came. `steps` records every source
 /// asked.
 pub async fn process(
     cx: &Context<'_>,
@@ -82,6 +82,37 @@ pub async fn process(
     steps: &mut Vec<Step>,
 ) -> Result<Found, String> {
     visit(cx, server, trust, 0, steps).await
+}
+
+/// The device's own DNS records (untrusted, as DNS is: only signed data or redirect
+/// information is taken from them), and the redirects they give.
+pub async fn process_records(
+    cx: &Context<'_>,
+    records: &DeviceRecords,
+    steps: &mut Vec<Step>,
+) -> Result<Found, String> {
+    let step = Step {
+        source: format!("DNS TXT {}", records.name),
+        depth: 0,
+        authenticated: false,
+        outcome: String::new(),
+    };
+    let read = conveyed_of(
+        cx,
+        &records.conveyed_information,
+        records.owner_certificate.as_deref(),
+        records.ownership_voucher.as_deref(),
+        false,
+    );
+    settle(cx, read.map(|got| (got, None)), None, 0, step, steps).await
+}
+
+/// What a source gave: the conveyed information, whether the source is trusted,
+/// whether it was signed, and the reporting level asked for.
+struct Got {
+    conveyed: Conveyed,
+    trusted: bool,
+    signed: bool,
 }
 
 type Visit<'a> = Pin<Box<dyn Future<Output = Result<Found, String>> + Send + 'a>>;
@@ -95,14 +126,36 @@ fn visit<'a>(
 ) -> Visit<'a> {
     Box::pin(async move {
         let authenticated = matches!(trust, ServerTrust::Anchors(_));
-        let mut step = Step {
-            server: server.clone(),
+        let step = Step {
+            source: server.to_string(),
             depth,
             authenticated,
             outcome: String::new(),
         };
-        let result = ask(cx, &server, &trust, authenticated).await;
-        let (conveyed, trusted, signed, level) = match result {
+        let got = ask(cx, &server, &trust, authenticated).await;
+        settle(cx, got, Some((server, trust)), depth, step, steps).await
+    })
+}
+
+/// Takes what a source gave (`origin`, the server it came from): onboarding
+/// information from a trusted source, or its redirects followed; `step` recorded.
+fn settle<'a>(
+    cx: &'a Context<'a>,
+    got: Result<(Got, Option<&'static str>), String>,
+    origin: Option<(Server, ServerTrust)>,
+    depth: usize,
+    mut step: Step,
+    steps: &'a mut Vec<Step>,
+) -> Visit<'a> {
+    Box::pin(async move {
+        let (
+            Got {
+                conveyed,
+                trusted,
+                signed,
+            },
+            level,
+        ) = match got {
             Ok(got) => got,
             Err(e) => {
                 step.outcome = e.clone();
@@ -110,6 +163,7 @@ fn visit<'a>(
                 return Err(e);
             }
         };
+        let kind = if signed { "signed" } else { "unsigned" };
         match conveyed {
             Conveyed::Onboarding(onboarding) => {
                 if let Err(why) = admit_onboarding(trusted) {
@@ -117,15 +171,11 @@ fn visit<'a>(
                     steps.push(step);
                     return Err(why);
                 }
-                step.outcome = format!(
-                    "{} onboarding information",
-                    if signed { "signed" } else { "unsigned" }
-                );
+                step.outcome = format!("{kind} onboarding information");
                 steps.push(step);
                 Ok(Found {
                     onboarding,
-                    server,
-                    trust,
+                    server: origin,
                     reporting_level: level,
                     signed,
                 })
@@ -140,8 +190,7 @@ fn visit<'a>(
                     return Err(why);
                 }
                 step.outcome = format!(
-                    "{} redirect information to {}",
-                    if signed { "signed" } else { "unsigned" },
+                    "{kind} redirect information to {}",
                     servers
                         .iter()
                         .map(|s| server_of(s).to_string())
@@ -182,14 +231,13 @@ fn admit_onboarding(trusted: bool) -> Result<(), String> {
     }
 }
 
-/// Asks one server: the conveyed information, whether the source is trusted, whether it
-/// was signed, and the reporting level.
+/// Asks one server: what it gave, and the reporting level it asked for.
 async fn ask(
     cx: &Context<'_>,
     server: &Server,
     trust: &ServerTrust,
     authenticated: bool,
-) -> Result<(Conveyed, bool, bool, Option<&'static str>), String> {
+) -> Result<(Got, Option<&'static str>), String> {
     let input = Input {
         // A server that cannot be trusted must prove what it sends.
         signed_data_preferred: cx.input.signed_data_preferred || !authenticated,
@@ -200,11 +248,29 @@ async fn ask(
         .get_bootstrapping_data(server, trust, &input)
         .await
         .map_err(|e| e.to_string())?;
-    let (document, format, trusted, signed) = match (&out.owner_certificate, &out.ownership_voucher)
-    {
+    let got = conveyed_of(
+        cx,
+        &out.conveyed_information,
+        out.owner_certificate.as_deref(),
+        out.ownership_voucher.as_deref(),
+        authenticated,
+    )?;
+    Ok((got, out.reporting_level))
+}
+
+/// Conveyed information with, for signed data, the owner certificate and voucher,
+/// from a source that is `authenticated` or not: read, and signed data verified.
+fn conveyed_of(
+    cx: &Context<'_>,
+    conveyed: &[u8],
+    owner: Option<&[u8]>,
+    voucher: Option<&[u8]>,
+    authenticated: bool,
+) -> Result<Got, String> {
+    let (document, format, trusted, signed) = match (owner, voucher) {
         (Some(owner), Some(voucher)) => {
             let artifacts = SignedArtifacts {
-                conveyed_information: &out.conveyed_information,
+                conveyed_information: conveyed,
                 owner_certificate: owner,
                 ownership_voucher: voucher,
             };
@@ -218,7 +284,7 @@ async fn ask(
             (verified.document, verified.format, true, true)
         }
         _ => {
-            let (document, format) = unsigned(&out.conveyed_information)?;
+            let (document, format) = unsigned(conveyed)?;
             (document, format, authenticated, false)
         }
     };
@@ -227,7 +293,11 @@ async fn ask(
         Format::Xml => Encoding::Xml,
     };
     let conveyed = Conveyed::parse(&document, encoding).map_err(|e| e.to_string())?;
-    Ok((conveyed, trusted, signed, out.reporting_level))
+    Ok(Got {
+        conveyed,
+        trusted,
+        signed,
+    })
 }
 
 /// The document of unsigned conveyed information (a CMS ContentInfo of its type).
@@ -260,6 +330,7 @@ fn server_of(s: &BootstrapServer) -> Server {
     Server {
         host: s.address.clone(),
         port: s.port.unwrap_or(443),
+        address: None,
     }
 }
 

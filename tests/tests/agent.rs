@@ -16,6 +16,30 @@ use zerotouch_sztp::Encoding;
 use zerotouch_sztp::conveyed::Conveyed;
 use zerotouch_tests::{Lab, require_tools};
 
+/// The bootstrap plugin's device SN-1, onboarded with `config.xml` (merged).
+const ONBOARD_SN1: &str = r#"
+[[plugin.settings.device]]
+serial = "SN-1"
+response = "onboard"
+[[plugin.settings.response]]
+name = "onboard"
+match = { serial = "no-such-*" }
+[plugin.settings.response.onboarding]
+configuration_handling = "merge"
+configuration = "config.xml"
+"#;
+
+/// A lab with the device at 198.18.0.2, a PKI for SN-1 in `pki/` and `config.xml`.
+fn lab_with_sn1() -> (Lab, std::path::PathBuf) {
+    require_tools(&["ip"]);
+    let lab = Lab::two_hosts();
+    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
+    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    (lab, pki)
+}
+
 /// Runs `f` in the device's namespace on a runtime of its own.
 fn on_device<R, F>(lab: &Lab, f: impl FnOnce() -> F + Send + 'static) -> R
 where
@@ -40,25 +64,8 @@ fn anchors(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
 
 #[test]
 fn the_agent_fetches_verifies_and_reads_signed_onboarding_information() {
-    require_tools(&["ip"]);
-    let lab = Lab::two_hosts();
-    lab.addr(&lab.cli(), "c", "198.18.0.2/24");
-    let pki = lab.path("pki");
-    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
-    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
-    let plugin = common::signing_bootstrap_plugin(
-        r#"
-[[plugin.settings.device]]
-serial = "SN-1"
-response = "onboard"
-[[plugin.settings.response]]
-name = "onboard"
-match = { serial = "no-such-*" }
-[plugin.settings.response.onboarding]
-configuration_handling = "merge"
-configuration = "config.xml"
-"#,
-    );
+    let (lab, pki) = lab_with_sn1();
+    let plugin = common::signing_bootstrap_plugin(ONBOARD_SN1);
     let cfg = lab.write("dhcpd.toml", &plugin);
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
 
@@ -78,6 +85,7 @@ configuration = "config.xml"
         let bs = Server {
             host: "198.18.0.1".into(),
             port: 8443,
+            address: None,
         };
         let signed = Input {
             signed_data_preferred: true,
@@ -238,6 +246,7 @@ match = {{ serial = "none-*" }}
         let at = |port| Server {
             host: "198.18.0.1".into(),
             port,
+            address: None,
         };
         let cx = |model: &str| Context {
             client: &client,
@@ -263,7 +272,13 @@ match = {{ serial = "none-*" }}
         ] {
             let mut steps = Vec::new();
             let found = process::process(&cx(model), at(port), trust, &mut steps).await;
-            runs.push((found.map(|f| (f.signed, f.server.port, f.trust)), steps));
+            runs.push((
+                found.map(|f| {
+                    let (server, trust) = f.server.expect("from a server");
+                    (f.signed, server.port, trust)
+                }),
+                steps,
+            ));
         }
         runs
     });
@@ -272,7 +287,7 @@ match = {{ serial = "none-*" }}
         .map(|(_, steps)| {
             steps
                 .iter()
-                .map(|s| format!("{} {}: {}", s.server, s.authenticated, s.outcome))
+                .map(|s| format!("{} {}: {}", s.source, s.authenticated, s.outcome))
                 .collect::<Vec<_>>()
                 .join("\n")
         })
@@ -423,6 +438,7 @@ fn the_agent_onboards_and_reports_each_step() {
             let at = Server {
                 host: "198.18.0.1".into(),
                 port: 8443,
+                address: None,
             };
             let mut steps = Vec::new();
             let found = process::process(&cx, at, trust, &mut steps)
@@ -606,5 +622,92 @@ fn the_agent_binary_bootstraps_a_device_end_to_end() {
         out.contains("pre-script-error") && out.contains("boom"),
         "{out}"
     );
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// DNS as the device's source (RFC 8572 §4.2) through the `dns` plugin: in one domain
+/// the device's own TXT records carry signed onboarding information (verified, nothing
+/// reported: no bootstrap server was asked); in another there are none, and the
+/// `_sztp._tcp` SRV record's server, its address from the same nameserver, is reached
+/// provisionally and sends signed data.
+#[test]
+fn the_agent_finds_its_data_or_its_server_in_dns() {
+    let (lab, pki) = lab_with_sn1();
+    let dns = r#"
+[[plugin]]
+name = "dns"
+[plugin.settings]
+listen = ["198.18.0.1:53"]
+[[plugin.settings.zone]]
+name = "sztp.example"
+bootstrap_devices = true
+nameservers = [{ name = "ns1.sztp.example", addresses = ["198.18.0.1"] }]
+[[plugin.settings.zone]]
+name = "other.example"
+nameservers = [{ name = "ns1.other.example", addresses = ["198.18.0.1"] }]
+bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, addresses = ["198.18.0.1"] }]
+"#;
+    let plugins = common::signing_bootstrap_plugin(&format!("{ONBOARD_SN1}{dns}"));
+    let cfg = lab.write("dhcpd.toml", &plugins);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
+    let agent = zerotouch_tests::binary("zerotouch-agent");
+    let run = |domain: &str| {
+        let path = |p: &str| pki.join(p).display().to_string();
+        let root = lab.path(domain).display().to_string();
+        let args = [
+            agent.to_str().unwrap(),
+            "--dns-server",
+            "198.18.0.1:53",
+            "--domain",
+            domain,
+            "--idevid",
+            &path("devices/SN-1.pem"),
+            "--idevid-key",
+            &path("devices/SN-1.key"),
+            "--voucher-ca",
+            &path("voucher-ca.pem"),
+            "--root",
+            &root,
+            "--json",
+        ];
+        let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(60));
+        assert_eq!(code, 0, "{domain}: {out}");
+        let json = &out[out.find('{').unwrap()..=out.rfind('}').unwrap()];
+        serde_json::from_str::<serde_json::Value>(json).unwrap()
+    };
+    let record = run("sztp.example");
+    let attempt = &record["attempts"][0];
+    assert_eq!(attempt["source"], "DNS (device TXT)", "{record:#}");
+    assert_eq!(attempt["outcome"], "bootstrap-complete", "{record:#}");
+    assert_eq!(attempt["signed"], true);
+    assert_eq!(
+        attempt["steps"][0]["source"],
+        "DNS TXT SN-1._sztp.sztp.example."
+    );
+    assert!(
+        attempt["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["sent"] == false),
+        "{record:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(lab.path("sztp.example/config/running.cfg")).unwrap(),
+        "<config><hostname>edge-1</hostname></config>"
+    );
+    let record = run("other.example");
+    let attempts = record["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{record:#}");
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no TXT records"),
+        "{record:#}"
+    );
+    assert_eq!(attempts[1]["source"], "DNS (SRV)");
+    assert_eq!(attempts[1]["from"], "bs1.other.example:8443");
+    assert_eq!(attempts[1]["outcome"], "bootstrap-complete");
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
