@@ -1,15 +1,19 @@
 //! zerotouch-sztp: SZTP's documents (RFC 8572), shared by the bootstrap server and the
 //! device agent: the CMS artifacts and their signatures (`cms`, with ECDSA P-256 keys
 //! from `key`), conveyed information (`conveyed`), the `get-bootstrapping-data` output
-//! (`output`), YANG data in XML (`xml`) and JSON (`Encoding`), and a lab PKI with
-//! ownership vouchers (`pki`).
+//! (`output`), YANG data in XML (`xml`) and JSON (`Encoding`), a lab PKI with
+//! ownership vouchers (`pki`), and the DHCP options' list of bootstrap-server URIs
+//! (`option`, with `uri`: DHCPv4 143, DHCPv6 136).
 
 pub mod cms;
 pub mod conveyed;
+mod de;
 mod encoding;
 pub mod key;
+pub mod option;
 pub mod output;
 pub mod pki;
+pub mod uri;
 pub mod xml;
 
 pub use encoding::Encoding;

@@ -16,10 +16,9 @@
 //! (RFC 8572 §8.2, RFC 8415 §18.3), or where the operator set `always` for devices
 //! that do not ask.
 
-pub mod codec;
 mod settings;
+pub use zerotouch_sztp::{option as codec, uri};
 pub mod tool;
-pub mod uri;
 
 use zerotouch_plugin::proto::v4::MessageType;
 use zerotouch_plugin::proto::v6::MessageType6;

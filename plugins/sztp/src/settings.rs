@@ -1,7 +1,7 @@
 //! The plugin's settings, in its `[[plugin]]` entry and in `plugin.sztp` scope tables:
 //! every key optional, each resolved from the most specific scope that sets it.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use zerotouch_plugin::{Settings, SettingsError};
 
 use crate::codec::Encoding;
@@ -15,47 +15,6 @@ pub struct SztpSettings {
     pub(crate) uris: Option<Vec<BootstrapUri>>,
     pub(crate) always: Option<bool>,
     pub(crate) encoding: Option<Encoding>,
-}
-
-/// Reads a string into `T` with `parse`, failing inside the deserializer so the error
-/// points at the value itself (not the list or table around it).
-struct Parsed<T>(fn(&str) -> Result<T, String>, &'static str);
-
-impl<T> serde::de::Visitor<'_> for Parsed<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.1)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
-        (self.0)(text).map_err(E::custom)
-    }
-}
-
-impl<'de> Deserialize<'de> for BootstrapUri {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(Parsed(
-            |text| BootstrapUri::parse(text).map_err(|e| e.to_string()),
-            "an https URI",
-        ))
-    }
-}
-
-impl<'de> Deserialize<'de> for Encoding {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(Parsed(
-            |name| {
-                Encoding::parse(name).ok_or_else(|| {
-                    format!(
-                        "got {name:?}, expected one of {}",
-                        Encoding::NAMES.join(", ")
-                    )
-                })
-            },
-            "an encoding name",
-        ))
-    }
 }
 
 impl SztpSettings {
