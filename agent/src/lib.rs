@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod dhcp;
 pub mod dns;
 pub mod onboard;
 pub mod process;

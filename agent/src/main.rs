@@ -1,6 +1,7 @@
 //! zerotouch-agent: an SZTP device (RFC 8572 §5) in directories. It looks for
-//! bootstrapping data in DNS (its own TXT records, then the SRV records' servers) and
-//! at the bootstrap servers it is given, in that order; checks what they send
+//! bootstrapping data at the servers its DHCP lease names (option 143 or 136), in DNS
+//! (its own TXT records, then the SRV records' servers) and at the bootstrap servers
+//! it is given, in that order; checks what they send
 //! (`verify`), follows redirects (`process`) and onboards (`onboard`): boot image,
 //! scripts, configuration, progress reports. Exit status 0 only when bootstrapping
 //! completed; otherwise the step that failed and why, per server.
@@ -34,9 +35,13 @@ struct Args {
     #[arg(
         long = "server",
         value_name = "URI",
-        required_unless_present = "domain"
+        required_unless_present_any = ["domain", "dhcp_lease"]
     )]
     servers: Vec<String>,
+    /// A dhclient lease file holding option 143 or 136 (`sztp-redirect`): its
+    /// bootstrap servers are tried first, provisionally.
+    #[arg(long, value_name = "FILE")]
+    dhcp_lease: Option<PathBuf>,
     /// The domain to look in with DNS: the device's TXT records at
     /// <serial>._sztp.<domain>, then the _sztp._tcp.<domain> SRV records.
     #[arg(long, requires = "dns_server")]
@@ -151,6 +156,8 @@ fn ssh_host_key(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 
 /// Where bootstrapping data is looked for, in the order RFC 8572 §4 and §5.2 give.
 enum Source {
+    /// A server the DHCP lease named (untrusted: reached provisionally).
+    Dhcp(Server),
     /// The device's own TXT records.
     DnsDevice,
     /// The SRV records' bootstrap servers, reached provisionally.
@@ -162,6 +169,7 @@ enum Source {
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Source::Dhcp(s) => write!(f, "DHCP ({s})"),
             Source::DnsDevice => write!(f, "DNS (device TXT)"),
             Source::DnsServers => write!(f, "DNS (SRV)"),
             Source::Configured(s) => write!(f, "{s}"),
@@ -181,6 +189,9 @@ async fn find(
     match (source, lookup) {
         (Source::Configured(server), _) => {
             process::process(cx, server.clone(), trust.clone(), steps).await
+        }
+        (Source::Dhcp(server), _) => {
+            process::process(cx, server.clone(), ServerTrust::Provisional, steps).await
         }
         (Source::DnsDevice, Some(lookup)) => match lookup.device(cx.device.serial).await {
             Ok(Some(records)) => process::process_records(cx, &records, steps).await,
@@ -223,6 +234,18 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
         _ => None,
     };
     let mut sources = Vec::new();
+    if let Some(lease) = &args.dhcp_lease {
+        let text = String::from_utf8_lossy(&read(lease)?).into_owned();
+        match zerotouch_agent::dhcp::uris_in_lease_file(&text) {
+            Ok(uris) => {
+                for u in uris {
+                    sources.push(Source::Dhcp(server_of(&u)?));
+                }
+            }
+            // Another source may still serve: say so and go on.
+            Err(e) => eprintln!("zerotouch-agent: {}: {e}", lease.display()),
+        }
+    }
     if lookup.is_some() {
         sources.extend([Source::DnsDevice, Source::DnsServers]);
     }

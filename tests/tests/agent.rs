@@ -40,6 +40,44 @@ fn lab_with_sn1() -> (Lab, std::path::PathBuf) {
     (lab, pki)
 }
 
+/// `zerotouch-agent --json` in the device's namespace as device `serial` of the lab PKI
+/// in `pki`, in `root`, with `sources`: its exit status, its output, and its record.
+fn run_agent(
+    lab: &Lab,
+    pki: &std::path::Path,
+    serial: &str,
+    root: &std::path::Path,
+    sources: &[&str],
+) -> (i32, String, serde_json::Value) {
+    let agent = zerotouch_tests::binary("zerotouch-agent");
+    let path = |p: String| pki.join(p).display().to_string();
+    let (cert, key, ca) = (
+        path(format!("devices/{serial}.pem")),
+        path(format!("devices/{serial}.key")),
+        path("voucher-ca.pem".into()),
+    );
+    let root = root.display().to_string();
+    let mut args = vec![agent.to_str().unwrap()];
+    args.extend_from_slice(sources);
+    args.extend([
+        "--idevid",
+        &cert,
+        "--idevid-key",
+        &key,
+        "--voucher-ca",
+        &ca,
+        "--root",
+        &root,
+        "--json",
+    ]);
+    let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(60));
+    let record = match (out.find('{'), out.rfind('}')) {
+        (Some(a), Some(b)) => serde_json::from_str(&out[a..=b]).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    };
+    (code, out, record)
+}
+
 /// Runs `f` in the device's namespace on a runtime of its own.
 fn on_device<R, F>(lab: &Lab, f: impl FnOnce() -> F + Send + 'static) -> R
 where
@@ -561,44 +599,29 @@ fn the_agent_onboards_and_reports_each_step() {
 fn the_agent_binary_bootstraps_a_device_end_to_end() {
     let (lab, mut server, image) = onboarding_server();
     let pki = lab.path("pki");
-    let agent = zerotouch_tests::binary("zerotouch-agent");
     lab.write(
         "host-key.pub",
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== root@device\n",
     );
     let run = |serial: &str| {
-        let path = |p: &str| pki.join(p).display().to_string();
-        let root = lab.path(serial).display().to_string();
+        let server_ca = pki.join("server-ca.pem").display().to_string();
         let key = lab.path("host-key.pub").display().to_string();
-        let args = [
-            agent.to_str().unwrap(),
+        let options = [
             "--server",
             "https://198.18.0.1:8443",
-            "--idevid",
-            &path(&format!("devices/{serial}.pem")),
-            "--idevid-key",
-            &path(&format!("devices/{serial}.key")),
-            "--voucher-ca",
-            &path("voucher-ca.pem"),
             "--server-ca",
-            &path("server-ca.pem"),
+            &server_ca,
             "--os-name",
             "acme-os",
             "--os-version",
             "2.0",
-            "--root",
-            &root,
             "--ssh-host-key",
             &key,
-            "--json",
         ];
-        lab.run(&lab.cli(), &args, Duration::from_secs(60))
+        run_agent(&lab, &pki, serial, &lab.path(serial), &options)
     };
-    let (code, out) = run("SN-1");
+    let (code, out, record) = run("SN-1");
     assert_eq!(code, 0, "{out}");
-    let json_start = out.find('{').unwrap();
-    let json_end = out.rfind('}').unwrap();
-    let record: serde_json::Value = serde_json::from_str(&out[json_start..=json_end]).unwrap();
     assert_eq!(record["serial"], "SN-1", "the IDevID's serialNumber");
     assert_eq!(record["complete"], true);
     let outcomes: Vec<&str> = record["attempts"]
@@ -616,7 +639,7 @@ fn the_agent_binary_bootstraps_a_device_end_to_end() {
         image
     );
     assert!(lab.path("SN-1/config/running.cfg").exists());
-    let (code, out) = run("SN-2");
+    let (code, out, _) = run("SN-2");
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("pre-script-error") && out.contains("boom"),
@@ -650,30 +673,12 @@ bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, a
     let plugins = common::signing_bootstrap_plugin(&format!("{ONBOARD_SN1}{dns}"));
     let cfg = lab.write("dhcpd.toml", &plugins);
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
-    let agent = zerotouch_tests::binary("zerotouch-agent");
     let run = |domain: &str| {
-        let path = |p: &str| pki.join(p).display().to_string();
-        let root = lab.path(domain).display().to_string();
-        let args = [
-            agent.to_str().unwrap(),
-            "--dns-server",
-            "198.18.0.1:53",
-            "--domain",
-            domain,
-            "--idevid",
-            &path("devices/SN-1.pem"),
-            "--idevid-key",
-            &path("devices/SN-1.key"),
-            "--voucher-ca",
-            &path("voucher-ca.pem"),
-            "--root",
-            &root,
-            "--json",
-        ];
-        let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(60));
+        let root = lab.path(domain);
+        let sources = ["--dns-server", "198.18.0.1:53", "--domain", domain];
+        let (code, out, record) = run_agent(&lab, &pki, "SN-1", &root, &sources);
         assert_eq!(code, 0, "{domain}: {out}");
-        let json = &out[out.find('{').unwrap()..=out.rfind('}').unwrap()];
-        serde_json::from_str::<serde_json::Value>(json).unwrap()
+        record
     };
     let record = run("sztp.example");
     let attempt = &record["attempts"][0];
@@ -709,5 +714,86 @@ bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, a
     assert_eq!(attempts[1]["source"], "DNS (SRV)");
     assert_eq!(attempts[1]["from"], "bs1.other.example:8443");
     assert_eq!(attempts[1]["outcome"], "bootstrap-complete");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// DHCP as the source: ISC dhclient told of option 143 gets a lease from
+/// zerotouch-dhcpd (the `sztp` plugin naming the bootstrap server) and the agent,
+/// reading dhclient's lease file, reaches that server provisionally and bootstraps on
+/// its signed data.
+#[test]
+fn the_agent_bootstraps_from_the_server_its_dhcp_lease_names() {
+    require_tools(&["ip", "dhclient"]);
+    let lab = Lab::two_hosts();
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
+    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    let plugins = format!(
+        "\n[[plugin]]\nname = \"sztp\"\n{}",
+        common::signing_bootstrap_plugin(ONBOARD_SN1)
+    );
+    let cfg = lab.basic_config(
+        "",
+        "[dhcp4.subnet.plugin.sztp]\nuris = [\"https://198.18.0.1:8443\"]",
+        &plugins,
+    );
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    let conf = lab.write(
+        "dhclient.conf",
+        "option sztp-redirect code 143 = string;\nrequest subnet-mask, routers, sztp-redirect;\n",
+    );
+    let script = common::write_script(lab.dir.path(), "dhclient-script", common::DHCLIENT_SCRIPT);
+    let (lf, pf) = (lab.path("dhclient.leases"), lab.path("dhclient.pid"));
+    let mut dhclient = zerotouch_tests::Daemon::spawn(
+        "dhclient",
+        &lab.cli(),
+        &[
+            "dhclient",
+            "-4",
+            "-d",
+            "-cf",
+            conf.to_str().unwrap(),
+            "-sf",
+            &script,
+            "-lf",
+            lf.to_str().unwrap(),
+            "-pf",
+            pf.to_str().unwrap(),
+            &lab.ifname("c"),
+        ],
+        &lab.path("dhclient.log"),
+    );
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&lf)
+        .unwrap_or_default()
+        .contains("option sztp-redirect")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The address is on the interface once the script ran.
+    while lab.ipv4_of(&lab.cli(), "c").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let lease = lf.to_str().unwrap();
+    let (code, out, record) = run_agent(
+        &lab,
+        &pki,
+        "SN-1",
+        &lab.path("device"),
+        &["--dhcp-lease", lease],
+    );
+    dhclient.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    assert_eq!(code, 0, "{out}");
+    let attempt = &record["attempts"][0];
+    assert_eq!(attempt["source"], "DHCP (198.18.0.1:8443)", "{record:#}");
+    assert_eq!(attempt["signed"], true);
+    assert_eq!(attempt["outcome"], "bootstrap-complete");
+    assert!(lab.path("device/config/running.cfg").exists());
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
