@@ -17,6 +17,7 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 use zerotouch_agent::client::{Client, Input, Server, ServerTrust};
 use zerotouch_agent::dns::Lookup;
+use zerotouch_agent::log::{Log, Severity};
 use zerotouch_agent::onboard::{self, Dirs, Outcome, Setup};
 use zerotouch_agent::process::{self, Context, Found, Step};
 use zerotouch_agent::verify::Device;
@@ -87,6 +88,10 @@ struct Args {
     /// How long a script may run, seconds.
     #[arg(long, default_value_t = 300)]
     script_timeout: u64,
+    /// A syslog server for the device's log lines, ADDRESS:PORT [default: the lease's
+    /// log-servers (option 7), port 514].
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    syslog: Option<std::net::SocketAddr>,
     /// Print the record of every step as JSON.
     #[arg(long)]
     json: bool,
@@ -234,8 +239,10 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
         _ => None,
     };
     let mut sources = Vec::new();
+    let mut log_server = args.syslog;
     if let Some(lease) = &args.dhcp_lease {
         let text = String::from_utf8_lossy(&read(lease)?).into_owned();
+        log_server = log_server.or(zerotouch_agent::log::server_in_lease_file(&text));
         match zerotouch_agent::dhcp::uris_in_lease_file(&text) {
             Ok(uris) => {
                 for u in uris {
@@ -265,6 +272,19 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
     for d in [&dirs.images, &dirs.config, &dirs.work] {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
+    let log = Log::to(log_server, &serial);
+    log.line(
+        Severity::Info,
+        &format!(
+            "bootstrapping: {} source(s): {}",
+            sources.len(),
+            sources
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     let mut running = (args.os_name.clone(), args.os_version.clone());
     let mut attempts = Vec::new();
     let mut reboots = 0;
@@ -286,6 +306,17 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
             };
             let mut steps = Vec::new();
             let found = find(&cx, source, lookup.as_ref(), &trust, &mut steps).await;
+            for step in &steps {
+                let how = if step.authenticated {
+                    "authenticated"
+                } else {
+                    "not authenticated"
+                };
+                log.line(
+                    Severity::Info,
+                    &format!("{} ({how}): {}", step.source, step.outcome),
+                );
+            }
             let steps_json: Vec<_> = steps
                 .iter()
                 .map(|s| json!({"source": s.source, "depth": s.depth, "authenticated": s.authenticated, "outcome": s.outcome}))
@@ -294,6 +325,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 Ok(found) => found,
                 Err(why) => {
                     eprintln!("zerotouch-agent: {source}: {why}");
+                    log.line(Severity::Err, &format!("{source}: {why}"));
                     attempts.push(
                         json!({"source": source.to_string(), "steps": steps_json, "error": why}),
                     );
@@ -313,6 +345,16 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
             };
             let mut record = Vec::new();
             let outcome = onboard::onboard(&setup, &found, &mut record).await;
+            for r in &record {
+                let sent = match &r.outcome {
+                    Ok(()) => "sent".to_string(),
+                    Err(e) => e.clone(),
+                };
+                log.line(
+                    Severity::Info,
+                    &format!("progress report {}: {sent}", r.progress_type),
+                );
+            }
             let reports: Vec<_> = record
                 .iter()
                 .map(|r| json!({"progress_type": r.progress_type, "message": r.message, "sent": r.outcome.is_ok(), "outcome": r.outcome.as_ref().err()}))
@@ -329,6 +371,10 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     attempt["outcome"] = json!("bootstrap-complete");
                     attempts.push(attempt);
                     eprintln!("zerotouch-agent: bootstrapping complete (from {from})");
+                    log.line(
+                        Severity::Notice,
+                        &format!("bootstrap-complete (from {from})"),
+                    );
                     return Ok((
                         true,
                         json!({"serial": serial, "complete": true, "attempts": attempts}),
@@ -349,11 +395,20 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                         os_name.as_deref().unwrap_or("-"),
                         os_version.as_deref().unwrap_or("-")
                     );
+                    log.line(
+                        Severity::Notice,
+                        &format!(
+                            "boot image {} {} installed: rebooting into it",
+                            os_name.as_deref().unwrap_or("-"),
+                            os_version.as_deref().unwrap_or("-")
+                        ),
+                    );
                     running = (os_name, os_version);
                     continue 'boot;
                 }
                 Err(failure) => {
                     eprintln!("zerotouch-agent: {from}: {failure}");
+                    log.line(Severity::Err, &format!("{from}: {failure}"));
                     attempt["outcome"] = json!(failure.progress_type);
                     attempt["error"] = json!(failure.reason);
                     attempts.push(attempt);

@@ -728,19 +728,28 @@ fn the_agent_bootstraps_from_the_server_its_dhcp_lease_names() {
     let pki = lab.path("pki");
     common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
     lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    // The syslog plugin is advertised (option 7) and keeps the device's lines.
+    let syslog = r#"
+[[plugin]]
+name = "syslog"
+[plugin.settings]
+listen = ["198.18.0.1:514"]
+collector = [{ address = "127.0.0.1:10515", transport = "udp" }]
+status_listen = "127.0.0.1:9270"
+"#;
     let plugins = format!(
-        "\n[[plugin]]\nname = \"sztp\"\n{}",
+        "\n[[plugin]]\nname = \"sztp\"\n{syslog}{}",
         common::signing_bootstrap_plugin(ONBOARD_SN1)
     );
     let cfg = lab.basic_config(
-        "",
+        "plugin.syslog = { advertise = true }",
         "[dhcp4.subnet.plugin.sztp]\nuris = [\"https://198.18.0.1:8443\"]",
         &plugins,
     );
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
     let conf = lab.write(
         "dhclient.conf",
-        "option sztp-redirect code 143 = string;\nrequest subnet-mask, routers, sztp-redirect;\n",
+        "option sztp-redirect code 143 = string;\nrequest subnet-mask, routers, log-servers, sztp-redirect;\n",
     );
     let script = common::write_script(lab.dir.path(), "dhclient-script", common::DHCLIENT_SCRIPT);
     let (lf, pf) = (lab.path("dhclient.leases"), lab.path("dhclient.pid"));
@@ -795,5 +804,37 @@ fn the_agent_bootstraps_from_the_server_its_dhcp_lease_names() {
     assert_eq!(attempt["signed"], true);
     assert_eq!(attempt["outcome"], "bootstrap-complete");
     assert!(lab.path("device/config/running.cfg").exists());
+    // Its log lines reached the server DHCP named, which keeps them by its lease.
+    let address = lab.ipv4_of(&lab.cli(), "c").remove(0);
+    let address = address.split('/').next().unwrap().to_string();
+    let ctl = zerotouch_tests::binary("zerotouchctl");
+    let start = std::time::Instant::now();
+    let shown = loop {
+        let (_, shown) = lab.run(
+            &lab.srv(),
+            &[
+                ctl.to_str().unwrap(),
+                "logs",
+                "--url",
+                "http://127.0.0.1:9270",
+                &address,
+            ],
+            Duration::from_secs(10),
+        );
+        if shown.contains("bootstrap-complete (from 198.18.0.1:8443)")
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break shown;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for line in [
+        "zerotouch-agent: bootstrapping: 1 source(s): DHCP (198.18.0.1:8443)",
+        "zerotouch-agent: 198.18.0.1:8443 (not authenticated): signed onboarding information",
+        "zerotouch-agent: progress report bootstrap-initiated: not sent: the server was not authenticated",
+        "zerotouch-agent: bootstrap-complete (from 198.18.0.1:8443)",
+    ] {
+        assert!(shown.contains(line), "{line}:\n{shown}");
+    }
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
