@@ -3,18 +3,24 @@
 //! record's character-strings joined, then split at the first `=`; other keys
 //! ignored), then the device-independent `_sztp._tcp.<domain>` SRV records (bootstrap
 //! servers, lowest priority first). A truncated answer is asked again over TCP, as
-//! signed data rarely fits a datagram.
+//! signed data rarely fits a datagram. The same lookups go to multicast DNS in
+//! `local.` (RFC 6762, asked as a legacy querier), which the device tries first.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::client::Server;
+
+/// The largest answer asked for over unicast UDP (DNS Flag Day 2020's size).
+const UDP_PAYLOAD: u16 = 1232;
+/// The largest answer asked for over mDNS: its largest message (RFC 6762 §17).
+const MDNS_PAYLOAD: u16 = 9000;
 
 /// How long one query may take, over each transport.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,14 +58,17 @@ pub struct DeviceRecords {
     pub ownership_voucher: Option<Vec<u8>>,
 }
 
-/// A unicast nameserver and the domain the device looks in.
+/// A nameserver and the domain the device looks in.
 #[derive(Debug, Clone)]
 pub struct Lookup {
-    /// The nameserver.
+    /// The nameserver, or the mDNS group.
     pub server: SocketAddr,
-    /// The domain (`example.com`).
+    /// The domain (`example.com`, `local` for mDNS).
     pub domain: String,
 }
+
+/// The mDNS group (RFC 6762).
+const MDNS: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 251)), 5353);
 
 /// An address record's address.
 fn ip_of(data: &RData) -> Option<IpAddr> {
@@ -80,6 +89,20 @@ fn address_in(answer: &Message, target: &Name) -> Option<IpAddr> {
 }
 
 impl Lookup {
+    /// Multicast DNS in `local.` (RFC 6762), asked as a legacy querier (§6.7): from a
+    /// port of its own, so a responder answers it directly, as plain DNS.
+    pub fn mdns() -> Lookup {
+        Lookup {
+            server: MDNS,
+            domain: "local".into(),
+        }
+    }
+
+    /// Whether this asks the mDNS group.
+    pub fn is_mdns(&self) -> bool {
+        self.server == MDNS
+    }
+
     /// `<serial>._sztp.<domain>` TXT: the device's artifacts, if it has a `ci`.
     pub async fn device(&self, serial: &str) -> Result<Option<DeviceRecords>, DnsError> {
         let name = format!("{serial}._sztp.{}.", self.domain.trim_end_matches('.'));
@@ -164,12 +187,23 @@ impl Lookup {
         let mut query = Message::new(id, MessageType::Query, OpCode::Query);
         query.metadata.recursion_desired = true;
         query.queries.push(Query::query(parsed, rtype));
+        // EDNS (RFC 6891): unicast answers up to 1232 octets over UDP (larger ones over
+        // TCP), mDNS ones up to its largest message, as there is no TCP there (a legacy
+        // mDNS querier gets 512 octets without it).
+        let mut edns = Edns::new();
+        edns.set_max_payload(if self.is_mdns() {
+            MDNS_PAYLOAD
+        } else {
+            UDP_PAYLOAD
+        });
+        query.edns = Some(edns);
         let bytes = query.to_bytes().map_err(|e| fail(e.to_string()))?;
         let answer = tokio::time::timeout(TIMEOUT, self.udp(&bytes))
             .await
             .map_err(|_| fail(format!("no answer over UDP within {TIMEOUT:?}")))?
             .map_err(|e| fail(e.to_string()))?;
-        let answer = if answer.metadata.truncation {
+        // mDNS has no TCP: what fits is what there is.
+        let answer = if answer.metadata.truncation && !self.is_mdns() {
             tokio::time::timeout(TIMEOUT, self.tcp(&bytes))
                 .await
                 .map_err(|_| fail(format!("no answer over TCP within {TIMEOUT:?}")))?
@@ -193,9 +227,23 @@ impl Lookup {
             SocketAddr::from(([0u16; 8], 0))
         };
         let socket = UdpSocket::bind(any).await?;
+        let mut buf = vec![0u8; 65_535];
+        if self.is_mdns() {
+            // The answer comes from the responder's own address: the socket takes any.
+            socket.send_to(query, self.server).await?;
+            let id = u16::from_be_bytes([query[0], query[1]]);
+            loop {
+                let (n, _) = socket.recv_from(&mut buf).await?;
+                if let Ok(m) = Message::from_bytes(&buf[..n])
+                    && m.metadata.id == id
+                    && m.metadata.message_type == MessageType::Response
+                {
+                    return Ok(m);
+                }
+            }
+        }
         socket.connect(self.server).await?;
         socket.send(query).await?;
-        let mut buf = vec![0u8; 65_535];
         let n = socket.recv(&mut buf).await?;
         Message::from_bytes(&buf[..n]).map_err(std::io::Error::other)
     }

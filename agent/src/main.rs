@@ -36,7 +36,7 @@ struct Args {
     #[arg(
         long = "server",
         value_name = "URI",
-        required_unless_present_any = ["domain", "dhcp_lease"]
+        required_unless_present_any = ["domain", "dhcp_lease", "mdns"]
     )]
     servers: Vec<String>,
     /// A dhclient lease file holding option 143 or 136 (`sztp-redirect`): its
@@ -50,6 +50,9 @@ struct Args {
     /// The nameserver asked, ADDRESS:PORT.
     #[arg(long, value_name = "ADDRESS:PORT")]
     dns_server: Option<std::net::SocketAddr>,
+    /// Ask multicast DNS in local. first (RFC 6762; needs a route to 224.0.0.251).
+    #[arg(long)]
+    mdns: bool,
     /// The device's IDevID certificate (PEM, its chain).
     #[arg(long)]
     idevid: PathBuf,
@@ -163,10 +166,10 @@ fn ssh_host_key(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 enum Source {
     /// A server the DHCP lease named (untrusted: reached provisionally).
     Dhcp(Server),
-    /// The device's own TXT records.
-    DnsDevice,
+    /// The device's own TXT records, in multicast or unicast DNS.
+    DnsDevice(Lookup),
     /// The SRV records' bootstrap servers, reached provisionally.
-    DnsServers,
+    DnsServers(Lookup),
     /// A server given on the command line.
     Configured(Server),
 }
@@ -175,8 +178,10 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Dhcp(s) => write!(f, "DHCP ({s})"),
-            Source::DnsDevice => write!(f, "DNS (device TXT)"),
-            Source::DnsServers => write!(f, "DNS (SRV)"),
+            Source::DnsDevice(l) if l.is_mdns() => write!(f, "mDNS (device TXT)"),
+            Source::DnsDevice(_) => write!(f, "DNS (device TXT)"),
+            Source::DnsServers(l) if l.is_mdns() => write!(f, "mDNS (SRV)"),
+            Source::DnsServers(_) => write!(f, "DNS (SRV)"),
             Source::Configured(s) => write!(f, "{s}"),
         }
     }
@@ -187,23 +192,22 @@ impl std::fmt::Display for Source {
 async fn find(
     cx: &Context<'_>,
     source: &Source,
-    lookup: Option<&Lookup>,
     trust: &ServerTrust,
     steps: &mut Vec<Step>,
 ) -> Result<Found, String> {
-    match (source, lookup) {
-        (Source::Configured(server), _) => {
+    match source {
+        Source::Configured(server) => {
             process::process(cx, server.clone(), trust.clone(), steps).await
         }
-        (Source::Dhcp(server), _) => {
+        Source::Dhcp(server) => {
             process::process(cx, server.clone(), ServerTrust::Provisional, steps).await
         }
-        (Source::DnsDevice, Some(lookup)) => match lookup.device(cx.device.serial).await {
+        Source::DnsDevice(lookup) => match lookup.device(cx.device.serial).await {
             Ok(Some(records)) => process::process_records(cx, &records, steps).await,
             Ok(None) => Err(format!("no TXT records for {} in DNS", cx.device.serial)),
             Err(e) => Err(e.to_string()),
         },
-        (Source::DnsServers, Some(lookup)) => {
+        Source::DnsServers(lookup) => {
             let servers = lookup.servers().await.map_err(|e| e.to_string())?;
             let mut last = String::from("no _sztp._tcp SRV records in DNS");
             for server in servers {
@@ -215,7 +219,6 @@ async fn find(
             }
             Err(last)
         }
-        (_, None) => Err("no DNS lookup configured".into()),
     }
 }
 
@@ -253,9 +256,16 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
             Err(e) => eprintln!("zerotouch-agent: {}: {e}", lease.display()),
         }
     }
-    if lookup.is_some() {
-        sources.extend([Source::DnsDevice, Source::DnsServers]);
-    }
+    // RFC 8572 §4.2: device-specific records before device-independent ones, each
+    // in mDNS before unicast DNS.
+    let lookups: Vec<Lookup> = args
+        .mdns
+        .then(Lookup::mdns)
+        .into_iter()
+        .chain(lookup)
+        .collect();
+    sources.extend(lookups.iter().cloned().map(Source::DnsDevice));
+    sources.extend(lookups.into_iter().map(Source::DnsServers));
     for s in &args.servers {
         sources.push(Source::Configured(server_of(s)?));
     }
@@ -305,7 +315,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 },
             };
             let mut steps = Vec::new();
-            let found = find(&cx, source, lookup.as_ref(), &trust, &mut steps).await;
+            let found = find(&cx, source, &trust, &mut steps).await;
             for step in &steps {
                 let how = if step.authenticated {
                     "authenticated"

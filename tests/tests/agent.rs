@@ -652,7 +652,8 @@ fn the_agent_binary_bootstraps_a_device_end_to_end() {
 /// the device's own TXT records carry signed onboarding information (verified, nothing
 /// reported: no bootstrap server was asked); in another there are none, and the
 /// `_sztp._tcp` SRV record's server, its address from the same nameserver, is reached
-/// provisionally and sends signed data.
+/// provisionally and sends signed data; multicast DNS (the plugin's responder) gives the
+/// device's records under `local.` too.
 #[test]
 fn the_agent_finds_its_data_or_its_server_in_dns() {
     let (lab, pki) = lab_with_sn1();
@@ -661,6 +662,7 @@ fn the_agent_finds_its_data_or_its_server_in_dns() {
 name = "dns"
 [plugin.settings]
 listen = ["198.18.0.1:53"]
+mdns = { interfaces = ["IFACE"], zone = "sztp.example" }
 [[plugin.settings.zone]]
 name = "sztp.example"
 bootstrap_devices = true
@@ -670,6 +672,7 @@ name = "other.example"
 nameservers = [{ name = "ns1.other.example", addresses = ["198.18.0.1"] }]
 bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, addresses = ["198.18.0.1"] }]
 "#;
+    let dns = dns.replace("IFACE", &lab.ifname("s"));
     let plugins = common::signing_bootstrap_plugin(&format!("{ONBOARD_SN1}{dns}"));
     let cfg = lab.write("dhcpd.toml", &plugins);
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "dns: serving");
@@ -701,6 +704,16 @@ bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, a
         std::fs::read_to_string(lab.path("sztp.example/config/running.cfg")).unwrap(),
         "<config><hostname>edge-1</hostname></config>"
     );
+    // Multicast DNS first, as a device with no domain does: the responder on the
+    // server's link publishes the same records under local.
+    let route = ["ip", "route", "add", "224.0.0.0/4", "dev", &lab.ifname("c")];
+    assert_eq!(lab.run(&lab.cli(), &route, Duration::from_secs(5)).0, 0);
+    let (code, out, record) = run_agent(&lab, &pki, "SN-1", &lab.path("mdns"), &["--mdns"]);
+    assert_eq!(code, 0, "{out}");
+    let attempt = &record["attempts"][0];
+    assert_eq!(attempt["source"], "mDNS (device TXT)", "{record:#}");
+    assert_eq!(attempt["steps"][0]["source"], "DNS TXT SN-1._sztp.local.");
+    assert_eq!(attempt["outcome"], "bootstrap-complete");
     let record = run("other.example");
     let attempts = record["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{record:#}");
