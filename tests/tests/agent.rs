@@ -257,7 +257,7 @@ redirect = [{ address = "198.18.0.1", port = 8443 }]"#;
     let first = common::signing_bootstrap_plugin(&redirecting(loop_back));
     let second = common::bootstrap_plugin(
         "second",
-        8444,
+        "198.18.0.1:8444",
         true,
         "",
         &format!(
@@ -271,7 +271,8 @@ match = {{ serial = "none-*" }}
 {onboard}"#
         ),
     );
-    let unsigning = common::bootstrap_plugin("unsigning", 8445, false, "", &redirecting(""));
+    let unsigning =
+        common::bootstrap_plugin("unsigning", "198.18.0.1:8445", false, "", &redirecting(""));
     let cfg = lab.write("dhcpd.toml", &format!("{first}{second}{unsigning}"));
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
     std::thread::sleep(Duration::from_millis(300));
@@ -397,7 +398,7 @@ fn onboarding_server() -> (Lab, zerotouch_tests::Daemon, Vec<u8>) {
     lab.write("fail.sh", "#!/bin/sh\necho boom >&2\nexit 3\n");
     let plugin = common::bootstrap_plugin(
         "bootstrap",
-        8443,
+        "198.18.0.1:8443",
         true,
         "images_dir = \"images\"",
         r#"
@@ -849,5 +850,60 @@ status_listen = "127.0.0.1:9270"
     ] {
         assert!(shown.contains(line), "{line}:\n{shown}");
     }
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// DHCPv6 as the source: ISC dhclient -6 told of option 136 gets it from
+/// zerotouch-dhcpd (the `sztp` plugin in the DHCPv6 scope) and the agent, reading the
+/// DHCPv6 lease file, bootstraps from the server it names, over IPv6.
+#[test]
+fn the_agent_bootstraps_from_the_server_its_dhcpv6_lease_names() {
+    require_tools(&["ip", "dhclient"]);
+    let lab = Lab::two_hosts_v6();
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, "2001:db8:1::1", &["SN-1"]);
+    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    let plugins = format!(
+        "\n[[plugin]]\nname = \"sztp\"\n{}",
+        common::bootstrap_plugin("bootstrap", "[2001:db8:1::1]:8443", true, "", ONBOARD_SN1)
+    );
+    let cfg = lab.basic_config6(
+        "[dhcp6.plugin.sztp]\nuris = [\"https://[2001:db8:1::1]:8443\"]",
+        &plugins,
+    );
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    let conf = "option dhcp6.sztp-redirect code 136 = string;\nalso request dhcp6.sztp-redirect;\n";
+    let (code, out, leases) = lab.dhclient6_once("dhclient6", conf, &[]);
+    assert_eq!(code, 0, "{out}");
+    // The address the lease gives, put on the interface as dhclient-script would.
+    let address = leases
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("iaaddr "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in the lease:\n{leases}"));
+    let add = [
+        "ip",
+        "addr",
+        "add",
+        &format!("{address}/64"),
+        "dev",
+        &lab.ifname("c"),
+    ];
+    assert_eq!(lab.run(&lab.cli(), &add, Duration::from_secs(5)).0, 0);
+    let lease = lab.path("dhclient6.leases");
+    let (code, out, record) = run_agent(
+        &lab,
+        &pki,
+        "SN-1",
+        &lab.path("device"),
+        &["--dhcp-lease", lease.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    let attempt = &record["attempts"][0];
+    assert_eq!(
+        attempt["source"], "DHCP ([2001:db8:1::1]:8443)",
+        "{record:#}"
+    );
+    assert_eq!(attempt["outcome"], "bootstrap-complete");
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }

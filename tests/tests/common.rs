@@ -128,16 +128,16 @@ pub(crate) fn pki_lab(dir: &Path, server_name: &str, devices: &[&str]) {
 /// `tables` follows: its devices and responses.
 #[allow(dead_code)]
 pub(crate) fn signing_bootstrap_plugin(tables: &str) -> String {
-    bootstrap_plugin("bootstrap", 8443, true, "", tables)
+    bootstrap_plugin("bootstrap", "198.18.0.1:8443", true, "", tables)
 }
 
-/// The `bootstrap` plugin instance `instance` on 198.18.0.1:`port` with the lab PKI in
+/// The `bootstrap` plugin instance `instance` on `listen` with the lab PKI in
 /// `pki/`, signing with the owner's key or not, reports in `<instance>.sqlite`, more
 /// `settings` (keys), then `tables`.
 #[allow(dead_code)]
 pub(crate) fn bootstrap_plugin(
     instance: &str,
-    port: u16,
+    listen: &str,
     signing: bool,
     settings: &str,
     tables: &str,
@@ -153,7 +153,7 @@ pub(crate) fn bootstrap_plugin(
 name = "bootstrap"
 instance = "{instance}"
 [plugin.settings]
-listen = ["198.18.0.1:{port}"]
+listen = ["{listen}"]
 certificate = "pki/server.pem"
 private_key = "pki/server.key"
 device_ca = ["pki/manufacturer-ca.pem"]
