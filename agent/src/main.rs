@@ -95,6 +95,13 @@ struct Args {
     /// log-servers (option 7), port 514].
     #[arg(long, value_name = "ADDRESS:PORT")]
     syslog: Option<std::net::SocketAddr>,
+    /// When no source served, try them all again after this many seconds (RFC 8572
+    /// §5.2: a device loops until one does) [default: one pass].
+    #[arg(long, value_name = "SECS")]
+    retry: Option<u64>,
+    /// With --retry, give up after this many passes over the sources.
+    #[arg(long, default_value_t = u32::MAX, requires = "retry")]
+    passes: u32,
     /// Print the record of every step as JSON.
     #[arg(long)]
     json: bool,
@@ -298,6 +305,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
     let mut running = (args.os_name.clone(), args.os_version.clone());
     let mut attempts = Vec::new();
     let mut reboots = 0;
+    let mut passes = 1;
     'boot: loop {
         for source in &sources {
             let cx = Context {
@@ -424,6 +432,19 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     attempts.push(attempt);
                 }
             }
+        }
+        // RFC 8572 §5.2: a device loops over its sources until one serves.
+        if let Some(pause) = args.retry
+            && passes < args.passes
+        {
+            passes += 1;
+            eprintln!("zerotouch-agent: no source served: trying them again in {pause} s");
+            log.line(
+                Severity::Notice,
+                &format!("no source served: trying them again in {pause} s"),
+            );
+            tokio::time::sleep(Duration::from_secs(pause)).await;
+            continue 'boot;
         }
         return Ok((
             false,

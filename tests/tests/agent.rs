@@ -907,3 +907,69 @@ fn the_agent_bootstraps_from_the_server_its_dhcpv6_lease_names() {
     assert_eq!(attempt["outcome"], "bootstrap-complete");
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
+
+/// A device loops over its sources until one serves (RFC 8572 §5.2): started while its
+/// bootstrap server is down, the agent with `--retry` tries again each second and
+/// bootstraps once the server is up.
+#[test]
+fn the_agent_tries_again_until_a_server_serves() {
+    let (lab, pki) = lab_with_sn1();
+    let cfg = lab.write("dhcpd.toml", &common::signing_bootstrap_plugin(ONBOARD_SN1));
+    let agent = zerotouch_tests::binary("zerotouch-agent");
+    let path = |p: &str| pki.join(p).display().to_string();
+    let root = lab.path("device").display().to_string();
+    let mut device = zerotouch_tests::Daemon::spawn(
+        "zerotouch-agent",
+        &lab.cli(),
+        &[
+            agent.to_str().unwrap(),
+            "--server",
+            "https://198.18.0.1:8443",
+            "--idevid",
+            &path("devices/SN-1.pem"),
+            "--idevid-key",
+            &path("devices/SN-1.key"),
+            "--voucher-ca",
+            &path("voucher-ca.pem"),
+            "--root",
+            &root,
+            "--retry",
+            "1",
+            "--passes",
+            "30",
+            "--json",
+        ],
+        &lab.path("agent.out"),
+    );
+    // The device is refused a few times before the server starts.
+    let start = std::time::Instant::now();
+    while device.log_text().matches("trying them again").count() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            device.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    assert_eq!(
+        device.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        device.log_text()
+    );
+    let out = device.log_text();
+    let record: serde_json::Value =
+        serde_json::from_str(&out[out.find('{').unwrap()..=out.rfind('}').unwrap()]).unwrap();
+    let attempts = record["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 3, "{record:#}");
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("connecting to 198.18.0.1:8443"),
+        "{record:#}"
+    );
+    assert_eq!(attempts.last().unwrap()["outcome"], "bootstrap-complete");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
