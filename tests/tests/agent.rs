@@ -34,10 +34,43 @@ fn lab_with_sn1() -> (Lab, std::path::PathBuf) {
     require_tools(&["ip"]);
     let lab = Lab::two_hosts();
     lab.addr(&lab.cli(), "c", "198.18.0.2/24");
-    let pki = lab.path("pki");
-    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
-    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    let pki = sn1_pki(&lab, "198.18.0.1");
     (lab, pki)
+}
+
+/// A lab PKI for SN-1 in `pki/` with the server named `server_name`, and
+/// `config.xml`: the PKI's folder.
+fn sn1_pki(lab: &Lab, server_name: &str) -> std::path::PathBuf {
+    let pki = lab.path("pki");
+    common::pki_lab(&pki, server_name, &["SN-1"]);
+    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    pki
+}
+
+/// `zerotouch-agent` with `sources` (and any other options) as device `serial` of the
+/// lab PKI in `pki`, in `root`, printing its record as JSON.
+fn agent_args(
+    pki: &std::path::Path,
+    serial: &str,
+    root: &std::path::Path,
+    sources: &[&str],
+) -> Vec<String> {
+    let agent = zerotouch_tests::binary("zerotouch-agent");
+    let path = |p: String| pki.join(p).display().to_string();
+    let mut args = vec![agent.display().to_string()];
+    args.extend(sources.iter().map(|s| s.to_string()));
+    args.extend([
+        "--idevid".into(),
+        path(format!("devices/{serial}.pem")),
+        "--idevid-key".into(),
+        path(format!("devices/{serial}.key")),
+        "--voucher-ca".into(),
+        path("voucher-ca.pem".into()),
+        "--root".into(),
+        root.display().to_string(),
+        "--json".into(),
+    ]);
+    args
 }
 
 /// `zerotouch-agent --json` in the device's namespace as device `serial` of the lab PKI
@@ -49,27 +82,8 @@ fn run_agent(
     root: &std::path::Path,
     sources: &[&str],
 ) -> (i32, String, serde_json::Value) {
-    let agent = zerotouch_tests::binary("zerotouch-agent");
-    let path = |p: String| pki.join(p).display().to_string();
-    let (cert, key, ca) = (
-        path(format!("devices/{serial}.pem")),
-        path(format!("devices/{serial}.key")),
-        path("voucher-ca.pem".into()),
-    );
-    let root = root.display().to_string();
-    let mut args = vec![agent.to_str().unwrap()];
-    args.extend_from_slice(sources);
-    args.extend([
-        "--idevid",
-        &cert,
-        "--idevid-key",
-        &key,
-        "--voucher-ca",
-        &ca,
-        "--root",
-        &root,
-        "--json",
-    ]);
+    let args = agent_args(pki, serial, root, sources);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out) = lab.run(&lab.cli(), &args, Duration::from_secs(60));
     let record = match (out.find('{'), out.rfind('}')) {
         (Some(a), Some(b)) => serde_json::from_str(&out[a..=b]).unwrap_or_default(),
@@ -739,9 +753,7 @@ bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, a
 fn the_agent_bootstraps_from_the_server_its_dhcp_lease_names() {
     require_tools(&["ip", "dhclient"]);
     let lab = Lab::two_hosts();
-    let pki = lab.path("pki");
-    common::pki_lab(&pki, "198.18.0.1", &["SN-1"]);
-    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    let pki = sn1_pki(&lab, "198.18.0.1");
     // The syslog plugin is advertised (option 7) and keeps the device's lines.
     let syslog = r#"
 [[plugin]]
@@ -761,30 +773,9 @@ status_listen = "127.0.0.1:9270"
         &plugins,
     );
     let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
-    let conf = lab.write(
-        "dhclient.conf",
+    let (mut dhclient, lf) = common::dhclient4(
+        &lab,
         "option sztp-redirect code 143 = string;\nrequest subnet-mask, routers, log-servers, sztp-redirect;\n",
-    );
-    let script = common::write_script(lab.dir.path(), "dhclient-script", common::DHCLIENT_SCRIPT);
-    let (lf, pf) = (lab.path("dhclient.leases"), lab.path("dhclient.pid"));
-    let mut dhclient = zerotouch_tests::Daemon::spawn(
-        "dhclient",
-        &lab.cli(),
-        &[
-            "dhclient",
-            "-4",
-            "-d",
-            "-cf",
-            conf.to_str().unwrap(),
-            "-sf",
-            &script,
-            "-lf",
-            lf.to_str().unwrap(),
-            "-pf",
-            pf.to_str().unwrap(),
-            &lab.ifname("c"),
-        ],
-        &lab.path("dhclient.log"),
     );
     let start = std::time::Instant::now();
     while !std::fs::read_to_string(&lf)
@@ -860,9 +851,7 @@ status_listen = "127.0.0.1:9270"
 fn the_agent_bootstraps_from_the_server_its_dhcpv6_lease_names() {
     require_tools(&["ip", "dhclient"]);
     let lab = Lab::two_hosts_v6();
-    let pki = lab.path("pki");
-    common::pki_lab(&pki, "2001:db8:1::1", &["SN-1"]);
-    lab.write("config.xml", "<config><hostname>edge-1</hostname></config>");
+    let pki = sn1_pki(&lab, "2001:db8:1::1");
     let plugins = format!(
         "\n[[plugin]]\nname = \"sztp\"\n{}",
         common::bootstrap_plugin("bootstrap", "[2001:db8:1::1]:8443", true, "", ONBOARD_SN1)
@@ -915,30 +904,24 @@ fn the_agent_bootstraps_from_the_server_its_dhcpv6_lease_names() {
 fn the_agent_tries_again_until_a_server_serves() {
     let (lab, pki) = lab_with_sn1();
     let cfg = lab.write("dhcpd.toml", &common::signing_bootstrap_plugin(ONBOARD_SN1));
-    let agent = zerotouch_tests::binary("zerotouch-agent");
-    let path = |p: &str| pki.join(p).display().to_string();
-    let root = lab.path("device").display().to_string();
-    let mut device = zerotouch_tests::Daemon::spawn(
-        "zerotouch-agent",
-        &lab.cli(),
+    let args = agent_args(
+        &pki,
+        "SN-1",
+        &lab.path("device"),
         &[
-            agent.to_str().unwrap(),
             "--server",
             "https://198.18.0.1:8443",
-            "--idevid",
-            &path("devices/SN-1.pem"),
-            "--idevid-key",
-            &path("devices/SN-1.key"),
-            "--voucher-ca",
-            &path("voucher-ca.pem"),
-            "--root",
-            &root,
             "--retry",
             "1",
             "--passes",
             "30",
-            "--json",
         ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut device = zerotouch_tests::Daemon::spawn(
+        "zerotouch-agent",
+        &lab.cli(),
+        &args,
         &lab.path("agent.out"),
     );
     // The device is refused a few times before the server starts.

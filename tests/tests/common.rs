@@ -162,3 +162,36 @@ reports_database = "{instance}.sqlite"
 {signing}{tables}"#
     )
 }
+
+/// ISC dhclient -4 in the foreground on the client's interface of `lab`, with `conf` as
+/// its configuration, `DHCLIENT_SCRIPT`, and its lease file `dhclient.leases` in the
+/// lab's folder: the running client and the lease file.
+pub(crate) fn dhclient4(
+    lab: &zerotouch_tests::Lab,
+    conf: &str,
+) -> (zerotouch_tests::Daemon, std::path::PathBuf) {
+    let conf = lab.write("dhclient.conf", conf);
+    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
+    let (lf, pf) = (lab.path("dhclient.leases"), lab.path("dhclient.pid"));
+    let client = zerotouch_tests::Daemon::spawn(
+        "dhclient",
+        &lab.cli(),
+        &[
+            "dhclient",
+            "-4",
+            "-d",
+            "-v",
+            "-cf",
+            conf.to_str().expect("utf-8 path"),
+            "-sf",
+            &script,
+            "-lf",
+            lf.to_str().expect("utf-8 path"),
+            "-pf",
+            pf.to_str().expect("utf-8 path"),
+            &lab.ifname("c"),
+        ],
+        &lab.path("dhclient.log"),
+    );
+    (client, lf)
+}

@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{DHCLIENT_SCRIPT, write_script};
+use common::write_script;
 use zerotouch_tests::{Daemon, Lab, binary, check_config, require_tools};
 
 /// RFC 8572 §8.3 list of the two URIs below, as hex.
@@ -61,32 +61,9 @@ fn dhclient_with_a_string_option_143_stores_the_exact_list() {
     require_tools(&["ip", "dhclient"]);
     let lab = Lab::two_hosts();
     let _server = lab.start_dhcpd(&config(&lab), "server.log");
-    let conf = lab.write(
-        "dhclient.conf",
+    let (mut client, lf) = common::dhclient4(
+        &lab,
         "option sztp-redirect code 143 = string;\nrequest subnet-mask, routers, sztp-redirect;\n",
-    );
-    let script = write_script(lab.dir.path(), "dhclient-script", DHCLIENT_SCRIPT);
-    let (lf, pf) = (lab.path("dhclient.leases"), lab.path("dhclient.pid"));
-    let ifc = lab.ifname("c");
-    let mut client = Daemon::spawn(
-        "dhclient",
-        &lab.cli(),
-        &[
-            "dhclient",
-            "-4",
-            "-d",
-            "-v",
-            "-cf",
-            conf.to_str().unwrap(),
-            "-sf",
-            &script,
-            "-lf",
-            lf.to_str().unwrap(),
-            "-pf",
-            pf.to_str().unwrap(),
-            &ifc,
-        ],
-        &lab.path("dhclient.log"),
     );
     // dhclient writes a string option with octets it cannot print as colon-separated hex.
     let expected: Vec<String> = hex::decode(PAYLOAD_HEX)
