@@ -66,7 +66,7 @@ pub(crate) enum Succession {
     Keep(u64),
     /// Another spool, opened, with what it held.
     Open(Spool, Vec<(u64, String)>),
-    /// Memory only.
+    // Memory only.
     None,
 }
 
@@ -193,29 +193,24 @@ impl Queue {
             spool: old,
             counts: [sent, dropped, failed],
         } = before;
-        let (mut spool, kept, mut old) = match spool {
-            Succession::Keep(bound) => {
-                let mut s = old;
-                if let Some(s) = s.as_mut() {
-                    s.set_bound(bound);
-                }
-                (s, Vec::new(), None)
-            }
-            Succession::Open(s, kept) => (Some(s), kept, old),
-            Succession::None => (None, Vec::new(), old),
-        };
         let q = Queue::new(collector, capacity, None);
         q.sent.store(sent, Ordering::Relaxed);
         q.dropped.store(dropped, Ordering::Relaxed);
         q.spool_failed.store(failed, Ordering::Relaxed);
         let last = messages.back().map(|m| m.0);
-        if let Some(spool) = spool.take() {
-            if old.is_none() && kept.is_empty() {
-                // The same spool, its messages with it.
+        let mut old = old;
+        match spool {
+            // The same spool, its messages (and their sequence numbers) with it.
+            Succession::Keep(bound) if old.is_some() => {
                 let mut inner = q.lock();
+                inner.spool = old.take().map(|mut s| {
+                    s.set_bound(bound);
+                    s
+                });
                 inner.messages = messages;
-                inner.spool = Some(spool);
-            } else {
+            }
+            // Another spool: what it held first, then the messages written to it.
+            Succession::Open(spool, kept) => {
                 {
                     let mut inner = q.lock();
                     inner.messages = kept
@@ -224,14 +219,12 @@ impl Queue {
                         .collect();
                     inner.spool = Some(spool);
                 }
-                for (_, m) in messages {
-                    q.push(m);
-                }
+                messages.into_iter().for_each(|(_, m)| q.push(m));
                 q.sync();
             }
-        } else {
-            for (_, m) in messages {
-                q.push(m);
+            // Memory only.
+            Succession::Keep(_) | Succession::None => {
+                messages.into_iter().for_each(|(_, m)| q.push(m));
             }
         }
         // The messages live on in the new queue: the old spool has delivered them.
@@ -462,6 +455,13 @@ mod tests {
             Succession::Open(spool, kept),
         );
         assert_eq!(waiting(&second), ["2", "3"]);
+        let on_disk: Vec<String> = Spool::open(&a, 1 << 20)
+            .unwrap()
+            .1
+            .into_iter()
+            .map(|m| m.1)
+            .collect();
+        assert_eq!(on_disk, ["2", "3"], "written to the spool they move to");
         assert_eq!(second.sent.load(Ordering::Relaxed), 1, "the counts go on");
         assert!(waiting(&first).is_empty());
         // The same spool: it goes with them; more messages on the way.
