@@ -107,8 +107,8 @@ pub async fn process_records(
     settle(cx, read.map(|got| (got, None)), None, 0, step, steps).await
 }
 
-/// What a source gave: the conveyed information, whether the source is trusted,
-/// whether it was signed, and the reporting level asked for.
+/// What a source gave: the conveyed information, whether the source is trusted, and
+/// whether it was signed.
 struct Got {
     conveyed: Conveyed,
     trusted: bool,
