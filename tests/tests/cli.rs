@@ -297,6 +297,7 @@ fn every_binary_answers_help_without_side_effects() {
         "zerotouch-null-responder",
         "zerotouch-replay",
         "zerotouch-sztp-load",
+        "zerotouch-syslog-load",
     ] {
         let started = std::time::Instant::now();
         let out = Command::new(binary(name)).arg("--help").output().unwrap();
