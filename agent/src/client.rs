@@ -22,6 +22,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use zerotouch_sztp::Encoding;
+use zerotouch_sztp::csr::{self, CsrSupport};
 use zerotouch_sztp::output::BootstrapOutput;
 
 /// How long one exchange (connect, handshake, request, answer) may take.
@@ -129,6 +130,17 @@ pub struct Input {
     pub os_version: Option<String>,
     /// Signed data asked for even from a trusted server.
     pub signed_data_preferred: bool,
+    /// What is said of certificate requests (RFC 9646).
+    pub csr: Option<CsrOffer>,
+}
+
+/// The RFC 9646 node sent with `get-bootstrapping-data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrOffer {
+    /// `csr-support`: a new ECDSA P-256 key in a PKCS#10 request.
+    Support,
+    /// `p10-csr`: the request (DER).
+    P10(Vec<u8>),
 }
 
 /// One progress report (RFC 8572 §7.3).
@@ -222,6 +234,21 @@ impl Client {
         text("os-version", &input.os_version);
         if input.signed_data_preferred {
             members.insert("signed-data-preferred".into(), serde_json::json!([null]));
+        }
+        match &input.csr {
+            None => {}
+            Some(CsrOffer::Support) => {
+                members.insert(
+                    format!("{}:csr-support", csr::MODULE),
+                    CsrSupport::p256_p10().to_json(),
+                );
+            }
+            Some(CsrOffer::P10(der)) => {
+                members.insert(
+                    format!("{}:p10-csr", csr::MODULE),
+                    BASE64.encode(der).into(),
+                );
+            }
         }
         let body = serde_json::json!({ "ietf-sztp-bootstrap-server:input": members });
         let (status, answer) = self

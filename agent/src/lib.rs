@@ -13,6 +13,7 @@
 pub mod client;
 pub mod dhcp;
 pub mod dns;
+pub mod ldevid;
 pub mod log;
 pub mod onboard;
 pub mod process;

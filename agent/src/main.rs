@@ -81,7 +81,7 @@ struct Args {
     /// The OS version the device runs.
     #[arg(long)]
     os_version: Option<String>,
-    /// The device's directory: images/, config/ and work/ inside.
+    /// The device's directory: images/, config/, work/ and credentials/ inside.
     #[arg(long)]
     root: PathBuf,
     /// An SSH host public key file (`ALGORITHM BASE64 [COMMENT]`) for bootstrap-complete
@@ -102,6 +102,9 @@ struct Args {
     /// With --retry, give up after this many passes over the sources.
     #[arg(long, default_value_t = u32::MAX, requires = "retry")]
     passes: u32,
+    /// Do not offer trusted bootstrap servers a certificate request (RFC 9646).
+    #[arg(long)]
+    no_csr: bool,
     /// Print the record of every step as JSON.
     #[arg(long)]
     json: bool,
@@ -285,6 +288,7 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
         images: args.root.join("images"),
         config: args.root.join("config"),
         work: args.root.join("work"),
+        credentials: args.root.join("credentials"),
     };
     for d in [&dirs.images, &dirs.config, &dirs.work] {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
@@ -320,7 +324,9 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     os_name: running.0.clone(),
                     os_version: running.1.clone(),
                     signed_data_preferred: false,
+                    csr: None,
                 },
+                offer_csr: !args.no_csr,
             };
             let mut steps = Vec::new();
             let found = find(&cx, source, &trust, &mut steps).await;
@@ -385,8 +391,24 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 "reports": reports,
             });
             match outcome {
-                Ok(Outcome::Complete) => {
+                Ok(Outcome::Complete { ldevid }) => {
                     attempt["outcome"] = json!("bootstrap-complete");
+                    if let Some(l) = &ldevid {
+                        eprintln!(
+                            "zerotouch-agent: certificate {:?} issued by {:?} installed: {}",
+                            l.subject,
+                            l.issuer,
+                            l.certificate.display()
+                        );
+                        log.line(
+                            Severity::Notice,
+                            &format!("certificate {} issued by {} installed", l.subject, l.issuer),
+                        );
+                        attempt["ldevid"] = json!({
+                            "name": l.name, "subject": l.subject, "issuer": l.issuer,
+                            "not_after": l.not_after, "key": l.key, "certificate": l.certificate,
+                        });
+                    }
                     attempts.push(attempt);
                     eprintln!("zerotouch-agent: bootstrapping complete (from {from})");
                     log.line(

@@ -2,7 +2,8 @@
 //! image (downloaded, its SHA-256 checked, installed, then a reboot into it), the
 //! pre-configuration script, the configuration (committed whole: `replace` writes
 //! `running.cfg` anew, `merge` appends to it), the post-configuration script, and
-//! `bootstrap-complete` with the SSH host keys.
+//! `bootstrap-complete` with the SSH host keys. A certificate the device asked for
+//! (RFC 9646) comes in the configuration and is installed with it (`ldevid`).
 //!
 //! Progress reports go to the server the onboarding information came from, and only
 //! when it was authenticated by TLS: `bootstrap-initiated` and the terminating ones
@@ -15,6 +16,7 @@ use std::time::Duration;
 use zerotouch_sztp::conveyed::BootImage;
 
 use crate::client::{Client, Report, ServerTrust};
+use crate::ldevid::{self, Installed};
 use crate::process::Found;
 
 /// The largest boot image taken.
@@ -29,6 +31,8 @@ pub struct Dirs {
     pub config: PathBuf,
     /// Scripts, written and run here.
     pub work: PathBuf,
+    /// Certificates issued to the device (RFC 9646) and their keys.
+    pub credentials: PathBuf,
 }
 
 /// What the device runs and holds.
@@ -57,7 +61,10 @@ pub enum Outcome {
         os_version: Option<String>,
     },
     /// Bootstrapping is complete.
-    Complete,
+    Complete {
+        /// The certificate issued to the device on its request (RFC 9646), installed.
+        ldevid: Option<Installed>,
+    },
 }
 
 /// How onboarding failed: the error reported (`boot-image-error` ...) and why.
@@ -105,7 +112,7 @@ pub async fn onboard(
                 .await?;
             steps
         }
-        Ok(Outcome::Complete) => {
+        Ok(Outcome::Complete { .. }) => {
             reporter.complete().await.map_err(|reason| Failure {
                 progress_type: "bootstrap-error",
                 reason,
@@ -155,14 +162,25 @@ async fn run(
             })?;
         r.verbose("pre-script-complete").await;
     }
+    let config_error = |reason| Failure {
+        progress_type: "config-error",
+        reason,
+    };
+    let mut ldevid = None;
     if let Some(config) = &o.configuration {
         r.verbose("config-initiated").await;
         let merge = o.configuration_handling == Some("merge");
-        commit(&setup.dirs.config, config, merge).map_err(|reason| Failure {
-            progress_type: "config-error",
-            reason,
-        })?;
+        commit(&setup.dirs.config, config, merge).map_err(config_error)?;
+        // The certificate comes with the configuration, as an ietf-keystore key.
+        if let Some(key) = &found.ldevid_key {
+            ldevid =
+                Some(ldevid::install(&setup.dirs.credentials, config, key).map_err(config_error)?);
+        }
         r.verbose("config-complete").await;
+    } else if found.ldevid_key.is_some() {
+        return Err(config_error(
+            "the server asked for a certificate request and sent no configuration to carry the certificate".into(),
+        ));
     }
     if let Some(script) = &o.post_configuration_script {
         r.verbose("post-script-initiated").await;
@@ -174,7 +192,7 @@ async fn run(
             })?;
         r.verbose("post-script-complete").await;
     }
-    Ok(Outcome::Complete)
+    Ok(Outcome::Complete { ldevid })
 }
 
 /// Downloads the image from its URIs in turn until one's SHA-256 is the one listed,

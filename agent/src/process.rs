@@ -24,7 +24,10 @@ use zerotouch_sztp::Encoding;
 use zerotouch_sztp::cms::{self, CONVEYED_INFO_JSON, CONVEYED_INFO_XML};
 use zerotouch_sztp::conveyed::{BootstrapServer, Conveyed, Onboarding};
 
-use crate::client::{Client, Input, Server, ServerTrust};
+use zerotouch_sztp::csr::{CsrRequest, p10_request};
+use zerotouch_sztp::key::SigningKey;
+
+use crate::client::{Client, ClientError, CsrOffer, Input, Server, ServerTrust};
 use crate::dns::DeviceRecords;
 use crate::verify::{self, Device, Format, SignedArtifacts};
 
@@ -42,6 +45,8 @@ pub struct Context<'a> {
     pub device: Device<'a>,
     /// What it tells the servers about itself.
     pub input: Input,
+    /// Whether it offers trusted servers a certificate request (RFC 9646).
+    pub offer_csr: bool,
 }
 
 /// One source asked (a server, or DNS records), and what came of it.
@@ -70,6 +75,9 @@ pub struct Found {
     pub reporting_level: Option<&'static str>,
     /// Whether it came as signed data that verified.
     pub signed: bool,
+    /// The key generated for the certificate request the server asked for (RFC 9646):
+    /// its certificate must come in the onboarding information.
+    pub ldevid_key: Option<SigningKey>,
 }
 
 /// Asks `server` (reached with `trust`) and follows its redirects; onboarding
@@ -113,6 +121,8 @@ struct Got {
     conveyed: Conveyed,
     trusted: bool,
     signed: bool,
+    /// The key of a certificate request sent to the source.
+    ldevid_key: Option<SigningKey>,
 }
 
 type Visit<'a> = Pin<Box<dyn Future<Output = Result<Found, String>> + Send + 'a>>;
@@ -153,6 +163,7 @@ fn settle<'a>(
                 conveyed,
                 trusted,
                 signed,
+                ldevid_key,
             },
             level,
         ) = match got {
@@ -171,13 +182,20 @@ fn settle<'a>(
                     steps.push(step);
                     return Err(why);
                 }
-                step.outcome = format!("{kind} onboarding information");
+                step.outcome = format!(
+                    "{kind} onboarding information{}",
+                    match ldevid_key {
+                        Some(_) => ", after a certificate request (RFC 9646) for a new key",
+                        None => "",
+                    }
+                );
                 steps.push(step);
                 Ok(Found {
                     onboarding,
                     server: origin,
                     reporting_level: level,
                     signed,
+                    ldevid_key,
                 })
             }
             Conveyed::Redirect(servers) => {
@@ -231,23 +249,46 @@ fn admit_onboarding(trusted: bool) -> Result<(), String> {
     }
 }
 
-/// Asks one server: what it gave, and the reporting level it asked for.
+/// Asks one server: what it gave, and the reporting level it asked for. A trusted
+/// server is offered a certificate request (RFC 9646; never an untrusted one, whose
+/// request for it could not be signed): when it answers with a `csr-request`, a new key
+/// is generated and the request sent.
 async fn ask(
     cx: &Context<'_>,
     server: &Server,
     trust: &ServerTrust,
     authenticated: bool,
 ) -> Result<(Got, Option<&'static str>), String> {
-    let input = Input {
+    let mut input = Input {
         // A server that cannot be trusted must prove what it sends.
         signed_data_preferred: cx.input.signed_data_preferred || !authenticated,
+        csr: (cx.offer_csr && authenticated).then_some(CsrOffer::Support),
         ..cx.input.clone()
     };
-    let out = cx
+    let mut ldevid_key = None;
+    let out = match cx
         .client
         .get_bootstrapping_data(server, trust, &input)
         .await
-        .map_err(|e| e.to_string())?;
+    {
+        Err(ClientError::Status {
+            status: 400, body, ..
+        }) if input.csr.is_some()
+            && let Some(request) = CsrRequest::from_errors(body.as_bytes())
+                .map_err(|e| format!("{server}: {e}"))? =>
+        {
+            let key = csr_key(&request)?;
+            let der = p10_request(&request, &key, cx.device.serial)
+                .map_err(|e| format!("the certificate request {server} asks for: {e}"))?;
+            input.csr = Some(CsrOffer::P10(der));
+            ldevid_key = Some(key);
+            cx.client
+                .get_bootstrapping_data(server, trust, &input)
+                .await
+                .map_err(|e| format!("after a certificate request: {e}"))?
+        }
+        other => other.map_err(|e| e.to_string())?,
+    };
     let got = conveyed_of(
         cx,
         &out.conveyed_information,
@@ -255,7 +296,18 @@ async fn ask(
         out.ownership_voucher.as_deref(),
         authenticated,
     )?;
-    Ok((got, out.reporting_level))
+    Ok((Got { ldevid_key, ..got }, out.reporting_level))
+}
+
+/// The key a `csr-request` asks for: a new one. A request for the IDevID's key is not
+/// made here (the agent always offers to generate one).
+fn csr_key(request: &CsrRequest) -> Result<SigningKey, String> {
+    if request.key_algorithm.is_none() {
+        return Err(
+            "the server asks for a certificate request for the IDevID's key; this agent certifies new keys only".into(),
+        );
+    }
+    SigningKey::generate().map_err(|e| format!("generating a key: {e}"))
 }
 
 /// Conveyed information with, for signed data, the owner certificate and voucher,
@@ -297,6 +349,7 @@ fn conveyed_of(
         conveyed,
         trusted,
         signed,
+        ldevid_key: None,
     })
 }
 

@@ -180,7 +180,11 @@ fn pkcs8_document(ec_private_key: &[u8]) -> Result<Vec<u8>, KeyError> {
 impl VerifyingKey {
     /// The key a certificate certifies, if it is an ECDSA P-256 key.
     pub fn of_certificate(cert: &Certificate) -> Result<Self, KeyError> {
-        let spki = &cert.tbs_certificate.subject_public_key_info;
+        Self::of_spki(&cert.tbs_certificate.subject_public_key_info)
+    }
+
+    /// The key a SubjectPublicKeyInfo holds, if it is an ECDSA P-256 key.
+    pub fn of_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, KeyError> {
         let curve = spki
             .algorithm
             .parameters
@@ -197,6 +201,17 @@ impl VerifyingKey {
             .ok_or(KeyError::NotP256)?;
         Ok(VerifyingKey(point.into()))
     }
+
+    /// The algorithm of every key here: id-ecPublicKey on P-256 (RFC 5480).
+    pub fn algorithm() -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid: ID_EC_PUBLIC_KEY,
+            parameters: Some(der::Any::from(&PRIME256V1)),
+        }
+    }
+
+    /// The signature algorithm these keys verify: ecdsa-with-SHA256.
+    pub const SIGNATURE_ALGORITHM: ObjectIdentifier = ECDSA_WITH_SHA256;
 
     /// Whether `signature` (DER) is this key's signature over `message` with SHA-256.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
@@ -235,10 +250,7 @@ impl signature::Signer<Signature> for SigningKey {
 impl spki::EncodePublicKey for VerifyingKey {
     fn to_public_key_der(&self) -> spki::Result<Document> {
         let info = SubjectPublicKeyInfoOwned {
-            algorithm: AlgorithmIdentifierOwned {
-                oid: ID_EC_PUBLIC_KEY,
-                parameters: Some(der::Any::from(&PRIME256V1)),
-            },
+            algorithm: Self::algorithm(),
             subject_public_key: BitString::from_bytes(&self.0)?,
         };
         Ok(Document::encode_msg(&info)?)

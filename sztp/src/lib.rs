@@ -3,13 +3,17 @@
 //! from `key`), conveyed information (`conveyed`), the `get-bootstrapping-data` output
 //! (`output`), YANG data in XML (`xml`) and JSON (`Encoding`), a lab PKI with
 //! ownership vouchers (`pki`), and the DHCP options' list of bootstrap-server URIs
-//! (`option`, with `uri`: DHCPv4 143, DHCPv6 136).
+//! (`option`, with `uri`: DHCPv4 143, DHCPv6 136), and RFC 9646's certificate
+//! requests (`csr`, carried back in an ietf-keystore: `keystore`; names: `name`).
 
 pub mod cms;
 pub mod conveyed;
+pub mod csr;
 mod de;
 mod encoding;
 pub mod key;
+pub mod keystore;
+pub mod name;
 pub mod option;
 pub mod output;
 pub mod pki;

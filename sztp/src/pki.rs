@@ -67,6 +67,9 @@ pub enum Role<'a> {
     Server(&'a [String]),
     /// A TLS client (an IDevID).
     Client,
+    /// A device's locally significant identity (an LDevID, RFC 9646): TLS client and
+    /// server.
+    Device,
     /// Signs documents (owner certificate, voucher signer).
     Signing,
 }
@@ -81,13 +84,27 @@ pub fn issue(
     days: u64,
 ) -> Result<Certificate, PkiError> {
     let subject = Name::from_str(subject).map_err(build_err)?;
+    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(build_err)?;
+    issue_to(role, subject, spki, issuer.ok_or(key), days)
+}
+
+/// Issues a certificate for the public key `spki` with `subject`, signed by `issuer`, or
+/// self-signed with the key given instead.
+pub fn issue_to(
+    role: Role<'_>,
+    subject: Name,
+    spki: SubjectPublicKeyInfoOwned,
+    issuer: Result<(&Certificate, &SigningKey), &SigningKey>,
+    days: u64,
+) -> Result<Certificate, PkiError> {
     let mut serial = random::<16>()?;
     serial[0] &= 0x7f;
     let serial = SerialNumber::new(&serial).map_err(build_err)?;
     let validity = Validity::from_now(DAY * days as u32).map_err(build_err)?;
-    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(build_err)?;
-    let issuer_name = issuer.map(|(c, _)| c.tbs_certificate.subject.clone());
-    let signer = issuer.map_or(key, |(_, k)| k);
+    let issuer_name = issuer.ok().map(|(c, _)| c.tbs_certificate.subject.clone());
+    let signer = match issuer {
+        Ok((_, k)) | Err(k) => k,
+    };
     let profile = match (&role, issuer_name) {
         (Role::Root, _) | (Role::Intermediate, None) => Profile::Root,
         (Role::Intermediate, Some(issuer)) => Profile::SubCA {
@@ -125,6 +142,9 @@ pub fn issue(
         }
         Role::Client => builder
             .add_extension(&ExtendedKeyUsage(vec![CLIENT_AUTH]))
+            .map_err(build_err)?,
+        Role::Device => builder
+            .add_extension(&ExtendedKeyUsage(vec![CLIENT_AUTH, SERVER_AUTH]))
             .map_err(build_err)?,
         Role::Root | Role::Intermediate | Role::Signing => {}
     }

@@ -8,6 +8,8 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use zerotouch_agent::client::{Client, ClientError, Input, Report, Server, ServerTrust};
@@ -312,6 +314,7 @@ match = {{ serial = "none-*" }}
                 hw_model: Some(model.into()),
                 ..Input::default()
             },
+            offer_csr: true,
         };
         let trusted = ServerTrust::Anchors(server_ca);
         let mut runs = Vec::new();
@@ -487,6 +490,7 @@ fn the_agent_onboards_and_reports_each_step() {
                     idevid_issuer: None,
                 },
                 input: Input::default(),
+                offer_csr: true,
             };
             let at = Server {
                 host: "198.18.0.1".into(),
@@ -502,6 +506,7 @@ fn the_agent_onboards_and_reports_each_step() {
                 images: home.join("images"),
                 config: home.join("config"),
                 work: home.join("work"),
+                credentials: home.join("credentials"),
             };
             for d in [&dirs.images, &dirs.config, &dirs.work] {
                 std::fs::create_dir_all(d).unwrap();
@@ -547,7 +552,10 @@ fn the_agent_onboards_and_reports_each_step() {
     assert!(record.iter().all(|r| r.outcome.is_ok()), "{record:?}");
     // Running the new image: scripts and configuration.
     let (outcome, record, dirs) = &runs[1];
-    assert_eq!(outcome.as_ref().unwrap(), &Outcome::Complete);
+    assert_eq!(
+        outcome.as_ref().unwrap(),
+        &Outcome::Complete { ldevid: None }
+    );
     assert_eq!(
         types(record),
         [
@@ -576,7 +584,10 @@ fn the_agent_onboards_and_reports_each_step() {
     assert!(!dirs.config.join("running.cfg").exists());
     // Provisionally: onboarded (signed data), nothing reported.
     let (outcome, record, _) = &runs[3];
-    assert_eq!(outcome.as_ref().unwrap(), &Outcome::Complete);
+    assert_eq!(
+        outcome.as_ref().unwrap(),
+        &Outcome::Complete { ldevid: None }
+    );
     assert!(
         record
             .iter()
@@ -954,5 +965,239 @@ fn the_agent_tries_again_until_a_server_serves() {
         "{record:#}"
     );
     assert_eq!(attempts.last().unwrap()["outcome"], "bootstrap-complete");
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
+
+/// RFC 9646 on both sides. The server issues LDevIDs from the lab's owner CA
+/// (`[plugin.settings.ldevid]`): the agent, trusting the server, offers `csr-support`,
+/// is asked for a CSR (400 `missing-attribute`), sends a PKCS#10 request for a new key
+/// and installs the certificate that comes back in the configuration's ietf-keystore;
+/// `openssl verify` accepts it under the owner CA, for the device's serial number and
+/// the key the device kept. curl shows the server's side to any client: the
+/// `csr-request` it asks with; an openssl CSR signed into a certificate for openssl's
+/// key; CSRs for another serial number, for `keyCertSign`, and for `cA` refused. With
+/// `--no-csr` the device bootstraps without a certificate.
+#[test]
+fn the_agent_asks_for_a_certificate_and_the_server_issues_it_or_refuses_the_request() {
+    require_tools(&["openssl", "curl"]);
+    let (lab, pki) = lab_with_sn1();
+    let plugin = common::bootstrap_plugin(
+        "bootstrap",
+        "198.18.0.1:8443",
+        false,
+        r#"ldevid = { ca_certificate = "pki/owner-ca.pem", ca_key = "pki/owner-ca.key", validity_days = 30 }"#,
+        ONBOARD_SN1,
+    );
+    let cfg = lab.write("dhcpd.toml", &plugin);
+    let mut server = lab.start_dhcpd_until(&cfg, "server.log", "bootstrap: serving");
+    let server_ca = pki.join("server-ca.pem").display().to_string();
+    let sources = [
+        "--server",
+        "https://198.18.0.1:8443",
+        "--server-ca",
+        &server_ca,
+    ];
+
+    // The agent: asked for a CSR, then the certificate installed.
+    let root = lab.path("SN-1");
+    let (code, out, record) = run_agent(&lab, &pki, "SN-1", &root, &sources);
+    assert_eq!(code, 0, "{out}");
+    let attempt = &record["attempts"][0];
+    assert!(
+        attempt["steps"][0]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("after a certificate request"),
+        "{record}"
+    );
+    let ldevid = &attempt["ldevid"];
+    assert_eq!(ldevid["name"], "ldevid", "{record}");
+    assert_eq!(ldevid["issuer"], "CN=zerotouch lab owner CA");
+    let cert = ldevid["certificate"].as_str().unwrap();
+    let key = ldevid["key"].as_str().unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let owner_ca = pki.join("owner-ca.pem").display().to_string();
+    let (ok, said) = openssl(&[
+        "verify",
+        "-CAfile",
+        &owner_ca,
+        "-purpose",
+        "sslclient",
+        cert,
+    ]);
+    assert!(ok, "{said}");
+    let (_, subject) = openssl(&["x509", "-in", cert, "-noout", "-subject"]);
+    assert!(subject.contains("serialNumber = SN-1"), "{subject}");
+    let (_, cert_key) = openssl(&["x509", "-in", cert, "-noout", "-pubkey"]);
+    let (_, kept_key) = openssl(&["pkey", "-in", key, "-pubout"]);
+    assert_eq!(
+        cert_key, kept_key,
+        "the certificate is for the key the device kept"
+    );
+    let running = std::fs::read_to_string(root.join("config/running.cfg")).unwrap();
+    assert!(
+        running.starts_with("<config><hostname>edge-1</hostname><keystore xmlns=\"urn:ietf:params:xml:ns:yang:ietf-keystore\">"),
+        "{running}"
+    );
+    server.wait_for_log(
+        "bootstrap: issued the device a certificate",
+        Duration::from_secs(5),
+    );
+
+    // The server's side, with curl and openssl as the device.
+    let pki_file = |name: &str| pki.join(name).display().to_string();
+    let post = |body: &str| -> (u16, serde_json::Value) {
+        let reply = lab.path("reply.json");
+        let (code, out) = lab.run(
+            &lab.cli(),
+            &[
+                "curl", "-sS", "--max-time", "10",
+                "--cacert", &pki_file("server-ca.pem"),
+                "--cert", &pki_file("devices/SN-1.pem"),
+                "--key", &pki_file("devices/SN-1.key"),
+                "-H", "Content-Type: application/yang-data+json",
+                "-H", "Accept: application/yang-data+json",
+                "-o", reply.to_str().unwrap(),
+                "-w", "%{http_code}",
+                "-d", body,
+                "https://198.18.0.1:8443/restconf/operations/ietf-sztp-bootstrap-server:get-bootstrapping-data",
+            ],
+            Duration::from_secs(20),
+        );
+        assert_eq!(code, 0, "{out}");
+        let status = out.trim().parse().unwrap();
+        (
+            status,
+            serde_json::from_slice(&std::fs::read(&reply).unwrap()).unwrap_or_default(),
+        )
+    };
+    let support = serde_json::json!({"ietf-sztp-bootstrap-server:input": {
+    "ietf-sztp-csr:csr-support": {
+        "key-generation": {"supported-algorithms": {"algorithm-identifier": ["MAUGAytlcA==", "MBMGByqGSM49AgEGCCqGSM49AwEH"]}},
+        "csr-generation": {"supported-formats": {"format-identifier": ["ietf-ztp-types:cmc-csr", "ietf-ztp-types:p10-csr"]}}
+    }}});
+    let (status, errors) = post(&support.to_string());
+    assert_eq!(status, 400, "{errors}");
+    let error = &errors["ietf-restconf:errors"]["error"][0];
+    assert_eq!(error["error-tag"], "missing-attribute");
+    let asked = &error["error-info"]["ietf-sztp-csr:csr-request"];
+    assert_eq!(
+        asked["csr-generation"]["selected-format"]["format-identifier"],
+        "ietf-ztp-types:p10-csr"
+    );
+    assert_eq!(
+        asked["key-generation"]["selected-algorithm"]["algorithm-identifier"],
+        "MBMGByqGSM49AgEGCCqGSM49AwEH",
+        "id-ecPublicKey on P-256"
+    );
+
+    // openssl's CSRs: `subject` and extensions `ext`.
+    let csr = |name: &str, subject: &str, ext: &[&str]| -> String {
+        let (key, der) = (
+            lab.path(&format!("{name}.key")),
+            lab.path(&format!("{name}.der")),
+        );
+        let mut args = vec![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-subj",
+            subject,
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().unwrap(),
+        ];
+        for e in ext {
+            args.extend(["-addext", e]);
+        }
+        let (ok, said) = openssl(&args);
+        assert!(ok, "{said}");
+        BASE64.encode(std::fs::read(&der).unwrap())
+    };
+    let p10 = |csr: &str| {
+        serde_json::json!({"ietf-sztp-bootstrap-server:input": {"ietf-sztp-csr:p10-csr": csr}})
+            .to_string()
+    };
+    let (status, output) = post(&p10(&csr("good", "/CN=SN-1/serialNumber=SN-1", &[])));
+    assert_eq!(status, 200, "{output}");
+    let out = zerotouch_sztp::output::BootstrapOutput::parse(
+        output.to_string().as_bytes(),
+        Encoding::Json,
+    )
+    .unwrap();
+    let (_, document) = zerotouch_sztp::cms::open_unsigned(&out.conveyed_information).unwrap();
+    let Conveyed::Onboarding(onboarding) = Conveyed::parse(&document, Encoding::Json).unwrap()
+    else {
+        panic!("not onboarding information")
+    };
+    let carried = zerotouch_sztp::keystore::carried(&onboarding.configuration.unwrap()).unwrap();
+    let good_key = lab.path("good.key").display().to_string();
+    let good_pub = lab.path("good.pub").display().to_string();
+    let (ok, said) = openssl(&[
+        "pkey", "-in", &good_key, "-pubout", "-outform", "DER", "-out", &good_pub,
+    ]);
+    assert!(ok, "{said}");
+    assert_eq!(
+        carried[0].public_key,
+        std::fs::read(lab.path("good.pub")).unwrap()
+    );
+    for (name, subject, ext, says) in [
+        (
+            "other",
+            "/serialNumber=SN-2",
+            &[][..],
+            "serial number \"SN-2\"",
+        ),
+        (
+            "ca-usage",
+            "/CN=SN-1",
+            &["keyUsage=critical,digitalSignature,keyCertSign"][..],
+            "keyCertSign",
+        ),
+        (
+            "ca",
+            "/CN=SN-1",
+            &["basicConstraints=critical,CA:TRUE"][..],
+            "cA",
+        ),
+    ] {
+        let (status, errors) = post(&p10(&csr(name, subject, ext)));
+        let error = &errors["ietf-restconf:errors"]["error"][0];
+        assert_eq!(
+            (status, &error["error-tag"]),
+            (400, &serde_json::json!("invalid-value")),
+            "{name}: {errors}"
+        );
+        assert!(
+            error["error-message"].as_str().unwrap().contains(says),
+            "{name}: {errors}"
+        );
+    }
+
+    // A device that does not ask bootstraps without one.
+    let root = lab.path("SN-1-no-csr");
+    let mut options = sources.to_vec();
+    options.push("--no-csr");
+    let (code, out, record) = run_agent(&lab, &pki, "SN-1", &root, &options);
+    assert_eq!(code, 0, "{out}");
+    assert!(record["attempts"][0]["ldevid"].is_null(), "{record}");
+    assert!(!root.join("credentials/ldevid.pem").exists());
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }

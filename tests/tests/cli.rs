@@ -170,7 +170,7 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
         (
             "files/post.sh",
             "files/missing.sh",
-            ":68:29: plugin[1].settings.response[0].onboarding.post_configuration_script: bootstrap (built-in plugin bootstrap): ",
+            ":75:29: plugin[1].settings.response[0].onboarding.post_configuration_script: bootstrap (built-in plugin bootstrap): ",
         ),
         (
             "owner_key = \"pki/owner.key\"",
@@ -178,9 +178,14 @@ fn check_loads_the_bootstrap_example_and_locates_bootstrap_setting_errors() {
             "plugin[1].settings.signing.owner_key: bootstrap (built-in plugin bootstrap): the key does not belong to the first certificate",
         ),
         (
+            "ca_key = \"pki/owner-ca.key\"",
+            "ca_key = \"pki/owner.key\"",
+            "plugin[1].settings.ldevid.ca_key: bootstrap (built-in plugin bootstrap): the key does not belong to the first certificate",
+        ),
+        (
             "response = \"edge-switch\"",
             "response = \"core\"",
-            ":58:12: plugin[1].settings.device[0].response: bootstrap (built-in plugin bootstrap): \"core\" is not the name of a [[response]]",
+            ":65:12: plugin[1].settings.device[0].response: bootstrap (built-in plugin bootstrap): \"core\" is not the name of a [[response]]",
         ),
     ] {
         std::fs::write(&cfg, example_text.replace(from, to)).unwrap();

@@ -5,33 +5,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use der::Decode;
-use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
 use der::oid::ObjectIdentifier;
 use x509_cert::Certificate;
+use zerotouch_sztp::name::{COMMON_NAME, SERIAL_NUMBER, attribute_text};
 
 use crate::restconf::RestconfError;
 use crate::settings::{ClientCertificate, SerialFallback, SerialFallbacks};
-
-const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
-const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-
-fn attribute_text(value: &der::Any) -> Option<String> {
-    value
-        .decode_as::<Utf8StringRef<'_>>()
-        .map(|s| s.to_string())
-        .or_else(|_| {
-            value
-                .decode_as::<PrintableStringRef<'_>>()
-                .map(|s| s.to_string())
-        })
-        .or_else(|_| value.decode_as::<Ia5StringRef<'_>>().map(|s| s.to_string()))
-        .or_else(|_| {
-            value
-                .decode_as::<TeletexStringRef<'_>>()
-                .map(|s| s.to_string())
-        })
-        .ok()
-}
 
 /// The serial number a certificate names: the subject's `serialNumber` attribute (of a
 /// Cisco SUDI's `PID:C9300-24T SN:FCW2123L0N3`, the `SN:` part: the chassis serial),

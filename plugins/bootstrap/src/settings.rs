@@ -104,6 +104,7 @@ struct Raw {
     #[serde(default)]
     response: Vec<ResponseRaw>,
     signing: Option<SigningRaw>,
+    ldevid: Option<LdevidRaw>,
     #[serde(default = "default_reports")]
     reports_database: String,
     status_listen: Option<SocketAddr>,
@@ -212,6 +213,35 @@ struct SigningRaw {
     sign: SignPolicy,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LdevidRaw {
+    ca_certificate: String,
+    ca_key: String,
+    #[serde(default = "default_ldevid_days")]
+    validity_days: u32,
+    #[serde(default = "default_ldevid_name")]
+    key_name: String,
+}
+
+fn default_ldevid_days() -> u32 {
+    365
+}
+
+fn default_ldevid_name() -> String {
+    "ldevid".into()
+}
+
+/// Certificates issued to devices that ask while they bootstrap (RFC 9646).
+#[derive(Debug, Clone)]
+pub struct Ldevid {
+    /// The CA that signs them, with its chain.
+    pub ca: Signer,
+    pub validity_days: u64,
+    /// The keystore name of the key and certificate on the device.
+    pub key_name: String,
+}
+
 /// Owner signing material.
 #[derive(Debug, Clone)]
 pub struct Signing {
@@ -235,6 +265,7 @@ pub struct BootstrapConfig {
     pub devices_dir: Option<PathBuf>,
     pub responses: Vec<Response>,
     pub signing: Option<Signing>,
+    pub ldevid: Option<Ldevid>,
     pub reports_database: PathBuf,
     pub status_listen: Option<SocketAddr>,
     pub images_dir: Option<PathBuf>,
@@ -529,25 +560,49 @@ impl BootstrapConfig {
             }
             devices.insert(device.serial.clone(), device);
         }
+        // A certificate chain and its key, each named by its key for errors.
+        let signer = |cert: &str, cert_key: &str, key: &str, key_key: &str| {
+            let cert = existing(&base, cert, cert_key).map_err(fail)?;
+            let key = existing(&base, key, key_key).map_err(fail)?;
+            let read = |p: &Path, k: &str| {
+                std::fs::read(p).map_err(|e| settings.error(k, format!("{}: {e}", p.display())))
+            };
+            let chain = read(&cert, cert_key)?;
+            let key_pem = String::from_utf8_lossy(&read(&key, key_key)?).into_owned();
+            Signer::from_pem(&chain, &key_pem).map_err(|e| settings.error(key_key, e.to_string()))
+        };
         let signing = match raw.signing {
             None => None,
-            Some(s) => {
-                let cert = existing(&base, &s.owner_certificate, "signing.owner_certificate")
-                    .map_err(fail)?;
-                let key = existing(&base, &s.owner_key, "signing.owner_key").map_err(fail)?;
-                let read = |p: &Path, k: &str| {
-                    std::fs::read(p).map_err(|e| settings.error(k, format!("{}: {e}", p.display())))
-                };
-                let chain = read(&cert, "signing.owner_certificate")?;
-                let key_pem =
-                    String::from_utf8_lossy(&read(&key, "signing.owner_key")?).into_owned();
-                let signer = Signer::from_pem(&chain, &key_pem)
-                    .map_err(|e| settings.error("signing.owner_key", e.to_string()))?;
-                Some(Signing {
-                    signer,
-                    vouchers_dir: existing(&base, &s.vouchers_dir, "signing.vouchers_dir")
-                        .map_err(fail)?,
-                    policy: s.sign,
+            Some(s) => Some(Signing {
+                signer: signer(
+                    &s.owner_certificate,
+                    "signing.owner_certificate",
+                    &s.owner_key,
+                    "signing.owner_key",
+                )?,
+                vouchers_dir: existing(&base, &s.vouchers_dir, "signing.vouchers_dir")
+                    .map_err(fail)?,
+                policy: s.sign,
+            }),
+        };
+        let ldevid = match raw.ldevid {
+            None => None,
+            Some(l) => {
+                if l.validity_days == 0 {
+                    return Err(settings.error("ldevid.validity_days", "must be at least 1"));
+                }
+                if l.key_name.is_empty() {
+                    return Err(settings.error("ldevid.key_name", "must not be empty"));
+                }
+                Some(Ldevid {
+                    ca: signer(
+                        &l.ca_certificate,
+                        "ldevid.ca_certificate",
+                        &l.ca_key,
+                        "ldevid.ca_key",
+                    )?,
+                    validity_days: l.validity_days.into(),
+                    key_name: l.key_name,
                 })
             }
         };
@@ -566,6 +621,7 @@ impl BootstrapConfig {
             devices_dir,
             responses,
             signing,
+            ldevid,
             reports_database: base.join(&raw.reports_database),
             status_listen: raw.status_listen,
             images_dir: raw

@@ -14,6 +14,7 @@ pub enum ErrorTag {
     InvalidValue,
     UnknownElement,
     MissingElement,
+    MissingAttribute,
     TooBig,
     DataMissing,
     OperationNotSupported,
@@ -29,6 +30,7 @@ impl ErrorTag {
             ErrorTag::InvalidValue => "invalid-value",
             ErrorTag::UnknownElement => "unknown-element",
             ErrorTag::MissingElement => "missing-element",
+            ErrorTag::MissingAttribute => "missing-attribute",
             ErrorTag::TooBig => "too-big",
             ErrorTag::DataMissing => "data-missing",
             ErrorTag::OperationNotSupported => "operation-not-supported",
@@ -52,6 +54,15 @@ pub struct RestconfError {
     pub status: StatusCode,
     pub tag: ErrorTag,
     pub message: String,
+    /// `error-info`: what the error carries besides its message.
+    pub info: Option<ErrorInfo>,
+}
+
+/// An `error-info` in both encodings: the JSON member(s) and the XML element(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub json: serde_json::Value,
+    pub xml: String,
 }
 
 impl RestconfError {
@@ -60,6 +71,15 @@ impl RestconfError {
             status,
             tag,
             message: message.into(),
+            info: None,
+        }
+    }
+
+    /// 400 `missing-attribute` with `info`: RFC 9646's request for a CSR.
+    pub fn missing_attribute(message: impl Into<String>, info: ErrorInfo) -> Self {
+        RestconfError {
+            info: Some(info),
+            ..Self::new(StatusCode::BAD_REQUEST, ErrorTag::MissingAttribute, message)
         }
     }
 
@@ -127,19 +147,26 @@ impl RestconfError {
     /// The `ietf-restconf:errors` document.
     pub fn body(&self, encoding: Encoding) -> String {
         match encoding {
-            Encoding::Json => serde_json::json!({
-                "ietf-restconf:errors": { "error": [{
+            Encoding::Json => {
+                let mut error = serde_json::json!({
                     "error-type": self.tag.error_type(),
                     "error-tag": self.tag.name(),
                     "error-message": self.message,
-                }]}
-            })
-            .to_string(),
+                });
+                if let Some(info) = &self.info {
+                    error["error-info"] = info.json.clone();
+                }
+                serde_json::json!({ "ietf-restconf:errors": { "error": [error] } }).to_string()
+            }
             Encoding::Xml => format!(
-                "<errors xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\"><error><error-type>{}</error-type><error-tag>{}</error-tag><error-message>{}</error-message></error></errors>",
+                "<errors xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\"><error><error-type>{}</error-type><error-tag>{}</error-tag><error-message>{}</error-message>{}</error></errors>",
                 self.tag.error_type(),
                 self.tag.name(),
-                escape(&self.message)
+                escape(&self.message),
+                self.info
+                    .as_ref()
+                    .map(|i| format!("<error-info>{}</error-info>", i.xml))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -169,5 +196,31 @@ mod tests {
         );
         assert!(xml.contains("unknown device &lt;x&gt;"), "{xml}");
         assert_eq!(RestconfError::too_big("x").status.as_u16(), 413);
+
+        let e = RestconfError::missing_attribute(
+            "send a CSR",
+            ErrorInfo {
+                json: serde_json::json!({"m:info": {"a": "b"}}),
+                xml: "<info xmlns=\"urn:m\"><a>b</a></info>".into(),
+            },
+        );
+        let json: serde_json::Value = serde_json::from_str(&e.body(Encoding::Json)).unwrap();
+        let error = &json["ietf-restconf:errors"]["error"][0];
+        assert_eq!(
+            (
+                e.status.as_u16(),
+                &error["error-tag"],
+                &error["error-info"]["m:info"]["a"]
+            ),
+            (
+                400,
+                &serde_json::json!("missing-attribute"),
+                &serde_json::json!("b")
+            )
+        );
+        assert!(
+            e.body(Encoding::Xml)
+                .contains("<error-info><info xmlns=\"urn:m\"><a>b</a></info></error-info></error>")
+        );
     }
 }

@@ -6,6 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use zerotouch_sztp::csr::CsrSupport;
+
 use super::xml::{self, Element};
 use super::{Encoding, RestconfError, SERVER_MODULE, SERVER_NS};
 
@@ -172,6 +174,65 @@ pub struct BootstrapInput {
     pub os_version: Option<String>,
     /// 16 to 32 octets; an empty nonce counts as none.
     pub nonce: Option<Vec<u8>>,
+    /// What the device says of certificate requests (RFC 9646).
+    pub csr: Option<CsrInput>,
+}
+
+/// The RFC 9646 node of a `get-bootstrapping-data` input: one at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrInput {
+    /// `csr-support`: the device can send a certificate request.
+    Support(CsrSupport),
+    /// `p10-csr`: a PKCS#10 request (DER).
+    P10(Vec<u8>),
+    /// `cmc-csr` or `cmp-csr`, by name: formats this server does not take.
+    Unsupported(&'static str),
+}
+
+/// The leaves named `leaf` of the containers along `path` below `node`.
+fn leaves(node: Node, path: &[&str], leaf: &str) -> Result<Vec<String>, RestconfError> {
+    let mut out = Vec::new();
+    for (name, child) in members(leaf, node)? {
+        match path.split_first() {
+            Some((first, rest)) if name == *first => out.extend(leaves(child, rest, leaf)?),
+            None if name == leaf => out.push(text(leaf, child)?),
+            _ => {
+                return Err(RestconfError::unknown_element(format!(
+                    "csr-support has no member {name:?} here"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn csr_support(node: Node) -> Result<CsrSupport, RestconfError> {
+    let mut support = CsrSupport::default();
+    for (name, child) in members("csr-support", node)? {
+        match name.as_str() {
+            "key-generation" => {
+                let algorithms = leaves(child, &["supported-algorithms"], "algorithm-identifier")?
+                    .iter()
+                    .map(|a| decode_base64("algorithm-identifier", a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                support.key_generation = Some(algorithms);
+            }
+            "csr-generation" => {
+                support.formats = leaves(child, &["supported-formats"], "format-identifier")?;
+            }
+            other => {
+                return Err(RestconfError::unknown_element(format!(
+                    "csr-support has no member {other:?}"
+                )));
+            }
+        }
+    }
+    if support.formats.is_empty() {
+        return Err(RestconfError::missing_element(
+            "csr-support: csr-generation/supported-formats/format-identifier is missing",
+        ));
+    }
+    Ok(support)
 }
 
 impl BootstrapInput {
@@ -208,9 +269,20 @@ impl BootstrapInput {
                         input.nonce = Some(nonce);
                     }
                 }
-                // RFC 9646 asks for a CSR; this server issues no certificates and
-                // ignores the offer, as the RFC allows.
-                "csr-support" | "p10-csr" | "cmc-csr" | "cmp-csr" => {}
+                // RFC 9646: one of these at most (a YANG choice).
+                "csr-support" | "p10-csr" | "cmc-csr" | "cmp-csr" => {
+                    if input.csr.is_some() {
+                        return Err(RestconfError::invalid_value(format!(
+                            "{name}: csr-support, p10-csr, cmc-csr and cmp-csr exclude each other"
+                        )));
+                    }
+                    input.csr = Some(match name.as_str() {
+                        "csr-support" => CsrInput::Support(csr_support(node)?),
+                        "p10-csr" => CsrInput::P10(binary(&name, node)?),
+                        "cmc-csr" => CsrInput::Unsupported("cmc-csr"),
+                        _ => CsrInput::Unsupported("cmp-csr"),
+                    });
+                }
                 other => {
                     return Err(RestconfError::unknown_element(format!(
                         "get-bootstrapping-data has no input {other:?}"
@@ -401,6 +473,43 @@ mod tests {
         let input = BootstrapInput::parse(body.as_bytes(), Encoding::Xml).unwrap();
         assert!(input.signed_data_preferred);
         assert_eq!(input.hw_model.as_deref(), Some("m&1"));
+    }
+
+    #[test]
+    fn rfc_9646_nodes_in_json_and_xml_one_at_most() {
+        let support = zerotouch_sztp::csr::CsrSupport::p256_p10();
+        let body = serde_json::json!({"ietf-sztp-bootstrap-server:input": {
+            "hw-model": "m", "ietf-sztp-csr:csr-support": support.to_json()}});
+        let input = BootstrapInput::parse(body.to_string().as_bytes(), Encoding::Json).unwrap();
+        assert_eq!(input.csr, Some(CsrInput::Support(support.clone())));
+        // The RFC's XML shape: leaf-lists repeated, the identity prefixed.
+        let xml = format!(
+            "<input xmlns=\"{SERVER_NS}\"><csr-support xmlns=\"urn:ietf:params:xml:ns:yang:ietf-sztp-csr\"><key-generation><supported-algorithms><algorithm-identifier>BBBB</algorithm-identifier><algorithm-identifier>CCCC</algorithm-identifier></supported-algorithms></key-generation><csr-generation><supported-formats><format-identifier xmlns:zt=\"urn:ietf:params:xml:ns:yang:ietf-ztp-types\">zt:p10-csr</format-identifier></supported-formats></csr-generation></csr-support></input>"
+        );
+        let Some(CsrInput::Support(s)) = BootstrapInput::parse(xml.as_bytes(), Encoding::Xml)
+            .unwrap()
+            .csr
+        else {
+            panic!("no csr-support")
+        };
+        assert_eq!(s.key_generation.map(|k| k.len()), Some(2));
+        assert_eq!(s.formats, ["zt:p10-csr"]);
+        let p10 = br#"{"input":{"ietf-sztp-csr:p10-csr":"MAMCAQA="}}"#;
+        assert_eq!(
+            BootstrapInput::parse(p10, Encoding::Json).unwrap().csr,
+            Some(CsrInput::P10(vec![0x30, 3, 2, 1, 0]))
+        );
+        let cmp = br#"{"input":{"ietf-sztp-csr:cmp-csr":"MAMCAQA="}}"#;
+        assert_eq!(
+            BootstrapInput::parse(cmp, Encoding::Json).unwrap().csr,
+            Some(CsrInput::Unsupported("cmp-csr"))
+        );
+        let both = br#"{"input":{"ietf-sztp-csr:p10-csr":"MAMCAQA=","ietf-sztp-csr:csr-support":{"csr-generation":{"supported-formats":{"format-identifier":["ietf-ztp-types:p10-csr"]}}}}}"#;
+        let e = BootstrapInput::parse(both, Encoding::Json).unwrap_err();
+        assert!(e.message.contains("exclude each other"), "{}", e.message);
+        let no_format = br#"{"input":{"ietf-sztp-csr:csr-support":{"key-generation":{}}}}"#;
+        let e = BootstrapInput::parse(no_format, Encoding::Json).unwrap_err();
+        assert!(e.message.contains("supported-formats"), "{}", e.message);
     }
 
     #[test]

@@ -5,5 +5,5 @@ pub mod error;
 pub mod input;
 pub mod media;
 
-pub use error::RestconfError;
+pub use error::{ErrorInfo, RestconfError};
 pub use zerotouch_sztp::{Encoding, SERVER_MODULE, SERVER_NS, output, xml};

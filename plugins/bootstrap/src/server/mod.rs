@@ -62,6 +62,12 @@ pub struct Counters {
     pub no_response_configured: AtomicU64,
     pub server_errors: AtomicU64,
     pub images_sent: AtomicU64,
+    /// Devices asked for a certificate request (RFC 9646).
+    pub csr_requested: AtomicU64,
+    /// Certificate requests refused.
+    pub csr_refused: AtomicU64,
+    /// LDevIDs issued.
+    pub ldevid_issued: AtomicU64,
 }
 
 impl Counters {
@@ -84,6 +90,9 @@ impl Counters {
             ("no_response_configured", v(&self.no_response_configured)),
             ("server_errors", v(&self.server_errors)),
             ("images_sent", v(&self.images_sent)),
+            ("csr_requested", v(&self.csr_requested)),
+            ("csr_refused", v(&self.csr_refused)),
+            ("ldevid_issued", v(&self.ldevid_issued)),
         ]
     }
 }

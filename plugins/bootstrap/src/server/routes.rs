@@ -43,6 +43,8 @@ pub(super) fn error_response(
             c.no_response_configured.fetch_add(1, Ordering::Relaxed)
         }
         500.. => c.server_errors.fetch_add(1, Ordering::Relaxed),
+        // RFC 9646's request for a CSR is counted as `csr_requested`.
+        400 if e.tag == crate::restconf::error::ErrorTag::MissingAttribute => 0,
         _ => c.refused_bad_request.fetch_add(1, Ordering::Relaxed),
     };
     let mut response = with_body(e.status, encoding.content_type(), e.body(encoding));

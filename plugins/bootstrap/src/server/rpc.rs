@@ -18,14 +18,17 @@ use super::body::{Body, empty, with_body};
 use super::routes::{error_encoding, error_response};
 use super::{Active, Peer, Shared};
 use crate::cms;
+use crate::conveyed::{Conveyed, Onboarding};
 use crate::identity::{self, Presented};
 use crate::pki::{date_and_time, voucher_claims};
 use crate::reports::StoredRequest;
 use crate::responses::{Device, ReportingLevel, choose};
-use crate::restconf::input::{BootstrapInput, ProgressInput};
+use crate::restconf::input::{BootstrapInput, CsrInput, ProgressInput};
 use crate::restconf::output::BootstrapOutput;
-use crate::restconf::{Encoding, RestconfError, media};
-use crate::settings::{BootstrapConfig, SignPolicy, file_safe_serial, read_device_file};
+use crate::restconf::{Encoding, ErrorInfo, RestconfError, media};
+use crate::settings::{BootstrapConfig, Ldevid, SignPolicy, file_safe_serial, read_device_file};
+use zerotouch_sztp::csr::{CsrRequest, check_p10, issue_ldevid};
+use zerotouch_sztp::keystore::{carry, keystore_xml};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Rpc {
@@ -288,7 +291,9 @@ async fn exchange(
 }
 
 fn log_refusal(shared: &Shared, peer: &Peer, serial: &str, rpc: Rpc, e: &RestconfError) {
-    if e.status.is_server_error() {
+    if e.tag == crate::restconf::error::ErrorTag::MissingAttribute {
+        info!(peer = %peer.address, serial, rpc = rpc.name(), status = e.status.as_u16(), "bootstrap: asked the device for a certificate request (RFC 9646)");
+    } else if e.status.is_server_error() {
         error!(peer = %peer.address, serial, rpc = rpc.name(), status = e.status.as_u16(), "bootstrap: {}", e.message);
     } else if let Some(held) = shared.refusals.allow() {
         info!(peer = %peer.address, serial, rpc = rpc.name(), status = e.status.as_u16(), suppressed = held, "bootstrap: refused: {}", e.message);
@@ -330,6 +335,13 @@ pub(super) fn build(
         error!(serial, response = %chosen.name, "bootstrap: building the response: {e}");
         RestconfError::failed("building the response failed; the server's log says why")
     })?;
+    let (conveyed, issued) = match (&config.ldevid, conveyed) {
+        (Some(ldevid), Conveyed::Onboarding(o)) => {
+            let (o, issued) = with_ldevid(ldevid, shared, serial, &chosen.name, input, o)?;
+            (Conveyed::Onboarding(o), issued)
+        }
+        (_, c) => (c, false),
+    };
     let wants_signed = input.signed_data_preferred
         || config
             .signing
@@ -348,23 +360,28 @@ pub(super) fn build(
     let (conveyed_information, pair) = match (signing, voucher) {
         (Some(s), Some(voucher)) => {
             check_voucher(&voucher, serial, &s.signer.chain)?;
-            let signed = active
-                .signed
-                .get_or_sign(content_type, &document, || {
-                    let signed = s.signer.sign(content_type, &document).map_err(|e| {
-                        error!(serial, "bootstrap: signing failed: {e}");
+            let sign = || {
+                let signed = s.signer.sign(content_type, &document).map_err(|e| {
+                    error!(serial, "bootstrap: signing failed: {e}");
+                    RestconfError::failed("signing failed")
+                })?;
+                // What is signed here is verified here before it leaves.
+                cms::open_signed(&signed)
+                    .and_then(|o| o.verify(&s.signer.chain[0]))
+                    .map_err(|e| {
+                        error!(serial, "bootstrap: the signed data does not verify: {e}");
                         RestconfError::failed("signing failed")
                     })?;
-                    // What is signed here is verified here before it leaves.
-                    cms::open_signed(&signed)
-                        .and_then(|o| o.verify(&s.signer.chain[0]))
-                        .map_err(|e| {
-                            error!(serial, "bootstrap: the signed data does not verify: {e}");
-                            RestconfError::failed("signing failed")
-                        })?;
-                    Ok(signed)
-                })?
-                .to_vec();
+                Ok(signed)
+            };
+            // A document with a certificate of its own is never sent twice.
+            let signed = match issued {
+                true => sign()?,
+                false => active
+                    .signed
+                    .get_or_sign(content_type, &document, sign)?
+                    .to_vec(),
+            };
             (
                 signed,
                 Some((
@@ -404,6 +421,78 @@ pub(super) fn build(
         onboarding: conveyed.is_onboarding(),
         response: chosen.name.clone(),
     })
+}
+
+/// RFC 9646 on onboarding information, with this server issuing LDevIDs: a device
+/// offering `csr-support` is asked for a CSR (400 `missing-attribute`); a `p10-csr`
+/// is checked and signed, and the certificate goes into the configuration as an
+/// ietf-keystore key (`keystore`). Whether a certificate was issued comes back.
+fn with_ldevid(
+    ldevid: &Ldevid,
+    shared: &Shared,
+    serial: &str,
+    response: &str,
+    input: &BootstrapInput,
+    mut onboarding: Onboarding,
+) -> Result<(Onboarding, bool), RestconfError> {
+    let refused = |e: RestconfError| {
+        shared.counters.csr_refused.fetch_add(1, Ordering::Relaxed);
+        e
+    };
+    match &input.csr {
+        // A device that does not speak RFC 9646 bootstraps without a certificate.
+        None => Ok((onboarding, false)),
+        Some(CsrInput::Support(support)) => match CsrRequest::for_support(support) {
+            Some(request) => {
+                shared
+                    .counters
+                    .csr_requested
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(RestconfError::missing_attribute(
+                    "this server issues the device a certificate: send get-bootstrapping-data again with a CSR as the csr-request says",
+                    ErrorInfo {
+                        json: request.to_json(),
+                        xml: request.to_xml(),
+                    },
+                ))
+            }
+            None => {
+                info!(
+                    serial,
+                    "bootstrap: the device makes no CSR this server takes (p10-csr for an ECDSA P-256 key): onboarding without a certificate"
+                );
+                Ok((onboarding, false))
+            }
+        },
+        Some(CsrInput::Unsupported(format)) => Err(refused(RestconfError::invalid_value(format!(
+            "{format} is not taken here: send p10-csr"
+        )))),
+        Some(CsrInput::P10(der)) => {
+            let key = check_p10(der, serial)
+                .map_err(|e| refused(RestconfError::invalid_value(e.to_string())))?;
+            let failed = |e: String| {
+                error!(
+                    serial,
+                    response, "bootstrap: issuing the device's certificate: {e}"
+                );
+                RestconfError::failed(
+                    "issuing the device's certificate failed; the server's log says why",
+                )
+            };
+            let chain = issue_ldevid(&ldevid.ca, key.clone(), serial, ldevid.validity_days)
+                .map_err(|e| failed(e.to_string()))?;
+            let keystore = keystore_xml(&ldevid.key_name, &key, &chain)
+                .and_then(|ks| carry(onboarding.configuration.as_deref(), &ks))
+                .map_err(|e| failed(e.to_string()))?;
+            onboarding.configuration = Some(keystore);
+            shared
+                .counters
+                .ldevid_issued
+                .fetch_add(1, Ordering::Relaxed);
+            info!(serial, subject = %chain[0].tbs_certificate.subject, "bootstrap: issued the device a certificate");
+            Ok((onboarding, true))
+        }
+    }
 }
 
 /// `get-bootstrapping-data`: the device's artifacts as a RESTCONF reply, counted.
