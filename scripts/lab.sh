@@ -1,77 +1,48 @@
 #!/usr/bin/env bash
-# A two-host lab on this machine: zerotouch-dhcpd with its default configuration in one
-# network namespace, a real ISC dhclient (DHCPv4, then DHCPv6) in another, joined by a
-# veth pair. Shows the
-# reply the client got, the server's log and the lease in its database, then removes
-# the lab. Needs root; installs isc-dhcp-client and sqlite3 if they are missing.
+# The SZTP lab (docs/lab.md): a provisioning network in network namespaces — a device
+# segment, a segment router running zerotouch-relay, a server running zerotouch-dhcpd
+# with the sztp, dns, syslog and bootstrap plugins, and an rsyslog collector — and
+# devices that bootstrap through it (zerotouch-agent), each step shown as a timeline.
+# Needs root; installs isc-dhcp-client and rsyslog (without starting rsyslog's service)
+# if they are missing; removes everything it made when it ends, also on Ctrl-C.
 #
-# usage: sudo scripts/lab.sh
+# usage: sudo scripts/lab.sh [--devices N] [--fail CASE|all] [--timeline] [--json]
+#        (scripts/lab.sh --help for every option)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-p=ztlab$$
-srv="${p}srv"; cli="${p}cli"
-work=$(mktemp -d)
-server_pid=""
 
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  ip netns pids "$cli" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$srv" 2>/dev/null || true
-  ip netns del "$cli" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! command -v dhclient >/dev/null || ! command -v sqlite3 >/dev/null; then
-  echo "== installing isc-dhcp-client and sqlite3 from Debian"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq isc-dhcp-client sqlite3 iproute2 >/dev/null
-fi
-# A first release build takes several minutes on a small machine: cargo shows its
-# progress (one line a crate) rather than nothing.
-echo "== building zerotouch-dhcpd (release; the first build takes a few minutes)"
-# pipefail: a failed build fails the lab, with cargo's error lines shown.
-cargo build --release --bin zerotouch-dhcpd 2>&1 | grep --line-buffered -E "^ *(Compiling|Finished)|^error|^ *-->"
-
-# The default configuration serves 198.18.0.0/24 on eth0; here the interface is the
-# lab's veth end and the database lives in a temporary directory.
-target/release/zerotouch-dhcpd default-config \
-  | sed -e "s/\"eth0\"/\"${p}s\"/" -e "s|/var/lib/zerotouch/leases.sqlite|$work/leases.sqlite|" > "$work/dhcpd.toml"
-target/release/zerotouch-dhcpd check --config "$work/dhcpd.toml"
-
-ip netns add "$srv"; ip netns add "$cli"
-# No duplicate address detection, so IPv6 addresses (link-local ones too) work at once.
-for ns in "$srv" "$cli"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+# --help changes nothing: no install, no build.
+for a in "$@"; do
+  case $a in -h|--help)
+    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    if [[ -x target/release/zerotouch-lab ]]; then echo; target/release/zerotouch-lab --help; fi
+    exit 0 ;;
+  esac
 done
-ip link add "${p}s" type veth peer name "${p}c"
-ip link set "${p}s" netns "$srv"; ip link set "${p}c" netns "$cli"
-ip -n "$srv" addr add 198.18.0.1/24 dev "${p}s"
-ip -n "$srv" addr add 2001:db8::1/64 dev "${p}s" nodad
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" link set "${p}s" up; ip -n "$cli" link set "${p}c" up
 
-ip netns exec "$srv" target/release/zerotouch-dhcpd --config "$work/dhcpd.toml" > "$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 50); do grep -q "DHCPv6 serving" "$work/server.log" && break; sleep 0.1; done
+missing=()
+command -v dhclient >/dev/null || missing+=(isc-dhcp-client)
+command -v rsyslogd >/dev/null || missing+=(rsyslog)
+command -v ip >/dev/null || missing+=(iproute2)
+if (( ${#missing[@]} )); then
+  echo "== installing ${missing[*]} from Debian (services not started)"
+  apt-get update -qq
+  # policy-rc.d exit 101: rsyslog's system service is not started; the lab starts its
+  # own rsyslogd with its own configuration. An operator's own policy-rc.d is kept.
+  policy=/usr/sbin/policy-rc.d; saved=""
+  if [[ -e $policy ]]; then saved=$(mktemp); cp -p "$policy" "$saved"; fi
+  trap 'if [[ -n $saved ]]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi' EXIT
+  printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null
+  if [[ -n $saved ]]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi
+  trap - EXIT
+fi
 
-# A dhclient script that only records what the server sent (the stock one would
-# rewrite this host's resolv.conf).
-cat > "$work/record" <<'SH'
-#!/bin/sh
-[ "$reason" = BOUND ] && env | grep -E '^new_' | sort > "$(dirname "$0")/reply"
-exit 0
-SH
-chmod +x "$work/record"
-echo "== dhclient in namespace $cli"
-ip netns exec "$cli" timeout 30 dhclient -4 -1 -v -sf "$work/record" -lf "$work/dhclient.leases" -pf /dev/null "${p}c" 2>&1 | grep -E "DHCP|bound"
-echo "== what the server sent (dhclient's view)"
-cat "$work/reply"
-echo "== dhclient -6 (an address and a delegated prefix) in namespace $cli"
-touch "$work/dhclient6.leases"
-ip netns exec "$cli" timeout 30 dhclient -6 -1 -N -P -v -sf "$work/record" -lf "$work/dhclient6.leases" -pf /dev/null "${p}c" 2>&1 | grep -E "Reply|Advertise|IAADDR|IAPREFIX|Bound"
-echo "== server log"
-cat "$work/server.log"
-echo "== lease database ($work/leases.sqlite)"
-sqlite3 -header -column "$work/leases.sqlite" "SELECT address, hw_address, state, datetime(expires, 'unixepoch') AS expires FROM leases4"
-sqlite3 -header -column "$work/leases.sqlite" "SELECT resource, type, duid, state, datetime(expires, 'unixepoch') AS expires FROM leases6"
+# A first release build takes several minutes on a small machine: cargo shows its
+# progress (one line a crate) rather than nothing. pipefail: a failed build fails the
+# lab, with cargo's error lines shown.
+echo "== building zerotouch-dhcpd, zerotouch-relay, zerotouch-agent and zerotouch-lab (release; the first build takes a few minutes)" >&2
+cargo build --release -p zerotouch-dhcpd -p zerotouch-relay -p zerotouch-agent -p zerotouch-lab 2>&1 \
+  | grep --line-buffered -E "^ *(Compiling|Finished)|^error|^ *-->" >&2
+
+exec target/release/zerotouch-lab "$@"

@@ -2,7 +2,8 @@
 //! (option 7, `log-servers`, in the lease) or the one given: each step the agent takes
 //! (the sources asked, the signed-data checks, each report, the outcome), so the
 //! operator's collector sees the device's side of its bootstrap (RFC 8572 §5.6 leaves
-//! logging to the device; this is what the lab's timeline reads).
+//! logging to the device). Each line also goes to standard error as it happens: the
+//! lab's timeline reads it there.
 
 use std::net::{SocketAddr, UdpSocket};
 
@@ -43,8 +44,10 @@ impl Log {
         Log { socket, hostname }
     }
 
-    /// One line: facility user, APP-NAME `zerotouch-agent`, MSGID `sztp`.
+    /// One line, on standard error and to the server: facility user, APP-NAME
+    /// `zerotouch-agent`, MSGID `sztp`.
     pub fn line(&self, severity: Severity, text: &str) {
+        eprintln!("zerotouch-agent: {text}");
         let Some((socket, server)) = &self.socket else {
             return;
         };

@@ -348,7 +348,6 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
             let found = match found {
                 Ok(found) => found,
                 Err(why) => {
-                    eprintln!("zerotouch-agent: {source}: {why}");
                     log.line(Severity::Err, &format!("{source}: {why}"));
                     attempts.push(
                         json!({"source": source.to_string(), "steps": steps_json, "error": why}),
@@ -366,19 +365,10 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 dirs: &dirs,
                 ssh_host_keys: &keys,
                 script_timeout: Duration::from_secs(args.script_timeout),
+                log: Some(&log),
             };
             let mut record = Vec::new();
             let outcome = onboard::onboard(&setup, &found, &mut record).await;
-            for r in &record {
-                let sent = match &r.outcome {
-                    Ok(()) => "sent".to_string(),
-                    Err(e) => e.clone(),
-                };
-                log.line(
-                    Severity::Info,
-                    &format!("progress report {}: {sent}", r.progress_type),
-                );
-            }
             let reports: Vec<_> = record
                 .iter()
                 .map(|r| json!({"progress_type": r.progress_type, "message": r.message, "sent": r.outcome.is_ok(), "outcome": r.outcome.as_ref().err()}))
@@ -394,15 +384,14 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                 Ok(Outcome::Complete { ldevid }) => {
                     attempt["outcome"] = json!("bootstrap-complete");
                     if let Some(l) = &ldevid {
-                        eprintln!(
-                            "zerotouch-agent: certificate {:?} issued by {:?} installed: {}",
-                            l.subject,
-                            l.issuer,
-                            l.certificate.display()
-                        );
                         log.line(
                             Severity::Notice,
-                            &format!("certificate {} issued by {} installed", l.subject, l.issuer),
+                            &format!(
+                                "certificate {} issued by {} installed: {}",
+                                l.subject,
+                                l.issuer,
+                                l.certificate.display()
+                            ),
                         );
                         attempt["ldevid"] = json!({
                             "name": l.name, "subject": l.subject, "issuer": l.issuer,
@@ -410,7 +399,6 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                         });
                     }
                     attempts.push(attempt);
-                    eprintln!("zerotouch-agent: bootstrapping complete (from {from})");
                     log.line(
                         Severity::Notice,
                         &format!("bootstrap-complete (from {from})"),
@@ -430,15 +418,10 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     if reboots > MAX_REBOOTS {
                         bail!("more than {MAX_REBOOTS} boot images in one run");
                     }
-                    eprintln!(
-                        "zerotouch-agent: boot image {} {} installed: rebooting into it",
-                        os_name.as_deref().unwrap_or("-"),
-                        os_version.as_deref().unwrap_or("-")
-                    );
                     log.line(
                         Severity::Notice,
                         &format!(
-                            "boot image {} {} installed: rebooting into it",
+                            "boot image {} {} downloaded, its SHA-256 checked, installed: rebooting into it",
                             os_name.as_deref().unwrap_or("-"),
                             os_version.as_deref().unwrap_or("-")
                         ),
@@ -447,7 +430,6 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
                     continue 'boot;
                 }
                 Err(failure) => {
-                    eprintln!("zerotouch-agent: {from}: {failure}");
                     log.line(Severity::Err, &format!("{from}: {failure}"));
                     attempt["outcome"] = json!(failure.progress_type);
                     attempt["error"] = json!(failure.reason);
@@ -460,7 +442,6 @@ async fn run(args: Args) -> anyhow::Result<(bool, serde_json::Value)> {
             && passes < args.passes
         {
             passes += 1;
-            eprintln!("zerotouch-agent: no source served: trying them again in {pause} s");
             log.line(
                 Severity::Notice,
                 &format!("no source served: trying them again in {pause} s"),

@@ -17,6 +17,7 @@ use zerotouch_sztp::conveyed::BootImage;
 
 use crate::client::{Client, Report, ServerTrust};
 use crate::ldevid::{self, Installed};
+use crate::log::{Log, Severity};
 use crate::process::Found;
 
 /// The largest boot image taken.
@@ -48,6 +49,8 @@ pub struct Setup<'a> {
     pub ssh_host_keys: &'a [(String, Vec<u8>)],
     /// How long a script may run.
     pub script_timeout: Duration,
+    /// Where each report is logged as it is made.
+    pub log: Option<&'a Log>,
 }
 
 /// How onboarding ended well.
@@ -328,6 +331,16 @@ impl Reporter<'_, '_> {
                     .map_err(|e| e.to_string())
             }
         };
+        if let Some(log) = self.setup.log {
+            let sent = match &outcome {
+                Ok(()) => "sent",
+                Err(e) => e.as_str(),
+            };
+            log.line(
+                Severity::Info,
+                &format!("progress report {progress_type}: {sent}"),
+            );
+        }
         self.record.push(Reported {
             progress_type,
             message,

@@ -174,7 +174,7 @@ fn settle<'a>(
                 return Err(e);
             }
         };
-        let kind = if signed { "signed" } else { "unsigned" };
+
         match conveyed {
             Conveyed::Onboarding(onboarding) => {
                 if let Err(why) = admit_onboarding(trusted) {
@@ -183,7 +183,8 @@ fn settle<'a>(
                     return Err(why);
                 }
                 step.outcome = format!(
-                    "{kind} onboarding information{}",
+                    "{}{}",
+                    described("onboarding information", signed),
                     match ldevid_key {
                         Some(_) => ", after a certificate request (RFC 9646) for a new key",
                         None => "",
@@ -208,7 +209,8 @@ fn settle<'a>(
                     return Err(why);
                 }
                 step.outcome = format!(
-                    "{kind} redirect information to {}",
+                    "{} to {}",
+                    described("redirect information", signed),
                     servers
                         .iter()
                         .map(|s| server_of(s).to_string())
@@ -238,6 +240,15 @@ fn settle<'a>(
             }
         }
     })
+}
+
+/// What a source gave, for its step: `signed redirect information (voucher, owner
+/// certificate and signature verified)`, `unsigned onboarding information`.
+fn described(what: &str, signed: bool) -> String {
+    match signed {
+        true => format!("signed {what} (voucher, owner certificate and signature verified)"),
+        false => format!("unsigned {what}"),
+    }
 }
 
 /// Onboarding information is taken only from a trusted source (§5.3): a server

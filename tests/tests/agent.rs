@@ -518,6 +518,7 @@ fn the_agent_onboards_and_reports_each_step() {
                 dirs: &dirs,
                 ssh_host_keys: &keys,
                 script_timeout: Duration::from_secs(10),
+                log: None,
             };
             let mut record = Vec::new();
             let outcome = onboard::onboard(&setup, &found, &mut record).await;
@@ -846,7 +847,7 @@ status_listen = "127.0.0.1:9270"
     };
     for line in [
         "zerotouch-agent: bootstrapping: 1 source(s): DHCP (198.18.0.1:8443)",
-        "zerotouch-agent: 198.18.0.1:8443 (not authenticated): signed onboarding information",
+        "zerotouch-agent: 198.18.0.1:8443 (not authenticated): signed onboarding information (voucher, owner certificate and signature verified)",
         "zerotouch-agent: progress report bootstrap-initiated: not sent: the server was not authenticated",
         "zerotouch-agent: bootstrap-complete (from 198.18.0.1:8443)",
     ] {

@@ -299,6 +299,7 @@ fn every_binary_answers_help_without_side_effects() {
         "zerotouch-relay",
         "zerotouchctl",
         "zerotouch-agent",
+        "zerotouch-lab",
         "zerotouch-null-responder",
         "zerotouch-replay",
         "zerotouch-sztp-load",
@@ -314,6 +315,18 @@ fn every_binary_answers_help_without_side_effects() {
             "{name} --help did not return at once"
         );
     }
+    // The lab script answers too, before it would install or build anything.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lab.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("usage: sudo scripts/lab.sh"),
+        "{text}"
+    );
     let out = Command::new(binary("zerotouch-dhcpd"))
         .args(["default-config", "--help"])
         .output()
