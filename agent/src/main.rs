@@ -219,6 +219,20 @@ async fn find(
         },
         Source::DnsServers(lookup) => {
             let servers = lookup.servers().await.map_err(|e| e.to_string())?;
+            // The answer is a step of its own: which servers, at which addresses.
+            steps.push(Step {
+                source: source.to_string(),
+                depth: 0,
+                authenticated: false,
+                outcome: servers
+                    .iter()
+                    .map(|s| match s.address {
+                        Some(a) => format!("{s} at {a}"),
+                        None => s.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
             let mut last = String::from("no _sztp._tcp SRV records in DNS");
             for server in servers {
                 // DNS is untrusted: the servers it names are reached provisionally.

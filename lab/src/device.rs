@@ -201,16 +201,10 @@ fn address(shared: &Shared<'_>, run: &mut Run, start: Instant) -> anyhow::Result
                 .stderr(std::fs::File::create(&log)?)
                 .spawn()
                 .context("starting dhclient")?;
-            net::started(child.id());
             let status = wait_with_timeout(child, Duration::from_secs(90))?;
             if !status.success() {
                 let said = std::fs::read_to_string(&log).unwrap_or_default();
                 anyhow::bail!("dhclient got no lease: {}", said.trim());
-            }
-            if let Ok(pid) = std::fs::read_to_string(home.join("dhclient.pid"))
-                && let Ok(pid) = pid.trim().parse()
-            {
-                net::started(pid);
             }
             let text = std::fs::read_to_string(&lease)?;
             let leased = if v6 {
@@ -269,7 +263,12 @@ fn last_value(text: &str, key: &str) -> Option<String> {
         .map(|v| v.trim_end_matches(['{', ';', ' ']).trim().to_string())
 }
 
+/// `args` in namespace `ns`; once the lab is being removed, a command that fails at
+/// once instead.
 fn in_namespace(ns: &str, args: &[String]) -> Command {
+    if net::stopping() {
+        return Command::new("/nonexistent/the-lab-is-stopping");
+    }
     let mut c = Command::new("ip");
     c.args(["netns", "exec", ns]).args(args);
     c
@@ -352,7 +351,6 @@ fn agent(
         .stderr(Stdio::piped())
         .spawn()
         .context("starting zerotouch-agent")?;
-    net::started(child.id());
     let stderr = child.stderr.take().context("the agent's stderr")?;
     let lines = std::thread::spawn(move || {
         let mut events = Vec::new();

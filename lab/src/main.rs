@@ -81,6 +81,9 @@ fn main() -> ExitCode {
     let out = Out { json: args.json };
     let result = net::clean_up_on_signals().and_then(|()| run(&args, &out));
     net::cleanup();
+    if net::interrupted() {
+        return ExitCode::from(130);
+    }
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -131,7 +134,6 @@ fn daemon(ns: &str, args: &[&str], log: &Path) -> anyhow::Result<Child> {
         .stderr(file)
         .spawn()
         .with_context(|| format!("starting {}", args[0]))?;
-    net::started(child.id());
     Ok(child)
 }
 
@@ -274,6 +276,9 @@ fn run(args: &Args, out: &Out) -> anyhow::Result<bool> {
     let started = Instant::now();
     let runs = run_devices(&site, &prefix, &agent, &specs);
     let wall = started.elapsed().as_secs_f64();
+    if net::interrupted() {
+        return Ok(false);
+    }
     let collected = report::collected(&site.path("collector/devices.log"), &runs);
     let services = [
         ("zerotouch-dhcpd", cpu_seconds(server.id())),

@@ -1,7 +1,9 @@
 //! The lab's network: namespaces joined by veth pairs and a bridge, made with `ip`, and
-//! everything the lab starts or makes, recorded so that it is all removed at the end —
-//! on success, on failure, and on Ctrl-C or SIGTERM (a thread waits for those signals
-//! and cleans up before the lab exits).
+//! everything the lab makes, recorded so that it is all removed at the end — on
+//! success, on failure, and on Ctrl-C or SIGTERM (a thread waits for those signals and
+//! cleans up before the lab exits). Every process the lab starts runs in one of its
+//! namespaces, so ending what runs there ends exactly the lab's processes, by PID,
+//! and no PID of another program that was reused.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -13,7 +15,6 @@ use anyhow::{Context, bail};
 #[derive(Debug, Default)]
 struct Made {
     namespaces: Vec<String>,
-    pids: Vec<u32>,
     dirs: Vec<PathBuf>,
     /// Host settings changed, with the values to put back.
     settings: Vec<(PathBuf, String)>,
@@ -21,7 +22,6 @@ struct Made {
 
 static MADE: Mutex<Made> = Mutex::new(Made {
     namespaces: Vec::new(),
-    pids: Vec::new(),
     dirs: Vec::new(),
     settings: Vec::new(),
 });
@@ -67,9 +67,20 @@ fn made() -> std::sync::MutexGuard<'static, Made> {
     MADE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Remembers a process the lab started, to end it at cleanup.
-pub(crate) fn started(pid: u32) {
-    made().pids.push(pid);
+/// Set once cleanup has begun: nothing new is started after it.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set when Ctrl-C or SIGTERM came.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether Ctrl-C or SIGTERM came: the lab is being removed and says nothing more.
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Whether the lab is being removed (nothing new may start).
+pub(crate) fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Remembers a folder the lab made, to remove it at cleanup.
@@ -77,31 +88,43 @@ pub(crate) fn made_dir(dir: PathBuf) {
     made().dirs.push(dir);
 }
 
-/// Ends every process the lab started and any process left in its namespaces (only
-/// the lab's own run there), deletes the namespaces and removes its folders. Safe to
-/// call more than once.
+/// Ends every process in the lab's namespaces (only the lab's own run there), deletes
+/// the namespaces, removes its folders and puts back the host settings it changed.
+/// Safe to call more than once.
 pub(crate) fn cleanup() {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut m = made();
-    let mut pids = std::mem::take(&mut m.pids);
-    for ns in &m.namespaces {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-            pids.extend(
-                String::from_utf8_lossy(&out.stdout)
-                    .split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
+    let mut pids = Vec::new();
+    // Processes may still be starting (a dhclient becoming a daemon as it is killed):
+    // the namespaces are emptied in passes, until one finds nothing left.
+    for pass in 0..20 {
+        for ns in &m.namespaces {
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                pids.extend(
+                    String::from_utf8_lossy(&out.stdout)
+                        .split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
         }
-    }
-    for pid in &pids {
-        // SAFETY: kill(2) with a PID the lab started or found in its own namespaces.
-        unsafe { libc::kill(*pid as i32, libc::SIGTERM) };
-    }
-    if !pids.is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        for pid in &pids {
-            // SAFETY: as above; a process already gone makes this a no-op (ESRCH).
-            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        if pids.is_empty() {
+            break;
         }
+        let signal = if pass == 0 {
+            libc::SIGTERM
+        } else {
+            libc::SIGKILL
+        };
+        for pid in pids.drain(..) {
+            // SAFETY: kill(2) with a PID found in the lab's own namespaces just now;
+            // one already gone makes this a no-op (ESRCH).
+            unsafe { libc::kill(pid as i32, signal) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(if pass == 0 {
+            300
+        } else {
+            100
+        }));
     }
     for ns in std::mem::take(&mut m.namespaces).iter().rev() {
         let _ = Command::new("ip")
@@ -139,6 +162,7 @@ pub(crate) fn clean_up_on_signals() -> anyhow::Result<()> {
             let mut signal = 0;
             // SAFETY: sigwait on the signals blocked above, into a local.
             unsafe { libc::sigwait(&set, &mut signal) };
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             eprintln!("\nzerotouch-lab: interrupted: removing the lab");
             cleanup();
             std::process::exit(130);

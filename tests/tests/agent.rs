@@ -752,6 +752,10 @@ bootstrap_server = [{ target = "bs1.other.example", port = 8443, priority = 0, a
         "{record:#}"
     );
     assert_eq!(attempts[1]["source"], "DNS (SRV)");
+    assert_eq!(
+        attempts[1]["steps"][0]["outcome"], "bs1.other.example:8443 at 198.18.0.1",
+        "the SRV answer, its target's address from the same nameserver"
+    );
     assert_eq!(attempts[1]["from"], "bs1.other.example:8443");
     assert_eq!(attempts[1]["outcome"], "bootstrap-complete");
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
