@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # Test peers from Debian, installed without starting their system services: the
 # tests start each peer themselves, with their own configuration.
-packages=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server udhcpc kea-admin kea-dhcp4-server kea-dhcp6-server tcpdump sqlite3 procps gcc libc6-dev curl openssl bind9-dnsutils avahi-daemon avahi-utils dbus-daemon rsyslog rsyslog-relp rsyslog-gnutls)
+packages=(iproute2 isc-dhcp-client isc-dhcp-relay isc-dhcp-server udhcpc kea-admin kea-dhcp4-server kea-dhcp6-server tcpdump sqlite3 procps gcc libc6-dev curl openssl bind9-dnsutils avahi-daemon avahi-utils dbus-daemon rsyslog rsyslog-relp rsyslog-gnutls postgresql)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 

@@ -13,6 +13,7 @@ pub mod plugin_context;
 pub mod server;
 pub mod services;
 pub mod stats;
+pub mod store;
 pub mod v4;
 pub mod v6;
 

@@ -61,6 +61,13 @@ enum Command {
     DefaultConfig,
     /// List the plugins built into this binary.
     Plugins,
+    /// The lease database on PostgreSQL ([leases.postgresql]): its schema.
+    Db {
+        #[command(subcommand)]
+        action: DbCommand,
+        #[command(flatten)]
+        file: FileArgs,
+    },
     /// SZTP option 143/136 payloads: encode URIs for other servers' configurations,
     /// or check a payload.
     #[cfg(feature = "plugin-sztp")]
@@ -68,6 +75,26 @@ enum Command {
         #[command(subcommand)]
         action: SztpCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Create the schema in an empty database (or bring an older one up to date).
+    Init(FileArgs),
+    /// Bring the schema up to this server's version (its migrations, in order, once).
+    Upgrade(FileArgs),
+    /// Print the schema version found, and this server's.
+    Status(FileArgs),
+}
+
+impl DbCommand {
+    /// Whether it changes the schema, and its options.
+    fn split(self) -> (bool, FileArgs) {
+        match self {
+            DbCommand::Init(a) | DbCommand::Upgrade(a) => (true, a),
+            DbCommand::Status(a) => (false, a),
+        }
+    }
 }
 
 /// The arguments, with ISC dhcpd's `-cf FILE` read as `--config FILE`.
@@ -90,6 +117,40 @@ enum SztpCommand {
     /// Check a payload given in hex and list its URIs; exit 1 when a device would
     /// discard it.
     Decode { hex: String },
+}
+
+/// `db init|upgrade|status`: the schema of the configured PostgreSQL lease database.
+fn db(change: bool, args: FileArgs) -> ExitCode {
+    let file = args
+        .config
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+    let cfg = match config::load(&file) {
+        Ok(c) => c,
+        Err(errors) => return config_failed(&file, &errors),
+    };
+    let known = zerotouch_lease_postgres::schema::VERSION;
+    match zerotouch_dhcpd::store::schema(&cfg.leases, change) {
+        Ok((from, to)) if change && from == to => {
+            println!("schema version {to}: up to date");
+            ExitCode::SUCCESS
+        }
+        Ok((from, to)) if change => {
+            println!("schema version {from} -> {to}");
+            ExitCode::SUCCESS
+        }
+        Ok((found, _)) => {
+            println!("schema version {found}; this server's: {known}");
+            if found == known {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("zerotouch-dhcpd db: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -122,6 +183,10 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             };
+        }
+        Some(Command::Db { action, file }) => {
+            let (change, inner) = action.split();
+            return db(change, inner.or(file).or(cli.file));
         }
         Some(Command::Check(args)) => (Mode::Check, args.or(cli.file)),
         // `-t` makes any run a check.
@@ -268,7 +333,7 @@ fn run(
     ));
     let host = ServiceHost {
         runtime: rt.handle().clone(),
-        leases: Arc::new(services::SqliteLeaseReader::new(&cfg.leases.database)),
+        leases: Arc::new(services::StoreLeaseReader::new(&cfg.leases)),
         server: view,
         events: plugins.events().clone(),
         artifacts: Default::default(),

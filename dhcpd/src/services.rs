@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use zerotouch_plugin::{LeaseInfo, LeaseReader, PluginError, ServerView, SubnetInfo};
 
-use crate::config::{Config, Dhcp4, Pool};
-use crate::lease::{ClientKey, IaKind, Lease4, LeaseBackend, LeaseState, SqliteStore, unix_now};
+use crate::config::{Config, Dhcp4, LeaseStoreConfig, Pool};
+use crate::lease::{ClientKey, IaKind, Lease4, LeaseBackend, LeaseState, unix_now};
 use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
@@ -60,47 +60,57 @@ pub fn lease_info6(l: &crate::lease::Lease6) -> LeaseInfo {
     }
 }
 
-/// Reads leases from the SQLite store through a read-only connection of its own,
-/// opened on first use (the server creates the database at start).
-pub struct SqliteLeaseReader {
-    path: PathBuf,
-    conn: Mutex<Option<SqliteStore>>,
+/// Reads leases from the configured store (the SQLite file read-only, or the
+/// PostgreSQL database) through a connection of its own, opened on first use (the
+/// server creates an embedded database at start).
+pub struct StoreLeaseReader {
+    config: LeaseStoreConfig,
+    conn: Mutex<Option<Box<dyn LeaseBackend>>>,
 }
 
-impl SqliteLeaseReader {
-    pub fn new(path: &Path) -> Self {
-        SqliteLeaseReader {
-            path: path.to_path_buf(),
+impl StoreLeaseReader {
+    pub fn new(config: &LeaseStoreConfig) -> Self {
+        StoreLeaseReader {
+            config: config.clone(),
             conn: Mutex::new(None),
         }
     }
 
+    /// `f` on the store; `None` while there is no store yet.
     fn with<T>(
         &self,
-        f: impl FnOnce(&SqliteStore) -> Result<T, crate::lease::StoreError>,
-    ) -> Result<T, PluginError> {
+        f: impl FnOnce(&dyn LeaseBackend) -> Result<T, crate::lease::StoreError>,
+    ) -> Result<Option<T>, PluginError> {
         let mut guard = self
             .conn
             .lock()
             .map_err(|_| PluginError::new("lease reader poisoned"))?;
         if guard.is_none() {
-            *guard = Some(SqliteStore::open_reader(&self.path)?);
+            *guard = crate::store::open_reader(&self.config)?;
         }
-        let store = guard.as_ref().expect("opened above");
-        Ok(f(store)?)
+        match guard.as_deref() {
+            None => Ok(None),
+            Some(store) => match f(store) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) => {
+                    // Opened again next time: the database may have restarted.
+                    *guard = None;
+                    Err(e.into())
+                }
+            },
+        }
     }
 }
 
-impl LeaseReader for SqliteLeaseReader {
+impl LeaseReader for StoreLeaseReader {
     /// Both families: the DHCPv4 leases, then the DHCPv6 addresses and delegated
     /// prefixes (a prefix as its first address).
     fn current(&self) -> Result<Vec<LeaseInfo>, PluginError> {
-        if !self.path.exists() {
-            // Services start before the server creates its database: no leases yet.
-            return Ok(Vec::new());
-        }
         let now = unix_now();
-        let (v4, v6) = self.with(|s| Ok((s.load4()?, s.load6()?)))?;
+        // Services start before the server creates its database: no leases yet.
+        let Some((v4, v6)) = self.with(|s| Ok((s.load4()?, s.load6()?)))? else {
+            return Ok(Vec::new());
+        };
         let v4 = v4.leases.iter().map(lease_info);
         let v6 = v6.leases.iter().map(lease_info6);
         Ok(v4.chain(v6).filter(|l| l.is_current(now)).collect())
@@ -108,12 +118,13 @@ impl LeaseReader for SqliteLeaseReader {
 
     /// A DHCPv4 lease, or the lease of a DHCPv6 address (IA_NA).
     fn by_address(&self, address: IpAddr) -> Result<Option<LeaseInfo>, PluginError> {
-        if !self.path.exists() {
-            return Ok(None);
-        }
         Ok(match address {
-            IpAddr::V4(a) => self.with(|s| s.get4(a))?.as_ref().map(lease_info),
-            IpAddr::V6(a) => self.with(|s| s.get6(a))?.as_ref().map(lease_info6),
+            IpAddr::V4(a) => self.with(|s| s.get4(a))?.flatten().as_ref().map(lease_info),
+            IpAddr::V6(a) => self
+                .with(|s| s.get6(a))?
+                .flatten()
+                .as_ref()
+                .map(lease_info6),
         })
     }
 }
@@ -208,12 +219,22 @@ mod tests {
         }
     }
 
+    fn store_config(database: &Path) -> LeaseStoreConfig {
+        LeaseStoreConfig {
+            database: database.to_path_buf(),
+            postgresql: None,
+            synchronous: Synchronous::Normal,
+            reclaim_interval: std::time::Duration::from_secs(10),
+            commit_window: std::time::Duration::from_millis(2),
+        }
+    }
+
     /// Services start before the server creates its database: until it exists, there
     /// are no leases (not an error).
     #[test]
     fn before_the_database_exists_there_are_no_leases() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = SqliteLeaseReader::new(&dir.path().join("leases.sqlite"));
+        let reader = StoreLeaseReader::new(&store_config(&dir.path().join("leases.sqlite")));
         assert_eq!(reader.current().unwrap(), Vec::new());
         assert_eq!(
             reader.by_address("198.18.0.1".parse().unwrap()).unwrap(),
@@ -227,7 +248,7 @@ mod tests {
     fn the_lease_reader_answers_for_both_families() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("leases.sqlite");
-        let mut store = SqliteStore::open(&db, Synchronous::Normal).unwrap();
+        let mut store = crate::lease::SqliteStore::open(&db, Synchronous::Normal).unwrap();
         let far = unix_now() + 3600;
         let mut v4 = crate::lease::numbered_lease(5);
         v4.expires = far;
@@ -239,7 +260,7 @@ mod tests {
                 lease6("2001:db8:1::11", 128, IaKind::Na, 1), // long expired
             ])
             .unwrap();
-        let reader = SqliteLeaseReader::new(&db);
+        let reader = StoreLeaseReader::new(&store_config(&db));
         // In no promised order; the expired lease is not current.
         let mut current: Vec<IpAddr> = reader
             .current()

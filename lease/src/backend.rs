@@ -1,6 +1,7 @@
 //! The lease backend interface: what the server needs of durable lease storage. The
 //! embedded SQLite store (`sqlite/`) and the in-memory store (`memory.rs`) implement it;
-//! a database server shared by several DHCP servers will be another implementation.
+//! a database server shared by several DHCP servers is another (crate
+//! `zerotouch-lease-postgres`).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -128,6 +129,12 @@ pub enum StoreError {
     },
     #[error("cannot start the lease database checkpoint thread: {0}")]
     Thread(std::io::Error),
+    /// A database server (PostgreSQL) failed or refused: `target` says which database.
+    #[error("lease database {target}: {message}")]
+    Server { target: String, message: String },
+    /// A database server holds a schema this server cannot use as it is.
+    #[error("lease database {target}: {message}")]
+    Schema { target: String, message: String },
     /// A write the in-memory store was told to fail (tests of failure handling).
     #[error("lease store: write refused (failure switch on)")]
     Refused,

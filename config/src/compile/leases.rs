@@ -5,7 +5,10 @@ use super::*;
 
 impl Compiler<'_> {
     pub(super) fn leases(&mut self, raw: &RawLeases) -> LeaseStoreConfig {
-        let database = raw.database.as_deref().unwrap_or(DEFAULT_DATABASE);
+        let database = raw
+            .database
+            .as_ref()
+            .map_or(DEFAULT_DATABASE, |d| d.get_ref().as_str());
         // Relative paths are relative to the configuration file, not to the working
         // directory the server happened to start in.
         let base = self.src.file.parent().unwrap_or(Path::new("."));
@@ -47,8 +50,42 @@ impl Compiler<'_> {
                 format!("got {}, expected 0 to 1000 milliseconds", w.get_ref()),
             );
         }
+        let postgresql = raw.postgresql.as_ref().map(|pg| {
+            let pg_ref = pg.get_ref();
+            if let Some(d) = &raw.database {
+                self.err(
+                    d,
+                    "leases.database",
+                    "the leases are on PostgreSQL ([leases.postgresql]): leave out the SQLite file",
+                );
+            }
+            if let Err(e) = pg_ref.url.get_ref().parse::<tokio_postgres::Config>() {
+                self.err(
+                    &pg_ref.url,
+                    "leases.postgresql.url",
+                    format!("not a PostgreSQL connection string: {e}"),
+                );
+            } else if pg_ref
+                .url
+                .get_ref()
+                .parse::<tokio_postgres::Config>()
+                .is_ok_and(|c| c.get_hosts().is_empty())
+            {
+                self.err(
+                    &pg_ref.url,
+                    "leases.postgresql.url",
+                    "it names no host (host=..., or postgresql://HOST/...)",
+                );
+            }
+            PostgresStore {
+                url: pg_ref.url.get_ref().clone(),
+                tls_ca: pg_ref.tls_ca.as_ref().map(|p| base.join(p)),
+                upgrade_schema: pg_ref.upgrade_schema,
+            }
+        });
         LeaseStoreConfig {
             database: base.join(database),
+            postgresql,
             synchronous,
             reclaim_interval: Duration::from_secs(reclaim.max(1)),
             commit_window: Duration::from_millis(window.min(1000)),

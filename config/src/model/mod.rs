@@ -41,12 +41,26 @@ pub enum Synchronous {
 
 #[derive(Debug, Clone)]
 pub struct LeaseStoreConfig {
+    /// The embedded SQLite file (when `postgresql` is not set).
     pub database: PathBuf,
+    /// Leases on a PostgreSQL database instead.
+    pub postgresql: Option<PostgresStore>,
     pub synchronous: Synchronous,
     pub reclaim_interval: Duration,
     /// How long lease changes are gathered after the first before they are written in
     /// one transaction: more leases per fsync at the cost of that much ACK latency.
     pub commit_window: Duration,
+}
+
+/// `[leases.postgresql]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStore {
+    /// A libpq connection string (URL or `key=value`).
+    pub url: String,
+    /// PEM CA certificates for TLS to the database.
+    pub tls_ca: Option<PathBuf>,
+    /// Create or upgrade the schema at start.
+    pub upgrade_schema: bool,
 }
 
 /// Whether a pool restricted to `pool_classes` (none: everyone) admits a client in

@@ -136,11 +136,22 @@ pub(crate) struct RawLog {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLeases {
-    pub database: Option<String>,
+    pub database: Option<Spanned<String>>,
+    pub postgresql: Option<Spanned<RawPostgres>>,
     pub synchronous: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub reclaim_interval: Option<Spanned<u64>>,
     pub commit_window_ms: Option<Spanned<u64>>,
+}
+
+/// `[leases.postgresql]`: leases on a PostgreSQL database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPostgres {
+    pub url: Spanned<String>,
+    pub tls_ca: Option<String>,
+    #[serde(default)]
+    pub upgrade_schema: bool,
 }
 
 /// `match = { option = 60, prefix = "PXEClient" }` or

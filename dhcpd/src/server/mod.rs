@@ -17,7 +17,7 @@ pub use crate::v6::Dhcp6Service;
 pub use startup::Service;
 
 use crate::config::Config;
-use crate::lease::{DatabaseLock, StoreError};
+use crate::lease::StoreError;
 use crate::plugin::Pipeline;
 use crate::stats::Counters;
 
@@ -48,7 +48,7 @@ pub fn start(
         return Ok(Vec::new());
     }
     // Before anything is bound or loaded: one server per lease database.
-    let lock = Arc::new(DatabaseLock::acquire(&config.leases.database)?);
+    let lock = crate::store::hold(&config.leases)?;
     let mut services = Vec::new();
     if let Some(dhcp4) = config.dhcp4.clone() {
         services.push(

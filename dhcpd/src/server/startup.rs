@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use tracing::{info, warn};
 
 use super::ServerError;
-use crate::lease::{DatabaseLock, LeaseBackend, Loaded, StoreError};
+use crate::lease::{LeaseBackend, Loaded, StoreError};
 use zerotouch_net::{Interface, ServedInterfaces};
 
 /// The leases `load` reads, with every unreadable row reported (and left in place).
@@ -48,8 +48,8 @@ pub(crate) fn warn_unmatched_interfaces(
 pub struct Service {
     name: &'static str,
     thread: JoinHandle<()>,
-    /// The lease database's lock, held while the service runs.
-    lock: Option<std::sync::Arc<DatabaseLock>>,
+    /// The lease store's hold (`store::hold`), kept while the service runs.
+    lock: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Service {
@@ -77,7 +77,7 @@ impl Service {
     }
 
     /// The service holds `lock` until it has stopped.
-    pub fn holding(mut self, lock: std::sync::Arc<DatabaseLock>) -> Service {
+    pub fn holding(mut self, lock: std::sync::Arc<dyn std::any::Any + Send + Sync>) -> Service {
         self.lock = Some(lock);
         self
     }

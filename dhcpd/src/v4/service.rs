@@ -42,7 +42,7 @@ impl Dhcp4Service {
                     source: e,
                 })?,
             );
-        let store = crate::lease::open(store_cfg)?;
+        let store = crate::store::open(store_cfg)?;
         let loaded = load_leases(&*store, |s| s.load4())?;
         let pool_sizes = cfg
             .subnets

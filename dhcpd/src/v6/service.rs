@@ -43,7 +43,7 @@ impl Dhcp6Service {
                     source: e,
                 })?,
             );
-        let mut store = crate::lease::open(store_cfg)?;
+        let mut store = crate::store::open(store_cfg)?;
         let loaded = load_leases(&*store, |s| s.load6())?;
         let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &mut *store)?;
         // Sized like the DHCPv4 index: both bindings of every exchange are new entries

@@ -1,0 +1,163 @@
+//! A PostgreSQL server of the test's own: `initdb` in a temporary folder (as the
+//! `postgres` user, since PostgreSQL will not run as root), started with `pg_ctl` on a
+//! Unix socket in that folder and no TCP, stopped (by its data folder's PID file) and
+//! removed when dropped.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running PostgreSQL server.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+/// The folder of PostgreSQL's server programs (Debian: /usr/lib/postgresql/<v>/bin).
+fn bin_dir() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.retain(|p| p.join("initdb").exists());
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!("PostgreSQL is not installed: apt-get install postgresql (scripts/test.sh does)")
+    })
+}
+
+fn as_postgres(bin: &Path, program: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(bin.join(program))
+        .args(args)
+        .output()
+        .expect("runuser");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+impl Postgres {
+    /// A new cluster with superuser `zerotouch` (trust authentication on its socket),
+    /// started.
+    pub fn start() -> Postgres {
+        let bin = bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("zerotouch-pg")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.path().join("data");
+        let data_s = data.display().to_string();
+        let (ok, said) = as_postgres(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                &data_s,
+                "-A",
+                "trust",
+                "-U",
+                "zerotouch",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(ok, "initdb: {said}");
+        let pg = Postgres { dir, bin };
+        pg.ctl("start");
+        pg
+    }
+
+    fn ctl(&self, action: &str) {
+        let data = self.dir.path().join("data").display().to_string();
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        let options = format!(
+            "-k {} -c listen_addresses='' -p 5432 -c fsync=on",
+            self.dir.path().display()
+        );
+        let mut args = vec!["-D", &data, "-l", &log, "-w", "-t", "30"];
+        if action == "stop" || action == "restart" {
+            args.extend(["-m", "fast"]);
+        }
+        if action != "stop" {
+            args.extend(["-o", &options]);
+        }
+        args.push(action);
+        let (ok, said) = as_postgres(&self.bin, "pg_ctl", &args);
+        assert!(ok, "pg_ctl {action}: {said}\n{}", self.log());
+    }
+
+    /// Stops the server (its clients see their connections closed).
+    pub fn stop(&self) {
+        self.ctl("stop");
+    }
+
+    /// Starts it again after `stop`.
+    pub fn resume(&self) {
+        self.ctl("start");
+    }
+
+    /// The folder of its socket.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A connection string for database `postgres` as `zerotouch`.
+    pub fn url(&self) -> String {
+        format!(
+            "host={} port=5432 user=zerotouch dbname=postgres",
+            self.dir.path().display()
+        )
+    }
+
+    /// `psql -At -c sql`: its output, or its error.
+    pub fn psql(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", &self.dir.path().display().to_string(), "-p", "5432"])
+            .args([
+                "-U",
+                "zerotouch",
+                "-d",
+                "postgres",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        if data.join("postmaster.pid").exists() {
+            let data = data.display().to_string();
+            let _ = as_postgres(
+                &self.bin,
+                "pg_ctl",
+                &["-D", &data, "-m", "immediate", "-w", "stop"],
+            );
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The PostgreSQL lease store (`zerotouch-lease-postgres`) against a real PostgreSQL
+//! started by the test (initdb and pg_ctl in a temporary folder, a Unix socket only):
+//! the schema created only when asked and refused when newer; leases of both families
+//! written in batches (the last change of a lease in a batch wins) and read back equal;
+//! the rows as `psql` shows them; the server stopped and started again under the
+//! store, which connects again; a multi-host connection string finding the server.
+//! Then zerotouch-dhcpd on it: refused until `db init` makes the schema, then serving
+//! ISC dhclient with the lease in PostgreSQL, the same lease after a restart, and a
+//! second server on the same database refused.
+
+mod common;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use std::time::Duration;
+use zerotouch_lease::{
+    IaKey, IaKind, Lease4, Lease6, LeaseBackend, LeaseState, Resource, StoreError, numbered_lease,
+};
+use zerotouch_lease_postgres::{PgConfig, PgStore, schema};
+use zerotouch_tests::postgres::Postgres;
+
+use zerotouch_tests::{Lab, binary, require_tools};
+
+fn lease6(i: u16, kind: IaKind) -> Lease6 {
+    let (address, prefix_len) = match kind {
+        IaKind::Na => (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100 + i), 128),
+        IaKind::Pd => (Ipv6Addr::new(0x2001, 0xdb8, 0x100, i, 0, 0, 0, 0), 64),
+    };
+    Lease6 {
+        resource: Resource {
+            address,
+            prefix_len,
+        },
+        ia: Some(IaKey {
+            kind,
+            duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, i as u8].into(),
+            iaid: 7 + u32::from(i),
+        }),
+        kind,
+        state: LeaseState::Active,
+        starts: 1_700_000_000,
+        preferred: 3600,
+        expires: 1_700_007_200,
+        hw_address: Some(vec![2, 0, 0, 0, 0, i as u8]),
+        hostname: i.is_multiple_of(2).then(|| format!("host-{i}")),
+    }
+}
+
+fn sorted4(mut v: Vec<Lease4>) -> Vec<Lease4> {
+    v.sort_by_key(|l| l.address);
+    v
+}
+
+#[test]
+fn leases_of_both_families_are_kept_in_postgresql() {
+    require_tools(&["runuser"]);
+    let pg = Postgres::start();
+    let cfg = PgConfig::new(&pg.url(), None).unwrap();
+
+    // No schema: refused, with the command that makes it.
+    let err = PgStore::open(&cfg, false).unwrap_err().to_string();
+    assert!(err.contains("zerotouch-dhcpd db init"), "{err}");
+    let mut store = PgStore::open(&cfg, true).unwrap();
+    assert_eq!(
+        pg.psql("SELECT max(version) FROM zerotouch_schema")
+            .unwrap()
+            .trim(),
+        schema::VERSION.to_string()
+    );
+    // Opening again changes nothing.
+    PgStore::open(&cfg, false).unwrap();
+
+    // DHCPv4: 2000 leases in batches of 500; in the last batch lease 7 changes twice
+    // and the second change stands.
+    let mut leases: Vec<Lease4> = (0..2000).map(numbered_lease).collect();
+    leases[3].state = LeaseState::Declined;
+    leases[3].client = None;
+    leases[5].hostname = Some("edge-5".into());
+    for batch in leases.chunks(500) {
+        store.write4(batch).unwrap();
+    }
+    let mut seven = leases[7].clone();
+    seven.state = LeaseState::Released;
+    let mut seven_again = seven.clone();
+    seven_again.expires = 4242;
+    store
+        .write4(&[seven, leases[8].clone(), seven_again.clone()])
+        .unwrap();
+    leases[7] = seven_again;
+    let loaded = store.load4().unwrap();
+    assert!(loaded.bad_rows.is_empty(), "{:?}", loaded.bad_rows);
+    assert_eq!(sorted4(loaded.leases), sorted4(leases.clone()));
+    assert_eq!(
+        store.get4(leases[5].address).unwrap().as_ref(),
+        Some(&leases[5])
+    );
+    assert_eq!(store.get4(Ipv4Addr::new(198, 18, 200, 1)).unwrap(), None);
+    assert_eq!(
+        pg.psql("SELECT address, state, expires FROM lease4 WHERE address = '198.18.1.7'")
+            .unwrap()
+            .trim(),
+        "198.18.1.7|released|4242"
+    );
+
+    // DHCPv6: addresses and prefixes, a declined address with no IA.
+    let mut leases6: Vec<Lease6> = (0..50)
+        .map(|i| lease6(i, IaKind::Na))
+        .chain((0..50).map(|i| lease6(i, IaKind::Pd)))
+        .collect();
+    leases6[0].state = LeaseState::Declined;
+    leases6[0].ia = None;
+    store.write6(&leases6).unwrap();
+    let mut back = store.load6().unwrap().leases;
+    back.sort_by_key(|l| (l.resource.address, l.resource.prefix_len));
+    leases6.sort_by_key(|l| (l.resource.address, l.resource.prefix_len));
+    assert_eq!(back, leases6);
+    assert_eq!(
+        store
+            .get6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x101))
+            .unwrap()
+            .as_ref(),
+        leases6
+            .iter()
+            .find(|l| l.resource.address.segments()[7] == 0x101)
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM lease6 WHERE type = 'pd' AND prefix_len = 64")
+            .unwrap()
+            .trim(),
+        "50"
+    );
+
+    // The server's identity.
+    assert_eq!(store.identity("duid").unwrap(), None);
+    store.set_identity("duid", "00:01:00:01").unwrap();
+    store.set_identity("duid", "00:01:00:02").unwrap();
+    assert_eq!(
+        store.identity("duid").unwrap().as_deref(),
+        Some("00:01:00:02")
+    );
+
+    // The database stops: a write fails and says which database; once it is back the
+    // store connects again and loses nothing.
+    pg.stop();
+    let mut changed = leases[9].clone();
+    changed.expires = 9999;
+    let err = store.write4(std::slice::from_ref(&changed)).unwrap_err();
+    assert!(matches!(err, StoreError::Server { .. }), "{err}");
+    assert!(err.to_string().contains("postgresql"), "{err}");
+    pg.resume();
+    store.write4(std::slice::from_ref(&changed)).unwrap();
+    assert_eq!(store.get4(changed.address).unwrap(), Some(changed));
+    assert_eq!(store.load4().unwrap().leases.len(), 2000);
+
+    // Several hosts: the one that takes connections is found.
+    let multi = PgConfig::new(
+        &format!(
+            "host=/nonexistent,{} port=5432,5432 user=zerotouch dbname=postgres target_session_attrs=read-write",
+            pg.socket_dir().display()
+        ),
+        None,
+    )
+    .unwrap();
+    let other = PgStore::open(&multi, false).unwrap();
+    assert_eq!(other.load4().unwrap().leases.len(), 2000);
+
+    // A schema newer than this build: refused.
+    pg.psql("INSERT INTO zerotouch_schema (version) VALUES (99)")
+        .unwrap();
+    let err = PgStore::open(&cfg, true).unwrap_err().to_string();
+    assert!(
+        err.contains("schema version 99") && err.contains("newer server"),
+        "{err}"
+    );
+}
+
+/// zerotouch-dhcpd with `[leases.postgresql]`, `db` subcommands, dhclient.
+#[test]
+fn zerotouch_dhcpd_serves_from_postgresql() {
+    require_tools(&["runuser", "ip", "dhclient"]);
+    let pg = Postgres::start();
+    let lab = Lab::two_hosts();
+    let cfg = lab.basic_config("", "", "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("database = \"{}\"", lab.path("leases.sqlite").display()),
+        &format!("postgresql = {{ url = \"{}\" }}", pg.url()),
+    );
+    assert!(text.contains("postgresql = {"), "{text}");
+    std::fs::write(&cfg, &text).unwrap();
+    let dhcpd = binary("zerotouch-dhcpd");
+    let run = |args: &[&str]| {
+        let mut all = vec![dhcpd.to_str().unwrap()];
+        all.extend(args);
+        all.extend(["--config", cfg.to_str().unwrap()]);
+        lab.run(&lab.srv(), &all, Duration::from_secs(20))
+    };
+
+    // No schema: the server does not start, and says how to make it.
+    let (code, out) = run(&[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("zerotouch-dhcpd db init"), "{out}");
+    let (code, out) = run(&["db", "status"]);
+    assert_eq!(
+        (code, out.trim()),
+        (1, "schema version 0; this server's: 1"),
+        "{out}"
+    );
+    let (code, out) = run(&["db", "init"]);
+    assert_eq!((code, out.trim()), (0, "schema version 0 -> 1"), "{out}");
+    let (code, out) = run(&["db", "upgrade"]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "schema version 1: up to date"),
+        "{out}"
+    );
+    let (code, out) = run(&["db", "status"]);
+    assert_eq!(code, 0, "{out}");
+
+    // Serving: dhclient's lease is a row in PostgreSQL.
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    let (code, out) = run(&[]);
+    assert_ne!(code, 0, "a second server on the database: {out}");
+    assert!(
+        out.contains("another zerotouch-dhcpd serves from this database"),
+        "{out}"
+    );
+    let (mut dhclient, lf) = common::dhclient4(&lab, "");
+    let start = std::time::Instant::now();
+    let address = loop {
+        let leases = std::fs::read_to_string(&lf).unwrap_or_default();
+        if let Some(a) = leases
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("fixed-address "))
+            .next_back()
+        {
+            break a.trim_end_matches(';').to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let row = pg
+        .psql(&format!(
+            "SELECT state, hw_address IS NOT NULL FROM lease4 WHERE address = '{address}'"
+        ))
+        .unwrap();
+    assert_eq!(row.trim(), "active|t", "{}", server.log_text());
+    dhclient.stop_with(libc::SIGTERM, Duration::from_secs(5));
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+
+    // Restarted, the server has its lease from the database: the client gets its
+    // address again.
+    std::fs::remove_file(&lf).unwrap();
+    let mut server = lab.start_dhcpd(&cfg, "server2.log");
+    let (mut dhclient, lf) = common::dhclient4(&lab, "");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&lf)
+        .unwrap_or_default()
+        .contains(&format!("fixed-address {address};"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(pg.psql("SELECT count(*) FROM lease4").unwrap().trim(), "1");
+    dhclient.stop_with(libc::SIGTERM, Duration::from_secs(5));
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+}
