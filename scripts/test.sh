@@ -49,7 +49,7 @@ echo "== build"
 cargo build --quiet --workspace --all-targets
 echo "== tests"
 log="$work/test.log"
-cargo test --workspace 2>&1 | tee "$log" | grep -E "^(test result|running|test .*FAILED|failures:|---- )" || true
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log" | grep -E "^(test result|running|test .*FAILED|failures:|---- )" || true
 grep -q "test result: FAILED" "$log" && { echo "tests failed; the failures:" >&2; sed -n '/^failures:/,/^test result/p' "$log" >&2; exit 1; }
 grep -q "^error" "$log" && { grep -A20 "^error" "$log" >&2; exit 1; }
 echo "== lab script (the README's first command, with every failure case)"

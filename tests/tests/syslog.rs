@@ -512,7 +512,7 @@ fn relp_loses_nothing_across_a_collector_outage_or_its_kill_9() {
     const MORE: usize = 50_000;
     let args = logger_of(&lab, "killed", 0..MORE);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let sender = Daemon::spawn("logger", &lab.cli(), &args, &lab.path("logger.out"));
+    let mut sender = Daemon::spawn("logger", &lab.cli(), &args, &lab.path("logger.out"));
     let start = Instant::now();
     let mut at_kill = 0;
     while at_kill < COUNT + 2000 && start.elapsed() < Duration::from_secs(30) {
@@ -525,7 +525,14 @@ fn relp_loses_nothing_across_a_collector_outage_or_its_kill_9() {
         at_kill < COUNT + MORE,
         "rsyslog was killed after the stream ended: {at_kill}"
     );
-    drop(sender);
+    // Every message handed to the server (TCP) before the collector is back: on a busy
+    // machine logger may still be sending when rsyslog dies.
+    assert_eq!(
+        sender.wait_exit(Duration::from_secs(120)),
+        Some(0),
+        "logger: {}",
+        sender.log_text()
+    );
     let _again = rsyslog_named(&lab, &lab.srv(), "rsyslogd-2.out");
     let start = Instant::now();
     let missing = loop {
