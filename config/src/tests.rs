@@ -669,3 +669,37 @@ classes = ["switches"]
     }
     assert_eq!(got.len(), 4, "{got:?}");
 }
+
+#[test]
+fn postgresql_leases_get_their_defaults_and_every_error_is_named_at_once() {
+    let c = parse(
+        &format!(
+            "{BASE}[leases]\npostgresql = {{ url = \"host=/run/postgresql dbname=leases\" }}\n"
+        ),
+        Path::new("/etc/zt/dhcpd.toml"),
+    )
+    .unwrap();
+    let pg = c.leases.postgresql.unwrap();
+    assert_eq!(pg.url, "host=/run/postgresql dbname=leases");
+    assert_eq!((pg.server_name, pg.claim_block), (None, 256));
+    assert_eq!(pg.claim_lifetime, std::time::Duration::from_secs(30));
+    assert!(!pg.upgrade_schema);
+
+    let got = keyed_errors(&format!(
+        "{BASE}[leases]\ndatabase = \"l.sqlite\"\n[leases.postgresql]\nurl = \"postgresql://\"\nserver_name = \" \"\nclaim_block = 0\nclaim_lifetime = 1\n"
+    ));
+    let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "leases.database",
+            "leases.postgresql.url",
+            "leases.postgresql.server_name",
+            "leases.postgresql.claim_block",
+            "leases.postgresql.claim_lifetime"
+        ],
+        "{got:?}"
+    );
+    assert!(got[1].1.contains("names no host"), "{got:?}");
+    assert!(got[3].1.contains("expected 1 to 65536"), "{got:?}");
+}

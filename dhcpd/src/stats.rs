@@ -26,6 +26,12 @@ pub enum Reason {
     NotAuthoritative,
     UnknownLease,
     CommitFailed,
+    /// A lease database shared with other servers refused the lease: another server's
+    /// client holds the address.
+    HeldElsewhere,
+    /// Sharing a lease database: no address block of the client's pools is claimed by
+    /// this server yet (the claim is under way).
+    AwaitingClaim,
     SendFailed,
     /// A plugin's hook answered `Drop`.
     PluginDrop,
@@ -92,6 +98,12 @@ impl Reason {
             Reason::NotAuthoritative => "the server is not authoritative for the requested address",
             Reason::UnknownLease => "no lease for this client",
             Reason::CommitFailed => "the lease could not be stored",
+            Reason::HeldElsewhere => {
+                "the shared lease database refused the lease: another server's client holds the address"
+            }
+            Reason::AwaitingClaim => {
+                "no block of the client's pools is claimed by this server yet (shared lease database)"
+            }
             Reason::SendFailed => "the reply could not be sent",
             Reason::PluginDrop => "a plugin dropped it",
             Reason::PluginError => "a plugin failed and its instance drops on error",

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use zerotouch_lease_postgres::{PgConfig, PgLock, PgStore};
+use zerotouch_lease_postgres::{ClaimSettings, PgConfig, PgLock, PgStore};
 
 use crate::config::{LeaseStoreConfig, PostgresStore};
 use crate::lease::{DatabaseLock, LeaseBackend, SqliteStore, StoreError};
@@ -17,11 +17,31 @@ fn pg_config(pg: &PostgresStore) -> Result<PgConfig, StoreError> {
     })
 }
 
+/// This server's name among those sharing the database: as configured, else the host
+/// name.
+pub fn server_name(pg: &PostgresStore) -> String {
+    pg.server_name.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "zerotouch-dhcpd".into())
+    })
+}
+
 /// The store for writing: created or upgraded as configured.
 pub fn open(cfg: &LeaseStoreConfig) -> Result<Box<dyn LeaseBackend>, StoreError> {
     match &cfg.postgresql {
         None => crate::lease::open(cfg),
-        Some(pg) => Ok(Box::new(PgStore::open(&pg_config(pg)?, pg.upgrade_schema)?)),
+        Some(pg) => Ok(Box::new(
+            PgStore::open(&pg_config(pg)?, &server_name(pg), pg.upgrade_schema)?.with_claims(
+                ClaimSettings {
+                    block: u128::from(pg.claim_block),
+                    lifetime: pg.claim_lifetime,
+                    ..ClaimSettings::default()
+                },
+            ),
+        )),
     }
 }
 
@@ -29,7 +49,7 @@ pub fn open(cfg: &LeaseStoreConfig) -> Result<Box<dyn LeaseBackend>, StoreError>
 pub fn hold(cfg: &LeaseStoreConfig) -> Result<Arc<dyn Any + Send + Sync>, StoreError> {
     Ok(match &cfg.postgresql {
         None => Arc::new(DatabaseLock::acquire(&cfg.database)?),
-        Some(pg) => Arc::new(PgLock::acquire(&pg_config(pg)?)?),
+        Some(pg) => Arc::new(PgLock::acquire(&pg_config(pg)?, &server_name(pg))?),
     })
 }
 
@@ -39,7 +59,11 @@ pub fn open_reader(cfg: &LeaseStoreConfig) -> Result<Option<Box<dyn LeaseBackend
     match &cfg.postgresql {
         None if !cfg.database.exists() => Ok(None),
         None => Ok(Some(Box::new(SqliteStore::open_reader(&cfg.database)?))),
-        Some(pg) => Ok(Some(Box::new(PgStore::open(&pg_config(pg)?, false)?))),
+        Some(pg) => Ok(Some(Box::new(PgStore::open(
+            &pg_config(pg)?,
+            &server_name(pg),
+            false,
+        )?))),
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::Lease4;
 use crate::Lease6;
+use crate::{Claims, IaKind, PoolRef};
 
 /// Durable lease storage. The group commit's worker owns one and writes batches to it;
 /// the server loads its leases from it at start; services read it through a second one
@@ -23,11 +24,13 @@ pub trait LeaseBackend: Send {
     /// Every DHCPv6 lease, and a description of each record that could not be read.
     fn load6(&self) -> Result<Loaded<Lease6>, StoreError>;
 
-    /// Writes `leases` in one transaction: when this returns `Ok` they are durable.
-    fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError>;
+    /// Writes `leases` in one transaction: when this returns `Ok` they are durable,
+    /// except those it says were refused (a store shared by several servers refuses a
+    /// lease of an address another server's client holds).
+    fn write4(&mut self, leases: &[Lease4]) -> Result<Written<Lease4>, StoreError>;
 
-    /// Writes DHCPv6 `leases` in one transaction.
-    fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError>;
+    /// Writes DHCPv6 `leases` in one transaction, as `write4`.
+    fn write6(&mut self, leases: &[Lease6]) -> Result<Written<Lease6>, StoreError>;
 
     /// The lease of `address`, if any and readable.
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError>;
@@ -46,6 +49,67 @@ pub trait LeaseBackend: Send {
     /// its last commit.
     fn start_upkeep(&mut self) -> Result<Upkeep, StoreError> {
         Ok(Upkeep::none())
+    }
+
+    /// The DHCPv4 lease changes other servers make to a store they share with this
+    /// one, as they commit; `None` for a store only this server writes.
+    fn follow4(&mut self) -> Result<Option<Following<Lease4>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The DHCPv6 lease changes other servers make, as `follow4`.
+    fn follow6(&mut self) -> Result<Option<Following<Lease6>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The blocks of the DHCPv4 pools this server may give new addresses from, for a
+    /// store shared with other servers; `None`: every address of the pools.
+    fn claims4(&mut self) -> Result<Option<Claims<PoolRef>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The blocks of the DHCPv6 pools (addresses and prefixes), as `claims4`.
+    fn claims6(&mut self) -> Result<Option<Claims<(IaKind, PoolRef)>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// What a write did: the positions in the batch of the leases it refused, and the
+/// stored lease that stands in the way of each (another server's client holds the
+/// address). A store only this server writes refuses nothing.
+#[derive(Debug)]
+pub struct Written<L> {
+    /// Positions in the batch written, ascending.
+    pub refused: Vec<usize>,
+    /// The stored lease of each refused address, as it stands.
+    pub current: Vec<L>,
+}
+
+impl<L> Written<L> {
+    /// Every lease written.
+    pub fn all() -> Self {
+        Written {
+            refused: Vec::new(),
+            current: Vec::new(),
+        }
+    }
+}
+
+/// Lease changes made by other servers sharing the store, in batches as they commit,
+/// for as long as this lives.
+pub struct Following<L> {
+    /// The changed leases, as stored.
+    pub changes: std::sync::mpsc::Receiver<Vec<L>>,
+    _running: Box<dyn Send>,
+}
+
+impl<L> Following<L> {
+    /// Changes from `changes`, sent while `guard` lives.
+    pub fn new(changes: std::sync::mpsc::Receiver<Vec<L>>, guard: impl Send + 'static) -> Self {
+        Following {
+            changes,
+            _running: Box::new(guard),
+        }
     }
 }
 

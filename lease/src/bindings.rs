@@ -12,6 +12,7 @@ use std::ops::{Deref, DerefMut};
 use foldhash::HashMap;
 
 use crate::LeaseState;
+use crate::claims::{Claims, Span};
 
 /// A lease as the table sees it.
 pub trait Binding: Clone {
@@ -215,6 +216,9 @@ pub(crate) use binding;
 pub struct Index<L: Binding, K, C> {
     pub(crate) table: Bindings<L>,
     pub(crate) cursors: HashMap<K, C>,
+    /// With a lease database shared by several servers: the blocks of the pools this
+    /// server gives new units from.
+    pub(crate) claims: Option<Claims<K>>,
 }
 
 impl<L: Binding, K, C> Index<L, K, C> {
@@ -223,7 +227,54 @@ impl<L: Binding, K, C> Index<L, K, C> {
         Index {
             table,
             cursors: HashMap::default(),
+            claims: None,
         }
+    }
+}
+
+impl<L: Binding, K: Clone + Eq + Hash, C> Index<L, K, C> {
+    /// New units are given only from the blocks `claims` holds, from now on.
+    pub fn set_claims(&mut self, claims: Claims<K>) {
+        self.claims = Some(claims);
+    }
+
+    /// The claims, if the store is shared.
+    pub fn claims_mut(&mut self) -> Option<&mut Claims<K>> {
+        self.claims.as_mut()
+    }
+
+    /// Whether a pool may look exhausted only because this server's claim of more of
+    /// it is under way.
+    pub fn awaiting_claims(&self) -> bool {
+        self.claims.as_ref().is_some_and(Claims::awaiting)
+    }
+
+    /// With claims: the first unit of `span` at or after `start` that is in a block this
+    /// server holds and that `fits`, `Some(None)` when there is none (more blocks are
+    /// asked for); `None` without claims (every unit may be given).
+    pub(crate) fn claimed_unit(
+        &mut self,
+        at: &K,
+        span: &Span,
+        start: u128,
+        fits: impl Fn(&Bindings<L>, u128) -> bool,
+    ) -> Option<Option<u128>> {
+        let claims = self.claims.as_mut()?;
+        claims.poll();
+        let held = claims.held_units(at, span);
+        let mut i = if start < span.count { start } else { 0 };
+        for _ in 0..held {
+            let Some(j) = claims.next_held(at, span, i) else {
+                break;
+            };
+            if fits(&self.table, j) {
+                claims.took(at, span);
+                return Some(Some(j));
+            }
+            i = if j + 1 >= span.count { 0 } else { j + 1 };
+        }
+        claims.short(at, span);
+        Some(None)
     }
 }
 

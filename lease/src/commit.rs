@@ -10,44 +10,72 @@
 //! pile up and leave as a burst.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::backend::{LeaseBackend, StoreError, Upkeep};
+use super::backend::{Following, LeaseBackend, StoreError, Upkeep, Written};
 use crate::Lease4;
 use crate::Lease6;
 
 /// A lease record the store can write in batches: DHCPv4 and DHCPv6 leases go through
 /// the same group commit, each to its own table.
 pub trait StoredLease: Clone + Send + 'static {
-    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError>;
+    fn write_batch(
+        store: &mut dyn LeaseBackend,
+        batch: &[Self],
+    ) -> Result<Written<Self>, StoreError>;
+
+    /// The changes other servers sharing the store make to leases of this family.
+    fn follow(store: &mut dyn LeaseBackend) -> Result<Option<Following<Self>>, StoreError>;
 }
 
 impl StoredLease for Lease4 {
-    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError> {
+    fn write_batch(
+        store: &mut dyn LeaseBackend,
+        batch: &[Self],
+    ) -> Result<Written<Self>, StoreError> {
         store.write4(batch)
+    }
+
+    fn follow(store: &mut dyn LeaseBackend) -> Result<Option<Following<Self>>, StoreError> {
+        store.follow4()
     }
 }
 
 impl StoredLease for Lease6 {
-    fn write_batch(store: &mut dyn LeaseBackend, batch: &[Self]) -> Result<(), StoreError> {
+    fn write_batch(
+        store: &mut dyn LeaseBackend,
+        batch: &[Self],
+    ) -> Result<Written<Self>, StoreError> {
         store.write6(batch)
     }
+
+    fn follow(store: &mut dyn LeaseBackend) -> Result<Option<Following<Self>>, StoreError> {
+        store.follow6()
+    }
 }
+
+/// The longest wait before a failed commit is tried again.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Leases kept for another attempt after failed commits, at most.
 const MAX_RETAINED: usize = 100_000;
 
+/// A reply and the positions of the leases it waits for among the queued ones.
+type Waiting<R> = (R, Range<usize>);
+
 struct Batch<L, R> {
     leases: Vec<L>,
-    replies: Vec<R>,
+    replies: Vec<Waiting<R>>,
 }
 
 enum Done<L, R> {
     Stored {
         leases: Vec<L>,
-        replies: Vec<R>,
+        replies: Vec<Waiting<R>>,
+        written: Written<L>,
     },
     Failed {
         leases: Vec<L>,
@@ -61,6 +89,14 @@ enum Done<L, R> {
 pub enum CommitEvent<L = Lease4> {
     /// `leases` are durable (handed back for lease-event plugins).
     Stored { leases: Vec<L>, replies: usize },
+    /// The store refused `leases` changes: another server's clients hold those
+    /// addresses, as `current` (their stored leases) says. The replies that waited for
+    /// them were withheld.
+    Refused {
+        leases: usize,
+        replies: usize,
+        current: Vec<L>,
+    },
     /// The leases stay queued for the next commit; the replies were withheld.
     Failed {
         leases: usize,
@@ -72,11 +108,15 @@ pub enum CommitEvent<L = Lease4> {
 pub struct GroupCommit<R, L = Lease4> {
     window: Duration,
     leases: Vec<L>,
-    replies: Vec<R>,
+    replies: Vec<Waiting<R>>,
     /// Replies whose leases are durable, handed out `RELEASED_PER_POLL` at a time.
     durable: VecDeque<R>,
     since: Option<Instant>,
     in_flight: bool,
+    /// Commits failed in a row, and when the next may start: a store that is down is
+    /// tried again after 10 ms, doubling up to a second, not on every poll.
+    failures: u32,
+    retry_at: Option<Instant>,
     to_worker: Option<Sender<Batch<L, R>>>,
     from_worker: Receiver<Done<L, R>>,
     worker: Option<JoinHandle<()>>,
@@ -97,9 +137,10 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
             .spawn(move || {
                 for batch in batches {
                     let result = match L::write_batch(&mut *store, &batch.leases) {
-                        Ok(()) => Done::Stored {
+                        Ok(written) => Done::Stored {
                             leases: batch.leases,
                             replies: batch.replies,
+                            written,
                         },
                         Err(error) => Done::Failed {
                             replies: batch.replies.len(),
@@ -120,6 +161,8 @@ impl<R: Send + 'static, L: StoredLease> GroupCommit<R, L> {
             durable: VecDeque::new(),
             since: None,
             in_flight: false,
+            failures: 0,
+            retry_at: None,
             to_worker: Some(to_worker),
             from_worker,
             worker: Some(worker),
@@ -152,7 +195,9 @@ impl<R, L> GroupCommit<R, L> {
             return;
         }
         self.since.get_or_insert(now);
-        self.replies.extend(reply);
+        if let Some(r) = reply {
+            self.replies.push((r, before..self.leases.len()));
+        }
     }
 
     /// Whether leases are queued or being written, or replies wait to be handed out:
@@ -170,7 +215,8 @@ impl<R, L> GroupCommit<R, L> {
         }
         let n = self.durable.len().min(RELEASED_PER_POLL);
         released.extend(self.durable.drain(..n));
-        let due = self.since.is_some_and(|s| now >= s + self.window);
+        let due = self.since.is_some_and(|s| now >= s + self.window)
+            && self.retry_at.is_none_or(|r| now >= r);
         if !self.in_flight && due && !self.leases.is_empty() {
             self.dispatch();
         }
@@ -210,16 +256,64 @@ impl<R, L> GroupCommit<R, L> {
 
     fn finish(&mut self, done: Done<L, R>, events: &mut Vec<CommitEvent<L>>) {
         self.in_flight = false;
+        if matches!(done, Done::Failed { .. }) {
+            self.failures = self.failures.saturating_add(1);
+            let backoff = Duration::from_millis(10) * 2u32.pow(self.failures.min(7) - 1);
+            self.retry_at = Some(Instant::now() + backoff.min(MAX_BACKOFF));
+        } else {
+            self.failures = 0;
+            self.retry_at = None;
+        }
         match done {
             Done::Stored {
                 leases,
-                mut replies,
-            } => {
+                replies,
+                written,
+            } if written.refused.is_empty() => {
                 events.push(CommitEvent::Stored {
                     leases,
                     replies: replies.len(),
                 });
-                self.durable.extend(replies.drain(..));
+                self.durable.extend(replies.into_iter().map(|(r, _)| r));
+            }
+            Done::Stored {
+                leases,
+                replies,
+                written,
+            } => {
+                // Refused leases are not stored, so the replies that wait for any of
+                // them are withheld: their clients retry, and are answered from the
+                // stored leases.
+                let mut refused = vec![false; leases.len()];
+                for &i in &written.refused {
+                    if let Some(r) = refused.get_mut(i) {
+                        *r = true;
+                    }
+                }
+                let (mut kept, mut withheld) = (0, 0);
+                for (reply, range) in replies {
+                    if refused[range].contains(&true) {
+                        withheld += 1;
+                    } else {
+                        kept += 1;
+                        self.durable.push_back(reply);
+                    }
+                }
+                let stored: Vec<L> = leases
+                    .into_iter()
+                    .zip(&refused)
+                    .filter(|(_, r)| !**r)
+                    .map(|(l, _)| l)
+                    .collect();
+                events.push(CommitEvent::Refused {
+                    leases: written.refused.len(),
+                    replies: withheld,
+                    current: written.current,
+                });
+                events.push(CommitEvent::Stored {
+                    leases: stored,
+                    replies: kept,
+                });
             }
             Done::Failed {
                 mut leases,
@@ -227,15 +321,22 @@ impl<R, L> GroupCommit<R, L> {
                 error,
             } => {
                 // Not durable, so not acknowledged (the clients will retry); the lease
-                // changes go first in the next commit.
+                // changes go first in the next commit, and the replies still queued
+                // wait for leases that have moved up by as many.
                 events.push(CommitEvent::Failed {
                     leases: leases.len(),
                     replies,
                     error,
                 });
+                let queued = self.leases.len();
                 leases.append(&mut self.leases);
                 if leases.len() > MAX_RETAINED {
                     leases.drain(..leases.len() - MAX_RETAINED);
+                }
+                let moved = leases.len() as isize - queued as isize;
+                let shift = |i: usize| (i as isize + moved).max(0) as usize;
+                for (_, range) in &mut self.replies {
+                    *range = shift(range.start)..shift(range.end);
                 }
                 self.leases = leases;
                 self.since = Some(Instant::now());
@@ -374,6 +475,68 @@ mod tests {
             reader.get4(Ipv4Addr::new(198, 18, 1, 1)).unwrap().is_some(),
             "the failed lease was written by the retry"
         );
+    }
+
+    /// A lease of another server's client where this server wrote one: the store
+    /// refuses it.
+    fn held_elsewhere(store: &MemoryStore, i: u8) -> Lease4 {
+        let mut other = lease(200);
+        other.address = lease(i).address;
+        store.store_elsewhere(other.clone());
+        other
+    }
+
+    #[test]
+    fn a_refused_lease_withholds_only_the_replies_that_wait_for_it() {
+        let store = MemoryStore::new();
+        let other = held_elsewhere(&store, 5);
+        let mut gc = GroupCommit::start(Box::new(store), Duration::ZERO).unwrap();
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        let now = Instant::now();
+        gc.add(lease(1), Some(1u8), now);
+        gc.add_all([lease(2), lease(5)], Some(2), now);
+        gc.add(lease(3), Some(3), now);
+        settle(&mut gc, &mut out, &mut events);
+        assert_eq!(out, vec![1, 3]);
+        assert!(matches!(
+            &events[0],
+            CommitEvent::Refused { leases: 1, replies: 1, current } if current == &vec![other]
+        ));
+        assert!(matches!(
+            &events[1],
+            CommitEvent::Stored { leases, replies: 2 } if leases.len() == 3
+        ));
+    }
+
+    #[test]
+    fn replies_queued_behind_a_failed_commit_still_wait_for_their_own_leases() {
+        let store = MemoryStore::new();
+        held_elsewhere(&store, 5);
+        let failing = store.failure_switch();
+        failing.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut gc = GroupCommit::start(Box::new(store), Duration::ZERO).unwrap();
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        gc.add(lease(1), None, Instant::now());
+        gc.poll(Instant::now(), &mut out, &mut events);
+        // Queued while the first commit is in flight; that commit fails and its lease
+        // goes back in front of this one.
+        gc.add(lease(5), Some(5u8), Instant::now());
+        while events.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+            gc.poll(Instant::now(), &mut out, &mut events);
+        }
+        assert!(matches!(events[0], CommitEvent::Failed { leases: 1, .. }));
+        failing.store(false, std::sync::atomic::Ordering::Relaxed);
+        settle(&mut gc, &mut out, &mut events);
+        assert!(out.is_empty(), "the reply waited for the refused lease");
+        assert!(matches!(
+            events[1],
+            CommitEvent::Refused {
+                leases: 1,
+                replies: 1,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod backend;
 mod bindings;
+mod claims;
 mod commit;
 mod lock;
 mod memory;
@@ -15,8 +16,9 @@ mod state;
 mod v4;
 mod v6;
 
-pub use backend::{LeaseBackend, Loaded, StoreError, Upkeep};
+pub use backend::{Following, LeaseBackend, Loaded, StoreError, Upkeep, Written};
 pub use bindings::{Binding, Bindings, PoolRef, start_capacity};
+pub use claims::{ClaimAsk, ClaimNews, Claims, Span};
 pub use commit::{CommitEvent, GroupCommit, StoredLease};
 pub use lock::DatabaseLock;
 pub use memory::MemoryStore;

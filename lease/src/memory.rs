@@ -1,14 +1,15 @@
 //! The in-memory lease store: the backend interface without a disk, for tests and for
 //! tools that need a store but no durability. Clones share one table, so a test can
 //! hand one to the group commit and read through another; a failure switch makes
-//! writes fail on demand.
+//! writes fail on demand, and a DHCPv4 lease stored as another server's refuses
+//! writes of its address for other clients, as a shared store does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::backend::{LeaseBackend, Loaded, StoreError};
+use super::backend::{LeaseBackend, Loaded, StoreError, Written};
 use crate::Lease4;
 use crate::Lease6;
 
@@ -18,6 +19,8 @@ struct Tables {
     /// By address and prefix length, as the SQLite store keys them.
     v6: BTreeMap<(Ipv6Addr, u8), Lease6>,
     identity: HashMap<String, String>,
+    /// Addresses whose leases another server wrote.
+    elsewhere: std::collections::BTreeSet<Ipv4Addr>,
 }
 
 /// Leases in memory; clones share them.
@@ -35,6 +38,14 @@ impl MemoryStore {
     /// A switch that makes every write fail (`StoreError::Refused`) while it is on.
     pub fn failure_switch(&self) -> Arc<AtomicBool> {
         self.refuse.clone()
+    }
+
+    /// Stores `lease` as another server sharing the store would: writes of its address
+    /// for another client are refused from then on.
+    pub fn store_elsewhere(&self, lease: Lease4) {
+        let mut t = self.tables();
+        t.elsewhere.insert(lease.address);
+        t.v4.insert(lease.address, lease);
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
@@ -69,22 +80,31 @@ impl LeaseBackend for MemoryStore {
         })
     }
 
-    fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
+    fn write4(&mut self, leases: &[Lease4]) -> Result<Written<Lease4>, StoreError> {
         self.check_refusal()?;
         let mut t = self.tables();
-        for l in leases {
-            t.v4.insert(l.address, l.clone());
+        let mut written = Written::all();
+        for (i, l) in leases.iter().enumerate() {
+            match t.v4.get(&l.address) {
+                Some(other) if t.elsewhere.contains(&l.address) && other.client != l.client => {
+                    written.refused.push(i);
+                    written.current.push(other.clone());
+                }
+                _ => {
+                    t.v4.insert(l.address, l.clone());
+                }
+            }
         }
-        Ok(())
+        Ok(written)
     }
 
-    fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError> {
+    fn write6(&mut self, leases: &[Lease6]) -> Result<Written<Lease6>, StoreError> {
         self.check_refusal()?;
         let mut t = self.tables();
         for l in leases {
             t.v6.insert((l.resource.address, l.resource.prefix_len), l.clone());
         }
-        Ok(())
+        Ok(Written::all())
     }
 
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {

@@ -1,7 +1,35 @@
-//! Reading DHCPv4 messages out of a tcpdump capture (classic pcap, Ethernet or Linux
-//! cooked link type), to check what actually crossed the wire.
+//! Capturing DHCPv4 with tcpdump, and reading the messages out of the capture (classic
+//! pcap, Ethernet or Linux cooked link type), to check what actually crossed the wire.
 
 use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Daemon;
+
+/// tcpdump capturing UDP port 67 on `iface` in namespace `ns` into `file`, once it is
+/// listening; stop it with SIGINT so it writes out what it holds.
+pub fn capture_dhcp4(ns: &str, iface: &str, file: &Path, log: &Path) -> Daemon {
+    let mut tcpdump = Daemon::spawn(
+        "tcpdump",
+        ns,
+        &[
+            "tcpdump",
+            "-i",
+            iface,
+            "-n",
+            "-U",
+            "-w",
+            file.to_str().expect("utf-8 path"),
+            "udp",
+            "port",
+            "67",
+        ],
+        log,
+    );
+    tcpdump.wait_for_log("listening on", Duration::from_secs(10));
+    tcpdump
+}
 
 use zerotouch_proto::v4::{self, Message};
 

@@ -56,24 +56,8 @@ fn ack_survives_kill_9(synchronous: &str) {
     let mut server = start_server("server1.log");
 
     let capture = lab.path("wire.pcap");
-    let mut tcpdump = Daemon::spawn(
-        "tcpdump",
-        &cli,
-        &[
-            "tcpdump",
-            "-i",
-            &lab.ifname("c"),
-            "-n",
-            "-U",
-            "-w",
-            capture.to_str().unwrap(),
-            "udp",
-            "port",
-            "67",
-        ],
-        &lab.path("tcpdump.log"),
-    );
-    tcpdump.wait_for_log("listening on", Duration::from_secs(10));
+    let mut tcpdump =
+        pcap::capture_dhcp4(&cli, &lab.ifname("c"), &capture, &lab.path("tcpdump.log"));
 
     // perfdhcp with -l acts as a relay (giaddr = its address) and expects replies on 67.
     let mut perfdhcp = Daemon::spawn(

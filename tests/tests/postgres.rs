@@ -58,9 +58,9 @@ fn leases_of_both_families_are_kept_in_postgresql() {
     let cfg = PgConfig::new(&pg.url(), None).unwrap();
 
     // No schema: refused, with the command that makes it.
-    let err = PgStore::open(&cfg, false).unwrap_err().to_string();
+    let err = PgStore::open(&cfg, "a", false).unwrap_err().to_string();
     assert!(err.contains("zerotouch-dhcpd db init"), "{err}");
-    let mut store = PgStore::open(&cfg, true).unwrap();
+    let mut store = PgStore::open(&cfg, "a", true).unwrap();
     assert_eq!(
         pg.psql("SELECT max(version) FROM zerotouch_schema")
             .unwrap()
@@ -68,7 +68,7 @@ fn leases_of_both_families_are_kept_in_postgresql() {
         schema::VERSION.to_string()
     );
     // Opening again changes nothing.
-    PgStore::open(&cfg, false).unwrap();
+    PgStore::open(&cfg, "a", false).unwrap();
 
     // DHCPv4: 2000 leases in batches of 500; in the last batch lease 7 changes twice
     // and the second change stands.
@@ -161,17 +161,108 @@ fn leases_of_both_families_are_kept_in_postgresql() {
         None,
     )
     .unwrap();
-    let other = PgStore::open(&multi, false).unwrap();
+    let other = PgStore::open(&multi, "a", false).unwrap();
     assert_eq!(other.load4().unwrap().leases.len(), 2000);
 
     // A schema newer than this build: refused.
     pg.psql("INSERT INTO zerotouch_schema (version) VALUES (99)")
         .unwrap();
-    let err = PgStore::open(&cfg, true).unwrap_err().to_string();
+    let err = PgStore::open(&cfg, "a", true).unwrap_err().to_string();
     assert!(
         err.contains("schema version 99") && err.contains("newer server"),
         "{err}"
     );
+}
+
+/// Two servers on one database, at the store: a lease of an address another server's
+/// client holds is refused (with the stored lease), the holder's renewal at either
+/// server is written, an expiry that another server's renewal overtook is refused, a
+/// released address goes to the next client; each server hears of the other's changes,
+/// not of its own; each has its own identity.
+#[test]
+fn servers_sharing_a_database_never_give_one_address_to_two_clients() {
+    require_tools(&["runuser"]);
+    let pg = Postgres::start();
+    let cfg = PgConfig::new(&pg.url(), None).unwrap();
+    let mut a = PgStore::open(&cfg, "a", true).unwrap();
+    let mut b = PgStore::open(&cfg, "b", false).unwrap();
+    let a_hears = a.follow4().unwrap().unwrap();
+    let b_hears = b.follow4().unwrap().unwrap();
+    let hear = |f: &zerotouch_lease::Following<Lease4>| {
+        f.changes
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a change notified")
+    };
+    let now = zerotouch_lease::unix_now();
+    let held = |i: u32, client: u32| Lease4 {
+        address: numbered_lease(i).address,
+        starts: now,
+        expires: now + 3600,
+        ..numbered_lease(client)
+    };
+
+    // a gives .1 to client 1; b's lease of .1 for client 2 is refused, and b learns
+    // a's lease; client 3's lease of .2 in the same batch is written.
+    assert!(a.write4(&[held(1, 1)]).unwrap().refused.is_empty());
+    assert_eq!(hear(&b_hears), vec![held(1, 1)]);
+    let written = b.write4(&[held(1, 2), held(2, 3)]).unwrap();
+    assert_eq!(written.refused, vec![0]);
+    assert_eq!(written.current, vec![held(1, 1)]);
+    assert_eq!(a.get4(held(1, 1).address).unwrap(), Some(held(1, 1)));
+    assert_eq!(hear(&a_hears), vec![held(2, 3)]);
+
+    // Client 1 renews at b: written. a's expiry of the lease it granted, which b's
+    // renewal overtook, is refused.
+    let mut renewed = held(1, 1);
+    renewed.expires += 600;
+    assert!(
+        b.write4(std::slice::from_ref(&renewed))
+            .unwrap()
+            .refused
+            .is_empty()
+    );
+    let mut expired = held(1, 1);
+    expired.state = LeaseState::Expired;
+    let written = a.write4(&[expired]).unwrap();
+    assert_eq!(
+        (written.refused, written.current),
+        (vec![0], vec![renewed.clone()])
+    );
+
+    // Client 1 releases at a: the address goes to client 2 at b.
+    let released = Lease4 {
+        state: LeaseState::Released,
+        expires: now,
+        ..renewed.clone()
+    };
+    assert!(a.write4(&[released]).unwrap().refused.is_empty());
+    assert!(b.write4(&[held(1, 2)]).unwrap().refused.is_empty());
+    assert_eq!(a.get4(held(1, 2).address).unwrap(), Some(held(1, 2)));
+
+    // Each server hears of the other's changes as they stand when read, and never of
+    // its own (nor of a refused write).
+    assert_eq!(hear(&a_hears).len(), 1, "b's renewal");
+    assert_eq!(hear(&a_hears), vec![held(1, 2)]);
+    assert_eq!(hear(&b_hears).len(), 1, "a's release");
+    for f in [&a_hears, &b_hears] {
+        assert!(f.changes.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    // DHCPv6 the same way: b's prefix for another IA is refused.
+    let prefix = lease6(1, IaKind::Pd);
+    let mut ours = prefix.clone();
+    ours.expires = now + 3600;
+    let mut theirs = ours.clone();
+    theirs.ia = lease6(2, IaKind::Pd).ia;
+    assert!(a.write6(&[ours.clone()]).unwrap().refused.is_empty());
+    let written = b.write6(&[theirs]).unwrap();
+    assert_eq!((written.refused, written.current), (vec![0], vec![ours]));
+
+    // Each server its own DUID.
+    a.set_identity("duid", "00:01:aa").unwrap();
+    assert_eq!(b.identity("duid").unwrap(), None);
+    b.set_identity("duid", "00:01:bb").unwrap();
+    assert_eq!(a.identity("duid").unwrap().as_deref(), Some("00:01:aa"));
 }
 
 /// zerotouch-dhcpd with `[leases.postgresql]`, `db` subcommands, dhclient.
@@ -202,15 +293,15 @@ fn zerotouch_dhcpd_serves_from_postgresql() {
     let (code, out) = run(&["db", "status"]);
     assert_eq!(
         (code, out.trim()),
-        (1, "schema version 0; this server's: 1"),
+        (1, "schema version 0; this server's: 2"),
         "{out}"
     );
     let (code, out) = run(&["db", "init"]);
-    assert_eq!((code, out.trim()), (0, "schema version 0 -> 1"), "{out}");
+    assert_eq!((code, out.trim()), (0, "schema version 0 -> 2"), "{out}");
     let (code, out) = run(&["db", "upgrade"]);
     assert_eq!(
         (code, out.trim()),
-        (0, "schema version 1: up to date"),
+        (0, "schema version 2: up to date"),
         "{out}"
     );
     let (code, out) = run(&["db", "status"]);
@@ -219,9 +310,12 @@ fn zerotouch_dhcpd_serves_from_postgresql() {
     // Serving: dhclient's lease is a row in PostgreSQL.
     let mut server = lab.start_dhcpd(&cfg, "server.log");
     let (code, out) = run(&[]);
-    assert_ne!(code, 0, "a second server on the database: {out}");
+    assert_ne!(
+        code, 0,
+        "a second server of the same name on the database: {out}"
+    );
     assert!(
-        out.contains("another zerotouch-dhcpd serves from this database"),
+        out.contains("another zerotouch-dhcpd named") && out.contains("server_name"),
         "{out}"
     );
     let (mut dhclient, lf) = common::dhclient4(&lab, "");

@@ -77,10 +77,42 @@ impl Compiler<'_> {
                     "it names no host (host=..., or postgresql://HOST/...)",
                 );
             }
+            if let Some(name) = &pg_ref.server_name
+                && (name.get_ref().trim().is_empty() || name.get_ref().len() > 64)
+            {
+                self.err(
+                    name,
+                    "leases.postgresql.server_name",
+                    "a name of 1 to 64 characters, other than spaces",
+                );
+            }
+            let claim_block = pg_ref.claim_block.as_ref().map_or(256, |b| {
+                if !(1..=65536).contains(b.get_ref()) {
+                    self.err(
+                        b,
+                        "leases.postgresql.claim_block",
+                        format!("got {}, expected 1 to 65536 addresses", b.get_ref()),
+                    );
+                }
+                *b.get_ref()
+            });
+            let claim_lifetime = pg_ref.claim_lifetime.as_ref().map_or(30, |l| {
+                if !(3..=3600).contains(l.get_ref()) {
+                    self.err(
+                        l,
+                        "leases.postgresql.claim_lifetime",
+                        format!("got {}s, expected 3 to 3600 seconds", l.get_ref()),
+                    );
+                }
+                *l.get_ref()
+            });
             PostgresStore {
+                claim_block: claim_block.clamp(1, 65536) as u32,
+                claim_lifetime: Duration::from_secs(claim_lifetime.clamp(3, 3600)),
                 url: pg_ref.url.get_ref().clone(),
                 tls_ca: pg_ref.tls_ca.as_ref().map(|p| base.join(p)),
                 upgrade_schema: pg_ref.upgrade_schema,
+                server_name: pg_ref.server_name.as_ref().map(|n| n.get_ref().clone()),
             }
         });
         LeaseStoreConfig {

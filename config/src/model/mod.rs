@@ -61,6 +61,13 @@ pub struct PostgresStore {
     pub tls_ca: Option<PathBuf>,
     /// Create or upgrade the schema at start.
     pub upgrade_schema: bool,
+    /// This server's name among the servers sharing the database; `None`: the host
+    /// name.
+    pub server_name: Option<String>,
+    /// Addresses (or prefixes) per claimed block, at most.
+    pub claim_block: u32,
+    /// How long a claim holds unless renewed.
+    pub claim_lifetime: Duration,
 }
 
 /// Whether a pool restricted to `pool_classes` (none: everyone) admits a client in

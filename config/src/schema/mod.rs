@@ -152,6 +152,10 @@ pub(crate) struct RawPostgres {
     pub tls_ca: Option<String>,
     #[serde(default)]
     pub upgrade_schema: bool,
+    pub server_name: Option<Spanned<String>>,
+    pub claim_block: Option<Spanned<u64>>,
+    #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
+    pub claim_lifetime: Option<Spanned<u64>>,
 }
 
 /// `match = { option = 60, prefix = "PXEClient" }` or

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tracing::error;
+use tracing::{debug, error, warn};
 
 use crate::lease::{CommitEvent, LeaseState};
 use crate::plugin::Pipeline;
@@ -20,16 +20,46 @@ pub(crate) const IDLE_TICK: Duration = Duration::from_millis(200);
 pub(crate) const BUSY_TICK: Duration = Duration::from_millis(1);
 
 /// Counts finished commits and logs failed ones (rate-limited); durable leases go to
-/// the plugins' lease-event hooks, described by `describe`.
+/// the plugins' lease-event hooks, described by `describe`; the stored leases that
+/// stood in the way of refused ones go to `learn`.
 pub(crate) fn report_commits<L>(
     events: &mut Vec<CommitEvent<L>>,
     counters: &Counters,
     limiter: &mut LogLimiter,
     plugins: &Pipeline,
     describe: impl Fn(&L) -> (LeaseState, zerotouch_plugin::LeaseInfo),
+    mut learn: impl FnMut(Vec<L>),
 ) {
     for event in events.drain(..) {
         match event {
+            CommitEvent::Refused {
+                leases,
+                replies: 0,
+                current,
+            } => {
+                // An expiry another server's renewal overtook: nothing was answered.
+                debug!(
+                    leases,
+                    "lease changes overtaken by another server's, learnt"
+                );
+                learn(current);
+            }
+            CommitEvent::Refused {
+                leases,
+                replies,
+                current,
+            } => {
+                if let Some(suppressed) =
+                    withhold(counters, limiter, "refused", Reason::HeldElsewhere, replies)
+                {
+                    warn!(
+                        leases,
+                        suppressed,
+                        "the shared lease database refused {leases} leases (addresses another server's clients hold): {replies} replies withheld, the leases as stored learnt"
+                    );
+                }
+                learn(current);
+            }
             CommitEvent::Stored { leases, .. } => {
                 counters.commit_batches.fetch_add(1, Ordering::Relaxed);
                 counters
@@ -64,10 +94,9 @@ pub(crate) fn report_commits<L>(
                 replies,
                 error,
             } => {
-                for _ in 0..replies {
-                    counters.count_no_reply(Reason::CommitFailed);
-                }
-                if let Verdict::Log { suppressed } = limiter.check("commit", Instant::now()) {
+                if let Some(suppressed) =
+                    withhold(counters, limiter, "commit", Reason::CommitFailed, replies)
+                {
                     error!(
                         leases,
                         suppressed,
@@ -76,6 +105,24 @@ pub(crate) fn report_commits<L>(
                 }
             }
         }
+    }
+}
+
+/// Counts `replies` withheld for `reason`; the number of lines suppressed before this
+/// one when a line about it may be logged now (lines of each `kind` are rate-limited).
+fn withhold(
+    counters: &Counters,
+    limiter: &mut LogLimiter,
+    kind: &'static str,
+    reason: Reason,
+    replies: usize,
+) -> Option<u64> {
+    for _ in 0..replies {
+        counters.count_no_reply(reason);
+    }
+    match limiter.check(kind, Instant::now()) {
+        Verdict::Log { suppressed } => Some(suppressed),
+        _ => None,
     }
 }
 
@@ -122,10 +169,24 @@ mod tests {
             }]
         };
         // Nobody follows: nothing is published (and nothing is kept for later).
-        report_commits(&mut batch(), &counters, &mut limiter, &plugins, describe);
+        report_commits(
+            &mut batch(),
+            &counters,
+            &mut limiter,
+            &plugins,
+            describe,
+            |_| {},
+        );
         let mut follower = plugins.events().subscribe_leases();
         assert!(follower.try_recv().is_err());
-        report_commits(&mut batch(), &counters, &mut limiter, &plugins, describe);
+        report_commits(
+            &mut batch(),
+            &counters,
+            &mut limiter,
+            &plugins,
+            describe,
+            |_| {},
+        );
         let first = follower.try_recv().unwrap();
         assert_eq!(first.event, zerotouch_plugin::LeaseEvent::Committed);
         assert_eq!(first.lease, lease_info(&numbered_lease(1)));

@@ -16,7 +16,7 @@ use super::commits::{ReceivePacer, report_commits};
 use super::drops::report_drop;
 use super::parking::Parking;
 use super::startup::Service;
-use crate::lease::{CommitEvent, GroupCommit, LeaseState, StoredLease, unix_now};
+use crate::lease::{CommitEvent, Following, GroupCommit, LeaseState, StoredLease, unix_now};
 use crate::outcome::{Commit, Outcome};
 use crate::plugin::Pipeline;
 use crate::plugin_context::PluginContext;
@@ -63,6 +63,10 @@ pub(crate) trait Family: 'static {
     /// Ends the leases, offers and probations that ran out; the changes to store.
     fn reclaim(handler: &mut Self::Handler, now: u64) -> Vec<Self::Lease>;
 
+    /// Takes in leases as a store shared with other servers has them: their changes,
+    /// and the stored leases that stood in the way of this server's refused ones.
+    fn learn(handler: &mut Self::Handler, leases: Vec<Self::Lease>);
+
     /// The plugins the handler runs.
     fn plugins(handler: &Self::Handler) -> &Arc<Pipeline>;
 
@@ -87,6 +91,8 @@ pub(crate) struct PacketLoop<F: Family> {
     pub(crate) socket: Arc<BatchSocket<F::Socket>>,
     pub(crate) sender: F::Sender,
     pub(crate) commit: GroupCommit<F::Reply, F::Lease>,
+    /// Lease changes of the other servers sharing the store, if it is shared.
+    following: Option<Following<F::Lease>>,
     pub(crate) interfaces: ServedInterfaces,
     pub(crate) counters: Arc<Counters>,
     events: Vec<CommitEvent<F::Lease>>,
@@ -102,6 +108,7 @@ impl<F: Family> PacketLoop<F> {
         socket: Arc<BatchSocket<F::Socket>>,
         sender: F::Sender,
         commit: GroupCommit<F::Reply, F::Lease>,
+        following: Option<Following<F::Lease>>,
         mut interfaces: ServedInterfaces,
         counters: Arc<Counters>,
     ) -> Self {
@@ -111,6 +118,7 @@ impl<F: Family> PacketLoop<F> {
             socket,
             sender,
             commit,
+            following,
             interfaces,
             counters,
             events: Vec::new(),
@@ -145,6 +153,13 @@ impl<F: Family> PacketLoop<F> {
         let mut last_reclaim = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             self.socket.recv_or_idle(&mut batch, F::NAME);
+            // Other servers' changes first: what arrived meanwhile is answered from
+            // the leases as they stand.
+            if let Some(following) = &self.following {
+                while let Ok(changed) = following.changes.try_recv() {
+                    F::learn(&mut self.handler, changed);
+                }
+            }
             self.process(&batch, &mut out);
             if !self.parking.is_empty() {
                 self.resume_parked(&mut out);
@@ -184,13 +199,18 @@ impl<F: Family> PacketLoop<F> {
     }
 
     fn report_commits(&mut self) {
+        let mut learnt = Vec::new();
         report_commits(
             &mut self.events,
             &self.counters,
             &mut self.limiter,
             F::plugins(&self.handler),
             F::describe,
+            |current| learnt.push(current),
         );
+        for current in learnt {
+            F::learn(&mut self.handler, current);
+        }
     }
 
     fn process(&mut self, batch: &RecvBatch<F::Socket>, out: &mut Vec<F::Reply>) {

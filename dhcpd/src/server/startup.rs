@@ -9,6 +9,10 @@ use super::ServerError;
 use crate::lease::{LeaseBackend, Loaded, StoreError};
 use zerotouch_net::{Interface, ServedInterfaces};
 
+/// How long a server sharing its lease database waits at start for its first blocks
+/// of each pool (without them it gives no new addresses until they come).
+pub(crate) const CLAIM_AT_START: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The leases `load` reads, with every unreadable row reported (and left in place).
 pub(crate) fn load_leases<L>(
     store: &dyn LeaseBackend,

@@ -119,6 +119,13 @@ impl Dhcp4Handler {
         self.leases.reclaim(now)
     }
 
+    /// Takes in leases as the shared store has them (another server wrote them).
+    pub fn learn(&mut self, leases: Vec<Lease4>) {
+        for lease in leases {
+            self.leases.upsert(lease);
+        }
+    }
+
     pub fn handle(&mut self, packet: &[u8], ingress: &Ingress, now: u64) -> Outcome {
         let resumed = self.plugin.begin();
         match self.stages(packet, ingress, now, resumed) {
@@ -281,8 +288,15 @@ impl Dhcp4Handler {
             return Outcome::drop(Reason::NoSubnet);
         };
         let Some(addr) = allocate::choose(cfg, ex, &link, &mut self.leases) else {
+            // Sharing a lease database, the pool may be full only of blocks other
+            // servers hold, until this server's claim of more comes back.
+            let reason = if self.leases.awaiting_claims() {
+                Reason::AwaitingClaim
+            } else {
+                Reason::PoolExhausted
+            };
             return Outcome::Drop {
-                reason: Reason::PoolExhausted,
+                reason,
                 detail: Some(format!(
                     "no free address for {} on {}",
                     ex.client, link[0].net

@@ -10,12 +10,12 @@ use zerotouch_plugin::LeaseInfo;
 
 use super::sender::ReplySender;
 use crate::config::{Dhcp4, LeaseStoreConfig};
-use crate::lease::{GroupCommit, Lease4, LeaseIndex, LeaseState, start_capacity};
+use crate::lease::{GroupCommit, Lease4, LeaseIndex, LeaseState, PoolRef, Span, start_capacity};
 use crate::plugin::Pipeline;
 use crate::server::ServerError;
 use crate::server::commits::IDLE_TICK;
 use crate::server::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
-use crate::server::startup::{Service, load_leases, warn_unmatched_interfaces};
+use crate::server::startup::{CLAIM_AT_START, Service, load_leases, warn_unmatched_interfaces};
 use crate::services::lease_info;
 use crate::stats::Counters;
 use crate::v4::{Dhcp4Handler, Ingress, Outcome, Reply};
@@ -42,7 +42,10 @@ impl Dhcp4Service {
                     source: e,
                 })?,
             );
-        let store = crate::store::open(store_cfg)?;
+        let mut store = crate::store::open(store_cfg)?;
+        // Following other servers' changes starts before the leases are read: none
+        // made in between is missed.
+        let following = store.follow4()?;
         let loaded = load_leases(&*store, |s| s.load4())?;
         let pool_sizes = cfg
             .subnets
@@ -50,7 +53,20 @@ impl Dhcp4Service {
             .flat_map(|s| &s.pools)
             .map(|p| p.size().into());
         let capacity = start_capacity(pool_sizes, loaded.len());
-        let index = LeaseIndex::from_leases(capacity, loaded);
+        let mut index = LeaseIndex::from_leases(capacity, loaded);
+        if let Some(mut claims) = store.claims4()? {
+            let pools = cfg.subnets.iter().flat_map(|s| {
+                s.pools.iter().enumerate().map(|(i, p)| {
+                    let at = PoolRef {
+                        subnet: s.index,
+                        pool: i,
+                    };
+                    (at, Span::addresses4(p.first, p.last))
+                })
+            });
+            claims.prime(pools, CLAIM_AT_START);
+            index.set_claims(claims);
+        }
         info!(leases = index.len(), store = %store.describe(), "leases loaded");
         let handler = Dhcp4Handler::new(cfg.clone(), index, counters.clone()).with_plugins(plugins);
 
@@ -61,11 +77,10 @@ impl Dhcp4Service {
         info!(port = cfg.port, interfaces = ?cfg.interfaces, authoritative = cfg.authoritative, "DHCPv4 serving");
         let sender = ReplySender::new(socket.clone(), cfg.client_port, counters.clone());
         let commit = GroupCommit::start(store, store_cfg.commit_window)?;
-        PacketLoop::<V4>::new(handler, socket, sender, commit, interfaces, counters).spawn(
-            "dhcp4",
-            stop,
-            store_cfg.reclaim_interval,
+        PacketLoop::<V4>::new(
+            handler, socket, sender, commit, following, interfaces, counters,
         )
+        .spawn("dhcp4", stop, store_cfg.reclaim_interval)
     }
 }
 
@@ -100,6 +115,10 @@ impl Family for V4 {
 
     fn reclaim(h: &mut Dhcp4Handler, now: u64) -> Vec<Lease4> {
         h.reclaim(now)
+    }
+
+    fn learn(h: &mut Dhcp4Handler, leases: Vec<Lease4>) {
+        h.learn(leases)
     }
 
     fn plugins(h: &Dhcp4Handler) -> &Arc<Pipeline> {

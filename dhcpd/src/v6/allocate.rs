@@ -11,19 +11,25 @@ use crate::lease::{IaKey, IaKind, LeaseIndex6, PoolRef, Resource, Slots};
 /// The units of the subnet's pools of `kind` that the client's classes admit, with the
 /// pool's index.
 fn admitted(subnet: &Subnet6, kind: IaKind, classes: &[usize]) -> Vec<(usize, Slots)> {
+    pools_of(subnet, kind, Some(classes))
+}
+
+/// The units of the subnet's pools of `kind` that `classes` admits (`None`: every
+/// pool), with the pool's index.
+fn pools_of(subnet: &Subnet6, kind: IaKind, classes: Option<&[usize]>) -> Vec<(usize, Slots)> {
     match kind {
         IaKind::Na => subnet
             .pools
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.admits(classes))
+            .filter(|(_, p)| classes.is_none_or(|c| p.admits(c)))
             .map(|(j, p)| (j, Slots::addresses(p.first, p.last)))
             .collect(),
         IaKind::Pd => subnet
             .pd_pools
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.admits(classes))
+            .filter(|(_, p)| classes.is_none_or(|c| p.admits(c)))
             .map(|(j, p)| {
                 (
                     j,
@@ -32,6 +38,24 @@ fn admitted(subnet: &Subnet6, kind: IaKind, classes: &[usize]) -> Vec<(usize, Sl
             })
             .collect(),
     }
+}
+
+/// Every pool's units, by kind and pool: what claims of a shared lease database
+/// divide among servers.
+pub(super) fn spans(cfg: &Dhcp6) -> Vec<((IaKind, PoolRef), Slots)> {
+    let mut all = Vec::new();
+    for subnet in &cfg.subnets {
+        for kind in [IaKind::Na, IaKind::Pd] {
+            for (j, slots) in pools_of(subnet, kind, None) {
+                let at = PoolRef {
+                    subnet: subnet.index,
+                    pool: j,
+                };
+                all.push(((kind, at), slots));
+            }
+        }
+    }
+    all
 }
 
 /// The reservation's `nth` address or prefix of `kind`, if it has one on this subnet.

@@ -239,6 +239,13 @@ impl Dhcp6Handler {
         self.leases.reclaim(now)
     }
 
+    /// Takes in leases as the shared store has them (another server wrote them).
+    pub fn learn(&mut self, leases: Vec<Lease6>) {
+        for lease in leases {
+            self.leases.upsert(lease);
+        }
+    }
+
     pub fn handle(&mut self, wire: &[u8], ingress: &Ingress6, now: u64) -> Outcome6 {
         let resumed = self.plugin.begin();
         let packet = match Packet6::decode(wire) {
@@ -481,6 +488,16 @@ impl Dhcp6Handler {
             let key = Self::ia_key(ex, kind, ia);
             let hints = requested(kind, ia);
             let chosen = allocate::choose(cfg, ex, subnet, &key, nth, &hints, &mut self.leases);
+            if chosen.is_none() && self.leases.awaiting_claims() {
+                // The client asks again, by when this server's claim of more of the
+                // shared pools has come back.
+                return Err(Outcome6::Drop {
+                    reason: Reason::AwaitingClaim,
+                    detail: Some(
+                        "claiming a block of the pools in the shared lease database".into(),
+                    ),
+                });
+            }
             let Some(r) = chosen else {
                 let mut out = Ia::new(ia.code, ia.iaid, 0, 0);
                 let (code, text) = no_units_status(kind);

@@ -16,7 +16,7 @@ use crate::plugin::Pipeline;
 use crate::server::ServerError;
 use crate::server::commits::IDLE_TICK;
 use crate::server::packet_loop::{Family, INTERFACE_REFRESH, PacketLoop};
-use crate::server::startup::{Service, load_leases, warn_unmatched_interfaces};
+use crate::server::startup::{CLAIM_AT_START, Service, load_leases, warn_unmatched_interfaces};
 use crate::services::lease_info6;
 use crate::stats::Counters;
 use crate::v6::{Dhcp6Handler, Ingress6, Outcome6, Reply6, server_duid};
@@ -44,6 +44,9 @@ impl Dhcp6Service {
                 })?,
             );
         let mut store = crate::store::open(store_cfg)?;
+        // Following other servers' changes starts before the leases are read: none
+        // made in between is missed.
+        let following = store.follow6()?;
         let loaded = load_leases(&*store, |s| s.load6())?;
         let duid = server_duid(&cfg.server_duid, &cfg.interfaces, &mut *store)?;
         // Sized like the DHCPv4 index: both bindings of every exchange are new entries
@@ -52,7 +55,11 @@ impl Dhcp6Service {
             let addresses = s.pools.iter().map(|p| p.size());
             addresses.chain(s.pd_pools.iter().map(|p| p.size()))
         });
-        let index = LeaseIndex6::from_leases(start_capacity(pool_sizes, loaded.len()), loaded);
+        let mut index = LeaseIndex6::from_leases(start_capacity(pool_sizes, loaded.len()), loaded);
+        if let Some(mut claims) = store.claims6()? {
+            claims.prime(super::allocate::spans(&cfg), CLAIM_AT_START);
+            index.set_claims(claims);
+        }
         info!(leases = index.len(), store = %store.describe(), "DHCPv6 leases loaded");
         let handler =
             Dhcp6Handler::new(cfg.clone(), index, duid, counters.clone()).with_plugins(plugins);
@@ -63,11 +70,10 @@ impl Dhcp6Service {
         info!(port = cfg.port, interfaces = ?cfg.interfaces, duid = %crate::lease::hex_colon(handler.server_duid()), "DHCPv6 serving");
         let sender = ReplySender6::new(socket.clone(), counters.clone());
         let commit = GroupCommit::start(store, store_cfg.commit_window)?;
-        PacketLoop::<V6>::new(handler, socket, sender, commit, interfaces, counters).spawn(
-            "dhcp6",
-            stop,
-            store_cfg.reclaim_interval,
+        PacketLoop::<V6>::new(
+            handler, socket, sender, commit, following, interfaces, counters,
         )
+        .spawn("dhcp6", stop, store_cfg.reclaim_interval)
     }
 }
 
@@ -106,6 +112,10 @@ impl Family for V6 {
 
     fn reclaim(h: &mut Dhcp6Handler, now: u64) -> Vec<Lease6> {
         h.reclaim(now)
+    }
+
+    fn learn(h: &mut Dhcp6Handler, leases: Vec<Lease6>) {
+        h.learn(leases)
     }
 
     fn plugins(h: &Dhcp6Handler) -> &Arc<Pipeline> {

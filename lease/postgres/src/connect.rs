@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_postgres::config::Host;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls, Notification};
 use zerotouch_lease::StoreError;
 
 /// The database and how to reach it.
@@ -78,6 +80,21 @@ impl PgConfig {
 
     /// A connection, its background task spawned on the current runtime.
     pub async fn connect(&self) -> Result<Client, StoreError> {
+        self.open(None).await
+    }
+
+    /// A connection and the notifications (`LISTEN`) it receives.
+    pub(crate) async fn connect_listening(
+        &self,
+    ) -> Result<(Client, UnboundedReceiver<Notification>), StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok((self.open(Some(tx)).await?, rx))
+    }
+
+    async fn open(
+        &self,
+        notices: Option<UnboundedSender<Notification>>,
+    ) -> Result<Client, StoreError> {
         match &self.tls_ca {
             None => {
                 let (client, connection) = self
@@ -85,7 +102,7 @@ impl PgConfig {
                     .connect(NoTls)
                     .await
                     .map_err(|e| self.error(format!("cannot connect: {e}")))?;
-                tokio::spawn(connection);
+                tokio::spawn(drive(connection, notices));
                 Ok(client)
             }
             Some(ca) => {
@@ -95,7 +112,7 @@ impl PgConfig {
                     .connect(tls)
                     .await
                     .map_err(|e| self.error(format!("cannot connect over TLS: {e}")))?;
-                tokio::spawn(connection);
+                tokio::spawn(drive(connection, notices));
                 Ok(client)
             }
         }
@@ -118,5 +135,26 @@ impl PgConfig {
             .map_err(|e| bad(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth())
+    }
+}
+
+/// Runs a connection until it closes, handing its notifications to `notices`.
+async fn drive<S, T>(
+    mut connection: Connection<S, T>,
+    notices: Option<UnboundedSender<Notification>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+        match message {
+            Ok(AsyncMessage::Notification(n)) => {
+                if let Some(tx) = &notices {
+                    let _ = tx.send(n);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
     }
 }

@@ -4,13 +4,18 @@
 //! - [`connect`]: the connection string (several hosts with
 //!   `target_session_attrs=read-write` find the primary), TLS through rustls.
 //! - [`schema`]: the tables and their versioned migrations (`db init`, `db upgrade`).
-//! - [`v4`], [`v6`]: leases written in one statement a batch, read back.
+//! - [`v4`], [`v6`]: leases written in one statement a batch where the stored leases
+//!   allow (servers sharing the database never give one address to two clients),
+//!   notified to the other servers, read back.
+//! - `follow`: the other servers' changes, as they commit.
 //!
 //! [`PgStore`] is a [`LeaseBackend`]: its calls block, on a runtime of its own, as the
 //! group commit's worker thread expects; a write returns once its transaction is
 //! committed.
 
+mod claims;
 pub mod connect;
+mod follow;
 mod rows;
 pub mod schema;
 mod v4;
@@ -20,13 +25,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use tokio::runtime::Runtime;
 use tokio_postgres::Client;
-use zerotouch_lease::{Lease4, Lease6, LeaseBackend, Loaded, StoreError};
+use zerotouch_lease::{
+    Claims, Following, IaKind, Lease4, Lease6, LeaseBackend, Loaded, PoolRef, StoreError, Written,
+};
 
+pub use claims::ClaimSettings;
 pub use connect::PgConfig;
 
 /// The lease store on one PostgreSQL database.
 pub struct PgStore {
     config: PgConfig,
+    /// This server's name among those sharing the database.
+    server: String,
+    claims: ClaimSettings,
     runtime: Runtime,
     client: Client,
 }
@@ -35,15 +46,16 @@ impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
             .field("database", &self.config.describe())
+            .field("server", &self.server)
             .finish()
     }
 }
 
 impl PgStore {
-    /// Connects and checks the schema: it must be this build's version, or older and
-    /// `upgrade` set (it is then upgraded), or absent and `upgrade` set (it is then
-    /// created).
-    pub fn open(config: &PgConfig, upgrade: bool) -> Result<Self, StoreError> {
+    /// Connects as server `server` and checks the schema: it must be this build's
+    /// version, or older and `upgrade` set (it is then upgraded), or absent and
+    /// `upgrade` set (it is then created).
+    pub fn open(config: &PgConfig, server: &str, upgrade: bool) -> Result<Self, StoreError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -51,6 +63,8 @@ impl PgStore {
         let client = runtime.block_on(config.connect())?;
         let store = PgStore {
             config: config.clone(),
+            server: server.to_string(),
+            claims: ClaimSettings::default(),
             runtime,
             client,
         };
@@ -60,17 +74,29 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Claims of address blocks made as `settings` say.
+    pub fn with_claims(mut self, settings: ClaimSettings) -> Self {
+        self.claims = settings;
+        self
+    }
+
     /// Runs `f` with a connection, connecting again first when the last one broke (the
     /// database restarted, or a standby was promoted).
     fn with<T>(
         &mut self,
-        f: impl AsyncFnOnce(&Client, &PgConfig) -> Result<T, StoreError>,
+        f: impl AsyncFnOnce(&mut Client, &PgConfig, &str) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.client.is_closed() {
             self.client = self.runtime.block_on(self.config.connect())?;
         }
-        let (client, config) = (&self.client, &self.config);
-        self.runtime.block_on(f(client, config))
+        let (client, config, server) = (&mut self.client, &self.config, &self.server);
+        self.runtime.block_on(f(client, config, server))
+    }
+
+    /// The key of identity value `name` for this server: each server sharing the
+    /// database has its own DUID.
+    fn identity_key(&self, name: &str) -> String {
+        format!("{name}@{}", self.server)
     }
 
     fn read<T>(
@@ -97,12 +123,28 @@ impl LeaseBackend for PgStore {
         self.read(v6::load)
     }
 
-    fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
-        self.with(async |c, cfg| v4::write(c, cfg, leases).await)
+    fn write4(&mut self, leases: &[Lease4]) -> Result<Written<Lease4>, StoreError> {
+        self.with(async |c, cfg, server| v4::write(c, cfg, server, leases).await)
     }
 
-    fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError> {
-        self.with(async |c, cfg| v6::write(c, cfg, leases).await)
+    fn write6(&mut self, leases: &[Lease6]) -> Result<Written<Lease6>, StoreError> {
+        self.with(async |c, cfg, server| v6::write(c, cfg, server, leases).await)
+    }
+
+    fn follow4(&mut self) -> Result<Option<Following<Lease4>>, StoreError> {
+        follow::start(&self.config, &self.server).map(Some)
+    }
+
+    fn follow6(&mut self) -> Result<Option<Following<Lease6>>, StoreError> {
+        follow::start(&self.config, &self.server).map(Some)
+    }
+
+    fn claims4(&mut self) -> Result<Option<Claims<PoolRef>>, StoreError> {
+        claims::start(&self.config, &self.server, true, self.claims).map(Some)
+    }
+
+    fn claims6(&mut self) -> Result<Option<Claims<(IaKind, PoolRef)>>, StoreError> {
+        claims::start(&self.config, &self.server, false, self.claims).map(Some)
     }
 
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {
@@ -114,12 +156,10 @@ impl LeaseBackend for PgStore {
     }
 
     fn identity(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let key = self.identity_key(name);
         self.read(async |c, cfg| {
             let row = c
-                .query_opt(
-                    "SELECT value FROM server_identity WHERE name = $1",
-                    &[&name],
-                )
+                .query_opt("SELECT value FROM server_identity WHERE name = $1", &[&key])
                 .await
                 .map_err(|e| cfg.sql(e))?;
             Ok(row.map(|r| r.get(0)))
@@ -127,11 +167,12 @@ impl LeaseBackend for PgStore {
     }
 
     fn set_identity(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.with(async |c, cfg| {
+        let key = self.identity_key(name);
+        self.with(async |c, cfg, _| {
             c.execute(
                 "INSERT INTO server_identity (name, value) VALUES ($1, $2)
                  ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                &[&name, &value],
+                &[&key, &value],
             )
             .await
             .map_err(|e| cfg.sql(e))?;
@@ -140,33 +181,37 @@ impl LeaseBackend for PgStore {
     }
 }
 
-/// The one-server hold on a database: a session advisory lock on a connection of its
-/// own, kept while the server runs. Servers do not share a database yet: two would
-/// allocate from the same free addresses (docs/high-availability.md).
+/// A server's hold on its name among the servers sharing a database: a session
+/// advisory lock on a connection of its own, kept while the server runs. Two servers
+/// of one name would share a DUID and address-block claims.
 pub struct PgLock {
     _client: Client,
     _runtime: Runtime,
 }
 
-/// A key of `pg_try_advisory_lock` for the serving server ("ztserve").
-const SERVE_LOCK: i64 = 0x007a_7473_6572_7665;
+/// The first key of `pg_try_advisory_lock(int, int)` for a serving server ("ztsv"); the
+/// second is a hash of its name.
+const SERVE_LOCK: i32 = 0x7a74_7376;
 
 impl PgLock {
-    /// Takes the hold, or says that another server has it.
-    pub fn acquire(config: &PgConfig) -> Result<Self, StoreError> {
+    /// Takes the hold for `server`, or says that another server of that name has it.
+    pub fn acquire(config: &PgConfig, server: &str) -> Result<Self, StoreError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| config.error(format!("cannot start its client: {e}")))?;
         let client = runtime.block_on(config.connect())?;
         let held: bool = runtime
-            .block_on(client.query_one("SELECT pg_try_advisory_lock($1)", &[&SERVE_LOCK]))
+            .block_on(client.query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&SERVE_LOCK, &server],
+            ))
             .map_err(|e| config.sql(e))?
             .get(0);
         if !held {
-            return Err(config.error(
-                "another zerotouch-dhcpd serves from this database: one server per database for now (several servers on one database come with shared allocation, docs/high-availability.md)",
-            ));
+            return Err(config.error(format!(
+                "another zerotouch-dhcpd named {server:?} serves from this database: give each server that shares it a server_name of its own ([leases.postgresql])"
+            )));
         }
         Ok(PgLock {
             _client: client,

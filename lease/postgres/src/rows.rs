@@ -1,10 +1,11 @@
-//! What both families' tables share: the last change of each lease in a batch, and
-//! rows read back into leases.
+//! What both families' tables share: the last change of each lease in a batch, the
+//! leases a write refused, notifications of what it changed, and rows read back into
+//! leases.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, Transaction};
 use zerotouch_lease::{Loaded, StoreError};
 
 use crate::connect::PgConfig;
@@ -21,6 +22,61 @@ pub(crate) fn last_of_each<L, K: std::hash::Hash + Eq>(
     let mut last: Vec<usize> = at.into_values().collect();
     last.sort_unstable();
     last.into_iter().map(|i| &leases[i]).collect()
+}
+
+/// The positions in `batch` of the leases whose keys were not written (every change of
+/// such a lease in the batch: the reply to an earlier one is as wrong as the last).
+pub(crate) fn refused<L, K: std::hash::Hash + Eq>(
+    batch: &[L],
+    key: impl Fn(&L) -> K,
+    written: &HashSet<K>,
+) -> Vec<usize> {
+    (0..batch.len())
+        .filter(|&i| !written.contains(&key(&batch[i])))
+        .collect()
+}
+
+/// The longest notification payload sent: PostgreSQL takes up to 8000 bytes.
+const PAYLOAD: usize = 7000;
+
+/// Notifies `channel` of `keys` in payloads `origin SP key,key,...` that PostgreSQL
+/// delivers when `tx` commits.
+pub(crate) async fn notify(
+    tx: &Transaction<'_>,
+    cfg: &PgConfig,
+    channel: &str,
+    origin: &str,
+    keys: impl Iterator<Item = String>,
+) -> Result<(), StoreError> {
+    let mut payload = String::new();
+    for key in keys {
+        if !payload.is_empty() && payload.len() + key.len() + 1 > PAYLOAD {
+            send(tx, cfg, channel, origin, &payload).await?;
+            payload.clear();
+        }
+        if !payload.is_empty() {
+            payload.push(',');
+        }
+        payload.push_str(&key);
+    }
+    if !payload.is_empty() {
+        send(tx, cfg, channel, origin, &payload).await?;
+    }
+    Ok(())
+}
+
+async fn send(
+    tx: &Transaction<'_>,
+    cfg: &PgConfig,
+    channel: &str,
+    origin: &str,
+    keys: &str,
+) -> Result<(), StoreError> {
+    let payload = format!("{origin} {keys}");
+    tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+        .await
+        .map_err(|e| cfg.sql(e))?;
+    Ok(())
 }
 
 /// Every row `select` returns, decoded; a row that does not decode is described.

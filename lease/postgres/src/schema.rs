@@ -43,6 +43,18 @@ CREATE TABLE server_identity (
     value text NOT NULL
 );
 ",
+    // Version 2: servers sharing the database claim blocks of the pools to give new
+    // addresses from (docs/high-availability.md); the DUID of each is its own.
+    "
+CREATE TABLE address_claim (
+    first       inet NOT NULL,         -- the block's first address or prefix
+    prefix_len  smallint NOT NULL,     -- 32, 128, or the delegated prefix length
+    owner       text NOT NULL,         -- the claiming server's server_name
+    until       bigint NOT NULL,       -- Unix seconds: lapses then unless renewed
+    PRIMARY KEY (first, prefix_len)
+);
+CREATE INDEX address_claim_owner ON address_claim (owner);
+",
 ];
 
 /// The version this build writes.

@@ -1,58 +1,85 @@
 //! DHCPv6 leases (addresses and delegated prefixes) in table `lease6`, keyed by address
-//! and prefix length, written as DHCPv4 leases are.
+//! and prefix length, written and notified as DHCPv4 leases are.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
-use tokio_postgres::{Client, Row};
-use zerotouch_lease::{IaKey, IaKind, Lease6, LeaseState, Loaded, Resource, StoreError};
+use tokio_postgres::{Client, GenericClient, Row};
+use zerotouch_lease::{
+    IaKey, IaKind, Lease6, LeaseState, Loaded, Resource, StoreError, Written, unix_now,
+};
 
 use crate::connect::PgConfig;
 use crate::rows::{self, last_of_each};
 
 const SELECT: &str = "SELECT address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address, hostname FROM lease6";
 
+/// The batch, written where the stored lease allows (as for DHCPv4, the holder being
+/// the identity association: DUID, IAID and type).
 const UPSERT: &str = "
-INSERT INTO lease6 (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address, hostname)
+INSERT INTO lease6 AS s (address, prefix_len, type, duid, iaid, state, starts, preferred, expires, hw_address, hostname)
 SELECT * FROM unnest($1::inet[], $2::int2[], $3::text[], $4::bytea[], $5::int8[], $6::text[], $7::int8[], $8::int8[], $9::int8[], $10::bytea[], $11::text[])
 ON CONFLICT (address, prefix_len) DO UPDATE SET
     type = EXCLUDED.type, duid = EXCLUDED.duid, iaid = EXCLUDED.iaid, state = EXCLUDED.state,
     starts = EXCLUDED.starts, preferred = EXCLUDED.preferred, expires = EXCLUDED.expires,
-    hw_address = EXCLUDED.hw_address, hostname = EXCLUDED.hostname";
+    hw_address = EXCLUDED.hw_address, hostname = EXCLUDED.hostname
+WHERE s.expires <= $12 OR s.state IN ('released', 'expired')
+   OR (s.duid = EXCLUDED.duid AND s.iaid = EXCLUDED.iaid AND s.type = EXCLUDED.type
+       AND (EXCLUDED.state IN ('active', 'released') OR EXCLUDED.expires >= s.expires))
+   OR (EXCLUDED.state = 'declined' AND s.hw_address IS NOT DISTINCT FROM EXCLUDED.hw_address)
+RETURNING address, prefix_len";
 
+/// Channel of `NOTIFY`: the addresses and prefixes a commit changed.
+pub(crate) const CHANNEL: &str = "zerotouch_lease6";
+
+/// A lease's key as the table has it.
+type Key = (IpAddr, i16);
+
+fn key(l: &Lease6) -> Key {
+    (
+        IpAddr::V6(l.resource.address),
+        i16::from(l.resource.prefix_len),
+    )
+}
+
+/// Writes `leases` as `v4::write` does.
 pub(crate) async fn write(
-    client: &Client,
+    client: &mut Client,
     cfg: &PgConfig,
+    origin: &str,
     leases: &[Lease6],
-) -> Result<(), StoreError> {
+) -> Result<Written<Lease6>, StoreError> {
     if leases.is_empty() {
-        return Ok(());
+        return Ok(Written::all());
     }
-    let leases = last_of_each(leases, |l| (l.resource.address, l.resource.prefix_len));
-    let address: Vec<IpAddr> = leases
+    let last = last_of_each(leases, key);
+    let address: Vec<IpAddr> = last
         .iter()
         .map(|l| IpAddr::V6(l.resource.address))
         .collect();
-    let prefix_len: Vec<i16> = leases
+    let prefix_len: Vec<i16> = last
         .iter()
         .map(|l| i16::from(l.resource.prefix_len))
         .collect();
-    let kind: Vec<&str> = leases.iter().map(|l| l.kind.as_str()).collect();
-    let duid: Vec<Option<&[u8]>> = leases
+    let kind: Vec<&str> = last.iter().map(|l| l.kind.as_str()).collect();
+    let duid: Vec<Option<&[u8]>> = last
         .iter()
         .map(|l| l.ia.as_ref().map(|ia| &ia.duid[..]))
         .collect();
-    let iaid: Vec<i64> = leases
+    let iaid: Vec<i64> = last
         .iter()
         .map(|l| l.ia.as_ref().map_or(0, |ia| i64::from(ia.iaid)))
         .collect();
-    let state: Vec<&str> = leases.iter().map(|l| l.state.as_str()).collect();
-    let starts: Vec<i64> = leases.iter().map(|l| l.starts as i64).collect();
-    let preferred: Vec<i64> = leases.iter().map(|l| i64::from(l.preferred)).collect();
-    let expires: Vec<i64> = leases.iter().map(|l| l.expires as i64).collect();
-    let hw: Vec<Option<&[u8]>> = leases.iter().map(|l| l.hw_address.as_deref()).collect();
-    let hostname: Vec<Option<&str>> = leases.iter().map(|l| l.hostname.as_deref()).collect();
-    client
-        .execute(
+    let state: Vec<&str> = last.iter().map(|l| l.state.as_str()).collect();
+    let starts: Vec<i64> = last.iter().map(|l| l.starts as i64).collect();
+    let preferred: Vec<i64> = last.iter().map(|l| i64::from(l.preferred)).collect();
+    let expires: Vec<i64> = last.iter().map(|l| l.expires as i64).collect();
+    let hw: Vec<Option<&[u8]>> = last.iter().map(|l| l.hw_address.as_deref()).collect();
+    let hostname: Vec<Option<&str>> = last.iter().map(|l| l.hostname.as_deref()).collect();
+    let now = unix_now() as i64;
+    let tx = client.transaction().await.map_err(|e| cfg.sql(e))?;
+    let rows = tx
+        .query(
             UPSERT,
             &[
                 &address,
@@ -66,11 +93,51 @@ pub(crate) async fn write(
                 &expires,
                 &hw,
                 &hostname,
+                &now,
             ],
         )
         .await
         .map_err(|e| cfg.sql(e))?;
-    Ok(())
+    let written: HashSet<Key> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let refused = rows::refused(leases, key, &written);
+    let current = if refused.is_empty() {
+        Vec::new()
+    } else {
+        let keys: Vec<Key> = refused.iter().map(|&i| key(&leases[i])).collect();
+        fetch(&tx, cfg, &keys).await?
+    };
+    let names = written.iter().map(|(a, len)| format!("{a}/{len}"));
+    rows::notify(&tx, cfg, CHANNEL, origin, names).await?;
+    tx.commit().await.map_err(|e| cfg.sql(e))?;
+    Ok(Written { refused, current })
+}
+
+/// The stored leases of `keys`.
+pub(crate) async fn fetch(
+    client: &impl GenericClient,
+    cfg: &PgConfig,
+    keys: &[Key],
+) -> Result<Vec<Lease6>, StoreError> {
+    let (address, prefix_len): (Vec<IpAddr>, Vec<i16>) = keys.iter().copied().unzip();
+    let select = format!(
+        "{SELECT} WHERE (address, prefix_len) IN (SELECT * FROM unnest($1::inet[], $2::int2[]))"
+    );
+    let rows = client
+        .query(&select, &[&address, &prefix_len])
+        .await
+        .map_err(|e| cfg.sql(e))?;
+    Ok(rows.iter().filter_map(|r| decode(r).ok()).collect())
+}
+
+/// The addresses and prefixes a notification names, as `fetch` takes them.
+pub(crate) fn keys(payload: &str) -> Vec<Key> {
+    payload
+        .split(',')
+        .filter_map(|k| {
+            let (a, len) = k.split_once('/')?;
+            Some((IpAddr::V6(a.parse::<Ipv6Addr>().ok()?), len.parse().ok()?))
+        })
+        .collect()
 }
 
 pub(crate) async fn load(client: &Client, cfg: &PgConfig) -> Result<Loaded<Lease6>, StoreError> {

@@ -22,7 +22,7 @@ pub use schema::VERSION as SCHEMA_VERSION;
 
 use crate::Lease4;
 use crate::Lease6;
-use crate::backend::{LeaseBackend, Loaded, StoreError, Upkeep};
+use crate::backend::{LeaseBackend, Loaded, StoreError, Upkeep, Written};
 use zerotouch_config::Synchronous;
 
 /// A lease database file.
@@ -128,12 +128,14 @@ impl LeaseBackend for SqliteStore {
         Ok(loaded)
     }
 
-    fn write4(&mut self, leases: &[Lease4]) -> Result<(), StoreError> {
-        row::in_transaction(&mut self.conn, |tx| v4::insert(tx, leases))
+    fn write4(&mut self, leases: &[Lease4]) -> Result<Written<Lease4>, StoreError> {
+        row::in_transaction(&mut self.conn, |tx| v4::insert(tx, leases))?;
+        Ok(Written::all())
     }
 
-    fn write6(&mut self, leases: &[Lease6]) -> Result<(), StoreError> {
-        row::in_transaction(&mut self.conn, |tx| v6::insert(tx, leases))
+    fn write6(&mut self, leases: &[Lease6]) -> Result<Written<Lease6>, StoreError> {
+        row::in_transaction(&mut self.conn, |tx| v6::insert(tx, leases))?;
+        Ok(Written::all())
     }
 
     fn get4(&self, address: Ipv4Addr) -> Result<Option<Lease4>, StoreError> {

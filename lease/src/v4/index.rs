@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr;
 
 use crate::bindings::{Bindings, Index, PoolRef, binding};
+use crate::claims::Span;
 use crate::{ClientKey, Lease4};
 use zerotouch_config::Pool;
 
@@ -53,6 +54,22 @@ impl LeaseIndex {
             .copied()
             .filter(|c| (pool.first..=pool.last).contains(c))
             .unwrap_or(pool.first);
+        let span = Span::addresses4(pool.first, pool.last);
+        let fits = |table: &Bindings<Lease4>, unit: u128| {
+            let candidate = pool.first + unit as u32;
+            let addr = Ipv4Addr::from(candidate);
+            pool.contains(candidate) && !reserved(addr) && table.available_to(addr, client, now)
+        };
+        if let Some(claimed) = self.claimed_unit(&at, &span, u128::from(start - pool.first), fits) {
+            let candidate = pool.first + claimed? as u32;
+            let next = if candidate == pool.last {
+                pool.first
+            } else {
+                candidate + 1
+            };
+            self.cursors.insert(at, next);
+            return Some(Ipv4Addr::from(candidate));
+        }
         for step in 0..size {
             let candidate =
                 pool.first + ((start - pool.first) as u64 + step).rem_euclid(size) as u32;
@@ -111,6 +128,44 @@ mod tests {
     }
 
     const AT: PoolRef = PoolRef { subnet: 0, pool: 0 };
+
+    #[test]
+    fn with_claims_only_held_blocks_are_given_and_more_are_asked_for() {
+        use crate::claims::{ClaimAsk, ClaimNews, Claims};
+        // 64 addresses: blocks of 4 (a sixteenth), block 2 held (.8 to .11).
+        let p = pool([198, 18, 0, 0], [198, 18, 0, 63]);
+        let (ask, asks) = std::sync::mpsc::channel();
+        let (tell, news) = std::sync::mpsc::channel();
+        let mut idx = LeaseIndex::new();
+        idx.set_claims(Claims::new(256, 1, ask, news, ()));
+        tell.send(ClaimNews::Granted {
+            pool: AT,
+            blocks: vec![2],
+            free: 4,
+        })
+        .unwrap();
+        let none = |_: Ipv4Addr| false;
+        let mut given = Vec::new();
+        while let Some(a) = idx.next_free(AT, &p, &client(given.len() as u8), 100, none) {
+            idx.upsert(lease(
+                a,
+                &client(given.len() as u8),
+                LeaseState::Offered,
+                130,
+            ));
+            given.push(a.octets()[3]);
+        }
+        assert_eq!(given, vec![8, 9, 10, 11]);
+        assert!(matches!(
+            asks.try_recv(),
+            Ok(ClaimAsk::Want {
+                units: 4,
+                block: 4,
+                ..
+            })
+        ));
+        assert!(idx.awaiting_claims());
+    }
 
     #[test]
     fn allocation_walks_the_pool_and_skips_taken_excluded_and_reserved() {

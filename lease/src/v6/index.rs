@@ -17,6 +17,16 @@ pub struct Slots {
 }
 
 impl Slots {
+    /// The DHCPv4 addresses `first..=last` (as numbers).
+    pub fn addresses4(first: u32, last: u32) -> Self {
+        Slots {
+            base: u128::from(first),
+            shift: 0,
+            count: u128::from(last) - u128::from(first) + 1,
+            prefix_len: 32,
+        }
+    }
+
     /// The addresses `first..=last`.
     pub fn addresses(first: Ipv6Addr, last: Ipv6Addr) -> Self {
         Slots {
@@ -113,6 +123,16 @@ impl LeaseIndex6 {
             .copied()
             .filter(|&c| c < slots.count)
             .unwrap_or(0);
+        let fits = |table: &Bindings<Lease6>, i: u128| {
+            let candidate = slots.get(i);
+            !reserved(candidate) && table.available_to(candidate, ia, now)
+        };
+        if let Some(claimed) = self.claimed_unit(&at, slots, start, fits) {
+            let i = claimed?;
+            self.cursors
+                .insert(at, if i + 1 >= slots.count { 0 } else { i + 1 });
+            return Some(slots.get(i));
+        }
         let mut i = start;
         for _ in 0..limit {
             let candidate = slots.get(i);

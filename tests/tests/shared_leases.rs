@@ -1,0 +1,243 @@
+//! Two zerotouch-dhcpd servers on one link and one PostgreSQL database (started by the
+//! test): under perfdhcp, with one of them killed (SIGKILL) mid-run, no address is
+//! acknowledged to two clients and every ACK on the wire, from either server, has its
+//! lease in the database; a dhclient whose server dies gets its address again from the
+//! other, which learnt of the lease as it was committed.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use zerotouch_proto::v4::MessageType;
+use zerotouch_tests::postgres::Postgres;
+use zerotouch_tests::{Daemon, Lab, binary, pcap, require_tools};
+
+const A: &str = "198.18.0.1";
+const B: &str = "198.18.0.3";
+
+/// Namespaces `srva` (198.18.0.1) and `srvb` (198.18.0.3) linked to a bridge
+/// `<prefix>c` in `cli`, the clients' link.
+fn two_servers() -> (Lab, String, String) {
+    let mut lab = Lab::empty();
+    let (a, b, cli) = (lab.ns("srva"), lab.ns("srvb"), lab.ns("cli"));
+    lab.link(&a, "a", &cli, "pa");
+    lab.link(&b, "b", &cli, "pb");
+    let bridge = lab.ifname("c");
+    for args in [
+        vec!["link", "add", &bridge, "type", "bridge"],
+        vec!["link", "set", &lab.ifname("pa"), "master", &bridge],
+        vec!["link", "set", &lab.ifname("pb"), "master", &bridge],
+        vec!["link", "set", &bridge, "up"],
+    ] {
+        let (code, out) = lab.run(&cli, &[&["ip"][..], &args].concat(), Duration::from_secs(5));
+        assert_eq!(code, 0, "ip {args:?}: {out}");
+    }
+    lab.addr(&a, "a", &format!("{A}/15"));
+    lab.addr(&b, "b", &format!("{B}/15"));
+    (lab, a, b)
+}
+
+/// Server `name`'s configuration: leases in `pg`, the pool shared with the other.
+fn config(lab: &Lab, pg: &Postgres, name: &str, interface: &str) -> PathBuf {
+    lab.write(
+        &format!("{name}.toml"),
+        &format!(
+            r#"[log]
+level = "info"
+[leases]
+postgresql = {{ url = "{}", server_name = "{name}", upgrade_schema = true }}
+[dhcp4]
+interfaces = ["{interface}"]
+authoritative = true
+lease_time = 4000
+[[dhcp4.subnet]]
+subnet = "198.18.0.0/15"
+[[dhcp4.subnet.pool]]
+range = "198.18.1.0 - 198.19.255.254"
+"#,
+            pg.url()
+        ),
+    )
+}
+
+fn start(lab: &Lab, ns: &str, cfg: &std::path::Path, log: &str) -> Daemon {
+    let bin = binary("zerotouch-dhcpd");
+    let mut d = Daemon::spawn(
+        "zerotouch-dhcpd",
+        ns,
+        &[bin.to_str().unwrap(), "--config", cfg.to_str().unwrap()],
+        &lab.path(log),
+    );
+    d.wait_for_log("DHCPv4 serving", Duration::from_secs(30));
+    d
+}
+
+#[test]
+fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_killed() {
+    require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
+    let pg = Postgres::start();
+    let (lab, a, b) = two_servers();
+    let (cfg_a, cfg_b) = (
+        config(&lab, &pg, "a", &lab.ifname("a")),
+        config(&lab, &pg, "b", &lab.ifname("b")),
+    );
+    let mut server_a = start(&lab, &a, &cfg_a, "a.log");
+    let mut server_b = start(&lab, &b, &cfg_b, "b.log");
+    lab.addr(&lab.cli(), "c", "198.18.0.2/15");
+
+    let capture = lab.path("wire.pcap");
+    let mut tcpdump = pcap::capture_dhcp4(
+        &lab.cli(),
+        &lab.ifname("c"),
+        &capture,
+        &lab.path("tcpdump.log"),
+    );
+    // perfdhcp as a relay (giaddr: its address): its broadcasts reach both servers.
+    let mut perfdhcp = Daemon::spawn(
+        "perfdhcp",
+        &lab.cli(),
+        &[
+            "perfdhcp",
+            "-4",
+            "-l",
+            &lab.ifname("c"),
+            "-r",
+            "600",
+            "-R",
+            "100000000",
+            "-p",
+            "8",
+        ],
+        &lab.path("perfdhcp.log"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    server_a.stop_with(libc::SIGKILL, Duration::from_secs(5));
+    let killed_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    perfdhcp.wait_exit(Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(500));
+    tcpdump.stop_with(libc::SIGINT, Duration::from_secs(10));
+    server_b.stop_with(libc::SIGTERM, Duration::from_secs(10));
+
+    let wire = std::fs::read(&capture).expect("capture");
+    let acks = |server: &str| -> Vec<(f64, zerotouch_proto::v4::Message)> {
+        pcap::dhcp_from(&wire, server.parse::<Ipv4Addr>().unwrap())
+            .into_iter()
+            .filter(|(_, m)| m.message_type() == Some(MessageType::Ack))
+            .collect()
+    };
+    let (from_a, from_b) = (acks(A), acks(B));
+    let b_after = from_b.iter().filter(|(t, _)| *t > killed_at + 0.5).count();
+    assert!(
+        from_a.len() > 200 && from_b.len() > 200 && b_after > 200,
+        "ACKs from a: {}, from b: {} ({b_after} after a was killed)\n{}\n{}",
+        from_a.len(),
+        from_b.len(),
+        std::fs::read_to_string(lab.path("perfdhcp.log")).unwrap_or_default(),
+        server_b.log_text()
+    );
+
+    eprintln!(
+        "ACKs from a: {}, from b: {} ({b_after} after a was killed); b: {}",
+        from_a.len(),
+        from_b.len(),
+        server_b
+            .log_text()
+            .lines()
+            .rfind(|l| l.contains("counters"))
+            .unwrap_or("")
+    );
+    let rows: HashMap<String, String> = pg
+        .psql("SELECT host(address), encode(hw_address, 'hex') FROM lease4")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(a, h)| (a.to_string(), h.to_string()))
+        .collect();
+    let mut holder: HashMap<String, String> = HashMap::new();
+    for (_, ack) in from_a.iter().chain(&from_b) {
+        let addr = ack.yiaddr.to_string();
+        let hw = hex::encode(ack.hwaddr());
+        let row = rows.get(&addr).unwrap_or_else(|| {
+            panic!("ACK for {addr} to {hw} on the wire, but no lease in the database")
+        });
+        assert_eq!(
+            row, &hw,
+            "lease {addr} belongs to another client than an ACK said"
+        );
+        if let Some(prev) = holder.insert(addr.clone(), hw.clone()) {
+            assert_eq!(prev, hw, "{addr} was acknowledged to two clients");
+        }
+    }
+}
+
+#[test]
+fn a_client_whose_server_dies_gets_its_address_again_from_the_other() {
+    require_tools(&["ip", "dhclient", "runuser"]);
+    let pg = Postgres::start();
+    let (lab, a, b) = two_servers();
+    let mut servers = [
+        Some(start(
+            &lab,
+            &a,
+            &config(&lab, &pg, "a", &lab.ifname("a")),
+            "a.log",
+        )),
+        Some(start(
+            &lab,
+            &b,
+            &config(&lab, &pg, "b", &lab.ifname("b")),
+            "b.log",
+        )),
+    ];
+    let lease = |lf: &std::path::Path, from: Option<&str>| -> Option<String> {
+        let text = std::fs::read_to_string(lf).unwrap_or_default();
+        let last = text.rsplit("lease {").next()?;
+        let address = last
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("fixed-address "))?
+            .trim_end_matches(';')
+            .to_string();
+        let server = last
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("option dhcp-server-identifier "))?
+            .trim_end_matches(';');
+        from.is_none_or(|f| f == server)
+            .then(|| format!("{address} {server}"))
+    };
+    let wait = |lf: &std::path::Path, from: Option<&str>, client: &Daemon| -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(l) = lease(lf, from) {
+                return l;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "no lease from {from:?}: {}",
+                client.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    let (mut client, lf) = common::dhclient4(&lab, "");
+    let first = wait(&lf, None, &client);
+    let (address, server) = first.split_once(' ').unwrap();
+    client.stop_with(libc::SIGKILL, Duration::from_secs(5));
+    // The server that gave the lease dies; the other answers the client's next
+    // request for its address (INIT-REBOOT) from the lease it learnt of.
+    let (dead, other) = if server == A { (0, B) } else { (1, A) };
+    servers[dead]
+        .take()
+        .unwrap()
+        .stop_with(libc::SIGKILL, Duration::from_secs(5));
+    let (client, lf) = common::dhclient4(&lab, "");
+    let again = wait(&lf, Some(other), &client);
+    assert_eq!(again, format!("{address} {other}"), "{}", client.log_text());
+    drop(servers);
+}
