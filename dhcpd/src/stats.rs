@@ -29,6 +29,8 @@ pub enum Reason {
     /// A lease database shared with other servers refused the lease: another server's
     /// client holds the address.
     HeldElsewhere,
+    /// The lease store cannot be written: no new lease is offered until it can.
+    StoreUnavailable,
     /// Sharing a lease database: no address block of the client's pools is claimed by
     /// this server yet (the claim is under way).
     AwaitingClaim,
@@ -98,6 +100,9 @@ impl Reason {
             Reason::NotAuthoritative => "the server is not authoritative for the requested address",
             Reason::UnknownLease => "no lease for this client",
             Reason::CommitFailed => "the lease could not be stored",
+            Reason::StoreUnavailable => {
+                "the lease database cannot be written: no new lease is offered until it is back"
+            }
             Reason::HeldElsewhere => {
                 "the shared lease database refused the lease: another server's client holds the address"
             }

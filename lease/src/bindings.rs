@@ -219,6 +219,8 @@ pub struct Index<L: Binding, K, C> {
     /// With a lease database shared by several servers: the blocks of the pools this
     /// server gives new units from.
     pub(crate) claims: Option<Claims<K>>,
+    /// Whether new leases are paused: the lease store cannot be written.
+    paused: bool,
 }
 
 impl<L: Binding, K, C> Index<L, K, C> {
@@ -228,7 +230,19 @@ impl<L: Binding, K, C> Index<L, K, C> {
             table,
             cursors: HashMap::default(),
             claims: None,
+            paused: false,
         }
+    }
+
+    /// Pauses new leases (or lets them go on): while the store cannot be written, no
+    /// client is offered an address it could not be acknowledged.
+    pub fn pause_new(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// Whether new leases are paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 }
 

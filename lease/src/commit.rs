@@ -200,6 +200,11 @@ impl<R, L> GroupCommit<R, L> {
         }
     }
 
+    /// Whether the last commit failed (the store cannot be written now).
+    pub fn is_failing(&self) -> bool {
+        self.failures > 0
+    }
+
     /// Whether leases are queued or being written, or replies wait to be handed out:
     /// the caller should call `poll` again soon.
     pub fn is_busy(&self) -> bool {

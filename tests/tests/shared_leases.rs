@@ -1,7 +1,8 @@
 //! Two zerotouch-dhcpd servers on one link and one PostgreSQL database (started by the
-//! test): under perfdhcp, with one of them killed (SIGKILL) mid-run, no address is
-//! acknowledged to two clients and every ACK on the wire, from either server, has its
-//! lease in the database; a dhclient whose server dies gets its address again from the
+//! test): under perfdhcp, with one of them killed (SIGKILL) mid-run, and with the
+//! database stopped for 10 s mid-run, no address is acknowledged to two clients and
+//! every ACK on the wire, from either server, has its lease in the database; service
+//! resumes by itself. A dhclient whose server dies gets its address again from the
 //! other, which learnt of the lease as it was committed.
 
 mod common;
@@ -75,19 +76,34 @@ fn start(lab: &Lab, ns: &str, cfg: &std::path::Path, log: &str) -> Daemon {
     d
 }
 
-#[test]
-fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_killed() {
+/// Unix time now, in seconds.
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Two servers on one database, under perfdhcp through the bridge for `seconds` at
+/// `rate`, with the ACKs on the wire captured; `meanwhile` runs while perfdhcp does
+/// (given the servers, a and b). Returns the ACKs of each server, the servers'
+/// logs, and PostgreSQL.
+struct Run {
+    acks: [Vec<(f64, zerotouch_proto::v4::Message)>; 2],
+    logs: [String; 2],
+    pg: Postgres,
+    perfdhcp: String,
+}
+
+fn under_load(rate: u32, seconds: u32, meanwhile: impl FnOnce(&Postgres, &mut [Daemon; 2])) -> Run {
     require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
     let pg = Postgres::start();
     let (lab, a, b) = two_servers();
-    let (cfg_a, cfg_b) = (
-        config(&lab, &pg, "a", &lab.ifname("a")),
-        config(&lab, &pg, "b", &lab.ifname("b")),
-    );
-    let mut server_a = start(&lab, &a, &cfg_a, "a.log");
-    let mut server_b = start(&lab, &b, &cfg_b, "b.log");
+    let mut servers = [
+        start(&lab, &a, &config(&lab, &pg, "a", &lab.ifname("a")), "a.log"),
+        start(&lab, &b, &config(&lab, &pg, "b", &lab.ifname("b")), "b.log"),
+    ];
     lab.addr(&lab.cli(), "c", "198.18.0.2/15");
-
     let capture = lab.path("wire.pcap");
     let mut tcpdump = pcap::capture_dhcp4(
         &lab.cli(),
@@ -96,6 +112,7 @@ fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_kil
         &lab.path("tcpdump.log"),
     );
     // perfdhcp as a relay (giaddr: its address): its broadcasts reach both servers.
+    let (rate, seconds) = (rate.to_string(), seconds.to_string());
     let mut perfdhcp = Daemon::spawn(
         "perfdhcp",
         &lab.cli(),
@@ -105,25 +122,23 @@ fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_kil
             "-l",
             &lab.ifname("c"),
             "-r",
-            "600",
+            &rate,
             "-R",
             "100000000",
             "-p",
-            "8",
+            &seconds,
         ],
         &lab.path("perfdhcp.log"),
     );
-    std::thread::sleep(Duration::from_secs(3));
-    server_a.stop_with(libc::SIGKILL, Duration::from_secs(5));
-    let killed_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    perfdhcp.wait_exit(Duration::from_secs(60));
+    meanwhile(&pg, &mut servers);
+    perfdhcp.wait_exit(Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(500));
     tcpdump.stop_with(libc::SIGINT, Duration::from_secs(10));
-    server_b.stop_with(libc::SIGTERM, Duration::from_secs(10));
-
+    for s in &mut servers {
+        if s.pid() != 0 {
+            s.stop_with(libc::SIGTERM, Duration::from_secs(10));
+        }
+    }
     let wire = std::fs::read(&capture).expect("capture");
     let acks = |server: &str| -> Vec<(f64, zerotouch_proto::v4::Message)> {
         pcap::dhcp_from(&wire, server.parse::<Ipv4Addr>().unwrap())
@@ -131,49 +146,122 @@ fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_kil
             .filter(|(_, m)| m.message_type() == Some(MessageType::Ack))
             .collect()
     };
-    let (from_a, from_b) = (acks(A), acks(B));
+    Run {
+        acks: [acks(A), acks(B)],
+        logs: [servers[0].log_text(), servers[1].log_text()],
+        pg,
+        perfdhcp: std::fs::read_to_string(lab.path("perfdhcp.log")).unwrap_or_default(),
+    }
+}
+
+impl Run {
+    /// Every ACK on the wire, from either server, has its lease for that client in
+    /// PostgreSQL, and no address was acknowledged to two clients.
+    fn every_ack_is_stored_and_unique(&self) {
+        let rows: HashMap<String, String> = self
+            .pg
+            .psql("SELECT host(address), encode(hw_address, 'hex') FROM lease4")
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('|'))
+            .map(|(a, h)| (a.to_string(), h.to_string()))
+            .collect();
+        let mut holder: HashMap<String, String> = HashMap::new();
+        for (_, ack) in self.acks.iter().flatten() {
+            let addr = ack.yiaddr.to_string();
+            let hw = hex::encode(ack.hwaddr());
+            let row = rows.get(&addr).unwrap_or_else(|| {
+                panic!("ACK for {addr} to {hw} on the wire, but no lease in the database")
+            });
+            assert_eq!(
+                row, &hw,
+                "lease {addr} belongs to another client than an ACK said"
+            );
+            if let Some(prev) = holder.insert(addr.clone(), hw.clone()) {
+                assert_eq!(prev, hw, "{addr} was acknowledged to two clients");
+            }
+        }
+    }
+
+    /// ACKs of either server between `from` and `to` (Unix seconds).
+    fn acks_between(&self, from: f64, to: f64) -> usize {
+        self.acks
+            .iter()
+            .flatten()
+            .filter(|(t, _)| (from..to).contains(t))
+            .count()
+    }
+
+    fn counters(&self, server: usize) -> &str {
+        self.logs[server]
+            .lines()
+            .rfind(|l| l.contains("counters"))
+            .unwrap_or("")
+    }
+}
+
+#[test]
+fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_killed() {
+    let mut killed_at = 0.0;
+    let run = under_load(600, 8, |_, servers| {
+        std::thread::sleep(Duration::from_secs(3));
+        servers[0].stop_with(libc::SIGKILL, Duration::from_secs(5));
+        killed_at = now();
+    });
+    let [from_a, from_b] = &run.acks;
     let b_after = from_b.iter().filter(|(t, _)| *t > killed_at + 0.5).count();
+    eprintln!(
+        "ACKs from a: {}, from b: {} ({b_after} after a was killed); b: {}",
+        from_a.len(),
+        from_b.len(),
+        run.counters(1)
+    );
     assert!(
         from_a.len() > 200 && from_b.len() > 200 && b_after > 200,
         "ACKs from a: {}, from b: {} ({b_after} after a was killed)\n{}\n{}",
         from_a.len(),
         from_b.len(),
-        std::fs::read_to_string(lab.path("perfdhcp.log")).unwrap_or_default(),
-        server_b.log_text()
+        run.perfdhcp,
+        run.logs[1]
     );
+    run.every_ack_is_stored_and_unique();
+}
 
-    eprintln!(
-        "ACKs from a: {}, from b: {} ({b_after} after a was killed); b: {}",
-        from_a.len(),
-        from_b.len(),
-        server_b
-            .log_text()
-            .lines()
-            .rfind(|l| l.contains("counters"))
-            .unwrap_or("")
+/// PostgreSQL stopped for 10 s mid-run: no ACK leaves without its commit, new leases
+/// pause, and both servers resume by themselves when it is back.
+#[test]
+fn the_database_stopped_for_ten_seconds_loses_nothing_acknowledged_and_service_resumes() {
+    let (mut stopped, mut resumed) = (0.0, 0.0);
+    let run = under_load(300, 22, |pg, _| {
+        std::thread::sleep(Duration::from_secs(4));
+        pg.stop();
+        stopped = now();
+        std::thread::sleep(Duration::from_secs(10));
+        pg.resume();
+        resumed = now();
+    });
+    let (before, during, after) = (
+        run.acks_between(0.0, stopped),
+        run.acks_between(stopped + 1.0, resumed),
+        run.acks_between(resumed + 2.0, f64::MAX),
     );
-    let rows: HashMap<String, String> = pg
-        .psql("SELECT host(address), encode(hw_address, 'hex') FROM lease4")
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(a, h)| (a.to_string(), h.to_string()))
-        .collect();
-    let mut holder: HashMap<String, String> = HashMap::new();
-    for (_, ack) in from_a.iter().chain(&from_b) {
-        let addr = ack.yiaddr.to_string();
-        let hw = hex::encode(ack.hwaddr());
-        let row = rows.get(&addr).unwrap_or_else(|| {
-            panic!("ACK for {addr} to {hw} on the wire, but no lease in the database")
-        });
-        assert_eq!(
-            row, &hw,
-            "lease {addr} belongs to another client than an ACK said"
-        );
-        if let Some(prev) = holder.insert(addr.clone(), hw.clone()) {
-            assert_eq!(prev, hw, "{addr} was acknowledged to two clients");
-        }
+    eprintln!(
+        "ACKs before the stop: {before}, while stopped: {during}, after: {after}; a: {}; b: {}",
+        run.counters(0),
+        run.counters(1)
+    );
+    assert!(
+        before > 300 && during == 0 && after > 300,
+        "ACKs before the stop: {before}, while stopped: {during}, after: {after}\n{}\n{}",
+        run.perfdhcp,
+        run.logs[0]
+    );
+    for log in &run.logs {
+        assert!(log.contains("new leases paused"), "{log}");
+        assert!(log.contains("written again"), "{log}");
+        assert!(log.contains("store_unavailable="), "{log}");
     }
+    run.every_ack_is_stored_and_unique();
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tracing::debug;
+use tracing::{debug, info, warn};
 
 use super::ServerError;
 use super::commits::{ReceivePacer, report_commits};
@@ -67,6 +67,9 @@ pub(crate) trait Family: 'static {
     /// and the stored leases that stood in the way of this server's refused ones.
     fn learn(handler: &mut Self::Handler, leases: Vec<Self::Lease>);
 
+    /// Pauses new leases while the lease store cannot be written (or lets them go on).
+    fn pause_new(handler: &mut Self::Handler, paused: bool);
+
     /// The plugins the handler runs.
     fn plugins(handler: &Self::Handler) -> &Arc<Pipeline>;
 
@@ -100,6 +103,8 @@ pub(crate) struct PacketLoop<F: Family> {
     parking: Parking<F::Socket>,
     pacer: ReceivePacer,
     limiter: LogLimiter,
+    /// Whether new leases are paused because commits fail.
+    paused: bool,
 }
 
 impl<F: Family> PacketLoop<F> {
@@ -125,6 +130,7 @@ impl<F: Family> PacketLoop<F> {
             parking: Parking::default(),
             pacer: ReceivePacer::default(),
             limiter: LogLimiter::new(10, Duration::from_secs(60)),
+            paused: false,
         }
     }
 
@@ -177,6 +183,7 @@ impl<F: Family> PacketLoop<F> {
             // together: one sendmmsg per pass of the loop.
             self.commit.poll(now, &mut out, &mut self.events);
             self.report_commits();
+            self.pause_if_failing();
             F::send(&mut self.sender, &mut out);
             // Parked packets are looked at every busy tick: the answer of a wait is
             // acted on within a millisecond of its arrival.
@@ -196,6 +203,27 @@ impl<F: Family> PacketLoop<F> {
         self.commit.flush(&mut out, &mut self.events);
         self.report_commits();
         F::send(&mut self.sender, &mut out);
+    }
+
+    /// While commits fail, no client is offered a new lease (it could not be
+    /// acknowledged); once one succeeds, offers go on.
+    fn pause_if_failing(&mut self) {
+        let failing = self.commit.is_failing();
+        if failing != self.paused {
+            self.paused = failing;
+            F::pause_new(&mut self.handler, failing);
+            if failing {
+                warn!(
+                    "{}: the lease database cannot be written: new leases paused, replies that need a commit withheld until it is back",
+                    F::NAME
+                );
+            } else {
+                info!(
+                    "{}: the lease database is written again: new leases go on",
+                    F::NAME
+                );
+            }
+        }
     }
 
     fn report_commits(&mut self) {

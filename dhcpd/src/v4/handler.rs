@@ -119,6 +119,11 @@ impl Dhcp4Handler {
         self.leases.reclaim(now)
     }
 
+    /// Pauses new leases while the lease store cannot be written, or lets them go on.
+    pub fn pause_new(&mut self, paused: bool) {
+        self.leases.pause_new(paused);
+    }
+
     /// Takes in leases as the shared store has them (another server wrote them).
     pub fn learn(&mut self, leases: Vec<Lease4>) {
         for lease in leases {
@@ -284,6 +289,9 @@ impl Dhcp4Handler {
     }
 
     fn discover(&mut self, cfg: &Dhcp4, ex: &Exchange<'_>) -> Outcome {
+        if self.leases.is_paused() {
+            return Outcome::drop(Reason::StoreUnavailable);
+        }
         let Some(link) = Self::link(cfg, ex) else {
             return Outcome::drop(Reason::NoSubnet);
         };

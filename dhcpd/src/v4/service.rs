@@ -121,6 +121,10 @@ impl Family for V4 {
         h.learn(leases)
     }
 
+    fn pause_new(h: &mut Dhcp4Handler, paused: bool) {
+        h.pause_new(paused)
+    }
+
     fn plugins(h: &Dhcp4Handler) -> &Arc<Pipeline> {
         h.plugins()
     }

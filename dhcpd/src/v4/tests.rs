@@ -603,3 +603,21 @@ fn reclaim_expires_leases_in_the_background() {
         (ack.yiaddr, LeaseState::Expired)
     );
 }
+
+#[test]
+fn while_the_store_cannot_be_written_no_new_lease_is_offered() {
+    let mut h = handler();
+    h.pause_new(true);
+    assert!(matches!(
+        run(&mut h, &msg(MessageType::Discover, 1), 0),
+        Outcome::Drop {
+            reason: Reason::StoreUnavailable,
+            ..
+        }
+    ));
+    h.pause_new(false);
+    assert!(matches!(
+        run(&mut h, &msg(MessageType::Discover, 1), 0),
+        Outcome::Reply { .. }
+    ));
+}

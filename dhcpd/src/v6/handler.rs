@@ -239,6 +239,11 @@ impl Dhcp6Handler {
         self.leases.reclaim(now)
     }
 
+    /// Pauses new leases while the lease store cannot be written, or lets them go on.
+    pub fn pause_new(&mut self, paused: bool) {
+        self.leases.pause_new(paused);
+    }
+
     /// Takes in leases as the shared store has them (another server wrote them).
     pub fn learn(&mut self, leases: Vec<Lease6>) {
         for lease in leases {
@@ -427,6 +432,12 @@ impl Dhcp6Handler {
     }
 
     fn solicit(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        if self.leases.is_paused() {
+            return Outcome6::Drop {
+                reason: Reason::StoreUnavailable,
+                detail: None,
+            };
+        }
         let Some(subnet) = ex.subnet.map(|i| &cfg.subnets[i]) else {
             return Outcome6::Drop {
                 reason: Reason::NoSubnet,

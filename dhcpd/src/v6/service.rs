@@ -118,6 +118,10 @@ impl Family for V6 {
         h.learn(leases)
     }
 
+    fn pause_new(h: &mut Dhcp6Handler, paused: bool) {
+        h.pause_new(paused)
+    }
+
     fn plugins(h: &Dhcp6Handler) -> &Arc<Pipeline> {
         h.plugins()
     }
