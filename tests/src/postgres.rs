@@ -11,7 +11,13 @@ use std::process::Command;
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// Server settings beyond the socket's (`-c name=value ...`).
+    settings: String,
 }
+
+/// A primary whose commits wait for standby `standby1` (synchronous streaming
+/// replication).
+const PRIMARY: &str = "-c wal_level=replica -c max_wal_senders=4 -c synchronous_commit=on -c synchronous_standby_names=standby1";
 
 /// The folder of PostgreSQL's server programs (Debian: /usr/lib/postgresql/<v>/bin).
 fn bin_dir() -> PathBuf {
@@ -46,12 +52,27 @@ impl Postgres {
     /// A new cluster with superuser `zerotouch` (trust authentication on its socket),
     /// started.
     pub fn start() -> Postgres {
-        let bin = bin_dir();
+        Postgres::init("")
+    }
+
+    /// A primary with synchronous replication to standby `standby1`, which
+    /// [`Postgres::standby`] makes: until it runs, commits wait.
+    pub fn start_primary() -> Postgres {
+        Postgres::init(PRIMARY)
+    }
+
+    fn folder() -> tempfile::TempDir {
         let dir = tempfile::Builder::new()
             .prefix("zerotouch-pg")
             .tempdir()
             .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        dir
+    }
+
+    fn init(settings: &str) -> Postgres {
+        let bin = bin_dir();
+        let dir = Postgres::folder();
         let data = dir.path().join("data");
         let data_s = data.display().to_string();
         let (ok, said) = as_postgres(
@@ -70,23 +91,90 @@ impl Postgres {
             ],
         );
         assert!(ok, "initdb: {said}");
-        let pg = Postgres { dir, bin };
+        let pg = Postgres {
+            dir,
+            bin,
+            settings: settings.to_string(),
+        };
         pg.ctl("start");
         pg
+    }
+
+    /// Standby `standby1` of this primary (a base backup streaming from it), started,
+    /// once the primary counts it as its synchronous standby.
+    pub fn standby(&self) -> Postgres {
+        let dir = Postgres::folder();
+        let data = dir.path().join("data").display().to_string();
+        let source = format!(
+            "host={} port=5432 user=zerotouch application_name=standby1",
+            self.dir.path().display()
+        );
+        let (ok, said) = as_postgres(
+            &self.bin,
+            "pg_basebackup",
+            &[
+                "-D",
+                &data,
+                "-d",
+                &source,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        assert!(ok, "pg_basebackup: {said}");
+        let standby = Postgres {
+            dir,
+            bin: self.bin.clone(),
+            settings: String::new(),
+        };
+        standby.ctl("start");
+        let start = std::time::Instant::now();
+        while self
+            .psql("SELECT count(*) FROM pg_stat_replication WHERE application_name = 'standby1' AND sync_state = 'sync'")
+            .map(|n| n.trim() != "1")
+            .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the standby did not become synchronous:\n{}",
+                standby.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        standby
+    }
+
+    /// Ends the server as a crash would (`pg_ctl stop -m immediate`).
+    pub fn crash(&self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let (ok, said) = as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &data, "-m", "immediate", "-w", "stop"],
+        );
+        assert!(ok, "pg_ctl stop -m immediate: {said}");
+    }
+
+    /// Promotes a standby to primary.
+    pub fn promote(&self) {
+        self.ctl("promote");
     }
 
     fn ctl(&self, action: &str) {
         let data = self.dir.path().join("data").display().to_string();
         let log = self.dir.path().join("postgres.log").display().to_string();
         let options = format!(
-            "-k {} -c listen_addresses='' -p 5432 -c fsync=on",
-            self.dir.path().display()
+            "-k {} -c listen_addresses='' -p 5432 -c fsync=on {}",
+            self.dir.path().display(),
+            self.settings
         );
         let mut args = vec!["-D", &data, "-l", &log, "-w", "-t", "30"];
         if action == "stop" || action == "restart" {
             args.extend(["-m", "fast"]);
         }
-        if action != "stop" {
+        if action == "start" || action == "restart" {
             args.extend(["-o", &options]);
         }
         args.push(action);

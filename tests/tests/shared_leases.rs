@@ -41,15 +41,16 @@ fn two_servers() -> (Lab, String, String) {
     (lab, a, b)
 }
 
-/// Server `name`'s configuration: leases in `pg`, the pool shared with the other.
-fn config(lab: &Lab, pg: &Postgres, name: &str, interface: &str) -> PathBuf {
+/// Server `name`'s configuration: leases in the database of `url`, the pool shared
+/// with the other.
+fn config(lab: &Lab, url: &str, name: &str, interface: &str) -> PathBuf {
     lab.write(
         &format!("{name}.toml"),
         &format!(
             r#"[log]
 level = "info"
 [leases]
-postgresql = {{ url = "{}", server_name = "{name}", upgrade_schema = true }}
+postgresql = {{ url = "{url}", server_name = "{name}", upgrade_schema = true }}
 [dhcp4]
 interfaces = ["{interface}"]
 authoritative = true
@@ -58,8 +59,7 @@ lease_time = 4000
 subnet = "198.18.0.0/15"
 [[dhcp4.subnet.pool]]
 range = "198.18.1.0 - 198.19.255.254"
-"#,
-            pg.url()
+"#
         ),
     )
 }
@@ -84,24 +84,22 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// Two servers on one database, under perfdhcp through the bridge for `seconds` at
-/// `rate`, with the ACKs on the wire captured; `meanwhile` runs while perfdhcp does
-/// (given the servers, a and b). Returns the ACKs of each server, the servers'
-/// logs, and PostgreSQL.
+/// What a run under load saw: the ACKs of each server on the wire, the servers' logs
+/// and perfdhcp's report.
 struct Run {
     acks: [Vec<(f64, zerotouch_proto::v4::Message)>; 2],
     logs: [String; 2],
-    pg: Postgres,
     perfdhcp: String,
 }
 
-fn under_load(rate: u32, seconds: u32, meanwhile: impl FnOnce(&Postgres, &mut [Daemon; 2])) -> Run {
-    require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
-    let pg = Postgres::start();
+/// Two servers on the database of `url`, under perfdhcp through the bridge for
+/// `seconds` at `rate`, with the ACKs on the wire captured; `meanwhile` runs while
+/// perfdhcp does (given the servers, a and b).
+fn under_load(url: &str, rate: u32, seconds: u32, meanwhile: impl FnOnce(&mut [Daemon; 2])) -> Run {
     let (lab, a, b) = two_servers();
     let mut servers = [
-        start(&lab, &a, &config(&lab, &pg, "a", &lab.ifname("a")), "a.log"),
-        start(&lab, &b, &config(&lab, &pg, "b", &lab.ifname("b")), "b.log"),
+        start(&lab, &a, &config(&lab, url, "a", &lab.ifname("a")), "a.log"),
+        start(&lab, &b, &config(&lab, url, "b", &lab.ifname("b")), "b.log"),
     ];
     lab.addr(&lab.cli(), "c", "198.18.0.2/15");
     let capture = lab.path("wire.pcap");
@@ -130,7 +128,7 @@ fn under_load(rate: u32, seconds: u32, meanwhile: impl FnOnce(&Postgres, &mut [D
         ],
         &lab.path("perfdhcp.log"),
     );
-    meanwhile(&pg, &mut servers);
+    meanwhile(&mut servers);
     perfdhcp.wait_exit(Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(500));
     tcpdump.stop_with(libc::SIGINT, Duration::from_secs(10));
@@ -149,17 +147,15 @@ fn under_load(rate: u32, seconds: u32, meanwhile: impl FnOnce(&Postgres, &mut [D
     Run {
         acks: [acks(A), acks(B)],
         logs: [servers[0].log_text(), servers[1].log_text()],
-        pg,
         perfdhcp: std::fs::read_to_string(lab.path("perfdhcp.log")).unwrap_or_default(),
     }
 }
 
 impl Run {
     /// Every ACK on the wire, from either server, has its lease for that client in
-    /// PostgreSQL, and no address was acknowledged to two clients.
-    fn every_ack_is_stored_and_unique(&self) {
-        let rows: HashMap<String, String> = self
-            .pg
+    /// `pg`, and no address was acknowledged to two clients.
+    fn every_ack_is_stored_and_unique(&self, pg: &Postgres) {
+        let rows: HashMap<String, String> = pg
             .psql("SELECT host(address), encode(hw_address, 'hex') FROM lease4")
             .unwrap()
             .lines()
@@ -202,8 +198,10 @@ impl Run {
 
 #[test]
 fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_killed() {
+    require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
+    let pg = Postgres::start();
     let mut killed_at = 0.0;
-    let run = under_load(600, 8, |_, servers| {
+    let run = under_load(&pg.url(), 600, 8, |servers| {
         std::thread::sleep(Duration::from_secs(3));
         servers[0].stop_with(libc::SIGKILL, Duration::from_secs(5));
         killed_at = now();
@@ -224,15 +222,17 @@ fn two_servers_never_acknowledge_one_address_to_two_clients_even_when_one_is_kil
         run.perfdhcp,
         run.logs[1]
     );
-    run.every_ack_is_stored_and_unique();
+    run.every_ack_is_stored_and_unique(&pg);
 }
 
 /// PostgreSQL stopped for 10 s mid-run: no ACK leaves without its commit, new leases
 /// pause, and both servers resume by themselves when it is back.
 #[test]
 fn the_database_stopped_for_ten_seconds_loses_nothing_acknowledged_and_service_resumes() {
+    require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
+    let pg = Postgres::start();
     let (mut stopped, mut resumed) = (0.0, 0.0);
-    let run = under_load(300, 22, |pg, _| {
+    let run = under_load(&pg.url(), 300, 22, |_| {
         std::thread::sleep(Duration::from_secs(4));
         pg.stop();
         stopped = now();
@@ -261,7 +261,47 @@ fn the_database_stopped_for_ten_seconds_loses_nothing_acknowledged_and_service_r
         assert!(log.contains("written again"), "{log}");
         assert!(log.contains("store_unavailable="), "{log}");
     }
-    run.every_ack_is_stored_and_unique();
+    run.every_ack_is_stored_and_unique(&pg);
+}
+
+/// A primary with a synchronous standby: the primary crashes mid-run and the standby is
+/// promoted; both servers find it (several hosts, `target_session_attrs=read-write`)
+/// and carry on, and every ACK on the wire is on the promoted standby.
+#[test]
+fn after_a_failover_to_a_synchronous_standby_no_acknowledged_lease_is_lost() {
+    require_tools(&["ip", "perfdhcp", "tcpdump", "runuser"]);
+    let primary = Postgres::start_primary();
+    let standby = primary.standby();
+    let url = format!(
+        "host={},{} port=5432,5432 user=zerotouch dbname=postgres target_session_attrs=read-write",
+        primary.socket_dir().display(),
+        standby.socket_dir().display()
+    );
+    let (mut crashed, mut promoted) = (0.0, 0.0);
+    let run = under_load(&url, 300, 20, |_| {
+        std::thread::sleep(Duration::from_secs(5));
+        primary.crash();
+        crashed = now();
+        std::thread::sleep(Duration::from_secs(2));
+        standby.promote();
+        promoted = now();
+    });
+    let (before, after) = (
+        run.acks_between(0.0, crashed),
+        run.acks_between(promoted + 2.0, f64::MAX),
+    );
+    eprintln!(
+        "ACKs before the crash: {before}, after the promotion: {after}; a: {}; b: {}",
+        run.counters(0),
+        run.counters(1)
+    );
+    assert!(
+        before > 300 && after > 300,
+        "ACKs before the crash: {before}, after the promotion: {after}\n{}\n{}",
+        run.perfdhcp,
+        run.logs[0]
+    );
+    run.every_ack_is_stored_and_unique(&standby);
 }
 
 #[test]
@@ -273,13 +313,13 @@ fn a_client_whose_server_dies_gets_its_address_again_from_the_other() {
         Some(start(
             &lab,
             &a,
-            &config(&lab, &pg, "a", &lab.ifname("a")),
+            &config(&lab, &pg.url(), "a", &lab.ifname("a")),
             "a.log",
         )),
         Some(start(
             &lab,
             &b,
-            &config(&lab, &pg, "b", &lab.ifname("b")),
+            &config(&lab, &pg.url(), "b", &lab.ifname("b")),
             "b.log",
         )),
     ];
