@@ -68,6 +68,14 @@ enum Command {
         #[command(flatten)]
         file: FileArgs,
     },
+    /// Leases as a file (JSON Lines), to move them between the embedded store and
+    /// PostgreSQL, either way.
+    Leases {
+        #[command(subcommand)]
+        action: LeasesCommand,
+        #[command(flatten)]
+        file: FileArgs,
+    },
     /// SZTP option 143/136 payloads: encode URIs for other servers' configurations,
     /// or check a payload.
     #[cfg(feature = "plugin-sztp")]
@@ -85,6 +93,27 @@ enum DbCommand {
     Upgrade(FileArgs),
     /// Print the schema version found, and this server's.
     Status(FileArgs),
+}
+
+#[derive(Subcommand)]
+enum LeasesCommand {
+    /// Write every lease of the configured store (a lease a line, JSON) to a file, or
+    /// to standard output; safe while the server runs.
+    Export {
+        /// Where to write [default: standard output].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Write the leases of a file made by `export` to the configured store (refused for
+    /// the embedded file while a server serves from it).
+    Import {
+        /// The file, or `-` for standard input.
+        input: PathBuf,
+        #[command(flatten)]
+        file: FileArgs,
+    },
 }
 
 impl DbCommand {
@@ -153,6 +182,80 @@ fn db(change: bool, args: FileArgs) -> ExitCode {
     }
 }
 
+/// `leases export|import`: leases between the configured store and a file.
+fn leases(action: LeasesCommand, outer: FileArgs) -> ExitCode {
+    let (inner, export) = match &action {
+        LeasesCommand::Export { file, .. } | LeasesCommand::Import { file, .. } => {
+            (file.clone(), matches!(action, LeasesCommand::Export { .. }))
+        }
+    };
+    let file = inner
+        .or(outer)
+        .config
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+    let cfg = match config::load(&file) {
+        Ok(c) => c,
+        Err(errors) => return config_failed(&file, &errors),
+    };
+    let result = match action {
+        LeasesCommand::Export { output, .. } => export_leases(&cfg.leases, output),
+        LeasesCommand::Import { input, .. } => import_leases(&cfg.leases, &input),
+    };
+    match result {
+        Ok(said) => {
+            eprintln!("{said}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let verb = if export { "export" } else { "import" };
+            eprintln!("zerotouch-dhcpd leases {verb}: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn export_leases(
+    cfg: &config::LeaseStoreConfig,
+    output: Option<PathBuf>,
+) -> anyhow::Result<String> {
+    let mut out: Box<dyn std::io::Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let (v4, v6, bad) =
+        zerotouch_dhcpd::store::export(cfg, &mut out).map_err(|e| anyhow::anyhow!(e))?;
+    for row in &bad {
+        eprintln!("left out, unreadable: {row}");
+    }
+    Ok(format!("exported {v4} DHCPv4 and {v6} DHCPv6 leases"))
+}
+
+fn import_leases(
+    cfg: &config::LeaseStoreConfig,
+    input: &std::path::Path,
+) -> anyhow::Result<String> {
+    let read = if input == std::path::Path::new("-") {
+        zerotouch_lease::transfer::read(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot open {}", input.display()))?;
+        zerotouch_lease::transfer::read(std::io::BufReader::new(file))
+    };
+    let leases = read.with_context(|| format!("{} (nothing imported)", input.display()))?;
+    let done = zerotouch_dhcpd::store::import(cfg, &leases)?;
+    let mut said = format!("imported {} DHCPv4 and {} DHCPv6 leases", done.v4, done.v6);
+    if done.refused4 + done.refused6 > 0 {
+        said.push_str(&format!(
+            "; refused {} DHCPv4 and {} DHCPv6 leases: their addresses are held by other clients in the store",
+            done.refused4, done.refused6
+        ));
+    }
+    Ok(said)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments());
     let (command, args) = match cli.command {
@@ -184,6 +287,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Some(Command::Leases { action, file }) => return leases(action, file.or(cli.file)),
         Some(Command::Db { action, file }) => {
             let (change, inner) = action.split();
             return db(change, inner.or(file).or(cli.file));

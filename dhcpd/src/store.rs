@@ -91,3 +91,69 @@ pub fn schema(cfg: &LeaseStoreConfig, change: bool) -> Result<(i32, i32), StoreE
         }
     })
 }
+
+/// What `import` wrote, and what the store refused (addresses whose stored leases are
+/// other clients' and still in use).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub v4: usize,
+    pub v6: usize,
+    pub refused4: usize,
+    pub refused6: usize,
+}
+
+/// Leases written per transaction by `import`.
+const IMPORT_BATCH: usize = 1000;
+
+/// `zerotouch-dhcpd leases export`: every lease of the configured store, to `out`; the
+/// numbers of DHCPv4 and DHCPv6 leases and a description of each unreadable row.
+pub fn export(
+    cfg: &LeaseStoreConfig,
+    out: &mut impl std::io::Write,
+) -> Result<(usize, usize, Vec<String>), Box<dyn std::error::Error + Send + Sync>> {
+    let Some(store) = open_reader(cfg)? else {
+        return Err(format!("no lease database at {}", cfg.database.display()).into());
+    };
+    let (v4, v6) = (store.load4()?, store.load6()?);
+    zerotouch_lease::transfer::write(out, &v4.leases, &v6.leases)?;
+    let mut bad = v4.bad_rows;
+    bad.extend(v6.bad_rows);
+    Ok((v4.leases.len(), v6.leases.len(), bad))
+}
+
+/// `zerotouch-dhcpd leases import`: `leases` written to the configured store in
+/// batches. The embedded file is refused while a server serves from it; PostgreSQL takes
+/// them while servers run (they learn of them as of any other server's changes), and
+/// refuses a lease of an address another client holds.
+pub fn import(
+    cfg: &LeaseStoreConfig,
+    leases: &zerotouch_lease::transfer::Leases,
+) -> Result<Imported, StoreError> {
+    let (_hold, mut store): (Option<DatabaseLock>, Box<dyn LeaseBackend>) = match &cfg.postgresql {
+        None => (
+            Some(DatabaseLock::acquire(&cfg.database)?),
+            crate::lease::open(cfg)?,
+        ),
+        // A name of its own: servers ignore the changes of their own name.
+        Some(pg) => (
+            None,
+            Box::new(PgStore::open(
+                &pg_config(pg)?,
+                "zerotouch-dhcpd leases import",
+                pg.upgrade_schema,
+            )?),
+        ),
+    };
+    let mut done = Imported::default();
+    for batch in leases.v4.chunks(IMPORT_BATCH) {
+        let written = store.write4(batch)?;
+        done.refused4 += written.refused.len();
+        done.v4 += batch.len() - written.refused.len();
+    }
+    for batch in leases.v6.chunks(IMPORT_BATCH) {
+        let written = store.write6(batch)?;
+        done.refused6 += written.refused.len();
+        done.v6 += batch.len() - written.refused.len();
+    }
+    Ok(done)
+}

@@ -3,7 +3,8 @@
 //! `bindings`, with the states in `state`), the durable store behind
 //! the backend interface (`backend`: the SQLite file in `sqlite/`, or `memory` for
 //! tests), and the group-commit buffer between the two (`commit`), which lets an ACK
-//! leave only after its lease is durable.
+//! leave only after its lease is durable. `transfer` moves leases between stores as a
+//! file.
 
 mod backend;
 mod bindings;
@@ -13,6 +14,7 @@ mod lock;
 mod memory;
 mod sqlite;
 mod state;
+pub mod transfer;
 mod v4;
 mod v6;
 

@@ -366,3 +366,131 @@ fn zerotouch_dhcpd_serves_from_postgresql() {
     dhclient.stop_with(libc::SIGTERM, Duration::from_secs(5));
     server.stop_with(libc::SIGTERM, Duration::from_secs(10));
 }
+
+/// `zerotouch-dhcpd leases export|import`: leases of both families from the embedded
+/// store to PostgreSQL and back to a new embedded store, equal at every step; a file
+/// with bad lines names each and imports nothing; a lease of an address another client
+/// holds in PostgreSQL is refused and counted.
+#[test]
+fn leases_move_between_the_embedded_store_and_postgresql_both_ways() {
+    require_tools(&["runuser"]);
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str, leases: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!("[leases]\n{leases}\n[dhcp4]\ninterfaces = [\"eth0\"]\n"),
+        )
+        .unwrap();
+        path
+    };
+    let (sqlite_a, sqlite_b) = (
+        config("a", "database = \"a.sqlite\""),
+        config("c", "database = \"c.sqlite\""),
+    );
+    let postgres = config(
+        "b",
+        &format!(
+            "postgresql = {{ url = \"{}\", upgrade_schema = true }}",
+            pg.url()
+        ),
+    );
+    let leases: Vec<Lease4> = (0..2000).map(numbered_lease).collect();
+    let leases6: Vec<Lease6> = (0..50)
+        .map(|i| lease6(i, IaKind::Na))
+        .chain((0..50).map(|i| lease6(i, IaKind::Pd)))
+        .collect();
+    {
+        let mut a = zerotouch_lease::SqliteStore::open(
+            &dir.path().join("a.sqlite"),
+            zerotouch_config::Synchronous::Full,
+        )
+        .unwrap();
+        a.write4(&leases).unwrap();
+        a.write6(&leases6).unwrap();
+    }
+    let dhcpd = |args: &[&str], cfg: &std::path::Path| {
+        let out = std::process::Command::new(binary("zerotouch-dhcpd"))
+            .arg("leases")
+            .args(args)
+            .arg("--config")
+            .arg(cfg)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        )
+    };
+    let file = |name: &str| dir.path().join(name).display().to_string();
+
+    // SQLite → file → PostgreSQL.
+    let out = dhcpd(&["export", "-o", &file("a.jsonl")], &sqlite_a);
+    assert_eq!(
+        out,
+        (0, "exported 2000 DHCPv4 and 100 DHCPv6 leases".into())
+    );
+    let out = dhcpd(&["import", &file("a.jsonl")], &postgres);
+    assert_eq!(
+        out,
+        (0, "imported 2000 DHCPv4 and 100 DHCPv6 leases".into())
+    );
+    let cfg = PgConfig::new(&pg.url(), None).unwrap();
+    let store = PgStore::open(&cfg, "check", false).unwrap();
+    assert_eq!(
+        sorted4(store.load4().unwrap().leases),
+        sorted4(leases.clone())
+    );
+    assert_eq!(store.load6().unwrap().leases.len(), 100);
+
+    // PostgreSQL → file → a new SQLite file.
+    let out = dhcpd(&["export", "-o", &file("b.jsonl")], &postgres);
+    assert_eq!(out.0, 0, "{}", out.1);
+    let out = dhcpd(&["import", &file("b.jsonl")], &sqlite_b);
+    assert_eq!(
+        out,
+        (0, "imported 2000 DHCPv4 and 100 DHCPv6 leases".into())
+    );
+    let c = zerotouch_lease::SqliteStore::open_reader(&dir.path().join("c.sqlite")).unwrap();
+    assert_eq!(sorted4(c.load4().unwrap().leases), sorted4(leases.clone()));
+    let mut back6 = c.load6().unwrap().leases;
+    back6.sort_by_key(|l| (l.resource.address, l.resource.prefix_len));
+    let mut want6 = leases6.clone();
+    want6.sort_by_key(|l| (l.resource.address, l.resource.prefix_len));
+    assert_eq!(back6, want6);
+
+    // Bad lines: each named, nothing imported.
+    let text = std::fs::read_to_string(file("b.jsonl")).unwrap();
+    let mut lines: Vec<String> = text.lines().take(5).map(String::from).collect();
+    lines[1] = lines[1].replace("\"htype\":1", "\"htype\":300");
+    lines[3] = "not json".into();
+    std::fs::write(file("bad.jsonl"), lines.join("\n")).unwrap();
+    let (code, said) = dhcpd(&["import", &file("bad.jsonl")], &sqlite_b);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("nothing imported") && said.contains("line 2:") && said.contains("line 4:"),
+        "{said}"
+    );
+
+    // A lease of an address another client holds now in PostgreSQL: refused.
+    let now = zerotouch_lease::unix_now();
+    let mut held = numbered_lease(5);
+    held.expires = now + 3600;
+    let mut store = PgStore::open(&cfg, "check", false).unwrap();
+    store.write4(&[held]).unwrap();
+    let mut other = numbered_lease(6);
+    other.address = numbered_lease(5).address;
+    other.expires = now + 3600;
+    let mut one = Vec::new();
+    zerotouch_lease::transfer::write(&mut one, &[other], &[]).unwrap();
+    std::fs::write(file("other.jsonl"), one).unwrap();
+    let out = dhcpd(&["import", &file("other.jsonl")], &postgres);
+    assert_eq!(
+        out,
+        (
+            0,
+            "imported 0 DHCPv4 and 0 DHCPv6 leases; refused 1 DHCPv4 and 0 DHCPv6 leases: their addresses are held by other clients in the store".into()
+        )
+    );
+}
