@@ -178,7 +178,7 @@ fn leases_of_both_families_are_kept_in_postgresql() {
 /// client holds is refused (with the stored lease), the holder's renewal at either
 /// server is written, an expiry that another server's renewal overtook is refused, a
 /// released address goes to the next client; each server hears of the other's changes,
-/// not of its own; each has its own identity.
+/// not of its own, and of a change made in psql; each has its own identity.
 #[test]
 fn servers_sharing_a_database_never_give_one_address_to_two_clients() {
     require_tools(&["runuser"]);
@@ -247,6 +247,17 @@ fn servers_sharing_a_database_never_give_one_address_to_two_clients() {
     for f in [&a_hears, &b_hears] {
         assert!(f.changes.recv_timeout(Duration::from_millis(300)).is_err());
     }
+    // Whoever writes, the servers hear of it: here a DBA in psql.
+    pg.psql(&format!(
+        "UPDATE lease4 SET hostname = 'renamed' WHERE address = '{}'",
+        held(2, 3).address
+    ))
+    .unwrap();
+    for f in [&a_hears, &b_hears] {
+        let change = hear(f);
+        assert_eq!(change.len(), 1);
+        assert_eq!(change[0].hostname.as_deref(), Some("renamed"));
+    }
 
     // DHCPv6 the same way: b's prefix for another IA is refused.
     let prefix = lease6(1, IaKind::Pd);
@@ -293,15 +304,15 @@ fn zerotouch_dhcpd_serves_from_postgresql() {
     let (code, out) = run(&["db", "status"]);
     assert_eq!(
         (code, out.trim()),
-        (1, "schema version 0; this server's: 2"),
+        (1, "schema version 0; this server's: 3"),
         "{out}"
     );
     let (code, out) = run(&["db", "init"]);
-    assert_eq!((code, out.trim()), (0, "schema version 0 -> 2"), "{out}");
+    assert_eq!((code, out.trim()), (0, "schema version 0 -> 3"), "{out}");
     let (code, out) = run(&["db", "upgrade"]);
     assert_eq!(
         (code, out.trim()),
-        (0, "schema version 2: up to date"),
+        (0, "schema version 3: up to date"),
         "{out}"
     );
     let (code, out) = run(&["db", "status"]);

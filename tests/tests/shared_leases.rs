@@ -22,8 +22,19 @@ const B: &str = "198.18.0.3";
 /// Namespaces `srva` (198.18.0.1) and `srvb` (198.18.0.3) linked to a bridge
 /// `<prefix>c` in `cli`, the clients' link.
 fn two_servers() -> (Lab, String, String) {
+    two_servers_with(false)
+}
+
+/// The same, with 2001:db8:1::1 and 2001:db8:1::3 when `v6` (duplicate address
+/// detection off, the bridge's link-local address ready).
+fn two_servers_with(v6: bool) -> (Lab, String, String) {
     let mut lab = Lab::empty();
     let (a, b, cli) = (lab.ns("srva"), lab.ns("srvb"), lab.ns("cli"));
+    if v6 {
+        for ns in [&a, &b, &cli] {
+            lab.no_dad(ns);
+        }
+    }
     lab.link(&a, "a", &cli, "pa");
     lab.link(&b, "b", &cli, "pb");
     let bridge = lab.ifname("c");
@@ -38,6 +49,11 @@ fn two_servers() -> (Lab, String, String) {
     }
     lab.addr(&a, "a", &format!("{A}/15"));
     lab.addr(&b, "b", &format!("{B}/15"));
+    if v6 {
+        lab.addr6(&a, "a", "2001:db8:1::1/64");
+        lab.addr6(&b, "b", "2001:db8:1::3/64");
+        lab.wait_link_local(&cli, "c");
+    }
     (lab, a, b)
 }
 
@@ -302,6 +318,107 @@ fn after_a_failover_to_a_synchronous_standby_no_acknowledged_lease_is_lost() {
         run.logs[0]
     );
     run.every_ack_is_stored_and_unique(&standby);
+}
+
+/// DHCPv6 the same way: two servers under perfdhcp -6 asking for an address and a
+/// prefix in every exchange, with perfdhcp's uniqueness check; every address and
+/// prefix a REPLY gave is stored, none twice.
+#[test]
+fn two_dhcpv6_servers_never_give_one_address_or_prefix_to_two_clients() {
+    require_tools(&["ip", "perfdhcp", "runuser"]);
+    let pg = Postgres::start();
+    let (lab, a, b) = two_servers_with(true);
+    let config6 = |name: &str| {
+        let iface = lab.ifname(name);
+        lab.write(
+            &format!("{name}6.toml"),
+            &format!(
+                r#"[log]
+level = "info"
+[leases]
+postgresql = {{ url = "{}", server_name = "{name}", upgrade_schema = true }}
+[dhcp6]
+interfaces = ["{iface}"]
+[[dhcp6.subnet]]
+subnet = "2001:db8:1::/64"
+interface = "{iface}"
+[[dhcp6.subnet.pool]]
+range = "2001:db8:1::100 - 2001:db8:1::ffff"
+[[dhcp6.subnet.pd_pool]]
+prefix = "2001:db8:100::/40"
+delegated_length = 56
+"#,
+                pg.url()
+            ),
+        )
+    };
+    let bin = binary("zerotouch-dhcpd");
+    let mut servers = Vec::new();
+    for (ns, name) in [(&a, "a"), (&b, "b")] {
+        let cfg = config6(name);
+        let mut d = Daemon::spawn(
+            "zerotouch-dhcpd",
+            ns,
+            &[bin.to_str().unwrap(), "--config", cfg.to_str().unwrap()],
+            &lab.path(&format!("{name}.log")),
+        );
+        d.wait_for_log("DHCPv6 serving", Duration::from_secs(30));
+        servers.push(d);
+    }
+    let (code, out) = lab.run(
+        &lab.cli(),
+        &[
+            "perfdhcp",
+            "-6",
+            "-u",
+            "-l",
+            &lab.ifname("c"),
+            "-r",
+            "200",
+            "-n",
+            "2000",
+            "-R",
+            "2000",
+            "-e",
+            "address-and-prefix",
+        ],
+        Duration::from_secs(120),
+    );
+    for s in &mut servers {
+        s.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    }
+    assert!(code == 0 || code == 3, "perfdhcp failed:\n{out}");
+    let stats = |key: &str| -> u64 {
+        let at = out.find("REQUEST-REPLY").expect("REQUEST-REPLY stats");
+        out[at..]
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
+    };
+    let replies = stats("received packets");
+    assert!(replies >= 1900, "{out}");
+    assert_eq!(stats("non unique addresses"), 0, "{out}");
+    assert_eq!(stats("rejected leases"), 0, "{out}");
+    let count = |kind: &str| -> u64 {
+        pg.psql(&format!(
+            "SELECT count(*) FROM lease6 WHERE type = '{kind}' AND state = 'active'"
+        ))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    assert!(
+        count("na") >= replies && count("pd") >= replies,
+        "each REPLY stands for a stored address and prefix: {replies} replies, {} addresses, {} prefixes",
+        count("na"),
+        count("pd")
+    );
+    // Both servers answered: each stored some of them.
+    for log in servers.iter().map(Daemon::log_text) {
+        assert!(log.contains("tx6_reply="), "{log}");
+    }
 }
 
 #[test]

@@ -43,6 +43,14 @@ impl PgConfig {
         Ok(PgConfig { config, tls_ca })
     }
 
+    /// The same database, connecting as `name` (`application_name`): the servers
+    /// sharing it tell their changes apart by it.
+    pub fn named(&self, name: &str) -> Self {
+        let mut named = self.clone();
+        named.config.application_name(name);
+        named
+    }
+
     /// `postgresql host1,host2/db` (no password), for messages.
     pub fn describe(&self) -> String {
         let hosts: Vec<String> = self

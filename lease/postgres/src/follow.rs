@@ -1,8 +1,8 @@
 //! Following the other servers: a connection of its own `LISTEN`s on a family's
-//! channel, reads the leases each notification names (the notification comes when the
-//! writer's transaction commits) and hands them to the packet thread. A broken
-//! connection is made again, and everything is read once more, since notifications
-//! sent meanwhile are lost.
+//! channel, reads the leases the notifications name (a notification comes when the
+//! writer's transaction commits; those that wait are read together) and hands them to
+//! the packet thread. A broken connection is made again, and everything is read once
+//! more, since notifications sent meanwhile are lost.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -153,13 +153,22 @@ async fn follow<L: Followed>(
                 continue;
             }
         };
-        let Some((from, names)) = notice.payload().rsplit_once(' ') else {
-            continue;
-        };
-        if from == origin {
+        // Every change notified so far, read in one query: under load, commits come
+        // faster than one read each.
+        let mut keys = Vec::new();
+        let mut next = Some(notice);
+        while let Some(notice) = next {
+            if let Some((from, names)) = notice.payload().rsplit_once(' ')
+                && from != origin
+            {
+                keys.extend(L::keys(names));
+            }
+            next = notices.try_recv().ok();
+        }
+        if keys.is_empty() {
             continue;
         }
-        match L::fetch(client, cfg, &L::keys(names)).await {
+        match L::fetch(client, cfg, &keys).await {
             Ok(leases) => {
                 if changes.send(leases).is_err() {
                     return;

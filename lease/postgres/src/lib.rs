@@ -24,7 +24,7 @@ mod v6;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use tokio::runtime::Runtime;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 use zerotouch_lease::{
     Claims, Following, IaKind, Lease4, Lease6, LeaseBackend, Loaded, PoolRef, StoreError, Written,
 };
@@ -40,6 +40,9 @@ pub struct PgStore {
     claims: ClaimSettings,
     runtime: Runtime,
     client: Client,
+    /// The batch writes, prepared on `client` once.
+    upsert4: Option<Statement>,
+    upsert6: Option<Statement>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -56,6 +59,8 @@ impl PgStore {
     /// version, or older and `upgrade` set (it is then upgraded), or absent and
     /// `upgrade` set (it is then created).
     pub fn open(config: &PgConfig, server: &str, upgrade: bool) -> Result<Self, StoreError> {
+        // Connected by its name, which the triggers put before the changes it writes.
+        let config = &config.named(server);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -67,6 +72,8 @@ impl PgStore {
             claims: ClaimSettings::default(),
             runtime,
             client,
+            upsert4: None,
+            upsert6: None,
         };
         store
             .runtime
@@ -84,13 +91,19 @@ impl PgStore {
     /// database restarted, or a standby was promoted).
     fn with<T>(
         &mut self,
-        f: impl AsyncFnOnce(&mut Client, &PgConfig, &str) -> Result<T, StoreError>,
+        f: impl AsyncFnOnce(&Client, &mut Prepared<'_>, &PgConfig) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.client.is_closed() {
             self.client = self.runtime.block_on(self.config.connect())?;
+            // Statements belong to the connection they were prepared on.
+            (self.upsert4, self.upsert6) = (None, None);
         }
-        let (client, config, server) = (&mut self.client, &self.config, &self.server);
-        self.runtime.block_on(f(client, config, server))
+        let mut prepared = Prepared {
+            upsert4: &mut self.upsert4,
+            upsert6: &mut self.upsert6,
+        };
+        self.runtime
+            .block_on(f(&self.client, &mut prepared, &self.config))
     }
 
     /// The key of identity value `name` for this server: each server sharing the
@@ -124,11 +137,11 @@ impl LeaseBackend for PgStore {
     }
 
     fn write4(&mut self, leases: &[Lease4]) -> Result<Written<Lease4>, StoreError> {
-        self.with(async |c, cfg, server| v4::write(c, cfg, server, leases).await)
+        self.with(async |c, p, cfg| v4::write(c, p.upsert4, cfg, leases).await)
     }
 
     fn write6(&mut self, leases: &[Lease6]) -> Result<Written<Lease6>, StoreError> {
-        self.with(async |c, cfg, server| v6::write(c, cfg, server, leases).await)
+        self.with(async |c, p, cfg| v6::write(c, p.upsert6, cfg, leases).await)
     }
 
     fn follow4(&mut self) -> Result<Option<Following<Lease4>>, StoreError> {
@@ -168,7 +181,7 @@ impl LeaseBackend for PgStore {
 
     fn set_identity(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
         let key = self.identity_key(name);
-        self.with(async |c, cfg, _| {
+        self.with(async |c, _, cfg| {
             c.execute(
                 "INSERT INTO server_identity (name, value) VALUES ($1, $2)
                  ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
@@ -179,6 +192,12 @@ impl LeaseBackend for PgStore {
             Ok(())
         })
     }
+}
+
+/// The statements a store prepared on its connection.
+struct Prepared<'a> {
+    upsert4: &'a mut Option<Statement>,
+    upsert6: &'a mut Option<Statement>,
 }
 
 /// A server's hold on its name among the servers sharing a database: a session

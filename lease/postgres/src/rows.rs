@@ -1,11 +1,10 @@
 //! What both families' tables share: the last change of each lease in a batch, the
-//! leases a write refused, notifications of what it changed, and rows read back into
-//! leases.
+//! leases a write refused, prepared statements, and rows read back into leases.
 
 use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row, Transaction};
+use tokio_postgres::{Client, Row, Statement};
 use zerotouch_lease::{Loaded, StoreError};
 
 use crate::connect::PgConfig;
@@ -36,47 +35,19 @@ pub(crate) fn refused<L, K: std::hash::Hash + Eq>(
         .collect()
 }
 
-/// The longest notification payload sent: PostgreSQL takes up to 8000 bytes.
-const PAYLOAD: usize = 7000;
-
-/// Notifies `channel` of `keys` in payloads `origin SP key,key,...` that PostgreSQL
-/// delivers when `tx` commits.
-pub(crate) async fn notify(
-    tx: &Transaction<'_>,
+/// `sql` prepared on `client`, once: `cache` keeps it for this connection.
+pub(crate) async fn prepared(
+    client: &Client,
     cfg: &PgConfig,
-    channel: &str,
-    origin: &str,
-    keys: impl Iterator<Item = String>,
-) -> Result<(), StoreError> {
-    let mut payload = String::new();
-    for key in keys {
-        if !payload.is_empty() && payload.len() + key.len() + 1 > PAYLOAD {
-            send(tx, cfg, channel, origin, &payload).await?;
-            payload.clear();
-        }
-        if !payload.is_empty() {
-            payload.push(',');
-        }
-        payload.push_str(&key);
+    cache: &mut Option<Statement>,
+    sql: &str,
+) -> Result<Statement, StoreError> {
+    if let Some(s) = cache {
+        return Ok(s.clone());
     }
-    if !payload.is_empty() {
-        send(tx, cfg, channel, origin, &payload).await?;
-    }
-    Ok(())
-}
-
-async fn send(
-    tx: &Transaction<'_>,
-    cfg: &PgConfig,
-    channel: &str,
-    origin: &str,
-    keys: &str,
-) -> Result<(), StoreError> {
-    let payload = format!("{origin} {keys}");
-    tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
-        .await
-        .map_err(|e| cfg.sql(e))?;
-    Ok(())
+    let s = client.prepare(sql).await.map_err(|e| cfg.sql(e))?;
+    *cache = Some(s.clone());
+    Ok(s)
 }
 
 /// Every row `select` returns, decoded; a row that does not decode is described.

@@ -55,6 +55,46 @@ CREATE TABLE address_claim (
 );
 CREATE INDEX address_claim_owner ON address_claim (owner);
 ",
+    // Version 3: every statement that changes leases notifies the servers of the
+    // addresses it changed (inserted or updated rows), after the writer's name (its
+    // application_name): channels zerotouch_lease4 and zerotouch_lease6, delivered at
+    // commit. Whoever writes (a server, `leases import`, a DBA in psql), the servers
+    // learn of it.
+    "
+CREATE FUNCTION zerotouch_notify_lease4() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE payload text;
+BEGIN
+    FOR payload IN
+        SELECT current_setting('application_name') || ' ' || string_agg(host(address), ',')
+        FROM (SELECT address, (row_number() OVER () - 1) / 400 AS chunk FROM changed) c
+        GROUP BY chunk
+    LOOP
+        PERFORM pg_notify('zerotouch_lease4', payload);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION zerotouch_notify_lease6() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE payload text;
+BEGIN
+    FOR payload IN
+        SELECT current_setting('application_name') || ' '
+               || string_agg(host(address) || '/' || prefix_len, ',')
+        FROM (SELECT address, prefix_len, (row_number() OVER () - 1) / 150 AS chunk FROM changed) c
+        GROUP BY chunk
+    LOOP
+        PERFORM pg_notify('zerotouch_lease6', payload);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER lease4_inserted AFTER INSERT ON lease4 REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION zerotouch_notify_lease4();
+CREATE TRIGGER lease4_updated AFTER UPDATE ON lease4 REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION zerotouch_notify_lease4();
+CREATE TRIGGER lease6_inserted AFTER INSERT ON lease6 REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION zerotouch_notify_lease6();
+CREATE TRIGGER lease6_updated AFTER UPDATE ON lease6 REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION zerotouch_notify_lease6();
+",
 ];
 
 /// The version this build writes.

@@ -1,11 +1,11 @@
 //! DHCPv4 leases in table `lease4`: a batch is one `INSERT … SELECT FROM unnest(…) ON
-//! CONFLICT DO UPDATE … WHERE`, in a transaction that also notifies the other servers
-//! sharing the database of the addresses it changed.
+//! CONFLICT DO UPDATE … WHERE`, one transaction, whose triggers notify the other
+//! servers sharing the database of the addresses it changed.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use tokio_postgres::{Client, GenericClient, Row};
+use tokio_postgres::{Client, GenericClient, Row, Statement};
 use zerotouch_lease::{ClientKey, Lease4, LeaseState, Loaded, StoreError, Written, unix_now};
 
 use crate::connect::PgConfig;
@@ -32,15 +32,17 @@ WHERE s.expires <= $9 OR s.state IN ('released', 'expired')
    OR (EXCLUDED.state = 'declined' AND s.hw_address = EXCLUDED.hw_address)
 RETURNING address";
 
-/// Channel of `NOTIFY`: the addresses a commit changed, after the writer's name.
+/// Channel of `NOTIFY`: the addresses a statement changed, after the writer's name
+/// (schema version 3's triggers send it).
 pub(crate) const CHANNEL: &str = "zerotouch_lease4";
 
-/// Writes `leases` in one transaction, tells the other servers which addresses it
-/// changed, and says which it refused and why (the stored leases).
+/// Writes `leases` in one statement (one transaction, committed when it returns; the
+/// triggers notify the other servers), and says which it refused and why (the stored
+/// leases). `upsert` caches the prepared statement on this connection.
 pub(crate) async fn write(
-    client: &mut Client,
+    client: &Client,
+    upsert: &mut Option<Statement>,
     cfg: &PgConfig,
-    origin: &str,
     leases: &[Lease4],
 ) -> Result<Written<Lease4>, StoreError> {
     if leases.is_empty() {
@@ -62,10 +64,10 @@ pub(crate) async fn write(
     let expires: Vec<i64> = last.iter().map(|l| l.expires as i64).collect();
     let hostname: Vec<Option<&str>> = last.iter().map(|l| l.hostname.as_deref()).collect();
     let now = unix_now() as i64;
-    let tx = client.transaction().await.map_err(|e| cfg.sql(e))?;
-    let rows = tx
+    let statement = rows::prepared(client, cfg, upsert, UPSERT).await?;
+    let rows = client
         .query(
-            UPSERT,
+            &statement,
             &[
                 &address, &client_id, &htype, &hw, &state, &starts, &expires, &hostname, &now,
             ],
@@ -81,17 +83,8 @@ pub(crate) async fn write(
             .iter()
             .map(|&i| IpAddr::V4(leases[i].address))
             .collect();
-        fetch(&tx, cfg, &keys).await?
+        fetch(client, cfg, &keys).await?
     };
-    rows::notify(
-        &tx,
-        cfg,
-        CHANNEL,
-        origin,
-        written.iter().map(|a| a.to_string()),
-    )
-    .await?;
-    tx.commit().await.map_err(|e| cfg.sql(e))?;
     Ok(Written { refused, current })
 }
 

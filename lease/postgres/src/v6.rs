@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
-use tokio_postgres::{Client, GenericClient, Row};
+use tokio_postgres::{Client, GenericClient, Row, Statement};
 use zerotouch_lease::{
     IaKey, IaKind, Lease6, LeaseState, Loaded, Resource, StoreError, Written, unix_now,
 };
@@ -29,7 +29,7 @@ WHERE s.expires <= $12 OR s.state IN ('released', 'expired')
    OR (EXCLUDED.state = 'declined' AND s.hw_address IS NOT DISTINCT FROM EXCLUDED.hw_address)
 RETURNING address, prefix_len";
 
-/// Channel of `NOTIFY`: the addresses and prefixes a commit changed.
+/// Channel of `NOTIFY`: the addresses and prefixes a statement changed.
 pub(crate) const CHANNEL: &str = "zerotouch_lease6";
 
 /// A lease's key as the table has it.
@@ -42,11 +42,11 @@ fn key(l: &Lease6) -> Key {
     )
 }
 
-/// Writes `leases` as `v4::write` does.
+/// Writes `leases` as `v4::write` does; the triggers notify the other servers.
 pub(crate) async fn write(
-    client: &mut Client,
+    client: &Client,
+    upsert: &mut Option<Statement>,
     cfg: &PgConfig,
-    origin: &str,
     leases: &[Lease6],
 ) -> Result<Written<Lease6>, StoreError> {
     if leases.is_empty() {
@@ -77,10 +77,10 @@ pub(crate) async fn write(
     let hw: Vec<Option<&[u8]>> = last.iter().map(|l| l.hw_address.as_deref()).collect();
     let hostname: Vec<Option<&str>> = last.iter().map(|l| l.hostname.as_deref()).collect();
     let now = unix_now() as i64;
-    let tx = client.transaction().await.map_err(|e| cfg.sql(e))?;
-    let rows = tx
+    let statement = rows::prepared(client, cfg, upsert, UPSERT).await?;
+    let rows = client
         .query(
-            UPSERT,
+            &statement,
             &[
                 &address,
                 &prefix_len,
@@ -104,11 +104,8 @@ pub(crate) async fn write(
         Vec::new()
     } else {
         let keys: Vec<Key> = refused.iter().map(|&i| key(&leases[i])).collect();
-        fetch(&tx, cfg, &keys).await?
+        fetch(client, cfg, &keys).await?
     };
-    let names = written.iter().map(|(a, len)| format!("{a}/{len}"));
-    rows::notify(&tx, cfg, CHANNEL, origin, names).await?;
-    tx.commit().await.map_err(|e| cfg.sql(e))?;
     Ok(Written { refused, current })
 }
 
