@@ -60,3 +60,17 @@ name = "$1"
 [plugin.settings]
 TOML
 }
+
+# Kea's DHCPv4 configuration for the pool and options of bench/zerotouch.toml, serving
+# interface $1 (memfile in $work, warnings only), on standard output.
+kea4_config() {
+  cat <<JSON
+{"Dhcp4": {"interfaces-config": {"interfaces": ["$1"]},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$work/leases4.csv", "lfc-interval": 0},
+  "valid-lifetime": 4000,
+  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}],
+    "option-data": [{"name": "routers", "data": "198.18.0.1"},
+                    {"code": 143, "data": "001c68747470733a2f2f6273312e6578616d706c652e636f6d3a38303830", "csv-format": false}]}],
+  "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$work/kea4.log"}]}]}}
+JSON
+}

@@ -77,15 +77,7 @@ name = "noop"
 instance = "noop-dynamic"
 path = "$PWD/target/release/libzerotouch_bench_noop_plugin.so"
 TOML
-cat > "$work/kea4.json" <<JSON
-{"Dhcp4": {"interfaces-config": {"interfaces": ["${p}s"]},
-  "lease-database": {"type": "memfile", "persist": true, "name": "$work/leases4.csv", "lfc-interval": 0},
-  "valid-lifetime": 4000,
-  "subnet4": [{"id": 1, "subnet": "198.18.0.0/15", "pools": [{"pool": "198.18.1.0 - 198.19.255.254"}],
-    "option-data": [{"name": "routers", "data": "198.18.0.1"},
-                    {"code": 143, "data": "001c68747470733a2f2f6273312e6578616d706c652e636f6d3a38303830", "csv-format": false}]}],
-  "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$work/kea4.log"}]}]}}
-JSON
+kea4_config "${p}s" > "$work/kea4.json"
 
 start_server() {
   stop_server
