@@ -224,6 +224,7 @@ mod tests {
             database: database.to_path_buf(),
             postgresql: None,
             synchronous: Synchronous::Normal,
+            outage_renewals: Default::default(),
             reclaim_interval: std::time::Duration::from_secs(10),
             commit_window: std::time::Duration::from_millis(2),
         }

@@ -221,6 +221,12 @@ pub struct Index<L: Binding, K, C> {
     pub(crate) claims: Option<Claims<K>>,
     /// Whether new leases are paused: the lease store cannot be written.
     paused: bool,
+    /// While paused, whether a renewal is answered from the stored lease.
+    renew_from_store: bool,
+    /// The stored lease of each address in use, as far as this server knows (its
+    /// holder and end): what the store holds while in memory a change waits for its
+    /// commit. Kept only when renewals are answered from the store.
+    stored: HashMap<L::Key, (L::Holder, u64)>,
 }
 
 impl<L: Binding, K, C> Index<L, K, C> {
@@ -231,6 +237,8 @@ impl<L: Binding, K, C> Index<L, K, C> {
             cursors: HashMap::default(),
             claims: None,
             paused: false,
+            renew_from_store: false,
+            stored: HashMap::default(),
         }
     }
 
@@ -243,6 +251,44 @@ impl<L: Binding, K, C> Index<L, K, C> {
     /// Whether new leases are paused.
     pub fn is_paused(&self) -> bool {
         self.paused
+    }
+
+    /// While paused, answer a renewal with the time left on the client's stored lease
+    /// (`[leases] outage_renewals = "remaining"`); the leases in the index now are
+    /// the stored ones.
+    pub fn renew_from_store(&mut self, yes: bool) {
+        self.renew_from_store = yes;
+        if yes {
+            let stored: Vec<L> = self.table.iter().cloned().collect();
+            self.stored_now(&stored);
+        }
+    }
+
+    /// `leases` are stored as they are (committed, or read from the store).
+    pub fn stored_now(&mut self, leases: &[L]) {
+        if !self.renew_from_store {
+            return;
+        }
+        for l in leases {
+            match l.holder() {
+                Some(h) if l.state() == LeaseState::Active => {
+                    self.stored.insert(l.key(), (h.clone(), l.expires()));
+                }
+                _ => {
+                    self.stored.remove(&l.key());
+                }
+            }
+        }
+    }
+
+    /// While paused and answering renewals from the store: the seconds `holder`'s
+    /// stored lease of `key` has left at `now`, if it has one in use; `None` otherwise.
+    pub fn stored_time_left(&self, key: L::Key, holder: &L::Holder, now: u64) -> Option<u32> {
+        if !(self.paused && self.renew_from_store) {
+            return None;
+        }
+        let (h, expires) = self.stored.get(&key)?;
+        (h == holder && *expires > now).then(|| u32::try_from(expires - now).unwrap_or(u32::MAX))
     }
 }
 

@@ -505,3 +505,75 @@ fn leases_move_between_the_embedded_store_and_postgresql_both_ways() {
         )
     );
 }
+
+/// While PostgreSQL is down, dhclient's renewal gets an ACK for the time its stored
+/// lease has left (`outage_renewals = "remaining"`, the default), and nothing new is
+/// offered.
+#[test]
+fn a_renewal_while_the_database_is_down_gets_the_time_its_stored_lease_has_left() {
+    require_tools(&["runuser", "ip", "dhclient"]);
+    let pg = Postgres::start();
+    let lab = Lab::two_hosts();
+    let cfg = lab.basic_config("lease_time = 12\nmin_lease_time = 12\n", "", "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("database = \"{}\"", lab.path("leases.sqlite").display()),
+        &format!(
+            "postgresql = {{ url = \"{}\", upgrade_schema = true }}",
+            pg.url()
+        ),
+    );
+    std::fs::write(&cfg, &text).unwrap();
+    let mut server = lab.start_dhcpd(&cfg, "server.log");
+    server.wait_for_log("DHCPv4 serving", Duration::from_secs(20));
+    let (mut dhclient, lf) = common::dhclient4(&lab, "");
+    let leases = |lf: &std::path::Path| {
+        std::fs::read_to_string(lf)
+            .unwrap_or_default()
+            .matches("lease {")
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while leases(&lf) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.stop();
+    // dhclient renews at T1 (6 s): the server answers from the stored lease.
+    let start = std::time::Instant::now();
+    let granted: u32 = loop {
+        let log = server.log_text();
+        if let Some(left) = log
+            .lines()
+            .find(|l| l.contains("its stored lease has left"))
+            .and_then(|l| l.split(" for the ").nth(1))
+            .and_then(|rest| rest.split('s').next())
+            .and_then(|n| n.parse().ok())
+        {
+            break left;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no renewal while the database is down:\n{}\n{log}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(granted < 12, "the time left, not a new lease: {granted}");
+    // dhclient took the answer: an ACK after its renewal.
+    let start = std::time::Instant::now();
+    while dhclient.log_text().matches("DHCPACK").count() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            dhclient.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    dhclient.stop_with(libc::SIGTERM, Duration::from_secs(5));
+    server.stop_with(libc::SIGTERM, Duration::from_secs(10));
+    pg.resume();
+}

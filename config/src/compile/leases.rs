@@ -27,6 +27,18 @@ impl Compiler<'_> {
                 Synchronous::Full
             }
         };
+        let outage_renewals = match raw.outage_renewals.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("remaining") => OutageRenewals::Remaining,
+            Some("withhold") => OutageRenewals::Withhold,
+            Some(other) => {
+                self.err(
+                    raw.outage_renewals.as_ref().expect("matched Some"),
+                    "leases.outage_renewals",
+                    format!("got {other:?}, expected \"remaining\" or \"withhold\""),
+                );
+                OutageRenewals::Remaining
+            }
+        };
         let reclaim = raw.reclaim_interval.as_ref().map_or(10, |r| *r.get_ref());
         if let Some(r) = raw.reclaim_interval.as_ref().filter(|r| *r.get_ref() == 0) {
             self.err(
@@ -119,6 +131,7 @@ impl Compiler<'_> {
             database: base.join(database),
             postgresql,
             synchronous,
+            outage_renewals,
             reclaim_interval: Duration::from_secs(reclaim.max(1)),
             commit_window: Duration::from_millis(window.min(1000)),
         }

@@ -46,10 +46,23 @@ pub struct LeaseStoreConfig {
     /// Leases on a PostgreSQL database instead.
     pub postgresql: Option<PostgresStore>,
     pub synchronous: Synchronous,
+    /// What a renewal gets while the lease store cannot be written.
+    pub outage_renewals: OutageRenewals,
     pub reclaim_interval: Duration,
     /// How long lease changes are gathered after the first before they are written in
     /// one transaction: more leases per fsync at the cost of that much ACK latency.
     pub commit_window: Duration,
+}
+
+/// `[leases] outage_renewals`: what a client renewing a lease it holds gets while the
+/// lease store cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutageRenewals {
+    /// An ACK (REPLY) for the time left on its stored lease: nothing to write.
+    #[default]
+    Remaining,
+    /// No answer, as for any reply that needs a commit (the client retries).
+    Withhold,
 }
 
 /// `[leases.postgresql]`.

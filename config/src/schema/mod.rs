@@ -139,6 +139,7 @@ pub(crate) struct RawLeases {
     pub database: Option<Spanned<String>>,
     pub postgresql: Option<Spanned<RawPostgres>>,
     pub synchronous: Option<Spanned<String>>,
+    pub outage_renewals: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "zerotouch_plugin::duration::opt_seconds")]
     pub reclaim_interval: Option<Spanned<u64>>,
     pub commit_window_ms: Option<Spanned<u64>>,

@@ -70,6 +70,9 @@ pub(crate) trait Family: 'static {
     /// Pauses new leases while the lease store cannot be written (or lets them go on).
     fn pause_new(handler: &mut Self::Handler, paused: bool);
 
+    /// `leases` are stored as they are (their commit succeeded).
+    fn stored(handler: &mut Self::Handler, leases: &[Self::Lease]);
+
     /// The plugins the handler runs.
     fn plugins(handler: &Self::Handler) -> &Arc<Pipeline>;
 
@@ -227,6 +230,11 @@ impl<F: Family> PacketLoop<F> {
     }
 
     fn report_commits(&mut self) {
+        for event in &self.events {
+            if let CommitEvent::Stored { leases, .. } = event {
+                F::stored(&mut self.handler, leases);
+            }
+        }
         let mut learnt = Vec::new();
         report_commits(
             &mut self.events,

@@ -124,8 +124,14 @@ impl Dhcp4Handler {
         self.leases.pause_new(paused);
     }
 
+    /// `leases` are stored as they are (their commit succeeded).
+    pub fn stored(&mut self, leases: &[Lease4]) {
+        self.leases.stored_now(leases);
+    }
+
     /// Takes in leases as the shared store has them (another server wrote them).
     pub fn learn(&mut self, leases: Vec<Lease4>) {
+        self.leases.stored_now(&leases);
         for lease in leases {
             self.leases.upsert(lease);
         }
@@ -398,6 +404,10 @@ impl Dhcp4Handler {
             }
         };
         match verdict {
+            Ok(()) if self.leases.is_paused() => {
+                let subnet = subnet.expect("verdict Ok implies a usable subnet");
+                self.renew_from_store(cfg, ex, addr, subnet, state)
+            }
             Ok(()) => {
                 let subnet = subnet.expect("verdict Ok implies a usable subnet");
                 let mut valid = subnet.times.grant(req.lease_time());
@@ -448,6 +458,45 @@ impl Dhcp4Handler {
                     commit: None,
                 }
             }
+        }
+    }
+
+    /// A REQUEST while the lease store cannot be written: a client renewing the lease
+    /// it holds, stored as it is, gets an ACK for the time that lease has left, with
+    /// nothing to write (`[leases] outage_renewals = "remaining"`); anything else waits
+    /// for the store.
+    fn renew_from_store(
+        &mut self,
+        cfg: &Dhcp4,
+        ex: &Exchange<'_>,
+        addr: Ipv4Addr,
+        subnet: &Subnet,
+        state: RequestState,
+    ) -> Outcome {
+        let left = self.leases.stored_time_left(addr, &ex.client, ex.now);
+        let Some(left) = left else {
+            return Outcome::NoReply {
+                reason: Some(Reason::StoreUnavailable),
+                commit: None,
+            };
+        };
+        let spec = ReplySpec {
+            msg_type: MessageType::Ack,
+            yiaddr: addr,
+            subnet: Some(subnet),
+            lease_time: Some(left),
+            message: None,
+        };
+        let reply = match self.reply(cfg, ex, &spec) {
+            Ok(r) => r,
+            Err(parked) => return Outcome::Park(parked),
+        };
+        info!(
+            "REQUEST ({state:?}) -> ACK {addr} for the {left}s its stored lease has left (lease database unwritable)"
+        );
+        Outcome::Reply {
+            reply,
+            commit: None,
         }
     }
 

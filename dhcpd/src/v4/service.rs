@@ -9,7 +9,7 @@ use tracing::info;
 use zerotouch_plugin::LeaseInfo;
 
 use super::sender::ReplySender;
-use crate::config::{Dhcp4, LeaseStoreConfig};
+use crate::config::{Dhcp4, LeaseStoreConfig, OutageRenewals};
 use crate::lease::{GroupCommit, Lease4, LeaseIndex, LeaseState, PoolRef, Span, start_capacity};
 use crate::plugin::Pipeline;
 use crate::server::ServerError;
@@ -54,6 +54,7 @@ impl Dhcp4Service {
             .map(|p| p.size().into());
         let capacity = start_capacity(pool_sizes, loaded.len());
         let mut index = LeaseIndex::from_leases(capacity, loaded);
+        index.renew_from_store(store_cfg.outage_renewals == OutageRenewals::Remaining);
         if let Some(mut claims) = store.claims4()? {
             let pools = cfg.subnets.iter().flat_map(|s| {
                 s.pools.iter().enumerate().map(|(i, p)| {
@@ -123,6 +124,10 @@ impl Family for V4 {
 
     fn pause_new(h: &mut Dhcp4Handler, paused: bool) {
         h.pause_new(paused)
+    }
+
+    fn stored(h: &mut Dhcp4Handler, leases: &[Lease4]) {
+        h.stored(leases)
     }
 
     fn plugins(h: &Dhcp4Handler) -> &Arc<Pipeline> {

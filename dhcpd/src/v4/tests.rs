@@ -621,3 +621,77 @@ fn while_the_store_cannot_be_written_no_new_lease_is_offered() {
         Outcome::Reply { .. }
     ));
 }
+
+/// `outage_renewals = "remaining"`: while the store cannot be written, a renewal of a
+/// stored lease gets an ACK for the time that stored lease has left and writes nothing,
+/// also after an extension that could not be stored; a lease never stored, and the
+/// "withhold" setting, get no answer.
+#[test]
+fn while_the_store_cannot_be_written_a_renewal_gets_the_time_its_stored_lease_has_left() {
+    let renewal = |h: &mut Dhcp4Handler, mac: u8, now: u64| {
+        let mut m = msg(MessageType::Request, mac);
+        m.ciaddr = Ipv4Addr::new(198, 18, 0, 99 + mac);
+        run(h, &m, now)
+    };
+    let withheld = |o: Outcome| {
+        matches!(
+            o,
+            Outcome::NoReply {
+                reason: Some(Reason::StoreUnavailable),
+                ..
+            }
+        )
+    };
+    for remaining in [true, false] {
+        let cfg = config::parse(CONFIG, Path::new("test.toml")).unwrap();
+        let mut index = LeaseIndex::new();
+        index.renew_from_store(remaining);
+        let mut h = Dhcp4Handler::new(Arc::new(cfg.dhcp4.unwrap()), index, Default::default());
+        // Client 1's lease is committed; client 2's commit never came back.
+        let (ack, out) = dora(&mut h, msg(MessageType::Discover, 1), 1000);
+        assert_eq!(
+            (ack.yiaddr, ack.lease_time()),
+            (Ipv4Addr::new(198, 18, 0, 100), Some(600))
+        );
+        let Outcome::Reply {
+            commit: Some(lease),
+            ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        h.stored(&[lease]);
+        dora(&mut h, msg(MessageType::Discover, 2), 1000);
+        // A renewal at 1050 whose commit fails: the store still holds the lease
+        // granted at 1000.
+        assert!(matches!(
+            renewal(&mut h, 1, 1050),
+            Outcome::Reply {
+                commit: Some(_),
+                ..
+            }
+        ));
+
+        h.pause_new(true);
+        match renewal(&mut h, 1, 1100) {
+            Outcome::Reply { reply, commit } if remaining => {
+                let ack = v4::decode(&reply.bytes).unwrap();
+                assert_eq!(ack.message_type(), Some(MessageType::Ack));
+                assert_eq!(ack.lease_time(), Some(500), "600 s from 1000, at 1100");
+                assert!(commit.is_none(), "nothing to write");
+            }
+            other if !remaining => assert!(withheld(other)),
+            other => panic!("{other:?}"),
+        }
+        assert!(withheld(renewal(&mut h, 2, 1100)), "never stored");
+        // The store is back: renewals extend and commit again.
+        h.pause_new(false);
+        assert!(matches!(
+            renewal(&mut h, 1, 1200),
+            Outcome::Reply {
+                commit: Some(_),
+                ..
+            }
+        ));
+    }
+}

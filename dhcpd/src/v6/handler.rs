@@ -244,8 +244,14 @@ impl Dhcp6Handler {
         self.leases.pause_new(paused);
     }
 
+    /// `leases` are stored as they are (their commit succeeded).
+    pub fn stored(&mut self, leases: &[Lease6]) {
+        self.leases.stored_now(leases);
+    }
+
     /// Takes in leases as the shared store has them (another server wrote them).
     pub fn learn(&mut self, leases: Vec<Lease6>) {
+        self.leases.stored_now(&leases);
         for lease in leases {
             self.leases.upsert(lease);
         }
@@ -576,6 +582,9 @@ impl Dhcp6Handler {
     /// RENEW and REBIND: extend what the client still may have; what it may not have is
     /// returned with lifetimes of zero (RFC 8415 §18.3.4, §18.3.5).
     fn extend(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        if self.leases.is_paused() {
+            return self.extend_from_store(cfg, ex, ias);
+        }
         let subnet = ex.subnet.map(|i| &cfg.subnets[i]);
         let mut d = self.draft(ex, MessageType6::Reply);
         for (kind, _, ia) in ias.each() {
@@ -618,6 +627,44 @@ impl Dhcp6Handler {
                 d.message.options.push(ia.code, &out.encode());
             }
         }
+        self.finish(cfg, ex, d)
+    }
+
+    /// RENEW and REBIND while the lease store cannot be written: when every IA's
+    /// binding is stored as it is and in use, a REPLY gives each the lifetimes it has
+    /// left, with nothing to write (`[leases] outage_renewals = "remaining"`);
+    /// otherwise the client waits for the store.
+    fn extend_from_store(&mut self, cfg: &Dhcp6, ex: &Exchange6<'_>, ias: &Ias) -> Outcome6 {
+        let mut d = self.draft(ex, MessageType6::Reply);
+        for (kind, _, ia) in ias.each() {
+            let key = Self::ia_key(ex, kind, ia);
+            let stored = self.leases.ia_lease(&key).and_then(|b| {
+                let left = self.leases.stored_time_left(b.resource, &key, ex.now)?;
+                // The preferred lifetime ends as long before the valid one as granted.
+                let gap =
+                    (b.expires.saturating_sub(b.starts)).saturating_sub(u64::from(b.preferred));
+                Some((
+                    b.resource,
+                    (u64::from(left).saturating_sub(gap)) as u32,
+                    left,
+                ))
+            });
+            let Some((r, preferred, valid)) = stored else {
+                return Outcome6::NoReply {
+                    reason: Some(Reason::StoreUnavailable),
+                    commit: Vec::new(),
+                };
+            };
+            let times = ex
+                .subnet
+                .map_or(cfg.lifetimes, |i| cfg.subnets[i].lifetimes);
+            let (t1, t2) = times.t1_t2(preferred);
+            let mut out = Ia::new(ia.code, ia.iaid, t1, t2);
+            put_unit(&mut out, kind, r, preferred, valid);
+            d.message.options.push(ia.code, &out.encode());
+            d.bound.push((kind, r));
+        }
+        info!("RENEW/REBIND answered from the stored bindings (lease database unwritable)");
         self.finish(cfg, ex, d)
     }
 

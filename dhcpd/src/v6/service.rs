@@ -10,7 +10,7 @@ use tracing::info;
 use zerotouch_plugin::LeaseInfo;
 
 use super::sender::ReplySender6;
-use crate::config::{Dhcp6, LeaseStoreConfig};
+use crate::config::{Dhcp6, LeaseStoreConfig, OutageRenewals};
 use crate::lease::{GroupCommit, Lease6, LeaseIndex6, LeaseState, start_capacity};
 use crate::plugin::Pipeline;
 use crate::server::ServerError;
@@ -56,6 +56,7 @@ impl Dhcp6Service {
             addresses.chain(s.pd_pools.iter().map(|p| p.size()))
         });
         let mut index = LeaseIndex6::from_leases(start_capacity(pool_sizes, loaded.len()), loaded);
+        index.renew_from_store(store_cfg.outage_renewals == OutageRenewals::Remaining);
         if let Some(mut claims) = store.claims6()? {
             claims.prime(super::allocate::spans(&cfg), CLAIM_AT_START);
             index.set_claims(claims);
@@ -120,6 +121,10 @@ impl Family for V6 {
 
     fn pause_new(h: &mut Dhcp6Handler, paused: bool) {
         h.pause_new(paused)
+    }
+
+    fn stored(h: &mut Dhcp6Handler, leases: &[Lease6]) {
+        h.stored(leases)
     }
 
     fn plugins(h: &Dhcp6Handler) -> &Arc<Pipeline> {

@@ -720,3 +720,55 @@ duid = "zz"
         assert!(e.contains(want), "missing {want:?} in:\n{e}");
     }
 }
+
+/// `outage_renewals = "remaining"`: while the store cannot be written, a RENEW of a
+/// stored binding gets the lifetimes it has left and writes nothing; a binding never
+/// stored gets no answer.
+#[test]
+fn while_the_store_cannot_be_written_a_renew_gets_the_lifetimes_its_stored_binding_has_left() {
+    let cfg = config::parse(BASE, Path::new("t.toml"))
+        .unwrap()
+        .dhcp6
+        .unwrap();
+    let mut index = LeaseIndex6::default();
+    index.renew_from_store(true);
+    let mut h = Dhcp6Handler::new(
+        Arc::new(cfg),
+        index,
+        SERVER_DUID.to_vec(),
+        Arc::new(Counters::default()),
+    );
+    let s = Client::new(MessageType6::Solicit, 1)
+        .na(1, &[])
+        .opt(OptionCode6::RAPID_COMMIT, &[]);
+    let (_, commit) = reply(h.handle(&s.wire(), &multicast(), NOW));
+    h.stored(&commit);
+    let renew = Client::new(MessageType6::Renew, 1)
+        .server()
+        .na(1, &["2001:db8:1::10"]);
+
+    h.pause_new(true);
+    let (rep, commit) = reply(h.handle(&renew.wire(), &multicast(), NOW + 500));
+    assert!(commit.is_empty(), "nothing to write");
+    assert_eq!(
+        addrs(&ias(&rep.message, OptionCode6::IA_NA)[0]),
+        vec![("2001:db8:1::10".parse().unwrap(), 500, 1500)],
+        "preferred 1000 and valid 2000 from NOW, at NOW + 500"
+    );
+
+    // A client whose binding was never stored waits for the store.
+    h.pause_new(false);
+    let s2 = Client::new(MessageType6::Solicit, 2)
+        .na(1, &[])
+        .opt(OptionCode6::RAPID_COMMIT, &[]);
+    reply(h.handle(&s2.wire(), &multicast(), NOW));
+    h.pause_new(true);
+    let renew2 = Client::new(MessageType6::Renew, 2).server().na(1, &[]);
+    assert!(matches!(
+        h.handle(&renew2.wire(), &multicast(), NOW + 500),
+        Outcome6::NoReply {
+            reason: Some(Reason::StoreUnavailable),
+            ..
+        }
+    ));
+}
