@@ -259,24 +259,17 @@ impl<L: Binding, K, C> Index<L, K, C> {
     pub fn renew_from_store(&mut self, yes: bool) {
         self.renew_from_store = yes;
         if yes {
-            let stored: Vec<L> = self.table.iter().cloned().collect();
-            self.stored_now(&stored);
+            for l in self.table.iter() {
+                record_stored(&mut self.stored, l);
+            }
         }
     }
 
     /// `leases` are stored as they are (committed, or read from the store).
     pub fn stored_now(&mut self, leases: &[L]) {
-        if !self.renew_from_store {
-            return;
-        }
-        for l in leases {
-            match l.holder() {
-                Some(h) if l.state() == LeaseState::Active => {
-                    self.stored.insert(l.key(), (h.clone(), l.expires()));
-                }
-                _ => {
-                    self.stored.remove(&l.key());
-                }
+        if self.renew_from_store {
+            for l in leases {
+                record_stored(&mut self.stored, l);
             }
         }
     }
@@ -289,6 +282,18 @@ impl<L: Binding, K, C> Index<L, K, C> {
         }
         let (h, expires) = self.stored.get(&key)?;
         (h == holder && *expires > now).then(|| u32::try_from(expires - now).unwrap_or(u32::MAX))
+    }
+}
+
+/// Records `l` as stored: the holder and end of an active lease, nothing otherwise.
+fn record_stored<L: Binding>(stored: &mut HashMap<L::Key, (L::Holder, u64)>, l: &L) {
+    match l.holder() {
+        Some(h) if l.state() == LeaseState::Active => {
+            stored.insert(l.key(), (h.clone(), l.expires()));
+        }
+        _ => {
+            stored.remove(&l.key());
+        }
     }
 }
 
