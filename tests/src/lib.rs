@@ -8,6 +8,7 @@ pub mod config;
 pub mod lab;
 pub mod leases;
 pub mod pcap;
+pub mod pki;
 pub mod postgres;
 pub mod process;
 

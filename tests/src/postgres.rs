@@ -13,6 +13,8 @@ pub struct Postgres {
     bin: PathBuf,
     /// Server settings beyond the socket's (`-c name=value ...`).
     settings: String,
+    /// Its port: of the socket, and of TCP when it listens on loopback.
+    port: u16,
 }
 
 /// A primary whose commits wait for standby `standby1` (synchronous streaming
@@ -48,6 +50,27 @@ fn as_postgres(bin: &Path, program: &str, args: &[&str]) -> (bool, String) {
     )
 }
 
+/// A new cluster in `dir`/data with superuser `zerotouch`, trusted on its socket.
+fn initdb(bin: &Path, dir: &Path) {
+    let data = dir.join("data").display().to_string();
+    let (ok, said) = as_postgres(
+        bin,
+        "initdb",
+        &[
+            "-D",
+            &data,
+            "-A",
+            "trust",
+            "-U",
+            "zerotouch",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+    );
+    assert!(ok, "initdb: {said}");
+}
+
 impl Postgres {
     /// A new cluster with superuser `zerotouch` (trust authentication on its socket),
     /// started.
@@ -73,31 +96,58 @@ impl Postgres {
     fn init(settings: &str) -> Postgres {
         let bin = bin_dir();
         let dir = Postgres::folder();
-        let data = dir.path().join("data");
-        let data_s = data.display().to_string();
-        let (ok, said) = as_postgres(
-            &bin,
-            "initdb",
-            &[
-                "-D",
-                &data_s,
-                "-A",
-                "trust",
-                "-U",
-                "zerotouch",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        assert!(ok, "initdb: {said}");
+        initdb(&bin, dir.path());
         let pg = Postgres {
             dir,
             bin,
             settings: settings.to_string(),
+            port: 5432,
         };
         pg.ctl("start");
         pg
+    }
+
+    /// A server that also takes TLS connections on 127.0.0.1 (a free port), with a
+    /// certificate for 127.0.0.1 from a CA made here by openssl; and that CA's file.
+    pub fn start_tls() -> (Postgres, PathBuf) {
+        let bin = bin_dir();
+        let dir = Postgres::folder();
+        initdb(&bin, dir.path());
+        let d = dir.path();
+        crate::pki::self_signed(d, "ca", "zerotouch test CA");
+        crate::pki::signed_for_ip(d, "server", "127.0.0.1", "ca");
+        for f in ["server.key", "server.pem"] {
+            let out = Command::new("chown")
+                .args(["postgres", &d.join(f).display().to_string()])
+                .output()
+                .expect("chown");
+            assert!(out.status.success());
+        }
+        std::fs::set_permissions(d.join("server.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let settings = format!(
+            "-c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            d.join("server.pem").display(),
+            d.join("server.key").display()
+        );
+        let pg = Postgres {
+            dir,
+            bin,
+            settings,
+            port,
+        };
+        pg.ctl("start");
+        let ca = pg.dir.path().join("ca.pem");
+        (pg, ca)
+    }
+
+    /// Its TCP port (with `start_tls`).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Standby `standby1` of this primary (a base backup streaming from it), started,
@@ -128,6 +178,7 @@ impl Postgres {
             dir,
             bin: self.bin.clone(),
             settings: String::new(),
+            port: 5432,
         };
         standby.ctl("start");
         let start = std::time::Instant::now();
@@ -166,8 +217,9 @@ impl Postgres {
         let data = self.dir.path().join("data").display().to_string();
         let log = self.dir.path().join("postgres.log").display().to_string();
         let options = format!(
-            "-k {} -c listen_addresses='' -p 5432 -c fsync=on {}",
+            "-k {} -c listen_addresses='' -p {} -c fsync=on {}",
             self.dir.path().display(),
+            self.port,
             self.settings
         );
         let mut args = vec!["-D", &data, "-l", &log, "-w", "-t", "30"];
@@ -200,15 +252,21 @@ impl Postgres {
     /// A connection string for database `postgres` as `zerotouch`.
     pub fn url(&self) -> String {
         format!(
-            "host={} port=5432 user=zerotouch dbname=postgres",
-            self.dir.path().display()
+            "host={} port={} user=zerotouch dbname=postgres",
+            self.dir.path().display(),
+            self.port
         )
     }
 
     /// `psql -At -c sql`: its output, or its error.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", &self.dir.path().display().to_string(), "-p", "5432"])
+            .args([
+                "-h",
+                &self.dir.path().display().to_string(),
+                "-p",
+                &self.port.to_string(),
+            ])
             .args([
                 "-U",
                 "zerotouch",
