@@ -71,6 +71,16 @@ fn check_creates_the_plugins_of_the_full_example() {
         list.contains("metrics") && list.contains("noop") && list.contains("dns"),
         "{list}"
     );
+    // The PostgreSQL example, as its comment says to check it (no database needed).
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/postgresql.toml");
+    let out = check_config("zerotouch-dhcpd", &example);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The DNS and syslog examples, as their comments say to check them.
     for example in ["dns.toml", "syslog.toml"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

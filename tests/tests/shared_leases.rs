@@ -125,7 +125,8 @@ fn under_load(url: &str, rate: u32, seconds: u32, meanwhile: impl FnOnce(&mut [D
         &capture,
         &lab.path("tcpdump.log"),
     );
-    // perfdhcp as a relay (giaddr: its address): its broadcasts reach both servers.
+    // perfdhcp as a relay (giaddr: its address): its broadcasts reach both servers;
+    // -u: it checks that no two of its clients get one address.
     let (rate, seconds) = (rate.to_string(), seconds.to_string());
     let mut perfdhcp = Daemon::spawn(
         "perfdhcp",
@@ -133,6 +134,7 @@ fn under_load(url: &str, rate: u32, seconds: u32, meanwhile: impl FnOnce(&mut [D
         &[
             "perfdhcp",
             "-4",
+            "-u",
             "-l",
             &lab.ifname("c"),
             "-r",
@@ -169,8 +171,22 @@ fn under_load(url: &str, rate: u32, seconds: u32, meanwhile: impl FnOnce(&mut [D
 
 impl Run {
     /// Every ACK on the wire, from either server, has its lease for that client in
-    /// `pg`, and no address was acknowledged to two clients.
+    /// `pg`, and no address was acknowledged to two clients (by the capture, and by
+    /// perfdhcp's own uniqueness check).
     fn every_ack_is_stored_and_unique(&self, pg: &Postgres) {
+        // Among the ACKs: an offer the client did not take is made again to the next
+        // client, so OFFERs repeat addresses by design.
+        let acks = self
+            .perfdhcp
+            .split("Statistics for: REQUEST-ACK")
+            .nth(1)
+            .and_then(|s| s.lines().find(|l| l.starts_with("non unique addresses:")));
+        assert_eq!(
+            acks.map(str::trim_end),
+            Some("non unique addresses: 0"),
+            "{}",
+            self.perfdhcp
+        );
         let rows: HashMap<String, String> = pg
             .psql("SELECT host(address), encode(hw_address, 'hex') FROM lease4")
             .unwrap()
