@@ -257,6 +257,9 @@ fn commit(dir: &Path, config: &[u8], merge: bool) -> Result<(), String> {
     write_whole(&path, &whole)
 }
 
+/// `errno` ETXTBSY (Linux): a file being executed is open for writing.
+const ETXTBSY: i32 = 26;
+
 /// Writes `script` to the work directory as `name` and runs it there (with its `#!`
 /// interpreter, else `/bin/sh`); exit status 0 is success.
 async fn run_script(setup: &Setup<'_>, name: &str, script: &[u8]) -> Result<(), String> {
@@ -276,7 +279,22 @@ async fn run_script(setup: &Setup<'_>, name: &str, script: &[u8]) -> Result<(), 
         .current_dir(&setup.dirs.work)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    let output = tokio::time::timeout(setup.script_timeout, command.output())
+    // A file just written may still be open for writing in a child another thread
+    // forked meanwhile (until that child execs): exec then fails with ETXTBSY for a
+    // moment. Tried again a few times, as Cargo and Go do.
+    let run = async {
+        let mut tries = 0;
+        loop {
+            match command.output().await {
+                Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                other => return other,
+            }
+        }
+    };
+    let output = tokio::time::timeout(setup.script_timeout, run)
         .await
         .map_err(|_| format!("{name} ran longer than {:?}", setup.script_timeout))?
         .map_err(|e| format!("{name} cannot run: {e}"))?;
